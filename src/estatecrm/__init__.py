@@ -1,0 +1,1 @@
+"""estatecrm: a CRM for real-estate brokerage offices."""
