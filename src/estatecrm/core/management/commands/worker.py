@@ -1,0 +1,64 @@
+"""`estatecrm worker [db_worker options]`: a background worker (run as many as you like with PostgreSQL).
+
+Before it takes tasks, and every minute after, it re-enqueues pipeline runs whose worker died
+(killed mid-run), so they resume from their checkpoint.
+"""
+
+import logging
+import threading
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+logger = logging.getLogger(__name__)
+SWEEP_SECONDS = 60
+
+
+def sweep_stale_runs(stop: threading.Event, backend: str, seconds: float) -> None:
+    from estatecrm.pipeline.tasks import resume_stale_runs
+
+    while not stop.is_set():
+        try:
+            resumed = resume_stale_runs(backend)
+            if resumed:
+                logger.warning("resumed runs whose worker stopped: %s", resumed)
+        except Exception:
+            logger.exception("could not sweep stale runs")
+        finally:
+            close_old_connections()
+        stop.wait(seconds)
+
+
+class Command(BaseCommand):
+    help = "Run a background worker (django-tasks-db db_worker) that also resumes interrupted runs."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--queue-name", default="default")
+        parser.add_argument("--interval", type=float, default=1)
+        parser.add_argument("--batch", action="store_true", help="process what is queued, then exit")
+        parser.add_argument("--max-tasks", type=int)
+        parser.add_argument("--worker-id")
+        parser.add_argument("--backend", default="default", help="the TASKS backend alias to serve")
+
+    def handle(self, *args, **options):
+        stop = threading.Event()
+        from django.conf import settings
+
+        seconds = min(SWEEP_SECONDS, getattr(settings, "PIPELINE_STALE_SECONDS", SWEEP_SECONDS))
+        sweeper = threading.Thread(target=sweep_stale_runs, args=(stop, options["backend"], seconds), name="stale-run-sweeper", daemon=True)
+        sweeper.start()
+        worker_options = {"queue_name": options["queue_name"], "interval": options["interval"], "reload": False,
+                          "startup_delay": False}
+        if options["batch"]:
+            worker_options["batch"] = True
+        if options["max_tasks"]:
+            worker_options["max_tasks"] = options["max_tasks"]
+        if options["worker_id"]:
+            worker_options["worker_id"] = options["worker_id"]
+        try:
+            # --backend goes on the argument list: argparse would otherwise check db_worker's own
+            # default ("default") against the settings, which may name another backend.
+            call_command("db_worker", "--backend", options["backend"], **worker_options)
+        finally:
+            stop.set()
