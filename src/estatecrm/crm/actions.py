@@ -1,0 +1,480 @@
+"""Every write to customers, cases and the company's CRM masters.
+
+Each public action owns its transaction, writes one audit event per changed object, and returns
+early when nothing changes.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from estatecrm.audit.actions import record_event, snapshot
+from estatecrm.core.errors import ApplicationError
+from estatecrm.crm import error_codes
+from estatecrm.crm.choices import (
+    MAX_SUB_ASSIGNEES_PER_CASE,
+    MAX_TAGS_PER_CASE,
+    ActivityKind,
+    CaseOrigin,
+    CaseStatus,
+    CustomerKind,
+)
+from estatecrm.crm.contact_points import build_contact_point
+from estatecrm.crm.custom_fields import clean_custom_values
+from estatecrm.crm.models import (
+    Activity,
+    Case,
+    CaseAssignee,
+    CaseTag,
+    Contact,
+    ContactPoint,
+    Customer,
+    CustomField,
+    DesiredConditions,
+    Project,
+    ProjectField,
+    Rank,
+    SubStatus,
+    Tag,
+)
+from estatecrm.normalize import company_name_key, name_key, normalize_name, normalize_reading, reading_key
+
+# ---------------------------------------------------------------------------------------------
+# Checks shared by actions
+
+
+def check_tags(tags: Sequence[Tag]) -> None:
+    if len(tags) > MAX_TAGS_PER_CASE:
+        raise ApplicationError(error_codes.TOO_MANY_TAGS, _("A case has at most %(count)d tags.") % {"count": MAX_TAGS_PER_CASE})
+
+
+def check_sub_assignees(case_company_id: int, users: Sequence, main_assignee=None) -> None:
+    distinct = {user.pk for user in users if main_assignee is None or user.pk != main_assignee.pk}
+    if len(distinct) > MAX_SUB_ASSIGNEES_PER_CASE:
+        raise ApplicationError(
+            error_codes.TOO_MANY_SUB_ASSIGNEES,
+            _("A case has at most %(count)d sub-assignees.") % {"count": MAX_SUB_ASSIGNEES_PER_CASE},
+        )
+    if any(user.company_id != case_company_id for user in users):
+        raise ApplicationError(error_codes.ASSIGNEE_OF_OTHER_COMPANY, _("Assignees must belong to the company."))
+
+
+def check_sub_status(status: str, sub_status: SubStatus | None) -> None:
+    if sub_status is not None and sub_status.status != status:
+        raise ApplicationError(
+            error_codes.SUB_STATUS_MISMATCH,
+            _("The sub-status “%(name)s” belongs to another status.") % {"name": sub_status.name},
+            fields={"sub_status": [_("Choose a sub-status of the selected status.")]},
+        )
+
+
+def check_custom_values(company_id: int, values: dict) -> dict:
+    """Clean custom values against the company's definitions; ApplicationError with field errors."""
+    if not values:
+        return {}
+    definitions = CustomField.objects.for_company(company_id).filter(name__in=list(values))
+    cleaned, errors = clean_custom_values(definitions, values)
+    if errors:
+        raise ApplicationError(
+            error_codes.CUSTOM_VALUE_INVALID, _("Some custom field values are not valid."),
+            fields={f"custom:{name}": messages for name, messages in errors.items()},
+        )
+    return cleaned
+
+
+def customer_keys(kind: str, name: str, kana: str) -> tuple[str, str]:
+    """The matching keys stored beside a customer's name and reading."""
+    key = company_name_key(name) if kind == CustomerKind.COMPANY else name_key(name)
+    reading = normalize_reading(kana) if kana else None
+    return key, reading_key(reading.value) if reading is not None and reading.is_valid else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Customers and cases
+
+
+@dataclass
+class ContactInput:
+    name: str
+    kana: str = ""
+    phones: list[tuple[str, str]] = field(default_factory=list)  # (kind, raw)
+    emails: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CustomerInput:
+    name: str
+    kind: str = CustomerKind.PERSON
+    kana: str = ""
+    gender: str = ""
+    birth_date: object = None
+    postal_code: str = ""
+    prefecture: str = ""
+    city: str = ""
+    street: str = ""
+    building: str = ""
+    employer: str = ""
+    annual_income: int | None = None
+    household_size: int | None = None
+    homepage: str = ""
+    custom_values: dict = field(default_factory=dict)
+    contacts: list[ContactInput] = field(default_factory=list)
+
+
+@transaction.atomic(savepoint=False)
+def do_create_customer(*, company, data: CustomerInput, acting_user, run_id: int | None = None) -> Customer:
+    """Create a customer with its contacts and their phones and e-mails (raw kept, normalized stored).
+
+    A person without explicit contacts gets one contact: themself. Audited.
+    """
+    name = normalize_name(data.name)
+    reading = normalize_reading(data.kana) if data.kana else None
+    kana = reading.value if reading is not None and reading.is_valid else data.kana.strip()
+    key, kana_key = customer_keys(data.kind, name, kana)
+    customer = Customer.objects.create(
+        company=company, kind=data.kind, name=name, name_key=key, kana=kana, kana_key=kana_key, gender=data.gender,
+        birth_date=data.birth_date, postal_code=data.postal_code, prefecture=data.prefecture, city=data.city,
+        street=data.street, building=data.building, employer=data.employer, annual_income=data.annual_income,
+        household_size=data.household_size, homepage=data.homepage,
+        custom_values=check_custom_values(company.pk, data.custom_values),
+    )
+    contacts = data.contacts or [ContactInput(name=name, kana=kana)]
+    points: list[ContactPoint] = []
+    for position, contact_data in enumerate(contacts):
+        contact = Contact.objects.create(
+            company=company, customer=customer, name=normalize_name(contact_data.name), kana=contact_data.kana, position=position
+        )
+        for kind, raw in contact_data.phones:
+            points.append(build_contact_point(contact=contact, kind=kind, raw=raw, region=company.phone_region, position=len(points)))
+        for raw in contact_data.emails:
+            points.append(build_contact_point(contact=contact, kind="email", raw=raw, position=len(points)))
+    ContactPoint.objects.bulk_create(points)
+    record_event(company_id=company.pk, actor=acting_user, verb="create", instance=customer, after=snapshot(customer), run_id=run_id)
+    return customer
+
+
+@dataclass
+class CaseInput:
+    kind: str
+    owning_org: object
+    status: str = CaseStatus.NEW
+    sub_status: SubStatus | None = None
+    rank: Rank | None = None
+    main_assignee: object = None
+    sub_assignees: list = field(default_factory=list)
+    tags: list[Tag] = field(default_factory=list)
+    project: Project | None = None
+    origin: str = CaseOrigin.MANUAL
+    source_system: str = ""
+    source_id: str = ""
+    started_on: object = None
+    first_inquiry_date: object = None
+    first_inquiry_source: str = ""
+    first_inquiry_listing_ref: str = ""
+    first_inquiry_listing_name: str = ""
+    auto_intro_mail: bool = False
+    other_info: str = ""
+    custom_values: dict = field(default_factory=dict)
+    desired: dict = field(default_factory=dict)
+
+
+@transaction.atomic(savepoint=False)
+def do_create_case(*, customer: Customer, data: CaseInput, acting_user, run_id: int | None = None) -> Case:
+    """Create a case of `customer` with its tags, sub-assignees and desired conditions. Audited.
+
+    Refuses more than 10 tags or 19 sub-assignees, a sub-status of another status, invalid custom
+    values, and assignees of another company.
+    """
+    check_tags(data.tags)
+    check_sub_assignees(customer.company_id, data.sub_assignees, data.main_assignee)
+    check_sub_status(data.status, data.sub_status)
+    custom_values = check_custom_values(customer.company_id, data.custom_values)
+    case = Case.objects.create(
+        company_id=customer.company_id, customer=customer, kind=data.kind, status=data.status, sub_status=data.sub_status,
+        rank=data.rank, owning_org=data.owning_org, main_assignee=data.main_assignee, project=data.project,
+        origin=data.origin, source_system=data.source_system, source_id=data.source_id, started_on=data.started_on or timezone.localdate(), first_inquiry_date=data.first_inquiry_date,
+        first_inquiry_source=data.first_inquiry_source, first_inquiry_listing_ref=data.first_inquiry_listing_ref,
+        first_inquiry_listing_name=data.first_inquiry_listing_name, auto_intro_mail=data.auto_intro_mail,
+        other_info=data.other_info, custom_values=custom_values,
+    )
+    CaseTag.objects.bulk_create(
+        [CaseTag(company_id=case.company_id, case=case, tag=tag, position=position) for position, tag in enumerate(data.tags)]
+    )
+    sub_assignees = [user for user in dict.fromkeys(data.sub_assignees) if user != data.main_assignee]
+    CaseAssignee.objects.bulk_create(
+        [CaseAssignee(company_id=case.company_id, case=case, user=user, position=position) for position, user in enumerate(sub_assignees)]
+    )
+    DesiredConditions.objects.create(company_id=case.company_id, case=case, **data.desired)
+    after = snapshot(case)
+    after.update(tags=[tag.name for tag in data.tags], sub_assignees=[user.pk for user in sub_assignees])
+    record_event(company_id=case.company_id, actor=acting_user, verb="create", instance=case, after=after, run_id=run_id)
+    return case
+
+
+CASE_EDITABLE_FIELDS = (
+    "kind", "status", "sub_status", "rank", "owning_org", "main_assignee", "started_on", "first_inquiry_date",
+    "first_inquiry_source", "first_inquiry_listing_ref", "first_inquiry_listing_name", "auto_intro_mail", "other_info",
+)
+
+
+@transaction.atomic(savepoint=False)
+def do_update_case(*, case: Case, changes: dict, acting_user) -> bool:
+    """Apply `changes` (CASE_EDITABLE_FIELDS and custom_values) to the case. Returns whether anything changed."""
+    case = Case.objects.for_company(case.company_id).select_for_update().get(pk=case.pk)
+    unknown = set(changes) - set(CASE_EDITABLE_FIELDS) - {"custom_values"}
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    if "custom_values" in changes:
+        changes = {**changes, "custom_values": check_custom_values(case.company_id, changes["custom_values"])}
+    status = changes.get("status", case.status)
+    sub_status = changes.get("sub_status", case.sub_status)
+    if "status" in changes and "sub_status" not in changes and sub_status is not None and sub_status.status != status:
+        changes = {**changes, "sub_status": None}
+        sub_status = None
+    check_sub_status(status, sub_status)
+    changed = [name for name, value in changes.items() if getattr(case, name) != value]
+    if not changed:
+        return False
+    attnames = [case._meta.get_field(name).attname for name in changed]
+    before = snapshot(case, attnames)
+    for name in changed:
+        setattr(case, name, changes[name])
+    case.save(update_fields=[*changed, "updated_at"])
+    record_event(company_id=case.company_id, actor=acting_user, verb="update", instance=case, before=before, after=snapshot(case, attnames))
+    return True
+
+
+@transaction.atomic(savepoint=False)
+def do_set_case_tags(*, case: Case, tags: Sequence[Tag], acting_user) -> bool:
+    """Make the case's tags exactly `tags`, in that order (at most 10). Returns whether they changed."""
+    check_tags(tags)
+    if any(tag.company_id != case.company_id for tag in tags):
+        raise ApplicationError(error_codes.UNKNOWN_TAG, _("Unknown tag."))
+    current = list(CaseTag.objects.for_company(case.company_id).filter(case=case).order_by("position").values_list("tag_id", flat=True))
+    wanted = [tag.pk for tag in dict.fromkeys(tags)]
+    if current == wanted:
+        return False
+    CaseTag.objects.for_company(case.company_id).filter(case=case).delete()
+    CaseTag.objects.bulk_create([CaseTag(company_id=case.company_id, case=case, tag_id=tag_id, position=i) for i, tag_id in enumerate(wanted)])
+    Case.objects.for_company(case.company_id).filter(pk=case.pk).update(updated_at=timezone.now())
+    record_event(company_id=case.company_id, actor=acting_user, verb="update", instance=case, before={"tags": current}, after={"tags": wanted})
+    return True
+
+
+@transaction.atomic(savepoint=False)
+def do_set_case_sub_assignees(*, case: Case, users: Sequence, acting_user) -> bool:
+    """Make the case's sub-assignees exactly `users`, in order (at most 19, never the main assignee)."""
+    check_sub_assignees(case.company_id, users, case.main_assignee)
+    wanted = [user.pk for user in dict.fromkeys(users) if user.pk != case.main_assignee_id]
+    current = list(CaseAssignee.objects.for_company(case.company_id).filter(case=case).order_by("position").values_list("user_id", flat=True))
+    if current == wanted:
+        return False
+    CaseAssignee.objects.for_company(case.company_id).filter(case=case).delete()
+    CaseAssignee.objects.bulk_create(
+        [CaseAssignee(company_id=case.company_id, case=case, user_id=user_id, position=i) for i, user_id in enumerate(wanted)]
+    )
+    Case.objects.for_company(case.company_id).filter(pk=case.pk).update(updated_at=timezone.now())
+    record_event(
+        company_id=case.company_id, actor=acting_user, verb="update", instance=case,
+        before={"sub_assignees": current}, after={"sub_assignees": wanted},
+    )
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Trash
+
+
+@transaction.atomic(savepoint=False)
+def do_trash_case(*, case: Case, acting_user, run_id: int | None = None) -> bool:
+    """Move the case to the trash (restorable for TRASH_RETENTION_DAYS). Returns False when already there."""
+    updated = Case.objects.for_company(case.company_id).filter(pk=case.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
+    if not updated:
+        return False
+    case.refresh_from_db(fields=["deleted_at", "updated_at"])
+    record_event(company_id=case.company_id, actor=acting_user, verb="trash", instance=case, after={"deleted_at": case.deleted_at.isoformat()}, run_id=run_id)
+    return True
+
+
+@transaction.atomic(savepoint=False)
+def do_restore_case(*, case: Case, acting_user) -> bool:
+    """Take the case out of the trash, and its customer with it when the customer was trashed."""
+    updated = Case.objects.for_company(case.company_id).filter(pk=case.pk, deleted_at__isnull=False).update(deleted_at=None)
+    if not updated:
+        raise ApplicationError(error_codes.NOT_IN_TRASH, _("The case is not in the trash."))
+    Customer.objects.for_company(case.company_id).filter(pk=case.customer_id, deleted_at__isnull=False).update(deleted_at=None)
+    case.refresh_from_db(fields=["deleted_at"])
+    record_event(company_id=case.company_id, actor=acting_user, verb="restore", instance=case)
+    return True
+
+
+@transaction.atomic(savepoint=False)
+def do_trash_customer(*, customer: Customer, acting_user, run_id: int | None = None) -> int:
+    """Move the customer and all its cases to the trash. Returns the number of cases trashed with it."""
+    now = timezone.now()
+    updated = Customer.objects.for_company(customer.company_id).filter(pk=customer.pk, deleted_at__isnull=True).update(deleted_at=now)
+    if not updated:
+        return 0
+    case_ids = list(Case.objects.for_company(customer.company_id).filter(customer=customer, deleted_at__isnull=True).values_list("pk", flat=True))
+    Case.objects.for_company(customer.company_id).filter(pk__in=case_ids).update(deleted_at=now)
+    customer.refresh_from_db(fields=["deleted_at"])
+    record_event(company_id=customer.company_id, actor=acting_user, verb="trash", instance=customer, after={"cases": case_ids}, run_id=run_id)
+    return len(case_ids)
+
+
+@transaction.atomic(savepoint=False)
+def do_restore_customer(*, customer: Customer, acting_user) -> int:
+    """Take the customer out of the trash with the cases that went there with it. Returns their count."""
+    if customer.deleted_at is None:
+        raise ApplicationError(error_codes.NOT_IN_TRASH, _("The customer is not in the trash."))
+    trashed_at = customer.deleted_at
+    Customer.objects.for_company(customer.company_id).filter(pk=customer.pk).update(deleted_at=None)
+    restored = Case.objects.for_company(customer.company_id).filter(customer=customer, deleted_at=trashed_at).update(deleted_at=None)
+    customer.refresh_from_db(fields=["deleted_at"])
+    record_event(company_id=customer.company_id, actor=acting_user, verb="restore", instance=customer, after={"cases": restored})
+    return restored
+
+
+@transaction.atomic
+def do_purge_trash(*, company, now=None) -> tuple[int, int]:
+    """Delete for good what has been in the trash longer than TRASH_RETENTION_DAYS. Returns (cases, customers)."""
+    cutoff = (now or timezone.now()) - timezone.timedelta(days=settings.TRASH_RETENTION_DAYS)
+    cases = Case.objects.for_company(company).filter(deleted_at__lt=cutoff)
+    case_ids = list(cases.values_list("pk", flat=True))
+    for chunk_start in range(0, len(case_ids), 500):
+        Case.objects.for_company(company).filter(pk__in=case_ids[chunk_start:chunk_start + 500]).delete()
+    customers = Customer.objects.for_company(company).filter(deleted_at__lt=cutoff).exclude(cases__isnull=False)
+    _total, deleted_by_model = customers.delete()
+    customer_count = deleted_by_model.get(Customer._meta.label, 0)
+    if case_ids or customer_count:
+        record_event(company_id=company.pk, actor=None, verb="purge", object_type="crm.case", object_id="*",
+                     after={"cases": len(case_ids), "customers": customer_count})
+    return len(case_ids), customer_count
+
+
+# ---------------------------------------------------------------------------------------------
+# Masters
+
+
+def _upsert_named(model, *, company, name: str, acting_user, position: int, **lookup) -> tuple[object, bool]:
+    instance, created = model.objects.for_company(company).get_or_create(
+        company=company, name=name, **lookup, defaults={"position": position}
+    )
+    if created:
+        record_event(company_id=company.pk, actor=acting_user, verb="create", instance=instance, after=snapshot(instance))
+    return instance, created
+
+
+@transaction.atomic(savepoint=False)
+def do_upsert_rank(*, company, name: str, position: int = 0, acting_user=None) -> tuple[Rank, bool]:
+    """Create the rank when missing. Returns (rank, created). Idempotent."""
+    return _upsert_named(Rank, company=company, name=name, acting_user=acting_user, position=position)
+
+
+@transaction.atomic(savepoint=False)
+def do_upsert_sub_status(*, company, status: str, name: str, position: int = 0, acting_user=None) -> tuple[SubStatus, bool]:
+    """Create the sub-status under `status` when missing. Returns (sub_status, created). Idempotent."""
+    return _upsert_named(SubStatus, company=company, name=name, acting_user=acting_user, position=position, status=status)
+
+
+@transaction.atomic(savepoint=False)
+def do_upsert_tag(*, company, name: str, position: int = 0, acting_user=None) -> tuple[Tag, bool]:
+    """Create the tag when missing. Returns (tag, created). Idempotent."""
+    return _upsert_named(Tag, company=company, name=name, acting_user=acting_user, position=position)
+
+
+@transaction.atomic(savepoint=False)
+def do_upsert_custom_field(
+    *, company, name: str, field_type: str, choices: list[str] | None = None, is_required: bool = False,
+    position: int = 0, acting_user=None,
+) -> tuple[CustomField, bool]:
+    """Create the custom field or update its definition. Returns (field, changed). Idempotent."""
+    values = {"field_type": field_type, "choices": list(choices or []), "is_required": is_required}
+    instance = CustomField.objects.for_company(company).filter(name=name).first()
+    if instance is None:
+        instance = CustomField.objects.create(company=company, name=name, position=position, **values)
+        record_event(company_id=company.pk, actor=acting_user, verb="create", instance=instance, after=snapshot(instance))
+        return instance, True
+    changed = [key for key, value in values.items() if getattr(instance, key) != value]
+    if not changed:
+        return instance, False
+    before = snapshot(instance, changed)
+    for key in changed:
+        setattr(instance, key, values[key])
+    instance.save(update_fields=changed)
+    record_event(company_id=company.pk, actor=acting_user, verb="update", instance=instance, before=before, after=snapshot(instance, changed))
+    return instance, True
+
+
+@transaction.atomic(savepoint=False)
+def do_upsert_project(*, company, name: str, custom_fields: Sequence[CustomField] = (), acting_user=None) -> tuple[Project, bool]:
+    """Create the project and make its linked custom fields exactly `custom_fields`, in order."""
+    project, created = Project.objects.for_company(company).get_or_create(company=company, name=name)
+    current = list(ProjectField.objects.for_company(company).filter(project=project).order_by("position").values_list("custom_field_id", flat=True))
+    wanted = [field.pk for field in custom_fields]
+    if not created and current == wanted:
+        return project, False
+    ProjectField.objects.for_company(company).filter(project=project).delete()
+    ProjectField.objects.bulk_create(
+        [ProjectField(company=company, project=project, custom_field_id=field_id, position=i) for i, field_id in enumerate(wanted)]
+    )
+    record_event(
+        company_id=company.pk, actor=acting_user, verb="create" if created else "update", instance=project,
+        before=None if created else {"custom_fields": current}, after={"custom_fields": wanted},
+    )
+    return project, True
+
+
+# ---------------------------------------------------------------------------------------------
+# Activities and visit appointments
+
+
+@transaction.atomic(savepoint=False)
+def do_log_activity(*, actor, case: Case, kind: str, occurred_at=None, subject: str = "", body: str = "") -> "Activity":
+    """Record a call, e-mail, visit, showing, LINE message or note on the case. Audited.
+
+    Refused (nothing written) when a registered guard refuses it, e.g. a call to a do-not-call lead.
+    """
+    from estatecrm.crm.guards import activity_refusal
+
+    reason = activity_refusal(actor, case, kind)
+    if reason:
+        raise ApplicationError(error_codes.ACTIVITY_REFUSED, reason)
+    activity = Activity.objects.create(
+        company_id=case.company_id, case=case, kind=kind, occurred_at=occurred_at or timezone.now(), actor=actor.user,
+        subject=subject, body=body, is_done=True,
+    )
+    Case.objects.for_company(case.company_id).filter(pk=case.pk).update(updated_at=timezone.now())
+    record_event(company_id=case.company_id, actor=actor.user, verb="create", instance=activity,
+                 after={"case": case.pk, "kind": kind, "subject": subject})
+    return activity
+
+
+@transaction.atomic(savepoint=False)
+def do_book_visit(*, actor, case: Case, visit_at, org_unit=None, subject: str = "", body: str = "") -> "Activity":
+    """Book a visit appointment (open until completed), held by `org_unit` (default: the case's unit)."""
+    activity = Activity.objects.create(
+        company_id=case.company_id, case=case, kind=ActivityKind.VISIT_APPOINTMENT, occurred_at=visit_at, actor=actor.user,
+        subject=subject, body=body, is_done=False, org_unit=org_unit or case.owning_org,
+    )
+    Case.objects.for_company(case.company_id).filter(pk=case.pk).update(updated_at=timezone.now())
+    record_event(company_id=case.company_id, actor=actor.user, verb="create", instance=activity,
+                 after={"case": case.pk, "kind": activity.kind, "visit_at": visit_at.isoformat()})
+    return activity
+
+
+@transaction.atomic(savepoint=False)
+def do_complete_visit(*, actor, activity) -> bool:
+    """Mark an open visit appointment done. Returns False when it already was."""
+    if activity.kind != ActivityKind.VISIT_APPOINTMENT:
+        raise ApplicationError(error_codes.NOT_AN_APPOINTMENT, _("Only a visit appointment can be completed."))
+    updated = Activity.objects.for_company(activity.company_id).filter(pk=activity.pk, is_done=False).update(is_done=True, updated_at=timezone.now())
+    if not updated:
+        return False
+    activity.is_done = True
+    record_event(company_id=activity.company_id, actor=actor.user, verb="complete", instance=activity, before={"is_done": False}, after={"is_done": True})
+    return True

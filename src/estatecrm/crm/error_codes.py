@@ -1,0 +1,13 @@
+"""Stable error codes of the CRM's actions (clients switch on these, messages are translated)."""
+
+TOO_MANY_TAGS = "too_many_tags"
+TOO_MANY_SUB_ASSIGNEES = "too_many_sub_assignees"
+UNKNOWN_TAG = "unknown_tag"
+SUB_STATUS_MISMATCH = "sub_status_mismatch"
+CUSTOM_VALUE_INVALID = "custom_value_invalid"
+NOT_IN_TRASH = "not_in_trash"
+IN_TRASH = "in_trash"
+CUSTOMER_HAS_ACTIVE_CASES = "customer_has_active_cases"
+ASSIGNEE_OF_OTHER_COMPANY = "assignee_of_other_company"
+ACTIVITY_REFUSED = "activity_refused"
+NOT_AN_APPOINTMENT = "not_an_appointment"

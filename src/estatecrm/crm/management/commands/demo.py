@@ -1,0 +1,37 @@
+"""`estatecrm demo [--if-empty] [--seed N] [--customers N]`: load the demo company and print its login."""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from estatecrm.crm.demo import ADMIN_EMAIL, do_load_demo_company
+from estatecrm.tenancy.models import Company
+
+
+class Command(BaseCommand):
+    help = "Fill the database with the demo company (units, 13 users, customers, cases, activities)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when any company exists")
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--customers", type=int, default=2000)
+
+    def handle(self, *args, if_empty, seed, customers, **options):
+        if Company.objects.exists():
+            if if_empty:
+                self.stdout.write("The database already has data: no demo loaded.")
+                self.print_login()
+                return
+        result = do_load_demo_company(seed=seed, customers=customers)
+        self.stdout.write(
+            f"Demo company {result.company.code}: {result.customers} customers ({result.planted_duplicates} planted duplicates), "
+            f"{result.cases} cases, {result.activities} activities."
+        )
+        self.print_login()
+
+    def print_login(self):
+        path = Path(settings.VAR_DIR) / "demo-admin.txt"
+        password = path.read_text(encoding="utf-8").strip() if path.exists() else "(unknown: var/demo-admin.txt is missing)"
+        self.stdout.write(f"Log in at http://127.0.0.1:8000/ as {ADMIN_EMAIL} with password {password}")
+        self.stdout.write("Agents agent01@demo.example.jp … agent12@demo.example.jp use the same password.")

@@ -1,0 +1,490 @@
+"""Customers, their contacts, follow-up cases and what hangs off a case; the company's masters."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from estatecrm.core.models import TenantOwnedModel, TimeStampedModel
+from estatecrm.crm.choices import (
+    MAX_SUB_ASSIGNEES_PER_CASE,
+    MAX_TAGS_PER_CASE,
+    ActivityKind,
+    BuildingAge,
+    CaseKind,
+    CaseOrigin,
+    CaseStatus,
+    ContactPointKind,
+    CustomerKind,
+    CustomFieldType,
+    Gender,
+    IntroductionMethod,
+    IntroductionReaction,
+    MoveIn,
+    WalkMinutes,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Masters
+
+
+class Rank(TenantOwnedModel):
+    """A company's rank (e.g. S, A, B, 見込み大), in display order."""
+
+    name = models.CharField(_("name"), max_length=50)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("rank")
+        verbose_name_plural = _("ranks")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "name"], name="rank_unique_name",
+                violation_error_message=_("A rank with this name already exists."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SubStatus(TenantOwnedModel):
+    """A company's own sub-status under one of the fixed statuses (e.g. 追客中 > 内見調整中)."""
+
+    status = models.CharField(_("status"), max_length=16, choices=CaseStatus.choices)
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("sub-status")
+        verbose_name_plural = _("sub-statuses")
+        ordering = ["status", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "status", "name"], name="substatus_unique_name",
+                violation_error_message=_("This sub-status already exists under the status."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} / {self.name}"
+
+
+class Tag(TenantOwnedModel):
+    name = models.CharField(_("name"), max_length=100)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "name"], name="tag_unique_name",
+                violation_error_message=_("A tag with this name already exists."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomField(TenantOwnedModel):
+    """A company-defined field; values live in `custom_values` JSON keyed by the field's name."""
+
+    name = models.CharField(_("name"), max_length=100)
+    field_type = models.CharField(_("type"), max_length=16, choices=CustomFieldType.choices, default=CustomFieldType.TEXT)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    is_required = models.BooleanField(_("required"), default=False)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "name"], name="customfield_unique_name",
+                violation_error_message=_("A custom field with this name already exists."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Project(TenantOwnedModel, TimeStampedModel):
+    """A named bundle of leads (e.g. 春の反響リスト) with the custom fields its imports carry."""
+
+    name = models.CharField(_("name"), max_length=200)
+    custom_fields = models.ManyToManyField(CustomField, through="ProjectField", related_name="projects")
+
+    class Meta:
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["company", "name"], name="project_unique_name",
+                violation_error_message=_("A project with this name already exists."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectField(TenantOwnedModel):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="project_fields", db_index=False)
+    custom_field = models.ForeignKey(CustomField, on_delete=models.PROTECT, related_name="project_fields", db_index=False)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "custom_field"], name="projectfield_field_idx")]
+        ordering = ["position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "project", "custom_field"], name="projectfield_unique"),
+        ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Customers
+
+
+class SoftDeletable(models.Model):
+    """Rows that go to the trash first (kept TRASH_RETENTION_DAYS) and can be restored."""
+
+    deleted_at = models.DateTimeField(_("moved to trash at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_trashed(self) -> bool:
+        return self.deleted_at is not None
+
+
+class Customer(TenantOwnedModel, TimeStampedModel, SoftDeletable):
+    """A person, household or company the office follows up. Its cases share it (linked cases)."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=CustomerKind.choices, default=CustomerKind.PERSON)
+    name = models.CharField(_("name"), max_length=200)
+    name_key = models.CharField(max_length=200, default="", editable=False)
+    kana = models.CharField(_("reading"), max_length=200, blank=True)
+    kana_key = models.CharField(max_length=200, default="", editable=False)
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=8, blank=True)
+    prefecture = models.CharField(_("prefecture"), max_length=10, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    street = models.CharField(_("street address"), max_length=200, blank=True)
+    building = models.CharField(_("building"), max_length=200, blank=True)
+    employer = models.CharField(_("employer"), max_length=200, blank=True)
+    annual_income = models.PositiveIntegerField(_("annual income (10,000 yen)"), null=True, blank=True)
+    household_size = models.PositiveSmallIntegerField(_("household size"), null=True, blank=True)
+    homepage = models.CharField(_("homepage"), max_length=500, blank=True)
+    line_link_number = models.CharField(_("LINE link number"), max_length=32, blank=True)
+    line_user_id = models.CharField(_("LINE user id"), max_length=64, blank=True)
+    is_unsubscribed = models.BooleanField(_("unsubscribed from mails"), default=False)
+    custom_values = models.JSONField(_("custom fields"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [
+            models.Index(fields=["company", "name_key"], name="customer_name_key_idx"),
+            models.Index(fields=["company", "kana_key"], name="customer_kana_key_idx"),
+            models.Index(fields=["company", "line_user_id"], name="customer_line_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def address(self) -> str:
+        return "".join(part for part in (self.prefecture, self.city, self.street, self.building) if part)
+
+
+class Contact(TenantOwnedModel, TimeStampedModel):
+    """A named person of a customer (the person themself, a family member, 営業部長 田中様)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts", db_index=False)
+    name = models.CharField(_("name"), max_length=200)
+    kana = models.CharField(_("reading"), max_length=200, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["position", "pk"]
+        indexes = [models.Index(fields=["company", "customer"], name="contact_customer_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactPoint(TenantOwnedModel):
+    """A phone number or e-mail address of a contact: the raw text as typed and its normalized form.
+
+    `normalized` is E.164 for phones and the lower-cased address for e-mail; empty when the raw text
+    could not be normalized (then `invalid_reason` says why). `customer` is denormalized from the
+    contact so duplicate lookups by normalized value are one index scan.
+    """
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="points", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contact_points", db_index=False)
+    kind = models.CharField(_("kind"), max_length=8, choices=ContactPointKind.choices)
+    raw = models.CharField(_("as typed"), max_length=300)
+    normalized = models.CharField(_("normalized"), max_length=254, blank=True)
+    invalid_reason = models.CharField(max_length=32, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("contact point")
+        verbose_name_plural = _("contact points")
+        ordering = ["position", "pk"]
+        indexes = [
+            models.Index(fields=["company", "contact"], name="contactpoint_contact_idx"),
+            models.Index(fields=["company", "normalized"], name="contactpoint_normalized_idx"),
+            models.Index(fields=["company", "customer"], name="contactpoint_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.normalized or self.raw
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases
+
+
+class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
+    """One follow-up (追客案件) of a customer: what they want, who follows them, and what happened.
+
+    At most 10 tags and 19 sub-assignees: the actions check it, and the database enforces it through
+    the position range and uniqueness on CaseTag and CaseAssignee.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="cases", verbose_name=_("customer"), db_index=False)
+    kind = models.CharField(_("kind"), max_length=8, choices=CaseKind.choices, default=CaseKind.RENT)
+    status = models.CharField(_("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.NEW)
+    sub_status = models.ForeignKey(
+        SubStatus, null=True, blank=True, on_delete=models.PROTECT, related_name="cases", verbose_name=_("sub-status"), db_index=False)
+    rank = models.ForeignKey(Rank, null=True, blank=True, on_delete=models.PROTECT, related_name="cases", verbose_name=_("rank"), db_index=False)
+    owning_org = models.ForeignKey(
+        "tenancy.OrgUnit", on_delete=models.PROTECT, related_name="cases", verbose_name=_("owning unit"), db_index=False)
+    main_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="main_cases",
+        verbose_name=_("main assignee"), db_index=False)
+    sub_assignees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="CaseAssignee", related_name="sub_cases", verbose_name=_("sub-assignees")
+    )
+    tags = models.ManyToManyField(Tag, through="CaseTag", related_name="cases", verbose_name=_("tags"))
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.PROTECT, related_name="cases", verbose_name=_("project"), db_index=False)
+    origin = models.CharField(_("origin"), max_length=20, choices=CaseOrigin.choices, default=CaseOrigin.MANUAL)
+    source_system = models.CharField(_("source system"), max_length=32, blank=True)
+    source_id = models.CharField(_("source id"), max_length=64, blank=True)
+    started_on = models.DateField(_("started on"), null=True, blank=True)
+    first_inquiry_date = models.DateField(_("first inquiry date"), null=True, blank=True)
+    first_inquiry_source = models.CharField(_("first inquiry medium"), max_length=100, blank=True)
+    first_inquiry_listing_ref = models.CharField(_("first inquiry listing number"), max_length=64, blank=True)
+    first_inquiry_listing_name = models.CharField(_("first inquiry listing name"), max_length=200, blank=True)
+    auto_intro_mail = models.BooleanField(_("automatic listing mails"), default=False)
+    other_info = models.TextField(_("other information"), blank=True)
+    needs_review = models.BooleanField(_("needs review"), default=False)
+    review_messages = models.JSONField(_("review messages"), default=list, blank=True)
+    custom_values = models.JSONField(_("custom fields"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        indexes = [
+            models.Index(fields=["company", "project"], name="case_project_idx"),
+            models.Index(fields=["company", "-updated_at", "-id"], name="case_updated_idx"),
+            models.Index(fields=["company", "owning_org", "-updated_at", "-id"], name="case_org_updated_idx"),
+            models.Index(fields=["company", "main_assignee", "-updated_at"], name="case_main_assignee_idx"),
+            models.Index(fields=["company", "status", "-updated_at"], name="case_status_idx"),
+            models.Index(fields=["company", "customer"], name="case_customer_idx"),
+            models.Index(fields=["company", "origin", "created_at"], name="case_origin_created_idx"),
+            models.Index(fields=["company", "source_system", "source_id"], name="case_source_idx"),
+            models.Index(fields=["company", "deleted_at"], name="case_deleted_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.customer.name}"
+
+
+class CaseAssignee(TenantOwnedModel):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="assignee_links", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="case_assignee_links", db_index=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "case", "user"], name="caseassignee_unique_user"),
+            models.UniqueConstraint(fields=["company", "case", "position"], name="caseassignee_unique_position"),
+            models.CheckConstraint(
+                condition=Q(position__lt=MAX_SUB_ASSIGNEES_PER_CASE), name="caseassignee_at_most_19",
+                violation_error_message=_("A case has at most 19 sub-assignees."),
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "user"], name="caseassignee_user_idx")]
+
+
+class CaseTag(TenantOwnedModel):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tag_links", db_index=False)
+    tag = models.ForeignKey(Tag, on_delete=models.PROTECT, related_name="case_links", db_index=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "case", "tag"], name="casetag_unique_tag"),
+            models.UniqueConstraint(fields=["company", "case", "position"], name="casetag_unique_position"),
+            models.CheckConstraint(
+                condition=Q(position__lt=MAX_TAGS_PER_CASE), name="casetag_at_most_10",
+                violation_error_message=_("A case has at most 10 tags."),
+            ),
+        ]
+        indexes = [models.Index(fields=["company", "tag"], name="casetag_tag_idx")]
+
+
+class DesiredConditions(TenantOwnedModel):
+    """What the customer of a case looks for. Money in 万円, areas in ㎡; list fields hold choice values."""
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="desired")
+    rent_min = models.DecimalField(_("rent from (10,000 yen)"), max_digits=8, decimal_places=1, null=True, blank=True)
+    rent_max = models.DecimalField(_("rent up to (10,000 yen)"), max_digits=8, decimal_places=1, null=True, blank=True)
+    includes_management_fee = models.BooleanField(_("including management fee"), null=True, blank=True)
+    price_min = models.PositiveIntegerField(_("price from (10,000 yen)"), null=True, blank=True)
+    price_max = models.PositiveIntegerField(_("price up to (10,000 yen)"), null=True, blank=True)
+    layouts = models.JSONField(_("layouts"), default=list, blank=True)
+    area_min = models.DecimalField(_("floor area from (㎡)"), max_digits=8, decimal_places=2, null=True, blank=True)
+    area_max = models.DecimalField(_("floor area up to (㎡)"), max_digits=8, decimal_places=2, null=True, blank=True)
+    land_area_min = models.DecimalField(_("land area from (㎡)"), max_digits=9, decimal_places=2, null=True, blank=True)
+    walk_minutes = models.PositiveSmallIntegerField(_("walk to station"), choices=WalkMinutes.choices, null=True, blank=True)
+    building_age = models.PositiveSmallIntegerField(_("building age"), choices=BuildingAge.choices, null=True, blank=True)
+    lines_stations = models.JSONField(_("lines and stations"), default=list, blank=True)
+    areas = models.JSONField(_("areas"), default=list, blank=True)
+    move_in = models.CharField(_("move-in"), max_length=16, choices=MoveIn.choices, blank=True)
+    features = models.JSONField(_("features"), default=list, blank=True)
+    management_comment = models.TextField(_("management comment"), blank=True)
+
+    class Meta:
+        verbose_name = _("desired conditions")
+        verbose_name_plural = _("desired conditions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rent_min__isnull=True) | Q(rent_max__isnull=True) | Q(rent_min__lte=models.F("rent_max")),
+                name="desired_rent_range", violation_error_message=_("The lower rent is above the upper rent."),
+            ),
+            models.CheckConstraint(
+                condition=Q(price_min__isnull=True) | Q(price_max__isnull=True) | Q(price_min__lte=models.F("price_max")),
+                name="desired_price_range", violation_error_message=_("The lower price is above the upper price."),
+            ),
+        ]
+
+
+class Listing(TenantOwnedModel, TimeStampedModel):
+    """A property the office offers (for introductions and matching)."""
+
+    ref = models.CharField(_("listing number"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=8, choices=CaseKind.choices, default=CaseKind.RENT)
+    rent = models.DecimalField(_("rent (10,000 yen)"), max_digits=8, decimal_places=1, null=True, blank=True)
+    price = models.PositiveIntegerField(_("price (10,000 yen)"), null=True, blank=True)
+    layout = models.CharField(_("layout"), max_length=16, blank=True)
+    area = models.DecimalField(_("floor area (㎡)"), max_digits=8, decimal_places=2, null=True, blank=True)
+    prefecture = models.CharField(_("prefecture"), max_length=10, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    line_station = models.CharField(_("line / station"), max_length=200, blank=True)
+    walk_minutes = models.PositiveSmallIntegerField(_("walk to station (min)"), null=True, blank=True)
+    built_on = models.DateField(_("built on"), null=True, blank=True)
+    features = models.JSONField(_("features"), default=list, blank=True)
+    is_active = models.BooleanField(_("available"), default=True)
+
+    class Meta:
+        verbose_name = _("listing")
+        verbose_name_plural = _("listings")
+        constraints = [models.UniqueConstraint(fields=["company", "ref"], name="listing_unique_ref")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Introduction(TenantOwnedModel, TimeStampedModel):
+    """A listing introduced to a case's customer. Keeps the listing's number and name as introduced."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="introductions", db_index=False)
+    listing = models.ForeignKey(Listing, null=True, blank=True, on_delete=models.SET_NULL, related_name="introductions", db_index=False)
+    listing_ref = models.CharField(_("listing number"), max_length=64, blank=True)
+    listing_name = models.CharField(_("listing name"), max_length=200)
+    rent_or_price = models.DecimalField(_("rent / price (10,000 yen)"), max_digits=10, decimal_places=1, null=True, blank=True)
+    layout = models.CharField(_("layout"), max_length=16, blank=True)
+    introduced_on = models.DateField(_("introduced on"), null=True, blank=True)
+    method = models.CharField(_("method"), max_length=8, choices=IntroductionMethod.choices, blank=True)
+    reaction = models.CharField(_("reaction"), max_length=16, choices=IntroductionReaction.choices, blank=True)
+    is_migrated = models.BooleanField(_("migrated"), default=False)
+
+    class Meta:
+        verbose_name = _("introduction")
+        verbose_name_plural = _("introductions")
+        ordering = ["-introduced_on", "-pk"]
+        indexes = [
+            models.Index(fields=["company", "listing"], name="introduction_listing_idx"),
+            models.Index(fields=["company", "case"], name="introduction_case_idx")]
+
+
+class Activity(TenantOwnedModel, TimeStampedModel):
+    """Something that happened on a case, or a visit appointment (open until `is_done`)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="activities", db_index=False)
+    kind = models.CharField(_("kind"), max_length=20, choices=ActivityKind.choices)
+    occurred_at = models.DateTimeField(_("when"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities",
+        verbose_name=_("staff"), db_index=False)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    body = models.TextField(_("content"), blank=True)
+    is_done = models.BooleanField(_("done"), default=True)
+    org_unit = models.ForeignKey(
+        "tenancy.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="appointments",
+        verbose_name=_("holding unit"), db_index=False)
+    is_migrated = models.BooleanField(_("migrated"), default=False)
+
+    class Meta:
+        verbose_name = _("activity")
+        verbose_name_plural = _("activities")
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [
+            models.Index(fields=["company", "case", "-occurred_at"], name="activity_case_idx"),
+            models.Index(
+                fields=["company", "org_unit", "occurred_at"], name="activity_open_appointment_idx",
+                condition=Q(kind="visit_appointment", is_done=False),
+            ),
+        ]
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    return f"attachments/{instance.company_id}/{instance.case_id}/{filename}"
+
+
+class Attachment(TenantOwnedModel):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments", db_index=False)
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=500)
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    content_type = models.CharField(max_length=100, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+    is_migrated = models.BooleanField(_("migrated"), default=False)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["-uploaded_at", "-pk"]
+        indexes = [models.Index(fields=["company", "case"], name="attachment_case_idx")]
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -1,0 +1,76 @@
+"""Every read of customers and cases goes through these, with the acting user's access rules."""
+
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from estatecrm.core.errors import NotFound
+from estatecrm.crm.choices import ActivityKind, CaseOrigin, CaseStatus
+from estatecrm.crm.models import Activity, Case, Customer
+from estatecrm.tenancy.selectors import Actor
+
+
+def visible_cases(*, actor: Actor, include_trashed: bool = False) -> QuerySet[Case]:
+    """The cases of the actor's company that the access rules let the actor see."""
+    cases = Case.objects.for_company(actor.company_id).filter(actor.case_visibility_q())
+    return cases if include_trashed else cases.filter(deleted_at__isnull=True)
+
+
+def case_list(*, actor: Actor, filters: dict | None = None) -> QuerySet[Case]:
+    """Visible, non-trashed cases, newest update first, with what a list row shows loaded."""
+    filters = filters or {}
+    cases = visible_cases(actor=actor, include_trashed=bool(filters.get("trashed")))
+    if filters.get("trashed"):
+        cases = cases.filter(deleted_at__isnull=False)
+    for key in ("status", "kind", "origin", "rank_id", "owning_org_id", "main_assignee_id", "sub_status_id"):
+        if filters.get(key) not in (None, ""):
+            cases = cases.filter(**{key: filters[key]})
+    return cases.select_related("customer", "rank", "sub_status", "owning_org", "main_assignee").order_by("-updated_at", "-pk")
+
+
+def access_case(actor: Actor, case_id, *, for_write: bool = False, include_trashed: bool = False) -> Case:
+    """The case when the actor may see it; NotFound otherwise (never revealing that it exists elsewhere).
+
+    Writing needs the same visibility: an agent who sees a case may work on it.
+    """
+    try:
+        queryset = visible_cases(actor=actor, include_trashed=include_trashed)
+        if for_write:
+            queryset = queryset.select_for_update(of=("self",))
+        return queryset.select_related("customer", "owning_org").get(pk=int(case_id))
+    except (Case.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+def visible_customers(*, actor: Actor, include_trashed: bool = False) -> QuerySet[Customer]:
+    """Customers of the company that have a case the actor sees (company admins see every customer)."""
+    customers = Customer.objects.for_company(actor.company_id)
+    if not include_trashed:
+        customers = customers.filter(deleted_at__isnull=True)
+    if actor.is_company_admin:
+        return customers
+    return customers.filter(Exists(visible_cases(actor=actor, include_trashed=True).filter(customer_id=OuterRef("pk"))))
+
+
+def access_customer(actor: Actor, customer_id, *, include_trashed: bool = False) -> Customer:
+    try:
+        return visible_customers(actor=actor, include_trashed=include_trashed).get(pk=int(customer_id))
+    except (Customer.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+def dashboard_summary(*, actor: Actor) -> dict:
+    """This month's new cases by origin (registrations exclude imports and migrations), cases by status."""
+    cases = visible_cases(actor=actor)
+    month_start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    by_origin = dict(cases.filter(created_at__gte=month_start).values_list("origin").annotate(count=Count("pk")).order_by())
+    by_status = dict(cases.values_list("status").annotate(count=Count("pk")).order_by())
+    bulk = set(CaseOrigin.bulk_origins())
+    return {
+        "new_registrations": sum(count for origin, count in by_origin.items() if origin not in bulk),
+        "brought_in": sum(count for origin, count in by_origin.items() if origin in bulk),
+        "by_origin": [{"value": value, "label": label, "count": by_origin.get(value, 0)} for value, label in CaseOrigin.choices],
+        "by_status": [{"value": value, "label": label, "count": by_status.get(value, 0)} for value, label in CaseStatus.choices],
+        "open_appointments": Activity.objects.for_company(actor.company_id)
+        .filter(kind=ActivityKind.VISIT_APPOINTMENT, is_done=False, case__in=cases)
+        .count(),
+    }
