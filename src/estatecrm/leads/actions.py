@@ -1,0 +1,219 @@
+"""Starting, dry-running and reverting lead imports; do-not-call entries."""
+
+import secrets
+from collections import Counter
+from pathlib import Path
+
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from estatecrm.audit.actions import record_event
+from estatecrm.core.errors import ApplicationError, PermissionDenied
+from estatecrm.core.transactions import enqueue_on_commit
+from estatecrm.crm.models import Case, Contact, ContactPoint, Customer, Project, ProjectField
+from estatecrm.leads import error_codes
+from estatecrm.leads.choices import RUN_KIND, DuplicatePolicy
+from estatecrm.leads.fields import lead_fields
+from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
+from estatecrm.pipeline.engine import execute_run
+from estatecrm.pipeline.mapping import check_mapping, suggest_mapping
+from estatecrm.pipeline.models import LedgerEntry, Run
+from estatecrm.pipeline.readers import open_table
+from estatecrm.tenancy.selectors import Actor
+
+MAX_ROW_DECISIONS = 1000
+
+
+def project_field_names(project: Project) -> list[str]:
+    return list(
+        ProjectField.objects.for_company(project.company_id).filter(project=project)
+        .order_by("position").values_list("custom_field__name", flat=True)
+    )
+
+
+def suggest_default_mapping(table) -> dict:
+    """The suggestion for a project that does not exist yet (default fields only)."""
+    return suggest_mapping(table.info.headers, lead_fields())
+
+
+def resolve_mapping(table, project: Project, mapping: dict | None) -> tuple[dict, dict]:
+    """The mapping to use (given, or suggested from the headers) and its problems by field key."""
+    fields = lead_fields(project_field_names(project))
+    chosen = dict(mapping) if mapping else suggest_mapping(table.info.headers, fields)
+    return chosen, check_mapping(chosen, table.info.headers, fields)
+
+
+@transaction.atomic
+def do_start_lead_import(
+    *, actor: Actor, path: Path, file_name: str, project: Project, mapping: dict | None = None, encoding: str = "",
+    delimiter: str = "", sheet: str = "", header_row: int | None = None, duplicate_keys=("name", "phone"),
+    on_duplicate: str = DuplicatePolicy.ADD, decisions: dict | None = None, background: bool = True,
+) -> Run:
+    """Check the file and mapping (nothing is written when they are bad), store the file, create the run.
+
+    `background`: enqueue the run for a worker once this transaction commits; otherwise the caller
+    executes it (the CLI, with its progress bar). Admin only (a bulk operation).
+    """
+    if not actor.is_admin:
+        raise PermissionDenied(_("Only administrators can import leads."))
+    if project.company_id != actor.company_id:
+        raise ApplicationError(error_codes.UNKNOWN_PROJECT, _("Unknown project."))
+    table = open_table(path, encoding=encoding or None, delimiter=delimiter or None, sheet=sheet or None, header_row=header_row)
+    chosen, problems = resolve_mapping(table, project, mapping)
+    if problems:
+        raise ApplicationError(
+            error_codes.MAPPING_INVALID, _("The column mapping is not complete."),
+            fields={key: [mapping_problem_text(code)] for key, code in problems.items()},
+        )
+    if decisions and len(decisions) > MAX_ROW_DECISIONS:
+        raise ApplicationError(error_codes.TOO_MANY_DECISIONS, _("At most %(count)d rows can be decided one by one.") % {"count": MAX_ROW_DECISIONS})
+    run = Run(
+        company_id=actor.company_id, kind=RUN_KIND, token=secrets.token_hex(8), created_by=actor.user, source_name=file_name,
+        params={
+            "project_id": project.pk, "mapping": chosen, "encoding": encoding or table.info.encoding or "",
+            "delimiter": delimiter or table.info.delimiter or "", "sheet": sheet or table.info.sheet or "",
+            "header_row": header_row or table.info.header_row, "duplicate_keys": list(duplicate_keys), "on_duplicate": on_duplicate,
+            "decisions": {str(row): decision for row, decision in (decisions or {}).items()}, "acting_user_id": actor.user.pk,
+            "org_unit_id": actor.primary_unit_id, "region": actor.company.phone_region,
+        },
+    )
+    with Path(path).open("rb") as handle:
+        run.source_file.save(file_name, File(handle), save=False)
+    run.save()
+    record_event(company_id=actor.company_id, actor=actor.user, verb="start_import", instance=run,
+                 after={"file": file_name, "project": project.name}, run_id=run.pk)
+    if background:
+        from estatecrm.pipeline.tasks import run_pipeline
+
+        enqueue_on_commit(run_pipeline, run.pk)
+    return run
+
+
+def mapping_problem_text(code: str) -> str:
+    return {
+        "required_field_unmapped": _("This field is required: choose the column that holds it."),
+        "unknown_header": _("The file has no such column."),
+        "unknown_field": _("There is no such field."),
+    }.get(code, code)
+
+
+def do_dry_run_lead_import(**options) -> Counter:
+    """Everything an import would do, counted, then rolled back: nothing is written."""
+    counts: Counter = Counter()
+    with transaction.atomic():
+        run = do_start_lead_import(**options, background=False)
+        execute_run(run.pk)
+        run.refresh_from_db()
+        counts.update(run.counts)
+        counts["status:" + run.status] = 1
+        if run.error_message:
+            raise ApplicationError(run.error_code, run.error_message)
+        transaction.set_rollback(True)
+    Path(run.source_file.path).unlink(missing_ok=True)
+    return counts
+
+
+def edited_since(run: Run) -> list[int]:
+    """Customers this run created or updated that someone changed after the run ended."""
+    ledger = LedgerEntry.objects.for_company(run.company_id).filter(run=run, target_type="crm.customer", outcome__in=[LedgerOutcome.CREATED, LedgerOutcome.UPDATED])
+    customer_ids = set(ledger.values_list("target_id", flat=True))
+    if not customer_ids or run.finished_at is None:
+        return []
+    margin = run.finished_at + timezone.timedelta(seconds=1)
+    edited = set(Customer.objects.for_company(run.company_id).filter(pk__in=customer_ids, updated_at__gt=margin).values_list("pk", flat=True))
+    edited |= set(Case.objects.for_company(run.company_id).filter(customer_id__in=customer_ids, updated_at__gt=margin).values_list("customer_id", flat=True))
+    return sorted(edited)
+
+
+@transaction.atomic
+def do_revert_lead_import(*, actor: Actor, run: Run, force: bool = False) -> Counter:
+    """Undo an import: its new leads go to the trash, overwritten values come back, added contacts go.
+
+    Refused (nothing changes) when leads were edited since, unless `force`. Audited.
+    """
+    if not actor.is_admin:
+        raise PermissionDenied(_("Only administrators can revert imports."))
+    run = Run.objects.for_company(actor.company_id).select_for_update().get(pk=run.pk)
+    if run.status not in {RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES, RunStatus.ABORTED, RunStatus.FAILED}:
+        raise ApplicationError(error_codes.NOT_REVERTIBLE, _("Only a finished import can be reverted."))
+    edited = edited_since(run)
+    if edited and not force:
+        raise ApplicationError(
+            error_codes.EDITED_SINCE,
+            _("%(count)d imported leads were edited after the import (customer ids: %(ids)s). Revert with force to undo anyway.")
+            % {"count": len(edited), "ids": ", ".join(str(pk) for pk in edited[:20])},
+        )
+    counts: Counter = Counter()
+    now = timezone.now()
+    entries = LedgerEntry.objects.for_company(run.company_id).filter(run=run).order_by("-row_number")
+    created_ids = [entry.target_id for entry in entries if entry.outcome == LedgerOutcome.CREATED]
+    counts["leads_trashed"] = Customer.objects.for_company(run.company_id).filter(pk__in=created_ids, deleted_at__isnull=True).update(deleted_at=now)
+    Case.objects.for_company(run.company_id).filter(customer_id__in=created_ids, deleted_at__isnull=True).update(deleted_at=now)
+    for entry in entries:
+        if entry.outcome != LedgerOutcome.UPDATED or not entry.before:
+            continue
+        before = entry.before
+        if before.get("customer"):
+            Customer.objects.for_company(run.company_id).filter(pk=entry.target_id).update(**before["customer"], updated_at=now)
+        if before.get("contact_kana"):
+            Contact.objects.for_company(run.company_id).filter(pk=before["contact_kana"]["id"]).update(kana=before["contact_kana"]["kana"])
+        ContactPoint.objects.for_company(run.company_id).filter(pk__in=before.get("points", [])).delete()
+        Contact.objects.for_company(run.company_id).filter(pk__in=before.get("contacts", [])).delete()
+        counts["leads_restored"] += 1
+    # Contacts added by this run to leads it created are trashed with their lead; contacts it added to
+    # a lead created earlier in the same run need nothing more.
+    Run.objects.for_company(run.company_id).filter(pk=run.pk).update(status=RunStatus.REVERTED, reverted_at=now, reverted_by=actor.user)
+    record_event(company_id=run.company_id, actor=actor.user, verb="revert", instance=run, after=dict(counts), run_id=run.pk)
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# Do-not-call entries
+
+
+@transaction.atomic
+def do_start_dnc_import(*, actor: Actor, path: Path, file_name: str, workgroups=(), mapping: dict | None = None,
+                        encoding: str = "", sheet: str = "", background: bool = True) -> Run:
+    """Check the file and store it; the run adds one entry per valid row, scoped to `workgroups`
+    (none: the whole company). Admin only."""
+    from estatecrm.leads.dnc import DNC_FIELDS, DNC_RUN_KIND
+
+    if not actor.is_admin:
+        raise PermissionDenied(_("Only administrators can import do-not-call lists."))
+    if any(group.company_id != actor.company_id for group in workgroups):
+        raise ApplicationError(error_codes.MAPPING_INVALID, _("Unknown workgroup."))
+    table = open_table(path, encoding=encoding or None, sheet=sheet or None)
+    chosen = dict(mapping) if mapping else suggest_mapping(table.info.headers, DNC_FIELDS)
+    problems = check_mapping(chosen, table.info.headers, DNC_FIELDS)
+    if problems or not (chosen.get("lead_name") or chosen.get("phone")):
+        raise ApplicationError(error_codes.MAPPING_INVALID, _("Map a column to the lead name, the phone number, or both."),
+                               fields={key: [mapping_problem_text(code)] for key, code in problems.items()})
+    run = Run(company_id=actor.company_id, kind=DNC_RUN_KIND, token=secrets.token_hex(8), created_by=actor.user, source_name=file_name,
+              params={"mapping": chosen, "encoding": encoding or table.info.encoding or "", "sheet": sheet or table.info.sheet or "",
+                      "workgroup_ids": [group.pk for group in workgroups], "region": actor.company.phone_region})
+    with Path(path).open("rb") as handle:
+        run.source_file.save(file_name, File(handle), save=False)
+    run.save()
+    record_event(company_id=actor.company_id, actor=actor.user, verb="start_import", instance=run,
+                 after={"file": file_name, "workgroups": [group.name for group in workgroups]}, run_id=run.pk)
+    if background:
+        from estatecrm.pipeline.tasks import run_pipeline
+
+        enqueue_on_commit(run_pipeline, run.pk)
+    return run
+
+
+@transaction.atomic
+def do_remove_dnc_entry(*, actor: Actor, entry) -> None:
+    """Delete a do-not-call entry (admin only). Audited with what it was."""
+    from estatecrm.audit.actions import snapshot
+
+    if not actor.is_admin:
+        raise PermissionDenied(_("Only administrators can change the do-not-call list."))
+    before = snapshot(entry, ["name", "phone_raw", "phone", "note"])
+    entry_id = entry.pk
+    entry.delete()
+    record_event(company_id=actor.company_id, actor=actor.user, verb="delete", object_type="leads.donotcallentry",
+                 object_id=entry_id, object_repr=entry.name or entry.phone_raw, before=before)

@@ -1,0 +1,192 @@
+"""Lead imports and do-not-call lists through the API: the same steps as the pages and the CLI."""
+
+import json
+import tempfile
+from pathlib import Path
+
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Form, Router, UploadedFile
+from ninja.security import django_auth
+
+from estatecrm.core.errors import ApplicationError, NotFound
+from estatecrm.core.scope import company_scope
+from estatecrm.crm.models import Project
+from estatecrm.leads import actions, schemas
+from estatecrm.leads.choices import DuplicatePolicy
+from estatecrm.leads.models import DoNotCallEntry, DoNotCallScope
+from estatecrm.leads.reports import write_failed_rows
+from estatecrm.leads.selectors import access_import, import_list, import_summary
+from estatecrm.pipeline.engine import request_abort
+from estatecrm.pipeline.readers import ReadError, open_table
+from estatecrm.tenancy.selectors import actor_for
+
+# Session authentication here; the API-wide token authentication applies to this router as well
+# once it exists (one place: config/api.py).
+router = Router(tags=["lead imports"], auth=django_auth)
+
+
+def acting(request: HttpRequest):
+    return actor_for(request.auth)
+
+
+def project_of(actor, project_id: int) -> Project:
+    project = Project.objects.for_company(actor.company_id).filter(pk=project_id).first()
+    if project is None:
+        raise NotFound()
+    return project
+
+
+def stored_upload(upload: UploadedFile) -> Path:
+    directory = Path(tempfile.mkdtemp(prefix="estatecrm-upload-"))
+    path = directory / Path(upload.name or "upload").name
+    with path.open("wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return path
+
+
+def read_error(error: ReadError) -> ApplicationError:
+    return ApplicationError(error.code, error.message, fields={"file": [error.message]})
+
+
+def import_out(run) -> dict:
+    return {
+        **import_summary(run), "file": run.source_name, "project_id": run.params.get("project_id"),
+        "created_by": run.created_by.email if run.created_by else None, "created_at": run.created_at,
+        "rows_total": run.rows_total, "rows_done": run.rows_done, "error": run.error_message,
+    }
+
+
+def options_from(mapping: str | None, duplicate_keys: str, on_duplicate: str, decisions: str | None) -> dict:
+    try:
+        parsed_mapping = json.loads(mapping) if mapping else None
+        parsed_decisions = {int(row): value for row, value in json.loads(decisions).items()} if decisions else None
+    except (ValueError, AttributeError, TypeError):
+        raise ApplicationError("invalid", "mapping and decisions must be JSON objects") from None
+    keys = [key.strip() for key in duplicate_keys.split(",") if key.strip()]
+    if on_duplicate not in DuplicatePolicy.values:
+        raise ApplicationError("invalid", "on_duplicate must be add, skip or overwrite", fields={"on_duplicate": ["add|skip|overwrite"]})
+    return {"mapping": parsed_mapping, "duplicate_keys": keys, "on_duplicate": on_duplicate, "decisions": parsed_decisions}
+
+
+@router.post("/lead-imports/detect", response=schemas.DetectOut)
+def detect(request, project_id: int = Form(...), file: UploadedFile = File(...), encoding: str = Form(""), sheet: str = Form("")):
+    """Step 1: what the file is (encoding, delimiter, sheets, header row, headers) and the suggested mapping."""
+    actor = acting(request)
+    project = project_of(actor, project_id)
+    path = stored_upload(file)
+    try:
+        table = open_table(path, encoding=encoding or None, sheet=sheet or None)
+    except ReadError as error:
+        raise read_error(error) from None
+    mapping, problems = actions.resolve_mapping(table, project, None)
+    info = table.info
+    return {"format": info.format, "encoding": info.encoding, "delimiter": info.delimiter, "sheet": info.sheet, "sheets": info.sheets,
+            "header_row": info.header_row, "headers": info.headers, "suggested_mapping": mapping, "mapping_problems": problems}
+
+
+@router.post("/lead-imports/dry-run", response=schemas.DryRunOut)
+def dry_run(request, project_id: int = Form(...), file: UploadedFile = File(...), mapping: str | None = Form(None),
+            encoding: str = Form(""), sheet: str = Form(""), duplicate_keys: str = Form("name,phone"),
+            on_duplicate: str = Form("add"), decisions: str | None = Form(None)):
+    """Step 2: the counts an import would give (new leads and contacts, duplicates by rule, failures by reason); writes nothing."""
+    actor = acting(request)
+    project = project_of(actor, project_id)
+    path = stored_upload(file)
+    with company_scope(actor.company_id):
+        try:
+            counts = actions.do_dry_run_lead_import(actor=actor, path=path, file_name=file.name, project=project, encoding=encoding,
+                                                    sheet=sheet, **options_from(mapping, duplicate_keys, on_duplicate, decisions))
+        except ReadError as error:
+            raise read_error(error) from None
+    from estatecrm.leads.selectors import summarize_counts
+
+    return {"status": "dry_run", **summarize_counts(counts)}
+
+
+@router.post("/lead-imports", response={202: schemas.ImportOut})
+def start_import(request, project_id: int = Form(...), file: UploadedFile = File(...), mapping: str | None = Form(None),
+                 encoding: str = Form(""), sheet: str = Form(""), duplicate_keys: str = Form("name,phone"),
+                 on_duplicate: str = Form("add"), decisions: str | None = Form(None)):
+    """Start an import in the background; poll GET /lead-imports/{id} for progress."""
+    actor = acting(request)
+    project = project_of(actor, project_id)
+    path = stored_upload(file)
+    with company_scope(actor.company_id):
+        try:
+            run = actions.do_start_lead_import(actor=actor, path=path, file_name=file.name, project=project, encoding=encoding,
+                                               sheet=sheet, **options_from(mapping, duplicate_keys, on_duplicate, decisions))
+        except ReadError as error:
+            raise read_error(error) from None
+        run.refresh_from_db()
+        return 202, import_out(run)
+
+
+@router.get("/lead-imports", response=list[schemas.ImportOut])
+def list_imports(request):
+    actor = acting(request)
+    return [import_out(run) for run in import_list(actor=actor)[:200]]
+
+
+@router.get("/lead-imports/{import_id}", response=schemas.ImportOut)
+def get_import(request, import_id: int):
+    return import_out(access_import(acting(request), import_id))
+
+
+@router.post("/lead-imports/{import_id}/abort", response=schemas.ImportOut)
+def abort_import(request, import_id: int):
+    actor = acting(request)
+    run = access_import(actor, import_id)
+    if not actor.is_admin:
+        from estatecrm.core.errors import PermissionDenied
+
+        raise PermissionDenied()
+    request_abort(run)
+    run.refresh_from_db()
+    return import_out(run)
+
+
+@router.get("/lead-imports/{import_id}/failed-rows")
+def failed_rows(request, import_id: int, encoding: str = ""):
+    """The failed rows as CSV with the エラー内容 column (the source's encoding unless `encoding`)."""
+    actor = acting(request)
+    run = access_import(actor, import_id)
+    response = HttpResponse(content_type="text/csv")
+    with company_scope(actor.company_id):
+        result = write_failed_rows(run, response, encoding=encoding or None)
+    response["Content-Type"] = f"text/csv; charset={'shift_jis' if result['encoding'] == 'cp932' else 'utf-8'}"
+    response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-failed-rows.csv"'
+    return response
+
+
+@router.post("/lead-imports/{import_id}/revert", response=schemas.ImportOut)
+def revert_import(request, import_id: int, payload: schemas.RevertIn):
+    actor = acting(request)
+    run = access_import(actor, import_id)
+    with company_scope(actor.company_id):
+        actions.do_revert_lead_import(actor=actor, run=run, force=payload.force)
+    run.refresh_from_db()
+    return import_out(run)
+
+
+@router.get("/do-not-call", response=list[schemas.DoNotCallOut])
+def list_do_not_call(request):
+    actor = acting(request)
+    scopes: dict[int, list[str]] = {}
+    for entry_id, name in DoNotCallScope.objects.for_company(actor.company_id).values_list("entry_id", "workgroup__name"):
+        scopes.setdefault(entry_id, []).append(name)
+    return [
+        {"id": entry.pk, "lead_name": entry.name, "phone": entry.phone, "phone_raw": entry.phone_raw, "note": entry.note,
+         "workgroups": sorted(scopes.get(entry.pk, []))}
+        for entry in DoNotCallEntry.objects.for_company(actor.company_id).order_by("pk")[:5000]
+    ]
+
+
+@router.delete("/do-not-call/{entry_id}", response={204: None})
+def remove_do_not_call(request, entry_id: int):
+    actor = acting(request)
+    entry = DoNotCallEntry.objects.for_company(actor.company_id).filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound()
+    actions.do_remove_dnc_entry(actor=actor, entry=entry)
+    return 204, None

@@ -1,0 +1,140 @@
+"""One source row -> a canonical lead row with its per-field errors (pure: no database)."""
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from estatecrm.crm.custom_fields import clean_custom_value
+from estatecrm.leads.fields import CUSTOM_PREFIX
+from estatecrm.normalize import (
+    clean_text,
+    company_name_key,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+    normalize_postal_code,
+    normalize_prefecture,
+    normalize_reading,
+)
+from estatecrm.pipeline.readers import cell_text
+
+FAILURE_CODES = (
+    "lead_name_missing", "contact_name_missing", "phone_missing", "phone_invalid", "email_invalid", "custom_value_invalid",
+    "postal_code_invalid", "prefecture_invalid", "assignee_unknown",
+)
+
+
+# Lists repeat the same postal codes and prefectures on many rows.
+cached_postal_code = lru_cache(maxsize=8192)(normalize_postal_code)
+cached_prefecture = lru_cache(maxsize=256)(normalize_prefecture)
+
+
+@dataclass
+class LeadRow:
+    row_number: int
+    cells: tuple
+    lead_name: str = ""
+    lead_key: str = ""
+    contact_name: str = ""
+    contact_kana: str = ""
+    phone_raw: str = ""
+    phone: str = ""
+    email_raw: str = ""
+    email: str = ""
+    postal_code: str = ""
+    prefecture: str = ""
+    city: str = ""
+    street: str = ""
+    building: str = ""
+    homepage: str = ""
+    assignee_email: str = ""
+    custom: dict = field(default_factory=dict)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (field key, reason code)
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.errors
+
+
+def phone_text(cell) -> str:
+    """A phone cell as text; an Excel number cell lost its leading 0 (9012345678 -> 09012345678)."""
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        digits = cell_text(cell)
+        return "0" + digits if len(digits) in (9, 10) and not digits.startswith("0") else digits
+    return cell_text(cell)
+
+
+def convert_row(row_number: int, cells: tuple, columns: dict[str, int], custom_fields: dict, region: str = "JP") -> LeadRow:
+    """Normalize and validate one row. `columns` maps field keys to cell indexes; `custom_fields` maps a
+    custom field name to (field_type, choices)."""
+
+    def text(key: str) -> str:
+        index = columns.get(key)
+        if index is None or index >= len(cells):
+            return ""
+        cell = cells[index]
+        if cell.__class__ is str:  # the common case: skip the generic conversions
+            return cell.strip().strip("\u3000").replace("\x00", "") if cell else ""
+        return clean_text(cell_text(cell))
+
+    lead = LeadRow(row_number=row_number, cells=cells)
+    lead.lead_name = normalize_name(text("lead_name"))
+    lead.lead_key = company_name_key(lead.lead_name)
+    lead.contact_name = normalize_name(text("contact_name"))
+    if not lead.lead_name:
+        lead.errors.append(("lead_name", "lead_name_missing"))
+    if not lead.contact_name:
+        lead.errors.append(("contact_name", "contact_name_missing"))
+
+    phone_index = columns.get("phone")
+    lead.phone_raw = clean_text(phone_text(cells[phone_index])) if phone_index is not None and phone_index < len(cells) else ""
+    if not lead.phone_raw:
+        lead.errors.append(("phone", "phone_missing"))
+    else:
+        phone = normalize_phone(lead.phone_raw, region)
+        if phone.is_valid:
+            lead.phone = phone.value
+        else:
+            lead.errors.append(("phone", "phone_invalid"))
+
+    kana = text("contact_kana")
+    if kana:
+        reading = normalize_reading(kana)
+        lead.contact_kana = reading.value if reading.is_valid else kana
+    lead.email_raw = text("email")
+    if lead.email_raw:
+        email = normalize_email(lead.email_raw)
+        if email.is_valid:
+            lead.email = email.value
+        else:
+            lead.errors.append(("email", "email_invalid"))
+    postal = text("postal_code")
+    if postal:
+        result = cached_postal_code(postal)
+        if result.is_valid:
+            lead.postal_code = result.value
+        else:
+            lead.errors.append(("postal_code", "postal_code_invalid"))
+    prefecture = text("prefecture")
+    if prefecture:
+        result = cached_prefecture(prefecture)
+        if result.is_valid:
+            lead.prefecture = result.value
+        else:
+            lead.errors.append(("prefecture", "prefecture_invalid"))
+    lead.city, lead.street, lead.building = text("city"), text("street"), text("building")
+    lead.homepage = text("homepage")
+    lead.assignee_email = text("assignee_email").lower()
+    for key, index in columns.items():
+        if not key.startswith(CUSTOM_PREFIX):
+            continue
+        name = key[len(CUSTOM_PREFIX):]
+        field_type, choices = custom_fields[name]
+        raw = cells[index] if index < len(cells) else None
+        try:
+            value = clean_custom_value(field_type, choices, cell_text(raw) if isinstance(raw, str) or raw is None else raw)
+        except ValueError:
+            lead.errors.append((key, "custom_value_invalid"))
+            continue
+        if value is not None:
+            lead.custom[name] = value
+    return lead

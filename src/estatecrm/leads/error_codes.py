@@ -1,0 +1,5 @@
+UNKNOWN_PROJECT = "unknown_project"
+MAPPING_INVALID = "mapping_invalid"
+NOT_REVERTIBLE = "not_revertible"
+EDITED_SINCE = "edited_since"
+TOO_MANY_DECISIONS = "too_many_decisions"

@@ -1,0 +1,360 @@
+"""The lead import as a pipeline job: read -> map -> normalize/validate -> resolve duplicates -> write."""
+
+from collections import Counter
+from pathlib import Path
+
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from estatecrm.audit.actions import record_event
+from estatecrm.crm.choices import CaseKind, CaseOrigin, CaseStatus, ContactPointKind, CustomerKind
+from estatecrm.crm.models import Case, Contact, ContactPoint, Customer, CustomField, DesiredConditions
+from estatecrm.leads.choices import RUN_KIND, SOURCE_SYSTEM, DuplicateKey, DuplicatePolicy
+from estatecrm.leads.converter import LeadRow, convert_row
+from estatecrm.leads.fields import lead_fields
+from estatecrm.pipeline.bulk import allocate_ids, insert_rows
+from estatecrm.pipeline.choices import LedgerOutcome
+from estatecrm.pipeline.engine import Batch, Job, register_job
+from estatecrm.pipeline.mapping import check_mapping, column_indexes
+from estatecrm.pipeline.models import LedgerEntry, RowIssue
+from estatecrm.pipeline.parallel import produce_in_child
+from estatecrm.pipeline.readers import ReadError, open_table
+from estatecrm.tenancy.models import Membership, User
+
+BATCH_ROWS = 2000
+# Shared empty JSON values: the batch inserter serializes a repeated object once.
+EMPTY_LIST: list = []
+EMPTY_DICT: dict = {}
+CUSTOMER_COLUMNS = (
+    "id", "company_id", "kind", "name", "name_key", "kana", "kana_key", "gender", "birth_date", "postal_code", "prefecture",
+    "city", "street", "building", "employer", "annual_income", "household_size", "homepage", "line_link_number",
+    "line_user_id", "is_unsubscribed", "custom_values", "created_at", "updated_at", "deleted_at",
+)
+CONTACT_COLUMNS = ("id", "company_id", "customer_id", "name", "kana", "position", "created_at", "updated_at")
+POINT_COLUMNS = ("company_id", "contact_id", "customer_id", "kind", "raw", "normalized", "invalid_reason", "position")
+CASE_COLUMNS = (
+    "id", "company_id", "customer_id", "kind", "status", "sub_status_id", "rank_id", "owning_org_id", "main_assignee_id",
+    "project_id", "origin", "source_system", "source_id", "started_on", "first_inquiry_date", "first_inquiry_source",
+    "first_inquiry_listing_ref", "first_inquiry_listing_name", "auto_intro_mail", "other_info", "needs_review",
+    "review_messages", "custom_values", "created_at", "updated_at", "deleted_at",
+)
+DESIRED_COLUMNS = ("company_id", "case_id", "layouts", "lines_stations", "areas", "features", "move_in", "management_comment")
+LEDGER_COLUMNS = ("company_id", "run_id", "source_system", "source_key", "row_number", "outcome", "target_type", "target_id", "before", "created_at")
+ISSUE_COLUMNS = ("company_id", "run_id", "row_number", "field", "code", "params", "cells", "is_failure")
+OVERWRITE_FIELDS = ("postal_code", "prefecture", "city", "street", "building", "homepage")
+
+
+def customer_kind_for(lead_name: str) -> str:
+    """A lead is a household (田中家, 田中様) or a company (everything else)."""
+    return CustomerKind.HOUSEHOLD if lead_name.endswith(("家", "様", "邸")) else CustomerKind.COMPANY
+
+
+def open_run_table(run):
+    params = run.params
+    path = Path(default_storage.path(run.source_file.name))
+    return open_table(path, encoding=params.get("encoding") or None, delimiter=params.get("delimiter") or None,
+                      sheet=params.get("sheet") or None, header_row=params.get("header_row") or None)
+
+
+@register_job
+class LeadImportJob(Job):
+    kind = RUN_KIND
+
+    def __init__(self, run):
+        super().__init__(run)
+        self.company_id = run.company_id
+        self.params = run.params
+        self.policy = self.params.get("on_duplicate", DuplicatePolicy.ADD)
+        self.duplicate_keys = set(self.params.get("duplicate_keys", [DuplicateKey.NAME, DuplicateKey.PHONE]))
+        self.decisions = {int(row): decision for row, decision in (self.params.get("decisions") or {}).items()}
+        self.custom_fields = {
+            field.name: (field.field_type, list(field.choices or []))
+            for field in CustomField.objects.for_company(self.company_id)
+        }
+        self._state_loaded = False
+
+    # -- reading -------------------------------------------------------------------------------
+    def prepare(self) -> int:
+        table = open_run_table(self.run)
+        fields = lead_fields(self.project_custom_field_names())
+        problems = check_mapping(self.params["mapping"], table.info.headers, fields)
+        if problems:
+            key, code = next(iter(problems.items()))
+            raise ReadError(code, mapping_problem_message(key, code, self.params["mapping"].get(key, "")))
+        self.run.detected = {
+            "format": table.info.format, "encoding": table.info.encoding, "delimiter": table.info.delimiter,
+            "sheet": table.info.sheet, "sheets": table.info.sheets, "header_row": table.info.header_row,
+            "headers": table.info.headers,
+        }
+        return table.scan()
+
+    def project_custom_field_names(self) -> list[str]:
+        from estatecrm.crm.models import ProjectField
+
+        return list(
+            ProjectField.objects.for_company(self.company_id).filter(project_id=self.params["project_id"])
+            .order_by("position").values_list("custom_field__name", flat=True)
+        )
+
+    def batches(self, after_row: int):
+        # Rows are read and normalized in a second process while this one writes.
+        custom_field_names = set(self.project_custom_field_names())
+        custom_fields = {name: spec for name, spec in self.custom_fields.items() if name in custom_field_names}
+        return produce_in_child(converted_batches, self.run.source_file.name, self.params, custom_fields, after_row)
+
+    # -- state that spans batches (rebuilt from the database after a crash) ----------------------
+    def load_state(self) -> None:
+        if self._state_loaded:
+            return
+        self._state_loaded = True
+        created = LedgerEntry.objects.for_company(self.company_id).filter(
+            run=self.run, outcome=LedgerOutcome.CREATED, target_type="crm.customer"
+        ).values_list("target_id", flat=True)
+        self.run_customer_ids: set[int] = set(created)
+        self.run_leads: dict[str, int] = {}
+        self.run_phones: dict[str, str] = {}  # phone -> lead key of this run's lead that has it
+        if self.run_customer_ids:
+            key_of = dict(Customer.objects.for_company(self.company_id).filter(pk__in=self.run_customer_ids).values_list("pk", "name_key"))
+            for pk, key in key_of.items():
+                self.run_leads.setdefault(key, pk)
+            points = ContactPoint.objects.for_company(self.company_id).filter(customer_id__in=self.run_customer_ids)
+            for customer_id, phone in points.exclude(kind=ContactPointKind.EMAIL).values_list("customer_id", "normalized"):
+                self.run_phones.setdefault(phone, key_of[customer_id])
+        self.importer = User.objects.get(pk=self.params["acting_user_id"])
+        self.assignees: dict[str, User] = {}
+        self.primary_units = dict(
+            Membership.objects.for_company(self.company_id).filter(is_primary=True).values_list("user_id", "org_unit_id")
+        )
+
+    # -- writing -------------------------------------------------------------------------------
+    def write(self, batch: Batch) -> Counter:
+        self.load_state()
+        now = timezone.now()
+        counts: Counter = Counter(rows=len(batch.rows))
+        ledger: list[tuple] = []
+        issues: list[tuple] = []
+        valid: list[LeadRow] = []
+        self.resolve_assignees(batch.rows)
+        for lead in batch.rows:
+            if lead.assignee_email and lead.assignee_email not in self.assignees:
+                lead.errors.append(("assignee_email", "assignee_unknown"))
+            if lead.errors:
+                counts["failed"] += 1
+                cells = [cell_json(cell) for cell in lead.cells]
+                for field, code in lead.errors:
+                    counts[f"failed_by_reason:{code}"] += 1
+                    issues.append((self.company_id, self.run.pk, lead.row_number, field, code, EMPTY_DICT, cells, True))
+                ledger.append(self.ledger_row(lead, LedgerOutcome.FAILED, now))
+            else:
+                valid.append(lead)
+        existing_by_name, existing_by_phone = self.existing_matches(valid)
+        new_leads: list[LeadRow] = []
+        # (row, customer id, or the lead key of a lead created in this batch)
+        contact_rows: list[tuple[LeadRow, int | str]] = []
+        for lead in valid:
+            same_run_customer = self.run_leads.get(lead.lead_key)
+            duplicate_of, rule = self.duplicate_of(lead, existing_by_name, existing_by_phone)
+            if duplicate_of is not None:
+                counts[f"duplicates:{rule}"] += 1
+                decision = self.decisions.get(lead.row_number, self.policy)
+                if decision == DuplicatePolicy.SKIP:
+                    counts["skipped_duplicates"] += 1
+                    target = duplicate_of if isinstance(duplicate_of, int) else self.run_leads.get(duplicate_of)
+                    ledger.append(self.ledger_row(lead, LedgerOutcome.SKIPPED, now, target if target and target > 0 else None))
+                    continue
+                if decision == DuplicatePolicy.OVERWRITE and isinstance(duplicate_of, int):
+                    before = self.overwrite(lead, duplicate_of, counts)
+                    counts["updated"] += 1
+                    ledger.append(self.ledger_row(lead, LedgerOutcome.UPDATED, now, duplicate_of, before))
+                    continue
+                if decision == DuplicatePolicy.OVERWRITE:
+                    # A duplicate of a lead this file created: its values join that lead as a contact.
+                    known = self.run_leads[duplicate_of]
+                    contact_rows.append((lead, known if known > 0 else duplicate_of))
+                    ledger.append(self.ledger_row(lead, LedgerOutcome.UPDATED, now, None, {"contact_added": True}))
+                    counts["contacts_added_to_leads"] += 1
+                    continue
+            self.run_phones.setdefault(lead.phone, lead.lead_key)
+            if same_run_customer is not None:
+                contact_rows.append((lead, same_run_customer if same_run_customer > 0 else lead.lead_key))
+                ledger.append(self.ledger_row(lead, LedgerOutcome.UPDATED, now, None, {"contact_added": True}))
+                counts["contacts_added_to_leads"] += 1
+                continue
+            new_leads.append(lead)
+            contact_rows.append((lead, lead.lead_key))
+            self.run_leads[lead.lead_key] = -1  # placeholder until the id is allocated below
+        customer_ids = allocate_ids(Customer, len(new_leads))
+        for lead, customer_id in zip(new_leads, customer_ids, strict=True):
+            self.run_leads[lead.lead_key] = customer_id
+            self.run_customer_ids.add(customer_id)
+            ledger.append(self.ledger_row(lead, LedgerOutcome.CREATED, now, customer_id))
+        insert_rows(Customer, CUSTOMER_COLUMNS, [self.customer_row(lead, customer_id, now) for lead, customer_id in zip(new_leads, customer_ids, strict=True)])
+        resolved = [(lead, target if isinstance(target, int) else self.run_leads[target]) for lead, target in contact_rows]
+        self.fill_ledger_targets(ledger, resolved)
+        self.write_contacts(resolved, now)
+        self.write_cases(new_leads, customer_ids, now)
+        counts["contacts_created"] += len(resolved)
+        counts["leads_created"] += len(new_leads)
+        insert_rows(LedgerEntry, LEDGER_COLUMNS, ledger)
+        insert_rows(RowIssue, ISSUE_COLUMNS, issues)
+        record_event(company_id=self.company_id, actor=self.importer, verb="import", object_type="pipeline.run",
+                     object_id=self.run.pk, object_repr=self.run.source_name, after=dict(counts), run_id=self.run.pk)
+        return counts
+
+    def ledger_row(self, lead, outcome, now, target_id=None, before=None) -> tuple:
+        return (self.company_id, self.run.pk, SOURCE_SYSTEM, f"{self.run.pk}:{lead.row_number}", lead.row_number, outcome,
+                "crm.customer" if target_id is not None or before is not None else "", target_id, before, now)
+
+    def fill_ledger_targets(self, ledger: list[tuple], resolved) -> None:
+        """Contact rows of leads created in this batch learn their customer id once it is allocated."""
+        customer_by_row = {lead.row_number: customer_id for lead, customer_id in resolved}
+        for index, row in enumerate(ledger):
+            if row[7] is None and row[8] == {"contact_added": True}:
+                ledger[index] = (*row[:7], customer_by_row[row[4]], *row[8:])
+
+    def customer_row(self, lead: LeadRow, customer_id: int, now) -> tuple:
+        return (customer_id, self.company_id, customer_kind_for(lead.lead_name), lead.lead_name, lead.lead_key, "", "", "", None,
+                lead.postal_code, lead.prefecture, lead.city, lead.street, lead.building, "", None, None, lead.homepage, "", "",
+                False, lead.custom or EMPTY_DICT, now, now, None)
+
+    def write_contacts(self, rows: list[tuple[LeadRow, int]], now) -> None:
+        contact_ids = allocate_ids(Contact, len(rows))
+        positions: Counter = Counter()
+        contacts, points = [], []
+        for (lead, customer_id), contact_id in zip(rows, contact_ids, strict=True):
+            contacts.append((contact_id, self.company_id, customer_id, lead.contact_name, lead.contact_kana, positions[customer_id], now, now))
+            positions[customer_id] += 1
+            points.append((self.company_id, contact_id, customer_id, ContactPointKind.PHONE, lead.phone_raw[:300], lead.phone, "", 0))
+            if lead.email_raw:
+                points.append((self.company_id, contact_id, customer_id, ContactPointKind.EMAIL, lead.email_raw[:300], lead.email, "", 1))
+        insert_rows(Contact, CONTACT_COLUMNS, contacts)
+        insert_rows(ContactPoint, POINT_COLUMNS, points)
+
+    def write_cases(self, new_leads: list[LeadRow], customer_ids: list[int], now) -> None:
+        today = timezone.localdate()
+        case_ids = allocate_ids(Case, len(new_leads))
+        cases = []
+        for lead, customer_id, case_id in zip(new_leads, customer_ids, case_ids, strict=True):
+            assignee = self.assignees[lead.assignee_email] if lead.assignee_email else self.importer
+            kind = CaseKind.BUY if customer_kind_for(lead.lead_name) == CustomerKind.COMPANY else CaseKind.RENT
+            cases.append((
+                case_id, self.company_id, customer_id, kind, CaseStatus.NEW, None, None,
+                self.primary_units.get(assignee.pk) or self.params["org_unit_id"], assignee.pk, self.params["project_id"],
+                CaseOrigin.LEAD_IMPORT, SOURCE_SYSTEM, f"{self.run.pk}:{lead.row_number}", today, None, "", "", "", False, "",
+                False, EMPTY_LIST, EMPTY_DICT, now, now, None,
+            ))
+        insert_rows(Case, CASE_COLUMNS, cases)
+        insert_rows(DesiredConditions, DESIRED_COLUMNS,
+                    [(self.company_id, case_id, EMPTY_LIST, EMPTY_LIST, EMPTY_LIST, EMPTY_LIST, "", "") for case_id in case_ids])
+
+    def resolve_assignees(self, rows) -> None:
+        wanted = {lead.assignee_email for lead in rows if lead.assignee_email} - set(self.assignees)
+        if wanted:
+            for user in User.objects.filter(company_id=self.company_id, email__in=wanted, is_active=True):
+                self.assignees[user.email] = user
+
+    def existing_matches(self, rows) -> tuple[dict[str, int], dict[str, int]]:
+        """Customers of the company (not created by this run, not in the trash) sharing a key with a row.
+
+        The lowest id wins when several match. No ORDER BY in SQL: it would make SQLite walk the
+        company's rows in id order instead of using the (company, key) indexes.
+        """
+        by_name: dict[str, int] = {}
+        by_phone: dict[str, int] = {}
+        if DuplicateKey.NAME in self.duplicate_keys:
+            keys = {lead.lead_key for lead in rows}
+            for pk, key in Customer.objects.for_company(self.company_id).filter(name_key__in=keys, deleted_at__isnull=True).values_list("pk", "name_key"):
+                if pk not in self.run_customer_ids and pk < by_name.get(key, pk + 1):
+                    by_name[key] = pk
+        if DuplicateKey.PHONE in self.duplicate_keys:
+            phones = {lead.phone for lead in rows}
+            points = ContactPoint.objects.for_company(self.company_id).filter(
+                normalized__in=phones, customer__deleted_at__isnull=True
+            ).exclude(kind=ContactPointKind.EMAIL).order_by()
+            for customer_id, phone in points.values_list("customer_id", "normalized"):
+                if customer_id not in self.run_customer_ids and customer_id < by_phone.get(phone, customer_id + 1):
+                    by_phone[phone] = customer_id
+        return by_name, by_phone
+
+    def duplicate_of(self, lead, by_name, by_phone) -> tuple[int | str | None, str]:
+        """An existing customer's id, or the lead key of a lead earlier in this file, that the row duplicates."""
+        if DuplicateKey.NAME in self.duplicate_keys and lead.lead_key in by_name:
+            return by_name[lead.lead_key], "name"
+        if DuplicateKey.PHONE in self.duplicate_keys:
+            if lead.phone in by_phone:
+                return by_phone[lead.phone], "phone"
+            earlier = self.run_phones.get(lead.phone)
+            # Within the file, a phone seen under another lead is a duplicate; under the same lead it is
+            # just another contact row of that lead.
+            if earlier is not None and earlier != lead.lead_key:
+                return earlier, "phone_in_file"
+        return None, ""
+
+    def overwrite(self, lead: LeadRow, customer_id: int, counts: Counter) -> dict:
+        """Update the existing lead with the row's non-empty values; returns what it was (for revert)."""
+        customer = Customer.objects.for_company(self.company_id).get(pk=customer_id)
+        values = {name: getattr(lead, name) for name in OVERWRITE_FIELDS if getattr(lead, name)}
+        changed = {name: value for name, value in values.items() if getattr(customer, name) != value}
+        custom = {**customer.custom_values, **lead.custom}
+        before = {"customer": {name: getattr(customer, name) for name in changed}, "contacts": [], "points": []}
+        if custom != customer.custom_values:
+            before["customer"]["custom_values"] = customer.custom_values
+            changed["custom_values"] = custom
+        if changed:
+            for name, value in changed.items():
+                setattr(customer, name, value)
+            customer.save(update_fields=[*changed, "updated_at"])
+        contact = Contact.objects.for_company(self.company_id).filter(customer_id=customer_id, name=lead.contact_name).first()
+        if contact is None:
+            contact = Contact.objects.create(company_id=self.company_id, customer_id=customer_id, name=lead.contact_name,
+                                             kana=lead.contact_kana, position=Contact.objects.for_company(self.company_id).filter(customer_id=customer_id).count())
+            before["contacts"].append(contact.pk)
+            counts["contacts_created"] += 1
+        elif lead.contact_kana and contact.kana != lead.contact_kana:
+            before["contact_kana"] = {"id": contact.pk, "kana": contact.kana}
+            contact.kana = lead.contact_kana
+            contact.save(update_fields=["kana", "updated_at"])
+        existing = set(ContactPoint.objects.for_company(self.company_id).filter(contact=contact).values_list("normalized", flat=True))
+        for kind, raw, normalized in ((ContactPointKind.PHONE, lead.phone_raw, lead.phone), (ContactPointKind.EMAIL, lead.email_raw, lead.email)):
+            if raw and normalized not in existing:
+                point = ContactPoint.objects.create(company_id=self.company_id, contact=contact, customer_id=customer_id, kind=kind,
+                                                    raw=raw[:300], normalized=normalized, position=len(existing))
+                before["points"].append(point.pk)
+        return before
+
+
+def converted_batches(file_name: str, params: dict, custom_fields: dict, after_row: int):
+    """Batches of converted rows after `after_row` (runs in the reading process: no database)."""
+    path = Path(default_storage.path(file_name))
+    table = open_table(path, encoding=params.get("encoding") or None, delimiter=params.get("delimiter") or None,
+                       sheet=params.get("sheet") or None, header_row=params.get("header_row") or None)
+    columns = column_indexes(params["mapping"], table.info.headers)
+    region = params.get("region", "JP")
+    rows: list[LeadRow] = []
+    source_rows = 0
+    for row in table.rows():
+        if row.number <= after_row:
+            continue
+        rows.append(convert_row(row.number, row.cells, columns, custom_fields, region))
+        source_rows += 1
+        if len(rows) >= BATCH_ROWS:
+            yield Batch(rows=rows, last_row=rows[-1].row_number, source_rows=source_rows)
+            rows, source_rows = [], 0
+    if rows:
+        yield Batch(rows=rows, last_row=rows[-1].row_number, source_rows=source_rows)
+
+
+def cell_json(cell):
+    from estatecrm.pipeline.readers import cell_text
+
+    return cell if isinstance(cell, str | int | float | bool) or cell is None else cell_text(cell)
+
+
+def mapping_problem_message(key: str, code: str, header: str) -> str:
+    from django.utils.translation import gettext as _
+
+    if code == "required_field_unmapped":
+        return _("The required field “%(field)s” is not mapped to a column.") % {"field": key}
+    if code == "unknown_header":
+        return _("The column “%(header)s” mapped to “%(field)s” is not in the file.") % {"header": header, "field": key}
+    return _("“%(field)s” is not a field of this import.") % {"field": key}

@@ -1,0 +1,134 @@
+"""`estatecrm import-leads FILE --company CODE --project NAME ...` (interface fixed by scripts)."""
+
+import json
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from estatecrm.core.errors import ApplicationError
+from estatecrm.core.scope import company_scope
+from estatecrm.crm.actions import do_upsert_project
+from estatecrm.crm.models import Project
+from estatecrm.leads import actions
+from estatecrm.leads.choices import DuplicateKey, DuplicatePolicy
+from estatecrm.leads.selectors import import_summary, summarize_counts
+from estatecrm.pipeline.engine import execute_run
+from estatecrm.pipeline.readers import ReadError, open_table
+from estatecrm.tenancy.commands import acting_actor, company_by_code
+
+
+class Command(BaseCommand):
+    help = "Import a lead list (CSV, TSV, TXT, XLSX, XLS, ODS) into a project."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file")
+        parser.add_argument("--company", required=True)
+        parser.add_argument("--project", required=True)
+        parser.add_argument("--create-project", action="store_true")
+        parser.add_argument("--as", dest="as_email")
+        parser.add_argument("--mapping", help="MAPPING.json: field key -> file header")
+        parser.add_argument("--sheet")
+        parser.add_argument("--encoding")
+        parser.add_argument("--header-row", type=int)
+        parser.add_argument("--duplicate-keys", default="name,phone")
+        parser.add_argument("--on-duplicate", default=DuplicatePolicy.ADD, choices=DuplicatePolicy.values)
+        parser.add_argument("--dry-run", action="store_true")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args, **options):
+        company = company_by_code(options["company"])
+        with company_scope(company):
+            self.import_file(company, options)
+
+    def import_file(self, company, options):
+        actor = acting_actor(company, options["as_email"])
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+        keys = [key.strip() for key in options["duplicate_keys"].split(",") if key.strip()]
+        unknown = set(keys) - set(DuplicateKey.values)
+        if unknown:
+            raise CommandError(f"Unknown duplicate keys: {', '.join(sorted(unknown))} (use name, phone)")
+        project = Project.objects.for_company(company).filter(name=options["project"]).first()
+        if project is None and not options["create_project"]:
+            raise CommandError(f"Unknown project: {options['project']} (pass --create-project to create it)")
+        mapping = self.read_mapping(options["mapping"])
+        settings = {"encoding": options["encoding"] or "", "sheet": options["sheet"] or "", "header_row": options["header_row"]}
+        try:
+            if project is None:
+                if options["dry_run"]:
+                    # A dry run writes nothing: it checks against a project made for it and rolled back.
+                    project = Project(company=company, name=options["project"])
+                else:
+                    project, _created = do_upsert_project(company=company, name=options["project"], acting_user=actor.user)
+            if mapping is None:
+                self.print_suggested_mapping(path, project, settings, options["json"])
+            common = {
+                "actor": actor, "path": path, "file_name": path.name, "project": project, "mapping": mapping,
+                "duplicate_keys": keys, "on_duplicate": options["on_duplicate"], **settings,
+            }
+            if options["dry_run"]:
+                self.dry_run(project, common, options["json"])
+                return
+            run = actions.do_start_lead_import(**common, background=False)
+        except ReadError as error:
+            raise CommandError(error.message) from None
+        except ApplicationError as error:
+            details = "; ".join(f"{key}: {' '.join(messages)}" for key, messages in error.fields.items())
+            raise CommandError(f"{error.message} {details}".strip()) from None
+        self.run_import(run, options["json"])
+
+    def read_mapping(self, mapping_path):
+        if not mapping_path:
+            return None
+        try:
+            mapping = json.loads(Path(mapping_path).read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError) as error:
+            raise CommandError(f"Cannot read the mapping file: {error}") from None
+        if not isinstance(mapping, dict) or not all(isinstance(key, str) and isinstance(value, str) for key, value in mapping.items()):
+            raise CommandError("The mapping file must be a JSON object of field key -> file header")
+        return mapping
+
+    def print_suggested_mapping(self, path, project, settings, as_json):
+        table = open_table(path, encoding=settings["encoding"] or None, sheet=settings["sheet"] or None, header_row=settings["header_row"])
+        mapping, _problems = actions.resolve_mapping(table, project, None) if project.pk else (actions.suggest_default_mapping(table), {})
+        # With --json, stdout carries only the final object: the suggestion goes to stderr.
+        stream = self.stderr if as_json else self.stdout
+        stream.write("Suggested mapping: " + json.dumps(mapping, ensure_ascii=False))
+
+    def dry_run(self, project, common, as_json):
+        from django.db import transaction
+
+        with transaction.atomic():
+            if project.pk is None:
+                project.save()
+            counts = actions.do_dry_run_lead_import(**common)
+            transaction.set_rollback(True)
+        result = {"import_id": None, "status": "dry_run", **summarize_counts(counts)}
+        self.report(result, as_json)
+
+    def run_import(self, run, as_json):
+        if as_json or not sys.stdout.isatty():
+            execute_run(run.pk)
+        else:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+                task = bar.add_task(run.source_name, total=None)
+
+                def advance(current):
+                    bar.update(task, completed=current.rows_done, total=current.rows_total)
+
+                execute_run(run.pk, progress=advance)
+        run.refresh_from_db()
+        self.report(import_summary(run), as_json, error=run.error_message)
+
+    def report(self, result, as_json, error=""):
+        if as_json:
+            self.stdout.write(json.dumps(result, ensure_ascii=False))
+            return
+        for key, value in result.items():
+            self.stdout.write(f"{key}: {json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value}")
+        if error:
+            self.stdout.write(f"error: {error}")

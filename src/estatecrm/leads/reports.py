@@ -1,0 +1,90 @@
+"""The failed-rows file: each failing row's original cells plus a Japanese reason per field."""
+
+import csv
+import io
+from collections.abc import Iterable
+
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from estatecrm.normalize import neutralize_formula
+from estatecrm.pipeline.models import RowIssue, Run
+
+ERROR_COLUMN = "エラー内容"
+REASON_MESSAGES = {
+    "lead_name_missing": _("The lead name is empty."),
+    "contact_name_missing": _("The contact name is empty."),
+    "phone_missing": _("The phone number is empty."),
+    "phone_invalid": _("The phone number is not valid."),
+    "email_invalid": _("The e-mail address is not valid."),
+    "custom_value_invalid": _("The value does not fit the custom field."),
+    "postal_code_invalid": _("The postal code is not valid (7 digits)."),
+    "prefecture_invalid": _("The prefecture is not one of the 47 prefectures."),
+    "assignee_unknown": _("No active user has this assignee e-mail address."),
+}
+
+
+def reason_text(field_label: str, code: str) -> str:
+    message = REASON_MESSAGES.get(code)
+    return f"{field_label}: {message}" if message else f"{field_label}: {code}"
+
+
+def failed_rows(run: Run) -> Iterable[tuple[int, list, list[tuple[str, str]]]]:
+    """(row number, original cells, [(field, code)]) per failed row, in file order."""
+    current, cells, problems = None, None, []
+    issues = RowIssue.objects.for_company(run.company_id).filter(run=run, is_failure=True).order_by("row_number", "pk")
+    for issue in issues.iterator(chunk_size=2000):
+        if issue.row_number != current:
+            if current is not None:
+                yield current, cells, problems
+            current, cells, problems = issue.row_number, issue.cells or [], []
+        problems.append((issue.field, issue.code))
+    if current is not None:
+        yield current, cells, problems
+
+
+def write_failed_rows(run: Run, handle, *, encoding: str | None = None, language: str = "ja") -> dict:
+    """Write the failed rows as CSV to a binary `handle`, in the source file's encoding unless told.
+
+    Returns {"rows": n, "encoding": ..., "replaced_characters": n}; characters the encoding cannot
+    hold (CP932 only) are replaced with `?` and counted, never dropped silently.
+    """
+    source_encoding = (run.detected or {}).get("encoding") or ""
+    if not encoding:
+        encoding = "cp932" if source_encoding in {"cp932", "shift_jis", "sjis"} else "utf-8-sig"
+    headers = list((run.detected or {}).get("headers") or [])
+    labels = {value: key for key, value in (run.params.get("mapping") or {}).items()}
+    field_headers = {key: header for header, key in labels.items()}
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\r\n")
+    replaced = 0
+    rows = 0
+
+    def emit(values):
+        nonlocal replaced
+        text.seek(0)
+        text.truncate()
+        writer.writerow([neutralize_formula(value) if isinstance(value, str) else value for value in values])
+        chunk = text.getvalue()
+        data = chunk.encode(encoding, errors="replace")
+        if encoding.startswith("cp932"):
+            replaced += sum(1 for character in chunk if not _encodable(character, encoding))
+        handle.write(data)
+
+    with translation.override(language):
+        emit([*headers, ERROR_COLUMN])
+        for _row_number, cells, problems in failed_rows(run):
+            cells = [("" if cell is None else cell) for cell in cells]
+            cells = cells + [""] * (len(headers) - len(cells))
+            reasons = " / ".join(reason_text(field_headers.get(field, field), code) for field, code in problems)
+            emit([*cells, reasons])
+            rows += 1
+    return {"rows": rows, "encoding": encoding, "replaced_characters": replaced}
+
+
+def _encodable(character: str, encoding: str) -> bool:
+    try:
+        character.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True

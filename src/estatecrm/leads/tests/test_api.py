@@ -1,0 +1,95 @@
+"""The lead import API: the same steps as the CLI, with the consistent error body and isolation."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from estatecrm.core.scope import company_scope
+from estatecrm.crm.models import Customer
+
+pytestmark = pytest.mark.django_db
+
+CSV = "会社名,担当者,電話番号,メール\r\n株式会社ABC,本社,03-1234-5678,info@abc.example.jp\r\n田中家,田中 一郎,090-1234-567,\r\n".encode("cp932")
+
+
+def upload(name="leads.csv", content=CSV):
+    return SimpleUploadedFile(name, content, content_type="text/csv")
+
+
+@pytest.fixture
+def client(client):
+    """API calls in English (the default language of a request is Japanese)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
+def admin_client(client, company_admin):
+    client.force_login(company_admin)
+    return client
+
+
+def test_messages_follow_the_request_language(client, company_admin, project):
+    client.force_login(company_admin)
+    response = client.post("/api/v1/lead-imports/detect", {"project_id": project.pk, "file": upload(content=b"")},
+                           HTTP_ACCEPT_LANGUAGE="ja")
+    assert response.json()["error"]["message"] == "ファイルが空です。"
+
+
+def test_detect_reports_the_file_and_suggests_a_mapping(admin_client, project):
+    response = admin_client.post("/api/v1/lead-imports/detect", {"project_id": project.pk, "file": upload()})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["format"], body["encoding"], body["delimiter"], body["header_row"]) == ("csv", "cp932", ",", 1)
+    assert body["suggested_mapping"] == {"lead_name": "会社名", "contact_name": "担当者", "phone": "電話番号", "email": "メール"}
+    assert body["mapping_problems"] == {}
+
+
+def test_dry_run_then_import_then_revert(admin_client, company, project, django_capture_on_commit_callbacks):
+    dry = admin_client.post("/api/v1/lead-imports/dry-run", {"project_id": project.pk, "file": upload()}).json()
+    assert (dry["status"], dry["leads_created"], dry["failed"], dry["failed_by_reason"]) == ("dry_run", 1, 1, {"phone_invalid": 1})
+    with company_scope(company):
+        assert Customer.objects.count() == 0
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        started = admin_client.post("/api/v1/lead-imports", {"project_id": project.pk, "file": upload(), "on_duplicate": "skip"})
+    assert (started.status_code, started.json()["status"], len(callbacks)) == (202, "pending", 1)
+    import_id = started.json()["import_id"]
+    detail = admin_client.get(f"/api/v1/lead-imports/{import_id}").json()
+    assert (detail["status"], detail["rows"], detail["leads_created"], detail["rows_done"]) == ("completed_with_failures", 2, 1, 2)
+    assert [row["import_id"] for row in admin_client.get("/api/v1/lead-imports").json()] == [import_id]
+    failed = admin_client.get(f"/api/v1/lead-imports/{import_id}/failed-rows?encoding=utf-8-sig")
+    assert failed.content.decode("utf-8-sig").splitlines()[0] == "会社名,担当者,電話番号,メール,エラー内容"
+    reverted = admin_client.post(f"/api/v1/lead-imports/{import_id}/revert", json.dumps({"force": False}), content_type="application/json")
+    assert reverted.json()["status"] == "reverted"
+
+
+def test_bad_file_gives_the_error_body(admin_client, project):
+    response = admin_client.post("/api/v1/lead-imports/detect", {"project_id": project.pk, "file": upload(content=b"")})
+    assert response.status_code == 400
+    assert response.json() == {"error": {"code": "empty_file", "message": "The file is empty.", "fields": {"file": ["The file is empty."]}}}
+
+
+def test_incomplete_mapping_is_refused_with_fields(admin_client, project):
+    response = admin_client.post("/api/v1/lead-imports", {"project_id": project.pk, "file": upload(),
+                                                         "mapping": json.dumps({"lead_name": "会社名", "contact_name": "担当者"})})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"phone": ["This field is required: choose the column that holds it."]}
+
+
+def test_agent_is_refused(client, agent, project):
+    client.force_login(agent)
+    response = client.post("/api/v1/lead-imports", {"project_id": project.pk, "file": upload()})
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "permission_denied")
+
+
+def test_anonymous_gets_401(client, project):
+    assert client.get("/api/v1/lead-imports").status_code == 401
+
+
+def test_other_company_ids_are_404(client, admin_client, company, project, other_company):
+    started = admin_client.post("/api/v1/lead-imports", {"project_id": project.pk, "file": upload()}).json()
+    client.force_login(other_company["admin"])
+    assert client.get(f"/api/v1/lead-imports/{started['import_id']}").status_code == 404
+    assert client.post(f"/api/v1/lead-imports/{started['import_id']}/abort").status_code == 404
+    assert client.post("/api/v1/lead-imports/detect", {"project_id": project.pk, "file": upload()}).status_code == 404

@@ -1,0 +1,82 @@
+"""A lead import survives its worker being killed: a new worker resumes it, every row once."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.db import connection
+
+from estatecrm.core.scope import company_scope
+from estatecrm.crm.models import Contact, Customer
+from estatecrm.leads import actions
+from estatecrm.pipeline.choices import RunStatus
+from estatecrm.pipeline.models import LedgerEntry, Run
+from estatecrm.pipeline.tasks import run_pipeline
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROWS = 3000
+
+
+def worker_environment() -> dict:
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{settings_dict['NAME']}"
+    else:
+        url = f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+    return dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="estatecrm.config.settings.test")
+
+
+def start_worker(environment, log_path):
+    # The worker's output goes to a file in the test's directory: read it when the test fails.
+    with log_path.open("ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "estatecrm", "worker", "--backend", "database", "--interval", "0.2"],
+                                env=environment, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_for(predicate, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_killed_worker_leaves_a_run_that_the_next_worker_finishes_exactly_once(company, company_admin, admin_actor, project, tmp_path):
+    # given: an import of 3,000 rows, throttled so that the first worker is killed in the middle
+    path = tmp_path / "leads.csv"
+    lines = ["会社名,担当者,電話番号"] + [f"株式会社テスト{n},担当{n},03-{1000 + n // 10000:04d}-{n % 10000:04d}" for n in range(ROWS)]
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="cp932")
+    run = actions.do_start_lead_import(actor=admin_actor, path=path, file_name=path.name, project=project, background=False)
+    Run.objects.for_company(company).filter(pk=run.pk).update(params={**run.params, "rate": 1500})
+    run_pipeline.using(backend="database").enqueue(run.pk)
+    environment = worker_environment()
+    first = start_worker(environment, tmp_path / "worker.log")
+    try:
+        assert wait_for(lambda: Run.objects.for_company(company).get(pk=run.pk).rows_done >= 2000)
+        # when: the worker dies without any chance to clean up
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    interrupted = Run.objects.for_company(company).get(pk=run.pk)
+    assert interrupted.status == RunStatus.RUNNING
+    assert 0 < interrupted.rows_done < ROWS
+    second = start_worker(environment, tmp_path / "worker.log")
+    try:
+        assert wait_for(lambda: Run.objects.for_company(company).get(pk=run.pk).is_finished, timeout=90)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=20)
+    # then: every row written exactly once
+    finished = Run.objects.for_company(company).get(pk=run.pk)
+    assert (finished.status, finished.rows_done, finished.counts["leads_created"]) == (RunStatus.COMPLETED, ROWS, ROWS)
+    assert LedgerEntry.objects.for_company(company).filter(run=run).count() == ROWS
+    with company_scope(company):
+        assert Customer.objects.count() == ROWS
+        assert Contact.objects.count() == ROWS
+        assert Customer.objects.values("name").distinct().count() == ROWS

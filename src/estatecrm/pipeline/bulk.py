@@ -1,0 +1,94 @@
+"""Batch inserts without per-object overhead, for the pipeline's hot path.
+
+Django's bulk_create builds a model instance and prepares every value through its field (about
+33k rows/s per table here). The pipeline writes plain tuples instead: ids are allocated up front
+(so parents and children are inserted in one pass), values are adapted once per column type, and
+rows go to the database with executemany. Only for tables whose rows the caller fully describes.
+"""
+
+import json
+from collections.abc import Iterable, Sequence
+
+from django.db import connection, models
+
+
+def allocate_ids(model: type[models.Model], count: int) -> list[int]:
+    """`count` new primary keys for `model`, never used before. Call inside the write transaction.
+
+    PostgreSQL: from the table's identity sequence. SQLite: above both the largest id and the
+    AUTOINCREMENT high-water mark; the write lock (IMMEDIATE transactions) keeps them ours.
+    """
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [connection.ops.quote_name(table), model._meta.pk.column, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT COALESCE(MAX({connection.ops.quote_name(model._meta.pk.column)}), 0) FROM {connection.ops.quote_name(table)}")
+        highest = cursor.fetchone()[0]
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        start = max(highest, row[0] if row else 0) + 1
+    return list(range(start, start + count))
+
+
+def _adapter(field: models.Field):
+    ops = connection.ops
+    if isinstance(field, models.JSONField):
+        return lambda value: None if value is None else json.dumps(value, ensure_ascii=False)
+    if isinstance(field, models.DateTimeField):
+        return ops.adapt_datetimefield_value
+    if isinstance(field, models.DateField):
+        return ops.adapt_datefield_value
+    if isinstance(field, models.DecimalField):
+        return lambda value: ops.adapt_decimalfield_value(value, field.max_digits, field.decimal_places)
+    return None
+
+
+def _remember_last(adapter):
+    """The adapter, reusing its last answer when given the same object again (a batch's shared timestamp)."""
+    last_input, last_output = object(), None
+
+    def adapt(value):
+        nonlocal last_input, last_output
+        if value is not last_input:
+            last_input, last_output = value, adapter(value)
+        return last_output
+
+    return adapt
+
+
+def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """INSERT `rows` (tuples in `columns` order; attnames such as `customer_id`) into the model's table."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    fields = [model._meta.get_field(column) for column in columns]  # attnames resolve to their fields
+    adapters = [(index, _remember_last(adapter)) for index, field in enumerate(fields) if (adapter := _adapter(field)) is not None]
+    if adapters:
+        prepared = []
+        for row in rows:
+            row = list(row)
+            for index, adapter in adapters:
+                row[index] = adapter(row[index])
+            prepared.append(row)
+        rows = prepared
+    quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        # COPY streams the rows in one statement: an order of magnitude faster than executemany.
+        copy_sql = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return len(rows)
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    return len(rows)

@@ -1,0 +1,100 @@
+"""Runs of the one pipeline (imports, migrations), their ledger and their row-level issues."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from estatecrm.core.models import TenantOwnedModel, TimeStampedModel
+from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
+
+
+def run_file_path(instance: "Run", filename: str) -> str:
+    return f"runs/{instance.company_id}/{instance.token}/{filename}"
+
+
+class Run(TenantOwnedModel, TimeStampedModel):
+    """One bulk move of data into a company: its input, options, progress, outcome and counts.
+
+    The worker advances `checkpoint` (the last source row fully handled) in the same transaction as
+    each batch's writes and ledger entries, so a run killed mid-way resumes exactly after it.
+    """
+
+    kind = models.CharField(_("kind"), max_length=32)
+    status = models.CharField(_("status"), max_length=32, choices=RunStatus.choices, default=RunStatus.PENDING)
+    token = models.CharField(max_length=32, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("started by"), db_index=False)
+    source_name = models.CharField(_("file name"), max_length=255, blank=True)
+    source_file = models.FileField(upload_to=run_file_path, max_length=500, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    detected = models.JSONField(default=dict, blank=True)
+    is_dry_run = models.BooleanField(_("dry run"), default=False)
+    rows_total = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    checkpoint = models.PositiveBigIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    abort_requested_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    reverted_at = models.DateTimeField(null=True, blank=True)
+    reverted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+
+    class Meta:
+        verbose_name = _("run")
+        verbose_name_plural = _("runs")
+        indexes = [
+            models.Index(fields=["company", "kind", "-created_at"], name="run_kind_idx"),
+            models.Index(fields=["company", "status"], name="run_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in RunStatus.finished()
+
+
+class LedgerEntry(TenantOwnedModel):
+    """What one source record became: (company, source system, source key) is unique, so the same
+    record is never written twice, and a revert knows exactly what to remove or restore."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="ledger", db_index=False)
+    source_system = models.CharField(max_length=64)
+    source_key = models.CharField(max_length=128)
+    row_number = models.PositiveBigIntegerField(default=0)
+    outcome = models.CharField(max_length=16, choices=LedgerOutcome.choices)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.BigIntegerField(null=True, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "source_system", "source_key"], name="ledger_unique_source"),
+        ]
+        indexes = [
+            models.Index(fields=["company", "run", "row_number"], name="ledger_run_idx"),
+            models.Index(fields=["company", "target_type", "target_id"], name="ledger_target_idx"),
+        ]
+
+
+class RowIssue(TenantOwnedModel):
+    """A problem with one source row and field: the row was not written (or written with a warning).
+
+    `message` is rendered in the run's language when reported; `cells` keep the original row.
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="issues", db_index=False)
+    row_number = models.PositiveBigIntegerField()
+    field = models.CharField(max_length=100, blank=True)
+    code = models.CharField(max_length=64)
+    params = models.JSONField(default=dict, blank=True)
+    cells = models.JSONField(null=True, blank=True)
+    is_failure = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["row_number", "pk"]
+        indexes = [models.Index(fields=["company", "run", "row_number"], name="rowissue_run_idx")]
