@@ -1,0 +1,243 @@
+"""Reading the desktop app's export bundle (FORMAT.md) safely: pure Python, no database.
+
+The bundle is a ZIP whose member names are CP932 without the UTF-8 flag (or UTF-8 with it) and whose
+CSV members are CP932. Anything unsafe or unreadable is refused as a whole with a `ReadError` (stable
+code, translated message) before anything is written: a file that is not a ZIP or was cut off, member
+paths with `..` or absolute paths, a ZIP bomb, no `追客.csv`, a CSV in another encoding, a CSV
+without a column the migration needs. Unknown extra columns are kept (they go to the other-information
+text) and listed.
+"""
+
+import codecs
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from estatecrm.legacy import error_codes
+from estatecrm.pipeline.readers import ReadError, encoding_label
+
+INFO_FILE = "エクスポート情報.csv"
+UNITS_FILE = "組織.csv"
+STAFF_FILE = "社員.csv"
+STATUSES_FILE = "追客ステータス.csv"
+CUSTOMERS_FILE = "顧客.csv"
+CASES_FILE = "追客.csv"
+CONDITIONS_FILE = "希望条件.csv"
+INTRODUCTIONS_FILE = "紹介物件.csv"
+ACTIVITIES_FILE = "活動履歴.csv"
+ATTACHMENTS_FILE = "添付ファイル.csv"
+ATTACHMENT_FOLDER = "添付/"
+
+# Every column of each file (FORMAT.md); the ones in REQUIRED must be present, the others read as
+# empty when absent (older desktop versions).
+COLUMNS = {
+    INFO_FILE: ("項目", "値"),
+    UNITS_FILE: ("組織コード", "組織名", "親組織コード"),
+    STAFF_FILE: ("社員コード", "氏名", "メールアドレス", "組織コード", "在籍区分"),
+    STATUSES_FILE: ("ステータス名", "区分"),
+    CUSTOMERS_FILE: ("顧客番号", "氏名", "氏名カナ", "性別", "生年月日", "郵便番号", "住所1", "住所2", "電話番号", "携帯番号", "FAX",
+                     "メールアドレス", "携帯メール", "勤務先", "年収", "家族人数", "現在の住居間取り", "登録日時"),
+    CASES_FILE: ("追客番号", "顧客番号", "種別", "追客ステータス", "追客開始日", "ランク", "主担当", "副担当", "タグ", "物件自動紹介メール",
+                 "初回反響日", "初回反響媒体", "初回反響物件番号", "初回反響物件名", "追客メモ", "最終更新日時"),
+    CONDITIONS_FILE: ("追客番号", "条件項目", "条件値"),
+    INTRODUCTIONS_FILE: ("追客番号", "物件番号", "物件名", "賃料・価格", "間取り", "紹介日", "紹介方法", "反応"),
+    ACTIVITIES_FILE: ("追客番号", "活動日時", "活動種別", "社員コード", "件名", "内容", "状態"),
+    ATTACHMENTS_FILE: ("追客番号", "ファイル名", "格納パス", "登録日時"),
+}
+REQUIRED = {
+    INFO_FILE: ("項目", "値"),
+    UNITS_FILE: ("組織コード",),
+    STAFF_FILE: ("社員コード", "メールアドレス"),
+    STATUSES_FILE: ("ステータス名", "区分"),
+    CUSTOMERS_FILE: ("顧客番号", "氏名"),
+    CASES_FILE: ("追客番号", "顧客番号", "種別", "追客ステータス", "主担当"),
+    CONDITIONS_FILE: ("追客番号", "条件項目", "条件値"),
+    INTRODUCTIONS_FILE: ("追客番号", "物件名"),
+    ACTIVITIES_FILE: ("追客番号", "活動日時", "活動種別"),
+    ATTACHMENTS_FILE: ("追客番号", "格納パス"),
+}
+DATA_FILES = tuple(name for name in COLUMNS if name != INFO_FILE)
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def max_unpacked_bytes() -> int:
+    return int(getattr(settings, "LEGACY_MAX_UNPACKED_BYTES", 8 * 1024**3))
+
+
+def max_compression_ratio() -> int:
+    return int(getattr(settings, "LEGACY_MAX_COMPRESSION_RATIO", 200))
+
+
+@dataclass
+class Table:
+    """One CSV member: its header as found and its data rows as dicts (every known column present)."""
+
+    name: str
+    headers: list[str]
+    rows: list[tuple[int, dict]] = field(default_factory=list)  # (1-based line where the record starts, values)
+    unknown_columns: list[str] = field(default_factory=list)
+
+
+def member_name(info: zipfile.ZipInfo) -> str:
+    """The member's real name: without the UTF-8 flag the bytes are CP932, which zipfile read as CP437."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("cp932")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return info.filename
+
+
+def is_unsafe_path(name: str) -> bool:
+    normalized = name.replace("\\", "/")
+    return normalized.startswith("/") or bool(_DRIVE.match(normalized)) or ".." in normalized.split("/")
+
+
+class Bundle:
+    """An opened, checked bundle. Use as a context manager (it holds the ZIP file open)."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        try:
+            self.zip = zipfile.ZipFile(self.path)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError):
+            raise ReadError(error_codes.NOT_A_ZIP, _(
+                "The file is not a complete ZIP file: choose the bundle that the desktop app exported, and upload it again "
+                "if the upload was interrupted.")) from None
+        except OSError as error:
+            raise ReadError(error_codes.NOT_A_ZIP, _("The file cannot be read: %(error)s") % {"error": error.strerror or error}) from None
+        try:
+            self.members = self._check_members()
+            if CASES_FILE not in self.members:
+                raise ReadError(error_codes.CASES_MISSING, _("The bundle has no 追客.csv: it is not an export of the desktop app's follow-up data."))
+        except ReadError:
+            self.zip.close()
+            raise
+
+    def __enter__(self) -> "Bundle":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.zip.close()
+
+    def _check_members(self) -> dict[str, zipfile.ZipInfo]:
+        members: dict[str, zipfile.ZipInfo] = {}
+        total = 0
+        for info in self.zip.infolist():
+            name = member_name(info)
+            if is_unsafe_path(name):
+                raise ReadError(error_codes.UNSAFE_PATH, _(
+                    "The bundle contains a file with an unsafe path (“%(name)s”): it was refused and nothing was written.") % {"name": name})
+            total += info.file_size
+            ratio = info.file_size / max(info.compress_size, 1)
+            if total > max_unpacked_bytes() or (info.file_size > 1024 * 1024 and ratio > max_compression_ratio()):
+                raise ReadError(error_codes.ZIP_BOMB, _(
+                    "The bundle unpacks to far more data than an export can hold (a ZIP bomb?): it was refused."))
+            if not info.is_dir():
+                members[name.replace("\\", "/")] = info
+        return members
+
+    def has(self, name: str) -> bool:
+        return name in self.members
+
+    def read_bytes(self, name: str) -> bytes:
+        info = self.members[name]
+        try:
+            with self.zip.open(info) as handle:
+                data = handle.read(info.file_size + 1)
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError):
+            raise ReadError(error_codes.NOT_A_ZIP, _("The file “%(name)s” in the bundle is damaged (the ZIP file may be cut off).") % {"name": name}) from None
+        if len(data) > info.file_size:
+            raise ReadError(error_codes.ZIP_BOMB, _("The file “%(name)s” in the bundle is larger than it says: the bundle was refused.") % {"name": name})
+        return data
+
+    def open_member(self, name: str):
+        return self.zip.open(self.members[name])
+
+    def member_size(self, name: str) -> int:
+        return self.members[name].file_size
+
+    def table(self, name: str) -> Table:
+        """The CSV member decoded (CP932 only) and parsed; an absent optional member is an empty table."""
+        if name not in self.members:
+            return Table(name=name, headers=list(COLUMNS[name]))
+        text = decode_cp932(self.read_bytes(name), name)
+        reader = csv.reader(io.StringIO(text, newline=""))
+        try:
+            headers = [header.strip().lstrip("\ufeff") for header in next(reader, [])]
+        except csv.Error as error:
+            raise ReadError(error_codes.BAD_CSV, _("“%(name)s” is not a valid CSV file: %(error)s") % {"name": name, "error": error}) from None
+        missing = [column for column in REQUIRED[name] if column not in headers]
+        if missing:
+            raise ReadError(error_codes.COLUMN_MISSING, _("“%(name)s” has no column “%(column)s”.") % {"name": name, "column": missing[0]})
+        known = COLUMNS[name]
+        table = Table(name=name, headers=headers, unknown_columns=[header for header in headers if header and header not in known])
+        width = len(headers)
+        blank = dict.fromkeys(known, "")
+        try:
+            line = reader.line_num + 1
+            for cells in reader:
+                if any(cell.strip() for cell in cells):
+                    values = dict(blank)
+                    values.update(zip(headers, cells[:width] if len(cells) >= width else cells + [""] * (width - len(cells)), strict=True))
+                    table.rows.append((line, values))
+                line = reader.line_num + 1
+        except csv.Error as error:
+            raise ReadError(error_codes.BAD_CSV, _("“%(name)s” is not a valid CSV file (line %(line)d): %(error)s")
+                            % {"name": name, "line": reader.line_num, "error": error}) from None
+        return table
+
+    def declared_counts(self) -> dict[str, int]:
+        """`件数:<file>` rows of エクスポート情報.csv: the row counts the desktop app wrote."""
+        counts = {}
+        for _line, row in self.table(INFO_FILE).rows:
+            key, value = row["項目"].strip(), row["値"].strip()
+            if key.startswith("件数:") and value.isdigit():
+                counts[key.removeprefix("件数:")] = int(value)
+        return counts
+
+
+def decode_cp932(data: bytes, name: str) -> str:
+    """The member's text; anything but CP932 (UTF-8 with or without BOM, UTF-16...) is refused and named."""
+    if data.startswith(codecs.BOM_UTF8):
+        raise wrong_encoding(name, "utf-8-sig")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise wrong_encoding(name, "utf-16")
+    if not data.isascii():
+        # Japanese CP932 text is practically never valid UTF-8; Japanese UTF-8 text often decodes as
+        # (garbled) CP932, so UTF-8 is ruled out first.
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            raise wrong_encoding(name, "utf-8")
+    try:
+        return data.decode("cp932")
+    except UnicodeDecodeError as error:
+        from estatecrm.pipeline.readers import detect_encoding
+
+        try:
+            guess = detect_encoding(data[:256 * 1024])
+        except ReadError:
+            guess = ""
+        if guess and guess.lower().replace("_", "") not in {"cp932", "shiftjis", "windows31j"}:
+            raise wrong_encoding(name, guess) from None
+        line = data[: error.start].count(b"\n") + 1
+        raise ReadError(error_codes.WRONG_ENCODING, _(
+            "“%(name)s” is not valid Shift_JIS (CP932) text at line %(line)d: the file may be damaged.") % {"name": name, "line": line}) from None
+
+
+def wrong_encoding(name: str, encoding: str) -> ReadError:
+    return ReadError(error_codes.WRONG_ENCODING, _(
+        "“%(name)s” is written in %(encoding)s, but the desktop app's export is Shift_JIS (CP932): "
+        "export the bundle again from the desktop app without converting it.") % {"name": name, "encoding": encoding_label(encoding)})

@@ -1,0 +1,718 @@
+"""Bundle rows -> canonical records, by the migration rules of issue 5 (pure: no database, no writes).
+
+`load_source(bundle)` reads every CSV member into a `Source` (rows grouped by 追客番号).
+`Converter(source, target).convert(case_row)` decides one case: a skip or failure reason, or a
+`CaseRecord` with everything the loader writes (customer, assignees, masters, desired conditions,
+activities, introductions, attachments, other-information text and review messages). `target`
+describes the receiving company as plain data (users by e-mail, units, masters), so the rules are
+tested without a database. Texts written into the data (other-information lines, review messages)
+are translated in the language active when `convert` runs.
+"""
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from django.utils.translation import gettext as _
+
+from estatecrm.crm.choices import (
+    MAX_SUB_ASSIGNEES_PER_CASE,
+    MAX_TAGS_PER_CASE,
+    ActivityKind,
+    BuildingAge,
+    CaseKind,
+    ContactPointKind,
+    Feature,
+    IntroductionMethod,
+    IntroductionReaction,
+    Layout,
+    MoveIn,
+    WalkMinutes,
+    nearest_choice_at_least,
+)
+from estatecrm.legacy import bundle as files
+from estatecrm.legacy.choices import ELIGIBLE_CATEGORIES, FailReason, SkipReason
+from estatecrm.normalize import (
+    MESSAGES,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+    normalize_postal_code,
+    normalize_reading,
+    parse_date,
+    parse_datetime,
+    split_prefecture,
+)
+
+KIND = {"賃貸": CaseKind.RENT, "売買": CaseKind.BUY}
+ACTIVITY_KIND = {
+    "電話": ActivityKind.CALL, "メール送信": ActivityKind.EMAIL_OUT, "メール受信": ActivityKind.EMAIL_IN, "来店": ActivityKind.VISIT,
+    "案内": ActivityKind.SHOWING, "来店予定": ActivityKind.VISIT_APPOINTMENT, "LINE": ActivityKind.LINE, "メモ": ActivityKind.NOTE,
+}
+METHOD = {"メール": IntroductionMethod.EMAIL, "LINE": IntroductionMethod.LINE, "来店": IntroductionMethod.VISIT, "郵送": IntroductionMethod.POST}
+REACTION = {"興味あり": IntroductionReaction.INTERESTED, "検討中": IntroductionReaction.CONSIDERING, "見送り": IntroductionReaction.DECLINED}
+GENDER = {"男性": "male", "女性": "female"}
+FEATURES = frozenset(Feature.values)
+LAYOUTS = frozenset(Layout.values)
+MOVE_IN = frozenset(MoveIn.values)
+WALK_CHOICES = list(WalkMinutes.values)
+AGE_CHOICES = [value for value in BuildingAge.values if value > 0]
+AUTO_MAIL_ON = "配信する"
+OPEN_STATE = "未完了"
+_MINUTES = re.compile(r"([0-9]+)\s*分")
+_YEARS = re.compile(r"([0-9]+)\s*年")
+_CITY = re.compile(r"^(.+?郡.+?[町村]|.+?市.+?区|.+?[市区町村])")
+
+
+def clean(value: str) -> str:
+    return (value or "").replace("\x00", "").strip().strip("\u3000").strip()
+
+
+def split_list(value: str) -> list[str]:
+    """`a;b;;c` -> [a, b, c] (full-width ；too), duplicates removed, order kept."""
+    parts = (clean(part) for part in clean(value).replace("；", ";").split(";"))
+    return list(dict.fromkeys(part for part in parts if part))
+
+
+def to_decimal(value: str) -> Decimal | None:
+    try:
+        number = Decimal(unicodedata.normalize("NFKC", value).replace(",", "").strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() and number >= 0 else None
+
+
+def to_int(value: str) -> int | None:
+    number = to_decimal(value)
+    return int(number) if number is not None and number == number.to_integral_value() else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The source
+
+
+@dataclass
+class Staff:
+    code: str
+    name: str
+    email: str
+    unit_code: str
+    is_active: bool
+
+
+@dataclass
+class Source:
+    """The bundle's rows; the files that hang off a case grouped by 追客番号, in file order."""
+
+    cases: list[tuple[int, dict]]
+    customers: dict[str, tuple[int, dict]]
+    staff: dict[str, Staff]
+    statuses: dict[str, str]  # status name -> category
+    units: dict[str, tuple[str, str]]  # code -> (name, parent code)
+    conditions: dict[str, list[tuple[int, dict]]]
+    introductions: dict[str, list[tuple[int, dict]]]
+    activities: dict[str, list[tuple[int, dict]]]
+    attachments: dict[str, list[tuple[int, dict]]]
+    row_counts: dict[str, int]
+    declared_counts: dict[str, int]
+    unknown_columns: dict[str, list[str]]
+    customer_unknown_columns: list[str] = field(default_factory=list)
+    members: frozenset[str] = frozenset()  # every file name in the ZIP
+
+    def orphans(self, name: str) -> int:
+        """Rows of a per-case file whose 追客番号 is not in 追客.csv (dangling references)."""
+        known = {row["追客番号"].strip() for _line, row in self.cases}
+        grouped = {files.CONDITIONS_FILE: self.conditions, files.INTRODUCTIONS_FILE: self.introductions,
+                   files.ACTIVITIES_FILE: self.activities, files.ATTACHMENTS_FILE: self.attachments}[name]
+        return sum(len(rows) for key, rows in grouped.items() if key not in known)
+
+
+def load_source(bundle: "files.Bundle") -> Source:
+    """Every CSV member of the bundle, checked and grouped (raises ReadError when one is unreadable)."""
+    tables = {name: bundle.table(name) for name in files.DATA_FILES}
+
+    def grouped(name: str) -> dict[str, list[tuple[int, dict]]]:
+        groups: dict[str, list[tuple[int, dict]]] = defaultdict(list)
+        for line, row in tables[name].rows:
+            groups[row["追客番号"].strip()].append((line, row))
+        return dict(groups)
+
+    staff = {}
+    for _line, row in tables[files.STAFF_FILE].rows:
+        code = clean(row["社員コード"])
+        staff[code] = Staff(code=code, name=normalize_name(row["氏名"]), email=clean(row["メールアドレス"]),
+                            unit_code=clean(row["組織コード"]), is_active=clean(row["在籍区分"]) != "退職")
+    return Source(
+        cases=tables[files.CASES_FILE].rows,
+        customers={clean(row["顧客番号"]): (line, row) for line, row in tables[files.CUSTOMERS_FILE].rows},
+        staff=staff,
+        statuses={clean(row["ステータス名"]): clean(row["区分"]) for _line, row in tables[files.STATUSES_FILE].rows},
+        units={clean(row["組織コード"]): (clean(row["組織名"]), clean(row["親組織コード"])) for _line, row in tables[files.UNITS_FILE].rows},
+        conditions=grouped(files.CONDITIONS_FILE),
+        introductions=grouped(files.INTRODUCTIONS_FILE),
+        activities=grouped(files.ACTIVITIES_FILE),
+        attachments=grouped(files.ATTACHMENTS_FILE),
+        row_counts={name: len(table.rows) for name, table in tables.items()},
+        declared_counts=bundle.declared_counts(),
+        unknown_columns={name: table.unknown_columns for name, table in tables.items() if table.unknown_columns},
+        customer_unknown_columns=tables[files.CUSTOMERS_FILE].unknown_columns,
+        members=frozenset(bundle.members),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The target
+
+
+@dataclass
+class Target:
+    """The receiving company as plain data."""
+
+    users_by_email: dict[str, int]  # lower-case e-mail of an active user -> user id
+    user_names: dict[int, str]
+    primary_units: dict[int, int]  # user id -> primary unit id
+    member_units: dict[int, set[int]]  # user id -> every unit the user is a member of
+    unit_paths: dict[int, str]  # unit id -> materialized path (/1/4/9/)
+    unit_names: dict[int, str]
+    root_unit_id: int  # the unit chosen for the migration
+    ranks: dict[str, int]
+    sub_statuses: dict[tuple[str, str], int]  # (status, name) -> id
+    tags: dict[str, int]
+    staff_map: dict[str, str] = field(default_factory=dict)  # 社員コード -> e-mail (overrides 社員.csv)
+    fallback_user_id: int | None = None
+    region: str = "JP"
+    since: date | None = None  # cases started before it are skipped
+
+    def in_subtree(self, unit_id: int) -> bool:
+        root = self.unit_paths.get(self.root_unit_id)
+        return bool(root) and self.unit_paths.get(unit_id, "").startswith(root)
+
+    def can_reach(self, user_id: int, unit_id: int) -> bool:
+        """A member of the unit or of a unit above it (DESIGN.md's agent access rule)."""
+        path = self.unit_paths.get(unit_id, "")
+        return any(self.unit_paths.get(member_unit, "\0") and path.startswith(self.unit_paths[member_unit])
+                   for member_unit in self.member_units.get(user_id, ()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Records
+
+
+@dataclass
+class PointRecord:
+    kind: str
+    raw: str
+    normalized: str
+    invalid_reason: str
+
+
+@dataclass
+class CustomerRecord:
+    source_id: str
+    name: str
+    kana: str
+    gender: str
+    birth_date: date | None
+    postal_code: str
+    prefecture: str
+    city: str
+    street: str
+    building: str
+    employer: str
+    annual_income: int | None
+    household_size: int | None
+    points: list[PointRecord]
+    other_info: list[str]  # lines for the other-information text of each of its cases
+    review_messages: list[str]
+
+
+@dataclass
+class ActivityRecord:
+    kind: str
+    occurred_at: datetime
+    actor_id: int | None
+    subject: str
+    body: str
+    is_done: bool
+    is_appointment_open: bool
+
+
+@dataclass
+class IntroductionRecord:
+    listing_ref: str
+    listing_name: str
+    rent_or_price: Decimal | None
+    layout: str
+    introduced_on: date | None
+    method: str
+    reaction: str
+
+
+@dataclass
+class AttachmentRecord:
+    original_name: str
+    member: str  # path inside the ZIP
+    uploaded_at: datetime | None
+
+
+@dataclass
+class CaseRecord:
+    row_number: int
+    source_id: str
+    customer_source_id: str
+    started_on: date | None = None
+    skip_reason: str = ""
+    fail_reason: str = ""
+    kind: str = CaseKind.RENT
+    status: str = ""
+    sub_status_id: int | None = None
+    rank_id: int | None = None
+    tag_ids: list[int] = field(default_factory=list)
+    owning_org_id: int | None = None
+    main_assignee_id: int | None = None
+    sub_assignee_ids: list[int] = field(default_factory=list)
+    first_inquiry_date: date | None = None
+    first_inquiry_source: str = ""
+    first_inquiry_listing_ref: str = ""
+    first_inquiry_listing_name: str = ""
+    desired: dict = field(default_factory=dict)
+    activities: list[ActivityRecord] = field(default_factory=list)
+    introductions: list[IntroductionRecord] = field(default_factory=list)
+    attachments: list[AttachmentRecord] = field(default_factory=list)
+    memo: str = ""
+    memo_at: datetime | None = None
+    other_info_lines: list[str] = field(default_factory=list)
+    review_messages: list[str] = field(default_factory=list)
+    customer: CustomerRecord | None = None
+    auto_mail_was_on: bool = False
+    walk_source: int | None = None
+    age_source: int | None = None
+
+    @property
+    def is_migratable(self) -> bool:
+        return not (self.skip_reason or self.fail_reason)
+
+    @property
+    def other_info(self) -> str:
+        return "\n".join(self.other_info_lines)
+
+    @property
+    def needs_review(self) -> bool:
+        return bool(self.review_messages)
+
+
+def line(label: str, value) -> str:
+    return f"{label}: {value}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules
+
+
+class Converter:
+    """Applies the migration rules to one case at a time; customers are converted once and shared."""
+
+    def __init__(self, source: Source, target: Target):
+        self.source = source
+        self.target = target
+        self._customers: dict[str, CustomerRecord] = {}
+
+    # -- staff (rule 3) ---------------------------------------------------------------------------
+    def user_for_staff(self, code: str) -> int | None:
+        code = clean(code)
+        if not code:
+            return None
+        email = self.target.staff_map.get(code)
+        if email is None:
+            staff = self.source.staff.get(code)
+            email = staff.email if staff else ""
+        normalized = normalize_email(email) if email else None
+        if normalized is None or not normalized.is_valid:
+            return None
+        return self.target.users_by_email.get(normalized.value)
+
+    def staff_label(self, code: str) -> str:
+        staff = self.source.staff.get(clean(code))
+        return f"{staff.name} ({staff.code})" if staff and staff.name else clean(code)
+
+    def category_of(self, row: dict) -> str | None:
+        return self.source.statuses.get(clean(row["追客ステータス"]))
+
+    # -- one case ---------------------------------------------------------------------------------
+    def screen(self, row_number: int, row: dict) -> CaseRecord:
+        """The case with only its skip/fail decision (rules 1, 2, 3, 12 and the start date): cheap."""
+        record = CaseRecord(row_number=row_number, source_id=clean(row["追客番号"]), customer_source_id=clean(row["顧客番号"]))
+        started = parse_date(clean(row["追客開始日"])) if clean(row["追客開始日"]) else None
+        record.started_on = started.value if started is not None and started.is_valid else None
+        category = self.category_of(row)
+        if category is None:
+            record.fail_reason = FailReason.STATUS_UNKNOWN
+            return record
+        if category not in ELIGIBLE_CATEGORIES:
+            record.skip_reason = SkipReason.NOT_ELIGIBLE_STATUS
+            return record
+        if self.target.since is not None and (record.started_on is None or record.started_on < self.target.since):
+            record.skip_reason = SkipReason.BEFORE_START_DATE
+            return record
+        if record.customer_source_id not in self.source.customers:
+            record.skip_reason = SkipReason.CUSTOMER_MISSING
+            return record
+        main = self.user_for_staff(row["主担当"])
+        if main is None:
+            main = self.target.fallback_user_id
+            if main is None:
+                record.skip_reason = SkipReason.MAIN_ASSIGNEE_UNMAPPED
+                return record
+            record.other_info_lines.append(line(_("Main assignee in the desktop app (not matched to a user)"), self.staff_label(row["主担当"]) or "-"))
+        unit = self.target.primary_units.get(main)
+        if unit is None:
+            record.fail_reason = FailReason.ASSIGNEE_WITHOUT_UNIT
+            return record
+        if not self.target.in_subtree(unit):
+            record.skip_reason = SkipReason.OUTSIDE_ORG
+            return record
+        record.main_assignee_id = main
+        record.owning_org_id = unit
+        return record
+
+    def convert(self, row_number: int, row: dict) -> CaseRecord:
+        """The full record of a case (rules 1-12); when it is not migratable, only the reason."""
+        record = self.screen(row_number, row)
+        if not record.is_migratable:
+            return record
+        lines = record.other_info_lines
+        review = record.review_messages
+        lines.insert(0, line(_("Follow-up number in the desktop app"), record.source_id))
+        category = self.category_of(row)
+        record.kind = KIND.get(clean(row["種別"]), CaseKind.RENT)
+        if clean(row["種別"]) not in KIND:
+            lines.append(line(_("Kind in the desktop app"), clean(row["種別"]) or "-"))
+        # Rule 7: status and sub-status.
+        record.status = category
+        status_name = clean(row["追客ステータス"])
+        record.sub_status_id = self.target.sub_statuses.get((category, status_name))
+        if record.sub_status_id is None:
+            lines.append(line(_("Status in the desktop app (not a registered sub-status)"), status_name))
+        if clean(row["追客開始日"]) and record.started_on is None:
+            lines.append(line(_("Start date as typed"), clean(row["追客開始日"])))
+            review.append(_("The start date “%(value)s” could not be read; it is in the other information.") % {"value": clean(row["追客開始日"])})
+        # Rule 8: rank and tags.
+        rank = clean(row["ランク"])
+        if rank:
+            record.rank_id = self.target.ranks.get(rank)
+            if record.rank_id is None:
+                lines.append(line(_("Rank (not registered)"), rank))
+        tags = split_list(row["タグ"])
+        registered = [name for name in tags if name in self.target.tags]
+        record.tag_ids = [self.target.tags[name] for name in registered[:MAX_TAGS_PER_CASE]]
+        unregistered = [name for name in tags if name not in self.target.tags]
+        if unregistered:
+            lines.append(line(_("Tags (not registered)"), ", ".join(unregistered)))
+        if len(registered) > MAX_TAGS_PER_CASE:
+            lines.append(line(_("Tags (more than 10)"), ", ".join(registered[MAX_TAGS_PER_CASE:])))
+        self.assign_sub_assignees(record, row)
+        # Rule 6: automatic listing mails are switched off.
+        record.auto_mail_was_on = clean(row["物件自動紹介メール"]) == AUTO_MAIL_ON
+        # Rule 10: first inquiry.
+        inquiry = clean(row["初回反響日"])
+        if inquiry:
+            parsed = parse_date(inquiry)
+            if parsed.is_valid:
+                record.first_inquiry_date = parsed.value
+            else:
+                lines.append(line(_("First inquiry date as typed"), inquiry))
+                review.append(_("The first inquiry date “%(value)s” could not be read; it is in the other information.") % {"value": inquiry})
+        record.first_inquiry_source = clean(row["初回反響媒体"])[:100]
+        record.first_inquiry_listing_ref = clean(row["初回反響物件番号"])[:64]
+        record.first_inquiry_listing_name = clean(row["初回反響物件名"])[:200]
+        listing = " ".join(part for part in (clean(row["初回反響物件番号"]), clean(row["初回反響物件名"])) if part)
+        if listing:
+            lines.append(line(_("First inquiry listing"), listing))
+        # Rule 9: desired conditions.
+        self.convert_conditions(record)
+        # Rule 11: history, memo, attachments; rule 12: the customer.
+        self.convert_activities(record)
+        self.convert_introductions(record)
+        self.convert_attachments(record)
+        record.memo = (row["追客メモ"] or "").replace("\x00", "").strip()
+        updated = parse_datetime(clean(row["最終更新日時"])) if clean(row["最終更新日時"]) else None
+        record.memo_at = updated.value if updated is not None and updated.is_valid else None
+        for column in self.source.unknown_columns.get(files.CASES_FILE, []):
+            if clean(row.get(column, "")):
+                lines.append(line(column, clean(row[column])))
+        customer = self.customer(record.customer_source_id)
+        record.customer = customer
+        lines.extend(customer.other_info)
+        review.extend(customer.review_messages)
+        if record.auto_mail_was_on:
+            record.desired["management_comment"] = "\n".join(
+                part for part in (record.desired.get("management_comment", ""), auto_mail_line()) if part)
+        return record
+
+    def assign_sub_assignees(self, record: CaseRecord, row: dict) -> None:
+        """Rules 3-5: mapped sub-assignees (first 19, main excluded), the rest named; access checked."""
+        mapped: list[int] = []
+        unmapped: list[str] = []
+        for code in split_list(row["副担当"]):
+            user = self.user_for_staff(code)
+            if user is None:
+                unmapped.append(self.staff_label(code))
+            elif user != record.main_assignee_id and user not in mapped:
+                mapped.append(user)
+        record.sub_assignee_ids = mapped[:MAX_SUB_ASSIGNEES_PER_CASE]
+        if unmapped:
+            record.other_info_lines.append(line(_("Sub-assignees (not matched to a user)"), ", ".join(unmapped)))
+        if len(mapped) > MAX_SUB_ASSIGNEES_PER_CASE:
+            names = [self.target.user_names.get(user, str(user)) for user in mapped[MAX_SUB_ASSIGNEES_PER_CASE:]]
+            record.other_info_lines.append(line(_("Sub-assignees (more than 19)"), ", ".join(names)))
+        unit_name = self.target.unit_names.get(record.owning_org_id, "")
+        for user in record.sub_assignee_ids:
+            if not self.target.can_reach(user, record.owning_org_id):
+                record.review_messages.append(_(
+                    "Sub-assignee %(name)s is not a member of %(unit)s or a unit above it and may not see this case: "
+                    "add them to %(unit)s, or remove them from the case.") % {"name": self.target.user_names.get(user, user), "unit": unit_name})
+
+    def convert_conditions(self, record: CaseRecord) -> None:
+        desired: dict = {"layouts": [], "lines_stations": [], "areas": [], "features": []}
+        comments: list[str] = []
+        lines = record.other_info_lines
+        legacy_flags: list[str] = []
+        for _line, condition in self.source.conditions.get(record.source_id, []):
+            item, value = clean(condition["条件項目"]), clean(condition["条件値"])
+            if not value and item != "管理用コメント":
+                continue
+            if not self.apply_condition(record, desired, comments, legacy_flags, item, value, condition["条件値"]):
+                lines.append(line(_("Desired condition (not available here)"), f"{item} = {value}"))
+        if legacy_flags:
+            lines.append(line(_("Feature flags (not available here)"), ", ".join(legacy_flags)))
+        for low, high in (("rent_min", "rent_max"), ("price_min", "price_max"), ("area_min", "area_max")):
+            if desired.get(low) is not None and desired.get(high) is not None and desired[low] > desired[high]:
+                desired[low], desired[high] = desired[high], desired[low]
+                record.review_messages.append(_("The lower and upper limits of a desired condition were swapped; check them."))
+        if comments:
+            desired["management_comment"] = "\n".join(comments)
+        record.desired = desired
+
+    def apply_condition(self, record, desired, comments, legacy_flags, item: str, value: str, raw: str) -> bool:
+        """Map one 希望条件 row; False when it has no place here (it then goes to the other information)."""
+        normalized = unicodedata.normalize("NFKC", value)
+        numbers = {"賃料下限": ("rent_min", to_decimal), "賃料上限": ("rent_max", to_decimal), "価格下限": ("price_min", to_int),
+                   "価格上限": ("price_max", to_int), "専有面積下限": ("area_min", to_decimal), "専有面積上限": ("area_max", to_decimal),
+                   "土地面積下限": ("land_area_min", to_decimal)}
+        if item in numbers:
+            name, parse = numbers[item]
+            number = parse(value)
+            if number is None or (isinstance(number, Decimal) and number >= Decimal("1000000")):
+                return False
+            if name.startswith("rent"):
+                number = number.quantize(Decimal("0.1"))
+            elif isinstance(number, Decimal):
+                number = number.quantize(Decimal("0.01"))
+            desired[name] = number
+            return True
+        if item == "管理費込み":
+            if value not in ("含む", "含まない"):
+                return False
+            desired["includes_management_fee"] = value == "含む"
+            return True
+        if item == "間取り":
+            if normalized not in LAYOUTS and value not in LAYOUTS:
+                return False
+            layout = value if value in LAYOUTS else normalized
+            if layout not in desired["layouts"]:
+                desired["layouts"].append(layout)
+            return True
+        if item == "駅徒歩":
+            match = _MINUTES.search(normalized)
+            if not match:
+                return False
+            minutes = int(match.group(1))
+            desired["walk_minutes"] = nearest_choice_at_least(minutes, WALK_CHOICES)
+            record.walk_source = minutes
+            if desired["walk_minutes"] != minutes:
+                record.other_info_lines.append(line(_("Walk to station in the desktop app"), value))
+            return True
+        if item == "築年数":
+            if normalized == "新築":
+                desired["building_age"] = BuildingAge.NEW.value
+                record.age_source = 0
+                return True
+            match = _YEARS.search(normalized)
+            if not match:
+                return False
+            years = int(match.group(1))
+            desired["building_age"] = nearest_choice_at_least(years, AGE_CHOICES)
+            record.age_source = years
+            if desired["building_age"] != years:
+                record.other_info_lines.append(line(_("Building age in the desktop app"), value))
+            return True
+        if item == "沿線駅":
+            line_name, _separator, station = value.partition("/")
+            entry = {"line": line_name.strip(), "station": station.strip()}
+            if entry not in desired["lines_stations"]:
+                desired["lines_stations"].append(entry)
+            return True
+        if item == "エリア":
+            if value not in desired["areas"]:
+                desired["areas"].append(value)
+            return True
+        if item == "入居時期":
+            if value not in MOVE_IN:
+                return False
+            desired["move_in"] = value
+            return True
+        if item == "こだわり":
+            if value in FEATURES:
+                if value not in desired["features"]:
+                    desired["features"].append(value)
+            elif value not in legacy_flags:
+                legacy_flags.append(value)
+            return True
+        if item == "管理用コメント":
+            text = (raw or "").replace("\x00", "").strip()
+            if text:
+                comments.append(text)
+            return True
+        return False
+
+    def convert_activities(self, record: CaseRecord) -> None:
+        latest_open: ActivityRecord | None = None
+        for _line, row in self.source.activities.get(record.source_id, []):
+            kind_name = clean(row["活動種別"])
+            kind = ACTIVITY_KIND.get(kind_name, ActivityKind.NOTE)
+            when = parse_datetime(clean(row["活動日時"]))
+            body = (row["内容"] or "").replace("\x00", "").strip()
+            subject = clean(row["件名"])
+            if kind_name not in ACTIVITY_KIND:
+                subject = f"{kind_name} {subject}".strip()
+            staff_code = clean(row["社員コード"])
+            actor = self.user_for_staff(staff_code)
+            if staff_code and actor is None:
+                body = "\n".join(part for part in (body, line(_("Staff in the desktop app"), self.staff_label(staff_code))) if part)
+            occurred_at = when.value if when.is_valid else None
+            if occurred_at is None:
+                body = "\n".join(part for part in (body, line(_("Date as typed"), clean(row["活動日時"]))) if part)
+                occurred_at = datetime.combine(record.started_on or date(2000, 1, 1), datetime.min.time()).replace(
+                    tzinfo=parse_datetime("2000/01/01").value.tzinfo)
+            is_open = kind == ActivityKind.VISIT_APPOINTMENT and clean(row["状態"]) == OPEN_STATE
+            activity = ActivityRecord(kind=kind, occurred_at=occurred_at, actor_id=actor, subject=subject[:300], body=body,
+                                      is_done=not is_open, is_appointment_open=is_open)
+            record.activities.append(activity)
+            if is_open and (latest_open is None or activity.occurred_at > latest_open.occurred_at):
+                latest_open = activity
+        if latest_open is not None:
+            when = latest_open.occurred_at.strftime("%Y/%m/%d %H:%M")
+            record.other_info_lines.append(line(_("Visit appointment"), " ".join(part for part in (when, latest_open.subject) if part)))
+
+    def convert_introductions(self, record: CaseRecord) -> None:
+        for _line, row in self.source.introductions.get(record.source_id, []):
+            introduced = parse_date(clean(row["紹介日"])) if clean(row["紹介日"]) else None
+            record.introductions.append(IntroductionRecord(
+                listing_ref=clean(row["物件番号"])[:64], listing_name=clean(row["物件名"])[:200] or clean(row["物件番号"])[:200],
+                rent_or_price=to_decimal(row["賃料・価格"]) if clean(row["賃料・価格"]) else None, layout=clean(row["間取り"])[:16],
+                introduced_on=introduced.value if introduced is not None and introduced.is_valid else None,
+                method=METHOD.get(clean(row["紹介方法"]), ""), reaction=REACTION.get(clean(row["反応"]), ""),
+            ))
+
+    def convert_attachments(self, record: CaseRecord) -> None:
+        for _line, row in self.source.attachments.get(record.source_id, []):
+            uploaded = parse_datetime(clean(row["登録日時"])) if clean(row["登録日時"]) else None
+            member = clean(row["格納パス"]).replace("\\", "/")
+            name = clean(row["ファイル名"]) or member.rsplit("/", 1)[-1]
+            if not member.startswith(files.ATTACHMENT_FOLDER) or member not in self.source.members or files.is_unsafe_path(member):
+                record.other_info_lines.append(line(_("Attachment missing from the bundle"), f"{name} ({member})"))
+                record.review_messages.append(_("The attachment “%(name)s” is not in the bundle.") % {"name": name})
+                continue
+            record.attachments.append(AttachmentRecord(original_name=name[:255], member=member,
+                                                       uploaded_at=uploaded.value if uploaded is not None and uploaded.is_valid else None))
+
+    # -- the customer (rule 12) -------------------------------------------------------------------
+    def customer(self, source_id: str) -> CustomerRecord:
+        if source_id not in self._customers:
+            self._customers[source_id] = self.convert_customer(source_id, self.source.customers[source_id][1])
+        return self._customers[source_id]
+
+    def convert_customer(self, source_id: str, row: dict) -> CustomerRecord:
+        lines: list[str] = []
+        review: list[str] = []
+
+        def not_normalized(label: str, value: str, reason: str) -> None:
+            review.append(_("%(field)s “%(value)s” of the customer could not be normalized and was kept as typed: %(reason)s")
+                          % {"field": label, "value": value, "reason": _(MESSAGES.get(reason, reason))})
+
+        name = normalize_name(row["氏名"]) or source_id
+        kana = ""
+        raw_kana = clean(row["氏名カナ"])
+        if raw_kana:
+            reading = normalize_reading(raw_kana)
+            kana = reading.value if reading.is_valid else raw_kana
+            if not reading.is_valid:
+                not_normalized(_("The reading"), raw_kana, reading.reason)
+        birth = None
+        raw_birth = clean(row["生年月日"])
+        if raw_birth:
+            parsed = parse_date(raw_birth)
+            if parsed.is_valid:
+                birth = parsed.value
+            else:
+                lines.append(line(_("Birth date as typed"), raw_birth))
+                not_normalized(_("The birth date"), raw_birth, parsed.reason)
+        postal = ""
+        raw_postal = clean(row["郵便番号"])
+        if raw_postal:
+            parsed = normalize_postal_code(raw_postal)
+            if parsed.is_valid:
+                postal = parsed.value
+            else:
+                lines.append(line(_("Postal code as typed"), raw_postal))
+                not_normalized(_("The postal code"), raw_postal, parsed.reason)
+        prefecture, rest = split_prefecture(unicodedata.normalize("NFKC", clean(row["住所1"])))
+        city_match = _CITY.match(rest)
+        city = city_match.group(1) if city_match and prefecture else ""
+        street = rest[len(city):] if city else rest
+        points: list[PointRecord] = []
+        for column, kind in (("電話番号", ContactPointKind.PHONE), ("携帯番号", ContactPointKind.MOBILE), ("FAX", ContactPointKind.FAX),
+                             ("メールアドレス", ContactPointKind.EMAIL), ("携帯メール", ContactPointKind.EMAIL)):
+            raw = clean(row[column])
+            if not raw:
+                continue
+            result = normalize_email(raw) if kind == ContactPointKind.EMAIL else normalize_phone(raw, self.target.region)
+            points.append(PointRecord(kind=kind, raw=raw[:300], normalized=result.value if result.is_valid else "",
+                                      invalid_reason="" if result.is_valid else result.reason))
+            if not result.is_valid:
+                not_normalized(column, raw, result.reason)
+        numbers = {}
+        for column in ("年収", "家族人数"):
+            raw = clean(row[column])
+            numbers[column] = to_int(raw) if raw else None
+            if raw and (numbers[column] is None or numbers[column] > 2_000_000_000 or (column == "家族人数" and numbers[column] > 32767)):
+                numbers[column] = None
+                lines.append(line(column, raw))
+                review.append(_("%(field)s “%(value)s” of the customer is not a whole number; it is in the other information.")
+                              % {"field": column, "value": raw})
+        gender_raw = clean(row["性別"])
+        if gender_raw and gender_raw not in GENDER:
+            lines.append(line(_("Gender as typed"), gender_raw))
+        layout = clean(row["現在の住居間取り"])
+        if layout:
+            lines.append(line(_("Current home's layout"), layout))
+        registered = clean(row["登録日時"])
+        if registered:
+            lines.append(line(_("Customer registered in the desktop app"), registered))
+        for column in self.source.customer_unknown_columns:
+            if clean(row.get(column, "")):
+                lines.append(line(column, clean(row[column])))
+        return CustomerRecord(
+            source_id=source_id, name=name[:200], kana=kana[:200], gender=GENDER.get(gender_raw, ""), birth_date=birth,
+            postal_code=postal, prefecture=prefecture, city=city[:100], street=street[:200], building=clean(row["住所2"])[:200],
+            employer=clean(row["勤務先"])[:200], annual_income=numbers["年収"], household_size=numbers["家族人数"], points=points,
+            other_info=lines, review_messages=review,
+        )
+
+
+def auto_mail_line() -> str:
+    """The fixed line added to the management comment when automatic listing mails were on (rule 6)."""
+    return _("Automatic listing mails were on in the desktop app; the migration switched them off.")
