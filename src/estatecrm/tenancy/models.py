@@ -174,3 +174,36 @@ class WorkgroupMember(TenantOwnedModel):
             models.UniqueConstraint(fields=["company", "workgroup", "user"], name="workgroupmember_unique"),
         ]
         indexes = [models.Index(fields=["company", "user"], name="workgroupmember_user_idx")]
+
+
+class ApiToken(TenantOwnedModel):
+    """A personal API token: calls made with it act as `user`, with that user's access rules.
+
+    Only the SHA-256 of the token is stored; the clear token is shown once, when it is created
+    (`estatecrm.tenancy.tokens.do_create_api_token`). `prefix` (the token's first characters) lets the
+    owner recognise it in a list. A revoked token stays as a record and never authenticates again.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user"), db_index=False)
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=32)
+    token_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        constraints = [
+            # The clear token carries its company's id, so authentication looks it up company first.
+            models.UniqueConstraint(fields=["company", "token_hash"], name="apitoken_unique_hash"),
+        ]
+        indexes = [models.Index(fields=["company", "user", "-created_at"], name="apitoken_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,369 @@
+"""Request and response shapes of the CRM API (structure only; business rules live in actions)."""
+
+import datetime
+from decimal import Decimal
+
+from ninja import Field, Schema
+
+from estatecrm.crm.choices import (
+    ActivityKind,
+    BuildingAge,
+    CaseKind,
+    CaseStatus,
+    CustomerKind,
+    CustomFieldType,
+    Feature,
+    Gender,
+    Layout,
+    MoveIn,
+    WalkMinutes,
+)
+
+
+class CustomerRef(Schema):
+    id: int
+    name: str
+    kana: str
+
+
+class CaseOut(Schema):
+    id: int
+    customer: CustomerRef
+    kind: str
+    status: str
+    sub_status_id: int | None
+    rank_id: int | None
+    owning_org_id: int
+    main_assignee_id: int | None
+    sub_assignee_ids: list[int]
+    tag_ids: list[int]
+    project_id: int | None
+    origin: str
+    started_on: datetime.date | None
+    first_inquiry_date: datetime.date | None
+    first_inquiry_source: str
+    first_inquiry_listing_ref: str
+    first_inquiry_listing_name: str
+    auto_intro_mail: bool
+    other_info: str
+    needs_review: bool
+    review_messages: list
+    custom_values: dict
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    deleted_at: datetime.datetime | None
+
+
+class CasePage(Schema):
+    items: list[CaseOut]
+    next_cursor: str | None
+
+
+class ContactIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200)
+    kana: str = Field("", max_length=200)
+    phones: list[str] = Field(default_factory=list, max_length=10)
+    mobiles: list[str] = Field(default_factory=list, max_length=10)
+    emails: list[str] = Field(default_factory=list, max_length=10)
+
+
+class CustomerIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200)
+    kind: CustomerKind = CustomerKind.PERSON
+    kana: str = Field("", max_length=200)
+    gender: Gender | None = None
+    birth_date: datetime.date | None = None
+    postal_code: str = Field("", max_length=8)
+    prefecture: str = Field("", max_length=10)
+    city: str = Field("", max_length=100)
+    street: str = Field("", max_length=200)
+    building: str = Field("", max_length=200)
+    employer: str = Field("", max_length=200)
+    annual_income: int | None = Field(None, ge=0)
+    household_size: int | None = Field(None, ge=0, le=100)
+    homepage: str = Field("", max_length=500)
+    custom_values: dict = Field(default_factory=dict)
+    contacts: list[ContactIn] = Field(default_factory=list, max_length=20)
+
+
+class CustomerUpdateIn(Schema):
+    """Only the fields sent are changed."""
+
+    updated_at: datetime.datetime | None = None
+    kind: CustomerKind | None = None
+    name: str | None = Field(None, min_length=1, max_length=200)
+    kana: str | None = Field(None, max_length=200)
+    gender: Gender | None = None
+    birth_date: datetime.date | None = None
+    postal_code: str | None = Field(None, max_length=8)
+    prefecture: str | None = Field(None, max_length=10)
+    city: str | None = Field(None, max_length=100)
+    street: str | None = Field(None, max_length=200)
+    building: str | None = Field(None, max_length=200)
+    employer: str | None = Field(None, max_length=200)
+    annual_income: int | None = Field(None, ge=0)
+    household_size: int | None = Field(None, ge=0, le=100)
+    homepage: str | None = Field(None, max_length=500)
+    is_unsubscribed: bool | None = None
+
+
+class ContactPointOut(Schema):
+    id: int
+    kind: str
+    raw: str
+    normalized: str
+    invalid_reason: str
+
+
+class ContactOut(Schema):
+    id: int
+    name: str
+    kana: str
+    points: list[ContactPointOut]
+
+
+class CustomerOut(Schema):
+    id: int
+    kind: str
+    name: str
+    kana: str
+    gender: str
+    birth_date: datetime.date | None
+    postal_code: str
+    prefecture: str
+    city: str
+    street: str
+    building: str
+    employer: str
+    annual_income: int | None
+    household_size: int | None
+    homepage: str
+    is_unsubscribed: bool
+    custom_values: dict
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    deleted_at: datetime.datetime | None
+
+
+class CustomerDetailOut(CustomerOut):
+    contacts: list[ContactOut]
+    case_ids: list[int]
+
+
+class CustomerPage(Schema):
+    items: list[CustomerOut]
+    next_cursor: str | None
+
+
+class DesiredConditionsIn(Schema):
+    """The whole set (PUT): fields left out become empty."""
+
+    rent_min: Decimal | None = Field(None, ge=0, max_digits=8, decimal_places=1)
+    rent_max: Decimal | None = Field(None, ge=0, max_digits=8, decimal_places=1)
+    includes_management_fee: bool | None = None
+    price_min: int | None = Field(None, ge=0)
+    price_max: int | None = Field(None, ge=0)
+    layouts: list[Layout] = Field(default_factory=list)
+    area_min: Decimal | None = Field(None, ge=0, max_digits=8, decimal_places=2)
+    area_max: Decimal | None = Field(None, ge=0, max_digits=8, decimal_places=2)
+    land_area_min: Decimal | None = Field(None, ge=0, max_digits=9, decimal_places=2)
+    walk_minutes: WalkMinutes | None = None
+    building_age: BuildingAge | None = None
+    lines_stations: list[str] = Field(default_factory=list, max_length=50)
+    areas: list[str] = Field(default_factory=list, max_length=50)
+    move_in: MoveIn | None = None
+    features: list[Feature] = Field(default_factory=list)
+    management_comment: str = Field("", max_length=5000)
+
+
+class DesiredConditionsOut(Schema):
+    rent_min: Decimal | None
+    rent_max: Decimal | None
+    includes_management_fee: bool | None
+    price_min: int | None
+    price_max: int | None
+    layouts: list[str]
+    area_min: Decimal | None
+    area_max: Decimal | None
+    land_area_min: Decimal | None
+    walk_minutes: int | None
+    building_age: int | None
+    lines_stations: list[str]
+    areas: list[str]
+    move_in: str
+    features: list[str]
+    management_comment: str
+
+
+class CaseCreateIn(Schema):
+    """A new case of an existing customer (`customer_id`) or of a new one (`customer`)."""
+
+    customer_id: int | None = None
+    customer: CustomerIn | None = None
+    kind: CaseKind = CaseKind.RENT
+    owning_org_id: int | None = None
+    status: CaseStatus = CaseStatus.NEW
+    sub_status_id: int | None = None
+    rank_id: int | None = None
+    main_assignee_id: int | None = None
+    sub_assignee_ids: list[int] = Field(default_factory=list)
+    tag_ids: list[int] = Field(default_factory=list)
+    project_id: int | None = None
+    started_on: datetime.date | None = None
+    first_inquiry_date: datetime.date | None = None
+    first_inquiry_source: str = Field("", max_length=100)
+    first_inquiry_listing_ref: str = Field("", max_length=64)
+    first_inquiry_listing_name: str = Field("", max_length=200)
+    auto_intro_mail: bool = False
+    other_info: str = ""
+    custom_values: dict = Field(default_factory=dict)
+    desired: DesiredConditionsIn | None = None
+
+
+class CaseUpdateIn(Schema):
+    """Only the fields sent are changed. Send `updated_at` as read (or the ETag in If-Match)."""
+
+    updated_at: datetime.datetime | None = None
+    kind: CaseKind | None = None
+    status: CaseStatus | None = None
+    sub_status_id: int | None = None
+    rank_id: int | None = None
+    owning_org_id: int | None = None
+    main_assignee_id: int | None = None
+    sub_assignee_ids: list[int] | None = None
+    tag_ids: list[int] | None = None
+    started_on: datetime.date | None = None
+    first_inquiry_date: datetime.date | None = None
+    first_inquiry_source: str | None = Field(None, max_length=100)
+    first_inquiry_listing_ref: str | None = Field(None, max_length=64)
+    first_inquiry_listing_name: str | None = Field(None, max_length=200)
+    auto_intro_mail: bool | None = None
+    other_info: str | None = None
+    custom_values: dict | None = None
+
+
+class ActivityIn(Schema):
+    kind: ActivityKind
+    occurred_at: datetime.datetime | None = Field(None, description="When it happened; for a visit appointment, when the visit is.")
+    subject: str = Field("", max_length=300)
+    body: str = Field("", max_length=20000)
+    org_unit_id: int | None = Field(None, description="Visit appointments: the holding unit (default: the case's unit).")
+
+
+class ActivityOut(Schema):
+    id: int
+    case_id: int
+    kind: str
+    occurred_at: datetime.datetime
+    actor_id: int | None
+    subject: str
+    body: str
+    is_done: bool
+    org_unit_id: int | None
+    is_migrated: bool
+    created_at: datetime.datetime
+
+
+class ActivityPage(Schema):
+    items: list[ActivityOut]
+    next_cursor: str | None
+
+
+class IntroductionOut(Schema):
+    id: int
+    listing_id: int | None
+    listing_ref: str
+    listing_name: str
+    rent_or_price: Decimal | None
+    layout: str
+    introduced_on: datetime.date | None
+    method: str
+    reaction: str
+
+
+class ListingOut(Schema):
+    id: int
+    ref: str
+    name: str
+    kind: str
+    rent: Decimal | None
+    price: int | None
+    layout: str
+    area: Decimal | None
+    prefecture: str
+    city: str
+    line_station: str
+    walk_minutes: int | None
+    built_on: datetime.date | None
+    features: list[str]
+    is_active: bool
+    updated_at: datetime.datetime
+
+
+class ListingPage(Schema):
+    items: list[ListingOut]
+    next_cursor: str | None
+
+
+class RankOut(Schema):
+    id: int
+    name: str
+    position: int
+
+
+class SubStatusOut(Schema):
+    id: int
+    status: str
+    name: str
+    position: int
+
+
+class TagOut(Schema):
+    id: int
+    name: str
+    position: int
+
+
+class CustomFieldOut(Schema):
+    id: int
+    name: str
+    field_type: str
+    choices: list[str]
+    is_required: bool
+    position: int
+
+
+class ProjectOut(Schema):
+    id: int
+    name: str
+    custom_field_ids: list[int]
+
+
+class NamedMasterIn(Schema):
+    name: str = Field(..., min_length=1, max_length=50)
+    position: int = Field(0, ge=0)
+
+
+class TagIn(Schema):
+    name: str = Field(..., min_length=1, max_length=100)
+    position: int = Field(0, ge=0)
+
+
+class SubStatusIn(Schema):
+    status: CaseStatus
+    name: str = Field(..., min_length=1, max_length=100)
+    position: int = Field(0, ge=0)
+
+
+class CustomFieldIn(Schema):
+    name: str = Field(..., min_length=1, max_length=100)
+    field_type: CustomFieldType = CustomFieldType.TEXT
+    choices: list[str] = Field(default_factory=list, max_length=200)
+    is_required: bool = False
+    position: int = Field(0, ge=0)
+
+
+class ProjectIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200)
+    custom_field_ids: list[int] = Field(default_factory=list)
+

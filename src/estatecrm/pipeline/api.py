@@ -1,0 +1,93 @@
+"""Background runs (imports, migrations) of the caller's company: read, and abort (administrators)."""
+
+import datetime
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+
+from estatecrm.core.errors import Conflict, NotFound, PermissionDenied
+from estatecrm.core.pagination import keyset_page
+from estatecrm.pipeline.engine import request_abort
+from estatecrm.pipeline.models import Run
+from estatecrm.tenancy.selectors import Actor, actor_for
+
+router = Router(tags=["background runs"])
+
+
+class RunOut(Schema):
+    id: int
+    kind: str
+    status: str
+    source_name: str
+    is_dry_run: bool
+    rows_total: int | None
+    rows_done: int
+    counts: dict
+    error_code: str
+    error_message: str
+    created_by_id: int | None
+    created_at: datetime.datetime
+    started_at: datetime.datetime | None
+    finished_at: datetime.datetime | None
+    abort_requested_at: datetime.datetime | None
+
+
+class RunPage(Schema):
+    items: list[RunOut]
+    next_cursor: str | None
+
+
+class RunListQuery(Schema):
+    kind: str = ""
+    status: str = ""
+    cursor: str = ""
+    limit: int = Field(50, ge=1, le=200)
+
+
+def acting(request: HttpRequest) -> Actor:
+    return actor_for(request.auth)
+
+
+def visible_runs(actor: Actor):
+    """Administrators see every run of the company; other users the runs they started."""
+    runs = Run.objects.for_company(actor.company_id)
+    return runs if actor.is_admin else runs.filter(created_by_id=actor.user.pk)
+
+
+def access_run(actor: Actor, run_id: int) -> Run:
+    run = visible_runs(actor).filter(pk=run_id).first()
+    if run is None:
+        raise NotFound()
+    return run
+
+
+@router.get("/runs", response=RunPage)
+def list_runs(request, query: Query[RunListQuery]):
+    """Runs newest first; filter by `kind` (e.g. lead_import) or `status` (e.g. running)."""
+    runs = visible_runs(acting(request))
+    if query.kind:
+        runs = runs.filter(kind=query.kind)
+    if query.status:
+        runs = runs.filter(status=query.status)
+    page = keyset_page(runs, order=("-pk",), cursor=query.cursor, limit=query.limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/runs/{run_id}", response=RunOut)
+def get_run(request, run_id: int):
+    return access_run(acting(request), run_id)
+
+
+@router.post("/runs/{run_id}/abort", response=RunOut)
+def abort_run(request, run_id: int):
+    """Ask the run to stop after its current batch (a run no worker took yet stops at once). Administrators only."""
+    actor = acting(request)
+    run = access_run(actor, run_id)
+    if not actor.is_admin:
+        raise PermissionDenied()
+    if run.is_finished:
+        raise Conflict("run_finished", _("The run has already ended."))
+    request_abort(run)
+    run.refresh_from_db()
+    return run
