@@ -169,3 +169,186 @@ def do_upsert_workgroup(*, company: Company, name: str, members: list[User], act
         before=None if created else {"members": sorted(current)}, after={"members": sorted(wanted)},
     )
     return workgroup, True
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings pages: unit creation, invitations, deactivation, memberships, workgroups
+
+
+def _refuse(code: str, message: str, field: str | None = None):
+    from estatecrm.core.errors import ApplicationError
+
+    return ApplicationError(code, message, fields={field: [message]} if field else None)
+
+
+def _company_admin_memberships(company_id: int):
+    """Admin memberships on top-level units of active users: the ones that make company admins."""
+    return Membership.objects.for_company(company_id).filter(
+        role=Role.ADMIN, org_unit__parent__isnull=True, user__is_active=True
+    )
+
+
+def check_company_keeps_admin(company_id: int, *, without_user_id: int | None = None, without_membership_id: int | None = None) -> None:
+    """Refuse a change that would leave the company without an active company administrator."""
+    from django.utils.translation import gettext
+
+    from estatecrm.tenancy import error_codes
+
+    admins = _company_admin_memberships(company_id)
+    affected = admins.filter(user_id=without_user_id) if without_user_id else admins.filter(pk=without_membership_id)
+    if not affected.exists():
+        return
+    remaining = admins.exclude(user_id=without_user_id) if without_user_id else admins.exclude(pk=without_membership_id)
+    if not remaining.exists():
+        raise _refuse(error_codes.LAST_COMPANY_ADMIN, gettext("The company needs at least one active company administrator."))
+
+
+@transaction.atomic
+def do_create_org_unit(
+    *, company: Company, code: str, name: str, parent: OrgUnit | None, case_visibility: str = CaseVisibility.ORG, acting_user,
+) -> OrgUnit:
+    """Create a unit; refused (field `code`) when the code is taken. Audited. Never updates an existing unit."""
+    from django.utils.translation import gettext
+
+    from estatecrm.tenancy import error_codes
+
+    code = code.strip()
+    if OrgUnit.objects.for_company(company).filter(code=code).exists():
+        raise _refuse(error_codes.ORG_UNIT_CODE_TAKEN, gettext("An organisation unit with this code already exists."), "code")
+    unit, _ = do_upsert_org_unit(
+        company=company, code=code, name=name, parent=parent, case_visibility=case_visibility, acting_user=acting_user
+    )
+    return unit
+
+
+def send_invitation(user_id: int, base_url: str) -> None:
+    """E-mail the user a link to set their password (Django's password-reset token). Call after commit."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    user = User.objects.select_related("company").get(pk=user_id)
+    path = reverse("account:password_reset_confirm", kwargs={
+        "uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": default_token_generator.make_token(user),
+    })
+    context = {"user": user, "company": user.company, "link": base_url.rstrip("/") + path}
+    subject = "".join(render_to_string("tenancy/email/invitation_subject.txt", context).splitlines())
+    body = render_to_string("tenancy/email/invitation_body.txt", context)
+    send_mail(subject, body, None, [user.email])
+
+
+@transaction.atomic
+def do_invite_user(
+    *, company: Company, email: str, name: str, org_unit: OrgUnit, role: str = Role.AGENT, base_url: str, acting_user,
+) -> User:
+    """Create a user without a password, primary member of `org_unit` with `role`, and e-mail them a
+    set-password link after commit. Refused (field `email`) when the address is taken. Audited."""
+    from django.utils.translation import gettext
+
+    from estatecrm.tenancy import error_codes
+
+    email = User.objects.normalize_email(email.strip()).lower()
+    if User.objects.filter(email=email).exists():
+        raise _refuse(error_codes.EMAIL_TAKEN, gettext("A user with this e-mail address already exists."), "email")
+    user = User.objects.create_user(email=email, password=None, name=name, company=company)
+    record_event(company_id=company.pk, actor=acting_user, verb="invite", instance=user, after={"email": email, "name": name})
+    do_set_primary_membership(user=user, org_unit=org_unit, role=role, acting_user=acting_user)
+    transaction.on_commit(lambda: send_invitation(user.pk, base_url))
+    return user
+
+
+@transaction.atomic
+def do_resend_invitation(*, user: User, base_url: str, acting_user) -> None:
+    """E-mail a fresh set-password link after commit (earlier links stay valid until a password is set). Audited."""
+    record_event(company_id=user.company_id, actor=acting_user, verb="invite", instance=user, after={"email": user.email})
+    transaction.on_commit(lambda: send_invitation(user.pk, base_url))
+
+
+@transaction.atomic
+def do_set_user_active(*, user: User, is_active: bool, acting_user) -> bool:
+    """Deactivate (no log-in, sessions end at their next request) or reactivate a user. Audited.
+
+    Refuses deactivating oneself and the last active company administrator. Returns whether it changed.
+    """
+    from django.utils.translation import gettext
+
+    from estatecrm.tenancy import error_codes
+
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.is_active == is_active:
+        return False
+    if not is_active:
+        if acting_user is not None and acting_user.pk == user.pk:
+            raise _refuse(error_codes.CANNOT_DEACTIVATE_SELF, gettext("You cannot deactivate yourself."))
+        check_company_keeps_admin(user.company_id, without_user_id=user.pk)
+    user.is_active = is_active
+    user.save(update_fields=["is_active"])
+    record_event(company_id=user.company_id, actor=acting_user, verb="update", instance=user,
+                 before={"is_active": not is_active}, after={"is_active": is_active})
+    return True
+
+
+@transaction.atomic
+def do_remove_membership(*, membership: Membership, acting_user) -> None:
+    """Remove a membership. Refuses the primary one while others remain, and the last company admin. Audited."""
+    from django.utils.translation import gettext
+
+    from estatecrm.tenancy import error_codes
+
+    others = Membership.objects.for_company(membership.company_id).filter(user_id=membership.user_id).exclude(pk=membership.pk)
+    if membership.is_primary and others.exists():
+        raise _refuse(error_codes.PRIMARY_MEMBERSHIP, gettext("Make another unit primary before removing this one."))
+    check_company_keeps_admin(membership.company_id, without_membership_id=membership.pk)
+    before = snapshot(membership)
+    record_event(company_id=membership.company_id, actor=acting_user, verb="delete", instance=membership, before=before)
+    membership.delete()
+
+
+@transaction.atomic
+def do_change_membership_role(*, membership: Membership, role: str, acting_user) -> bool:
+    """Change the role of a membership; refuses demoting the last company admin. Audited when changed."""
+    if membership.role == role:
+        return False
+    if role != Role.ADMIN:
+        check_company_keeps_admin(membership.company_id, without_membership_id=membership.pk)
+    before = snapshot(membership, ["role"])
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    record_event(company_id=membership.company_id, actor=acting_user, verb="update", instance=membership,
+                 before=before, after={"role": role})
+    return True
+
+
+@transaction.atomic
+def do_rename_workgroup(*, workgroup: Workgroup, name: str, acting_user) -> bool:
+    """Rename the workgroup; refused (field `name`) when another has the name. Audited when changed."""
+    from django.utils.translation import gettext
+
+    from estatecrm.tenancy import error_codes
+
+    name = name.strip()
+    if workgroup.name == name:
+        return False
+    if Workgroup.objects.for_company(workgroup.company_id).filter(name=name).exclude(pk=workgroup.pk).exists():
+        raise _refuse(error_codes.WORKGROUP_NAME_TAKEN, gettext("A workgroup with this name already exists."), "name")
+    before = snapshot(workgroup, ["name"])
+    workgroup.name = name
+    workgroup.save(update_fields=["name", "updated_at"])
+    record_event(company_id=workgroup.company_id, actor=acting_user, verb="update", instance=workgroup,
+                 before=before, after={"name": name})
+    return True
+
+
+@transaction.atomic
+def do_set_password(*, user: User, password: str, acting_user) -> None:
+    """Set the user's password (change, reset or first set after an invitation). Audited without the value.
+
+    The caller validates the password (Django's password validators run in the forms).
+    """
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    if user.company_id is not None:
+        record_event(company_id=user.company_id, actor=acting_user, verb="set_password", instance=user, after={"password": "***"})

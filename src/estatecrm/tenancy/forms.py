@@ -1,0 +1,79 @@
+"""Forms of the settings pages and the account pages: structure only, business rules live in actions."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from estatecrm.tenancy.choices import CaseVisibility, Role
+from estatecrm.tenancy.models import OrgUnit
+
+
+class UnitChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, unit: OrgUnit) -> str:
+        return "\u3000" * max(unit.depth, 0) + f"{unit.name} ({unit.code})"
+
+
+class OrgUnitForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=32)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    parent = UnitChoiceField(label=_("Parent unit"), queryset=OrgUnit.objects.none(), required=False, empty_label=_("(top level)"))
+    case_visibility = forms.ChoiceField(label=_("Case visibility"), choices=CaseVisibility.choices, initial=CaseVisibility.ORG)
+
+    def __init__(self, *args, parents, allow_top_level: bool, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parent"].queryset = parents
+        self.fields["parent"].required = not allow_top_level
+        if editing:
+            # The code is the unit's key for imports and tenant files: shown, never changed here.
+            self.fields["code"].disabled = True
+            self.fields["code"].required = False
+
+
+class UserNameForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"))
+    name = forms.CharField(label=_("Name"), max_length=200)
+    org_unit = UnitChoiceField(label=_("Organisation unit"), queryset=OrgUnit.objects.none())
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.AGENT)
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["org_unit"].queryset = units
+
+
+class MembershipAddForm(forms.Form):
+    org_unit = UnitChoiceField(label=_("Organisation unit"), queryset=OrgUnit.objects.none())
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.AGENT)
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["org_unit"].queryset = units
+
+
+class MembershipRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+
+class UserMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, user) -> str:
+        return f"{user.name} <{user.email}>" if user.name else user.email
+
+
+class WorkgroupForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)
+    members = UserMultipleChoiceField(label=_("Members"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, users, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = users
+
+
+class ActingUnitForm(forms.Form):
+    org_unit = UnitChoiceField(label=_("Unit to act in"), queryset=OrgUnit.objects.none(), empty_label=None,
+                               widget=forms.RadioSelect)
+
+    def __init__(self, *args, units, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["org_unit"].queryset = units
