@@ -5,12 +5,20 @@ from django.urls import include, path
 
 from estatecrm.config.api import api
 
+# Django admin is for superusers only: a staff flag alone does not open it.
+admin.site.has_permission = lambda request: request.user.is_active and request.user.is_superuser
+
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("cases/", include("estatecrm.crm.urls")),
+    path("settings/masters/", include("estatecrm.crm.master_urls")),
+    path("settings/", include("estatecrm.tenancy.urls")),
+    path("account/", include("estatecrm.tenancy.account_urls")),
+    path("account/tokens/", include("estatecrm.tenancy.token_urls")),
     path("", include("estatecrm.web.urls")),
 ]
 

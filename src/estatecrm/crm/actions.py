@@ -27,6 +27,7 @@ from estatecrm.crm.contact_points import build_contact_point
 from estatecrm.crm.custom_fields import clean_custom_values
 from estatecrm.crm.models import (
     Activity,
+    Attachment,
     Case,
     CaseAssignee,
     CaseTag,
@@ -478,3 +479,249 @@ def do_complete_visit(*, actor, activity) -> bool:
     activity.is_done = True
     record_event(company_id=activity.company_id, actor=actor.user, verb="complete", instance=activity, before={"is_done": False}, after={"is_done": True})
     return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Desired conditions, customer details, attachments
+
+DESIRED_EDITABLE_FIELDS = (
+    "rent_min", "rent_max", "includes_management_fee", "price_min", "price_max", "layouts", "area_min", "area_max", "land_area_min",
+    "walk_minutes", "building_age", "lines_stations", "areas", "move_in", "features", "management_comment",
+)
+
+
+def check_desired(values: dict) -> None:
+    """Bands must not be upside down; refused with the field that is wrong."""
+    errors = {}
+    for low, high in (("rent_min", "rent_max"), ("price_min", "price_max"), ("area_min", "area_max")):
+        if values.get(low) is not None and values.get(high) is not None and values[low] > values[high]:
+            errors[high] = [_("Must not be lower than the lower limit.")]
+    if errors:
+        raise ApplicationError(error_codes.DESIRED_INVALID, _("Some desired conditions are not valid."), fields=errors)
+
+
+@transaction.atomic(savepoint=False)
+def do_update_desired_conditions(*, case: Case, changes: dict, acting_user) -> bool:
+    """Set the case's desired conditions (created when missing). Audited; returns whether anything changed."""
+    unknown = set(changes) - set(DESIRED_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    desired, _created = DesiredConditions.objects.for_company(case.company_id).select_for_update().get_or_create(
+        case=case, defaults={"company_id": case.company_id})
+    check_desired({name: changes.get(name, getattr(desired, name)) for name in DESIRED_EDITABLE_FIELDS})
+    changed = [name for name, value in changes.items() if getattr(desired, name) != value]
+    if not changed:
+        return False
+    before = snapshot(desired, changed)
+    for name in changed:
+        setattr(desired, name, changes[name])
+    desired.save(update_fields=changed)
+    Case.objects.for_company(case.company_id).filter(pk=case.pk).update(updated_at=timezone.now())
+    record_event(company_id=case.company_id, actor=acting_user, verb="update", instance=desired, before=before,
+                 after=snapshot(desired, changed))
+    return True
+
+
+CUSTOMER_EDITABLE_FIELDS = (
+    "kind", "name", "kana", "gender", "birth_date", "postal_code", "prefecture", "city", "street", "building", "employer",
+    "annual_income", "household_size", "homepage", "is_unsubscribed",
+)
+
+
+@transaction.atomic(savepoint=False)
+def do_update_customer(*, customer: Customer, changes: dict, acting_user) -> bool:
+    """Update the customer's details (name and reading keep their matching keys in step). Audited."""
+    unknown = set(changes) - set(CUSTOMER_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    customer = Customer.objects.for_company(customer.company_id).select_for_update().get(pk=customer.pk)
+    changes = dict(changes)
+    if "name" in changes:
+        changes["name"] = normalize_name(changes["name"])
+    if changes.get("kana"):
+        reading = normalize_reading(changes["kana"])
+        changes["kana"] = reading.value if reading.is_valid else changes["kana"].strip()
+    changed = [name for name, value in changes.items() if getattr(customer, name) != value]
+    if not changed:
+        return False
+    before = snapshot(customer, changed)
+    for name in changed:
+        setattr(customer, name, changes[name])
+    customer.name_key, customer.kana_key = customer_keys(customer.kind, customer.name, customer.kana)
+    customer.save(update_fields=[*changed, "name_key", "kana_key", "updated_at"])
+    record_event(company_id=customer.company_id, actor=acting_user, verb="update", instance=customer, before=before,
+                 after=snapshot(customer, changed))
+    return True
+
+
+def do_add_attachment(*, case: Case, upload, acting_user) -> Attachment:
+    """Store an uploaded file under MEDIA_ROOT for the case; refused above ATTACHMENT_MAX_BYTES. Audited."""
+    limit = settings.ATTACHMENT_MAX_BYTES
+    if upload.size > limit:
+        raise ApplicationError(error_codes.ATTACHMENT_TOO_LARGE,
+                               _("The file is too large (at most %(size)d MB).") % {"size": limit // (1024 * 1024)},
+                               fields={"file": [_("The file is too large.")]})
+    with transaction.atomic(savepoint=False):
+        return _store_attachment(case, upload, acting_user)
+
+
+def _store_attachment(case: Case, upload, acting_user) -> Attachment:
+    attachment = Attachment(company_id=case.company_id, case=case, original_name=upload.name[:255], size=upload.size,
+                            content_type=(getattr(upload, "content_type", "") or "")[:100], uploaded_by=acting_user,
+                            uploaded_at=timezone.now())
+    attachment.file.save(upload.name, upload, save=False)
+    attachment.save()
+    record_event(company_id=case.company_id, actor=acting_user, verb="create", instance=attachment,
+                 after={"case": case.pk, "name": attachment.original_name, "size": attachment.size})
+    return attachment
+
+
+# ---------------------------------------------------------------------------------------------
+# Bulk changes from the case list (admin actions)
+
+MAX_BULK_CASES = 1000
+
+
+class BulkOperation:
+    REASSIGN = "reassign"
+    ADD_TAG = "add_tag"
+    REMOVE_TAG = "remove_tag"
+    SET_STATUS = "set_status"
+    TRASH = "trash"
+    ALL = (REASSIGN, ADD_TAG, REMOVE_TAG, SET_STATUS, TRASH)
+
+
+@transaction.atomic
+def do_bulk_update_cases(*, actor, case_ids: Sequence[int], operation: str, value=None) -> int:
+    """Apply one change to many cases at once: admins only, cases the admin sees, one audit event per case.
+
+    `value`: the new main assignee (User) for reassign, a Tag for add/remove tag, a status for
+    set_status. All or nothing: a refusal (too many tags on one case, ...) changes no case.
+    Returns the number of cases that changed.
+    """
+    from estatecrm.core.errors import PermissionDenied
+    from estatecrm.tenancy.models import User
+
+    if not actor.is_admin:
+        raise PermissionDenied(_("Bulk changes are for administrators."))
+    if operation not in BulkOperation.ALL:
+        raise ValueError(f"unknown bulk operation {operation!r}")
+    if len(case_ids) > MAX_BULK_CASES:
+        raise ApplicationError(error_codes.BULK_TOO_MANY, _("At most %(count)d cases at once.") % {"count": MAX_BULK_CASES})
+    cases = list(
+        Case.objects.for_company(actor.company_id).filter(actor.case_visibility_q(), pk__in=list(case_ids), deleted_at__isnull=True)
+        .select_for_update().order_by("pk")
+    )
+    changed = 0
+    if operation == BulkOperation.REASSIGN:
+        if not isinstance(value, User) or value.company_id != actor.company_id or not value.is_active:
+            raise ApplicationError(error_codes.UNKNOWN_ASSIGNEE, _("Choose an active user of the company."))
+        for case in cases:
+            changed += do_update_case(case=case, changes={"main_assignee": value}, acting_user=actor.user)
+    elif operation == BulkOperation.SET_STATUS:
+        if value not in CaseStatus.values:
+            raise ApplicationError(error_codes.SUB_STATUS_MISMATCH, _("Choose a valid status."))
+        for case in cases:
+            changed += do_update_case(case=case, changes={"status": value}, acting_user=actor.user)
+    elif operation in (BulkOperation.ADD_TAG, BulkOperation.REMOVE_TAG):
+        if not isinstance(value, Tag) or value.company_id != actor.company_id:
+            raise ApplicationError(error_codes.UNKNOWN_TAG, _("Unknown tag."))
+        current: dict[int, list[Tag]] = {case.pk: [] for case in cases}
+        for link in CaseTag.objects.for_company(actor.company_id).filter(case_id__in=current).select_related("tag").order_by("case_id", "position"):
+            current[link.case_id].append(link.tag)
+        for case in cases:
+            tags = current[case.pk]
+            wanted = [*tags, value] if operation == BulkOperation.ADD_TAG and value not in tags else [t for t in tags if t != value]
+            if operation == BulkOperation.ADD_TAG and len(wanted) > MAX_TAGS_PER_CASE:
+                raise ApplicationError(
+                    error_codes.TOO_MANY_TAGS,
+                    _("Case #%(case)d already has %(count)d tags; nothing was changed.") % {"case": case.pk, "count": len(tags)},
+                )
+            changed += do_set_case_tags(case=case, tags=wanted, acting_user=actor.user)
+    elif operation == BulkOperation.TRASH:
+        for case in cases:
+            changed += do_trash_case(case=case, acting_user=actor.user)
+    return changed
+
+
+# ---------------------------------------------------------------------------------------------
+# Masters edited in the settings pages: rename, delete (refused while in use)
+
+
+def master_use_count(instance) -> int:
+    """How many rows use the master (cases, tag links, custom values, project links); trashed cases count."""
+    company_id = instance.company_id
+    if isinstance(instance, Rank):
+        return Case.objects.for_company(company_id).filter(rank=instance).count()
+    if isinstance(instance, SubStatus):
+        return Case.objects.for_company(company_id).filter(sub_status=instance).count()
+    if isinstance(instance, Tag):
+        return CaseTag.objects.for_company(company_id).filter(tag=instance).count()
+    if isinstance(instance, Project):
+        return Case.objects.for_company(company_id).filter(project=instance).count()
+    if isinstance(instance, CustomField):
+        return (
+            ProjectField.objects.for_company(company_id).filter(custom_field=instance).count()
+            + Case.objects.for_company(company_id).filter(custom_values__has_key=instance.name).count()
+            + Customer.objects.for_company(company_id).filter(custom_values__has_key=instance.name).count()
+        )
+    raise TypeError(f"{type(instance).__name__} is not a master")
+
+
+def check_master_name_free(model, *, company_id: int, name: str, exclude_pk: int | None = None, **scope) -> None:
+    """Refuse (field `name`) a name another master of the same kind (and scope, e.g. status) already has."""
+    taken = model.objects.for_company(company_id).filter(name=name, **scope).exclude(pk=exclude_pk).exists()
+    if taken:
+        message = _("“%(name)s” already exists.") % {"name": name}
+        raise ApplicationError(error_codes.MASTER_NAME_TAKEN, message, fields={"name": [message]})
+
+
+@transaction.atomic
+def do_update_master(*, instance, name: str, position: int | None = None, acting_user) -> bool:
+    """Rename (and reorder) a rank, sub-status, tag or project. Refuses a taken name. Audited when changed.
+
+    Custom fields are not renamed here: their values are keyed by name.
+    """
+    if not isinstance(instance, Rank | SubStatus | Tag | Project):
+        raise TypeError(f"{type(instance).__name__} cannot be renamed")
+    name = name.strip()
+    values = {"name": name}
+    if position is not None and hasattr(instance, "position"):
+        values["position"] = position
+    changed = [key for key, value in values.items() if getattr(instance, key) != value]
+    if not changed:
+        return False
+    scope = {"status": instance.status} if isinstance(instance, SubStatus) else {}
+    check_master_name_free(type(instance), company_id=instance.company_id, name=name, exclude_pk=instance.pk, **scope)
+    before = snapshot(instance, changed)
+    for key in changed:
+        setattr(instance, key, values[key])
+    instance.save(update_fields=changed + (["updated_at"] if isinstance(instance, Project) else []))
+    record_event(company_id=instance.company_id, actor=acting_user, verb="update", instance=instance,
+                 before=before, after=snapshot(instance, changed))
+    return True
+
+
+@transaction.atomic
+def do_delete_master(*, instance, acting_user) -> None:
+    """Delete a rank, sub-status, tag, custom field or project that nothing uses. Audited.
+
+    Refused with the count of uses (nothing deleted) while a case, customer or project uses it.
+    """
+    from django.utils.translation import ngettext
+
+    type(instance).objects.for_company(instance.company_id).select_for_update().filter(pk=instance.pk).first()
+    count = master_use_count(instance)
+    if count:
+        raise ApplicationError(
+            error_codes.MASTER_IN_USE,
+            ngettext(
+                "“%(name)s” is in use by %(count)d record and cannot be deleted.",
+                "“%(name)s” is in use by %(count)d records and cannot be deleted.",
+                count,
+            ) % {"name": instance.name, "count": count},
+        )
+    record_event(company_id=instance.company_id, actor=acting_user, verb="delete", instance=instance, before=snapshot(instance))
+    if isinstance(instance, Project):
+        ProjectField.objects.for_company(instance.company_id).filter(project=instance).delete()
+    instance.delete()

@@ -80,12 +80,19 @@ def case_shape(record: dict) -> dict:
 
 @register_exporter("cases", shape=case_shape)
 def export_cases(company, options=None) -> Iterator[dict]:
-    """Every non-trashed case of the company, by id (docs/export-format.md has the keys)."""
+    """Every non-trashed case of the company, by id (docs/export-format.md has the keys).
+
+    `options["queryset"]` narrows the export to those cases (the case list's current filter).
+    """
     last = 0
+    base = (options or {}).get("queryset")
     with company_scope(company):
         while True:
+            cases = Case.objects.for_company(company).filter(deleted_at__isnull=True)
+            if base is not None:
+                cases = cases.filter(pk__in=base.order_by().values("pk"))
             batch = list(
-                Case.objects.for_company(company).filter(deleted_at__isnull=True, pk__gt=last).order_by("pk")
+                cases.filter(pk__gt=last).order_by("pk")
                 .select_related("customer", "sub_status", "rank", "owning_org", "main_assignee", "desired")
                 .prefetch_related(
                     Prefetch("tag_links", queryset=CaseTag.objects.select_related("tag").order_by("position")),
@@ -174,19 +181,32 @@ def write_jsonl(records, handle) -> int:
     return count
 
 
-def write_csv(records, handle, shape=lambda record: record) -> int:
-    """UTF-8 with BOM and CRLF (opens correctly in Excel); columns from the shaped first record."""
-    handle.write("\ufeff")
+def csv_lines(records, shape=lambda record: record) -> Iterator[str]:
+    """CSV text for Excel: a BOM, the header of the shaped first record, then one CRLF line per record."""
+
+    class Line:
+        def write(self, value):
+            return value
+
+    yield "\ufeff"
     writer = None
-    count = 0
     for record in records:
         flat = flatten(shape(record))
         if writer is None:
-            writer = csv.DictWriter(handle, fieldnames=list(flat), lineterminator="\r\n", extrasaction="ignore")
-            writer.writeheader()
-        writer.writerow({key: cell(value) for key, value in flat.items()})
+            writer = csv.DictWriter(Line(), fieldnames=list(flat), lineterminator="\r\n", extrasaction="ignore")
+            yield writer.writeheader()
+        yield writer.writerow({key: cell(value) for key, value in flat.items()})
+
+
+def write_csv(records, handle, shape=lambda record: record) -> int:
+    """UTF-8 with BOM and CRLF (opens correctly in Excel); columns from the shaped first record."""
+    lines = csv_lines(records, shape)
+    handle.write(next(lines))
+    count = -1
+    for line in lines:
+        handle.write(line)
         count += 1
-    return count
+    return max(count, 0)
 
 
 def write_xlsx(records, path: str, shape=lambda record: record) -> int:

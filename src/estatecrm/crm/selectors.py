@@ -74,3 +74,12 @@ def dashboard_summary(*, actor: Actor) -> dict:
         .filter(kind=ActivityKind.VISIT_APPOINTMENT, is_done=False, case__in=cases)
         .count(),
     }
+
+
+def open_visit_appointments(*, actor: Actor, limit: int = 10) -> list[Activity]:
+    """The next open visit appointments of cases the actor sees, soonest first."""
+    return list(
+        Activity.objects.for_company(actor.company_id)
+        .filter(kind=ActivityKind.VISIT_APPOINTMENT, is_done=False, case__in=visible_cases(actor=actor))
+        .select_related("case__customer", "org_unit").order_by("occurred_at", "pk")[:limit]
+    )

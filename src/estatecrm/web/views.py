@@ -5,7 +5,17 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from estatecrm.crm import selectors as crm_selectors
-from estatecrm.tenancy.selectors import actor_for
+from estatecrm.pipeline.choices import RunStatus
+from estatecrm.pipeline.models import Run
+from estatecrm.tenancy.selectors import Actor, actor_for
+
+
+def active_runs(actor: Actor) -> list[Run]:
+    """Background jobs waiting or running: every one for admins, an agent's own otherwise."""
+    runs = Run.objects.for_company(actor.company_id).filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING])
+    if not actor.is_admin:
+        runs = runs.filter(created_by=actor.user)
+    return list(runs.select_related("created_by").order_by("-created_at")[:20])
 
 
 @login_required
@@ -13,4 +23,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if request.user.company_id is None:
         return render(request, "web/no_company.html", status=403)
     actor = actor_for(request.user)
-    return render(request, "web/dashboard.html", {"actor": actor, "summary": crm_selectors.dashboard_summary(actor=actor)})
+    return render(request, "web/dashboard.html", {
+        "actor": actor,
+        "summary": crm_selectors.dashboard_summary(actor=actor),
+        "appointments": crm_selectors.open_visit_appointments(actor=actor, limit=10),
+        "runs": active_runs(actor),
+    })

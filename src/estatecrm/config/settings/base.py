@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "estatecrm.audit",
     "estatecrm.pipeline",
     "estatecrm.leads",
+    "estatecrm.legacy",
     "estatecrm.web",
 ]
 
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "axes.middleware.AxesMiddleware",
     "estatecrm.core.middleware.CompanyScopeMiddleware",
+    "estatecrm.core.middleware.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "estatecrm.config.urls"
@@ -87,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "estatecrm.tenancy.context_processors.acting_unit",
             ],
         },
     },
@@ -155,6 +158,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+# Largest attachment a user may upload to a case (megabytes).
+ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_MB", "20")) * 1024 * 1024
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

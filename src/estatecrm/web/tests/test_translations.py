@@ -12,6 +12,11 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2]
 
 
+def unescape(value: str) -> str:
+    """A .po string literal's text (escapes such as a backslash-n resolved), as gettext sees it."""
+    return re.sub(r"\\(.)", lambda match: {"n": "\n", "t": "\t"}.get(match.group(1), match.group(1)), value)
+
+
 def po_entries(text: str):
     """(msgid, msgstr, is_fuzzy) for each entry of a .po file (plural forms: the first msgstr)."""
     for block in text.split("\n\n"):
@@ -22,7 +27,7 @@ def po_entries(text: str):
         match = re.search(r'^msgstr(?:\[0\])? ((?:".*"\n?)+)', block, re.MULTILINE)
         msgstr = "".join(re.findall(r'"(.*)"', match.group(1))) if match else ""
         if msgid:
-            yield msgid, msgstr, fuzzy
+            yield unescape(msgid), unescape(msgstr), fuzzy
 
 
 def test_every_message_has_a_japanese_translation(tmp_path):

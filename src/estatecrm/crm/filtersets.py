@@ -1,0 +1,262 @@
+"""The case list's filters, shared by the page and the API list endpoint (NetBox style).
+
+`CaseFilters.from_query(query_dict)` parses request parameters (bad values are dropped with an error
+message, never raised); `filter_cases(actor=, filters=)` applies them on top of the access rules and
+`paginate_cases` pages by keyset (no OFFSET), so page 5,000 of a million cases costs what page 1 costs.
+
+Free text matches the customer's name or reading by prefix (index range scans on the stored
+matching keys, so `佐藤` finds `佐藤 花子` and `髙橋` finds `高橋`), a phone number in any format,
+or an e-mail address (exact, on the normalized contact point index).
+"""
+
+import base64
+import datetime
+import json
+from dataclasses import dataclass, field, fields
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext_lazy as _
+
+from estatecrm.crm.choices import CaseKind, CaseOrigin, CaseStatus
+from estatecrm.crm.models import Case, CaseAssignee, CaseTag, ContactPoint, Customer
+from estatecrm.normalize import name_key, normalize_email, normalize_phone, reading_key
+from estatecrm.tenancy.selectors import Actor
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+class View:
+    """The side menu's entries."""
+
+    ALL = "all"
+    MINE = "mine"
+    DUPLICATES = "duplicates"
+    UNSUBSCRIBED = "unsubscribed"
+    TRASH = "trash"
+    CHOICES = [(ALL, _("All")), (MINE, _("My cases")), (DUPLICATES, _("Possible duplicates")),
+               (UNSUBSCRIBED, _("Unsubscribed customers")), (TRASH, _("Trash"))]
+
+
+# sort name -> (field, descending); every order ends with pk in the same direction (the keyset).
+SORTS = {
+    "-updated": ("updated_at", True),
+    "updated": ("updated_at", False),
+    "-created": ("pk", True),
+    "created": ("pk", False),
+}
+SORT_CHOICES = [("-updated", _("Recently updated")), ("updated", _("Least recently updated")),
+                ("-created", _("Newest")), ("created", _("Oldest"))]
+
+
+@dataclass
+class CaseFilters:
+    """Every filter of the case list; None or empty means "any"."""
+
+    view: str = View.ALL
+    q: str = ""
+    status: list[str] = field(default_factory=list)
+    sub_status: int | None = None
+    rank: int | None = None
+    tag: int | None = None
+    kind: str = ""
+    org: int | None = None
+    assignee: int | None = None
+    origin: str = ""
+    started_from: datetime.date | None = None
+    started_to: datetime.date | None = None
+    sort: str = "-updated"
+    errors: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_query(cls, query) -> "CaseFilters":
+        """Parse a QueryDict (or a plain dict of strings); invalid values are left out and reported in `errors`."""
+        filters = cls()
+        errors: dict[str, str] = {}
+
+        def text(name: str) -> str:
+            return (query.get(name) or "").strip()
+
+        def number(name: str) -> int | None:
+            value = text(name)
+            if not value:
+                return None
+            if value.isdigit():
+                return int(value)
+            errors[name] = _("Choose a valid option.")
+            return None
+
+        def date(name: str) -> datetime.date | None:
+            value = text(name)
+            if not value:
+                return None
+            try:
+                parsed = parse_date(value)
+            except ValueError:
+                parsed = None
+            if parsed is None:
+                errors[name] = _("Enter a valid date.")
+            return parsed
+
+        def choice(name: str, allowed) -> str:
+            value = text(name)
+            if value and value not in allowed:
+                errors[name] = _("Choose a valid option.")
+                return ""
+            return value
+
+        view = choice("view", [value for value, _label in View.CHOICES])
+        filters.view = view or View.ALL
+        filters.q = text("q")[:200]
+        statuses = query.getlist("status") if hasattr(query, "getlist") else ([query["status"]] if query.get("status") else [])
+        filters.status = [status for status in statuses if status in CaseStatus.values]
+        if len(filters.status) != len([status for status in statuses if status]):
+            errors["status"] = _("Choose a valid option.")
+        filters.sub_status, filters.rank, filters.tag = number("sub_status"), number("rank"), number("tag")
+        filters.org, filters.assignee = number("org"), number("assignee")
+        filters.kind = choice("kind", CaseKind.values)
+        filters.origin = choice("origin", CaseOrigin.values)
+        filters.started_from, filters.started_to = date("started_from"), date("started_to")
+        filters.sort = choice("sort", SORTS) or "-updated"
+        filters.errors = errors
+        return filters
+
+    def as_query(self) -> dict:
+        """The filters as query parameters (for links that keep the current filter)."""
+        query = {}
+        for item in fields(self):
+            if item.name == "errors":
+                continue
+            value = getattr(self, item.name)
+            if value in (None, "", []) or (item.name == "view" and value == View.ALL) or (item.name == "sort" and value == "-updated"):
+                continue
+            query[item.name] = [str(v) for v in value] if isinstance(value, list) else str(value)
+        return query
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(set(self.as_query()) - {"view", "sort"})
+
+
+def _text_match(company_id: int, text: str) -> Q:
+    """Cases whose customer matches `text` by name/reading prefix, phone or e-mail."""
+    conditions = Q()
+    phone = normalize_phone(text)
+    if phone.is_valid:
+        conditions |= Q(Exists(ContactPoint.objects.unscoped().filter(company_id=company_id, normalized=phone.value,
+                                                                      customer_id=OuterRef("customer_id"))))
+    email = normalize_email(text)
+    if email.is_valid:
+        conditions |= Q(Exists(ContactPoint.objects.unscoped().filter(company_id=company_id, normalized=email.value,
+                                                                      customer_id=OuterRef("customer_id"))))
+    if phone.is_valid or email.is_valid:
+        return conditions
+    customers = Customer.objects.unscoped().filter(company_id=company_id)
+    key, kana = name_key(text), reading_key(text)
+    matches = Q()
+    if key:
+        # A range instead of LIKE: both SQLite and PostgreSQL walk the (company, name_key) index.
+        matches |= Q(name_key__gte=key, name_key__lt=key + "\U0010ffff")
+    if kana:
+        matches |= Q(kana_key__gte=kana, kana_key__lt=kana + "\U0010ffff")
+    if not matches:
+        return Q(pk__in=[])
+    return Q(Exists(customers.filter(matches, pk=OuterRef("customer_id"))))
+
+
+def duplicate_candidates_q(company_id: int) -> Q:
+    """Cases whose customer shares a normalized phone or e-mail with another customer of the company."""
+    others = ContactPoint.objects.unscoped().filter(company_id=company_id, normalized=OuterRef("normalized")).exclude(
+        customer_id=OuterRef("customer_id"))
+    shared = ContactPoint.objects.unscoped().filter(company_id=company_id, customer_id=OuterRef("customer_id")).exclude(
+        normalized="").filter(Exists(others))
+    return Q(Exists(shared))
+
+
+def filter_cases(*, actor: Actor, filters: CaseFilters) -> QuerySet[Case]:
+    """The cases the actor sees that match `filters`, in the filters' sort order (not yet paged)."""
+    company_id = actor.company_id
+    cases = Case.objects.for_company(company_id).filter(actor.case_visibility_q())
+    if filters.view == View.TRASH:
+        cases = cases.filter(deleted_at__isnull=False)
+    else:
+        cases = cases.filter(deleted_at__isnull=True)
+    unsubscribed = Exists(Customer.objects.unscoped().filter(pk=OuterRef("customer_id"), is_unsubscribed=True))
+    if filters.view == View.UNSUBSCRIBED:
+        cases = cases.filter(unsubscribed)
+    elif filters.view != View.TRASH:
+        # Unsubscribed customers are hidden from the default list: they have their own entry.
+        cases = cases.exclude(unsubscribed)
+    if filters.view == View.MINE:
+        cases = cases.filter(Q(main_assignee_id=actor.user.pk) | Exists(
+            CaseAssignee.objects.unscoped().filter(case_id=OuterRef("pk"), user_id=actor.user.pk)))
+    if filters.view == View.DUPLICATES:
+        cases = cases.filter(duplicate_candidates_q(company_id))
+    if filters.status:
+        cases = cases.filter(status__in=filters.status)
+    for name, lookup in (("sub_status", "sub_status_id"), ("rank", "rank_id"), ("org", "owning_org_id"), ("assignee", "main_assignee_id"),
+                         ("kind", "kind"), ("origin", "origin")):
+        value = getattr(filters, name)
+        if value not in (None, ""):
+            cases = cases.filter(**{lookup: value})
+    if filters.tag is not None:
+        cases = cases.filter(Exists(CaseTag.objects.unscoped().filter(case_id=OuterRef("pk"), tag_id=filters.tag)))
+    if filters.started_from:
+        cases = cases.filter(started_on__gte=filters.started_from)
+    if filters.started_to:
+        cases = cases.filter(started_on__lte=filters.started_to)
+    if filters.q:
+        cases = cases.filter(_text_match(company_id, filters.q))
+    sort_field, descending = SORTS[filters.sort]
+    order = [f"-{sort_field}", "-pk"] if descending else [sort_field, "pk"]
+    return cases.order_by(*dict.fromkeys(order))
+
+
+@dataclass
+class Page:
+    items: list
+    next_cursor: str | None
+    has_previous: bool
+
+
+def encode_cursor(sort: str, case: Case) -> str:
+    sort_field, _descending = SORTS[sort]
+    value = getattr(case, sort_field if sort_field != "pk" else "pk")
+    raw = json.dumps([sort, value.isoformat() if isinstance(value, datetime.datetime) else value, case.pk])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[object, int] | None:
+    """The (sort value, pk) after which the next page starts; None for a cursor that is not valid for `sort`."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        cursor_sort, value, pk = json.loads(raw)
+        if cursor_sort != sort or not isinstance(pk, int):
+            return None
+        sort_field, _descending = SORTS[sort]
+        if sort_field == "updated_at":
+            value = datetime.datetime.fromisoformat(value)
+        elif not isinstance(value, int):
+            return None
+        return value, pk
+    except (ValueError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def paginate_cases(cases: QuerySet[Case], *, sort: str, cursor: str = "", size: int = PAGE_SIZE) -> Page:
+    """One page after `cursor` by keyset: `(sort value, pk)` strictly after the cursor's, in sort order."""
+    size = max(1, min(size, MAX_PAGE_SIZE))
+    sort_field, descending = SORTS[sort]
+    position = decode_cursor(cursor, sort) if cursor else None
+    if position is not None:
+        value, pk = position
+        if sort_field == "pk":
+            cases = cases.filter(pk__lt=pk) if descending else cases.filter(pk__gt=pk)
+        elif descending:
+            cases = cases.filter(Q(**{f"{sort_field}__lt": value}) | Q(**{sort_field: value, "pk__lt": pk}))
+        else:
+            cases = cases.filter(Q(**{f"{sort_field}__gt": value}) | Q(**{sort_field: value, "pk__gt": pk}))
+    items = list(cases[: size + 1])
+    next_cursor = encode_cursor(sort, items[size - 1]) if len(items) > size else None
+    return Page(items=items[:size], next_cursor=next_cursor, has_previous=position is not None)

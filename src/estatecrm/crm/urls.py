@@ -1,0 +1,24 @@
+from django.urls import path
+
+from estatecrm.crm import views
+
+app_name = "crm"
+urlpatterns = [
+    path("", views.case_list, name="list"),
+    path("counts/", views.case_counts, name="counts"),
+    path("bulk/", views.case_bulk, name="bulk"),
+    path("export/", views.case_export, name="export"),
+    path("new/", views.case_new, name="new"),
+    path("duplicates/", views.duplicate_check, name="duplicate-check"),
+    path("postal-code/", views.postal_lookup, name="postal-lookup"),
+    path("<int:case_id>/", views.case_detail, name="detail"),
+    path("<int:case_id>/edit/", views.case_edit, name="edit"),
+    path("<int:case_id>/desired/", views.desired_edit, name="desired"),
+    path("<int:case_id>/customer/", views.customer_edit, name="customer"),
+    path("<int:case_id>/activities/", views.activity_add, name="activity-add"),
+    path("<int:case_id>/visits/", views.visit_book, name="visit-book"),
+    path("<int:case_id>/visits/<int:activity_id>/complete/", views.visit_complete, name="visit-complete"),
+    path("<int:case_id>/attachments/", views.attachment_upload, name="attachment-upload"),
+    path("<int:case_id>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment-download"),
+    path("<int:case_id>/trash/", views.case_trash, name="trash"),
+]

