@@ -114,6 +114,7 @@ def fill(cases: int) -> None:
 
 
 def measure(requests: int) -> None:
+    from django.core.cache import cache
     from django.test import Client
 
     from estatecrm.crm.filtersets import CaseFilters, encode_cursor, filter_cases
@@ -139,6 +140,8 @@ def measure(requests: int) -> None:
         ("list, deep keyset page (90%)", admin_client, lambda: f"/cases/?cursor={encode_cursor('-updated', deep)}"),
         ("list, agent first page", agent_client, lambda: "/cases/"),
         ("case detail", admin_client, lambda: f"/cases/{rng.choice(case_ids)}/"),
+        ("possible duplicates, first page", admin_client, lambda: "/cases/?view=duplicates"),
+        ("side menu counts (uncached)", admin_client, lambda: cache.clear() or "/cases/counts/"),
     ]
     print(f"{total:,} cases; {requests} requests per scenario after 3 warm-ups")
     print(f"{'scenario':34} {'p50 ms':>8} {'p95 ms':>8}")

@@ -14,7 +14,7 @@ import datetime
 import json
 from dataclasses import dataclass, field, fields
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
@@ -140,19 +140,14 @@ class CaseFilters:
 
 
 def _text_match(company_id: int, text: str) -> Q:
-    """Cases whose customer matches `text` by name/reading prefix, phone or e-mail."""
-    conditions = Q()
-    phone = normalize_phone(text)
-    if phone.is_valid:
-        conditions |= Q(Exists(ContactPoint.objects.unscoped().filter(company_id=company_id, normalized=phone.value,
-                                                                      customer_id=OuterRef("customer_id"))))
-    email = normalize_email(text)
-    if email.is_valid:
-        conditions |= Q(Exists(ContactPoint.objects.unscoped().filter(company_id=company_id, normalized=email.value,
-                                                                      customer_id=OuterRef("customer_id"))))
-    if phone.is_valid or email.is_valid:
-        return conditions
-    customers = Customer.objects.unscoped().filter(company_id=company_id)
+    """Cases whose customer matches `text` by name/reading prefix, phone or e-mail.
+
+    Written as `customer_id IN (subquery)`: the database finds the few matching customers through
+    their index first, then their cases through (company, customer), instead of testing every case.
+    """
+    values = [result.value for result in (normalize_phone(text), normalize_email(text)) if result.is_valid]
+    if values:
+        return Q(customer_id__in=ContactPoint.objects.unscoped().filter(company_id=company_id, normalized__in=values).values("customer_id"))
     key, kana = name_key(text), reading_key(text)
     matches = Q()
     if key:
@@ -162,7 +157,7 @@ def _text_match(company_id: int, text: str) -> Q:
         matches |= Q(kana_key__gte=kana, kana_key__lt=kana + "\U0010ffff")
     if not matches:
         return Q(pk__in=[])
-    return Q(Exists(customers.filter(matches, pk=OuterRef("customer_id"))))
+    return Q(customer_id__in=Customer.objects.unscoped().filter(matches, company_id=company_id).values("pk"))
 
 
 def duplicate_candidates_q(company_id: int) -> Q:
@@ -172,6 +167,14 @@ def duplicate_candidates_q(company_id: int) -> Q:
     shared = ContactPoint.objects.unscoped().filter(company_id=company_id, customer_id=OuterRef("customer_id")).exclude(
         normalized="").filter(Exists(others))
     return Q(Exists(shared))
+
+
+def duplicate_customers_subquery(company_id: int) -> QuerySet:
+    """Ids of customers that share a normalized phone or e-mail with another customer, as one set
+    query over the (company, normalized, customer) index: what counting a whole company needs."""
+    shared = (ContactPoint.objects.unscoped().filter(company_id=company_id).exclude(normalized="").values("normalized")
+              .annotate(customers=Count("customer_id", distinct=True)).filter(customers__gt=1).values("normalized"))
+    return ContactPoint.objects.unscoped().filter(company_id=company_id, normalized__in=shared).values("customer_id")
 
 
 def filter_cases(*, actor: Actor, filters: CaseFilters) -> QuerySet[Case]:

@@ -245,7 +245,8 @@ class ContactPoint(TenantOwnedModel):
         ordering = ["position", "pk"]
         indexes = [
             models.Index(fields=["company", "contact"], name="contactpoint_contact_idx"),
-            models.Index(fields=["company", "normalized"], name="contactpoint_normalized_idx"),
+            # customer in the index: "who else has this phone" and the duplicate scan read the index only.
+            models.Index(fields=["company", "normalized", "customer"], name="contactpoint_normalized_idx"),
             models.Index(fields=["company", "customer"], name="contactpoint_customer_idx"),
         ]
 

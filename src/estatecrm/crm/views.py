@@ -135,7 +135,13 @@ def view_counts(actor: Actor) -> dict[str, int]:
     if counts is None:
         counts = {}
         for value, _label in filtersets.View.CHOICES:
-            counts[value] = filtersets.filter_cases(actor=actor, filters=filtersets.CaseFilters(view=value)).order_by().count()
+            if value == filtersets.View.DUPLICATES:
+                # Counting every candidate is a set query (GROUP BY on the index), not a test per case.
+                cases = filtersets.filter_cases(actor=actor, filters=filtersets.CaseFilters()).filter(
+                    customer_id__in=filtersets.duplicate_customers_subquery(actor.company_id))
+            else:
+                cases = filtersets.filter_cases(actor=actor, filters=filtersets.CaseFilters(view=value))
+            counts[value] = cases.order_by().count()
         cache.set(key, counts, COUNTS_CACHE_SECONDS)
     return counts
 
