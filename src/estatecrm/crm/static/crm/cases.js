@@ -13,6 +13,10 @@
       .catch(() => {});
   }
 
+  // On a phone the filter form starts folded unless a filter is active.
+  const filterBox = document.querySelector(".filter-box");
+  if (filterBox && window.innerWidth < 600 && !filterBox.hasAttribute("data-keep-open")) filterBox.open = false;
+
   const selectAll = document.querySelector("[data-select-all]");
   if (selectAll) {
     selectAll.addEventListener("change", () => {
