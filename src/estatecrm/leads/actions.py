@@ -2,6 +2,7 @@
 
 import secrets
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.files import File
@@ -19,7 +20,7 @@ from estatecrm.leads.fields import lead_fields
 from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
 from estatecrm.pipeline.engine import execute_run
 from estatecrm.pipeline.mapping import check_mapping, suggest_mapping
-from estatecrm.pipeline.models import LedgerEntry, Run
+from estatecrm.pipeline.models import LedgerEntry, RowIssue, Run
 from estatecrm.pipeline.readers import open_table
 from estatecrm.tenancy.selectors import Actor
 
@@ -217,3 +218,144 @@ def do_remove_dnc_entry(*, actor: Actor, entry) -> None:
     entry.delete()
     record_event(company_id=actor.company_id, actor=actor.user, verb="delete", object_type="leads.donotcallentry",
                  object_id=entry_id, object_repr=entry.name or entry.phone_raw, before=before)
+
+
+# ---------------------------------------------------------------------------------------------
+# The import pages: a project chosen or named on the page, saved column mappings
+
+
+def fields_for_project(project: Project | None):
+    """The fields a file maps to: the default fields, plus the custom fields of an existing project."""
+    return lead_fields(project_field_names(project) if project is not None and project.pk else ())
+
+
+def mapping_for_headers(saved: dict, headers, fields) -> dict:
+    """A saved mapping applied to a new file: each field keeps its column when the file has a header of
+    the same name (width, case, spacing and punctuation folded); fields the file lacks are left out."""
+    from estatecrm.pipeline.mapping import fold_header
+
+    by_folded: dict[str, str] = {}
+    for header in headers:
+        if header and header.strip():
+            by_folded.setdefault(fold_header(header), header)
+    known = {field.key for field in fields}
+    applied = {}
+    for key, header in (saved or {}).items():
+        if key not in known or not isinstance(header, str):
+            continue
+        match = header if header in headers else by_folded.get(fold_header(header))
+        if match:
+            applied[key] = match
+    return applied
+
+
+def check_new_project_name(actor: Actor, name: str) -> str:
+    """The name of a project to create with the import, refused when empty or taken."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise ApplicationError(error_codes.UNKNOWN_PROJECT, _("Choose a project or name a new one."), fields={"new_project": [_("Choose a project or name a new one.")]})
+    if Project.objects.for_company(actor.company_id).filter(name=name).exists():
+        message = _("A project with this name already exists: choose it in the list.")
+        raise ApplicationError(error_codes.PROJECT_EXISTS, message, fields={"new_project": [message]})
+    return name[:200]
+
+
+def _project_for_import(actor: Actor, project: Project | None, new_project_name: str) -> Project:
+    if project is not None:
+        return project
+    from estatecrm.crm.actions import do_upsert_project
+
+    created, _created = do_upsert_project(company=actor.company, name=check_new_project_name(actor, new_project_name), acting_user=actor.user)
+    return created
+
+
+@transaction.atomic
+def do_start_lead_import_from_page(*, actor: Actor, project: Project | None = None, new_project_name: str = "",
+                                   mapping_name: str = "", **options) -> Run:
+    """Start an import from the pages: creates the named new project (default fields only) and saves the
+    mapping under `mapping_name` in the same transaction, so a refused import leaves neither behind."""
+    if not actor.is_admin:
+        raise PermissionDenied(_("Only administrators can import leads."))
+    project = _project_for_import(actor, project, new_project_name)
+    run = do_start_lead_import(actor=actor, project=project, **options)
+    if mapping_name:
+        do_save_lead_mapping(actor=actor, project=project, name=mapping_name, mapping=run.params["mapping"])
+    return run
+
+
+@dataclass
+class DryRunReport:
+    counts: Counter
+    issues: list  # [(row number, field key, reason code)], the first MAX_REPORTED_ISSUES
+    issue_count: int
+
+
+MAX_REPORTED_ISSUES = 200
+
+
+def do_dry_run_lead_import_from_page(*, actor: Actor, project: Project | None = None, new_project_name: str = "", **options) -> DryRunReport:
+    """What the import would do, counted, with its first row errors; nothing is written (a new project
+    is made for the check and rolled back with everything else)."""
+    if not actor.is_admin:
+        raise PermissionDenied(_("Only administrators can import leads."))
+    counts: Counter = Counter()
+    with transaction.atomic():
+        project = _project_for_import(actor, project, new_project_name)
+        run = do_start_lead_import(actor=actor, project=project, **options, background=False)
+        execute_run(run.pk)
+        run.refresh_from_db()
+        counts.update(run.counts)
+        issues = RowIssue.objects.for_company(run.company_id).filter(run=run, is_failure=True).order_by("row_number", "pk")
+        issue_count = issues.count()
+        reported = list(issues.values_list("row_number", "field", "code")[:MAX_REPORTED_ISSUES])
+        error = (run.error_code, run.error_message)
+        transaction.set_rollback(True)
+    Path(run.source_file.path).unlink(missing_ok=True)
+    if error[1]:
+        raise ApplicationError(*error)
+    return DryRunReport(counts=counts, issues=reported, issue_count=issue_count)
+
+
+@transaction.atomic
+def do_save_lead_mapping(*, actor: Actor, project: Project, name: str, mapping: dict):
+    """Save (or replace) the column mapping called `name` of `project`. Admin only; audited.
+
+    Only known field keys of the project are kept; a mapping with no field is refused.
+    """
+    from estatecrm.leads.models import SavedMapping
+
+    if not actor.is_admin:
+        raise PermissionDenied(_("Only administrators can save column mappings."))
+    if project.company_id != actor.company_id:
+        raise ApplicationError(error_codes.UNKNOWN_PROJECT, _("Unknown project."))
+    name = " ".join((name or "").split())[:100]
+    if not name:
+        message = _("Name the mapping to save it.")
+        raise ApplicationError(error_codes.MAPPING_INVALID, message, fields={"mapping_name": [message]})
+    known = {field.key for field in fields_for_project(project)}
+    cleaned = {key: header for key, header in (mapping or {}).items() if key in known and isinstance(header, str) and header}
+    if not cleaned:
+        message = _("Map at least one column before saving the mapping.")
+        raise ApplicationError(error_codes.MAPPING_INVALID, message, fields={"mapping_name": [message]})
+    existing = SavedMapping.objects.for_company(actor.company_id).filter(project=project, name=name).select_for_update().first()
+    if existing is not None and existing.mapping == cleaned:
+        return existing
+    before = {"mapping": existing.mapping} if existing is not None else None
+    saved, created = SavedMapping.objects.for_company(actor.company_id).update_or_create(
+        company_id=actor.company_id, project=project, name=name, defaults={"mapping": cleaned},
+    )
+    record_event(company_id=actor.company_id, actor=actor.user, verb="create" if created else "update", instance=saved,
+                 object_repr=f"{project.name}: {name}", before=before, after={"project": project.name, "name": name, "mapping": cleaned})
+    return saved
+
+
+@transaction.atomic
+def do_delete_saved_mapping(*, actor: Actor, saved_mapping) -> None:
+    """Delete a saved column mapping. Admin only; audited with what it was."""
+    if not actor.is_admin:
+        raise PermissionDenied(_("Only administrators can delete column mappings."))
+    before = {"project_id": saved_mapping.project_id, "name": saved_mapping.name, "mapping": saved_mapping.mapping}
+    mapping_id = saved_mapping.pk
+    saved_mapping.delete()
+    record_event(company_id=actor.company_id, actor=actor.user, verb="delete", object_type="leads.savedmapping",
+                 object_id=mapping_id, object_repr=before["name"], before=before)

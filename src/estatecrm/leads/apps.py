@@ -9,5 +9,5 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the lead and do-not-call imports with the pipeline engine, and the do-not-call
-        # guard with the CRM's activity actions.
-        from estatecrm.leads import dnc, jobs  # noqa: F401
+        # guard with the CRM's activity actions, and `estatecrm export leads`.
+        from estatecrm.leads import dnc, export, jobs  # noqa: F401

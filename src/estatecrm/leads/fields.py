@@ -7,18 +7,18 @@ from estatecrm.pipeline.mapping import FieldSpec
 CUSTOM_PREFIX = "custom:"
 
 DEFAULT_FIELDS = (
-    FieldSpec("lead_name", str(_("Lead name")), ("リード名", "会社名", "世帯名", "法人名", "社名", "企業名", "屋号", "顧客名", "company", "lead"), True),
-    FieldSpec("contact_name", str(_("Contact name")), ("連絡先名", "担当者", "担当者名", "氏名", "お名前", "名前", "連絡先", "contact", "name"), True),
-    FieldSpec("phone", str(_("Phone")), ("電話番号", "電話", "TEL", "携帯", "携帯電話", "phone", "mobile"), True),
-    FieldSpec("contact_kana", str(_("Contact reading")), ("フリガナ", "ふりがな", "カナ", "よみ", "kana", "reading")),
-    FieldSpec("postal_code", str(_("Postal code")), ("郵便番号", "〒", "zip", "postal")),
-    FieldSpec("prefecture", str(_("Prefecture")), ("都道府県", "県", "prefecture")),
-    FieldSpec("city", str(_("City")), ("市区町村", "市町村", "city")),
-    FieldSpec("street", str(_("Street and number")), ("番地", "町域番地", "住所", "町名番地", "street", "address")),
-    FieldSpec("building", str(_("Building")), ("建物名", "建物", "マンション名", "building")),
-    FieldSpec("email", str(_("E-mail")), ("メールアドレス", "メール", "E-mail", "mail", "email")),
-    FieldSpec("homepage", str(_("Homepage")), ("ホームページ", "HP", "URL", "ウェブサイト", "website", "homepage")),
-    FieldSpec("assignee_email", str(_("Assignee e-mail")), ("担当者メール", "担当メール", "担当者メールアドレス", "assignee")),
+    FieldSpec("lead_name", _("Lead name"), ("リード名", "会社名", "世帯名", "法人名", "社名", "企業名", "屋号", "顧客名", "company", "lead"), True),
+    FieldSpec("contact_name", _("Contact name"), ("連絡先名", "担当者", "担当者名", "氏名", "お名前", "名前", "連絡先", "contact", "name"), True),
+    FieldSpec("phone", _("Phone"), ("電話番号", "電話", "TEL", "携帯", "携帯電話", "phone", "mobile"), True),
+    FieldSpec("contact_kana", _("Contact reading"), ("フリガナ", "ふりがな", "カナ", "よみ", "kana", "reading")),
+    FieldSpec("postal_code", _("Postal code"), ("郵便番号", "〒", "zip", "postal")),
+    FieldSpec("prefecture", _("Prefecture"), ("都道府県", "県", "prefecture")),
+    FieldSpec("city", _("City"), ("市区町村", "市町村", "city")),
+    FieldSpec("street", _("Street and number"), ("番地", "町域番地", "住所", "町名番地", "street", "address")),
+    FieldSpec("building", _("Building"), ("建物名", "建物", "マンション名", "building")),
+    FieldSpec("email", _("E-mail"), ("メールアドレス", "メール", "E-mail", "mail", "email")),
+    FieldSpec("homepage", _("Homepage"), ("ホームページ", "HP", "URL", "ウェブサイト", "website", "homepage")),
+    FieldSpec("assignee_email", _("Assignee e-mail"), ("担当者メール", "担当メール", "担当者メールアドレス", "assignee")),
 )
 DEFAULT_KEYS = tuple(field.key for field in DEFAULT_FIELDS)
 REQUIRED_KEYS = ("lead_name", "contact_name", "phone")
@@ -26,6 +26,7 @@ REQUIRED_KEYS = ("lead_name", "contact_name", "phone")
 
 def lead_fields(custom_field_names=()) -> list[FieldSpec]:
     """Default fields, then one `custom:<name>` field per custom field linked to the project."""
-    fields = [FieldSpec(field.key, field.label, field.synonyms, field.is_required) for field in DEFAULT_FIELDS]
+    # Labels are translated now, in the language of the request or command (not at import).
+    fields = [FieldSpec(field.key, str(field.label), field.synonyms, field.is_required) for field in DEFAULT_FIELDS]
     fields += [FieldSpec(f"{CUSTOM_PREFIX}{name}", name, (name,)) for name in custom_field_names]
     return fields

@@ -59,6 +59,11 @@ def write_failed_rows(run: Run, handle, *, encoding: str | None = None, language
     writer = csv.writer(text, lineterminator="\r\n")
     replaced = 0
     rows = 0
+    reported_encoding = encoding
+    if encoding.replace("_", "-").lower() == "utf-8-sig":
+        # One BOM at the start of the file, not one per line.
+        handle.write("\ufeff".encode())
+        encoding = "utf-8"
 
     def emit(values):
         nonlocal replaced
@@ -79,7 +84,7 @@ def write_failed_rows(run: Run, handle, *, encoding: str | None = None, language
             reasons = " / ".join(reason_text(field_headers.get(field, field), code) for field, code in problems)
             emit([*cells, reasons])
             rows += 1
-    return {"rows": rows, "encoding": encoding, "replaced_characters": replaced}
+    return {"rows": rows, "encoding": reported_encoding, "replaced_characters": replaced}
 
 
 def _encodable(character: str, encoding: str) -> bool:

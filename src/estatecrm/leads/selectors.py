@@ -35,3 +35,80 @@ def summarize_counts(counts: dict) -> dict:
 
 def import_summary(run: Run) -> dict:
     return {"import_id": run.pk, "status": run.status, **summarize_counts(run.counts or {})}
+
+
+# ---------------------------------------------------------------------------------------------
+# The import pages
+
+
+def project_names(actor: Actor, runs) -> dict[int, str]:
+    """Project id -> name for the projects the runs imported into (one query)."""
+    from estatecrm.crm.models import Project
+
+    ids = {run.params.get("project_id") for run in runs if run.params.get("project_id")}
+    return dict(Project.objects.for_company(actor.company_id).filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+
+
+def saved_mapping_list(*, actor: Actor, project=None) -> QuerySet:
+    from estatecrm.leads.models import SavedMapping
+
+    mappings = SavedMapping.objects.for_company(actor.company_id).select_related("project")
+    if project is not None:
+        mappings = mappings.filter(project=project)
+    return mappings.order_by("project__name", "name", "pk")
+
+
+def access_saved_mapping(actor: Actor, mapping_id):
+    from estatecrm.leads.models import SavedMapping
+
+    try:
+        return saved_mapping_list(actor=actor).get(pk=int(mapping_id))
+    except (SavedMapping.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+def dnc_entry_list(*, actor: Actor) -> QuerySet:
+    from estatecrm.leads.models import DoNotCallEntry
+
+    return DoNotCallEntry.objects.for_company(actor.company_id).order_by("-pk")
+
+
+def dnc_workgroup_names(actor: Actor, entry_ids) -> dict[int, list[str]]:
+    """Entry id -> names of the workgroups it is scoped to (none: the whole company)."""
+    from estatecrm.leads.models import DoNotCallScope
+
+    names: dict[int, list[str]] = {}
+    scopes = DoNotCallScope.objects.for_company(actor.company_id).filter(entry_id__in=list(entry_ids))
+    for entry_id, name in scopes.order_by("workgroup__name").values_list("entry_id", "workgroup__name"):
+        names.setdefault(entry_id, []).append(name)
+    return names
+
+
+def access_dnc_entry(actor: Actor, entry_id):
+    from estatecrm.leads.models import DoNotCallEntry
+
+    try:
+        return dnc_entry_list(actor=actor).get(pk=int(entry_id))
+    except (DoNotCallEntry.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+def dnc_import_list(*, actor: Actor) -> QuerySet[Run]:
+    from estatecrm.leads.dnc import DNC_RUN_KIND
+
+    return Run.objects.for_company(actor.company_id).filter(kind=DNC_RUN_KIND).select_related("created_by").order_by("-created_at", "-pk")
+
+
+def edited_leads(actor: Actor, run: Run) -> list[dict]:
+    """The leads of an import edited since it ended (a revert refuses them unless forced), with their case."""
+    from estatecrm.crm.models import Case, Customer
+    from estatecrm.leads.actions import edited_since
+
+    customer_ids = edited_since(run)
+    if not customer_ids:
+        return []
+    names = dict(Customer.objects.for_company(actor.company_id).filter(pk__in=customer_ids).values_list("pk", "name"))
+    case_ids: dict[int, int] = {}
+    for customer_id, case_id in Case.objects.for_company(actor.company_id).filter(customer_id__in=customer_ids).order_by("pk").values_list("customer_id", "pk"):
+        case_ids.setdefault(customer_id, case_id)
+    return [{"customer_id": pk, "name": names.get(pk, ""), "case_id": case_ids.get(pk)} for pk in customer_ids]

@@ -57,7 +57,7 @@ class CompanyA:
 
 @pytest.fixture
 def company_a(company, org, company_admin):
-    from estatecrm.leads.models import DoNotCallEntry
+    from estatecrm.leads.models import DoNotCallEntry, SavedMapping
 
     secret_user = testing.make_user(company, org["SBY"], email=SECRET_EMAIL, name="機密 担当")
     case = testing.make_case(company, org["SBY"], main_assignee=secret_user, customer_name=SECRET_CUSTOMER)
@@ -75,12 +75,14 @@ def company_a(company, org, company_admin):
     run = Run.objects.create(company=company, kind="lead_import", status=RunStatus.COMPLETED, token="secret-run",
                              created_by=company_admin, source_name="secret.csv")
     entry = DoNotCallEntry.objects.create(company=company, name="機密 リード", phone="+819000000000", phone_raw="090-0000-0000")
+    saved_mapping = SavedMapping.objects.create(company=company, project=project, name="機密マッピング", mapping={"氏名": "name"})
     token, _clear = do_create_api_token(user=secret_user, name="機密トークン", acting_user=secret_user)
     membership = Membership.objects.for_company(company).get(user=secret_user)
     return CompanyA({
         "company": company, "case": case, "customer": case.customer, "visit": visit, "attachment": attachment, "listing": listing,
         "unit": org["SBY"], "user": secret_user, "membership": membership, "workgroup": workgroup, "rank": rank, "tag": tag,
         "sub_status": sub_status, "custom_field": custom_field, "project": project, "run": run, "entry": entry, "token": token,
+        "saved_mapping": saved_mapping,
     })
 
 
@@ -99,6 +101,7 @@ KWARG_FACTORIES = {
     "token_id": lambda a: a.token.pk,
     "membership_id": lambda a: a.membership.pk,
     "workgroup_id": lambda a: a.workgroup.pk,
+    "mapping_id": lambda a: a.saved_mapping.pk,
 }
 
 # Kwargs whose meaning depends on the route (`pk`, `kind`): "namespace:url_name" -> list of kwarg sets.
@@ -151,7 +154,7 @@ def walk(patterns, prefix: str = "", namespace: str | None = None):
         elif isinstance(entry, URLPattern):
             route = prefix + str(entry.pattern)
             if isinstance(entry.pattern, RoutePattern):
-                kwargs = list(entry.pattern.converters)
+                kwargs = re.findall(r"<(?:\w+:)?(\w+)>", route)  # with the kwargs of an include() prefix
             else:
                 kwargs = list(entry.pattern.regex.groupindex)
             name = f"{namespace}:{entry.name}" if namespace and entry.name else entry.name

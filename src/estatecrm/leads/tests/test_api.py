@@ -60,6 +60,7 @@ def test_dry_run_then_import_then_revert(admin_client, company, project, django_
     assert [row["import_id"] for row in admin_client.get("/api/v1/lead-imports").json()] == [import_id]
     failed = admin_client.get(f"/api/v1/lead-imports/{import_id}/failed-rows?encoding=utf-8-sig")
     assert failed.content.decode("utf-8-sig").splitlines()[0] == "会社名,担当者,電話番号,メール,エラー内容"
+    assert failed.content.count(b"\xef\xbb\xbf") == 1  # one BOM for the file, not one per line
     reverted = admin_client.post(f"/api/v1/lead-imports/{import_id}/revert", json.dumps({"force": False}), content_type="application/json")
     assert reverted.json()["status"] == "reverted"
 
