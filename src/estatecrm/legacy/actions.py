@@ -86,7 +86,7 @@ def check_bundle(path: Path) -> None:
     """Open and read the whole bundle; a bad one raises ApplicationError with the reader's message."""
     try:
         with files.Bundle(path) as bundle:
-            load_source(bundle)
+            bundle.check()  # reads every member as a run would, keeping nothing
     except ReadError as error:
         raise ApplicationError(error.code, error.message) from None
 
@@ -292,3 +292,102 @@ def do_migrate_legacy_masters(*, actor: Actor, path: Path, file_name: str, sub_s
     Run.objects.for_company(company).filter(pk=run.pk).update(counts=counts)
     record_event(company_id=company.pk, actor=actor.user, verb="migrate_masters", instance=run, after=created, run_id=run.pk)
     return run, {"run_id": run.pk, "created": created}
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages: a bundle uploaded to storage, then runs started from it in the background
+
+
+def _remove_upload(company_id: int, token: str) -> None:
+    from django.core.files.storage import default_storage
+
+    from estatecrm.legacy.selectors import upload_folder
+
+    folder = upload_folder(company_id, token)
+    for name in ("bundle.zip", "upload.json"):
+        default_storage.delete(f"{folder}/{name}")
+    try:
+        # FileSystemStorage leaves the emptied folder behind; other storages have no folders.
+        Path(default_storage.path(folder)).rmdir()
+    except (NotImplementedError, OSError):
+        pass
+
+
+def do_store_legacy_bundle(*, actor: Actor, org_unit: OrgUnit, bundle_file, staff_map_file=None, replaces: str = "") -> str:
+    """Keep an uploaded export bundle (streamed, any size) in storage under
+    `legacy-uploads/<company>/<token>/` for the migration pages of `org_unit`, and return its token.
+
+    The whole bundle is checked first (as a run would read it): a bad bundle or staff map is removed
+    again and refused with ApplicationError, so nothing is kept. `replaces`: the token of the unit's
+    previous upload, removed once this one is kept. Admins of the unit only. Audited.
+    """
+    import json
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from estatecrm.legacy.selectors import upload_folder
+
+    if org_unit.company_id != actor.company_id:
+        raise ApplicationError(error_codes.UNKNOWN_ORG, _("Unknown organisation unit."))
+    if not actor.can_admin_unit(org_unit.pk):
+        raise PermissionDenied(_("Only a company administrator or an administrator of this unit can migrate its data."))
+    staff_map = parse_staff_map(staff_map_file.read()) if staff_map_file else {}
+    token = secrets.token_hex(16)
+    folder = upload_folder(actor.company_id, token)
+    file_name = Path(getattr(bundle_file, "name", "") or "bundle.zip").name[:200]
+    try:
+        stored = default_storage.save(f"{folder}/bundle.zip", bundle_file)
+        check_bundle(Path(default_storage.path(stored)))
+        meta = {
+            "org_unit_id": org_unit.pk, "file_name": file_name, "size": default_storage.size(stored), "staff_map": staff_map,
+            "staff_map_name": Path(getattr(staff_map_file, "name", "") or "").name[:200] if staff_map_file else "",
+            "uploaded_at": timezone.now().isoformat(), "uploaded_by_id": actor.user.pk,
+        }
+        default_storage.save(f"{folder}/upload.json", ContentFile(json.dumps(meta, ensure_ascii=False).encode("utf-8")))
+        record_event(company_id=actor.company_id, actor=actor.user, verb="upload_migration_bundle", object_type="legacy.bundle",
+                     object_id=token, object_repr=file_name, after={"org": org_unit.code, "size": meta["size"], "staff_map": len(staff_map)})
+    except BaseException:
+        _remove_upload(actor.company_id, token)
+        raise
+    if replaces and replaces != token:
+        from estatecrm.legacy.selectors import access_stored_bundle
+
+        if access_stored_bundle(actor, replaces, org_unit=org_unit) is not None:
+            _remove_upload(actor.company_id, replaces)
+    return token
+
+
+def do_discard_legacy_bundle(*, actor: Actor, org_unit: OrgUnit, token: str) -> bool:
+    """Remove an uploaded bundle of `org_unit` from storage (runs keep their own copy). False when
+    there was none. Audited."""
+    from estatecrm.legacy.selectors import access_stored_bundle
+
+    stored = access_stored_bundle(actor, token, org_unit=org_unit)
+    if stored is None:
+        return False
+    _remove_upload(actor.company_id, stored.token)
+    record_event(company_id=actor.company_id, actor=actor.user, verb="discard_migration_bundle", object_type="legacy.bundle",
+                 object_id=stored.token, object_repr=stored.file_name)
+    return True
+
+
+@transaction.atomic
+def do_start_legacy_migration_from_upload(*, actor: Actor, org_unit: OrgUnit, token: str, mode: str = Mode.FULL, since: date | None = None,
+                                          fallback_email: str = "", language: str = "") -> Run:
+    """Start a migration of an uploaded bundle into `org_unit`, run in the background by the pipeline
+    task once this transaction commits (`do_start_legacy_migration` does the checks and the audit).
+
+    Refused while another migration of the company is waiting or running (both would take the same
+    cases), and when the upload is gone."""
+    from estatecrm.legacy.selectors import access_stored_bundle, active_migration
+
+    stored = access_stored_bundle(actor, token, org_unit=org_unit)
+    if stored is None:
+        raise ApplicationError(error_codes.BUNDLE_NOT_UPLOADED, _("Upload the bundle first: no uploaded bundle was found for this unit."))
+    running = active_migration(actor=actor)
+    if running is not None:
+        raise ApplicationError(error_codes.RUN_IN_PROGRESS, _("Migration #%(run)d has not ended yet: wait for it to end or abort it first.")
+                               % {"run": running.pk})
+    return do_start_legacy_migration(actor=actor, path=stored.path, file_name=stored.file_name, org_unit=org_unit, mode=mode, since=since,
+                                     staff_map=stored.staff_map, fallback_email=fallback_email, language=language, background=True)

@@ -1,14 +1,27 @@
 """Reads of legacy migrations: runs, their summaries, and the pre-flight of a bundle for a unit."""
 
+import json
+import re
 from collections import Counter
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
+from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
 from estatecrm.core.errors import NotFound, PermissionDenied
 from estatecrm.legacy import bundle as files
-from estatecrm.legacy.choices import ELIGIBLE_CATEGORIES, MASTERS_RUN_KIND, RUN_KIND, SOURCE_SYSTEM, Mode
+from estatecrm.legacy.choices import (
+    ELIGIBLE_CATEGORIES,
+    MASTERS_RUN_KIND,
+    QUICK_CAP,
+    RUN_KIND,
+    SOURCE_SYSTEM,
+    Mode,
+)
 from estatecrm.legacy.converter import Converter, clean, load_source, split_list
+from estatecrm.legacy.models import CaseOutcome
 from estatecrm.pipeline.models import LedgerEntry, Run
 from estatecrm.tenancy.models import OrgUnit
 from estatecrm.tenancy.selectors import Actor
@@ -122,3 +135,152 @@ def preflight(*, actor: Actor, path: Path, org_unit: OrgUnit, staff_map: dict | 
         "declared_counts": source.declared_counts,
         "unknown_columns": source.unknown_columns,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages (Settings > org unit > onboarding > data migration)
+
+UPLOAD_ROOT = "legacy-uploads"
+_UPLOAD_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass(frozen=True)
+class StoredBundle:
+    """A bundle uploaded through the pages, kept in storage until it is replaced or discarded."""
+
+    token: str
+    company_id: int
+    org_unit_id: int
+    file_name: str
+    size: int
+    staff_map: dict
+    staff_map_name: str
+    uploaded_at: str
+    uploaded_by_id: int | None
+
+    @property
+    def folder(self) -> str:
+        return upload_folder(self.company_id, self.token)
+
+    @property
+    def storage_name(self) -> str:
+        return f"{self.folder}/bundle.zip"
+
+    @property
+    def path(self) -> Path:
+        return Path(default_storage.path(self.storage_name))
+
+
+def upload_folder(company_id: int, token: str) -> str:
+    return f"{UPLOAD_ROOT}/{int(company_id)}/{token}"
+
+
+def access_stored_bundle(actor: Actor, token: str | None, *, org_unit: OrgUnit) -> StoredBundle | None:
+    """The actor's company's upload `token` for `org_unit`, or None (unknown, another company's, another
+    unit's, or discarded). The token is checked before it names a storage path."""
+    if not token or not _UPLOAD_TOKEN.match(str(token)) or not actor.can_admin_unit(org_unit.pk):
+        return None
+    folder = upload_folder(actor.company_id, token)
+    try:
+        with default_storage.open(f"{folder}/upload.json", "rb") as handle:
+            meta = json.loads(handle.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if meta.get("org_unit_id") != org_unit.pk or not default_storage.exists(f"{folder}/bundle.zip"):
+        return None
+    return StoredBundle(token=token, company_id=actor.company_id, org_unit_id=org_unit.pk, file_name=meta.get("file_name", ""),
+                        size=int(meta.get("size", 0)), staff_map=meta.get("staff_map") or {}, staff_map_name=meta.get("staff_map_name", ""),
+                        uploaded_at=meta.get("uploaded_at", ""), uploaded_by_id=meta.get("uploaded_by_id"))
+
+
+def unit_migration_list(*, actor: Actor, org_unit: OrgUnit) -> QuerySet[Run]:
+    """The migration runs into `org_unit`, newest first (admins of the unit only)."""
+    if not actor.can_admin_unit(org_unit.pk):
+        return Run.objects.none()
+    return migration_list(actor=actor).filter(kind=RUN_KIND, params__org_unit_id=org_unit.pk)
+
+
+def access_unit_migration(actor: Actor, run_id, *, org_unit: OrgUnit) -> Run:
+    """A migration run into `org_unit`, else NotFound (another company's, another unit's, a masters run)."""
+    run = access_migration(actor, run_id)
+    if run.kind != RUN_KIND or (run.params or {}).get("org_unit_id") != org_unit.pk:
+        raise NotFound()
+    return run
+
+
+def active_migration(*, actor: Actor) -> Run | None:
+    """A migration run of the company that has not ended yet (waiting or running), if any."""
+    from estatecrm.pipeline.choices import RunStatus
+
+    return migration_list(actor=actor).filter(kind=RUN_KIND, status__in=[RunStatus.PENDING, RunStatus.RUNNING]).first()
+
+
+@dataclass(frozen=True)
+class QuickCandidate:
+    source_id: str
+    customer_name: str
+    started_on: date | None
+    status_name: str
+    main_assignee: str
+
+
+def quick_migration_list(*, actor: Actor, path: Path, org_unit: OrgUnit, staff_map: dict | None = None,
+                         fallback_user_id: int | None = None, since: date) -> dict:
+    """The cases a quick migration into `org_unit` would take, newest first as the run takes them:
+    started on or after `since`, eligible, not migrated yet; at most QUICK_CAP (`over_cap`: how many
+    would be left for the next run). Reads the bundle; writes nothing."""
+    from estatecrm.legacy.jobs import load_target, processing_order
+
+    if not actor.can_admin_unit(org_unit.pk):
+        raise PermissionDenied()
+    with files.Bundle(path) as bundle:
+        source = load_source(bundle)
+    target = load_target(actor.company_id, {"org_unit_id": org_unit.pk, "staff_map": staff_map or {}, "region": actor.company.phone_region,
+                                            "since": since.isoformat(), "fallback_user_id": fallback_user_id})
+    converter = Converter(source, target)
+    migrated = set(LedgerEntry.objects.for_company(actor.company_id).filter(source_system=SOURCE_SYSTEM).values_list("source_key", flat=True))
+    candidates: list[QuickCandidate] = []
+    over_cap = 0
+    seen: set[str] = set()
+    for line, row in processing_order(source, Mode.QUICK):
+        source_id = clean(row["追客番号"])
+        if source_id in migrated or source_id in seen:
+            continue
+        seen.add(source_id)
+        record = converter.screen(line, row)
+        if not record.is_migratable:
+            continue
+        if len(candidates) >= QUICK_CAP:
+            over_cap += 1
+            continue
+        customer = source.customers.get(record.customer_source_id)
+        candidates.append(QuickCandidate(
+            source_id=source_id, customer_name=clean(customer[1]["氏名"]) if customer else "", started_on=record.started_on,
+            status_name=clean(row["追客ステータス"]), main_assignee=target.user_names.get(record.main_assignee_id, ""),
+        ))
+    return {"since": since, "cases": candidates, "over_cap": over_cap}
+
+
+def run_outcome_list(*, actor: Actor, run: Run, outcome: str = "", reason: str = "", needs_review: bool = False) -> QuerySet[CaseOutcome]:
+    """The source cases of a run (optionally of one outcome, reason, or only those needing review), in
+    source order. The run was reached through `access_unit_migration`, so it is the actor's."""
+    if not actor.is_admin:
+        return CaseOutcome.objects.none()
+    outcomes = CaseOutcome.objects.for_company(actor.company_id).filter(run=run)
+    if outcome:
+        outcomes = outcomes.filter(outcome=outcome)
+    if reason:
+        outcomes = outcomes.filter(reason=reason)
+    if needs_review:
+        outcomes = outcomes.filter(needs_review=True)
+    return outcomes.order_by("row_number", "pk")
+
+
+def customer_names(*, actor: Actor, customer_ids) -> dict[int, str]:
+    """Customer id -> name for the ids given (the actor's company only; trashed ones included)."""
+    from estatecrm.crm.models import Customer
+
+    ids = [pk for pk in customer_ids if pk]
+    if not ids:
+        return {}
+    return dict(Customer.objects.for_company(actor.company_id).filter(pk__in=ids).values_list("pk", "name"))

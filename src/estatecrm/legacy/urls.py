@@ -1,0 +1,23 @@
+"""Mounted at settings/units/<int:unit_id>/onboarding/migration/ (config/urls.py)."""
+
+from django.urls import path
+
+from estatecrm.legacy import views
+
+app_name = "legacy"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("upload/", views.upload, name="upload"),
+    path("upload/discard/", views.discard, name="discard"),
+    path("masters/", views.masters, name="masters"),
+    path("full/", views.full, name="full"),
+    path("quick/", views.quick, name="quick"),
+    path("runs/", views.runs, name="runs"),
+    path("runs/<int:run_id>/", views.run_detail, name="run"),
+    path("runs/<int:run_id>/status/", views.run_status, name="run-status"),
+    path("runs/<int:run_id>/abort/", views.run_abort, name="run-abort"),
+    path("runs/<int:run_id>/revert/", views.run_revert, name="run-revert"),
+    path("runs/<int:run_id>/report.csv", views.run_report, name="run-report"),
+    path("runs/<int:run_id>/migrated-ids.csv", views.run_migrated_ids, name="run-migrated-ids"),
+    path("runs/<int:run_id>/cases/", views.run_cases, name="run-cases"),
+]

@@ -1,0 +1,360 @@
+"""Settings > org unit > onboarding > step 2 data migration (データ移行): the pages.
+
+① conditions and estimated counts of an uploaded bundle, ② full migration, ③ quick migration (list,
+confirm, start), ④ migrated data (runs, their cases). A run page follows a run to its end (it polls
+`run_status`), and offers abort, revert and the report downloads.
+
+Only a company admin or an admin of the unit (`access_org_unit(..., for_write=True)`): agents get 403,
+another company's unit or run 404. The bundle is stored by `do_store_legacy_bundle`; the page keeps
+only its token in the session, per unit.
+"""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from estatecrm.core.errors import ApplicationError
+from estatecrm.legacy import actions, error_codes, forms, selectors
+from estatecrm.legacy.choices import QUICK_CAP, REVERT_DAYS, Mode, Outcome
+from estatecrm.legacy.reports import reason_label, write_migrated_ids, write_reconciliation
+from estatecrm.pipeline.models import Run
+from estatecrm.pipeline.readers import ReadError
+from estatecrm.tenancy.models import OrgUnit
+from estatecrm.tenancy.selectors import Actor, access_org_unit, user_list
+from estatecrm.tenancy.views import add_error, admin_view
+
+STEPS = (
+    ("home", gettext_lazy("① Conditions and estimated counts")),
+    ("full", gettext_lazy("② Full migration")),
+    ("quick", gettext_lazy("③ Quick migration")),
+    ("runs", gettext_lazy("④ Migrated data")),
+)
+
+
+def unit_view(view):
+    """An admin page of one unit: the view gets (request, actor, unit, ...). Agents 403; another
+    company's unit 404; a unit the admin does not administer 403."""
+
+    @admin_view()
+    @wraps(view)
+    def wrapper(request: HttpRequest, actor: Actor, unit_id: int, **kwargs) -> HttpResponse:
+        unit = access_org_unit(actor, unit_id, for_write=True)
+        return view(request, actor, unit, **kwargs)
+
+    return wrapper
+
+
+def _session_key(unit: OrgUnit) -> str:
+    return f"legacy_upload:{unit.pk}"
+
+
+def _stored_bundle(request: HttpRequest, actor: Actor, unit: OrgUnit):
+    return selectors.access_stored_bundle(actor, request.session.get(_session_key(unit)), org_unit=unit)
+
+
+def _context(actor: Actor, unit: OrgUnit, step: str, **extra) -> dict:
+    return {"actor": actor, "unit": unit, "step": step, "steps": STEPS, **extra}
+
+
+def _users(actor: Actor):
+    return user_list(actor=actor).filter(is_active=True)
+
+
+def _language() -> str:
+    return get_language() or "ja"
+
+
+# ---------------------------------------------------------------------------------------------
+# ① Upload, conditions and estimated counts
+
+
+@require_GET
+@unit_view
+def home(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
+    return _render_home(request, actor, unit, forms.UploadForm())
+
+
+def _render_home(request: HttpRequest, actor: Actor, unit: OrgUnit, upload_form, *, status: int = 200) -> HttpResponse:
+    stored = _stored_bundle(request, actor, unit)
+    preflight = None
+    bundle_error = ""
+    if stored is not None:
+        try:
+            preflight = selectors.preflight(actor=actor, path=stored.path, org_unit=unit, staff_map=stored.staff_map,
+                                            quick_since=actions.quick_start_date())
+        except ReadError as error:
+            bundle_error = error.message
+    if preflight is not None:
+        eligible = preflight["eligible"]
+        preflight["eligible_rows"] = [(category, count, eligible[Mode.QUICK].get(category, 0)) for category, count in eligible[Mode.FULL].items()]
+        preflight["eligible_total"] = {mode: sum(counts.values()) for mode, counts in eligible.items()}
+        preflight["not_eligible_rows"] = [(code, reason_label(code), count) for code, count in preflight["not_eligible"].items()]
+        preflight["needs_masters"] = bool(preflight["unregistered_sub_statuses"] or preflight["unregistered_ranks"]
+                                          or preflight["unregistered_tags"])
+    return render(request, "legacy/home.html", _context(
+        actor, unit, "home", upload_form=upload_form, stored=stored, preflight=preflight, bundle_error=bundle_error,
+        quick_since=actions.quick_start_date(), active_run=selectors.active_migration(actor=actor),
+    ), status=status)
+
+
+@require_POST
+@unit_view
+def upload(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
+    form = forms.UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            token = actions.do_store_legacy_bundle(actor=actor, org_unit=unit, bundle_file=form.cleaned_data["bundle"],
+                                                   staff_map_file=form.cleaned_data["staff_map"],
+                                                   replaces=request.session.get(_session_key(unit), ""))
+        except ApplicationError as error:
+            add_error(form, error)
+        else:
+            request.session[_session_key(unit)] = token
+            messages.success(request, _("Uploaded “%(file)s”. Check the counts below, then start a migration.")
+                             % {"file": form.cleaned_data["bundle"].name})
+            return redirect("legacy:home", unit_id=unit.pk)
+    return _render_home(request, actor, unit, form, status=400)
+
+
+@require_POST
+@unit_view
+def discard(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
+    token = request.session.pop(_session_key(unit), "")
+    if actions.do_discard_legacy_bundle(actor=actor, org_unit=unit, token=token):
+        messages.success(request, _("Removed the uploaded bundle."))
+    return redirect("legacy:home", unit_id=unit.pk)
+
+
+@require_POST
+@unit_view
+def masters(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
+    stored = _stored_bundle(request, actor, unit)
+    if stored is None:
+        messages.error(request, _("Upload the bundle first: no uploaded bundle was found for this unit."))
+        return redirect("legacy:home", unit_id=unit.pk)
+    try:
+        _run, result = actions.do_migrate_legacy_masters(actor=actor, path=stored.path, file_name=stored.file_name)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        created = result["created"]
+        messages.success(request, _("Created %(sub_statuses)d sub-statuses, %(ranks)d ranks and %(tags)d tags.") % {
+            "sub_statuses": len(created["sub_statuses"]), "ranks": len(created["ranks"]), "tags": len(created["tags"])})
+    return redirect("legacy:home", unit_id=unit.pk)
+
+
+# ---------------------------------------------------------------------------------------------
+# ② Full and ③ quick migration
+
+
+def _require_upload(request: HttpRequest, actor: Actor, unit: OrgUnit):
+    stored = _stored_bundle(request, actor, unit)
+    if stored is None:
+        messages.info(request, _("Upload the bundle first: no uploaded bundle was found for this unit."))
+    return stored
+
+
+def _start(request: HttpRequest, actor: Actor, unit: OrgUnit, form, *, mode: str, since=None) -> Run | None:
+    fallback = form.cleaned_data.get("fallback_assignee")
+    try:
+        return actions.do_start_legacy_migration_from_upload(
+            actor=actor, org_unit=unit, token=request.session.get(_session_key(unit), ""), mode=mode, since=since,
+            fallback_email=fallback.email if fallback else "", language=_language(),
+        )
+    except ApplicationError as error:
+        add_error(form, error)
+        return None
+
+
+@unit_view
+def full(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
+    stored = _require_upload(request, actor, unit)
+    if stored is None:
+        return redirect("legacy:home", unit_id=unit.pk)
+    form = forms.FullMigrationForm(request.POST if request.method == "POST" else None, users=_users(actor))
+    if request.method == "POST" and form.is_valid():
+        run = _start(request, actor, unit, form, mode=Mode.FULL, since=form.cleaned_data["since"])
+        if run is not None:
+            return redirect("legacy:run", unit_id=unit.pk, run_id=run.pk)
+    return render(request, "legacy/full.html", _context(actor, unit, "full", form=form, stored=stored),
+                  status=400 if form.errors else 200)
+
+
+@unit_view
+def quick(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
+    stored = _require_upload(request, actor, unit)
+    if stored is None:
+        return redirect("legacy:home", unit_id=unit.pk)
+    users = _users(actor)
+    if request.method == "POST":
+        form = forms.QuickMigrationForm(request.POST, users=users)
+        if form.is_valid():
+            run = _start(request, actor, unit, form, mode=Mode.QUICK)
+            if run is not None:
+                return redirect("legacy:run", unit_id=unit.pk, run_id=run.pk)
+    else:
+        form = forms.QuickMigrationForm(initial={"fallback_assignee": request.GET.get("fallback_assignee") or None}, users=users)
+    fallback_id = form["fallback_assignee"].value()
+    fallback = users.filter(pk=fallback_id).first() if str(fallback_id or "").isdigit() else None
+    candidates = None
+    bundle_error = ""
+    try:
+        candidates = selectors.quick_migration_list(actor=actor, path=stored.path, org_unit=unit, staff_map=stored.staff_map,
+                                                    fallback_user_id=fallback.pk if fallback else None, since=actions.quick_start_date())
+    except ReadError as error:
+        bundle_error = error.message
+    return render(request, "legacy/quick.html", _context(
+        actor, unit, "quick", form=form, stored=stored, candidates=candidates, bundle_error=bundle_error, quick_cap=QUICK_CAP,
+        quick_since=actions.quick_start_date(),
+    ), status=400 if form.errors else 200)
+
+
+# ---------------------------------------------------------------------------------------------
+# ④ Migrated data: the runs, one run, its cases
+
+
+def _summary_links(unit: OrgUnit, run: Run, summary: dict) -> dict:
+    base = reverse("legacy:run-cases", kwargs={"unit_id": unit.pk, "run_id": run.pk})
+    return {
+        "migrated": f"{base}?outcome={Outcome.MIGRATED}",
+        "skipped": f"{base}?outcome={Outcome.SKIPPED}",
+        "failed": f"{base}?outcome={Outcome.FAILED}",
+        "needs_review": f"{base}?outcome={Outcome.MIGRATED}&needs_review=1",
+        "reasons": [(code, reason_label(code), count, f"{base}?outcome={Outcome.SKIPPED}&reason={code}")
+                    for code, count in summary["skipped"].items()],
+    }
+
+
+@require_GET
+@unit_view
+def runs(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
+    rows = []
+    for run in selectors.unit_migration_list(actor=actor, org_unit=unit)[:200]:
+        summary = selectors.run_summary(run)
+        rows.append({"run": run, "summary": summary, "skipped_total": sum(summary["skipped"].values()),
+                     "links": _summary_links(unit, run, summary)})
+    return render(request, "legacy/runs.html", _context(actor, unit, "runs", rows=rows))
+
+
+def _can_revert(run: Run) -> bool:
+    if run.status not in actions.REVERTIBLE or run.reverted_at is not None:
+        return False
+    return run.finished_at is None or timezone.now() - run.finished_at <= timezone.timedelta(days=REVERT_DAYS)
+
+
+def _render_run(request: HttpRequest, actor: Actor, unit: OrgUnit, run: Run, *, revert_form=None, edited=None,
+                revert_error: str = "", status: int = 200) -> HttpResponse:
+    summary = selectors.run_summary(run)
+    return render(request, "legacy/run.html", _context(
+        actor, unit, "runs", run=run, summary=summary, links=_summary_links(unit, run, summary),
+        skipped_total=sum(summary["skipped"].values()), can_abort=not run.is_finished, can_revert=_can_revert(run),
+        revert_form=revert_form or forms.RevertForm(), edited=edited, revert_error=revert_error, revert_days=REVERT_DAYS,
+        status_url=reverse("legacy:run-status", kwargs={"unit_id": unit.pk, "run_id": run.pk}),
+    ), status=status)
+
+
+@require_GET
+@unit_view
+def run_detail(request: HttpRequest, actor: Actor, unit: OrgUnit, run_id: int) -> HttpResponse:
+    run = selectors.access_unit_migration(actor, run_id, org_unit=unit)
+    return _render_run(request, actor, unit, run)
+
+
+@require_GET
+@unit_view
+def run_status(request: HttpRequest, actor: Actor, unit: OrgUnit, run_id: int) -> JsonResponse:
+    """What the run page polls until the run has ended."""
+    run = selectors.access_unit_migration(actor, run_id, org_unit=unit)
+    return JsonResponse({**selectors.run_summary(run), "status_label": str(run.get_status_display()), "is_finished": run.is_finished,
+                         "rows_done": run.rows_done, "rows_total": run.rows_total, "error": run.error_message})
+
+
+@require_POST
+@unit_view
+def run_abort(request: HttpRequest, actor: Actor, unit: OrgUnit, run_id: int) -> HttpResponse:
+    run = selectors.access_unit_migration(actor, run_id, org_unit=unit)
+    try:
+        actions.do_abort_legacy_migration(actor=actor, run=run)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Abort requested: the current batch finishes and what was written stays."))
+    return redirect("legacy:run", unit_id=unit.pk, run_id=run.pk)
+
+
+@require_POST
+@unit_view
+def run_revert(request: HttpRequest, actor: Actor, unit: OrgUnit, run_id: int) -> HttpResponse:
+    run = selectors.access_unit_migration(actor, run_id, org_unit=unit)
+    form = forms.RevertForm(request.POST)
+    force = form.is_valid() and form.cleaned_data["force"]
+    try:
+        counts = actions.do_revert_legacy_migration(actor=actor, run=run, force=force)
+    except ApplicationError as error:
+        run.refresh_from_db()
+        edited = None
+        if error.code == error_codes.EDITED_SINCE:
+            edited = actions.edited_since(run)
+        return _render_run(request, actor, unit, run, revert_form=form, edited=edited, revert_error=error.message, status=409)
+    messages.success(request, _("Reverted: %(cases)d cases and %(customers)d customers moved to the trash.") % {
+        "cases": counts.get("cases_trashed", 0), "customers": counts.get("customers_trashed", 0)})
+    return redirect("legacy:run", unit_id=unit.pk, run_id=run.pk)
+
+
+def _csv_response(file_name: str) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{file_name}"'
+    return response
+
+
+@require_GET
+@unit_view
+def run_report(request: HttpRequest, actor: Actor, unit: OrgUnit, run_id: int) -> HttpResponse:
+    run = selectors.access_unit_migration(actor, run_id, org_unit=unit)
+    response = _csv_response(f"migration-{run.pk}-report.csv")
+    write_reconciliation(run, response, language=_language())
+    return response
+
+
+@require_GET
+@unit_view
+def run_migrated_ids(request: HttpRequest, actor: Actor, unit: OrgUnit, run_id: int) -> HttpResponse:
+    run = selectors.access_unit_migration(actor, run_id, org_unit=unit)
+    response = _csv_response(f"migration-{run.pk}-migrated-ids.csv")
+    write_migrated_ids(run, response)
+    return response
+
+
+@require_GET
+@unit_view
+def run_cases(request: HttpRequest, actor: Actor, unit: OrgUnit, run_id: int) -> HttpResponse:
+    """The source cases of a run behind one count: customers with a link to the case they became."""
+    run = selectors.access_unit_migration(actor, run_id, org_unit=unit)
+    outcome = request.GET.get("outcome", "")
+    outcome = outcome if outcome in Outcome.values else ""
+    reason = request.GET.get("reason", "")[:64]
+    needs_review = request.GET.get("needs_review") == "1"
+    outcomes = selectors.run_outcome_list(actor=actor, run=run, outcome=outcome, reason=reason, needs_review=needs_review)
+    page = Paginator(outcomes, 100).get_page(request.GET.get("page"))
+    names = selectors.customer_names(actor=actor, customer_ids=[row.customer_id for row in page])
+    rows = [{"outcome": row, "customer_name": names.get(row.customer_id, ""), "reason_label": reason_label(row.reason) if row.reason else ""}
+            for row in page]
+    if needs_review:
+        title = _("Migrated cases that need review")
+    elif reason:
+        title = reason_label(reason)
+    elif outcome:
+        title = str(Outcome(outcome).label)
+    else:
+        title = _("Every source case")
+    query = "&".join(part for part in (f"outcome={outcome}" if outcome else "", f"reason={reason}" if reason else "",
+                                       "needs_review=1" if needs_review else "") if part)
+    return render(request, "legacy/run_cases.html", _context(actor, unit, "runs", run=run, rows=rows, page=page, title=title, query=query))
