@@ -35,6 +35,7 @@ from estatecrm.crm.forms import (
     NewCaseForm,
     VisitForm,
 )
+from estatecrm.crm.guards import customer_badges
 from estatecrm.crm.models import (
     Activity,
     Attachment,
@@ -114,6 +115,9 @@ def case_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         "customer", "rank", "sub_status", "owning_org", "main_assignee").prefetch_related(
         Prefetch("tag_links", queryset=CaseTag.objects.select_related("tag").order_by("position")))
     page = filtersets.paginate_cases(cases, sort=filters.sort, cursor=request.GET.get("cursor", ""))
+    badges = customer_badges(actor, {case.customer_id for case in page.items})
+    for case in page.items:
+        case.badges = badges.get(case.customer_id, [])
     query = filters.as_query()
     context = {
         **_list_context(actor, filters),
@@ -215,6 +219,7 @@ def _case_context(actor: Actor, case: Case) -> dict:
         "actor": actor,
         "case": case,
         "customer": case.customer,
+        "badges": customer_badges(actor, [case.customer_id]).get(case.customer_id, []),
         "contacts": contacts,
         "desired": desired,
         "tags": [link.tag for link in CaseTag.objects.for_company(company_id).filter(case=case).select_related("tag").order_by("position")],

@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from estatecrm.crm.choices import ActivityKind, ContactPointKind
-from estatecrm.crm.guards import register_activity_guard
+from estatecrm.crm.guards import register_activity_guard, register_customer_badges
 from estatecrm.crm.models import ContactPoint, Customer
 from estatecrm.leads.models import DoNotCallEntry, DoNotCallScope
 from estatecrm.normalize import clean_text, company_name_key, normalize_name, normalize_phone
@@ -38,25 +38,30 @@ def entries_for(actor):
 
 
 def do_not_call_customer_ids(actor, customer_ids) -> set[int]:
-    """Of `customer_ids`, the customers the actor must not call (by lead name or any phone)."""
+    """Of `customer_ids`, the customers the actor must not call (by lead name or any phone).
+
+    The entries stay in the database (subqueries): a list of 100,000 numbers costs the same.
+    """
     customer_ids = list(customer_ids)
     if not customer_ids:
         return set()
     entries = entries_for(actor)
-    names = set(entries.exclude(name_key="").values_list("name_key", flat=True))
-    phones = set(entries.exclude(phone="").values_list("phone", flat=True))
-    if not names and not phones:
-        return set()
-    matched = set()
-    if names:
-        matched |= set(Customer.objects.for_company(actor.company_id).filter(pk__in=customer_ids, name_key__in=names).values_list("pk", flat=True))
-    if phones:
-        matched |= set(
-            ContactPoint.objects.for_company(actor.company_id)
-            .filter(customer_id__in=customer_ids, normalized__in=phones).exclude(kind=ContactPointKind.EMAIL)
-            .values_list("customer_id", flat=True)
-        )
+    matched = set(
+        Customer.objects.for_company(actor.company_id)
+        .filter(pk__in=customer_ids, name_key__in=entries.exclude(name_key="").values("name_key")).values_list("pk", flat=True)
+    )
+    matched |= set(
+        ContactPoint.objects.for_company(actor.company_id)
+        .filter(customer_id__in=customer_ids, normalized__in=entries.exclude(phone="").values("phone"))
+        .exclude(kind=ContactPointKind.EMAIL).values_list("customer_id", flat=True)
+    )
     return matched
+
+
+@register_customer_badges
+def do_not_call_badges(actor, customer_ids) -> dict[int, list[str]]:
+    """The 禁止 badge on leads the actor must not call."""
+    return {customer_id: [_("Do not call")] for customer_id in do_not_call_customer_ids(actor, customer_ids)}
 
 
 @register_activity_guard

@@ -89,3 +89,19 @@ def test_entries_of_another_company_never_apply(company, org, agent, other_compa
     case = testing.make_case(company, org["SBY"], main_assignee=agent, phones=[("phone", "03-1111-2222")])
     dnc("import", str(write(tmp_path, "電話番号\r\n03-1111-2222\r\n")), "--company", "other")
     assert do_not_call_customer_ids(actor_for(agent), [case.customer_id]) == set()
+
+
+def test_members_see_the_do_not_call_badge_on_the_case_list_and_detail(client, company, org, company_admin, agent, newcomer, tmp_path):
+    # given: an entry for the newcomers' workgroup only
+    case = testing.make_case(company, org["SBY"], main_assignee=newcomer, customer_name="田中家", phones=[("mobile", "090-1234-5678")])
+    other = testing.make_case(company, org["SBY"], main_assignee=newcomer, customer_name="佐藤家", phones=[("mobile", "090-8765-4321")])
+    dnc("import", str(write(tmp_path, "電話番号\r\n09012345678\r\n")), "--company", "acme", "--workgroup", "新人チーム")
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    # when / then: the member sees it on that lead only
+    client.force_login(newcomer)
+    listed = {row.pk: row.badges for row in client.get("/cases/").context["page"].items}
+    assert listed == {case.pk: ["Do not call"], other.pk: []}
+    assert client.get(f"/cases/{case.pk}/").context["badges"] == ["Do not call"]
+    # others do not
+    client.force_login(agent)
+    assert {row.pk: row.badges for row in client.get("/cases/").context["page"].items} == {case.pk: [], other.pk: []}
