@@ -2,7 +2,7 @@
 
 import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.core.files import File
@@ -288,6 +288,9 @@ class DryRunReport:
     counts: Counter
     issues: list  # [(row number, field key, reason code)], the first MAX_REPORTED_ISSUES
     issue_count: int
+    # Rows flagged as duplicates, the first MAX_ROW_DECISIONS: {"row", "rule", "customer_id", "lead_name", "phone", "decision"}
+    duplicates: list = field(default_factory=list)
+    duplicate_count: int = 0
 
 
 MAX_REPORTED_ISSUES = 200
@@ -308,12 +311,16 @@ def do_dry_run_lead_import_from_page(*, actor: Actor, project: Project | None = 
         issues = RowIssue.objects.for_company(run.company_id).filter(run=run, is_failure=True).order_by("row_number", "pk")
         issue_count = issues.count()
         reported = list(issues.values_list("row_number", "field", "code")[:MAX_REPORTED_ISSUES])
+        flagged = RowIssue.objects.for_company(run.company_id).filter(run=run, is_failure=False, code__startswith="duplicate_")
+        duplicate_count = flagged.count()
+        duplicates = [{"row": row, "rule": code.removeprefix("duplicate_"), **params}
+                      for row, code, params in flagged.order_by("row_number").values_list("row_number", "code", "params")[:MAX_ROW_DECISIONS]]
         error = (run.error_code, run.error_message)
         transaction.set_rollback(True)
     Path(run.source_file.path).unlink(missing_ok=True)
     if error[1]:
         raise ApplicationError(*error)
-    return DryRunReport(counts=counts, issues=reported, issue_count=issue_count)
+    return DryRunReport(counts=counts, issues=reported, issue_count=issue_count, duplicates=duplicates, duplicate_count=duplicate_count)
 
 
 @transaction.atomic

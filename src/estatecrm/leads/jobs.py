@@ -157,6 +157,11 @@ class LeadImportJob(Job):
             if duplicate_of is not None:
                 counts[f"duplicates:{rule}"] += 1
                 decision = self.decisions.get(lead.row_number, self.policy)
+                # Flagged, not failed: the dry run lists these rows so an admin can decide them one by one.
+                existing = duplicate_of if isinstance(duplicate_of, int) and duplicate_of > 0 else None
+                issues.append((self.company_id, self.run.pk, lead.row_number, "lead_name" if rule == "name" else "phone",
+                               f"duplicate_{rule}", {"customer_id": existing, "lead_name": lead.lead_name, "phone": lead.phone,
+                                                     "decision": decision}, None, False))
                 if decision == DuplicatePolicy.SKIP:
                     counts["skipped_duplicates"] += 1
                     target = duplicate_of if isinstance(duplicate_of, int) else self.run_leads.get(duplicate_of)

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from estatecrm.core.errors import ApplicationError, NotFound
 from estatecrm.crm.models import CustomField, Project
 from estatecrm.leads import actions, error_codes, selectors
+from estatecrm.leads.choices import DuplicatePolicy
 from estatecrm.leads.converter import convert_row
 from estatecrm.leads.dnc import DNC_FIELDS
 from estatecrm.leads.fields import CUSTOM_PREFIX, DEFAULT_FIELDS
@@ -134,8 +135,19 @@ def open_draft(draft: dict):
                       header_row=draft.get("header_row") or None)
 
 
-def import_options(draft: dict, mapping: dict, form: MappingForm) -> dict:
+def row_decisions(post, policy: str) -> dict[int, str]:
+    """`decision_<row>` fields of the dry run's duplicate table that differ from the import's policy."""
+    decisions = {}
+    for name, value in post.items():
+        row = name.removeprefix("decision_")
+        if name.startswith("decision_") and row.isdigit() and value in DuplicatePolicy.values and value != policy:
+            decisions[int(row)] = value
+    return decisions
+
+
+def import_options(draft: dict, mapping: dict, form: MappingForm, post=None) -> dict:
     return {
+        "decisions": row_decisions(post or {}, form.cleaned_data["on_duplicate"]) or None,
         "path": Path(default_storage.path(draft["storage_name"])), "file_name": draft["file_name"], "mapping": mapping,
         "encoding": draft.get("encoding") or "", "delimiter": draft.get("delimiter") or "", "sheet": draft.get("sheet") or "",
         "header_row": draft.get("header_row") or None, "duplicate_keys": form.cleaned_data["duplicate_keys"],
@@ -298,16 +310,19 @@ def import_mapping(request: HttpRequest, actor: Actor) -> HttpResponse:
                 messages.success(request, _("The mapping was saved."))
                 saved_mappings = list(selectors.saved_mapping_list(actor=actor))
             elif action == "dry_run":
-                report = actions.do_dry_run_lead_import_from_page(actor=actor, **target, **import_options(draft, chosen, form))
+                report = actions.do_dry_run_lead_import_from_page(actor=actor, **target, **import_options(draft, chosen, form, request.POST))
                 labels = field_labels(lead_fields)
                 dry_run = {
                     **summary_context(report.counts),
                     "issues": [(row, labels.get(key, key), reason_label(code)) for row, key, code in report.issues],
                     "issue_count": report.issue_count, "more_issues": report.issue_count - len(report.issues),
+                    "duplicates": report.duplicates, "duplicate_count": report.duplicate_count,
+                    "more_duplicates": report.duplicate_count - len(report.duplicates),
+                    "decision_choices": DuplicatePolicy.choices,
                 }
             elif action == "start":
                 run = actions.do_start_lead_import_from_page(actor=actor, **target, mapping_name=form.cleaned_data["mapping_name"],
-                                                             **import_options(draft, chosen, form))
+                                                             **import_options(draft, chosen, form, request.POST))
                 discard_draft(request)
                 messages.success(request, _("The import started."))
                 return redirect("leads:detail", run_id=run.pk)

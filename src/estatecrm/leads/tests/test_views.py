@@ -221,6 +221,28 @@ def test_dry_run_counts_duplicates_of_existing_leads(admin_client, company, proj
     assert (summary["skipped_duplicates"], summary["leads_created"], summary["duplicates_by_rule"]) == (2, 0, {"name": 2})
 
 
+def test_flagged_duplicates_can_be_decided_row_by_row(admin_client, company, project, django_capture_on_commit_callbacks):
+    # given: the file was imported once, so both valid rows are duplicates by name
+    post_upload(admin_client, project)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post("/imports/new/mapping/", mapping_data(action="start"))
+    post_upload(admin_client, project)
+    # when: the dry run lists them with the policy's decision
+    dry = admin_client.post("/imports/new/mapping/", mapping_data(action="dry_run", on_duplicate="skip"))
+    flagged = dry.context["dry_run"]["duplicates"]
+    assert [(item["row"], item["rule"], item["lead_name"], item["decision"]) for item in flagged] == [
+        (2, "name", "株式会社ABC", "skip"), (4, "name", "髙﨑商店", "skip")]
+    assert 'name="decision_2"' in dry.content.decode()
+    # and row 4 is imported as new anyway, against the policy
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post("/imports/new/mapping/", mapping_data(action="start", on_duplicate="skip", decision_4="add"))
+    # then
+    run = Run.objects.for_company(company).order_by("-pk").first()
+    assert (run.params["decisions"], run.counts["skipped_duplicates"], run.counts["leads_created"]) == ({"4": "add"}, 1, 1)
+    with company_scope(company):
+        assert Customer.objects.filter(name="髙﨑商店").count() == 2
+
+
 def test_start_runs_in_the_background_then_the_page_shows_the_result(admin_client, company, project, company_admin,
                                                                       django_capture_on_commit_callbacks):
     # given
