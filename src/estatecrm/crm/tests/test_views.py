@@ -298,3 +298,13 @@ def test_list_query_count_does_not_grow_with_rows(admin_client, company, org, ag
     with django_assert_max_num_queries(18):
         response = admin_client.get(reverse("crm:list"))
     assert len(response.context["page"].items) == 20
+
+
+def test_common_name_search_takes_the_list_order_path_with_the_same_result(admin_client, company, org, agent, monkeypatch):
+    from estatecrm.crm import filtersets
+
+    cases = [testing.make_case(company, org["SBY"], main_assignee=agent, customer_name=name) for name in ("佐藤 花子", "佐藤 一郎", "鈴木 一郎")]
+    url = reverse("crm:list")
+    collected = listed_ids(admin_client.get(url, {"q": "佐藤"}))
+    monkeypatch.setattr(filtersets, "COMMON_NAME_CUSTOMERS", 1)
+    assert listed_ids(admin_client.get(url, {"q": "佐藤"})) == collected == [cases[1].pk, cases[0].pk]
