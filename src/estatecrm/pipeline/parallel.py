@@ -6,31 +6,57 @@ child and yields what it yields, a few batches ahead (bounded queue: memory stay
 never touches the database connection it inherited and leaves with os._exit.
 """
 
+import ctypes
 import multiprocessing
+import os
 import queue
+import signal
 import traceback
 
 _DONE = "__done__"
 _FAILED = "__failed__"
+_PR_SET_PDEATHSIG = 1
 
 
-def _child(queue_, function, args) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """A parent killed with SIGKILL cannot stop its child: on Linux the kernel does it for us; elsewhere
+    `_put` notices the new parent. Without this an orphan blocks on the full queue forever."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (AttributeError, OSError):
+        pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _put(queue_, item, parent_pid: int) -> None:
+    while True:
+        try:
+            queue_.put(item, timeout=5)
+            return
+        except queue.Full:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+
+def _child(queue_, function, args, parent_pid) -> None:
+    _die_with_parent(parent_pid)
     try:
         for item in function(*args):
-            queue_.put(item)
-        queue_.put((_DONE, None))
+            _put(queue_, item, parent_pid)
+        _put(queue_, (_DONE, None), parent_pid)
     except BaseException as error:  # the parent re-raises it
         try:
-            queue_.put((_FAILED, error))
+            _put(queue_, (_FAILED, error), parent_pid)
         except Exception:
-            queue_.put((_FAILED, RuntimeError(traceback.format_exc())))
+            _put(queue_, (_FAILED, RuntimeError(traceback.format_exc())), parent_pid)
 
 
 def produce_in_child(function, *args, ahead: int = 3):
     """Yield the items of the generator `function(*args)`, computed in a forked child process."""
     context = multiprocessing.get_context("fork")
     items = context.Queue(maxsize=ahead)
-    child = context.Process(target=_child, args=(items, function, args), daemon=True)
+    child = context.Process(target=_child, args=(items, function, args, os.getpid()), daemon=True)
     child.start()
     try:
         while True:
