@@ -3,11 +3,12 @@
     .venv/bin/python bench/case_list.py [--cases 1000000] [--workdir DIR] [--requests 40] [--reuse]
 
 Fills a database (DATABASE_URL, default a SQLite file in the work directory) with one company of
-`--cases` cases (one customer each, a phone and an e-mail per customer, tags on a third of them,
-updates spread over two years), then requests pages through Django's full stack (middleware,
+`--cases` cases (one customer each, a phone and an e-mail per customer, every tenth phone shared
+with another customer, tags on a third of them, updates spread over two years), then requests pages through Django's full stack (middleware,
 access rules, templates) as a logged-in user and prints p50/p95 in milliseconds for: the first
 page, a filtered page (status + owning unit), a name search, a phone search, a deep keyset page
-(90 % down the list), an agent's first page (access rules applied) and the case detail.
+(90 % down the list), an agent's first page (access rules applied), the case detail, the
+名寄せ候補あり view and the side menu's counts (uncached).
 `--reuse` keeps an existing filled database (filling a million cases takes a few minutes).
 """
 
@@ -81,7 +82,8 @@ def fill(cases: int) -> None:
             contacts = Contact.objects.bulk_create([Contact(company=company, customer=c, name=c.name) for c in customers], batch_size=5000)
             points = []
             for index, contact in zip(range(offset, offset + size), contacts, strict=True):
-                phone = f"+8190{index:08d}"
+                # Every tenth customer shares the previous one's phone: candidates for 名寄せ, as in real data.
+                phone = f"+8190{index - 1 if index and index % 10 == 0 else index:08d}"
                 points.append(ContactPoint(company=company, contact=contact, customer_id=contact.customer_id, kind=ContactPointKind.MOBILE,
                                            raw=f"090-{index // 10000:04d}-{index % 10000:04d}", normalized=phone, position=0))
                 points.append(ContactPoint(company=company, contact=contact, customer_id=contact.customer_id, kind=ContactPointKind.EMAIL,

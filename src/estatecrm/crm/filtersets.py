@@ -184,6 +184,37 @@ def duplicate_customers_subquery(company_id: int) -> QuerySet:
     return ContactPoint.objects.unscoped().filter(company_id=company_id, normalized__in=shared).values("customer_id")
 
 
+def _live_cases(actor: Actor) -> QuerySet[Case]:
+    return Case.objects.for_company(actor.company_id).filter(actor.case_visibility_q(), deleted_at__isnull=True).order_by()
+
+
+def _without_unsubscribed(cases: QuerySet[Case], company_id: int) -> int:
+    """Count minus the (few) cases of unsubscribed customers: two index counts, not a test per case."""
+    unsubscribed = Customer.objects.unscoped().filter(company_id=company_id, is_unsubscribed=True).values("pk")
+    return cases.count() - cases.filter(customer_id__in=unsubscribed).count()
+
+
+def view_counts(actor: Actor) -> dict[str, int]:
+    """The side menu's counts except 名寄せ候補あり (see duplicate_count), each equal to its view's list."""
+    company_id = actor.company_id
+    live = _live_cases(actor)
+    unsubscribed = Customer.objects.unscoped().filter(company_id=company_id, is_unsubscribed=True).values("pk")
+    mine = live.filter(Q(main_assignee_id=actor.user.pk) | Q(
+        pk__in=CaseAssignee.objects.unscoped().filter(company_id=company_id, user_id=actor.user.pk).values("case_id")))
+    return {
+        View.ALL: _without_unsubscribed(live, company_id),
+        View.MINE: _without_unsubscribed(mine, company_id),
+        View.UNSUBSCRIBED: live.filter(customer_id__in=unsubscribed).count(),
+        View.TRASH: Case.objects.for_company(company_id).filter(actor.case_visibility_q(), deleted_at__isnull=False).count(),
+    }
+
+
+def duplicate_count(actor: Actor) -> int:
+    """The 名寄せ候補あり count: one GROUP BY over every phone and e-mail of the company (cache it)."""
+    cases = _live_cases(actor).filter(customer_id__in=duplicate_customers_subquery(actor.company_id))
+    return _without_unsubscribed(cases, actor.company_id)
+
+
 def filter_cases(*, actor: Actor, filters: CaseFilters) -> QuerySet[Case]:
     """The cases the actor sees that match `filters`, in the filters' sort order (not yet paged)."""
     company_id = actor.company_id

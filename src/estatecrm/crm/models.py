@@ -195,6 +195,8 @@ class Customer(TenantOwnedModel, TimeStampedModel, SoftDeletable):
             models.Index(fields=["company", "name_key"], name="customer_name_key_idx"),
             models.Index(fields=["company", "kana_key"], name="customer_kana_key_idx"),
             models.Index(fields=["company", "line_user_id"], name="customer_line_user_idx"),
+            # Few customers unsubscribe: a partial index finds them without reading the others.
+            models.Index(fields=["company"], condition=models.Q(is_unsubscribed=True), name="customer_unsubscribed_idx"),
         ]
 
     def __str__(self) -> str:
@@ -302,7 +304,8 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
         indexes = [
             models.Index(fields=["company", "project"], name="case_project_idx"),
             models.Index(fields=["company", "-updated_at", "-id"], name="case_updated_idx"),
-            models.Index(fields=["company", "owning_org", "-updated_at", "-id"], name="case_org_updated_idx"),
+            # deleted_at before the sort keys: a unit's live (or trashed) cases are one index range, for pages and counts.
+            models.Index(fields=["company", "owning_org", "deleted_at", "-updated_at", "-id"], name="case_org_updated_idx"),
             models.Index(fields=["company", "main_assignee", "-updated_at"], name="case_main_assignee_idx"),
             models.Index(fields=["company", "status", "-updated_at"], name="case_status_idx"),
             models.Index(fields=["company", "customer"], name="case_customer_idx"),

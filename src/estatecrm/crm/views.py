@@ -55,6 +55,7 @@ from estatecrm.tenancy.models import OrgUnit, User
 from estatecrm.tenancy.selectors import Actor, actor_for
 
 COUNTS_CACHE_SECONDS = 60
+DUPLICATE_COUNT_CACHE_SECONDS = 300
 
 
 def with_actor(view):
@@ -137,17 +138,14 @@ def view_counts(actor: Actor) -> dict[str, int]:
     key = f"crm:view-counts:{actor.company_id}:{actor.user.pk}"
     counts = cache.get(key)
     if counts is None:
-        counts = {}
-        for value, _label in filtersets.View.CHOICES:
-            if value == filtersets.View.DUPLICATES:
-                # Counting every candidate is a set query (GROUP BY on the index), not a test per case.
-                cases = filtersets.filter_cases(actor=actor, filters=filtersets.CaseFilters()).filter(
-                    customer_id__in=filtersets.duplicate_customers_subquery(actor.company_id))
-            else:
-                cases = filtersets.filter_cases(actor=actor, filters=filtersets.CaseFilters(view=value))
-            counts[value] = cases.order_by().count()
+        counts = filtersets.view_counts(actor)
         cache.set(key, counts, COUNTS_CACHE_SECONDS)
-    return counts
+    duplicates_key = f"crm:duplicate-count:{actor.company_id}:{actor.user.pk}"
+    duplicates = cache.get(duplicates_key)
+    if duplicates is None:
+        duplicates = filtersets.duplicate_count(actor)
+        cache.set(duplicates_key, duplicates, DUPLICATE_COUNT_CACHE_SECONDS)
+    return {**counts, filtersets.View.DUPLICATES: duplicates}
 
 
 @require_GET

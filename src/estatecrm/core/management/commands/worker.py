@@ -13,13 +13,31 @@ from django.db import close_old_connections
 
 logger = logging.getLogger(__name__)
 SWEEP_SECONDS = 60
+OPTIMIZE_SECONDS = 3600
+
+
+def optimize_sqlite() -> None:
+    """Keep SQLite's planner statistics fresh (`PRAGMA optimize`, bounded by analysis_limit): without
+    them a new index or a big import leaves it choosing slow plans for the case list."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA analysis_limit=1000")
+            cursor.execute("PRAGMA optimize=0x10002")
 
 
 def sweep_stale_runs(stop: threading.Event, backend: str, seconds: float) -> None:
+    import time
+
     from estatecrm.pipeline.tasks import resume_stale_runs
 
+    optimized_at = 0.0
     while not stop.is_set():
         try:
+            if time.monotonic() - optimized_at >= OPTIMIZE_SECONDS:
+                optimized_at = time.monotonic()
+                optimize_sqlite()
             resumed = resume_stale_runs(backend)
             if resumed:
                 logger.warning("resumed runs whose worker stopped: %s", resumed)
