@@ -11,8 +11,10 @@ text) and listed.
 import codecs
 import csv
 import io
+import operator
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,10 +170,22 @@ class Bundle:
 
     def table(self, name: str) -> Table:
         """The CSV member decoded (CP932 only) and parsed; an absent optional member is an empty table."""
+        member = self.member_rows(name)
+        table = Table(name=name, headers=member.headers, unknown_columns=member.unknown_columns)
+        columns = member.columns
+        table.rows = [(line, dict(zip(columns, values, strict=True))) for line, values in member.rows]
+        return table
+
+    def member_rows(self, name: str, intern: dict | None = None) -> "MemberRows":
+        """The CSV member decoded (CP932 only) with its header checked, its data rows read lazily as
+        compact tuples in `columns` order (every known column, then the unknown ones); blank lines are
+        left out. `intern`: a dict that shares equal values between rows (memory: codes, dates, statuses
+        and condition values repeat a lot)."""
         if name not in self.members:
-            return Table(name=name, headers=list(COLUMNS[name]))
+            return MemberRows(name=name, headers=list(COLUMNS[name]), unknown_columns=[], columns=COLUMNS[name], rows=iter(()))
         text = decode_cp932(self.read_bytes(name), name)
         reader = csv.reader(io.StringIO(text, newline=""))
+        del text  # the reader holds it
         try:
             headers = [header.strip().lstrip("\ufeff") for header in next(reader, [])]
         except csv.Error as error:
@@ -180,21 +194,24 @@ class Bundle:
         if missing:
             raise ReadError(error_codes.COLUMN_MISSING, _("“%(name)s” has no column “%(column)s”.") % {"name": name, "column": missing[0]})
         known = COLUMNS[name]
-        table = Table(name=name, headers=headers, unknown_columns=[header for header in headers if header and header not in known])
-        width = len(headers)
-        blank = dict.fromkeys(known, "")
-        try:
-            line = reader.line_num + 1
-            for cells in reader:
-                if any(cell.strip() for cell in cells):
-                    values = dict(blank)
-                    values.update(zip(headers, cells[:width] if len(cells) >= width else cells + [""] * (width - len(cells)), strict=True))
-                    table.rows.append((line, values))
-                line = reader.line_num + 1
-        except csv.Error as error:
-            raise ReadError(error_codes.BAD_CSV, _("“%(name)s” is not a valid CSV file (line %(line)d): %(error)s")
-                            % {"name": name, "line": reader.line_num, "error": error}) from None
-        return table
+        unknown = [header for header in headers if header and header not in known]
+        columns = known + tuple(dict.fromkeys(unknown))
+        return MemberRows(name=name, headers=headers, unknown_columns=unknown, columns=columns,
+                          rows=_values(name, reader, headers, columns, intern), reader=reader)
+
+    def check(self) -> None:
+        """Read every CSV member once, keeping nothing: raises the ReadError that reading it for a run would
+        (the same checks as `member_rows`, in the same order, without building the rows)."""
+        for name in (*DATA_FILES, INFO_FILE):
+            reader = self.member_rows(name).reader
+            if reader is None:  # an optional member that is absent
+                continue
+            try:
+                for _cells in reader:
+                    pass
+            except csv.Error as error:
+                raise ReadError(error_codes.BAD_CSV, _("“%(name)s” is not a valid CSV file (line %(line)d): %(error)s")
+                                % {"name": name, "line": reader.line_num, "error": error}) from None
 
     def declared_counts(self) -> dict[str, int]:
         """`件数:<file>` rows of エクスポート情報.csv: the row counts the desktop app wrote."""
@@ -204,6 +221,44 @@ class Bundle:
             if key.startswith("件数:") and value.isdigit():
                 counts[key.removeprefix("件数:")] = int(value)
         return counts
+
+
+@dataclass
+class MemberRows:
+    """A CSV member's header and its data rows, read lazily: (1-based line where the record starts, values)."""
+
+    name: str
+    headers: list[str]
+    unknown_columns: list[str]
+    columns: tuple[str, ...]
+    rows: Iterator[tuple[int, tuple]]
+    reader: object = None  # the csv reader behind `rows` (positioned after the header)
+
+
+def _values(name: str, reader, headers: list[str], columns: tuple[str, ...], intern: dict | None) -> Iterator[tuple[int, tuple]]:
+    """The rows as tuples in `columns` order: a column the header lacks reads as empty; with several
+    columns of one name the last one wins (as a dict of the header would have it)."""
+    width = len(headers)
+    last = {header: index for index, header in enumerate(headers)}
+    pick = operator.itemgetter(*(last.get(column, width) for column in columns))  # index `width`: an appended ""
+    padding = [""]
+    share = intern.setdefault if intern is not None else None
+    try:
+        line = reader.line_num + 1
+        for cells in reader:
+            if (cells and cells[0].strip()) or any(cell.strip() for cell in cells):
+                count = len(cells)
+                if count != width:
+                    cells = cells[:width] if count > width else cells + [""] * (width - count)
+                cells += padding
+                values = pick(cells)
+                if share is not None:
+                    values = tuple(map(share, values, values))
+                yield line, values
+            line = reader.line_num + 1
+    except csv.Error as error:
+        raise ReadError(error_codes.BAD_CSV, _("“%(name)s” is not a valid CSV file (line %(line)d): %(error)s")
+                        % {"name": name, "line": reader.line_num, "error": error}) from None
 
 
 def decode_cp932(data: bytes, name: str) -> str:

@@ -9,14 +9,19 @@ tested without a database. Texts written into the data (other-information lines,
 are translated in the language active when `convert` runs.
 """
 
+import contextlib
+import functools
+import gc
 import re
+import threading
 import unicodedata
-from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from django.utils.translation import gettext as _
+from django.utils import translation
+from django.utils.translation import gettext
 
 from estatecrm.crm.choices import (
     MAX_SUB_ASSIGNEES_PER_CASE,
@@ -46,6 +51,8 @@ from estatecrm.normalize import (
     parse_datetime,
     split_prefecture,
 )
+from estatecrm.normalize.dates import TOKYO
+from estatecrm.normalize.result import Result
 
 KIND = {"賃貸": CaseKind.RENT, "売買": CaseKind.BUY}
 ACTIVITY_KIND = {
@@ -64,11 +71,68 @@ AUTO_MAIL_ON = "配信する"
 OPEN_STATE = "未完了"
 _MINUTES = re.compile(r"([0-9]+)\s*分")
 _YEARS = re.compile(r"([0-9]+)\s*年")
+ACT_WHEN, ACT_KIND, ACT_STAFF, ACT_SUBJECT, ACT_BODY, ACT_STATE = (
+    files.COLUMNS[files.ACTIVITIES_FILE].index(column) for column in ("活動日時", "活動種別", "社員コード", "件名", "内容", "状態"))
+# Dates repeat across a bundle's rows; the parsers are pure and their results immutable.
+cached_parse_date = functools.lru_cache(maxsize=1 << 16)(parse_date)
+cached_parse_datetime = functools.lru_cache(maxsize=1 << 16)(parse_datetime)
+# Readings, postal codes and addresses repeat too (families, buildings, streets).
+cached_reading = functools.lru_cache(maxsize=1 << 16)(normalize_reading)
+cached_postal_code = functools.lru_cache(maxsize=1 << 14)(normalize_postal_code)
+cached_split_prefecture = functools.lru_cache(maxsize=1 << 14)(split_prefecture)
 _CITY = re.compile(r"^(.+?郡.+?[町村]|.+?市.+?区|.+?[市区町村])")
 
 
 def clean(value: str) -> str:
-    return (value or "").replace("\x00", "").strip().strip("\u3000").strip()
+    """Without NULs and surrounding spaces (str.strip() takes the full-width space U+3000 too)."""
+    if not value:
+        return ""
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    return value.strip()
+
+
+_texts = threading.local()
+_CATALOGS: dict[str, dict[str, str]] = {}
+
+
+def _(message: str) -> str:
+    """gettext, answered from a per-language cache inside `translated_texts` (a bulk conversion asks
+    for the same few texts hundreds of thousands of times)."""
+    catalog = getattr(_texts, "catalog", None)
+    if catalog is None:
+        return gettext(message)
+    text = catalog.get(message)
+    if text is None:
+        text = catalog[message] = gettext(message)
+    return text
+
+
+@contextlib.contextmanager
+def translated_texts(language: str):
+    """Texts written into the data are in `language` inside the block, and cached."""
+    with translation.override(language):
+        previous = getattr(_texts, "catalog", None)
+        _texts.catalog = _CATALOGS.setdefault(language, {})
+        try:
+            yield
+        finally:
+            _texts.catalog = previous
+
+
+_TIMESTAMP = re.compile(r"([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})[ ]+([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
+
+
+def parse_timestamp(text: str) -> Result:
+    """parse_datetime(text) (Japan time), with a fast path for the desktop app's own `YYYY/MM/DD HH:MM[:SS]`."""
+    match = _TIMESTAMP.fullmatch(text)
+    if match is not None:
+        year, month, day, hour, minute, second = match.groups()
+        try:
+            return Result.ok(datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), tzinfo=TOKYO))
+        except ValueError:
+            pass
+    return cached_parse_datetime(text)
 
 
 def split_list(value: str) -> list[str]:
@@ -103,62 +167,159 @@ class Staff:
     is_active: bool
 
 
+class CaseRows(Sequence):
+    """The rows of 追客.csv, kept as compact tuples; each item reads as (line, {column: value})."""
+
+    def __init__(self, columns: tuple[str, ...], rows: list[tuple[int, tuple]]):
+        self.columns = columns
+        self.compact = rows
+
+    def __len__(self) -> int:
+        return len(self.compact)
+
+    def __getitem__(self, index):
+        columns = self.columns
+        if isinstance(index, slice):
+            return [(line, dict(zip(columns, values, strict=True))) for line, values in self.compact[index]]
+        line, values = self.compact[index]
+        return line, dict(zip(columns, values, strict=True))
+
+    def __iter__(self) -> Iterator[tuple[int, dict]]:
+        columns = self.columns
+        for line, values in self.compact:
+            yield line, dict(zip(columns, values, strict=True))
+
+
+class CustomerRows(Mapping):
+    """The rows of 顧客.csv by 顧客番号 (the last row wins), kept compact; each reads as (line, {column: value})."""
+
+    def __init__(self, columns: tuple[str, ...], rows: dict[str, tuple[int, tuple]]):
+        self.columns = columns
+        self.compact = rows
+
+    def __getitem__(self, key: str) -> tuple[int, dict]:
+        line, values = self.compact[key]
+        return line, dict(zip(self.columns, values, strict=True))
+
+    def __contains__(self, key) -> bool:
+        return key in self.compact
+
+    def __iter__(self):
+        return iter(self.compact)
+
+    def __len__(self) -> int:
+        return len(self.compact)
+
+
+# Positions of the columns in the rows of the per-case files (tuples in bundle.COLUMNS order).
+ACT = {column: index for index, column in enumerate(files.COLUMNS[files.ACTIVITIES_FILE])}
+COND = {column: index for index, column in enumerate(files.COLUMNS[files.CONDITIONS_FILE])}
+INTRO = {column: index for index, column in enumerate(files.COLUMNS[files.INTRODUCTIONS_FILE])}
+ATT = {column: index for index, column in enumerate(files.COLUMNS[files.ATTACHMENTS_FILE])}
+
+
 @dataclass
 class Source:
-    """The bundle's rows; the files that hang off a case grouped by 追客番号, in file order."""
+    """The bundle's rows; the files that hang off a case grouped by 追客番号 (stripped), in file order,
+    each row a tuple of values in `bundle.COLUMNS` order (see ACT, COND, INTRO, ATT)."""
 
-    cases: list[tuple[int, dict]]
-    customers: dict[str, tuple[int, dict]]
+    cases: CaseRows
+    customers: CustomerRows
     staff: dict[str, Staff]
     statuses: dict[str, str]  # status name -> category
     units: dict[str, tuple[str, str]]  # code -> (name, parent code)
-    conditions: dict[str, list[tuple[int, dict]]]
-    introductions: dict[str, list[tuple[int, dict]]]
-    activities: dict[str, list[tuple[int, dict]]]
-    attachments: dict[str, list[tuple[int, dict]]]
+    conditions: dict[str, list[tuple]]
+    introductions: dict[str, list[tuple]]
+    activities: dict[str, list[tuple]]
+    attachments: dict[str, list[tuple]]
     row_counts: dict[str, int]
     declared_counts: dict[str, int]
     unknown_columns: dict[str, list[str]]
     customer_unknown_columns: list[str] = field(default_factory=list)
     members: frozenset[str] = frozenset()  # every file name in the ZIP
 
-    def orphans(self, name: str) -> int:
+    def case_keys(self) -> set[str]:
+        key = self.cases.columns.index("追客番号")
+        return {values[key].strip() for _line, values in self.cases.compact}
+
+    def orphans(self, name: str, known: set[str] | None = None) -> int:
         """Rows of a per-case file whose 追客番号 is not in 追客.csv (dangling references)."""
-        known = {row["追客番号"].strip() for _line, row in self.cases}
+        known = self.case_keys() if known is None else known
         grouped = {files.CONDITIONS_FILE: self.conditions, files.INTRODUCTIONS_FILE: self.introductions,
                    files.ACTIVITIES_FILE: self.activities, files.ATTACHMENTS_FILE: self.attachments}[name]
         return sum(len(rows) for key, rows in grouped.items() if key not in known)
 
 
 def load_source(bundle: "files.Bundle") -> Source:
-    """Every CSV member of the bundle, checked and grouped (raises ReadError when one is unreadable)."""
-    tables = {name: bundle.table(name) for name in files.DATA_FILES}
+    """Every CSV member of the bundle, checked and grouped (raises ReadError when one is unreadable).
 
-    def grouped(name: str) -> dict[str, list[tuple[int, dict]]]:
-        groups: dict[str, list[tuple[int, dict]]] = defaultdict(list)
-        for line, row in tables[name].rows:
-            groups[row["追客番号"].strip()].append((line, row))
-        return dict(groups)
+    One pass over each member; rows are kept as tuples whose short values are shared (a 100,000-case
+    bundle holds about 1.5 million rows), and the cyclic garbage collector is paused meanwhile (it
+    would scan the growing heap again and again for nothing: rows hold no cycles)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_source(bundle)
+    finally:
+        if was_enabled:
+            gc.enable()
 
+
+def _load_source(bundle: "files.Bundle") -> Source:
+    intern: dict[str, str] = {}
+    members = {}
+    row_counts = {}
+    unknown_columns = {}
+
+    def read(name: str) -> Iterator[tuple[int, tuple]]:
+        member = bundle.member_rows(name, intern)
+        members[name] = member
+        if member.unknown_columns:
+            unknown_columns[name] = member.unknown_columns
+        count = 0
+        for item in member.rows:
+            count += 1
+            yield item
+        row_counts[name] = count
+
+    def grouped(name: str) -> dict[str, list[tuple]]:
+        groups: dict[str, list[tuple]] = {}
+        for _line, values in read(name):
+            key = values[0].strip()  # 追客番号 is the first column of every per-case file
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [values]
+            else:
+                group.append(values)
+        return groups
+
+    # The order in which the members are read decides which error a bad bundle reports: bundle.DATA_FILES.
+    units = {clean(row[0]): (clean(row[1]), clean(row[2])) for _line, row in read(files.UNITS_FILE)}
     staff = {}
-    for _line, row in tables[files.STAFF_FILE].rows:
-        code = clean(row["社員コード"])
-        staff[code] = Staff(code=code, name=normalize_name(row["氏名"]), email=clean(row["メールアドレス"]),
-                            unit_code=clean(row["組織コード"]), is_active=clean(row["在籍区分"]) != "退職")
+    for _line, row in read(files.STAFF_FILE):
+        code = clean(row[0])
+        staff[code] = Staff(code=code, name=normalize_name(row[1]), email=clean(row[2]), unit_code=clean(row[3]), is_active=clean(row[4]) != "退職")
+    statuses = {clean(row[0]): clean(row[1]) for _line, row in read(files.STATUSES_FILE)}
+    customers = {clean(values[0]): (line, values) for line, values in read(files.CUSTOMERS_FILE)}
+    cases = list(read(files.CASES_FILE))
+    conditions = grouped(files.CONDITIONS_FILE)
+    introductions = grouped(files.INTRODUCTIONS_FILE)
+    activities = grouped(files.ACTIVITIES_FILE)
+    attachments = grouped(files.ATTACHMENTS_FILE)
     return Source(
-        cases=tables[files.CASES_FILE].rows,
-        customers={clean(row["顧客番号"]): (line, row) for line, row in tables[files.CUSTOMERS_FILE].rows},
+        cases=CaseRows(members[files.CASES_FILE].columns, cases),
+        customers=CustomerRows(members[files.CUSTOMERS_FILE].columns, customers),
         staff=staff,
-        statuses={clean(row["ステータス名"]): clean(row["区分"]) for _line, row in tables[files.STATUSES_FILE].rows},
-        units={clean(row["組織コード"]): (clean(row["組織名"]), clean(row["親組織コード"])) for _line, row in tables[files.UNITS_FILE].rows},
-        conditions=grouped(files.CONDITIONS_FILE),
-        introductions=grouped(files.INTRODUCTIONS_FILE),
-        activities=grouped(files.ACTIVITIES_FILE),
-        attachments=grouped(files.ATTACHMENTS_FILE),
-        row_counts={name: len(table.rows) for name, table in tables.items()},
+        statuses=statuses,
+        units=units,
+        conditions=conditions,
+        introductions=introductions,
+        activities=activities,
+        attachments=attachments,
+        row_counts=row_counts,
         declared_counts=bundle.declared_counts(),
-        unknown_columns={name: table.unknown_columns for name, table in tables.items() if table.unknown_columns},
-        customer_unknown_columns=tables[files.CUSTOMERS_FILE].unknown_columns,
+        unknown_columns=unknown_columns,
+        customer_unknown_columns=members[files.CUSTOMERS_FILE].unknown_columns,
         members=frozenset(bundle.members),
     )
 
@@ -290,6 +451,7 @@ class CaseRecord:
     auto_mail_was_on: bool = False
     walk_source: int | None = None
     age_source: int | None = None
+    rows_used: tuple[int, ...] = ()  # rows of 希望条件, 紹介物件, 活動履歴, 添付ファイル that belong to the case
 
     @property
     def is_migratable(self) -> bool:
@@ -319,9 +481,17 @@ class Converter:
         self.source = source
         self.target = target
         self._customers: dict[str, CustomerRecord] = {}
+        self._users: dict[str, int | None] = {}  # 社員コード as typed -> user (source and target do not change)
 
     # -- staff (rule 3) ---------------------------------------------------------------------------
     def user_for_staff(self, code: str) -> int | None:
+        try:
+            return self._users[code]
+        except KeyError:
+            user = self._users[code] = self._user_for_staff(code)
+            return user
+
+    def _user_for_staff(self, code: str) -> int | None:
         code = clean(code)
         if not code:
             return None
@@ -345,7 +515,7 @@ class Converter:
     def screen(self, row_number: int, row: dict) -> CaseRecord:
         """The case with only its skip/fail decision (rules 1, 2, 3, 12 and the start date): cheap."""
         record = CaseRecord(row_number=row_number, source_id=clean(row["追客番号"]), customer_source_id=clean(row["顧客番号"]))
-        started = parse_date(clean(row["追客開始日"])) if clean(row["追客開始日"]) else None
+        started = cached_parse_date(clean(row["追客開始日"])) if clean(row["追客開始日"]) else None
         record.started_on = started.value if started is not None and started.is_valid else None
         category = self.category_of(row)
         if category is None:
@@ -419,7 +589,7 @@ class Converter:
         # Rule 10: first inquiry.
         inquiry = clean(row["初回反響日"])
         if inquiry:
-            parsed = parse_date(inquiry)
+            parsed = cached_parse_date(inquiry)
             if parsed.is_valid:
                 record.first_inquiry_date = parsed.value
             else:
@@ -438,7 +608,7 @@ class Converter:
         self.convert_introductions(record)
         self.convert_attachments(record)
         record.memo = (row["追客メモ"] or "").replace("\x00", "").strip()
-        updated = parse_datetime(clean(row["最終更新日時"])) if clean(row["最終更新日時"]) else None
+        updated = parse_timestamp(clean(row["最終更新日時"])) if clean(row["最終更新日時"]) else None
         record.memo_at = updated.value if updated is not None and updated.is_valid else None
         for column in self.source.unknown_columns.get(files.CASES_FILE, []):
             if clean(row.get(column, "")):
@@ -480,11 +650,12 @@ class Converter:
         comments: list[str] = []
         lines = record.other_info_lines
         legacy_flags: list[str] = []
-        for _line, condition in self.source.conditions.get(record.source_id, []):
-            item, value = clean(condition["条件項目"]), clean(condition["条件値"])
+        item_at, value_at = COND["条件項目"], COND["条件値"]
+        for condition in self.source.conditions.get(record.source_id, ()):
+            item, value = clean(condition[item_at]), clean(condition[value_at])
             if not value and item != "管理用コメント":
                 continue
-            if not self.apply_condition(record, desired, comments, legacy_flags, item, value, condition["条件値"]):
+            if not self.apply_condition(record, desired, comments, legacy_flags, item, value, condition[value_at]):
                 lines.append(line(_("Desired condition (not available here)"), f"{item} = {value}"))
         if legacy_flags:
             lines.append(line(_("Feature flags (not available here)"), ", ".join(legacy_flags)))
@@ -580,24 +751,24 @@ class Converter:
 
     def convert_activities(self, record: CaseRecord) -> None:
         latest_open: ActivityRecord | None = None
-        for _line, row in self.source.activities.get(record.source_id, []):
-            kind_name = clean(row["活動種別"])
+        for row in self.source.activities.get(record.source_id, ()):
+            kind_name = clean(row[ACT_KIND])
             kind = ACTIVITY_KIND.get(kind_name, ActivityKind.NOTE)
-            when = parse_datetime(clean(row["活動日時"]))
-            body = (row["内容"] or "").replace("\x00", "").strip()
-            subject = clean(row["件名"])
+            when = parse_timestamp(clean(row[ACT_WHEN]))
+            body = (row[ACT_BODY] or "").replace("\x00", "").strip()
+            subject = clean(row[ACT_SUBJECT])
             if kind_name not in ACTIVITY_KIND:
                 subject = f"{kind_name} {subject}".strip()
-            staff_code = clean(row["社員コード"])
+            staff_code = clean(row[ACT_STAFF])
             actor = self.user_for_staff(staff_code)
             if staff_code and actor is None:
                 body = "\n".join(part for part in (body, line(_("Staff in the desktop app"), self.staff_label(staff_code))) if part)
             occurred_at = when.value if when.is_valid else None
             if occurred_at is None:
-                body = "\n".join(part for part in (body, line(_("Date as typed"), clean(row["活動日時"]))) if part)
+                body = "\n".join(part for part in (body, line(_("Date as typed"), clean(row[ACT_WHEN]))) if part)
                 occurred_at = datetime.combine(record.started_on or date(2000, 1, 1), datetime.min.time()).replace(
                     tzinfo=parse_datetime("2000/01/01").value.tzinfo)
-            is_open = kind == ActivityKind.VISIT_APPOINTMENT and clean(row["状態"]) == OPEN_STATE
+            is_open = kind == ActivityKind.VISIT_APPOINTMENT and clean(row[ACT_STATE]) == OPEN_STATE
             activity = ActivityRecord(kind=kind, occurred_at=occurred_at, actor_id=actor, subject=subject[:300], body=body,
                                       is_done=not is_open, is_appointment_open=is_open)
             record.activities.append(activity)
@@ -608,8 +779,9 @@ class Converter:
             record.other_info_lines.append(line(_("Visit appointment"), " ".join(part for part in (when, latest_open.subject) if part)))
 
     def convert_introductions(self, record: CaseRecord) -> None:
-        for _line, row in self.source.introductions.get(record.source_id, []):
-            introduced = parse_date(clean(row["紹介日"])) if clean(row["紹介日"]) else None
+        for values in self.source.introductions.get(record.source_id, ()):
+            row = dict(zip(INTRO, values, strict=False))
+            introduced = cached_parse_date(clean(row["紹介日"])) if clean(row["紹介日"]) else None
             record.introductions.append(IntroductionRecord(
                 listing_ref=clean(row["物件番号"])[:64], listing_name=clean(row["物件名"])[:200] or clean(row["物件番号"])[:200],
                 rent_or_price=to_decimal(row["賃料・価格"]) if clean(row["賃料・価格"]) else None, layout=clean(row["間取り"])[:16],
@@ -618,7 +790,8 @@ class Converter:
             ))
 
     def convert_attachments(self, record: CaseRecord) -> None:
-        for _line, row in self.source.attachments.get(record.source_id, []):
+        for values in self.source.attachments.get(record.source_id, ()):
+            row = dict(zip(ATT, values, strict=False))
             uploaded = parse_datetime(clean(row["登録日時"])) if clean(row["登録日時"]) else None
             member = clean(row["格納パス"]).replace("\\", "/")
             name = clean(row["ファイル名"]) or member.rsplit("/", 1)[-1]
@@ -635,6 +808,16 @@ class Converter:
             self._customers[source_id] = self.convert_customer(source_id, self.source.customers[source_id][1])
         return self._customers[source_id]
 
+    def forget_customer(self, source_id: str) -> None:
+        """Keep of a converted customer only what each of its cases takes (other information, review
+        messages): its rows were written, a long run need not hold them."""
+        full = self._customers.get(source_id)
+        if full is not None and full.points is not None:
+            self._customers[source_id] = CustomerRecord(
+                source_id=source_id, name="", kana="", gender="", birth_date=None, postal_code="", prefecture="", city="", street="",
+                building="", employer="", annual_income=None, household_size=None, points=None, other_info=full.other_info,
+                review_messages=full.review_messages)
+
     def convert_customer(self, source_id: str, row: dict) -> CustomerRecord:
         lines: list[str] = []
         review: list[str] = []
@@ -647,14 +830,14 @@ class Converter:
         kana = ""
         raw_kana = clean(row["氏名カナ"])
         if raw_kana:
-            reading = normalize_reading(raw_kana)
+            reading = cached_reading(raw_kana)
             kana = reading.value if reading.is_valid else raw_kana
             if not reading.is_valid:
                 not_normalized(_("The reading"), raw_kana, reading.reason)
         birth = None
         raw_birth = clean(row["生年月日"])
         if raw_birth:
-            parsed = parse_date(raw_birth)
+            parsed = cached_parse_date(raw_birth)
             if parsed.is_valid:
                 birth = parsed.value
             else:
@@ -663,13 +846,13 @@ class Converter:
         postal = ""
         raw_postal = clean(row["郵便番号"])
         if raw_postal:
-            parsed = normalize_postal_code(raw_postal)
+            parsed = cached_postal_code(raw_postal)
             if parsed.is_valid:
                 postal = parsed.value
             else:
                 lines.append(line(_("Postal code as typed"), raw_postal))
                 not_normalized(_("The postal code"), raw_postal, parsed.reason)
-        prefecture, rest = split_prefecture(unicodedata.normalize("NFKC", clean(row["住所1"])))
+        prefecture, rest = cached_split_prefecture(unicodedata.normalize("NFKC", clean(row["住所1"])))
         city_match = _CITY.match(rest)
         city = city_match.group(1) if city_match and prefecture else ""
         street = rest[len(city):] if city else rest

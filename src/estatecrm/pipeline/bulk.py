@@ -62,13 +62,21 @@ def _remember_last(adapter):
     return adapt
 
 
-def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence]) -> int:
-    """INSERT `rows` (tuples in `columns` order; attnames such as `customer_id`) into the model's table."""
+def column_adapters(model: type[models.Model], columns: Sequence[str]) -> list:
+    """Per column, the function that turns its Python value into the database's (None: as is), for
+    callers that adapt rows themselves (in another process) and insert them with `adapted=True`."""
+    return [_adapter(model._meta.get_field(column)) for column in columns]
+
+
+def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence], *, adapted: bool = False) -> int:
+    """INSERT `rows` (tuples in `columns` order; attnames such as `customer_id`) into the model's table.
+
+    `adapted`: the values were already adapted with `column_adapters` (not again here)."""
     rows = list(rows)
     if not rows:
         return 0
     fields = [model._meta.get_field(column) for column in columns]  # attnames resolve to their fields
-    adapters = [(index, _remember_last(adapter)) for index, field in enumerate(fields) if (adapter := _adapter(field)) is not None]
+    adapters = [] if adapted else [(index, _remember_last(adapter)) for index, field in enumerate(fields) if (adapter := _adapter(field)) is not None]
     if adapters:
         prepared = []
         for row in rows:

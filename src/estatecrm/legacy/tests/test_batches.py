@@ -1,0 +1,73 @@
+"""The fast path of a run: cases converted in a second process, batch after batch, write exactly what one
+batch converted in the writing process writes (rows prepared for the database, customers sent once)."""
+
+import pytest
+from django.db import transaction
+from django.forms.models import model_to_dict
+
+from estatecrm.core.scope import company_scope
+from estatecrm.crm.models import (
+    Activity,
+    Case,
+    CaseAssignee,
+    CaseTag,
+    ContactPoint,
+    Customer,
+    DesiredConditions,
+    Introduction,
+)
+from estatecrm.legacy import actions
+from estatecrm.legacy.models import CaseOutcome
+from estatecrm.pipeline.engine import execute_run
+from estatecrm.pipeline.models import LedgerEntry
+
+pytestmark = pytest.mark.django_db
+
+IGNORED = {"id", "case", "customer", "contact", "created_at", "updated_at"}
+
+
+def values(instance) -> dict:
+    return {key: value for key, value in model_to_dict(instance).items() if key not in IGNORED}
+
+
+def snapshot(company) -> dict:
+    """Everything the run wrote per source case, without ids and write times."""
+    with company_scope(company):
+        result = {}
+        for case in Case.objects.order_by("source_id"):
+            result[case.source_id] = {
+                "case": values(case),
+                "customer": values(Customer.objects.get(pk=case.customer_id)),
+                "points": [values(point) for point in ContactPoint.objects.filter(customer_id=case.customer_id).order_by("position")],
+                "desired": values(DesiredConditions.objects.get(case=case)),
+                "tags": list(CaseTag.objects.filter(case=case).order_by("position").values_list("tag_id", "position")),
+                "subs": list(CaseAssignee.objects.filter(case=case).order_by("position").values_list("user_id", "position")),
+                "activities": sorted((values(activity) for activity in Activity.objects.filter(case=case)), key=repr),
+                "introductions": [values(introduction) for introduction in Introduction.objects.filter(case=case).order_by("pk")],
+            }
+        outcomes = sorted(CaseOutcome.objects.values_list("source_id", "row_number", "outcome", "reason", "needs_review"))
+        shared = sorted(LedgerEntry.objects.filter(source_system="legacy-desktop:customer").values_list("source_key", "row_number"))
+    return {"cases": result, "outcomes": outcomes, "customers": shared}
+
+
+def migrate(actor, bundle_path, unit):
+    run = actions.do_start_legacy_migration(actor=actor, path=bundle_path, file_name="sample-bundle.zip", org_unit=unit, background=False,
+                                            fallback_email="admin@example-fudosan.jp")
+    execute_run(run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def test_cases_converted_in_a_second_process_are_written_as_in_one_batch(sample_company, sample_actor, units, bundle_path, monkeypatch):
+    # given the whole sample in one batch, converted in this process (then rolled back)
+    with transaction.atomic():
+        one = migrate(sample_actor, bundle_path, units["HQ"])
+        expected = snapshot(sample_company)
+        transaction.set_rollback(True)
+    # when batches of 7 cases are converted in a forked process
+    monkeypatch.setattr("estatecrm.legacy.jobs.BATCH_CASES", 7)
+    many = migrate(sample_actor, bundle_path, units["HQ"])
+    # then
+    assert (one.status, one.counts) == (many.status, many.counts)
+    assert many.counts["migrated"] == 27
+    assert snapshot(sample_company) == expected
