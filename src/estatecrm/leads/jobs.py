@@ -1,5 +1,6 @@
 """The lead import as a pipeline job: read -> map -> normalize/validate -> resolve duplicates -> write."""
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from estatecrm.crm.models import Case, Contact, ContactPoint, Customer, CustomFi
 from estatecrm.leads.choices import RUN_KIND, SOURCE_SYSTEM, DuplicateKey, DuplicatePolicy
 from estatecrm.leads.converter import LeadRow, convert_row
 from estatecrm.leads.fields import lead_fields
-from estatecrm.pipeline.bulk import allocate_ids, insert_rows
+from estatecrm.pipeline.bulk import allocate_ids, column_adapters, insert_rows
 from estatecrm.pipeline.choices import LedgerOutcome
 from estatecrm.pipeline.engine import Batch, Job, register_job
 from estatecrm.pipeline.mapping import check_mapping, column_indexes
@@ -22,9 +23,11 @@ from estatecrm.pipeline.readers import ReadError, open_table
 from estatecrm.tenancy.models import Membership, User
 
 BATCH_ROWS = 2000
-# Shared empty JSON values: the batch inserter serializes a repeated object once.
-EMPTY_LIST: list = []
-EMPTY_DICT: dict = {}
+# Rows are inserted with `adapted=True`: JSON columns get their text, encoded here (constants once).
+EMPTY_LIST = "[]"
+EMPTY_DICT = "{}"
+CONTACT_ADDED = {"contact_added": True}
+CONTACT_ADDED_JSON = json.dumps(CONTACT_ADDED)
 CUSTOMER_COLUMNS = (
     "id", "company_id", "kind", "name", "name_key", "kana", "kana_key", "gender", "birth_date", "postal_code", "prefecture",
     "city", "street", "building", "employer", "annual_income", "household_size", "homepage", "line_link_number",
@@ -72,6 +75,8 @@ class LeadImportJob(Job):
             for field in CustomField.objects.for_company(self.company_id)
         }
         self._state_loaded = False
+        # created_at/updated_at as the database takes them (adapted once per batch)
+        self.adapt_stamp, self.adapt_day = (adapter or (lambda value: value) for adapter in column_adapters(Case, ("created_at", "started_on")))
 
     # -- reading -------------------------------------------------------------------------------
     def prepare(self) -> int:
@@ -129,7 +134,7 @@ class LeadImportJob(Job):
     # -- writing -------------------------------------------------------------------------------
     def write(self, batch: Batch) -> Counter:
         self.load_state()
-        now = timezone.now()
+        now = self.adapt_stamp(timezone.now())
         counts: Counter = Counter(rows=len(batch.rows))
         ledger: list[tuple] = []
         issues: list[tuple] = []
@@ -140,7 +145,7 @@ class LeadImportJob(Job):
                 lead.errors.append(("assignee_email", "assignee_unknown"))
             if lead.errors:
                 counts["failed"] += 1
-                cells = [cell_json(cell) for cell in lead.cells]
+                cells = to_json([cell_json(cell) for cell in lead.cells])
                 for field, code in lead.errors:
                     counts[f"failed_by_reason:{code}"] += 1
                     issues.append((self.company_id, self.run.pk, lead.row_number, field, code, EMPTY_DICT, cells, True))
@@ -160,8 +165,8 @@ class LeadImportJob(Job):
                 # Flagged, not failed: the dry run lists these rows so an admin can decide them one by one.
                 existing = duplicate_of if isinstance(duplicate_of, int) and duplicate_of > 0 else None
                 issues.append((self.company_id, self.run.pk, lead.row_number, "lead_name" if rule == "name" else "phone",
-                               f"duplicate_{rule}", {"customer_id": existing, "lead_name": lead.lead_name, "phone": lead.phone,
-                                                     "decision": decision}, None, False))
+                               f"duplicate_{rule}", to_json({"customer_id": existing, "lead_name": lead.lead_name, "phone": lead.phone,
+                                                             "decision": decision}), None, False))
                 if decision == DuplicatePolicy.SKIP:
                     counts["skipped_duplicates"] += 1
                     target = duplicate_of if isinstance(duplicate_of, int) else self.run_leads.get(duplicate_of)
@@ -176,13 +181,13 @@ class LeadImportJob(Job):
                     # A duplicate of a lead this file created: its values join that lead as a contact.
                     known = self.run_leads[duplicate_of]
                     contact_rows.append((lead, known if known > 0 else duplicate_of))
-                    ledger.append(self.ledger_row(lead, LedgerOutcome.UPDATED, now, None, {"contact_added": True}))
+                    ledger.append(self.ledger_row(lead, LedgerOutcome.UPDATED, now, None, CONTACT_ADDED))
                     counts["contacts_added_to_leads"] += 1
                     continue
             self.run_phones.setdefault(lead.phone, lead.lead_key)
             if same_run_customer is not None:
                 contact_rows.append((lead, same_run_customer if same_run_customer > 0 else lead.lead_key))
-                ledger.append(self.ledger_row(lead, LedgerOutcome.UPDATED, now, None, {"contact_added": True}))
+                ledger.append(self.ledger_row(lead, LedgerOutcome.UPDATED, now, None, CONTACT_ADDED))
                 counts["contacts_added_to_leads"] += 1
                 continue
             new_leads.append(lead)
@@ -193,34 +198,37 @@ class LeadImportJob(Job):
             self.run_leads[lead.lead_key] = customer_id
             self.run_customer_ids.add(customer_id)
             ledger.append(self.ledger_row(lead, LedgerOutcome.CREATED, now, customer_id))
-        insert_rows(Customer, CUSTOMER_COLUMNS, [self.customer_row(lead, customer_id, now) for lead, customer_id in zip(new_leads, customer_ids, strict=True)])
+        insert_rows(Customer, CUSTOMER_COLUMNS, [self.customer_row(lead, customer_id, now) for lead, customer_id in zip(new_leads, customer_ids, strict=True)],
+                    adapted=True)
         resolved = [(lead, target if isinstance(target, int) else self.run_leads[target]) for lead, target in contact_rows]
         self.fill_ledger_targets(ledger, resolved)
         self.write_contacts(resolved, now)
         self.write_cases(new_leads, customer_ids, now)
         counts["contacts_created"] += len(resolved)
         counts["leads_created"] += len(new_leads)
-        insert_rows(LedgerEntry, LEDGER_COLUMNS, ledger)
-        insert_rows(RowIssue, ISSUE_COLUMNS, issues)
+        insert_rows(LedgerEntry, LEDGER_COLUMNS, ledger, adapted=True)
+        insert_rows(RowIssue, ISSUE_COLUMNS, issues, adapted=True)
         record_event(company_id=self.company_id, actor=self.importer, verb="import", object_type="pipeline.run",
                      object_id=self.run.pk, object_repr=self.run.source_name, after=dict(counts), run_id=self.run.pk)
         return counts
 
     def ledger_row(self, lead, outcome, now, target_id=None, before=None) -> tuple:
+        """`now`: adapted. `before` (a dict) is encoded here."""
+        encoded = None if before is None else CONTACT_ADDED_JSON if before is CONTACT_ADDED else to_json(before)
         return (self.company_id, self.run.pk, SOURCE_SYSTEM, f"{self.run.pk}:{lead.row_number}", lead.row_number, outcome,
-                "crm.customer" if target_id is not None or before is not None else "", target_id, before, now)
+                "crm.customer" if target_id is not None or before is not None else "", target_id, encoded, now)
 
     def fill_ledger_targets(self, ledger: list[tuple], resolved) -> None:
         """Contact rows of leads created in this batch learn their customer id once it is allocated."""
         customer_by_row = {lead.row_number: customer_id for lead, customer_id in resolved}
         for index, row in enumerate(ledger):
-            if row[7] is None and row[8] == {"contact_added": True}:
+            if row[7] is None and row[8] == CONTACT_ADDED_JSON:
                 ledger[index] = (*row[:7], customer_by_row[row[4]], *row[8:])
 
     def customer_row(self, lead: LeadRow, customer_id: int, now) -> tuple:
         return (customer_id, self.company_id, customer_kind_for(lead.lead_name), lead.lead_name, lead.lead_key, "", "", "", None,
                 lead.postal_code, lead.prefecture, lead.city, lead.street, lead.building, "", None, None, lead.homepage, "", "",
-                False, lead.custom or EMPTY_DICT, now, now, None)
+                False, to_json(lead.custom) if lead.custom else EMPTY_DICT, now, now, None)
 
     def write_contacts(self, rows: list[tuple[LeadRow, int]], now) -> None:
         contact_ids = allocate_ids(Contact, len(rows))
@@ -232,11 +240,11 @@ class LeadImportJob(Job):
             points.append((self.company_id, contact_id, customer_id, ContactPointKind.PHONE, lead.phone_raw[:300], lead.phone, "", 0))
             if lead.email_raw:
                 points.append((self.company_id, contact_id, customer_id, ContactPointKind.EMAIL, lead.email_raw[:300], lead.email, "", 1))
-        insert_rows(Contact, CONTACT_COLUMNS, contacts)
-        insert_rows(ContactPoint, POINT_COLUMNS, points)
+        insert_rows(Contact, CONTACT_COLUMNS, contacts, adapted=True)
+        insert_rows(ContactPoint, POINT_COLUMNS, points, adapted=True)
 
     def write_cases(self, new_leads: list[LeadRow], customer_ids: list[int], now) -> None:
-        today = timezone.localdate()
+        today = self.adapt_day(timezone.localdate())
         case_ids = allocate_ids(Case, len(new_leads))
         cases = []
         for lead, customer_id, case_id in zip(new_leads, customer_ids, case_ids, strict=True):
@@ -248,9 +256,9 @@ class LeadImportJob(Job):
                 CaseOrigin.LEAD_IMPORT, SOURCE_SYSTEM, f"{self.run.pk}:{lead.row_number}", today, None, "", "", "", False, "",
                 False, EMPTY_LIST, EMPTY_DICT, now, now, None,
             ))
-        insert_rows(Case, CASE_COLUMNS, cases)
+        insert_rows(Case, CASE_COLUMNS, cases, adapted=True)
         insert_rows(DesiredConditions, DESIRED_COLUMNS,
-                    [(self.company_id, case_id, EMPTY_LIST, EMPTY_LIST, EMPTY_LIST, EMPTY_LIST, "", "") for case_id in case_ids])
+                    [(self.company_id, case_id, EMPTY_LIST, EMPTY_LIST, EMPTY_LIST, EMPTY_LIST, "", "") for case_id in case_ids], adapted=True)
 
     def resolve_assignees(self, rows) -> None:
         wanted = {lead.assignee_email for lead in rows if lead.assignee_email} - set(self.assignees)
@@ -340,13 +348,23 @@ def converted_batches(file_name: str, params: dict, custom_fields: dict, after_r
     for row in table.rows():
         if row.number <= after_row:
             continue
-        rows.append(convert_row(row.number, row.cells, columns, custom_fields, region))
+        lead = convert_row(row.number, row.cells, columns, custom_fields, region)
+        if not lead.errors and not lead.assignee_email:
+            # The writer needs the original cells only for a failing row (an unknown assignee fails
+            # there): not sending them halves what crosses to the writing process.
+            lead.cells = ()
+        rows.append(lead)
         source_rows += 1
         if len(rows) >= BATCH_ROWS:
             yield Batch(rows=rows, last_row=rows[-1].row_number, source_rows=source_rows)
             rows, source_rows = [], 0
     if rows:
         yield Batch(rows=rows, last_row=rows[-1].row_number, source_rows=source_rows)
+
+
+def to_json(value) -> str:
+    """A JSON column's value as the database takes it (what bulk.py's adapter would make of it)."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def cell_json(cell):

@@ -214,8 +214,10 @@ class Table:
             raise ReadError("not_a_spreadsheet", _("The file is not a spreadsheet or a text table."))
         raise ReadError("nul_byte", _("Line %(line)d contains a NUL byte.") % {"line": line}, line=line)
 
-    def _text_lines(self) -> Iterator[str]:
-        """Decoded physical lines (ends kept), failing with the line number on invalid bytes."""
+    def _text_lines(self, nul_seen: list | None = None) -> Iterator[str]:
+        """Decoded physical lines (ends kept), failing with the line number on invalid bytes.
+
+        `nul_seen`: a one-item list set to True once a line with a NUL character was read."""
         encoding = self.info.encoding or "utf-8"
         if encoding.lower().replace("_", "-").startswith("utf-16"):
             # UTF-16 cannot be split on b"\n" bytes; decode incrementally instead.
@@ -224,6 +226,8 @@ class Table:
                 number = 0
                 try:
                     for number, line in enumerate(wrapper, start=1):  # noqa: B007
+                        if nul_seen is not None and "\x00" in line:
+                            nul_seen[0] = True
                         yield line
                 except UnicodeDecodeError:
                     raise self._decode_error(number + 1) from None
@@ -236,9 +240,12 @@ class Table:
                 if number == 1 and raw_line.startswith(codecs.BOM_UTF8):
                     raw_line = raw_line[len(codecs.BOM_UTF8):]
                 try:
-                    yield raw_line.decode(line_encoding)
+                    line = raw_line.decode(line_encoding)
                 except UnicodeDecodeError:
                     raise self._decode_error(number) from None
+                if nul_seen is not None and "\x00" in line:
+                    nul_seen[0] = True
+                yield line
 
     def _decode_error(self, line: int) -> ReadError:
         return ReadError(
@@ -249,7 +256,9 @@ class Table:
         )
 
     def _text_rows(self) -> Iterator[SourceRow]:
-        reader = csv.reader(self._text_lines(), delimiter=self.info.delimiter or ",", strict=False)
+        # Cells are searched for NUL only once a line had one (one search per line instead of per cell).
+        nul_seen = [False]
+        reader = csv.reader(self._text_lines(nul_seen), delimiter=self.info.delimiter or ",", strict=False)
         start_line = 1
         while True:
             try:
@@ -258,7 +267,7 @@ class Table:
                 return
             except csv.Error as error:
                 raise ReadError("malformed_csv", _("Line %(line)d cannot be read: %(error)s") % {"line": start_line, "error": error}, line=start_line) from None
-            for cell in cells:
+            for cell in cells if nul_seen[0] else ():
                 if "\x00" in cell:
                     raise ReadError("nul_byte", _("Line %(line)d contains a NUL byte.") % {"line": start_line}, line=start_line)
             yield SourceRow(start_line, tuple(cells))
@@ -349,7 +358,11 @@ class Table:
             count += 1
             if count > MAX_ROWS:
                 raise ReadError("too_many_rows", _("The file has more than %(count)d rows.") % {"count": MAX_ROWS}, line=row.number)
-            for cell in cells:
+            try:
+                longest = max(map(len, cells), default=0)  # all text (CSV): no per-cell Python loop
+            except TypeError:  # numbers, dates, empty cells of a spreadsheet
+                longest = MAX_CELL_CHARACTERS + 1
+            for cell in cells if longest > MAX_CELL_CHARACTERS else ():
                 if isinstance(cell, str) and len(cell) > MAX_CELL_CHARACTERS:
                     raise ReadError("cell_too_long", _("Line %(line)d has a cell longer than %(count)d characters.") % {"line": row.number, "count": MAX_CELL_CHARACTERS}, line=row.number)
             # Pad short rows; cut empty trailing cells, but keep values beyond the last header so
@@ -358,6 +371,9 @@ class Table:
                 cells = tuple(cells) + (None,) * (width - len(cells))
             elif len(cells) > width and is_empty_row(cells[width:]):
                 cells = tuple(cells[:width])
+            elif cells.__class__ is tuple:
+                yield row  # (immutable: the same row, not a copy)
+                continue
             yield SourceRow(row.number, tuple(cells))
 
     def scan(self) -> int:
