@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from estatecrm.audit.actions import record_event
+from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_COLUMNS, POINT_COLUMNS
 from estatecrm.crm.choices import CaseKind, CaseOrigin, CaseStatus, ContactPointKind, CustomerKind
 from estatecrm.crm.models import Case, Contact, ContactPoint, Customer, CustomField, DesiredConditions
 from estatecrm.leads.choices import RUN_KIND, SOURCE_SYSTEM, DuplicateKey, DuplicatePolicy
@@ -28,19 +29,6 @@ EMPTY_LIST = "[]"
 EMPTY_DICT = "{}"
 CONTACT_ADDED = {"contact_added": True}
 CONTACT_ADDED_JSON = json.dumps(CONTACT_ADDED)
-CUSTOMER_COLUMNS = (
-    "id", "company_id", "kind", "name", "name_key", "kana", "kana_key", "gender", "birth_date", "postal_code", "prefecture",
-    "city", "street", "building", "employer", "annual_income", "household_size", "homepage", "line_link_number",
-    "line_user_id", "is_unsubscribed", "custom_values", "created_at", "updated_at", "deleted_at",
-)
-CONTACT_COLUMNS = ("id", "company_id", "customer_id", "name", "kana", "position", "created_at", "updated_at")
-POINT_COLUMNS = ("company_id", "contact_id", "customer_id", "kind", "raw", "normalized", "invalid_reason", "position")
-CASE_COLUMNS = (
-    "id", "company_id", "customer_id", "kind", "status", "sub_status_id", "rank_id", "owning_org_id", "main_assignee_id",
-    "project_id", "origin", "source_system", "source_id", "started_on", "first_inquiry_date", "first_inquiry_source",
-    "first_inquiry_listing_ref", "first_inquiry_listing_name", "auto_intro_mail", "other_info", "needs_review",
-    "review_messages", "custom_values", "created_at", "updated_at", "deleted_at",
-)
 DESIRED_COLUMNS = ("company_id", "case_id", "layouts", "lines_stations", "areas", "features", "move_in", "management_comment")
 LEDGER_COLUMNS = ("company_id", "run_id", "source_system", "source_key", "row_number", "outcome", "target_type", "target_id", "before", "created_at")
 ISSUE_COLUMNS = ("company_id", "run_id", "row_number", "field", "code", "params", "cells", "is_failure")

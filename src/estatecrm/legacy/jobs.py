@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from estatecrm.audit.actions import record_event
+from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_COLUMNS, POINT_COLUMNS
 from estatecrm.crm.choices import ActivityKind, CaseOrigin, CustomerKind
 from estatecrm.crm.models import (
     Activity,
@@ -70,19 +71,6 @@ logger = logging.getLogger(__name__)
 
 BATCH_CASES = 2000
 EMPTY_DICT: dict = {}
-CUSTOMER_COLUMNS = (
-    "id", "company_id", "kind", "name", "name_key", "kana", "kana_key", "gender", "birth_date", "postal_code", "prefecture",
-    "city", "street", "building", "employer", "annual_income", "household_size", "homepage", "line_link_number",
-    "line_user_id", "is_unsubscribed", "custom_values", "created_at", "updated_at", "deleted_at",
-)
-CONTACT_COLUMNS = ("id", "company_id", "customer_id", "name", "kana", "position", "created_at", "updated_at")
-POINT_COLUMNS = ("company_id", "contact_id", "customer_id", "kind", "raw", "normalized", "invalid_reason", "position")
-CASE_COLUMNS = (
-    "id", "company_id", "customer_id", "kind", "status", "sub_status_id", "rank_id", "owning_org_id", "main_assignee_id",
-    "project_id", "origin", "source_system", "source_id", "started_on", "first_inquiry_date", "first_inquiry_source",
-    "first_inquiry_listing_ref", "first_inquiry_listing_name", "auto_intro_mail", "other_info", "needs_review",
-    "review_messages", "custom_values", "created_at", "updated_at", "deleted_at",
-)
 DESIRED_COLUMNS = (
     "company_id", "case_id", "rent_min", "rent_max", "includes_management_fee", "price_min", "price_max", "layouts", "area_min",
     "area_max", "land_area_min", "walk_minutes", "building_age", "lines_stations", "areas", "move_in", "features", "management_comment",
