@@ -620,7 +620,7 @@ def do_bulk_update_cases(*, actor, case_ids: Sequence[int], operation: str, valu
             changed += do_update_case(case=case, changes={"main_assignee": value}, acting_user=actor.user)
     elif operation == BulkOperation.SET_STATUS:
         if value not in CaseStatus.values:
-            raise ApplicationError(error_codes.SUB_STATUS_MISMATCH, _("Choose a valid status."))
+            raise ApplicationError(error_codes.UNKNOWN_STATUS, _("Choose a valid status."))
         for case in cases:
             changed += do_update_case(case=case, changes={"status": value}, acting_user=actor.user)
     elif operation in (BulkOperation.ADD_TAG, BulkOperation.REMOVE_TAG):

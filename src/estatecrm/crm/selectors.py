@@ -5,7 +5,8 @@ from django.utils import timezone
 
 from estatecrm.core.errors import NotFound
 from estatecrm.crm.choices import ActivityKind, CaseOrigin, CaseStatus
-from estatecrm.crm.models import Activity, Case, Customer
+from estatecrm.crm.models import Activity, Case, ContactPoint, Customer
+from estatecrm.normalize import normalize_email, normalize_phone
 from estatecrm.tenancy.selectors import Actor
 
 
@@ -16,15 +17,13 @@ def visible_cases(*, actor: Actor, include_trashed: bool = False) -> QuerySet[Ca
 
 
 def case_list(*, actor: Actor, filters: dict | None = None) -> QuerySet[Case]:
-    """Visible, non-trashed cases, newest update first, with what a list row shows loaded."""
-    filters = filters or {}
-    cases = visible_cases(actor=actor, include_trashed=bool(filters.get("trashed")))
-    if filters.get("trashed"):
-        cases = cases.filter(deleted_at__isnull=False)
-    for key in ("status", "kind", "origin", "rank_id", "owning_org_id", "main_assignee_id", "sub_status_id"):
-        if filters.get(key) not in (None, ""):
-            cases = cases.filter(**{key: filters[key]})
-    return cases.select_related("customer", "rank", "sub_status", "owning_org", "main_assignee").order_by("-updated_at", "-pk")
+    """The case list as the actor sees it: `filters` are CaseFilters fields (crm/filtersets.py, the one
+    filter vocabulary of the page and the API), plus `trashed=True` for the trash."""
+    from estatecrm.crm.filtersets import CaseFilters, View, filter_cases
+
+    filters = dict(filters or {})
+    view = View.TRASH if filters.pop("trashed", False) else filters.pop("view", View.ALL)
+    return filter_cases(actor=actor, filters=CaseFilters(view=view, **filters))
 
 
 def access_case(actor: Actor, case_id, *, for_write: bool = False, include_trashed: bool = False) -> Case:
@@ -83,3 +82,14 @@ def open_visit_appointments(*, actor: Actor, limit: int = 10) -> list[Activity]:
         .filter(kind=ActivityKind.VISIT_APPOINTMENT, is_done=False, case__in=visible_cases(actor=actor))
         .select_related("case__customer", "org_unit").order_by("occurred_at", "pk")[:limit]
     )
+
+
+def cases_sharing_contact(*, actor: Actor, phone: str = "", email: str = "") -> list[Case]:
+    """Visible cases whose customer has this phone or e-mail (normalized), for the duplicate warning."""
+    values = [result.value for result in (normalize_phone(phone) if phone else None, normalize_email(email) if email else None)
+              if result is not None and result.is_valid]
+    if not values:
+        return []
+    customer_ids = ContactPoint.objects.for_company(actor.company_id).filter(normalized__in=values).values("customer_id")
+    cases = visible_cases(actor=actor).filter(customer_id__in=customer_ids).select_related("customer", "main_assignee")
+    return list(cases.order_by("-updated_at")[:10])

@@ -5,9 +5,9 @@ Actions' refusals (ApplicationError) are shown as messages or next to the field 
 """
 
 import tempfile
-from functools import wraps
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from estatecrm.core.errors import ApplicationError, NotFound, PermissionDenied
-from estatecrm.crm import actions, filtersets
+from estatecrm.crm import actions, filtersets, selectors
 from estatecrm.crm.choices import ActivityKind, CaseKind, CaseOrigin, CaseStatus, ContactPointKind
 from estatecrm.crm.export import case_shape, csv_lines, export_cases, write_xlsx
 from estatecrm.crm.forms import (
@@ -49,26 +49,14 @@ from estatecrm.crm.models import (
     Tag,
 )
 from estatecrm.crm.selectors import access_case, visible_cases
-from estatecrm.normalize import lookup_address, normalize_email, normalize_phone
+from estatecrm.normalize import lookup_address, normalize_phone
 from estatecrm.tenancy.context_processors import get_acting_unit
+from estatecrm.tenancy.decorators import actor_view
 from estatecrm.tenancy.models import OrgUnit, User
-from estatecrm.tenancy.selectors import Actor, actor_for
+from estatecrm.tenancy.selectors import Actor
 
 COUNTS_CACHE_SECONDS = 60
 DUPLICATE_COUNT_CACHE_SECONDS = 300
-
-
-def with_actor(view):
-    """Log-in required; passes the request's Actor (users without a company get the no-company page)."""
-
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if request.user.company_id is None:
-            return render(request, "web/no_company.html", status=403)
-        return view(request, actor_for(request.user), *args, **kwargs)
-
-    return wrapper
 
 
 def show_error(request: HttpRequest, error: ApplicationError, form=None) -> None:
@@ -107,7 +95,7 @@ def _list_context(actor: Actor, filters: filtersets.CaseFilters) -> dict:
 
 
 @require_GET
-@with_actor
+@actor_view
 def case_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     filters = filtersets.CaseFilters.from_query(request.GET)
     for name, message in filters.errors.items():
@@ -149,14 +137,14 @@ def view_counts(actor: Actor) -> dict[str, int]:
 
 
 @require_GET
-@with_actor
+@actor_view
 def case_counts(request: HttpRequest, actor: Actor) -> HttpResponse:
     """The side menu's counts as JSON (loaded after the page, so the list itself stays fast)."""
     return JsonResponse(view_counts(actor))
 
 
 @require_POST
-@with_actor
+@actor_view
 def case_bulk(request: HttpRequest, actor: Actor) -> HttpResponse:
     back = request.POST.get("next") or reverse("crm:list")
     if not back.startswith("/"):
@@ -181,7 +169,7 @@ def case_bulk(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 @require_GET
-@with_actor
+@actor_view
 def case_export(request: HttpRequest, actor: Actor) -> HttpResponse:
     """The current filter as CSV (UTF-8 with BOM) or XLSX: the same columns as `estatecrm export cases`."""
     filters = filtersets.CaseFilters.from_query(request.GET)
@@ -229,7 +217,7 @@ def _case_context(actor: Actor, case: Case) -> dict:
         "activity_form": ActivityForm(),
         "visit_form": VisitForm(actor=actor, initial={"org_unit": case.owning_org_id}),
         "attachment_form": AttachmentForm(),
-        "attachment_max_mb": actions.settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
+        "attachment_max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
         "appointment_kind": ActivityKind.VISIT_APPOINTMENT,
     }
 
@@ -241,13 +229,13 @@ def _load_case(actor: Actor, case_id: int, *, include_trashed: bool = True) -> C
 
 
 @require_GET
-@with_actor
+@actor_view
 def case_detail(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id)
     return render(request, "crm/case_detail.html", _case_context(actor, case))
 
 
-@with_actor
+@actor_view
 def case_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id, include_trashed=False)
     current_tags = [link.tag_id for link in CaseTag.objects.for_company(actor.company_id).filter(case=case).order_by("position")]
@@ -271,7 +259,7 @@ def case_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     return render(request, "crm/case_edit.html", {"actor": actor, "case": case, "form": form}, status=400 if form.errors else 200)
 
 
-@with_actor
+@actor_view
 def desired_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id, include_trashed=False)
     desired = DesiredConditions.objects.for_company(actor.company_id).filter(case=case).first()
@@ -287,7 +275,7 @@ def desired_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespon
     return render(request, "crm/desired_edit.html", {"actor": actor, "case": case, "form": form}, status=400 if form.errors else 200)
 
 
-@with_actor
+@actor_view
 def customer_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id, include_trashed=False)
     customer = case.customer
@@ -312,7 +300,7 @@ def _detail_with_errors(request: HttpRequest, actor: Actor, case: Case, **forms)
 
 
 @require_POST
-@with_actor
+@actor_view
 def activity_add(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id, include_trashed=False)
     form = ActivityForm(request.POST)
@@ -329,7 +317,7 @@ def activity_add(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespon
 
 
 @require_POST
-@with_actor
+@actor_view
 def visit_book(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id, include_trashed=False)
     form = VisitForm(request.POST, actor=actor)
@@ -342,7 +330,7 @@ def visit_book(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse
 
 
 @require_POST
-@with_actor
+@actor_view
 def visit_complete(request: HttpRequest, actor: Actor, case_id: int, activity_id: int) -> HttpResponse:
     case = _load_case(actor, case_id, include_trashed=False)
     activity = Activity.objects.for_company(actor.company_id).filter(case=case, pk=activity_id).first()
@@ -358,7 +346,7 @@ def visit_complete(request: HttpRequest, actor: Actor, case_id: int, activity_id
 
 
 @require_POST
-@with_actor
+@actor_view
 def attachment_upload(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id, include_trashed=False)
     form = AttachmentForm(request.POST, request.FILES)
@@ -374,7 +362,7 @@ def attachment_upload(request: HttpRequest, actor: Actor, case_id: int) -> HttpR
 
 
 @require_GET
-@with_actor
+@actor_view
 def attachment_download(request: HttpRequest, actor: Actor, case_id: int, attachment_id: int) -> HttpResponse:
     case = _load_case(actor, case_id)
     attachment = Attachment.objects.for_company(actor.company_id).filter(case=case, pk=attachment_id).first()
@@ -384,7 +372,7 @@ def attachment_download(request: HttpRequest, actor: Actor, case_id: int, attach
 
 
 @require_POST
-@with_actor
+@actor_view
 def case_trash(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id)
     if request.POST.get("restore"):
@@ -403,7 +391,7 @@ def case_trash(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse
 # New case, duplicate warning, postal code lookup
 
 
-@with_actor
+@actor_view
 def case_new(request: HttpRequest, actor: Actor) -> HttpResponse:
     acting_unit = get_acting_unit(request)
     initial = {"owning_org": acting_unit.pk if acting_unit else actor.primary_unit_id, "main_assignee": actor.user.pk, "status": CaseStatus.NEW,
@@ -440,23 +428,10 @@ def case_new(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "crm/case_new.html", {"actor": actor, "form": form}, status=400 if form.errors else 200)
 
 
-def matching_cases(actor: Actor, *, phone: str = "", email: str = "", exclude_customer: int | None = None) -> list[Case]:
-    """Visible cases whose customer has this phone or e-mail (normalized), for the duplicate warning."""
-    values = [result.value for result in (normalize_phone(phone) if phone else None, normalize_email(email) if email else None)
-              if result is not None and result.is_valid]
-    if not values:
-        return []
-    customer_ids = ContactPoint.objects.for_company(actor.company_id).filter(normalized__in=values).values("customer_id")
-    cases = visible_cases(actor=actor).filter(customer_id__in=customer_ids).select_related("customer", "main_assignee")
-    if exclude_customer:
-        cases = cases.exclude(customer_id=exclude_customer)
-    return list(cases.order_by("-updated_at")[:10])
-
-
 @require_GET
-@with_actor
+@actor_view
 def duplicate_check(request: HttpRequest, actor: Actor) -> HttpResponse:
-    cases = matching_cases(actor, phone=request.GET.get("phone", ""), email=request.GET.get("email", ""))
+    cases = selectors.cases_sharing_contact(actor=actor, phone=request.GET.get("phone", ""), email=request.GET.get("email", ""))
     return render(request, "crm/partials/duplicate_warning.html", {"matches": cases})
 
 

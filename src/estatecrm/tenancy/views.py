@@ -4,11 +4,8 @@ Every page needs an admin (`Actor.is_admin`). A company admin manages everything
 units of their subtree and the memberships in them. Objects of another company are 404.
 """
 
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -16,36 +13,12 @@ from django.views.decorators.http import require_POST
 
 from estatecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from estatecrm.tenancy import actions, forms, selectors
+from estatecrm.tenancy.decorators import admin_view
 from estatecrm.tenancy.models import Membership, User, Workgroup, WorkgroupMember
-from estatecrm.tenancy.selectors import Actor, actor_for
+from estatecrm.tenancy.selectors import Actor
 
 # ---------------------------------------------------------------------------------------------
 # Helpers shared with the master pages (crm/master_views.py)
-
-
-def admin_view(*, company_admin: bool = False):
-    """Log-in required; the view gets the Actor as 2nd argument. Non-admins get 403 (company_admin:
-    only company admins). NotFound becomes 404, PermissionDenied 403."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.user.company_id is None:
-                return render(request, "web/no_company.html", status=403)
-            try:
-                actor = actor_for(request.user)
-                if not actor.is_admin or (company_admin and not actor.is_company_admin):
-                    raise PermissionDenied()
-                return view(request, actor, *args, **kwargs)
-            except NotFound:
-                raise Http404() from None
-            except PermissionDenied:
-                raise HttpForbidden() from None
-
-        return wrapper
-
-    return decorator
 
 
 def add_error(form, error: ApplicationError) -> None:

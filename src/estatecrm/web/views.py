@@ -1,13 +1,13 @@
 """The page shell: dashboard."""
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from estatecrm.crm import selectors as crm_selectors
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import Run
-from estatecrm.tenancy.selectors import Actor, actor_for
+from estatecrm.tenancy.decorators import actor_view
+from estatecrm.tenancy.selectors import Actor
 
 
 def active_runs(actor: Actor) -> list[Run]:
@@ -18,11 +18,8 @@ def active_runs(actor: Actor) -> list[Run]:
     return list(runs.select_related("created_by").order_by("-created_at")[:20])
 
 
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    if request.user.company_id is None:
-        return render(request, "web/no_company.html", status=403)
-    actor = actor_for(request.user)
+@actor_view
+def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "web/dashboard.html", {
         "actor": actor,
         "summary": crm_selectors.dashboard_summary(actor=actor),
