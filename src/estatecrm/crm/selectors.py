@@ -26,16 +26,18 @@ def case_list(*, actor: Actor, filters: dict | None = None) -> QuerySet[Case]:
     return filter_cases(actor=actor, filters=CaseFilters(view=view, **filters))
 
 
-def access_case(actor: Actor, case_id, *, for_write: bool = False, include_trashed: bool = False) -> Case:
+def access_case(actor: Actor, case_id, *, for_write: bool = False, include_trashed: bool = False,
+                related: tuple[str, ...] = ()) -> Case:
     """The case when the actor may see it; NotFound otherwise (never revealing that it exists elsewhere).
 
-    Writing needs the same visibility: an agent who sees a case may work on it.
+    Writing needs the same visibility: an agent who sees a case may work on it. `related` adds
+    relations to load in the same query (a page shows the assignee, rank, ...).
     """
     try:
         queryset = visible_cases(actor=actor, include_trashed=include_trashed)
         if for_write:
             queryset = queryset.select_for_update(of=("self",))
-        return queryset.select_related("customer", "owning_org").get(pk=int(case_id))
+        return queryset.select_related("customer", "owning_org", *related).get(pk=int(case_id))
     except (Case.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
 

@@ -223,9 +223,7 @@ def _case_context(actor: Actor, case: Case) -> dict:
 
 
 def _load_case(actor: Actor, case_id: int, *, include_trashed: bool = True) -> Case:
-    case = access_case(actor, case_id, include_trashed=include_trashed)
-    return Case.objects.for_company(actor.company_id).select_related(
-        "customer", "owning_org", "main_assignee", "rank", "sub_status", "project").get(pk=case.pk)
+    return access_case(actor, case_id, include_trashed=include_trashed, related=("main_assignee", "rank", "sub_status", "project"))
 
 
 @require_GET
