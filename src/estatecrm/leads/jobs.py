@@ -5,39 +5,53 @@ from collections import Counter
 from pathlib import Path
 
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.utils import timezone
 
 from estatecrm.audit.actions import record_event
 from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_COLUMNS, POINT_COLUMNS
 from estatecrm.crm.choices import CaseKind, CaseOrigin, CaseStatus, ContactPointKind, CustomerKind
-from estatecrm.crm.models import Case, Contact, ContactPoint, Customer, CustomField, DesiredConditions
+from estatecrm.crm.models import Case, Contact, ContactPoint, Customer, CustomField
 from estatecrm.leads.choices import RUN_KIND, SOURCE_SYSTEM, DuplicateKey, DuplicatePolicy
 from estatecrm.leads.converter import LeadRow, convert_row
 from estatecrm.leads.fields import lead_fields
-from estatecrm.pipeline.bulk import allocate_ids, column_adapters, insert_rows
+from estatecrm.pipeline.bulk import allocate_ids, insert_rows
 from estatecrm.pipeline.choices import LedgerOutcome
 from estatecrm.pipeline.engine import Batch, Job, register_job
 from estatecrm.pipeline.mapping import check_mapping, column_indexes
 from estatecrm.pipeline.models import LedgerEntry, RowIssue
-from estatecrm.pipeline.parallel import produce_in_child
+from estatecrm.pipeline.parallel import produce_in_child, use_own_connections
 from estatecrm.pipeline.readers import ReadError, open_table
 from estatecrm.tenancy.models import Membership, User
 
 BATCH_ROWS = 2000
-# Rows are inserted with `adapted=True`: JSON columns get their text, encoded here (constants once).
-EMPTY_LIST = "[]"
+# Rows are inserted with `adapted=True`: JSON columns get their text, encoded here.
 EMPTY_DICT = "{}"
 CONTACT_ADDED = {"contact_added": True}
 CONTACT_ADDED_JSON = json.dumps(CONTACT_ADDED)
-DESIRED_COLUMNS = ("company_id", "case_id", "layouts", "lines_stations", "areas", "features", "move_in", "management_comment")
 LEDGER_COLUMNS = ("company_id", "run_id", "source_system", "source_key", "row_number", "outcome", "target_type", "target_id", "before", "created_at")
 ISSUE_COLUMNS = ("company_id", "run_id", "row_number", "field", "code", "params", "cells", "is_failure")
+# The columns a row of the import fills per row, in the order of its value tuples; every other column
+# of the table has one value for the whole batch (`constants` of insert_rows: bound once, not per row).
+CUSTOMER_VARYING = ("id", "kind", "name", "name_key", "postal_code", "prefecture", "city", "street", "building", "homepage", "custom_values")
+CONTACT_VARYING = ("id", "customer_id", "name", "kana", "position")
+POINT_VARYING = ("contact_id", "customer_id", "kind", "raw", "normalized", "position")
+CASE_VARYING = ("id", "customer_id", "kind", "owning_org_id", "main_assignee_id", "source_id")
+LEDGER_VARYING = ("source_key", "row_number", "outcome", "target_type", "target_id", "before")
+ISSUE_VARYING = ("row_number", "field", "code", "params", "cells", "is_failure")
+LEDGER_ROW_NUMBER, LEDGER_TARGET, LEDGER_BEFORE = (LEDGER_VARYING.index(name) for name in ("row_number", "target_id", "before"))
 OVERWRITE_FIELDS = ("postal_code", "prefecture", "city", "street", "building", "homepage")
+
+
+# Plain str values for the rows written in bulk: sqlite3 binds an exact str without a lookup, a str
+# subclass such as a choices member through its adapter protocol (about 0.5 µs a value).
+HOUSEHOLD, COMPANY = CustomerKind.HOUSEHOLD.value, CustomerKind.COMPANY.value
+BUY, RENT = CaseKind.BUY.value, CaseKind.RENT.value
 
 
 def customer_kind_for(lead_name: str) -> str:
     """A lead is a household (田中家, 田中様) or a company (everything else)."""
-    return CustomerKind.HOUSEHOLD if lead_name.endswith(("家", "様", "邸")) else CustomerKind.COMPANY
+    return HOUSEHOLD if lead_name.endswith(("家", "様", "邸")) else COMPANY
 
 
 def open_run_table(run):
@@ -63,8 +77,6 @@ class LeadImportJob(Job):
             for field in CustomField.objects.for_company(self.company_id)
         }
         self._state_loaded = False
-        # created_at/updated_at as the database takes them (adapted once per batch)
-        self.adapt_stamp, self.adapt_day = (adapter or (lambda value: value) for adapter in column_adapters(Case, ("created_at", "started_on")))
 
     # -- reading -------------------------------------------------------------------------------
     def prepare(self) -> int:
@@ -90,10 +102,13 @@ class LeadImportJob(Job):
         )
 
     def batches(self, after_row: int):
-        # Rows are read and normalized in a second process while this one writes.
+        # Rows are read and normalized in a second process while this one writes. That process also
+        # looks up the existing customers that share a key with its rows (through its own connection),
+        # unless this connection holds a transaction another connection cannot see (a dry run, a test).
         custom_field_names = set(self.project_custom_field_names())
         custom_fields = {name: spec for name, spec in self.custom_fields.items() if name in custom_field_names}
-        return produce_in_child(converted_batches, self.run.source_file.name, self.params, custom_fields, after_row)
+        lookup = (self.company_id, sorted(self.duplicate_keys)) if can_share_database() else None
+        return produce_in_child(converted_batches, self.run.source_file.name, self.params, custom_fields, after_row, lookup)
 
     # -- state that spans batches (rebuilt from the database after a crash) ----------------------
     def load_state(self) -> None:
@@ -122,7 +137,7 @@ class LeadImportJob(Job):
     # -- writing -------------------------------------------------------------------------------
     def write(self, batch: Batch) -> Counter:
         self.load_state()
-        now = self.adapt_stamp(timezone.now())
+        constants = self.constants(timezone.now())
         counts: Counter = Counter(rows=len(batch.rows))
         ledger: list[tuple] = []
         issues: list[tuple] = []
@@ -136,11 +151,11 @@ class LeadImportJob(Job):
                 cells = to_json([cell_json(cell) for cell in lead.cells])
                 for field, code in lead.errors:
                     counts[f"failed_by_reason:{code}"] += 1
-                    issues.append((self.company_id, self.run.pk, lead.row_number, field, code, EMPTY_DICT, cells, True))
-                ledger.append(self.ledger_row(lead, LedgerOutcome.FAILED, now))
+                    issues.append((lead.row_number, field, code, EMPTY_DICT, cells, True))
+                ledger.append(self.ledger_row(lead, LedgerOutcome.FAILED))
             else:
                 valid.append(lead)
-        existing_by_name, existing_by_phone = self.existing_matches(valid)
+        existing_by_name, existing_by_phone = self.existing_matches(valid, batch.lookups)
         new_leads: list[LeadRow] = []
         # (row, customer id, or the lead key of a lead created in this batch)
         contact_rows: list[tuple[LeadRow, int | str]] = []
@@ -152,30 +167,30 @@ class LeadImportJob(Job):
                 decision = self.decisions.get(lead.row_number, self.policy)
                 # Flagged, not failed: the dry run lists these rows so an admin can decide them one by one.
                 existing = duplicate_of if isinstance(duplicate_of, int) and duplicate_of > 0 else None
-                issues.append((self.company_id, self.run.pk, lead.row_number, "lead_name" if rule == "name" else "phone",
+                issues.append((lead.row_number, "lead_name" if rule == "name" else "phone",
                                f"duplicate_{rule}", to_json({"customer_id": existing, "lead_name": lead.lead_name, "phone": lead.phone,
                                                              "decision": decision}), None, False))
                 if decision == DuplicatePolicy.SKIP:
                     counts["skipped_duplicates"] += 1
                     target = duplicate_of if isinstance(duplicate_of, int) else self.run_leads.get(duplicate_of)
-                    ledger.append(self.ledger_row(lead, LedgerOutcome.SKIPPED, now, target if target and target > 0 else None))
+                    ledger.append(self.ledger_row(lead, LedgerOutcome.SKIPPED, target if target and target > 0 else None))
                     continue
                 if decision == DuplicatePolicy.OVERWRITE and isinstance(duplicate_of, int):
                     before = self.overwrite(lead, duplicate_of, counts)
                     counts["updated"] += 1
-                    ledger.append(self.ledger_row(lead, LedgerOutcome.UPDATED, now, duplicate_of, before))
+                    ledger.append(self.ledger_row(lead, LedgerOutcome.UPDATED, duplicate_of, before))
                     continue
                 if decision == DuplicatePolicy.OVERWRITE:
                     # A duplicate of a lead this file created: its values join that lead as a contact.
                     known = self.run_leads[duplicate_of]
                     contact_rows.append((lead, known if known > 0 else duplicate_of))
-                    ledger.append(self.ledger_row(lead, LedgerOutcome.UPDATED, now, None, CONTACT_ADDED))
+                    ledger.append(self.ledger_row(lead, LedgerOutcome.UPDATED, None, CONTACT_ADDED))
                     counts["contacts_added_to_leads"] += 1
                     continue
             self.run_phones.setdefault(lead.phone, lead.lead_key)
             if same_run_customer is not None:
                 contact_rows.append((lead, same_run_customer if same_run_customer > 0 else lead.lead_key))
-                ledger.append(self.ledger_row(lead, LedgerOutcome.UPDATED, now, None, CONTACT_ADDED))
+                ledger.append(self.ledger_row(lead, LedgerOutcome.UPDATED, None, CONTACT_ADDED))
                 counts["contacts_added_to_leads"] += 1
                 continue
             new_leads.append(lead)
@@ -185,68 +200,81 @@ class LeadImportJob(Job):
         for lead, customer_id in zip(new_leads, customer_ids, strict=True):
             self.run_leads[lead.lead_key] = customer_id
             self.run_customer_ids.add(customer_id)
-            ledger.append(self.ledger_row(lead, LedgerOutcome.CREATED, now, customer_id))
-        insert_rows(Customer, CUSTOMER_COLUMNS, [self.customer_row(lead, customer_id, now) for lead, customer_id in zip(new_leads, customer_ids, strict=True)],
-                    adapted=True)
+            ledger.append(self.ledger_row(lead, LedgerOutcome.CREATED, customer_id))
+        insert_rows(Customer, CUSTOMER_VARYING, [customer_row(lead, customer_id) for lead, customer_id in zip(new_leads, customer_ids, strict=True)],
+                    adapted=True, constants=constants[Customer])
         resolved = [(lead, target if isinstance(target, int) else self.run_leads[target]) for lead, target in contact_rows]
         self.fill_ledger_targets(ledger, resolved)
-        self.write_contacts(resolved, now)
-        self.write_cases(new_leads, customer_ids, now)
+        self.write_contacts(resolved, constants)
+        self.write_cases(new_leads, customer_ids, constants)
         counts["contacts_created"] += len(resolved)
         counts["leads_created"] += len(new_leads)
-        insert_rows(LedgerEntry, LEDGER_COLUMNS, ledger, adapted=True)
-        insert_rows(RowIssue, ISSUE_COLUMNS, issues, adapted=True)
+        insert_rows(LedgerEntry, LEDGER_VARYING, ledger, adapted=True, constants=constants[LedgerEntry])
+        insert_rows(RowIssue, ISSUE_VARYING, issues, adapted=True, constants=constants[RowIssue])
         record_event(company_id=self.company_id, actor=self.importer, verb="import", object_type="pipeline.run",
                      object_id=self.run.pk, object_repr=self.run.source_name, after=dict(counts), run_id=self.run.pk)
         return counts
 
-    def ledger_row(self, lead, outcome, now, target_id=None, before=None) -> tuple:
-        """`now`: adapted. `before` (a dict) is encoded here."""
+    def constants(self, now) -> dict:
+        """Per table, the values every row of this batch shares (Python values: insert_rows adapts them)."""
+        company, run = self.company_id, self.run.pk
+        stamps = {"company_id": company, "created_at": now, "updated_at": now}
+        return {
+            Customer: only_others(CUSTOMER_COLUMNS, CUSTOMER_VARYING, {
+                **stamps, "kana": "", "kana_key": "", "gender": "", "birth_date": None, "employer": "", "annual_income": None,
+                "household_size": None, "line_link_number": "", "line_user_id": "", "is_unsubscribed": False, "deleted_at": None,
+            }),
+            Contact: only_others(CONTACT_COLUMNS, CONTACT_VARYING, stamps),
+            ContactPoint: only_others(POINT_COLUMNS, POINT_VARYING, {"company_id": company, "invalid_reason": ""}),
+            Case: only_others(CASE_COLUMNS, CASE_VARYING, {
+                **stamps, "status": CaseStatus.NEW, "sub_status_id": None, "rank_id": None, "project_id": self.params["project_id"],
+                "origin": CaseOrigin.LEAD_IMPORT, "source_system": SOURCE_SYSTEM, "started_on": timezone.localdate(),
+                "first_inquiry_date": None, "first_inquiry_source": "", "first_inquiry_listing_ref": "", "first_inquiry_listing_name": "",
+                "auto_intro_mail": False, "other_info": "", "needs_review": False, "review_messages": [], "custom_values": {},
+                "deleted_at": None,
+            }),
+            LedgerEntry: only_others(LEDGER_COLUMNS, LEDGER_VARYING, {"company_id": company, "run_id": run, "source_system": SOURCE_SYSTEM,
+                                                                      "created_at": now}),
+            RowIssue: only_others(ISSUE_COLUMNS, ISSUE_VARYING, {"company_id": company, "run_id": run}),
+        }
+
+    def ledger_row(self, lead, outcome, target_id=None, before=None) -> tuple:
+        """A ledger row in LEDGER_VARYING order. `before` (a dict) is encoded here."""
         encoded = None if before is None else CONTACT_ADDED_JSON if before is CONTACT_ADDED else to_json(before)
-        return (self.company_id, self.run.pk, SOURCE_SYSTEM, f"{self.run.pk}:{lead.row_number}", lead.row_number, outcome,
-                "crm.customer" if target_id is not None or before is not None else "", target_id, encoded, now)
+        return (f"{self.run.pk}:{lead.row_number}", lead.row_number, outcome.value,
+                "crm.customer" if target_id is not None or before is not None else "", target_id, encoded)
 
     def fill_ledger_targets(self, ledger: list[tuple], resolved) -> None:
         """Contact rows of leads created in this batch learn their customer id once it is allocated."""
         customer_by_row = {lead.row_number: customer_id for lead, customer_id in resolved}
         for index, row in enumerate(ledger):
-            if row[7] is None and row[8] == CONTACT_ADDED_JSON:
-                ledger[index] = (*row[:7], customer_by_row[row[4]], *row[8:])
+            if row[LEDGER_TARGET] is None and row[LEDGER_BEFORE] == CONTACT_ADDED_JSON:
+                ledger[index] = (*row[:LEDGER_TARGET], customer_by_row[row[LEDGER_ROW_NUMBER]], *row[LEDGER_TARGET + 1:])
 
-    def customer_row(self, lead: LeadRow, customer_id: int, now) -> tuple:
-        return (customer_id, self.company_id, customer_kind_for(lead.lead_name), lead.lead_name, lead.lead_key, "", "", "", None,
-                lead.postal_code, lead.prefecture, lead.city, lead.street, lead.building, "", None, None, lead.homepage, "", "",
-                False, to_json(lead.custom) if lead.custom else EMPTY_DICT, now, now, None)
-
-    def write_contacts(self, rows: list[tuple[LeadRow, int]], now) -> None:
+    def write_contacts(self, rows: list[tuple[LeadRow, int]], constants: dict) -> None:
         contact_ids = allocate_ids(Contact, len(rows))
         positions: Counter = Counter()
         contacts, points = [], []
+        phone, email = ContactPointKind.PHONE.value, ContactPointKind.EMAIL.value
         for (lead, customer_id), contact_id in zip(rows, contact_ids, strict=True):
-            contacts.append((contact_id, self.company_id, customer_id, lead.contact_name, lead.contact_kana, positions[customer_id], now, now))
+            contacts.append((contact_id, customer_id, lead.contact_name, lead.contact_kana, positions[customer_id]))
             positions[customer_id] += 1
-            points.append((self.company_id, contact_id, customer_id, ContactPointKind.PHONE, lead.phone_raw[:300], lead.phone, "", 0))
+            points.append((contact_id, customer_id, phone, lead.phone_raw[:300], lead.phone, 0))
             if lead.email_raw:
-                points.append((self.company_id, contact_id, customer_id, ContactPointKind.EMAIL, lead.email_raw[:300], lead.email, "", 1))
-        insert_rows(Contact, CONTACT_COLUMNS, contacts, adapted=True)
-        insert_rows(ContactPoint, POINT_COLUMNS, points, adapted=True)
+                points.append((contact_id, customer_id, email, lead.email_raw[:300], lead.email, 1))
+        insert_rows(Contact, CONTACT_VARYING, contacts, adapted=True, constants=constants[Contact])
+        insert_rows(ContactPoint, POINT_VARYING, points, adapted=True, constants=constants[ContactPoint])
 
-    def write_cases(self, new_leads: list[LeadRow], customer_ids: list[int], now) -> None:
-        today = self.adapt_day(timezone.localdate())
+    def write_cases(self, new_leads: list[LeadRow], customer_ids: list[int], constants: dict) -> None:
         case_ids = allocate_ids(Case, len(new_leads))
         cases = []
+        default_unit, run = self.params["org_unit_id"], self.run.pk
         for lead, customer_id, case_id in zip(new_leads, customer_ids, case_ids, strict=True):
             assignee = self.assignees[lead.assignee_email] if lead.assignee_email else self.importer
-            kind = CaseKind.BUY if customer_kind_for(lead.lead_name) == CustomerKind.COMPANY else CaseKind.RENT
-            cases.append((
-                case_id, self.company_id, customer_id, kind, CaseStatus.NEW, None, None,
-                self.primary_units.get(assignee.pk) or self.params["org_unit_id"], assignee.pk, self.params["project_id"],
-                CaseOrigin.LEAD_IMPORT, SOURCE_SYSTEM, f"{self.run.pk}:{lead.row_number}", today, None, "", "", "", False, "",
-                False, EMPTY_LIST, EMPTY_DICT, now, now, None,
-            ))
-        insert_rows(Case, CASE_COLUMNS, cases, adapted=True)
-        insert_rows(DesiredConditions, DESIRED_COLUMNS,
-                    [(self.company_id, case_id, EMPTY_LIST, EMPTY_LIST, EMPTY_LIST, EMPTY_LIST, "", "") for case_id in case_ids], adapted=True)
+            kind = BUY if customer_kind_for(lead.lead_name) == COMPANY else RENT
+            cases.append((case_id, customer_id, kind, self.primary_units.get(assignee.pk) or default_unit, assignee.pk, f"{run}:{lead.row_number}"))
+        # No desired conditions row: a lead has none yet; the first edit creates it (every reader allows for none).
+        insert_rows(Case, CASE_VARYING, cases, adapted=True, constants=constants[Case])
 
     def resolve_assignees(self, rows) -> None:
         wanted = {lead.assignee_email for lead in rows if lead.assignee_email} - set(self.assignees)
@@ -254,28 +282,16 @@ class LeadImportJob(Job):
             for user in User.objects.filter(company_id=self.company_id, email__in=wanted, is_active=True):
                 self.assignees[user.email] = user
 
-    def existing_matches(self, rows) -> tuple[dict[str, int], dict[str, int]]:
-        """Customers of the company (not created by this run, not in the trash) sharing a key with a row.
+    def existing_matches(self, rows, looked_up=None) -> tuple[dict[str, int], dict[str, int]]:
+        """Per key, the existing customer a row duplicates: the lowest id not created by this run.
 
-        The lowest id wins when several match. No ORDER BY in SQL: it would make SQLite walk the
-        company's rows in id order instead of using the (company, key) indexes.
-        """
-        by_name: dict[str, int] = {}
-        by_phone: dict[str, int] = {}
-        if DuplicateKey.NAME in self.duplicate_keys:
-            keys = {lead.lead_key for lead in rows}
-            for pk, key in Customer.objects.for_company(self.company_id).filter(name_key__in=keys, deleted_at__isnull=True).values_list("pk", "name_key"):
-                if pk not in self.run_customer_ids and pk < by_name.get(key, pk + 1):
-                    by_name[key] = pk
-        if DuplicateKey.PHONE in self.duplicate_keys:
-            phones = {lead.phone for lead in rows}
-            points = ContactPoint.objects.for_company(self.company_id).filter(
-                normalized__in=phones, customer__deleted_at__isnull=True
-            ).exclude(kind=ContactPointKind.EMAIL).order_by()
-            for customer_id, phone in points.values_list("customer_id", "normalized"):
-                if customer_id not in self.run_customer_ids and customer_id < by_phone.get(phone, customer_id + 1):
-                    by_phone[phone] = customer_id
-        return by_name, by_phone
+        `looked_up`: the batch's `candidate_matches`, when the reading process looked them up already."""
+        by_name, by_phone = looked_up if looked_up is not None else candidate_matches(self.company_id, self.duplicate_keys, rows)
+        run_customers = self.run_customer_ids
+        return (
+            {key: lowest for key, ids in by_name.items() if (lowest := min((pk for pk in ids if pk not in run_customers), default=None))},
+            {key: lowest for key, ids in by_phone.items() if (lowest := min((pk for pk in ids if pk not in run_customers), default=None))},
+        )
 
     def duplicate_of(self, lead, by_name, by_phone) -> tuple[int | str | None, str]:
         """An existing customer's id, or the lead key of a lead earlier in this file, that the row duplicates."""
@@ -324,8 +340,52 @@ class LeadImportJob(Job):
         return before
 
 
-def converted_batches(file_name: str, params: dict, custom_fields: dict, after_row: int):
-    """Batches of converted rows after `after_row` (runs in the reading process: no database)."""
+def only_others(columns: tuple[str, ...], varying: tuple[str, ...], values: dict) -> dict:
+    """The constant columns of a table: every column not in `varying`, each with its value (KeyError
+    when a column, say a new model field, has none: the import must decide what it writes there)."""
+    return {name: values[name] for name in columns if name not in varying}
+
+
+def customer_row(lead: LeadRow, customer_id: int) -> tuple:
+    """A new lead's customer in CUSTOMER_VARYING order."""
+    return (customer_id, customer_kind_for(lead.lead_name), lead.lead_name, lead.lead_key, lead.postal_code, lead.prefecture, lead.city,
+            lead.street, lead.building, lead.homepage, to_json(lead.custom) if lead.custom else EMPTY_DICT)
+
+
+def can_share_database() -> bool:
+    """Whether another connection sees what this one sees (no open transaction, not an in-memory database)."""
+    return not connection.in_atomic_block and not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+
+def candidate_matches(company_id: int, duplicate_keys, rows) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """Customers of the company (not in the trash) sharing a duplicate key with a valid row: key -> ids.
+
+    No ORDER BY in SQL: it would make SQLite walk the company's rows in id order instead of using the
+    (company, key) indexes.
+    """
+    by_name: dict[str, list[int]] = {}
+    by_phone: dict[str, list[int]] = {}
+    rows = [lead for lead in rows if not lead.errors]
+    if DuplicateKey.NAME in duplicate_keys and rows:
+        keys = {lead.lead_key for lead in rows}
+        for pk, key in Customer.objects.for_company(company_id).filter(name_key__in=keys, deleted_at__isnull=True).values_list("pk", "name_key"):
+            by_name.setdefault(key, []).append(pk)
+    if DuplicateKey.PHONE in duplicate_keys and rows:
+        phones = {lead.phone for lead in rows}
+        points = ContactPoint.objects.for_company(company_id).filter(
+            normalized__in=phones, customer__deleted_at__isnull=True
+        ).exclude(kind=ContactPointKind.EMAIL).order_by()
+        for customer_id, phone in points.values_list("customer_id", "normalized"):
+            by_phone.setdefault(phone, []).append(customer_id)
+    return by_name, by_phone
+
+
+def converted_batches(file_name: str, params: dict, custom_fields: dict, after_row: int, lookup: tuple | None = None):
+    """Batches of converted rows after `after_row` (runs in the reading process). With `lookup`
+    (company id, duplicate keys), each batch carries the `candidate_matches` of its rows, looked up
+    through this process's own database connection."""
+    if lookup is not None:
+        use_own_connections()
     path = Path(default_storage.path(file_name))
     table = open_table(path, encoding=params.get("encoding") or None, delimiter=params.get("delimiter") or None,
                        sheet=params.get("sheet") or None, header_row=params.get("header_row") or None)
@@ -344,10 +404,12 @@ def converted_batches(file_name: str, params: dict, custom_fields: dict, after_r
         rows.append(lead)
         source_rows += 1
         if len(rows) >= BATCH_ROWS:
-            yield Batch(rows=rows, last_row=rows[-1].row_number, source_rows=source_rows)
+            yield Batch(rows=rows, last_row=rows[-1].row_number, source_rows=source_rows,
+                        lookups=candidate_matches(lookup[0], lookup[1], rows) if lookup else None)
             rows, source_rows = [], 0
     if rows:
-        yield Batch(rows=rows, last_row=rows[-1].row_number, source_rows=source_rows)
+        yield Batch(rows=rows, last_row=rows[-1].row_number, source_rows=source_rows,
+                    lookups=candidate_matches(lookup[0], lookup[1], rows) if lookup else None)
 
 
 def to_json(value) -> str:

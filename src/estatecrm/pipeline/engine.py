@@ -49,6 +49,7 @@ class Batch:
     rows: list
     last_row: int
     source_rows: int
+    lookups: object = None  # what the producer looked up in the database for the writer (job-specific)
 
 
 @dataclass
@@ -164,7 +165,7 @@ def fewer_collections():
 # SQLite settings of a run's connection (pages of 4 KiB): the write-ahead log is copied back into
 # the database every 64 MiB instead of every 4 MiB (a page that many batches touch, such as an index
 # page, is copied once instead of once per batch), and 128 MiB of page cache instead of 64 (within the run's memory budget).
-RUN_WAL_AUTOCHECKPOINT_PAGES = 16_384
+RUN_WAL_AUTOCHECKPOINT_PAGES = 65_536
 RUN_CACHE_KIB = 131_072
 
 

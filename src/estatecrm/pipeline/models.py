@@ -75,9 +75,9 @@ class LedgerEntry(TenantOwnedModel):
         constraints = [
             models.UniqueConstraint(fields=["company", "source_system", "source_key"], name="ledger_unique_source"),
         ]
+        # Entries are found by run or by source key only (no index on the target: one less per row written).
         indexes = [
             models.Index(fields=["company", "run", "row_number"], name="ledger_run_idx"),
-            models.Index(fields=["company", "target_type", "target_id"], name="ledger_target_idx"),
         ]
 
 

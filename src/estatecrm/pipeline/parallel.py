@@ -52,6 +52,22 @@ def _child(queue_, function, args, parent_pid) -> None:
             _put(queue_, (_FAILED, RuntimeError(traceback.format_exc())), parent_pid)
 
 
+_INHERITED_CONNECTIONS: list = []
+
+
+def use_own_connections() -> None:
+    """In the forked child: open new database connections on first use instead of the parent's.
+
+    The inherited ones are kept referenced and never closed (closing a PostgreSQL connection from the
+    child would end the parent's session); the child leaves with os._exit, so no finalizer runs.
+    Only for reads of committed data: the child sees nothing of the parent's open transaction."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        _INHERITED_CONNECTIONS.append(connection.connection)
+        connection.connection = None
+
+
 def produce_in_child(function, *args, ahead: int = 3):
     """Yield the items of the generator `function(*args)`, computed in a forked child process."""
     context = multiprocessing.get_context("fork")

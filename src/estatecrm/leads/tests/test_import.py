@@ -145,3 +145,26 @@ def test_revert_is_refused_for_leads_edited_since_unless_forced(company, admin_a
     assert Customer.objects.for_company(company).get(pk=customer.pk).deleted_at is None
     actions.do_revert_lead_import(actor=admin_actor, run=run, force=True)
     assert Customer.objects.for_company(company).get(pk=customer.pk).deleted_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reading_process_looks_up_duplicates_when_the_data_is_committed(company, admin_actor, project, write_csv):
+    # given: committed leads (outside a test transaction the reading process looks them up itself),
+    # one of them in the trash
+    run_import(admin_actor, write_csv([("㈱ＡＢＣ", "本社", "03-1234-5678", "", ""), ("ゴミ箱商事", "受付", "03-5555-0000", "", ""),
+                                       ("C物産", "受付", "03-7777-0000", "", "")], name="first.csv"), project)
+    with company_scope(company):
+        Customer.objects.filter(name="ゴミ箱商事").update(deleted_at="2026-01-01T00:00:00Z")
+    # when: a file with a name duplicate, a phone duplicate, a duplicate of the trashed lead, and rows of its own
+    path = write_csv([("株式会社 ABC", "総務部", "03-9999-0000", "", ""), ("別名商事", "受付", "03-7777-0000", "", ""),
+                      ("ゴミ箱商事", "受付", "03-5555-0000", "", ""), ("新規商事", "受付", "03-2222-3333", "", ""),
+                      ("新規商事", "経理", "03-2222-4444", "", "")])
+    run = run_import(admin_actor, path, project, duplicate_keys=["name", "phone"], on_duplicate="skip")
+    # then
+    assert {key: run.counts.get(key, 0) for key in ("duplicates:name", "duplicates:phone", "skipped_duplicates", "leads_created",
+                                                    "contacts_created")} == {
+        "duplicates:name": 1, "duplicates:phone": 1, "skipped_duplicates": 2, "leads_created": 2, "contacts_created": 3}
+    with company_scope(company):
+        abc = Customer.objects.get(name="(株)ABC")
+        skipped = dict(LedgerEntry.objects.filter(run=run, outcome="skipped").values_list("row_number", "target_id"))
+        assert skipped == {2: abc.pk, 3: Customer.objects.get(name="C物産").pk}
