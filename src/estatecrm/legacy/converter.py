@@ -54,13 +54,17 @@ from estatecrm.normalize import (
 from estatecrm.normalize.dates import TOKYO
 from estatecrm.normalize.result import Result
 
-KIND = {"賃貸": CaseKind.RENT, "売買": CaseKind.BUY}
-ACTIVITY_KIND = {
+# Values are plain str, not choices members: rows are written in bulk, and sqlite3 binds an exact str
+# without a lookup but a str subclass through its adapter protocol (about 0.5 µs a value).
+KIND = {"賃貸": CaseKind.RENT.value, "売買": CaseKind.BUY.value}
+ACTIVITY_KIND = {name: kind.value for name, kind in {
     "電話": ActivityKind.CALL, "メール送信": ActivityKind.EMAIL_OUT, "メール受信": ActivityKind.EMAIL_IN, "来店": ActivityKind.VISIT,
     "案内": ActivityKind.SHOWING, "来店予定": ActivityKind.VISIT_APPOINTMENT, "LINE": ActivityKind.LINE, "メモ": ActivityKind.NOTE,
-}
-METHOD = {"メール": IntroductionMethod.EMAIL, "LINE": IntroductionMethod.LINE, "来店": IntroductionMethod.VISIT, "郵送": IntroductionMethod.POST}
-REACTION = {"興味あり": IntroductionReaction.INTERESTED, "検討中": IntroductionReaction.CONSIDERING, "見送り": IntroductionReaction.DECLINED}
+}.items()}
+METHOD = {name: method.value for name, method in {
+    "メール": IntroductionMethod.EMAIL, "LINE": IntroductionMethod.LINE, "来店": IntroductionMethod.VISIT, "郵送": IntroductionMethod.POST}.items()}
+REACTION = {name: reaction.value for name, reaction in {
+    "興味あり": IntroductionReaction.INTERESTED, "検討中": IntroductionReaction.CONSIDERING, "見送り": IntroductionReaction.DECLINED}.items()}
 GENDER = {"男性": "male", "女性": "female"}
 FEATURES = frozenset(Feature.values)
 LAYOUTS = frozenset(Layout.values)
@@ -427,7 +431,7 @@ class CaseRecord:
     started_on: date | None = None
     skip_reason: str = ""
     fail_reason: str = ""
-    kind: str = CaseKind.RENT
+    kind: str = CaseKind.RENT.value
     status: str = ""
     sub_status_id: int | None = None
     rank_id: int | None = None
@@ -557,7 +561,7 @@ class Converter:
         review = record.review_messages
         lines.insert(0, line(_("Follow-up number in the desktop app"), record.source_id))
         category = self.category_of(row)
-        record.kind = KIND.get(clean(row["種別"]), CaseKind.RENT)
+        record.kind = KIND.get(clean(row["種別"]), CaseKind.RENT.value)
         if clean(row["種別"]) not in KIND:
             lines.append(line(_("Kind in the desktop app"), clean(row["種別"]) or "-"))
         # Rule 7: status and sub-status.
@@ -753,7 +757,7 @@ class Converter:
         latest_open: ActivityRecord | None = None
         for row in self.source.activities.get(record.source_id, ()):
             kind_name = clean(row[ACT_KIND])
-            kind = ACTIVITY_KIND.get(kind_name, ActivityKind.NOTE)
+            kind = ACTIVITY_KIND.get(kind_name, ActivityKind.NOTE.value)
             when = parse_timestamp(clean(row[ACT_WHEN]))
             body = (row[ACT_BODY] or "").replace("\x00", "").strip()
             subject = clean(row[ACT_SUBJECT])
@@ -857,8 +861,8 @@ class Converter:
         city = city_match.group(1) if city_match and prefecture else ""
         street = rest[len(city):] if city else rest
         points: list[PointRecord] = []
-        for column, kind in (("電話番号", ContactPointKind.PHONE), ("携帯番号", ContactPointKind.MOBILE), ("FAX", ContactPointKind.FAX),
-                             ("メールアドレス", ContactPointKind.EMAIL), ("携帯メール", ContactPointKind.EMAIL)):
+        for column, kind in (("電話番号", ContactPointKind.PHONE.value), ("携帯番号", ContactPointKind.MOBILE.value), ("FAX", ContactPointKind.FAX.value),
+                             ("メールアドレス", ContactPointKind.EMAIL.value), ("携帯メール", ContactPointKind.EMAIL.value)):
             raw = clean(row[column])
             if not raw:
                 continue
