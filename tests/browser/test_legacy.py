@@ -99,3 +99,27 @@ def test_the_run_page_follows_a_running_migration_until_it_ends(page, sample_off
     page.wait_for_selector("[data-testid=run-progress]", state="detached")
     assert page.locator("[data-testid=abort]").count() == 0
     assert page.locator("[data-testid=revert]").is_visible()
+
+
+def test_page_one_shows_the_check_in_progress_then_the_counts_when_a_worker_has_done_it(page, sample_office, settings):
+    # given: tasks wait in the database for a worker (instead of running where they are enqueued)
+    from django.core.management import call_command
+
+    settings.TASKS = {**settings.TASKS, "default": settings.TASKS["database"]}
+    hq = sample_office["hq"]
+    log_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    page.goto(f"/settings/units/{hq.pk}/onboarding/migration/")
+    # when: the admin uploads the bundle
+    page.set_input_files("[data-testid=upload-form] input[name=bundle]", str(SAMPLE / "sample-bundle.zip"))
+    with page.expect_navigation():
+        page.click("[data-testid=upload-form] button[type=submit]")
+    # then: page ① shows the check waiting for a worker, no counts, no way to start
+    expect(page.locator("[data-testid=preflight-stage]")).to_have_attribute("data-stage", "queued")
+    assert page.locator("[data-testid=preflight]").count() == 0
+    assert page.locator("[data-testid=preflight-elapsed]").inner_text().startswith("0:")
+    # when: a worker runs the task
+    call_command("db_worker", "--batch", "--no-startup-delay", "--backend", "default", "--interval", "0.1")
+    # then: the page notices by itself and shows the counts
+    expect(page.locator("[data-testid=eligible-full-total]")).to_have_text("20", timeout=15000)
+    assert page.locator("[data-testid=preflight-progress]").count() == 0
+    assert page.locator("[data-testid=preflight] a.button.primary").is_visible()

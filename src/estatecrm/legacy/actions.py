@@ -29,9 +29,12 @@ from estatecrm.legacy.choices import (
     SOURCE_SYSTEM,
     Mode,
     Outcome,
+    PreflightStage,
+    PreflightStatus,
 )
 from estatecrm.legacy.converter import clean, load_source, split_list
 from estatecrm.legacy.models import CaseOutcome
+from estatecrm.legacy.selectors import PREFLIGHT_FILE
 from estatecrm.normalize import normalize_email
 from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
 from estatecrm.pipeline.engine import execute_run, request_abort
@@ -95,12 +98,13 @@ def check_bundle(path: Path) -> None:
 def do_start_legacy_migration(
     *, actor: Actor, path: Path, file_name: str, org_unit: OrgUnit, mode: str = Mode.FULL, since: date | None = None,
     staff_map: dict | None = None, fallback_email: str = "", rate: float = 0, dry_run: bool = False, background: bool = True,
-    today: date | None = None, language: str = "",
+    today: date | None = None, language: str = "", is_bundle_checked: bool = False,
 ) -> Run:
     """Check the bundle (nothing is written when it is bad), store it, create the run.
 
     Only a company admin or an admin of `org_unit` may start it. `background`: enqueue the run once this
-    transaction commits; otherwise the caller executes it. Audited.
+    transaction commits; otherwise the caller executes it. `is_bundle_checked`: the whole bundle was
+    already read by the background check of its upload, so it is not read again here. Audited.
     """
     from django.utils import translation
 
@@ -118,7 +122,8 @@ def do_start_legacy_migration(
         if fallback is None:
             raise ApplicationError(error_codes.UNKNOWN_FALLBACK_ASSIGNEE, _("No active user %(email)s in this company.") % {"email": fallback_email})
         fallback_user_id = fallback.pk
-    check_bundle(path)
+    if not is_bundle_checked:
+        check_bundle(path)
     run = Run(
         company_id=actor.company_id, kind=RUN_KIND, token=secrets.token_hex(8), created_by=actor.user, source_name=file_name, is_dry_run=dry_run,
         params={
@@ -295,17 +300,19 @@ def do_migrate_legacy_masters(*, actor: Actor, path: Path, file_name: str, sub_s
 
 
 # ---------------------------------------------------------------------------------------------
-# The pages: a bundle uploaded to storage, then runs started from it in the background
+# The pages: a bundle uploaded to storage, checked in the background, then runs started from it
 
 
-def _remove_upload(company_id: int, token: str) -> None:
+def _remove_upload(company_id: int, token: str, *, names: tuple[str, ...] = ("bundle.zip", "upload.json", PREFLIGHT_FILE)) -> None:
     from django.core.files.storage import default_storage
 
     from estatecrm.legacy.selectors import upload_folder
 
     folder = upload_folder(company_id, token)
-    for name in ("bundle.zip", "upload.json"):
+    for name in names:
         default_storage.delete(f"{folder}/{name}")
+    if "upload.json" not in names:
+        return
     try:
         # FileSystemStorage leaves the emptied folder behind; other storages have no folders.
         Path(default_storage.path(folder)).rmdir()
@@ -313,20 +320,63 @@ def _remove_upload(company_id: int, token: str) -> None:
         pass
 
 
+def _write_preflight_file(company_id: int, token: str, state: dict) -> None:
+    """Replace the upload's preflight.json in one step, so that a reader (the page, its poll) never sees
+    it half written or missing."""
+    import json
+    import os
+
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from estatecrm.legacy.selectors import upload_folder
+
+    name = f"{upload_folder(company_id, token)}/{PREFLIGHT_FILE}"
+    content = json.dumps(state, ensure_ascii=False, default=str).encode("utf-8")
+    try:
+        target = Path(default_storage.path(name))
+    except NotImplementedError:  # a storage without local paths: no rename, so delete and save
+        default_storage.delete(name)
+        default_storage.save(name, ContentFile(content))
+        return
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    temporary.write_bytes(content)
+    os.replace(temporary, target)
+
+
+def _queue_preflight(*, actor: Actor, org_unit: OrgUnit, token: str, reason: str, previous: dict | None) -> str:
+    """Mark the upload's pre-flight `checking` (waiting for a worker) and enqueue its computation once the
+    current transaction commits. The bundle check is not repeated once it has passed. Returns the
+    request's time, which names this computation (a later request supersedes it)."""
+    from estatecrm.legacy.tasks import compute_legacy_preflight
+
+    requested_at = timezone.now().isoformat()
+    _write_preflight_file(actor.company_id, token, {
+        "status": PreflightStatus.CHECKING, "stage": PreflightStage.QUEUED, "reason": reason, "requested_at": requested_at,
+        "requested_by_id": actor.user.pk, "bundle_checked": bool(previous and previous.get("bundle_checked")),
+        "stage_started_at": requested_at, "preflight": None, "quick_since": None, "error": None, "computed_at": None,
+    })
+    enqueue_on_commit(compute_legacy_preflight, actor.company_id, org_unit.pk, token, requested_at)
+    return requested_at
+
+
 def do_store_legacy_bundle(*, actor: Actor, org_unit: OrgUnit, bundle_file, staff_map_file=None, replaces: str = "") -> str:
     """Keep an uploaded export bundle (streamed, any size) in storage under
     `legacy-uploads/<company>/<token>/` for the migration pages of `org_unit`, and return its token.
 
-    The whole bundle is checked first (as a run would read it): a bad bundle or staff map is removed
-    again and refused with ApplicationError, so nothing is kept. `replaces`: the token of the unit's
-    previous upload, removed once this one is kept. Admins of the unit only. Audited.
+    Only cheap checks run here (the staff map; the ZIP's directory: a ZIP at all, safe paths, within the
+    size limits, with 追客.csv): a failure removes the upload again and is refused with ApplicationError.
+    The whole bundle is checked, and its pre-flight computed, by the `compute_legacy_preflight` task,
+    enqueued once the current transaction commits; until it is done the upload is `checking` and no run
+    can start from it. `replaces`: the token of the unit's previous upload, removed once this one is
+    kept. Admins of the unit only. Audited.
     """
     import json
 
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
-    from estatecrm.legacy.selectors import upload_folder
+    from estatecrm.legacy.selectors import access_upload, upload_folder
 
     if org_unit.company_id != actor.company_id:
         raise ApplicationError(error_codes.UNKNOWN_ORG, _("Unknown organisation unit."))
@@ -338,7 +388,11 @@ def do_store_legacy_bundle(*, actor: Actor, org_unit: OrgUnit, bundle_file, staf
     file_name = Path(getattr(bundle_file, "name", "") or "bundle.zip").name[:200]
     try:
         stored = default_storage.save(f"{folder}/bundle.zip", bundle_file)
-        check_bundle(Path(default_storage.path(stored)))
+        try:
+            # Opening reads the ZIP's directory only (paths, sizes, members), not the files in it.
+            files.Bundle(Path(default_storage.path(stored))).close()
+        except ReadError as error:
+            raise ApplicationError(error.code, error.message) from None
         meta = {
             "org_unit_id": org_unit.pk, "file_name": file_name, "size": default_storage.size(stored), "staff_map": staff_map,
             "staff_map_name": Path(getattr(staff_map_file, "name", "") or "").name[:200] if staff_map_file else "",
@@ -347,23 +401,21 @@ def do_store_legacy_bundle(*, actor: Actor, org_unit: OrgUnit, bundle_file, staf
         default_storage.save(f"{folder}/upload.json", ContentFile(json.dumps(meta, ensure_ascii=False).encode("utf-8")))
         record_event(company_id=actor.company_id, actor=actor.user, verb="upload_migration_bundle", object_type="legacy.bundle",
                      object_id=token, object_repr=file_name, after={"org": org_unit.code, "size": meta["size"], "staff_map": len(staff_map)})
+        _queue_preflight(actor=actor, org_unit=org_unit, token=token, reason="upload", previous=None)
     except BaseException:
         _remove_upload(actor.company_id, token)
         raise
-    if replaces and replaces != token:
-        from estatecrm.legacy.selectors import access_stored_bundle
-
-        if access_stored_bundle(actor, replaces, org_unit=org_unit) is not None:
-            _remove_upload(actor.company_id, replaces)
+    if replaces and replaces != token and access_upload(actor, replaces, org_unit=org_unit) is not None:
+        _remove_upload(actor.company_id, replaces)
     return token
 
 
 def do_discard_legacy_bundle(*, actor: Actor, org_unit: OrgUnit, token: str) -> bool:
-    """Remove an uploaded bundle of `org_unit` from storage (runs keep their own copy). False when
-    there was none. Audited."""
-    from estatecrm.legacy.selectors import access_stored_bundle
+    """Remove an upload of `org_unit` from storage, with its check result (runs keep their own copy of
+    the bundle). False when there was none. Audited."""
+    from estatecrm.legacy.selectors import access_upload
 
-    stored = access_stored_bundle(actor, token, org_unit=org_unit)
+    stored = access_upload(actor, token, org_unit=org_unit)
     if stored is None:
         return False
     _remove_upload(actor.company_id, stored.token)
@@ -372,22 +424,189 @@ def do_discard_legacy_bundle(*, actor: Actor, org_unit: OrgUnit, token: str) -> 
     return True
 
 
+def check_upload_ready(actor: Actor, token: str, *, org_unit: OrgUnit):
+    """The upload `token` of `org_unit` whose background check has passed and whose pre-flight is
+    computed, else ApplicationError: none uploaded, still checking, or failed."""
+    from estatecrm.legacy.selectors import access_stored_bundle, access_upload, preflight_state
+
+    stored = access_upload(actor, token, org_unit=org_unit)
+    if stored is None:
+        raise ApplicationError(error_codes.BUNDLE_NOT_UPLOADED, _("Upload the bundle first: no uploaded bundle was found for this unit."))
+    state = preflight_state(stored)
+    if state is not None and state.is_failed:
+        raise ApplicationError(error_codes.BUNDLE_CHECK_FAILED, _(
+            "The uploaded bundle did not pass the check, so nothing can start from it: see the reason on ① and upload it again."))
+    if state is None or not state.is_ready:
+        raise ApplicationError(error_codes.BUNDLE_CHECKING, _(
+            "The uploaded bundle is still being checked: wait until ① shows the estimated counts, then start."))
+    if access_stored_bundle(actor, token, org_unit=org_unit) is None:
+        raise ApplicationError(error_codes.BUNDLE_NOT_UPLOADED, _("Upload the bundle first: no uploaded bundle was found for this unit."))
+    return stored
+
+
+def do_request_legacy_preflight(*, actor: Actor, org_unit: OrgUnit, token: str, reason: str = "recompute") -> bool:
+    """Compute the pre-flight of the upload `token` of `org_unit` again in the background (the company's
+    masters, staff or migrated cases changed): its status goes back to `checking` and the
+    `compute_legacy_preflight` task is enqueued once the current transaction commits. A request made while
+    one is running supersedes it. False when there is no bundle to compute from (none, or it failed the
+    check). Admins of the unit only. Audited."""
+    from estatecrm.legacy.selectors import access_stored_bundle, read_preflight_file
+
+    if not actor.can_admin_unit(org_unit.pk):
+        raise PermissionDenied(_("Only a company administrator or an administrator of this unit can migrate its data."))
+    stored = access_stored_bundle(actor, token, org_unit=org_unit)
+    if stored is None:
+        return False
+    previous = read_preflight_file(actor.company_id, stored.token)
+    _queue_preflight(actor=actor, org_unit=org_unit, token=stored.token, reason=reason, previous=previous)
+    record_event(company_id=actor.company_id, actor=actor.user, verb="recompute_migration_preflight", object_type="legacy.bundle",
+                 object_id=stored.token, object_repr=stored.file_name, after={"org": org_unit.code, "reason": reason})
+    return True
+
+
+def do_migrate_legacy_masters_from_upload(*, actor: Actor, org_unit: OrgUnit, token: str) -> tuple[Run, dict]:
+    """`do_migrate_legacy_masters` from the checked upload of `org_unit`, then its pre-flight computed
+    again in the background (the masters it counted as unregistered now exist). Refused while the upload
+    is checking or failed. Audited (both steps)."""
+    stored = check_upload_ready(actor, token, org_unit=org_unit)
+    run, result = do_migrate_legacy_masters(actor=actor, path=stored.path, file_name=stored.file_name)
+    do_request_legacy_preflight(actor=actor, org_unit=org_unit, token=stored.token, reason="masters")
+    return run, result
+
+
+def _is_current(company_id: int, token: str, requested_at: str) -> bool:
+    """Whether no later request superseded the computation requested at `requested_at` (and the upload
+    still exists). ISO times of one clock compare as times."""
+    from django.utils.dateparse import parse_datetime
+
+    from estatecrm.legacy.selectors import read_preflight_file
+
+    state = read_preflight_file(company_id, token)
+    if state is None or not state.get("requested_at"):
+        return False
+    return parse_datetime(state["requested_at"]) <= parse_datetime(requested_at)
+
+
+def _messages_in_every_language(step, error) -> dict[str, str]:
+    """The refusal `error` of `step` in every language of the site, so that the page can show it in the
+    viewer's: the reader translates its messages when it raises them, so the step is repeated (only on
+    failure, only as far as the failure) under each other language."""
+    from django.conf import settings
+    from django.utils import translation
+
+    messages = {translation.get_language() or settings.LANGUAGE_CODE: error.message}
+    for language, _name in settings.LANGUAGES:
+        if language in messages:
+            continue
+        with translation.override(language):
+            try:
+                step()
+            except (ApplicationError, ReadError) as again:
+                if again.code == error.code:
+                    messages[language] = again.message
+    return messages
+
+
+def do_compute_legacy_preflight(*, company_id: int, org_unit_id: int, token: str, requested_at: str) -> str:
+    """The background half of an upload: read the whole bundle (`check_bundle`; once per upload), then
+    compute its pre-flight for the unit (`selectors.preflight` with the stored staff map and the quick
+    window of today) as the admin who requested it, writing the stage to preflight.json as it goes and
+    the result at the end (`ready` with the counts, or `failed` with the reason).
+
+    A bundle that fails is removed from storage (its upload.json and preflight.json stay, to show why),
+    so no run can start from it; an unexpected error keeps it, so that the admin can recompute.
+    Idempotent: nothing happens when the upload is gone or a later request superseded this one, and a
+    finished computation is not repeated. Returns the status written (or `superseded`)."""
+    import logging
+
+    from django.conf import settings
+    from django.utils import translation
+
+    from estatecrm.core.scope import company_scope
+    from estatecrm.legacy.selectors import access_stored_bundle, preflight, read_preflight_file
+    from estatecrm.tenancy.selectors import actor_for
+
+    state = read_preflight_file(company_id, token)
+    if state is None or state.get("status") != PreflightStatus.CHECKING or not _is_current(company_id, token, requested_at):
+        return "superseded"
+
+    def write(**changes) -> bool:
+        if not _is_current(company_id, token, requested_at):
+            return False
+        state.update(changes)
+        _write_preflight_file(company_id, token, state)
+        return True
+
+    def fail(code: str, messages: dict, *, remove_bundle: bool) -> str:
+        if not write(status=PreflightStatus.FAILED, stage=PreflightStage.DONE, error={"code": code, "messages": messages},
+                     preflight=None, computed_at=timezone.now().isoformat()):
+            return "superseded"
+        if remove_bundle:
+            _remove_upload(company_id, token, names=("bundle.zip",))
+            record_event(company_id=company_id, actor=user, verb="reject_migration_bundle", object_type="legacy.bundle", object_id=token,
+                         after={"code": code, "message": messages.get(settings.LANGUAGE_CODE, "")})
+        return PreflightStatus.FAILED
+
+    with company_scope(company_id), translation.override(settings.LANGUAGE_CODE):
+        user = User.objects.filter(company_id=company_id, pk=state.get("requested_by_id"), is_active=True).first()
+        org_unit = OrgUnit.objects.for_company(company_id).filter(pk=org_unit_id).first()
+        try:
+            actor = actor_for(user) if user is not None else None
+        except PermissionDenied:
+            actor = None
+        if actor is None or org_unit is None or not actor.can_admin_unit(org_unit.pk):
+            # Not the bundle's fault: it stays, and an admin of the unit can recompute.
+            return fail(error_codes.REQUESTER_NOT_ADMIN, {}, remove_bundle=False)
+        stored = access_stored_bundle(actor, token, org_unit=org_unit)
+        if stored is None:
+            return "superseded"  # discarded meanwhile
+        quick_since = quick_start_date()
+
+        def check() -> None:
+            check_bundle(stored.path)
+
+        def count() -> dict:
+            return preflight(actor=actor, path=stored.path, org_unit=org_unit, staff_map=stored.staff_map, quick_since=quick_since)
+
+        step = check
+        try:
+            if not state.get("bundle_checked"):
+                if not write(stage=PreflightStage.CHECK, stage_started_at=timezone.now().isoformat()):
+                    return "superseded"
+                check()
+            step = count
+            if not write(stage=PreflightStage.COUNT, bundle_checked=True, stage_started_at=timezone.now().isoformat()):
+                return "superseded"
+            counts = count()
+        except (ApplicationError, ReadError) as error:
+            # What the reader refuses is the bundle's fault: it goes. Anything else (a permission) keeps it.
+            is_bundle_error = isinstance(error, ReadError) or (step is check and not isinstance(error, PermissionDenied))
+            return fail(error.code, _messages_in_every_language(step, error), remove_bundle=is_bundle_error)
+        except Exception:
+            logging.getLogger(__name__).exception("the pre-flight of upload %s failed", token)
+            return fail(error_codes.PREFLIGHT_FAILED, {}, remove_bundle=False)
+        if not write(status=PreflightStatus.READY, stage=PreflightStage.DONE, preflight=counts, quick_since=quick_since.isoformat(),
+                     error=None, computed_at=timezone.now().isoformat()):
+            return "superseded"
+    return PreflightStatus.READY
+
+
 @transaction.atomic
 def do_start_legacy_migration_from_upload(*, actor: Actor, org_unit: OrgUnit, token: str, mode: str = Mode.FULL, since: date | None = None,
                                           fallback_email: str = "", language: str = "") -> Run:
     """Start a migration of an uploaded bundle into `org_unit`, run in the background by the pipeline
     task once this transaction commits (`do_start_legacy_migration` does the checks and the audit).
 
-    Refused while another migration of the company is waiting or running (both would take the same
-    cases), and when the upload is gone."""
-    from estatecrm.legacy.selectors import access_stored_bundle, active_migration
+    Refused until the upload's background check has passed (and its pre-flight is computed), while
+    another migration of the company is waiting or running (both would take the same cases), and when
+    the upload is gone."""
+    from estatecrm.legacy.selectors import active_migration
 
-    stored = access_stored_bundle(actor, token, org_unit=org_unit)
-    if stored is None:
-        raise ApplicationError(error_codes.BUNDLE_NOT_UPLOADED, _("Upload the bundle first: no uploaded bundle was found for this unit."))
+    stored = check_upload_ready(actor, token, org_unit=org_unit)
     running = active_migration(actor=actor)
     if running is not None:
         raise ApplicationError(error_codes.RUN_IN_PROGRESS, _("Migration #%(run)d has not ended yet: wait for it to end or abort it first.")
                                % {"run": running.pk})
     return do_start_legacy_migration(actor=actor, path=stored.path, file_name=stored.file_name, org_unit=org_unit, mode=mode, since=since,
-                                     staff_map=stored.staff_map, fallback_email=fallback_email, language=language, background=True)
+                                     staff_map=stored.staff_map, fallback_email=fallback_email, language=language, background=True,
+                                     is_bundle_checked=True)

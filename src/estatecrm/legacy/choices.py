@@ -39,3 +39,22 @@ class FailReason(models.TextChoices):
     STATUS_UNKNOWN = "status_unknown", _("Status not in the status master")
     ASSIGNEE_WITHOUT_UNIT = "assignee_without_unit", _("Main assignee has no primary unit")
     WRITE_FAILED = "write_failed", _("Could not be written")
+
+
+class PreflightStatus(models.TextChoices):
+    """Where the background check of an uploaded bundle is (`preflight.json` next to the upload)."""
+
+    CHECKING = "checking", _("Checking")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class PreflightStage(models.TextChoices):
+    QUEUED = "queued", _("Waiting for a background worker")
+    CHECK = "check", _("Checking every file of the bundle")
+    COUNT = "count", _("Computing the estimated counts")
+    DONE = "done", _("Done")
+
+
+# Why the pre-flight was (re)computed: kept in the state file and the audit log.
+PREFLIGHT_REASONS = ("upload", "masters", "recompute")

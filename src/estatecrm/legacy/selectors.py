@@ -4,14 +4,18 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext
 
 from estatecrm.core.errors import NotFound, PermissionDenied
 from estatecrm.legacy import bundle as files
+from estatecrm.legacy import error_codes
 from estatecrm.legacy.choices import (
     ELIGIBLE_CATEGORIES,
     MASTERS_RUN_KIND,
@@ -19,6 +23,8 @@ from estatecrm.legacy.choices import (
     RUN_KIND,
     SOURCE_SYSTEM,
     Mode,
+    PreflightStage,
+    PreflightStatus,
 )
 from estatecrm.legacy.converter import Converter, clean, load_source, split_list
 from estatecrm.legacy.models import CaseOutcome
@@ -141,6 +147,7 @@ def preflight(*, actor: Actor, path: Path, org_unit: OrgUnit, staff_map: dict | 
 # The pages (Settings > org unit > onboarding > data migration)
 
 UPLOAD_ROOT = "legacy-uploads"
+PREFLIGHT_FILE = "preflight.json"
 _UPLOAD_TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -175,22 +182,137 @@ def upload_folder(company_id: int, token: str) -> str:
     return f"{UPLOAD_ROOT}/{int(company_id)}/{token}"
 
 
-def access_stored_bundle(actor: Actor, token: str | None, *, org_unit: OrgUnit) -> StoredBundle | None:
+def access_upload(actor: Actor, token: str | None, *, org_unit: OrgUnit) -> StoredBundle | None:
     """The actor's company's upload `token` for `org_unit`, or None (unknown, another company's, another
-    unit's, or discarded). The token is checked before it names a storage path."""
+    unit's, or discarded), whether or not its bundle is still there (a bundle that failed the check is
+    removed, its upload.json and preflight.json stay to tell why). The token is checked before it names
+    a storage path."""
     if not token or not _UPLOAD_TOKEN.match(str(token)) or not actor.can_admin_unit(org_unit.pk):
         return None
-    folder = upload_folder(actor.company_id, token)
-    try:
-        with default_storage.open(f"{folder}/upload.json", "rb") as handle:
-            meta = json.loads(handle.read().decode("utf-8"))
-    except (OSError, ValueError):
-        return None
-    if meta.get("org_unit_id") != org_unit.pk or not default_storage.exists(f"{folder}/bundle.zip"):
+    meta = _read_json(f"{upload_folder(actor.company_id, token)}/upload.json")
+    if meta is None or meta.get("org_unit_id") != org_unit.pk:
         return None
     return StoredBundle(token=token, company_id=actor.company_id, org_unit_id=org_unit.pk, file_name=meta.get("file_name", ""),
                         size=int(meta.get("size", 0)), staff_map=meta.get("staff_map") or {}, staff_map_name=meta.get("staff_map_name", ""),
                         uploaded_at=meta.get("uploaded_at", ""), uploaded_by_id=meta.get("uploaded_by_id"))
+
+
+def access_stored_bundle(actor: Actor, token: str | None, *, org_unit: OrgUnit) -> StoredBundle | None:
+    """Like `access_upload`, but only while the bundle itself is in storage (not discarded, not failed)."""
+    stored = access_upload(actor, token, org_unit=org_unit)
+    if stored is None or not default_storage.exists(stored.storage_name):
+        return None
+    return stored
+
+
+def _read_json(name: str) -> dict | None:
+    try:
+        with default_storage.open(name, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_preflight_file(company_id: int, token: str) -> dict | None:
+    """The raw state of the background check of an upload (`preflight.json`), or None when there is none."""
+    return _read_json(f"{upload_folder(company_id, token)}/{PREFLIGHT_FILE}")
+
+
+@dataclass(frozen=True)
+class PreflightState:
+    """The background check of an uploaded bundle, as the task left it: `checking` (at `stage`), `ready`
+    (with the pre-flight counts) or `failed` (with the reason; the bundle was removed)."""
+
+    status: str
+    stage: str
+    requested_at: datetime | None
+    computed_at: datetime | None
+    bundle_checked: bool
+    preflight: dict | None
+    quick_since: date | None
+    error_code: str
+    error_messages: dict
+
+    @property
+    def is_checking(self) -> bool:
+        return self.status == PreflightStatus.CHECKING
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == PreflightStatus.READY and self.preflight is not None
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == PreflightStatus.FAILED
+
+    @property
+    def stage_label(self) -> str:
+        return str(PreflightStage(self.stage).label) if self.stage in PreflightStage.values else ""
+
+    @property
+    def status_label(self) -> str:
+        return str(PreflightStatus(self.status).label) if self.status in PreflightStatus.values else ""
+
+    def elapsed_seconds(self, now: datetime | None = None) -> int:
+        """Seconds since the check was requested (until it ended, once it has)."""
+        if self.requested_at is None:
+            return 0
+        end = self.computed_at if self.computed_at is not None and not self.is_checking else (now or timezone.now())
+        return max(0, int((end - self.requested_at).total_seconds()))
+
+    @property
+    def elapsed_display(self) -> str:
+        """The elapsed time as m:ss (the page's script keeps it running)."""
+        minutes, seconds = divmod(self.elapsed_seconds(), 60)
+        return f"{minutes}:{seconds:02d}"
+
+    def error_message(self, language: str = "") -> str:
+        """The reason of a failure in `language` (the viewer's): the reader's messages are kept in every
+        language of the site; the codes of this module are rendered now."""
+        if not self.is_failed:
+            return ""
+        messages = self.error_messages or {}
+        for candidate in (language, (language or "").split("-")[0], settings.LANGUAGE_CODE):
+            if candidate and messages.get(candidate):
+                return messages[candidate]
+        if messages:
+            return next(iter(messages.values()))
+        if self.error_code == error_codes.REQUESTER_NOT_ADMIN:
+            return gettext("The admin who asked for the check can no longer migrate this unit's data: recompute the counts.")
+        return gettext("The counts could not be computed because of an internal error: recompute them, and contact support if it "
+                       "happens again.")
+
+
+def _parse_datetime(value) -> datetime | None:
+    from django.utils.dateparse import parse_datetime
+
+    return parse_datetime(value) if isinstance(value, str) and value else None
+
+
+def preflight_state(stored: StoredBundle) -> PreflightState | None:
+    """The state of the background check of `stored` (reached through `access_upload`), or None when it
+    was never requested (an upload kept before checks ran in the background)."""
+    data = read_preflight_file(stored.company_id, stored.token)
+    if data is None or data.get("status") not in PreflightStatus.values:
+        return None
+    error = data.get("error") or {}
+    quick_since = data.get("quick_since")
+    return PreflightState(
+        status=data["status"], stage=data.get("stage", ""), requested_at=_parse_datetime(data.get("requested_at")),
+        computed_at=_parse_datetime(data.get("computed_at")), bundle_checked=bool(data.get("bundle_checked")),
+        preflight=data.get("preflight") if isinstance(data.get("preflight"), dict) else None,
+        quick_since=date.fromisoformat(quick_since) if isinstance(quick_since, str) and quick_since else None,
+        error_code=str(error.get("code", "")), error_messages=error.get("messages") or {},
+    )
+
+
+def preflight_is_outdated(*, actor: Actor, state: PreflightState | None) -> bool:
+    """Whether a migration or masters run of the company ended after the counts were computed (they may
+    have changed: cases already migrated, masters registered)."""
+    if state is None or not state.is_ready or state.computed_at is None:
+        return False
+    return migration_list(actor=actor).filter(finished_at__gt=state.computed_at).exists()
 
 
 def unit_migration_list(*, actor: Actor, org_unit: OrgUnit) -> QuerySet[Run]:

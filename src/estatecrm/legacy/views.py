@@ -6,7 +6,9 @@ confirm, start), ④ migrated data (runs, their cases). A run page follows a run
 
 Only a company admin or an admin of the unit (`access_org_unit(..., for_write=True)`): agents get 403,
 another company's unit or run 404. The bundle is stored by `do_store_legacy_bundle`; the page keeps
-only its token in the session, per unit.
+only its token in the session, per unit. The bundle is checked, and page ①'s counts computed, in the
+background (`tasks.compute_legacy_preflight`): page ① shows the stored result and polls `upload_status`
+while it is being computed; nothing can start until it is ready.
 """
 
 from functools import wraps
@@ -21,7 +23,7 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from estatecrm.core.errors import ApplicationError
+from estatecrm.core.errors import ApplicationError, NotFound
 from estatecrm.legacy import actions, error_codes, forms, selectors
 from estatecrm.legacy.choices import QUICK_CAP, REVERT_DAYS, Mode, Outcome
 from estatecrm.legacy.reports import reason_label, write_migrated_ids, write_reconciliation
@@ -82,27 +84,46 @@ def home(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
     return _render_home(request, actor, unit, forms.UploadForm())
 
 
+def _preflight_rows(preflight: dict) -> dict:
+    """The stored pre-flight with the rows the page shows."""
+    eligible = preflight["eligible"]
+    return {
+        **preflight,
+        "eligible_rows": [(category, count, eligible[Mode.QUICK].get(category, 0)) for category, count in eligible[Mode.FULL].items()],
+        "eligible_total": {mode: sum(counts.values()) for mode, counts in eligible.items()},
+        "not_eligible_rows": [(code, reason_label(code), count) for code, count in preflight["not_eligible"].items()],
+        "needs_masters": bool(preflight["unregistered_sub_statuses"] or preflight["unregistered_ranks"] or preflight["unregistered_tags"]),
+    }
+
+
 def _render_home(request: HttpRequest, actor: Actor, unit: OrgUnit, upload_form, *, status: int = 200) -> HttpResponse:
-    stored = _stored_bundle(request, actor, unit)
-    preflight = None
-    bundle_error = ""
-    if stored is not None:
-        try:
-            preflight = selectors.preflight(actor=actor, path=stored.path, org_unit=unit, staff_map=stored.staff_map,
-                                            quick_since=actions.quick_start_date())
-        except ReadError as error:
-            bundle_error = error.message
-    if preflight is not None:
-        eligible = preflight["eligible"]
-        preflight["eligible_rows"] = [(category, count, eligible[Mode.QUICK].get(category, 0)) for category, count in eligible[Mode.FULL].items()]
-        preflight["eligible_total"] = {mode: sum(counts.values()) for mode, counts in eligible.items()}
-        preflight["not_eligible_rows"] = [(code, reason_label(code), count) for code, count in preflight["not_eligible"].items()]
-        preflight["needs_masters"] = bool(preflight["unregistered_sub_statuses"] or preflight["unregistered_ranks"]
-                                          or preflight["unregistered_tags"])
+    """Page ①: the upload form, and the stored result of the upload's background check (never the bundle itself)."""
+    upload = selectors.access_upload(actor, request.session.get(_session_key(unit)), org_unit=unit)
+    state = selectors.preflight_state(upload) if upload is not None else None
+    has_bundle = upload is not None and selectors.access_stored_bundle(actor, upload.token, org_unit=unit) is not None
     return render(request, "legacy/home.html", _context(
-        actor, unit, "home", upload_form=upload_form, stored=stored, preflight=preflight, bundle_error=bundle_error,
-        quick_since=actions.quick_start_date(), active_run=selectors.active_migration(actor=actor),
+        actor, unit, "home", upload_form=upload_form, stored=upload, state=state, has_bundle=has_bundle,
+        preflight=_preflight_rows(state.preflight) if state is not None and state.is_ready else None,
+        bundle_error=state.error_message(_language()) if state is not None else "",
+        is_outdated=selectors.preflight_is_outdated(actor=actor, state=state),
+        status_url=reverse("legacy:upload-status", kwargs={"unit_id": unit.pk, "upload_token": upload.token}) if upload else "",
+        quick_since=(state.quick_since if state is not None and state.quick_since else actions.quick_start_date()),
+        active_run=selectors.active_migration(actor=actor),
     ), status=status)
+
+
+@require_GET
+@unit_view
+def upload_status(request: HttpRequest, actor: Actor, unit: OrgUnit, upload_token: str) -> JsonResponse:
+    """What page ① polls while the upload is checked in the background. Another company's or unit's token: 404."""
+    upload = selectors.access_upload(actor, upload_token, org_unit=unit)
+    if upload is None:
+        raise NotFound()
+    state = selectors.preflight_state(upload)
+    if state is None:
+        return JsonResponse({"status": "", "is_finished": True})
+    return JsonResponse({"status": state.status, "status_label": state.status_label, "stage": state.stage, "stage_label": state.stage_label,
+                         "elapsed_seconds": state.elapsed_seconds(), "is_finished": not state.is_checking})
 
 
 @require_POST
@@ -118,8 +139,8 @@ def upload(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
             add_error(form, error)
         else:
             request.session[_session_key(unit)] = token
-            messages.success(request, _("Uploaded “%(file)s”. Check the counts below, then start a migration.")
-                             % {"file": form.cleaned_data["bundle"].name})
+            messages.success(request, _("Uploaded “%(file)s”. It is being checked in the background: the estimated counts show here "
+                                        "when it is done.") % {"file": form.cleaned_data["bundle"].name})
             return redirect("legacy:home", unit_id=unit.pk)
     return _render_home(request, actor, unit, form, status=400)
 
@@ -135,19 +156,26 @@ def discard(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
 
 @require_POST
 @unit_view
-def masters(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
-    stored = _stored_bundle(request, actor, unit)
-    if stored is None:
+def recompute(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
+    if actions.do_request_legacy_preflight(actor=actor, org_unit=unit, token=request.session.get(_session_key(unit), "")):
+        messages.success(request, _("Computing the estimated counts again in the background."))
+    else:
         messages.error(request, _("Upload the bundle first: no uploaded bundle was found for this unit."))
-        return redirect("legacy:home", unit_id=unit.pk)
+    return redirect("legacy:home", unit_id=unit.pk)
+
+
+@require_POST
+@unit_view
+def masters(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
     try:
-        _run, result = actions.do_migrate_legacy_masters(actor=actor, path=stored.path, file_name=stored.file_name)
+        _run, result = actions.do_migrate_legacy_masters_from_upload(actor=actor, org_unit=unit, token=request.session.get(_session_key(unit), ""))
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
         created = result["created"]
         messages.success(request, _("Created %(sub_statuses)d sub-statuses, %(ranks)d ranks and %(tags)d tags.") % {
-            "sub_statuses": len(created["sub_statuses"]), "ranks": len(created["ranks"]), "tags": len(created["tags"])})
+            "sub_statuses": len(created["sub_statuses"]), "ranks": len(created["ranks"]), "tags": len(created["tags"])}
+            + " " + _("The estimated counts are being computed again."))
     return redirect("legacy:home", unit_id=unit.pk)
 
 
@@ -156,10 +184,12 @@ def masters(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
 
 
 def _require_upload(request: HttpRequest, actor: Actor, unit: OrgUnit):
-    stored = _stored_bundle(request, actor, unit)
-    if stored is None:
-        messages.info(request, _("Upload the bundle first: no uploaded bundle was found for this unit."))
-    return stored
+    """The unit's upload once its background check has passed; else None, with the reason as a message."""
+    try:
+        return actions.check_upload_ready(actor, request.session.get(_session_key(unit), ""), org_unit=unit)
+    except ApplicationError as error:
+        messages.info(request, error.message)
+        return None
 
 
 def _start(request: HttpRequest, actor: Actor, unit: OrgUnit, form, *, mode: str, since=None) -> Run | None:

@@ -102,6 +102,9 @@ KWARG_FACTORIES = {
     "membership_id": lambda a: a.membership.pk,
     "workgroup_id": lambda a: a.workgroup.pk,
     "mapping_id": lambda a: a.saved_mapping.pk,
+    # A bundle uploaded for company A's unit on the data migration pages (files in storage, no row).
+    "upload_token": lambda a: __import__("estatecrm.legacy.tests.factories", fromlist=["make_stored_upload"]).make_stored_upload(
+        a.company, a.unit),
 }
 
 # Kwargs whose meaning depends on the route (`pk`, `kind`): "namespace:url_name" -> list of kwarg sets.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, TestCase
 from django.urls import reverse
 
 from estatecrm.audit.models import AuditEvent
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 GET_PAGES = ("legacy:home", "legacy:full", "legacy:quick", "legacy:runs")
 RUN_GET_PAGES = ("legacy:run", "legacy:run-status", "legacy:run-report", "legacy:run-migrated-ids", "legacy:run-cases")
 RUN_POST_PAGES = ("legacy:run-abort", "legacy:run-revert")
-POST_PAGES = ("legacy:upload", "legacy:discard", "legacy:masters")
+POST_PAGES = ("legacy:upload", "legacy:discard", "legacy:masters", "legacy:recompute")
 
 
 @pytest.fixture(autouse=True)
@@ -48,11 +48,14 @@ def url(name: str, unit, run=None) -> str:
     return reverse(name, kwargs=kwargs)
 
 
-def upload(client, unit, path: Path, name: str = "sample-bundle.zip", staff_map: bytes | None = None):
+def upload(client, unit, path: Path, name: str = "sample-bundle.zip", staff_map: bytes | None = None, *, check: bool = True):
+    """Upload through the page; `check`: also run the background check it enqueues on commit (in tests the
+    task runs where it is enqueued)."""
     data = {"bundle": SimpleUploadedFile(name, path.read_bytes(), content_type="application/zip")}
     if staff_map is not None:
         data["staff_map"] = SimpleUploadedFile("staff.csv", staff_map, content_type="text/csv")
-    return client.post(url("legacy:upload", unit), data)
+    with TestCase.captureOnCommitCallbacks(execute=check):
+        return client.post(url("legacy:upload", unit), data)
 
 
 def uploaded_files(media, company) -> list[Path]:
@@ -82,9 +85,9 @@ def test_full_migration_from_upload_to_the_migrated_cases_list(sample_company, s
     hq = units["HQ"]
     # when: the admin uploads the sample bundle
     response = upload(client, hq, bundle_path)
-    # then: it is stored, and the pre-flight shows the counts
+    # then: it is stored, checked in the background, and the pre-flight shows the counts
     assert (response.status_code, response["Location"]) == (302, url("legacy:home", hq))
-    assert [path.name for path in uploaded_files(media, sample_company)] == ["bundle.zip", "upload.json"]
+    assert [path.name for path in uploaded_files(media, sample_company)] == ["bundle.zip", "preflight.json", "upload.json"]
     page = client.get(url("legacy:home", hq))
     assert page.status_code == 200
     preflight = page.context["preflight"]
@@ -259,7 +262,7 @@ def test_a_new_upload_replaces_the_previous_one_and_discard_removes_it(sample_co
     # then
     second = client.session[f"legacy_upload:{units['HQ'].pk}"]
     assert first != second
-    assert [path.parent.name for path in uploaded_files(media, sample_company)] == [second, second]
+    assert [path.parent.name for path in uploaded_files(media, sample_company)] == [second, second, second]
     # when
     response = client.post(url("legacy:discard", units["HQ"]))
     # then
@@ -267,14 +270,16 @@ def test_a_new_upload_replaces_the_previous_one_and_discard_removes_it(sample_co
     assert uploaded_files(media, sample_company) == []
 
 
-def test_masters_button_registers_the_missing_sub_statuses_ranks_and_tags(sample_company, sample_admin, units, bundle_path):
+def test_masters_button_registers_the_missing_sub_statuses_ranks_and_tags(sample_company, sample_admin, units, bundle_path,
+                                                                          django_capture_on_commit_callbacks):
     # given
     client = client_for(sample_admin)
     upload(client, units["HQ"], bundle_path)
     assert client.get(url("legacy:home", units["HQ"])).context["preflight"]["needs_masters"] is True
     before = SubStatus.objects.for_company(sample_company).count()
-    # when
-    response = client.post(url("legacy:masters", units["HQ"]))
+    # when (the pre-flight it enqueues runs at once)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("legacy:masters", units["HQ"]))
     # then
     assert response.status_code == 302
     assert SubStatus.objects.for_company(sample_company).count() > before
