@@ -5,7 +5,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -80,8 +79,7 @@ def do_start_lead_import(
             "org_unit_id": actor.primary_unit_id, "region": actor.company.phone_region,
         },
     )
-    with Path(path).open("rb") as handle:
-        run.source_file.save(file_name, File(handle), save=False)
+    run.keep_source_file(path, file_name)
     run.save()
     record_event(company_id=actor.company_id, actor=actor.user, verb="start_import", instance=run,
                  after={"file": file_name, "project": project.name}, run_id=run.pk)
@@ -194,8 +192,7 @@ def do_start_dnc_import(*, actor: Actor, path: Path, file_name: str, workgroups=
     run = Run(company_id=actor.company_id, kind=DNC_RUN_KIND, token=secrets.token_hex(8), created_by=actor.user, source_name=file_name,
               params={"mapping": chosen, "encoding": encoding or table.info.encoding or "", "sheet": sheet or table.info.sheet or "",
                       "workgroup_ids": [group.pk for group in workgroups], "region": actor.company.phone_region})
-    with Path(path).open("rb") as handle:
-        run.source_file.save(file_name, File(handle), save=False)
+    run.keep_source_file(path, file_name)
     run.save()
     record_event(company_id=actor.company_id, actor=actor.user, verb="start_import", instance=run,
                  after={"file": file_name, "workgroups": [group.name for group in workgroups]}, run_id=run.pk)

@@ -7,7 +7,6 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -98,13 +97,15 @@ def check_bundle(path: Path) -> None:
 def do_start_legacy_migration(
     *, actor: Actor, path: Path, file_name: str, org_unit: OrgUnit, mode: str = Mode.FULL, since: date | None = None,
     staff_map: dict | None = None, fallback_email: str = "", rate: float = 0, dry_run: bool = False, background: bool = True,
-    today: date | None = None, language: str = "", is_bundle_checked: bool = False,
+    today: date | None = None, language: str = "", is_bundle_checked: bool = False, is_stored_upload: bool = False,
 ) -> Run:
     """Check the bundle (nothing is written when it is bad), store it, create the run.
 
     Only a company admin or an admin of `org_unit` may start it. `background`: enqueue the run once this
     transaction commits; otherwise the caller executes it. `is_bundle_checked`: the whole bundle was
-    already read by the background check of its upload, so it is not read again here. Audited.
+    already read by the background check of its upload, so it is not read again here.
+    `is_stored_upload`: `path` is an upload in our storage (never changed): the run links it instead of
+    copying it. Audited.
     """
     from django.utils import translation
 
@@ -132,8 +133,7 @@ def do_start_legacy_migration(
             "region": actor.company.phone_region, "language": language or translation.get_language() or "ja",
         },
     )
-    with Path(path).open("rb") as handle:
-        run.source_file.save(file_name, File(handle), save=False)
+    run.keep_source_file(path, file_name, link=is_stored_upload)
     run.save()
     record_event(company_id=actor.company_id, actor=actor.user, verb="start_migration", instance=run,
                  after={"file": file_name, "org": org_unit.code, "mode": mode, "since": run.params["since"], "dry_run": dry_run}, run_id=run.pk)
@@ -609,4 +609,4 @@ def do_start_legacy_migration_from_upload(*, actor: Actor, org_unit: OrgUnit, to
                                % {"run": running.pk})
     return do_start_legacy_migration(actor=actor, path=stored.path, file_name=stored.file_name, org_unit=org_unit, mode=mode, since=since,
                                      staff_map=stored.staff_map, fallback_email=fallback_email, language=language, background=True,
-                                     is_bundle_checked=True)
+                                     is_bundle_checked=True, is_stored_upload=True)

@@ -56,6 +56,33 @@ class Run(TenantOwnedModel, TimeStampedModel):
     def is_finished(self) -> bool:
         return self.status in RunStatus.finished()
 
+    def keep_source_file(self, path, file_name: str, *, link: bool = False) -> None:
+        """Give the run its own copy of its input (`source_file`; the run reads it, and resumes from
+        it, after the caller's file is gone). `link`: `path` is a file of our own storage that nothing
+        changes (an upload): a hard link instead of a copy when the storage is a local file system on
+        the same device (a bundle of hundreds of MB: instant). Never for a user's file, which its
+        owner may still edit in place."""
+        import os
+        from pathlib import Path
+
+        from django.core.files import File
+
+        storage = self.source_file.storage
+        if not link:
+            with Path(path).open("rb") as handle:
+                self.source_file.save(file_name, File(handle), save=False)
+            return
+        name = storage.get_available_name(self.source_file.field.generate_filename(self, file_name), max_length=self.source_file.field.max_length)
+        try:
+            target = Path(storage.path(name))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, target)
+        except (NotImplementedError, OSError):  # no local paths, another device, or the name was just taken
+            with Path(path).open("rb") as handle:
+                self.source_file.save(file_name, File(handle), save=False)
+            return
+        self.source_file.name = name
+
 
 class LedgerEntry(TenantOwnedModel):
     """What one source record became: (company, source system, source key) is unique, so the same

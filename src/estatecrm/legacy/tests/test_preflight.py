@@ -360,3 +360,33 @@ def test_a_requester_who_lost_the_right_fails_the_check_but_keeps_the_bundle_for
     state = state_file(media, sample_company, token)
     assert (state["status"], state["requested_by_id"], state["preflight"]["eligible"]["full"]) == (
         "ready", other_admin.pk, {"追客中": 16, "申込中": 4})
+
+
+def test_a_run_started_from_an_upload_links_the_bundle_and_keeps_it_when_the_upload_goes(sample_company, sample_admin, units, bundle_path,
+                                                                                         media):
+    # given: a checked upload
+    client = client_for(sample_admin)
+    hq = units["HQ"]
+    upload(client, hq, bundle_path)
+    token = token_of(client, hq)
+    stored = selectors.access_stored_bundle(actor_for(sample_admin), token, org_unit=hq)
+    # when: a run starts from it (no copy of hundreds of MB in the request), then the upload is discarded
+    run = actions.do_start_legacy_migration_from_upload(actor=actor_for(sample_admin), org_unit=hq, token=token)
+    run_file = Path(run.source_file.path)
+    assert run_file.stat().st_ino == stored.path.stat().st_ino
+    assert actions.do_discard_legacy_bundle(actor=actor_for(sample_admin), org_unit=hq, token=token) is True
+    # then: the run still has its bundle, byte for byte
+    assert not stored.path.exists()
+    assert run_file.read_bytes() == bundle_path.read_bytes()
+
+
+def test_a_run_of_a_users_own_file_gets_a_copy_never_a_link(sample_company, sample_admin, units, bundle_path, tmp_path):
+    # given: the CLI's case, a file the user may still edit in place
+    own = tmp_path / "mine.zip"
+    own.write_bytes(bundle_path.read_bytes())
+    # when
+    run = actions.do_start_legacy_migration(actor=actor_for(sample_admin), path=own, file_name="mine.zip", org_unit=units["HQ"],
+                                            background=False)
+    # then
+    assert Path(run.source_file.path).stat().st_ino != own.stat().st_ino
+    assert Path(run.source_file.path).read_bytes() == own.read_bytes()
