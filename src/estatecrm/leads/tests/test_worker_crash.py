@@ -51,7 +51,7 @@ def test_a_killed_worker_leaves_a_run_that_the_next_worker_finishes_exactly_once
     lines = ["会社名,担当者,電話番号"] + [f"株式会社テスト{n},担当{n},03-{1000 + n // 10000:04d}-{n % 10000:04d}" for n in range(ROWS)]
     path.write_text("\r\n".join(lines) + "\r\n", encoding="cp932")
     run = actions.do_start_lead_import(actor=admin_actor, path=path, file_name=path.name, project=project, background=False)
-    Run.objects.for_company(company).filter(pk=run.pk).update(params={**run.params, "rate": 1500})
+    Run.objects.for_company(company).filter(pk=run.pk).update(params={**run.params, "rate": 1500, "batch_rows": 500})
     run_pipeline.using(backend="database").enqueue(run.pk)
     environment = worker_environment()
     first = start_worker(environment, tmp_path / "worker.log")
