@@ -48,6 +48,10 @@ class LeadRow:
     homepage: str = ""
     assignee_email: str = ""
     custom: dict = field(default_factory=dict)
+    # Encoded by the reading process for the writer (JSON column text): the custom values, and the
+    # original cells of a row that failed there.
+    custom_json: str = ""
+    cells_json: str = ""
     errors: list[tuple[str, str]] = field(default_factory=list)  # (field key, reason code)
 
     @property

@@ -152,7 +152,7 @@ class LeadImportJob(Job):
                 lead.errors.append(("assignee_email", "assignee_unknown"))
             if lead.errors:
                 counts["failed"] += 1
-                cells = to_json([cell_json(cell) for cell in lead.cells])
+                cells = lead.cells_json or to_json([cell_json(cell) for cell in lead.cells])
                 for field, code in lead.errors:
                     counts[f"failed_by_reason:{code}"] += 1
                     issues.append((lead.row_number, field, code, EMPTY_DICT, cells, True))
@@ -353,7 +353,7 @@ def only_others(columns: tuple[str, ...], varying: tuple[str, ...], values: dict
 def customer_row(lead: LeadRow, customer_id: int) -> tuple:
     """A new lead's customer in CUSTOMER_VARYING order."""
     return (customer_id, customer_kind_for(lead.lead_name), lead.lead_name, lead.lead_key, lead.postal_code, lead.prefecture, lead.city,
-            lead.street, lead.building, lead.homepage, to_json(lead.custom) if lead.custom else EMPTY_DICT)
+            lead.street, lead.building, lead.homepage, lead.custom_json or (to_json(lead.custom) if lead.custom else EMPTY_DICT))
 
 
 def can_share_database() -> bool:
@@ -402,7 +402,12 @@ def converted_batches(file_name: str, params: dict, custom_fields: dict, after_r
         if row.number <= after_row:
             continue
         lead = convert_row(row.number, row.cells, columns, custom_fields, region)
-        if not lead.errors and not lead.assignee_email:
+        # JSON text is encoded here, beside the writer: the custom values, and the cells of a failing row.
+        if lead.custom:
+            lead.custom_json = to_json(lead.custom)
+        if lead.errors:
+            lead.cells_json, lead.cells = to_json([cell_json(cell) for cell in lead.cells]), ()
+        elif not lead.assignee_email:
             # The writer needs the original cells only for a failing row (an unknown assignee fails
             # there): not sending them halves what crosses to the writing process.
             lead.cells = ()
