@@ -91,8 +91,9 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
 
     `adapted`: the values were already adapted with `column_adapters` (not again here).
     `constants`: columns with the same value in every row, left out of the row tuples; given as Python
-    values and adapted here, once, whatever `adapted` says. On SQLite they are written into the statement once instead of bound for every row
-    (binding is most of the cost of a narrow row); on PostgreSQL COPY sends them with each row.
+    values and adapted here, once, whatever `adapted` says. On SQLite they are written into the
+    statement once instead of bound for every row (binding is most of the cost of a narrow row); on
+    PostgreSQL COPY sends them with each row.
     """
     rows = list(rows)
     if not rows:
