@@ -12,31 +12,11 @@ XLSX path (write the list as .xlsx first; the issue asks for 100,000 rows there)
 
 import argparse
 import json
-import os
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PYTHON = sys.executable
-
-
-def run(command, env, **kwargs):
-    return subprocess.run(command, env=env, check=True, **kwargs)
-
-
-def measured(command, env):
-    """Run a command, returning (seconds, peak RSS in MB, stdout)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    output = process.stdout.read()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    if status != 0:
-        raise SystemExit(f"failed: {' '.join(command)}")
-    return seconds, usage.ru_maxrss / 1024, output.decode()
+from benchlib import ESTATECRM, PYTHON, ROOT, environment, measured, run
 
 
 def to_xlsx(csv_path: Path, xlsx_path: Path) -> None:
@@ -60,15 +40,7 @@ def main() -> None:
     parser.add_argument("--xlsx", action="store_true")
     parser.add_argument("--workdir")
     options = parser.parse_args()
-    workdir = Path(options.workdir or tempfile.mkdtemp(prefix="estatecrm-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, ESTATECRM_VAR_DIR=str(workdir / "var"), DJANGO_SETTINGS_MODULE="estatecrm.config.settings.base")
-    if "DATABASE_URL" not in env:
-        for stale in workdir.glob("bench.sqlite3*"):
-            stale.unlink()
-        env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    estatecrm = [PYTHON, "-m", "estatecrm"]
-    print(f"database: {env['DATABASE_URL'].split('@')[-1]}  workdir: {workdir}")
+    workdir, env = environment(options.workdir)
 
     existing_csv, measured_csv = workdir / "existing.csv", workdir / "leads.csv"
     started = time.perf_counter()
@@ -82,8 +54,8 @@ def main() -> None:
     print(f"generated files in {time.perf_counter() - started:.1f}s ({source.stat().st_size / 1e6:.0f} MB measured file)")
 
     if env["DATABASE_URL"].startswith("postgres"):
-        run(estatecrm + ["flush", "--noinput"], env, stdout=subprocess.DEVNULL)
-    run(estatecrm + ["migrate", "-v0"], env)
+        run(ESTATECRM + ["flush", "--noinput"], env, stdout=subprocess.DEVNULL)
+    run(ESTATECRM + ["migrate", "-v0"], env)
     setup = (
         "import django; django.setup()\n"
         "from estatecrm.core import testing\n"
@@ -97,9 +69,9 @@ def main() -> None:
     run([PYTHON, "-c", setup], env)
     common = ["--company", "bench", "--project", "bench", "--json"]
     if options.existing:
-        seconds, peak, output = measured(estatecrm + ["import-leads", str(existing_csv), *common], env)
+        seconds, peak, _cpu, output = measured(ESTATECRM + ["import-leads", str(existing_csv), *common], env)
         print(f"seeded {options.existing:,} rows in {seconds:.1f}s ({options.existing / seconds:,.0f} rows/s, peak {peak:.0f} MB)")
-    seconds, peak, output = measured(estatecrm + ["import-leads", str(source), *common, "--duplicate-keys", "name,phone"], env)
+    seconds, peak, _cpu, output = measured(ESTATECRM + ["import-leads", str(source), *common, "--duplicate-keys", "name,phone"], env)
     result = json.loads(output.strip().splitlines()[-1])
     print(json.dumps(result, ensure_ascii=False))
     print(f"measured import: {options.rows:,} rows in {seconds:.1f}s = {options.rows / seconds:,.0f} rows/s end to end, "

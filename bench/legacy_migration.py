@@ -16,31 +16,9 @@ import argparse
 import json
 import os
 import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-PYTHON = sys.executable
-
-
-def run(command, env, **kwargs):
-    return subprocess.run(command, env=env, check=True, **kwargs)
-
-
-def measured(command, env):
-    """Run a command, returning (seconds, peak RSS in MB, CPU seconds, stdout); the peak and the CPU time
-    include the process's own children (the converting process)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    output = process.stdout.read()
-    errors = process.stderr.read()
-    _pid, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    if status != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{errors.decode(errors='replace')[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, output.decode()
+from benchlib import ESTATECRM, PYTHON, ROOT, environment, measured, run
 
 
 def main() -> None:
@@ -50,15 +28,7 @@ def main() -> None:
     parser.add_argument("--workdir")
     parser.add_argument("--profile")
     options = parser.parse_args()
-    workdir = Path(options.workdir or tempfile.mkdtemp(prefix="estatecrm-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, ESTATECRM_VAR_DIR=str(workdir / "var"), DJANGO_SETTINGS_MODULE="estatecrm.config.settings.base")
-    if "DATABASE_URL" not in env:
-        for stale in workdir.glob("bench.sqlite3*"):
-            stale.unlink()
-        env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    estatecrm = [PYTHON, "-m", "estatecrm"]
-    print(f"database: {env['DATABASE_URL'].split('@')[-1]}  workdir: {workdir}")
+    workdir, env = environment(options.workdir)
 
     bundle, tenant = workdir / f"legacy-{options.cases}.zip", workdir / "tenant.yaml"
     started = time.perf_counter()
@@ -69,14 +39,14 @@ def main() -> None:
     print(f"generated the bundle in {time.perf_counter() - started:.1f}s ({bundle.stat().st_size / 1e6:.0f} MB): {counts}")
 
     if env["DATABASE_URL"].startswith("postgres"):
-        run(estatecrm + ["flush", "--noinput"], env, stdout=subprocess.DEVNULL)
-    run(estatecrm + ["migrate", "-v0"], env)
-    run(estatecrm + ["tenant", "apply", str(tenant)], env, stdout=subprocess.DEVNULL)
+        run(ESTATECRM + ["flush", "--noinput"], env, stdout=subprocess.DEVNULL)
+    run(ESTATECRM + ["migrate", "-v0"], env)
+    run(ESTATECRM + ["tenant", "apply", str(tenant)], env, stdout=subprocess.DEVNULL)
     command = ["legacy-migrate", "run", str(bundle), "--company", "bench", "--org", "HQ", "--as", "admin@example-fudosan.jp", "--json"]
     if options.profile:
         command = [PYTHON, "-m", "cProfile", "-o", options.profile, "-m", "estatecrm", *command]
     else:
-        command = estatecrm + command
+        command = ESTATECRM + command
     load_before = os.getloadavg()[0]
     seconds, peak, cpu, output = measured(command, env)
     result = json.loads(output.strip().splitlines()[-1])
