@@ -12,6 +12,14 @@ def project(company):
 
 
 @pytest.fixture
+def admin_client(client, company_admin):
+    """A company admin's client, in English (a request's default language is Japanese)."""
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    client.force_login(company_admin)
+    return client
+
+
+@pytest.fixture
 def admin_actor(company_admin):
     return actor_for(company_admin)
 

@@ -24,12 +24,6 @@ def client(client):
     return client
 
 
-@pytest.fixture
-def admin_client(client, company_admin):
-    client.force_login(company_admin)
-    return client
-
-
 def test_messages_follow_the_request_language(client, company_admin, project):
     client.force_login(company_admin)
     response = client.post("/api/v1/lead-imports/detect", {"project_id": project.pk, "file": upload(content=b"")},

@@ -23,13 +23,6 @@ def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-@pytest.fixture
-def admin_client(client, company_admin):
-    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
-    client.force_login(company_admin)
-    return client
-
-
 def test_mapping_for_headers_keeps_the_fields_whose_column_the_file_has():
     # given
     saved = {"lead_name": "会社名", "contact_name": "担当者", "phone": "電話番号", "email": "メール", "custom:ない": "ない", "bogus": "会社名"}

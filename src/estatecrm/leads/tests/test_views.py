@@ -41,12 +41,6 @@ def client(client):
     return client
 
 
-@pytest.fixture
-def admin_client(client, company_admin):
-    client.force_login(company_admin)
-    return client
-
-
 def uploaded_files(company) -> list[str]:
     folder = Path(settings.MEDIA_ROOT) / "lead-uploads" / str(company.pk)
     return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()) if folder.exists() else []
