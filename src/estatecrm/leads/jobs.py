@@ -5,7 +5,6 @@ from collections import Counter
 from pathlib import Path
 
 from django.core.files.storage import default_storage
-from django.db import connection
 from django.utils import timezone
 
 from estatecrm.audit.actions import record_event
@@ -20,7 +19,7 @@ from estatecrm.pipeline.choices import LedgerOutcome
 from estatecrm.pipeline.engine import Batch, Job, register_job
 from estatecrm.pipeline.mapping import check_mapping, column_indexes
 from estatecrm.pipeline.models import LedgerEntry, RowIssue
-from estatecrm.pipeline.parallel import produce_in_child, use_own_connections
+from estatecrm.pipeline.parallel import can_share_database, produce_in_child, use_own_connections
 from estatecrm.pipeline.readers import ReadError, open_table
 from estatecrm.tenancy.models import Membership, User
 
@@ -354,11 +353,6 @@ def customer_row(lead: LeadRow, customer_id: int) -> tuple:
     """A new lead's customer in CUSTOMER_VARYING order."""
     return (customer_id, customer_kind_for(lead.lead_name), lead.lead_name, lead.lead_key, lead.postal_code, lead.prefecture, lead.city,
             lead.street, lead.building, lead.homepage, lead.custom_json or (to_json(lead.custom) if lead.custom else EMPTY_DICT))
-
-
-def can_share_database() -> bool:
-    """Whether another connection sees what this one sees (no open transaction, not an in-memory database)."""
-    return not connection.in_atomic_block and not (connection.vendor == "sqlite" and connection.is_in_memory_db())
 
 
 def candidate_matches(company_id: int, duplicate_keys, rows) -> tuple[dict[str, list[int]], dict[str, list[int]]]:

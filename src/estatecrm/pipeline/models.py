@@ -1,6 +1,10 @@
 """Runs of the one pipeline (imports, migrations), their ledger and their row-level issues."""
 
+import os
+from pathlib import Path
+
 from django.conf import settings
+from django.core.files import File
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -62,11 +66,6 @@ class Run(TenantOwnedModel, TimeStampedModel):
         changes (an upload): a hard link instead of a copy when the storage is a local file system on
         the same device (a bundle of hundreds of MB: instant). Never for a user's file, which its
         owner may still edit in place."""
-        import os
-        from pathlib import Path
-
-        from django.core.files import File
-
         storage = self.source_file.storage
         if not link:
             with Path(path).open("rb") as handle:

@@ -55,6 +55,14 @@ def _child(queue_, function, args, parent_pid) -> None:
 _INHERITED_CONNECTIONS: list = []
 
 
+def can_share_database() -> bool:
+    """Whether a new connection (the child's, see `use_own_connections`) sees what this process's sees:
+    no transaction is open on it and it is not an in-memory SQLite database."""
+    from django.db import connection
+
+    return not connection.in_atomic_block and not (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+
 def use_own_connections() -> None:
     """In the forked child: open new database connections on first use instead of the parent's.
 
