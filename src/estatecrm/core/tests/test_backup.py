@@ -453,3 +453,43 @@ def test_a_backup_taken_while_a_writer_commits_is_one_consistent_snapshot(compan
     if connection.vendor == "sqlite":
         with sqlite3.connect(restored_settings["NAME"]) as restored:
             assert restored.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_a_backup_of_an_older_version_gets_this_versions_migrations_after_the_restore(company, media_root, empty_database, tmp_path):
+    # given: a backup of a database that lacks the sessions app's migrations (as an older version would)
+    archive = tmp_path / "backup.tar.gz"
+    call_command("migrate", "sessions", "zero", verbosity=0)
+    try:
+        create_backup(archive)
+    finally:
+        call_command("migrate", "sessions", verbosity=0)
+    url, restored_settings = empty_database
+    # when
+    done = run_restore(archive, url, tmp_path / "restored-media", tmp_path)
+    # then
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["migrations_applied"] == ["sessions.0001_initial"]
+    restored = database_contents(connection.vendor, restored_settings)
+    assert restored["django_session"] == (["session_key", "session_data", "expire_date"], [])
+    assert [row[1:3] for row in restored["django_migrations"][1] if row[1] == "sessions"] == [("sessions", "0001_initial")]
+
+
+def test_a_restore_into_a_migrated_but_empty_database_replaces_its_empty_tables(company, org, company_admin, media_root, empty_database, tmp_path):
+    # given: the operator ran `estatecrm migrate` on the new database before restoring
+    case = make_case(company, org["HQ"], main_assignee=company_admin)
+    with company_scope(company):
+        do_add_attachment(case=case, upload=SimpleUploadedFile("見積書.txt", b"estimate"), acting_user=company_admin)
+    archive = tmp_path / "backup.tar.gz"
+    create_backup(archive)
+    url, restored_settings = empty_database
+    environment = dict(os.environ, DATABASE_URL=url, ESTATECRM_VAR_DIR=str(tmp_path / "var"),
+                       DJANGO_SETTINGS_MODULE="estatecrm.config.settings.base", SECRET_KEY="restore-test-secret-key")
+    migrated = subprocess.run([sys.executable, "-m", "estatecrm", "migrate", "--noinput", "-v0"], env=environment,
+                              capture_output=True, text=True, timeout=300)
+    assert migrated.returncode == 0, migrated.stderr
+    # when
+    done = run_restore(archive, url, tmp_path / "restored-media", tmp_path)
+    # then
+    assert done.returncode == 0, done.stderr
+    assert database_contents(connection.vendor, restored_settings) == database_contents(connection.vendor, connection.settings_dict)
+    assert media_contents(tmp_path / "restored-media") == media_contents(media_root)
