@@ -34,7 +34,7 @@ from pathlib import Path, PurePosixPath
 
 from django.apps import apps
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models
 from django.utils.translation import gettext as _
 
 from estatecrm.core.errors import ApplicationError
@@ -223,6 +223,8 @@ def _snapshot_sqlite(settings_dict, snapshot: Path) -> _SnapshotState:
         if result != "ok":
             raise BackupError(DATABASE_UNAVAILABLE, _("The copy of the database failed its integrity check: %(result)s") % {"result": result})
         return _read_state(target.cursor(), _quote)
+    except sqlite3.Error as error:
+        raise BackupError(DATABASE_UNAVAILABLE, _("Cannot read the database: %(error)s") % {"error": error}) from error
     finally:
         target.close()
         source.close()
@@ -514,7 +516,10 @@ def restore_backup(path, *, using: str = DEFAULT_DB_ALIAS) -> RestoreSummary:
         has_tables = database_path.exists() and database_path.stat().st_size > 0
     else:
         has_tables = True
-    occupied = _tables_with_rows(connection) if has_tables else []
+    try:
+        occupied = _tables_with_rows(connection) if has_tables else []
+    except DatabaseError as error:
+        raise BackupError(DATABASE_UNAVAILABLE, _("Cannot read the database: %(error)s") % {"error": error}) from error
     if occupied:
         raise BackupError(TARGET_NOT_EMPTY, _(
             "The target database is not empty (%(tables)s have rows): a backup restores only into an empty "

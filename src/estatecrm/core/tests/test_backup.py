@@ -493,3 +493,37 @@ def test_a_restore_into_a_migrated_but_empty_database_replaces_its_empty_tables(
     assert done.returncode == 0, done.stderr
     assert database_contents(connection.vendor, restored_settings) == database_contents(connection.vendor, connection.settings_dict)
     assert media_contents(tmp_path / "restored-media") == media_contents(media_root)
+
+
+def test_a_database_that_fails_to_restore_leaves_the_target_as_it_was_and_removes_the_restored_files(
+        company, org, company_admin, media_root, empty_database, tmp_path):
+    # given: an archive whose database member is not a database, with a manifest that matches it
+    case = make_case(company, org["HQ"], main_assignee=company_admin)
+    with company_scope(company):
+        do_add_attachment(case=case, upload=SimpleUploadedFile("見積書.txt", b"estimate"), acting_user=company_admin)
+    archive = tmp_path / "backup.tar.gz"
+    create_backup(archive)
+    garbage = b"not a database " * 100
+    member = backup.DATABASE_MEMBERS[connection.vendor]
+    broken = tmp_path / "broken.tar.gz"
+    rewrite_archive(archive, broken, replace={member: garbage}, manifest=lambda manifest: {
+        **manifest, "database": {**manifest["database"], "size": len(garbage), "sha256": hashlib.sha256(garbage).hexdigest()}})
+    url, restored_settings = empty_database
+    if connection.vendor == "sqlite":
+        with sqlite3.connect(restored_settings["NAME"]) as target:
+            target.execute("CREATE TABLE kept (id integer)")
+    else:
+        import psycopg
+
+        with psycopg.connect(**libpq_parameters(restored_settings)) as target:
+            target.execute("CREATE TABLE kept (id integer)")
+    restored_media = tmp_path / "restored-media"
+    # when
+    done = run_restore(broken, url, restored_media, tmp_path)
+    # then
+    assert done.returncode == 1
+    assert "Restoring the database failed: " in done.stderr
+    assert "The restored files were removed; the database was not changed." in done.stderr
+    assert media_contents(restored_media) == {}
+    assert database_contents(connection.vendor, restored_settings) == (
+        {"kept": (["id"], [])} if connection.vendor == "sqlite" else {"kept": (["id"], []), "pg_sequences": []})
