@@ -125,14 +125,17 @@ def create_backup(out, *, force: bool = False, using: str = DEFAULT_DB_ALIAS) ->
         raise BackupError(VENDOR_UNSUPPORTED, _("Backups support SQLite and PostgreSQL databases, not %(vendor)s.") % {"vendor": vendor})
     created_at = datetime.now(UTC).isoformat(timespec="seconds")
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".work", dir=out.parent))
-    partial = out.with_name(f".{out.name}.partial")
+    # mkstemp: a unique name (two backups at once do not collide), readable by its owner only.
+    descriptor, partial_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    partial = Path(partial_name)
     try:
         snapshot = work / Path(DATABASE_MEMBERS[vendor]).name
         if vendor == "sqlite":
             state = _snapshot_sqlite(connection.settings_dict, snapshot)
         else:
             state = _snapshot_postgresql(connection.settings_dict, snapshot)
-        with tarfile.open(partial, "w:gz", compresslevel=6, format=tarfile.PAX_FORMAT) as archive:
+        with open(descriptor, "wb", closefd=False) as handle, \
+                tarfile.open(fileobj=handle, mode="w:gz", compresslevel=6, format=tarfile.PAX_FORMAT) as archive:
             database_size, database_sha = _add_file(archive, DATABASE_MEMBERS[vendor], snapshot)
             snapshot.unlink()
             files, vanished, skipped = _add_media(archive, media_root)
@@ -144,10 +147,10 @@ def create_backup(out, *, force: bool = False, using: str = DEFAULT_DB_ALIAS) ->
                 "migrations": state.migrations, "files": files, "missing_files": missing,
             }
             _add_bytes(archive, MANIFEST_NAME, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
-        with partial.open("rb+") as handle:
-            os.fsync(handle.fileno())
+        os.fsync(descriptor)
         os.replace(partial, out)
     finally:
+        os.close(descriptor)
         partial.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)
     return BackupSummary(

@@ -177,6 +177,7 @@ def test_the_manifest_lists_the_database_every_file_with_its_checksum_and_the_mi
         names = opened.getnames()
         manifest = json.load(opened.extractfile("manifest.json"))
     database_member = backup.DATABASE_MEMBERS[connection.vendor]
+    assert archive.stat().st_mode & 0o777 == 0o600
     assert names == [database_member, *(f"media/{name}" for name in sorted(media_contents(media_root))), "manifest.json"]
     assert (manifest["format"], manifest["format_version"], manifest["database"]["vendor"], manifest["database"]["path"]) == (
         "estatecrm-backup", 1, connection.vendor, database_member)
