@@ -239,7 +239,7 @@ def libpq_parameters(settings_dict) -> dict[str, str]:
                   "host": settings_dict.get("HOST"), "port": settings_dict.get("PORT")}
     options = settings_dict.get("OPTIONS") or {}
     for key in ("sslmode", "sslrootcert", "sslcert", "sslkey", "sslcrl", "service", "passfile", "connect_timeout",
-                "target_session_attrs", "application_name"):
+                "target_session_attrs", "application_name", "options"):
         if options.get(key) not in (None, ""):
             parameters[key] = options[key]
     return {key: str(value) for key, value in parameters.items() if value not in (None, "")}
@@ -322,7 +322,8 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def _add_media(archive: tarfile.TarFile, media_root: Path) -> tuple[list[dict], list[str], list[str]]:
-    """Every regular file under MEDIA_ROOT; symbolic links and special files are skipped (and listed)."""
+    """Every regular file under MEDIA_ROOT; symbolic links, special files and names that a restore
+    would refuse (a backslash, a NUL: never made by Django's storage) are skipped and listed."""
     files, vanished, skipped = [], [], []
     if not media_root.is_dir():
         return files, vanished, skipped
@@ -331,7 +332,7 @@ def _add_media(archive: tarfile.TarFile, media_root: Path) -> tuple[list[dict], 
         for name in sorted(names) + [each for each in folders if (Path(folder) / each).is_symlink()]:
             path = Path(folder) / name
             relative = path.relative_to(media_root).as_posix()
-            if path.is_symlink() or not path.is_file():
+            if path.is_symlink() or not path.is_file() or not _safe_member_name(MEDIA_PREFIX + relative):
                 if path.exists() or path.is_symlink():
                     skipped.append(relative)
                 continue
@@ -604,6 +605,7 @@ def _extract(path: Path, verified: _Verified, database_file: Path, media_root: P
                 if digest.hexdigest() != expected[member.name]:
                     partial.unlink()
                     raise BackupError(ARCHIVE_INVALID, _("The archive changed while it was being restored."))
+                os.utime(partial, (member.mtime, member.mtime))
                 os.replace(partial, target)
                 if target != database_file:
                     written.append(target)

@@ -424,7 +424,8 @@ def test_a_backup_taken_while_a_writer_commits_is_one_consistent_snapshot(compan
                                                  Session(session_key=f"b{number:08d}", session_data="x", expire_date=expires)])
                 number += 1
                 committed.append(number)
-                started.set()
+                if number == 20:
+                    started.set()
         finally:
             connections.close_all()
 
@@ -449,7 +450,8 @@ def test_a_backup_taken_while_a_writer_commits_is_one_consistent_snapshot(compan
     a_rows = sorted(key for (key, _data, _expires) in sessions if key[0] == "a")
     b_rows = sorted(key for (key, _data, _expires) in sessions if key[0] == "b")
     assert [key[1:] for key in a_rows] == [key[1:] for key in b_rows] == sorted(pairs)
-    assert before <= len(pairs) <= after + 1
+    assert 20 <= before <= len(pairs) <= after + 1
+    assert before < after  # the writer kept committing while the backup ran
     assert sorted(pairs) == [f"{number:08d}" for number in range(len(pairs))]
     if connection.vendor == "sqlite":
         with sqlite3.connect(restored_settings["NAME"]) as restored:
@@ -528,3 +530,23 @@ def test_a_database_that_fails_to_restore_leaves_the_target_as_it_was_and_remove
     assert media_contents(restored_media) == {}
     assert database_contents(connection.vendor, restored_settings) == (
         {"kept": (["id"], [])} if connection.vendor == "sqlite" else {"kept": (["id"], []), "pg_sequences": []})
+
+
+def test_symbolic_links_and_names_a_restore_would_refuse_are_skipped_and_listed(company, media_root, tmp_path):
+    # given: a link to a file outside MEDIA_ROOT, a linked folder and a name with a backslash
+    secret = tmp_path / "outside.txt"
+    secret.write_bytes(b"not for the archive")
+    (media_root / "attachments").mkdir()
+    (media_root / "attachments" / "plan.pdf").write_bytes(b"plan")
+    (media_root / "attachments" / "link.txt").symlink_to(secret)
+    (media_root / "linked-folder").symlink_to(tmp_path)
+    (media_root / "attachments" / "a\\b.txt").write_bytes(b"backslash")
+    archive = tmp_path / "backup.tar.gz"
+    # when
+    summary = create_backup(archive)
+    # then
+    assert (summary.file_count, sorted(summary.skipped_entries)) == (
+        1, ["attachments/a\\b.txt", "attachments/link.txt", "linked-folder"])
+    with tarfile.open(archive) as opened:
+        assert opened.getnames() == [backup.DATABASE_MEMBERS[connection.vendor], "media/attachments/plan.pdf", "manifest.json"]
+    assert [entry["path"] for entry in verify_archive(archive).manifest["files"]] == ["attachments/plan.pdf"]
