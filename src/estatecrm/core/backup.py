@@ -385,7 +385,7 @@ def verify_archive(path, *, max_bytes: int | None = None) -> _Verified:
                     raise BackupError(ARCHIVE_INVALID, _("The archive member %(name)s is not a regular file.") % {"name": name})
                 if name in seen:
                     raise BackupError(ARCHIVE_INVALID, _("The archive has the member %(name)s twice.") % {"name": name})
-                total += member.size
+                total += member.size if name != MANIFEST_NAME else 0
                 if max_bytes is not None and total > max_bytes:
                     raise BackupError(ARCHIVE_TOO_LARGE, _("The archive holds more than %(size)d MB, more than the free disk space.")
                                       % {"size": max_bytes // 2**20})
@@ -514,6 +514,12 @@ def restore_backup(path, *, using: str = DEFAULT_DB_ALIAS) -> RestoreSummary:
         raise BackupError(MIGRATIONS_UNKNOWN, _(
             "The backup was made by a newer version of estatecrm: this code lacks the migrations %(names)s. "
             "Restore it with the version that made it or a newer one.") % {"names": ", ".join(f"{app}.{name}" for app, name in unknown[:5])})
+    needed = verified.total_bytes + FREE_SPACE_MARGIN
+    for place in (media_root.parent, media_root):
+        if _free_bytes(place) < needed:
+            raise BackupError(ARCHIVE_TOO_LARGE, _(
+                "The archive needs %(needed)d MB of free disk space at %(path)s; there are %(free)d MB. Nothing was changed.")
+                % {"needed": -(-needed // 2**20), "path": place, "free": _free_bytes(place) // 2**20})
     if vendor == "sqlite":
         database_path = _sqlite_path(connection.settings_dict)
         # Django would create a missing database file on connecting: only look inside one that exists.
@@ -535,12 +541,6 @@ def restore_backup(path, *, using: str = DEFAULT_DB_ALIAS) -> RestoreSummary:
             "Nothing was changed.") % {"path": media_root, "file": present.relative_to(media_root)})
     work_parent = media_root.parent
     work_parent.mkdir(parents=True, exist_ok=True)
-    needed = verified.total_bytes + FREE_SPACE_MARGIN
-    for place in (work_parent, media_root):
-        if _free_bytes(place) < needed:
-            raise BackupError(ARCHIVE_TOO_LARGE, _(
-                "The archive needs %(needed)d MB of free disk space at %(path)s; there are %(free)d MB. Nothing was changed.")
-                % {"needed": needed // 2**20, "path": place, "free": _free_bytes(place) // 2**20})
     written: list[Path] = []
     work = Path(tempfile.mkdtemp(prefix=".estatecrm-restore-", dir=work_parent))
     try:

@@ -550,3 +550,28 @@ def test_symbolic_links_and_names_a_restore_would_refuse_are_skipped_and_listed(
     with tarfile.open(archive) as opened:
         assert opened.getnames() == [backup.DATABASE_MEMBERS[connection.vendor], "media/attachments/plan.pdf", "manifest.json"]
     assert [entry["path"] for entry in verify_archive(archive).manifest["files"]] == ["attachments/plan.pdf"]
+
+
+def test_an_archive_larger_than_the_free_disk_space_is_refused_before_anything_is_written(company, media_root, tmp_path, settings, monkeypatch):
+    # given
+    (media_root / "plan.pdf").write_bytes(b"plan" * 1000)
+    archive = tmp_path / "backup.tar.gz"
+    create_backup(archive)
+    content = verify_archive(archive).total_bytes
+    settings.MEDIA_ROOT = tmp_path / "restored-media"
+    before = database_contents(connection.vendor, connection.settings_dict)
+    # when: one byte less free space than the archive's content
+    monkeypatch.setattr(backup, "_free_bytes", lambda path: content - 1)
+    with pytest.raises(BackupError) as too_large:
+        restore_backup(archive)
+    # when: enough for the content, not for the margin
+    monkeypatch.setattr(backup, "_free_bytes", lambda path: content + 1)
+    with pytest.raises(BackupError) as no_margin:
+        restore_backup(archive)
+    # then
+    assert (too_large.value.code, too_large.value.message) == (
+        backup.ARCHIVE_TOO_LARGE, f"The archive holds more than {(content - 1) // 2**20} MB, more than the free disk space.")
+    assert no_margin.value.code == backup.ARCHIVE_TOO_LARGE
+    assert no_margin.value.message.startswith(f"The archive needs {-(-(content + backup.FREE_SPACE_MARGIN) // 2**20)} MB of free disk space")
+    assert not (tmp_path / "restored-media").exists()
+    assert database_contents(connection.vendor, connection.settings_dict) == before
