@@ -149,6 +149,7 @@ def create_backup(out, *, force: bool = False, using: str = DEFAULT_DB_ALIAS) ->
             _add_bytes(archive, MANIFEST_NAME, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
         os.fsync(descriptor)
         os.replace(partial, out)
+        _fsync_folder(out.parent)
     finally:
         os.close(descriptor)
         partial.unlink(missing_ok=True)
@@ -158,6 +159,15 @@ def create_backup(out, *, force: bool = False, using: str = DEFAULT_DB_ALIAS) ->
         file_bytes=sum(entry["size"] for entry in files), archive_bytes=out.stat().st_size, created_at=created_at,
         missing_files=missing, vanished_files=vanished, skipped_entries=skipped,
     )
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable (a power cut after it keeps the new name)."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _check_out(out: Path, media_root: Path, force: bool) -> None:
@@ -547,20 +557,26 @@ def restore_backup(path, *, using: str = DEFAULT_DB_ALIAS) -> RestoreSummary:
         database_file = work / Path(verified.database_member).name
         try:
             _extract(path, verified, database_file, media_root, written)
-        except BackupError as error:
+        except Exception as error:
             _remove(written)
             raise BackupError(RESTORE_FAILED, _("%(error)s The files written so far were removed; the database was not changed.")
-                              % {"error": error.message}) from error
+                              % {"error": getattr(error, "message", error)}) from error
+        except BaseException:  # Ctrl+C: nothing of the database was touched yet
+            _remove(written)
+            raise
         try:
             if vendor == "sqlite":
                 connection.close()
                 _restore_sqlite(database_file, database_path)
             else:
                 _restore_postgresql(connection, database_file)
-        except BackupError as error:
+        except BaseException as error:
+            # SQLite's backup and psql's transaction roll back on any failure, Ctrl+C included.
             _remove(written)
+            if not isinstance(error, Exception):
+                raise
             raise BackupError(RESTORE_FAILED, _("Restoring the database failed: %(error)s The restored files were removed; "
-                                                "the database was not changed.") % {"error": error.message}) from error
+                                                "the database was not changed.") % {"error": getattr(error, "message", error)}) from error
     finally:
         shutil.rmtree(work, ignore_errors=True)
     applied = _migrate(connection)
