@@ -427,7 +427,7 @@ def verify_archive(path, *, max_bytes: int | None = None) -> _Verified:
                               % {"name": name})
     absent = sorted(set(expected) - set(seen))
     if absent:
-        raise BackupError(ARCHIVE_INVALID, _("The archive lacks %(count)d files of its manifest, e.g. %(name)s.")
+        raise BackupError(ARCHIVE_INVALID, _("Files of the manifest missing from the archive: %(count)d, e.g. %(name)s.")
                           % {"count": len(absent), "name": absent[0]})
     return _Verified(manifest, database["path"], sum(size for size, _sha in seen.values()))
 

@@ -17,7 +17,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -595,3 +595,23 @@ def test_an_archive_larger_than_the_free_disk_space_is_refused_before_anything_i
     assert no_margin.value.message.startswith(f"The archive needs {-(-(content + backup.FREE_SPACE_MARGIN) // 2**20)} MB of free disk space")
     assert not (tmp_path / "restored-media").exists()
     assert database_contents(connection.vendor, connection.settings_dict) == before
+
+
+def test_the_commands_print_a_summary_and_refuse_with_the_message(company, media_root, tmp_path):
+    # given
+    (media_root / "plan.pdf").write_bytes(b"plan")
+    out = tmp_path / "backup.tar.gz"
+    printed = io.StringIO()
+    # when
+    call_command("backup", str(out), stdout=printed)
+    with pytest.raises(CommandError) as refused:
+        call_command("backup", str(out))
+    with pytest.raises(CommandError) as restore_refused:
+        call_command("restore", str(tmp_path / "absent.tar.gz"))
+    # then
+    summary = verify_archive(out).manifest
+    assert printed.getvalue() == (
+        f"Backup written to {out} ({out.stat().st_size} bytes): {connection.vendor} database of {summary['database']['size']} bytes, "
+        "files: 1 (4 bytes).\n")
+    assert str(refused.value) == f"{out} exists already; pass --force to replace it."
+    assert str(restore_refused.value) == f"The archive {tmp_path / 'absent.tar.gz'} does not exist."

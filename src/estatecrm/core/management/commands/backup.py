@@ -25,14 +25,14 @@ class Command(BaseCommand):
             self.stdout.write(dumps(summary.as_dict()))
             return
         self.stdout.write(_("Backup written to %(path)s (%(archive)d bytes): %(vendor)s database of %(database)d bytes, "
-                            "%(count)d files of %(bytes)d bytes.") % {
+                            "files: %(count)d (%(bytes)d bytes).") % {
             "path": summary.path, "archive": summary.archive_bytes, "vendor": summary.vendor, "database": summary.database_bytes,
             "count": summary.file_count, "bytes": summary.file_bytes})
         if summary.missing_files:
-            self.stderr.write(_("%(count)d files named by database rows were missing from MEDIA_ROOT, e.g. %(name)s.")
+            self.stderr.write(_("Files that database rows name but MEDIA_ROOT lacked: %(count)d, e.g. %(name)s.")
                               % {"count": len(summary.missing_files), "name": summary.missing_files[0]})
         if summary.skipped_entries:
-            self.stderr.write(_("%(count)d entries of MEDIA_ROOT that are not regular files were skipped, e.g. %(name)s.")
+            self.stderr.write(_("Entries of MEDIA_ROOT skipped (links, special files, unsafe names): %(count)d, e.g. %(name)s.")
                               % {"count": len(summary.skipped_entries), "name": summary.skipped_entries[0]})
 
 

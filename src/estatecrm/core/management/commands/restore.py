@@ -24,14 +24,14 @@ class Command(BaseCommand):
             self.stdout.write(dumps(summary.as_dict()))
             return
         self.stdout.write(_("Restored %(path)s (made %(created)s): %(vendor)s database of %(database)d bytes, "
-                            "%(count)d files of %(bytes)d bytes.") % {
+                            "files: %(count)d (%(bytes)d bytes).") % {
             "path": summary.path, "created": summary.created_at, "vendor": summary.vendor, "database": summary.database_bytes,
             "count": summary.file_count, "bytes": summary.file_bytes})
         if summary.migrations_applied:
-            self.stdout.write(_("Applied %(count)d migrations of this version: %(names)s.")
-                              % {"count": len(summary.migrations_applied), "names": ", ".join(summary.migrations_applied)})
+            self.stdout.write(_("Applied this version's migrations: %(names)s.")
+                              % {"names": ", ".join(summary.migrations_applied)})
         if summary.missing_files:
-            self.stderr.write(_("The backup lacks %(count)d files that database rows name (deleted while it was made), e.g. %(name)s.")
+            self.stderr.write(_("Files that database rows name but the backup lacks (deleted while it was made): %(count)d, e.g. %(name)s.")
                               % {"count": len(summary.missing_files), "name": summary.missing_files[0]})
 
 
