@@ -61,6 +61,7 @@ VENDOR_UNSUPPORTED = "backup_vendor_unsupported"
 DATABASE_UNAVAILABLE = "backup_database_unavailable"
 TOOL_FAILED = "backup_tool_failed"
 FILE_CHANGED = "backup_file_changed"
+WRITE_FAILED = "backup_write_failed"
 ARCHIVE_INVALID = "restore_archive_invalid"
 ARCHIVE_TOO_LARGE = "restore_archive_too_large"
 VENDOR_MISMATCH = "restore_vendor_mismatch"
@@ -150,6 +151,8 @@ def create_backup(out, *, force: bool = False, using: str = DEFAULT_DB_ALIAS) ->
         os.fsync(descriptor)
         os.replace(partial, out)
         _fsync_folder(out.parent)
+    except OSError as error:  # a full disk, a file that cannot be read
+        raise BackupError(WRITE_FAILED, _("The backup failed: %(error)s. %(path)s was not written.") % {"error": error, "path": out}) from error
     finally:
         os.close(descriptor)
         partial.unlink(missing_ok=True)
@@ -302,10 +305,12 @@ class _HashingReader:
     def __init__(self, handle):
         self.handle = handle
         self.digest = hashlib.sha256()
+        self.count = 0
 
     def read(self, size=-1):
         data = self.handle.read(size)
         self.digest.update(data)
+        self.count += len(data)
         return data
 
 
@@ -317,7 +322,10 @@ def _add_file(archive: tarfile.TarFile, name: str, path: Path) -> tuple[int, str
         reader = _HashingReader(handle)
         try:
             archive.addfile(info, reader)
-        except OSError as error:  # tarfile: "unexpected end of data", the file shrank while being read
+        except OSError as error:
+            if reader.count >= status.st_size:  # not the file's fault: the archive's disk, say
+                raise
+            # tarfile's "unexpected end of data": the file shrank while it was read.
             raise BackupError(FILE_CHANGED, _("%(path)s changed while it was being backed up; run the backup again.")
                               % {"path": path}) from error
         return status.st_size, reader.digest.hexdigest()

@@ -226,9 +226,11 @@ def test_a_backup_that_fails_half_way_leaves_no_out_and_no_temporary_file(seeded
 
     monkeypatch.setattr(backup, "_add_media", fail)
     # when
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(BackupError) as failed:
         create_backup(folder / "backup.tar.gz")
     # then
+    assert (failed.value.code, failed.value.message) == (
+        backup.WRITE_FAILED, f"The backup failed: disk full. {folder / 'backup.tar.gz'} was not written.")
     assert list(folder.iterdir()) == []
 
 
