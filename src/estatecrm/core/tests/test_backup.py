@@ -617,3 +617,29 @@ def test_the_commands_print_a_summary_and_refuse_with_the_message(company, media
         "files: 1 (4 bytes).\n")
     assert str(refused.value) == f"{out} exists already; pass --force to replace it."
     assert str(restore_refused.value) == f"The archive {tmp_path / 'absent.tar.gz'} does not exist."
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not_an_archive", "no_manifest"])
+def test_a_truncated_or_foreign_archive_is_refused(company, media_root, tmp_path, damage):
+    # given
+    (media_root / "plan.pdf").write_bytes(os.urandom(4096))
+    archive = tmp_path / "backup.tar.gz"
+    create_backup(archive)
+    damaged = tmp_path / "damaged.tar.gz"
+    if damage == "truncated":
+        damaged.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    elif damage == "not_an_archive":
+        damaged.write_bytes(b"PK\x03\x04 a zip file, say")
+    else:
+        with tarfile.open(archive) as original, tarfile.open(damaged, "w:gz") as copy:
+            for member in original.getmembers():
+                if member.name != "manifest.json":
+                    copy.addfile(member, original.extractfile(member))
+    # when
+    with pytest.raises(BackupError) as refused:
+        verify_archive(damaged)
+    # then
+    assert refused.value.code == backup.ARCHIVE_INVALID
+    expected = {"truncated": "The archive cannot be read: ", "not_an_archive": "The archive cannot be read: ",
+                "no_manifest": "The archive has no manifest.json; it is not an estatecrm backup."}[damage]
+    assert refused.value.message.startswith(expected)
