@@ -43,6 +43,7 @@ from estatecrm.crm.models import (
     Tag,
 )
 from estatecrm.normalize import company_name_key, name_key, normalize_name, normalize_reading, reading_key
+from estatecrm.tenancy.permissions import require, require_user
 
 # ---------------------------------------------------------------------------------------------
 # Checks shared by actions
@@ -292,7 +293,14 @@ def do_set_case_sub_assignees(*, case: Case, users: Sequence, acting_user) -> bo
 
 @transaction.atomic(savepoint=False)
 def do_trash_case(*, case: Case, acting_user, run_id: int | None = None) -> bool:
-    """Move the case to the trash (restorable for TRASH_RETENTION_DAYS). Returns False when already there."""
+    """Move the case to the trash (restorable for TRASH_RETENTION_DAYS). Returns False when already there.
+
+    Rule `case_trash`: an administrator of the case's unit (PermissionDenied otherwise; None is the operator)."""
+    require_user(acting_user, "case_trash", unit_id=case.owning_org_id)
+    return _trash_case(case=case, acting_user=acting_user, run_id=run_id)
+
+
+def _trash_case(*, case: Case, acting_user, run_id: int | None = None) -> bool:
     updated = Case.objects.for_company(case.company_id).filter(pk=case.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
     if not updated:
         return False
@@ -303,7 +311,10 @@ def do_trash_case(*, case: Case, acting_user, run_id: int | None = None) -> bool
 
 @transaction.atomic(savepoint=False)
 def do_restore_case(*, case: Case, acting_user) -> bool:
-    """Take the case out of the trash, and its customer with it when the customer was trashed."""
+    """Take the case out of the trash, and its customer with it when the customer was trashed.
+
+    Rule `case_trash`: an administrator of the case's unit (PermissionDenied otherwise; None is the operator)."""
+    require_user(acting_user, "case_trash", unit_id=case.owning_org_id)
     updated = Case.objects.for_company(case.company_id).filter(pk=case.pk, deleted_at__isnull=False).update(deleted_at=None)
     if not updated:
         raise ApplicationError(error_codes.NOT_IN_TRASH, _("The case is not in the trash."))
@@ -315,7 +326,10 @@ def do_restore_case(*, case: Case, acting_user) -> bool:
 
 @transaction.atomic(savepoint=False)
 def do_trash_customer(*, customer: Customer, acting_user, run_id: int | None = None) -> int:
-    """Move the customer and all its cases to the trash. Returns the number of cases trashed with it."""
+    """Move the customer and all its cases to the trash. Returns the number of cases trashed with it.
+
+    Rule `customers_manage`: company administrators (None is the operator)."""
+    require_user(acting_user, "customers_manage")
     now = timezone.now()
     updated = Customer.objects.for_company(customer.company_id).filter(pk=customer.pk, deleted_at__isnull=True).update(deleted_at=now)
     if not updated:
@@ -329,7 +343,10 @@ def do_trash_customer(*, customer: Customer, acting_user, run_id: int | None = N
 
 @transaction.atomic(savepoint=False)
 def do_restore_customer(*, customer: Customer, acting_user) -> int:
-    """Take the customer out of the trash with the cases that went there with it. Returns their count."""
+    """Take the customer out of the trash with the cases that went there with it. Returns their count.
+
+    Rule `customers_manage`: company administrators (None is the operator)."""
+    require_user(acting_user, "customers_manage")
     if customer.deleted_at is None:
         raise ApplicationError(error_codes.NOT_IN_TRASH, _("The customer is not in the trash."))
     trashed_at = customer.deleted_at
@@ -599,18 +616,15 @@ def do_bulk_update_cases(*, actor, case_ids: Sequence[int], operation: str, valu
     set_status. All or nothing: a refusal (too many tags on one case, ...) changes no case.
     Returns the number of cases that changed.
     """
-    from estatecrm.core.errors import PermissionDenied
     from estatecrm.tenancy.models import User
 
-    if not actor.is_admin:
-        raise PermissionDenied(_("Bulk changes are for administrators."))
+    require(actor, "case_bulk")
     if operation not in BulkOperation.ALL:
         raise ValueError(f"unknown bulk operation {operation!r}")
     if len(case_ids) > MAX_BULK_CASES:
         raise ApplicationError(error_codes.BULK_TOO_MANY, _("At most %(count)d cases at once.") % {"count": MAX_BULK_CASES})
     cases = list(
-        Case.objects.for_company(actor.company_id).filter(actor.case_visibility_q(), pk__in=list(case_ids), deleted_at__isnull=True)
-        .select_for_update().order_by("pk")
+        administered_cases(actor).filter(pk__in=list(case_ids), deleted_at__isnull=True).select_for_update().order_by("pk")
     )
     changed = 0
     if operation == BulkOperation.REASSIGN:
@@ -640,8 +654,14 @@ def do_bulk_update_cases(*, actor, case_ids: Sequence[int], operation: str, valu
             changed += do_set_case_tags(case=case, tags=wanted, acting_user=actor.user)
     elif operation == BulkOperation.TRASH:
         for case in cases:
-            changed += do_trash_case(case=case, acting_user=actor.user)
+            changed += _trash_case(case=case, acting_user=actor.user)
     return changed
+
+
+def administered_cases(actor):
+    """The cases a bulk change may touch: every case for a company admin, the cases of the administered units for an org admin."""
+    cases = Case.objects.for_company(actor.company_id)
+    return cases if actor.is_company_admin else cases.filter(owning_org_id__in=actor.admin_unit_ids)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -67,6 +67,7 @@ def open_run_table(run):
 @register_job
 class LeadImportJob(Job):
     kind = RUN_KIND
+    permission_rule = "lead_imports"
 
     def __init__(self, run):
         super().__init__(run)
