@@ -291,15 +291,16 @@ def do_set_case_sub_assignees(*, case: Case, users: Sequence, acting_user) -> bo
 # Trash
 
 
-@transaction.atomic(savepoint=False)
 def do_trash_case(*, case: Case, acting_user, run_id: int | None = None) -> bool:
     """Move the case to the trash (restorable for TRASH_RETENTION_DAYS). Returns False when already there.
 
-    Rule `case_trash`: an administrator of the case's unit (PermissionDenied otherwise; None is the operator)."""
+    Rule `case_trash`: an administrator of the case's unit (PermissionDenied otherwise; None is the operator).
+    The rule is checked before the transaction opens, so a refusal leaves the caller's transaction usable."""
     require_user(acting_user, "case_trash", unit_id=case.owning_org_id)
     return _trash_case(case=case, acting_user=acting_user, run_id=run_id)
 
 
+@transaction.atomic(savepoint=False)
 def _trash_case(*, case: Case, acting_user, run_id: int | None = None) -> bool:
     updated = Case.objects.for_company(case.company_id).filter(pk=case.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
     if not updated:
@@ -309,12 +310,17 @@ def _trash_case(*, case: Case, acting_user, run_id: int | None = None) -> bool:
     return True
 
 
-@transaction.atomic(savepoint=False)
 def do_restore_case(*, case: Case, acting_user) -> bool:
     """Take the case out of the trash, and its customer with it when the customer was trashed.
 
-    Rule `case_trash`: an administrator of the case's unit (PermissionDenied otherwise; None is the operator)."""
+    Rule `case_trash`: an administrator of the case's unit (PermissionDenied otherwise; None is the operator).
+    The rule is checked before the transaction opens, so a refusal leaves the caller's transaction usable."""
     require_user(acting_user, "case_trash", unit_id=case.owning_org_id)
+    return _restore_case(case=case, acting_user=acting_user)
+
+
+@transaction.atomic(savepoint=False)
+def _restore_case(*, case: Case, acting_user) -> bool:
     updated = Case.objects.for_company(case.company_id).filter(pk=case.pk, deleted_at__isnull=False).update(deleted_at=None)
     if not updated:
         raise ApplicationError(error_codes.NOT_IN_TRASH, _("The case is not in the trash."))
@@ -324,12 +330,16 @@ def do_restore_case(*, case: Case, acting_user) -> bool:
     return True
 
 
-@transaction.atomic(savepoint=False)
 def do_trash_customer(*, customer: Customer, acting_user, run_id: int | None = None) -> int:
     """Move the customer and all its cases to the trash. Returns the number of cases trashed with it.
 
     Rule `customers_manage`: company administrators (None is the operator)."""
     require_user(acting_user, "customers_manage")
+    return _trash_customer(customer=customer, acting_user=acting_user, run_id=run_id)
+
+
+@transaction.atomic(savepoint=False)
+def _trash_customer(*, customer: Customer, acting_user, run_id: int | None = None) -> int:
     now = timezone.now()
     updated = Customer.objects.for_company(customer.company_id).filter(pk=customer.pk, deleted_at__isnull=True).update(deleted_at=now)
     if not updated:
@@ -341,12 +351,16 @@ def do_trash_customer(*, customer: Customer, acting_user, run_id: int | None = N
     return len(case_ids)
 
 
-@transaction.atomic(savepoint=False)
 def do_restore_customer(*, customer: Customer, acting_user) -> int:
     """Take the customer out of the trash with the cases that went there with it. Returns their count.
 
     Rule `customers_manage`: company administrators (None is the operator)."""
     require_user(acting_user, "customers_manage")
+    return _restore_customer(customer=customer, acting_user=acting_user)
+
+
+@transaction.atomic(savepoint=False)
+def _restore_customer(*, customer: Customer, acting_user) -> int:
     if customer.deleted_at is None:
         raise ApplicationError(error_codes.NOT_IN_TRASH, _("The customer is not in the trash."))
     trashed_at = customer.deleted_at

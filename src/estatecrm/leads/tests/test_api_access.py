@@ -1,0 +1,48 @@
+"""The lead import and do-not-call API answer agents as the pages do: 403, and nothing of the data."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from estatecrm.leads.models import DoNotCallEntry
+from estatecrm.pipeline.choices import RunStatus
+from estatecrm.pipeline.models import RowIssue, Run
+from estatecrm.tenancy.tokens import do_create_api_token
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "秘密 太郎"
+
+
+@pytest.fixture
+def finished_import(company, company_admin, project):
+    run = Run.objects.create(company=company, kind="lead_import", status=RunStatus.COMPLETED_WITH_FAILURES, token="t",
+                             created_by=company_admin, source_name="leads.csv", params={"project_id": project.pk},
+                             detected={"encoding": "utf-8", "headers": ["会社名", "電話番号"]}, finished_at=timezone.now())
+    RowIssue.objects.create(company=company, run=run, row_number=2, field="phone", code="phone_invalid", cells=[SECRET, "090-0"])
+    return run
+
+
+def test_an_agent_reads_no_import_or_do_not_call_data_through_the_api(client, company, agent, project, finished_import):
+    # given: an agent's token, an import with a failed row and a do-not-call entry the pages refuse to show them
+    DoNotCallEntry.objects.create(company=company, name=SECRET, phone="+819011112222", phone_raw="090-1111-2222")
+    _token, clear = do_create_api_token(user=agent, name="script", acting_user=agent)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {clear}", "HTTP_ACCEPT_LANGUAGE": "en"}
+    upload = SimpleUploadedFile("leads.csv", f"会社名,電話番号\r\n{SECRET},090-1111-2222\r\n".encode(), content_type="text/csv")
+    # when
+    answers = {
+        "detect": client.post("/api/v1/lead-imports/detect", {"project_id": project.pk, "file": upload}, **headers),
+        "list": client.get("/api/v1/lead-imports", **headers),
+        "detail": client.get(f"/api/v1/lead-imports/{finished_import.pk}", **headers),
+        "failed rows": client.get(f"/api/v1/lead-imports/{finished_import.pk}/failed-rows", **headers),
+        "do-not-call": client.get("/api/v1/do-not-call", **headers),
+    }
+    client.force_login(agent)
+    pages = {"list": client.get(reverse("leads:list")), "failed rows": client.get(reverse("leads:failed-rows", args=[finished_import.pk])),
+             "do-not-call": client.get(reverse("leads:dnc"))}
+    # then: 403 with the error body, as the pages
+    assert {name: response.status_code for name, response in answers.items()} == dict.fromkeys(answers, 403)
+    assert {name: response.json()["error"]["code"] for name, response in answers.items()} == dict.fromkeys(answers, "permission_denied")
+    assert all(SECRET not in response.content.decode() for response in answers.values())
+    assert {name: response.status_code for name, response in pages.items()} == dict.fromkeys(pages, 403)
