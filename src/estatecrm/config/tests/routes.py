@@ -109,3 +109,11 @@ def api_call(client: Client, method: str, url: str, body, content_type, headers:
     if content_type:
         return call(url, body, content_type=content_type, **headers)
     return call(url, body or {}, **headers)
+
+
+@dataclass
+class Roles:
+    """The users of each role (test_roles.py) and the company's objects their routes name (a test_isolation.CompanyA)."""
+
+    users: dict
+    objects: object
