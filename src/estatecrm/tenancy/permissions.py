@@ -57,6 +57,7 @@ RULES: dict[str, Rule] = {
     # Company administrators
     "masters_edit": Rule(COMPANY_ADMIN, "add, change and delete ranks, sub-statuses, tags, custom fields, projects"),
     "workgroups": Rule(COMPANY_ADMIN, "workgroups"),
+    "top_level_units": Rule(COMPANY_ADMIN, "create a unit at the top of the tree"),
     "customers_manage": Rule(COMPANY_ADMIN, "a customer without a case; a customer's trash and restore"),
 }
 
@@ -81,10 +82,21 @@ def require(actor, rule_name: str, *, unit_id: int | None = None) -> None:
         raise PermissionDenied(_("You do not have permission to do this."))
 
 
-def require_user(acting_user, rule_name: str, *, unit_id: int | None = None) -> None:
-    """`require` for an action that takes the acting user: None is the operator (a management command)."""
+def require_user(acting_user, rule_name: str, *, unit_id: int | None = None, unit_ids=None) -> None:
+    """`require` for an action that takes the acting user: None is the operator (a management command).
+
+    `unit_ids` (a unit-scoped rule over several units, e.g. every membership of a user): each of them
+    must be allowed; none at all needs a company admin (nobody's subtree holds it)."""
     if acting_user is None:
         return
     from estatecrm.tenancy.selectors import actor_for
 
-    require(actor_for(acting_user), rule_name, unit_id=unit_id)
+    actor = actor_for(acting_user)
+    if unit_ids is None:
+        require(actor, rule_name, unit_id=unit_id)
+        return
+    unit_ids = list(unit_ids)
+    if not unit_ids and not actor.is_company_admin:
+        raise PermissionDenied(_("You do not have permission to do this."))
+    for each in unit_ids:
+        require(actor, rule_name, unit_id=each)

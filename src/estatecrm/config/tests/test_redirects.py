@@ -31,9 +31,9 @@ def stays_here(response) -> bool:
     return location is None or url_has_allowed_host_and_scheme(location, allowed_hosts={"testserver"}, require_https=False)
 
 
-@pytest.mark.parametrize("role", ["agent", "company_admin"])
-def test_no_page_redirects_to_another_site(roles, role):
-    # given
+def test_no_page_redirects_to_another_site(roles):
+    # given: a company admin, whom every page lets through to its view
+    role = "company_admin"
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(roles.users[role])
     unknown: list[str] = []
@@ -58,7 +58,7 @@ def test_no_page_redirects_to_another_site(roles, role):
                 # then
                 offsite += [f"{url} ({key}) -> {response['Location']}" for response in answers if not stays_here(response)]
     assert not unknown
-    assert checked >= 250
+    assert checked >= 250  # about 90 routes, 3 targets each
     assert not offsite, "\n".join(offsite)
 
 
