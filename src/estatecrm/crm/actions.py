@@ -716,6 +716,7 @@ def do_update_master(*, instance, name: str, position: int | None = None, acting
 
     Custom fields are not renamed here: their values are keyed by name.
     """
+    require_user(acting_user, "masters_edit")
     if not isinstance(instance, Rank | SubStatus | Tag | Project):
         raise TypeError(f"{type(instance).__name__} cannot be renamed")
     name = name.strip()
@@ -742,6 +743,7 @@ def do_delete_master(*, instance, acting_user) -> None:
 
     Refused with the count of uses (nothing deleted) while a case, customer or project uses it.
     """
+    require_user(acting_user, "masters_edit")
     from django.utils.translation import ngettext
 
     type(instance).objects.for_company(instance.company_id).select_for_update().filter(pk=instance.pk).first()

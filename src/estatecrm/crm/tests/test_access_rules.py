@@ -97,3 +97,21 @@ def test_the_case_trash_api_and_page_agree_for_every_role(client, company, org, 
         answers[name] = (page, api)
     # then
     assert answers == {"agent": (403, 403), "sibling admin": (403, 403), "unit admin": (302, 200), "company admin": (302, 200)}
+
+
+def test_the_master_actions_refuse_who_is_not_a_company_admin(company, org, agent):
+    # given: a rank, and an admin of a unit (masters are company-wide)
+    from django.db import transaction
+
+    from estatecrm.crm.actions import do_delete_master, do_update_master, do_upsert_rank
+    from estatecrm.crm.models import Rank
+
+    rank, _ = do_upsert_rank(company=company, name="A")
+    unit_admin = testing.make_user(company, org["SBY"], role=Role.ADMIN, email="sby-admin@acme.example.jp")
+    # when / then
+    for user in (agent, unit_admin):
+        with pytest.raises(PermissionDenied), transaction.atomic():
+            do_update_master(instance=rank, name="B", acting_user=user)
+        with pytest.raises(PermissionDenied), transaction.atomic():
+            do_delete_master(instance=rank, acting_user=user)
+    assert list(Rank.objects.for_company(company).values_list("name", flat=True)) == ["A"]
