@@ -459,7 +459,7 @@ def import_revert(request: HttpRequest, actor: Actor, run_id: int) -> HttpRespon
 
 
 @require_GET
-@permission_view("lead_imports")
+@permission_view("lead_mappings")
 def mapping_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     mappings = list(selectors.saved_mapping_list(actor=actor))
     labels = field_labels(DEFAULT_FIELDS)
@@ -469,7 +469,7 @@ def mapping_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 @require_POST
-@permission_view("lead_imports")
+@permission_view("lead_mappings")
 def mapping_delete(request: HttpRequest, actor: Actor, mapping_id: int) -> HttpResponse:
     saved = selectors.access_saved_mapping(actor, mapping_id)
     actions.do_delete_saved_mapping(actor=actor, saved_mapping=saved)

@@ -48,7 +48,9 @@ RULES: dict[str, Rule] = {
     # Administrators
     "case_trash": Rule(ADMIN, "move a case to the trash and restore it", unit_scoped=True),
     "case_bulk": Rule(ADMIN, "change many cases at once (reassign, tags, status, trash): cases of the administered units"),
-    "lead_imports": Rule(ADMIN, "lead imports: detect, dry run, start, read, failed rows, abort, revert, saved mappings"),
+    "lead_imports": Rule(ADMIN, "lead imports: detect, dry run, start, read, failed rows, abort, revert, an import "
+                                "is its unit's (where its leads go: the starter's primary unit) and its starter's", unit_scoped=True),
+    "lead_mappings": Rule(ADMIN, "the saved column mappings of lead imports (company-wide, per project)"),
     "do_not_call": Rule(ADMIN, "read, import, export and change the do-not-call list"),
     "legacy_migration": Rule(ADMIN, "data migration of a legacy bundle into a unit: upload, check, run, abort, revert, reports",
                              unit_scoped=True),

@@ -35,8 +35,11 @@ pytestmark = pytest.mark.django_db
 
 THIS_FILE = "src/estatecrm/config/tests/test_roles.py"
 ROLES = ("agent", "org_admin", "other_unit_admin", "company_admin")
-# Who sees the case of SBY (and its customer, activities, attachments): the selectors' visibility.
+# Who reaches the objects a route names, beyond its rule (the selectors' visibility): the case of SBY
+# (and its customer, activities, attachments) and the lead import into SBY that the agent started.
 SEES_THE_CASE = {"agent", "org_admin", "company_admin"}
+SEES_THE_RUN = {"agent", "org_admin", "company_admin"}
+CASE_KWARGS = {"case_id", "customer_id", "activity_id", "attachment_id"}
 
 # Every route -> the rule of tenancy/permissions.py it applies. Page routes by "namespace:name", API
 # routes by "METHOD /api/v1/path". Add your route here (and its rule to RULES when it is a new action).
@@ -79,8 +82,8 @@ ROUTE_RULES = {
     "leads:new": "lead_imports",
     "leads:mapping": "lead_imports",
     "leads:template": "lead_imports",
-    "leads:mappings": "lead_imports",
-    "leads:mapping-delete": "lead_imports",
+    "leads:mappings": "lead_mappings",
+    "leads:mapping-delete": "lead_mappings",
     "leads:detail": "lead_imports",
     "leads:abort": "lead_imports",
     "leads:failed-rows": "lead_imports",
@@ -212,13 +215,15 @@ def kwarg_values(key: str, kwargs: list[str], roles: Roles, role: str, unknown: 
     return value_sets
 
 
-def expected_allowed(roles: Roles, role: str, rule_name: str, *, names_an_object: bool) -> bool:
+def expected_allowed(roles: Roles, role: str, rule_name: str, *, kwargs) -> bool:
     """What the rule says for this role; a route naming an object of SBY is checked on SBY (unit-scoped
-    rules), and a case route answers only who sees the case."""
+    rules), and a route naming the case or the run answers only who reaches it."""
     actor = actor_for(roles.users[role])
-    if rule_name == "cases" and names_an_object and role not in SEES_THE_CASE:
+    if set(kwargs) & CASE_KWARGS and role not in SEES_THE_CASE:
         return False
-    return allows(actor, rule_name, unit_id=roles.objects.unit.pk if names_an_object else None)
+    if "run_id" in kwargs and role not in SEES_THE_RUN:
+        return False
+    return allows(actor, rule_name, unit_id=roles.objects.unit.pk if kwargs else None)
 
 
 @contextmanager
@@ -282,7 +287,8 @@ def test_every_page_answers_each_role_as_its_rule_says(roles, role):
             value_sets = kwarg_values(key, route.kwargs, roles, role, unknown)
         else:
             value_sets = [{}]
-        expected = "allowed" if expected_allowed(roles, role, ROUTE_RULES[key], names_an_object=names_an_object) else "refused"
+        object_kwargs = route.kwargs if names_an_object else []
+        expected = "allowed" if expected_allowed(roles, role, ROUTE_RULES[key], kwargs=object_kwargs) else "refused"
         for values in value_sets:
             url = fill(route.route, values) + QUERIES.get(key, "")
             answers = {}
@@ -314,7 +320,7 @@ def test_every_api_route_answers_each_role_as_its_rule_says(roles, role):
         if key not in ROUTE_RULES or ROUTE_RULES[key] not in RULES:
             continue
         names = re.findall(r"{(\w+)}", path)
-        expected = "allowed" if expected_allowed(roles, role, ROUTE_RULES[key], names_an_object=bool(names)) else "refused"
+        expected = "allowed" if expected_allowed(roles, role, ROUTE_RULES[key], kwargs=names) else "refused"
         for values in (kwarg_values(key, names, roles, role, unknown) if names else [{}]):
             url = path
             for name, value in values.items():

@@ -46,3 +46,26 @@ def test_an_agent_reads_no_import_or_do_not_call_data_through_the_api(client, co
     assert {name: response.json()["error"]["code"] for name, response in answers.items()} == dict.fromkeys(answers, "permission_denied")
     assert all(SECRET not in response.content.decode() for response in answers.values())
     assert {name: response.status_code for name, response in pages.items()} == dict.fromkeys(pages, 403)
+
+
+def test_an_import_into_a_unit_is_read_by_the_admins_of_that_unit_on_the_page_and_through_the_api(client, company, org, finished_import):
+    # given: the import's leads go to 渋谷店 (SBY); an admin of SBY and an admin of the sibling 新宿店 (SJK)
+    from estatecrm.core import testing
+    from estatecrm.tenancy.choices import Role
+
+    Run.objects.for_company(company).filter(pk=finished_import.pk).update(params={"org_unit_id": org["SBY"].pk})
+    answers = {}
+    for name, unit in {"sjk admin": org["SJK"], "sby admin": org["SBY"]}.items():
+        user = testing.make_user(company, unit, role=Role.ADMIN, email=f"{unit.code.lower()}-admin@acme.example.jp")
+        _token, clear = do_create_api_token(user=user, name="script", acting_user=user)
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {clear}"}
+        # when
+        client.force_login(user)
+        answers[name] = (
+            [row["import_id"] for row in client.get("/api/v1/lead-imports", **headers).json()],
+            client.get(f"/api/v1/lead-imports/{finished_import.pk}/failed-rows", **headers).status_code,
+            client.get(reverse("leads:failed-rows", args=[finished_import.pk])).status_code,
+            SECRET in client.get(reverse("leads:list")).content.decode() or "leads.csv" in client.get(reverse("leads:list")).content.decode(),
+        )
+    # then: the sibling unit's admin sees nothing of it, by either door
+    assert answers == {"sjk admin": ([], 404, 404, False), "sby admin": ([finished_import.pk], 200, 200, True)}
