@@ -69,3 +69,21 @@ def test_an_import_into_a_unit_is_read_by_the_admins_of_that_unit_on_the_page_an
         )
     # then: the sibling unit's admin sees nothing of it, by either door
     assert answers == {"sjk admin": ([], 404, 404, False), "sby admin": ([finished_import.pk], 200, 200, True)}
+
+
+def test_an_org_admin_cannot_import_leads_into_a_unit_they_do_not_administer(company, org, project, write_csv):
+    # given: a plain member of SBY (their primary unit, where imported leads go) who administers SJK
+    from estatecrm.core import testing
+    from estatecrm.core.errors import PermissionDenied
+    from estatecrm.leads.actions import do_start_lead_import
+    from estatecrm.tenancy.actions import do_add_membership
+    from estatecrm.tenancy.choices import Role
+    from estatecrm.tenancy.selectors import actor_for
+
+    user = testing.make_user(company, org["SBY"], email="sjk-admin@acme.example.jp")
+    do_add_membership(user=user, org_unit=org["SJK"], role=Role.ADMIN)
+    path = write_csv([("株式会社ABC", "本社", "03-1234-5678", "info@abc.example.jp", "1")])
+    # when / then
+    with pytest.raises(PermissionDenied):
+        do_start_lead_import(actor=actor_for(user), path=path, file_name="leads.csv", project=project)
+    assert not Run.objects.for_company(company).exists()
