@@ -14,8 +14,12 @@ Levels:
   it or of a unit above it);
 - `company_admin`: an admin membership on a top-level unit.
 
-Management commands act as the operator (no user, `acting_user=None`): they are not checked here;
-whoever runs them has the server. Tasks take ids of work that a checked door already accepted.
+Management commands that work for a user (`import-leads`, `imports`, `dnc`, `legacy-migrate`) act
+as `--as EMAIL` (default: the company's first company admin, `tenancy/commands.py`) through the
+same actions, so the rules apply to that user. Commands without a user (`tenant apply`,
+`purge-trash`, `demo`, `export`) act as the operator (`acting_user=None`), whom `require_user` lets
+through: whoever runs them has the server. Tasks take ids of work that a checked door accepted (the
+legacy pre-flight task checks its requester again).
 """
 
 from dataclasses import dataclass

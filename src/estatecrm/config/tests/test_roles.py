@@ -15,8 +15,9 @@ A route missing from ROUTE_RULES fails with where to add it; a route that answer
 than its rule says (allowed = any answer but 403/404; refused = 403 or 404) fails. Each call runs in a
 rolled-back savepoint, so a call that writes (a trash, a delete) does not change what the next one sees.
 
-Management commands act as the operator (no user) and tasks take ids of work a checked door accepted:
-neither is a door for a user's role, so neither is walked here.
+Management commands act as `--as EMAIL` through the same actions (which check the admin rules
+themselves) or, without a user, as the operator; tasks take ids of work a checked door accepted:
+neither is an HTTP door, so neither is walked here (see tenancy/permissions.py).
 """
 
 import json
