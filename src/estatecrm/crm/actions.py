@@ -43,7 +43,8 @@ from estatecrm.crm.models import (
     Tag,
 )
 from estatecrm.normalize import company_name_key, name_key, normalize_name, normalize_reading, reading_key
-from estatecrm.tenancy.permissions import require, require_user
+from estatecrm.tenancy.permissions import check_case_unit, require, require_user
+from estatecrm.tenancy.selectors import actor_for
 
 # ---------------------------------------------------------------------------------------------
 # Checks shared by actions
@@ -189,8 +190,11 @@ def do_create_case(*, customer: Customer, data: CaseInput, acting_user, run_id: 
     """Create a case of `customer` with its tags, sub-assignees and desired conditions. Audited.
 
     Refuses more than 10 tags or 19 sub-assignees, a sub-status of another status, invalid custom
-    values, and assignees of another company.
+    values, assignees of another company, and (for a user; None is the operator) a unit whose cases
+    the acting user does not see (tenancy.permissions.check_case_unit).
     """
+    if acting_user is not None:
+        check_case_unit(actor_for(acting_user), data.owning_org.pk)
     check_tags(data.tags)
     check_sub_assignees(customer.company_id, data.sub_assignees, data.main_assignee)
     check_sub_status(data.status, data.sub_status)
@@ -225,7 +229,12 @@ CASE_EDITABLE_FIELDS = (
 
 @transaction.atomic(savepoint=False)
 def do_update_case(*, case: Case, changes: dict, acting_user) -> bool:
-    """Apply `changes` (CASE_EDITABLE_FIELDS and custom_values) to the case. Returns whether anything changed."""
+    """Apply `changes` (CASE_EDITABLE_FIELDS and custom_values) to the case. Returns whether anything changed.
+
+    A new owning unit must be one whose cases the acting user sees (tenancy.permissions.check_case_unit),
+    by whatever door the change comes; None is the operator."""
+    if acting_user is not None and "owning_org" in changes and changes["owning_org"].pk != case.owning_org_id:
+        check_case_unit(actor_for(acting_user), changes["owning_org"].pk)
     case = Case.objects.for_company(case.company_id).select_for_update().get(pk=case.pk)
     unknown = set(changes) - set(CASE_EDITABLE_FIELDS) - {"custom_values"}
     if unknown:

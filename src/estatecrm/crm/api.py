@@ -37,7 +37,7 @@ from estatecrm.crm.models import (
 )
 from estatecrm.crm.selectors import access_case, access_customer, visible_cases, visible_customers
 from estatecrm.tenancy.models import OrgUnit, User
-from estatecrm.tenancy.permissions import require
+from estatecrm.tenancy.permissions import can_place_case, require
 from estatecrm.tenancy.selectors import Actor, actor_for
 
 router = Router(tags=["crm"])
@@ -96,9 +96,8 @@ def resolve_users(actor: Actor, pks: list[int], field: str) -> list[User]:
 
 
 def check_unit_reachable(actor: Actor, unit: OrgUnit) -> None:
-    """A case may be put only in a unit whose cases the actor sees (their own units and below)."""
-    reachable = actor.admin_unit_ids | actor.org_visible_unit_ids | actor.assignee_visible_unit_ids
-    if not (actor.is_company_admin or unit.pk in reachable):
+    """A case may be put only in a unit whose cases the actor sees (tenancy.permissions.can_place_case, which the actions check too)."""
+    if not can_place_case(actor, unit.pk):
         raise PermissionDenied(_("You cannot put a case in this unit."))
 
 

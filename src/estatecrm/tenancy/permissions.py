@@ -88,6 +88,21 @@ def require(actor, rule_name: str, *, unit_id: int | None = None) -> None:
         raise PermissionDenied(_("You do not have permission to do this."))
 
 
+def can_place_case(actor, unit_id: int) -> bool:
+    """A case may be put (created in, moved to) only in a unit whose cases the actor sees: their units and
+    below, an admin's subtrees; a company admin anywhere. Else the case would vanish from its author."""
+    reachable = actor.admin_unit_ids | actor.org_visible_unit_ids | actor.assignee_visible_unit_ids
+    return actor.is_company_admin or unit_id in reachable
+
+
+def check_case_unit(actor, unit_id: int) -> None:
+    """PermissionDenied (403, on the field `owning_org`) unless `can_place_case`."""
+    if not can_place_case(actor, unit_id):
+        error = PermissionDenied(_("You cannot put a case in this unit."))
+        error.fields = {"owning_org": [error.message]}
+        raise error
+
+
 def require_user(acting_user, rule_name: str, *, unit_id: int | None = None, unit_ids=None) -> None:
     """`require` for an action that takes the acting user: None is the operator (a management command).
 

@@ -115,3 +115,22 @@ def test_the_master_actions_refuse_who_is_not_a_company_admin(company, org, agen
         with pytest.raises(PermissionDenied), transaction.atomic():
             do_delete_master(instance=rank, acting_user=user)
     assert list(Rank.objects.for_company(company).values_list("name", flat=True)) == ["A"]
+
+
+def test_a_case_cannot_be_moved_or_created_in_a_unit_the_user_does_not_see(company, org, agent):
+    # given: an agent of SBY (the API refuses this with 403; the edit page used to move the case anyway)
+    from django.db import transaction
+
+    from estatecrm.crm.actions import CaseInput, do_create_case, do_update_case
+
+    case = testing.make_case(company, org["SBY"], main_assignee=agent)
+    # when / then: by whatever door the change comes
+    with pytest.raises(PermissionDenied) as moved, transaction.atomic():
+        do_update_case(case=case, changes={"owning_org": org["SJK"]}, acting_user=agent)
+    with pytest.raises(PermissionDenied), transaction.atomic():
+        do_create_case(customer=case.customer, data=CaseInput(kind="rent", owning_org=org["HQ"], status="新規", main_assignee=agent),
+                       acting_user=agent)
+    assert moved.value.fields == {"owning_org": ["You cannot put a case in this unit."]}
+    assert list(Case.objects.for_company(company).values_list("owning_org_id", flat=True)) == [org["SBY"].pk]
+    # and the operator (a command) may
+    assert do_update_case(case=case, changes={"owning_org": org["SJK"]}, acting_user=None) is True
