@@ -43,6 +43,8 @@ from estatecrm.crm.models import (
     Tag,
 )
 from estatecrm.normalize import company_name_key, name_key, normalize_name, normalize_reading, reading_key
+from estatecrm.tenancy.permissions import check_case_unit, require, require_user
+from estatecrm.tenancy.selectors import actor_for
 
 # ---------------------------------------------------------------------------------------------
 # Checks shared by actions
@@ -188,8 +190,11 @@ def do_create_case(*, customer: Customer, data: CaseInput, acting_user, run_id: 
     """Create a case of `customer` with its tags, sub-assignees and desired conditions. Audited.
 
     Refuses more than 10 tags or 19 sub-assignees, a sub-status of another status, invalid custom
-    values, and assignees of another company.
+    values, assignees of another company, and (for a user; None is the operator) a unit whose cases
+    the acting user does not see (tenancy.permissions.check_case_unit).
     """
+    if acting_user is not None:
+        check_case_unit(actor_for(acting_user), data.owning_org.pk)
     check_tags(data.tags)
     check_sub_assignees(customer.company_id, data.sub_assignees, data.main_assignee)
     check_sub_status(data.status, data.sub_status)
@@ -224,7 +229,12 @@ CASE_EDITABLE_FIELDS = (
 
 @transaction.atomic(savepoint=False)
 def do_update_case(*, case: Case, changes: dict, acting_user) -> bool:
-    """Apply `changes` (CASE_EDITABLE_FIELDS and custom_values) to the case. Returns whether anything changed."""
+    """Apply `changes` (CASE_EDITABLE_FIELDS and custom_values) to the case. Returns whether anything changed.
+
+    A new owning unit must be one whose cases the acting user sees (tenancy.permissions.check_case_unit),
+    by whatever door the change comes; None is the operator."""
+    if acting_user is not None and "owning_org" in changes and changes["owning_org"].pk != case.owning_org_id:
+        check_case_unit(actor_for(acting_user), changes["owning_org"].pk)
     case = Case.objects.for_company(case.company_id).select_for_update().get(pk=case.pk)
     unknown = set(changes) - set(CASE_EDITABLE_FIELDS) - {"custom_values"}
     if unknown:
@@ -290,9 +300,17 @@ def do_set_case_sub_assignees(*, case: Case, users: Sequence, acting_user) -> bo
 # Trash
 
 
-@transaction.atomic(savepoint=False)
 def do_trash_case(*, case: Case, acting_user, run_id: int | None = None) -> bool:
-    """Move the case to the trash (restorable for TRASH_RETENTION_DAYS). Returns False when already there."""
+    """Move the case to the trash (restorable for TRASH_RETENTION_DAYS). Returns False when already there.
+
+    Rule `case_trash`: an administrator of the case's unit (PermissionDenied otherwise; None is the operator).
+    The rule is checked before the transaction opens, so a refusal leaves the caller's transaction usable."""
+    require_user(acting_user, "case_trash", unit_id=case.owning_org_id)
+    return _trash_case(case=case, acting_user=acting_user, run_id=run_id)
+
+
+@transaction.atomic(savepoint=False)
+def _trash_case(*, case: Case, acting_user, run_id: int | None = None) -> bool:
     updated = Case.objects.for_company(case.company_id).filter(pk=case.pk, deleted_at__isnull=True).update(deleted_at=timezone.now())
     if not updated:
         return False
@@ -301,9 +319,17 @@ def do_trash_case(*, case: Case, acting_user, run_id: int | None = None) -> bool
     return True
 
 
-@transaction.atomic(savepoint=False)
 def do_restore_case(*, case: Case, acting_user) -> bool:
-    """Take the case out of the trash, and its customer with it when the customer was trashed."""
+    """Take the case out of the trash, and its customer with it when the customer was trashed.
+
+    Rule `case_trash`: an administrator of the case's unit (PermissionDenied otherwise; None is the operator).
+    The rule is checked before the transaction opens, so a refusal leaves the caller's transaction usable."""
+    require_user(acting_user, "case_trash", unit_id=case.owning_org_id)
+    return _restore_case(case=case, acting_user=acting_user)
+
+
+@transaction.atomic(savepoint=False)
+def _restore_case(*, case: Case, acting_user) -> bool:
     updated = Case.objects.for_company(case.company_id).filter(pk=case.pk, deleted_at__isnull=False).update(deleted_at=None)
     if not updated:
         raise ApplicationError(error_codes.NOT_IN_TRASH, _("The case is not in the trash."))
@@ -313,9 +339,16 @@ def do_restore_case(*, case: Case, acting_user) -> bool:
     return True
 
 
-@transaction.atomic(savepoint=False)
 def do_trash_customer(*, customer: Customer, acting_user, run_id: int | None = None) -> int:
-    """Move the customer and all its cases to the trash. Returns the number of cases trashed with it."""
+    """Move the customer and all its cases to the trash. Returns the number of cases trashed with it.
+
+    Rule `customers_manage`: company administrators (None is the operator)."""
+    require_user(acting_user, "customers_manage")
+    return _trash_customer(customer=customer, acting_user=acting_user, run_id=run_id)
+
+
+@transaction.atomic(savepoint=False)
+def _trash_customer(*, customer: Customer, acting_user, run_id: int | None = None) -> int:
     now = timezone.now()
     updated = Customer.objects.for_company(customer.company_id).filter(pk=customer.pk, deleted_at__isnull=True).update(deleted_at=now)
     if not updated:
@@ -327,9 +360,16 @@ def do_trash_customer(*, customer: Customer, acting_user, run_id: int | None = N
     return len(case_ids)
 
 
-@transaction.atomic(savepoint=False)
 def do_restore_customer(*, customer: Customer, acting_user) -> int:
-    """Take the customer out of the trash with the cases that went there with it. Returns their count."""
+    """Take the customer out of the trash with the cases that went there with it. Returns their count.
+
+    Rule `customers_manage`: company administrators (None is the operator)."""
+    require_user(acting_user, "customers_manage")
+    return _restore_customer(customer=customer, acting_user=acting_user)
+
+
+@transaction.atomic(savepoint=False)
+def _restore_customer(*, customer: Customer, acting_user) -> int:
     if customer.deleted_at is None:
         raise ApplicationError(error_codes.NOT_IN_TRASH, _("The customer is not in the trash."))
     trashed_at = customer.deleted_at
@@ -599,18 +639,15 @@ def do_bulk_update_cases(*, actor, case_ids: Sequence[int], operation: str, valu
     set_status. All or nothing: a refusal (too many tags on one case, ...) changes no case.
     Returns the number of cases that changed.
     """
-    from estatecrm.core.errors import PermissionDenied
     from estatecrm.tenancy.models import User
 
-    if not actor.is_admin:
-        raise PermissionDenied(_("Bulk changes are for administrators."))
+    require(actor, "case_bulk")
     if operation not in BulkOperation.ALL:
         raise ValueError(f"unknown bulk operation {operation!r}")
     if len(case_ids) > MAX_BULK_CASES:
         raise ApplicationError(error_codes.BULK_TOO_MANY, _("At most %(count)d cases at once.") % {"count": MAX_BULK_CASES})
     cases = list(
-        Case.objects.for_company(actor.company_id).filter(actor.case_visibility_q(), pk__in=list(case_ids), deleted_at__isnull=True)
-        .select_for_update().order_by("pk")
+        administered_cases(actor).filter(pk__in=list(case_ids), deleted_at__isnull=True).select_for_update().order_by("pk")
     )
     changed = 0
     if operation == BulkOperation.REASSIGN:
@@ -640,8 +677,14 @@ def do_bulk_update_cases(*, actor, case_ids: Sequence[int], operation: str, valu
             changed += do_set_case_tags(case=case, tags=wanted, acting_user=actor.user)
     elif operation == BulkOperation.TRASH:
         for case in cases:
-            changed += do_trash_case(case=case, acting_user=actor.user)
+            changed += _trash_case(case=case, acting_user=actor.user)
     return changed
+
+
+def administered_cases(actor):
+    """The cases a bulk change may touch: every case for a company admin, the cases of the administered units for an org admin."""
+    cases = Case.objects.for_company(actor.company_id)
+    return cases if actor.is_company_admin else cases.filter(owning_org_id__in=actor.admin_unit_ids)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -682,6 +725,7 @@ def do_update_master(*, instance, name: str, position: int | None = None, acting
 
     Custom fields are not renamed here: their values are keyed by name.
     """
+    require_user(acting_user, "masters_edit")
     if not isinstance(instance, Rank | SubStatus | Tag | Project):
         raise TypeError(f"{type(instance).__name__} cannot be renamed")
     name = name.strip()
@@ -708,6 +752,7 @@ def do_delete_master(*, instance, acting_user) -> None:
 
     Refused with the count of uses (nothing deleted) while a case, customer or project uses it.
     """
+    require_user(acting_user, "masters_edit")
     from django.utils.translation import ngettext
 
     type(instance).objects.for_company(instance.company_id).select_for_update().filter(pk=instance.pk).first()

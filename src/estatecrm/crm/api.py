@@ -37,6 +37,7 @@ from estatecrm.crm.models import (
 )
 from estatecrm.crm.selectors import access_case, access_customer, visible_cases, visible_customers
 from estatecrm.tenancy.models import OrgUnit, User
+from estatecrm.tenancy.permissions import can_place_case, require
 from estatecrm.tenancy.selectors import Actor, actor_for
 
 router = Router(tags=["crm"])
@@ -95,9 +96,8 @@ def resolve_users(actor: Actor, pks: list[int], field: str) -> list[User]:
 
 
 def check_unit_reachable(actor: Actor, unit: OrgUnit) -> None:
-    """A case may be put only in a unit whose cases the actor sees (their own units and below)."""
-    reachable = actor.admin_unit_ids | actor.org_visible_unit_ids | actor.assignee_visible_unit_ids
-    if not (actor.is_company_admin or unit.pk in reachable):
+    """A case may be put only in a unit whose cases the actor sees (tenancy.permissions.can_place_case, which the actions check too)."""
+    if not can_place_case(actor, unit.pk):
         raise PermissionDenied(_("You cannot put a case in this unit."))
 
 
@@ -298,8 +298,7 @@ def update_case(request, case_id: int, payload: schemas.CaseUpdateIn, response: 
 
 def admin_case(actor: Actor, case_id: int) -> Case:
     case = access_case(actor, case_id, include_trashed=True)
-    if not actor.can_admin_unit(case.owning_org_id):
-        raise PermissionDenied()
+    require(actor, "case_trash", unit_id=case.owning_org_id)
     return case
 
 
@@ -437,11 +436,6 @@ def customer_input(payload: schemas.CustomerIn) -> actions.CustomerInput:
     return actions.CustomerInput(**values, contacts=contacts)
 
 
-def require_company_admin(actor: Actor) -> None:
-    if not actor.is_company_admin:
-        raise PermissionDenied()
-
-
 def customer_detail(actor: Actor, customer: Customer) -> dict:
     out = {field.attname: getattr(customer, field.attname) for field in Customer._meta.concrete_fields}
     out["id"] = customer.pk
@@ -480,7 +474,7 @@ def list_customers(request, query: Query[CustomerListQuery]):
 def create_customer(request, payload: schemas.CustomerIn):
     """A customer without a case (company administrators; others create customers with their case)."""
     actor = acting(request)
-    require_company_admin(actor)
+    require(actor, "customers_manage")
     with transaction.atomic():
         customer = actions.do_create_customer(company=actor.company, data=customer_input(payload), acting_user=actor.user)
     return Status(201, customer_detail(actor, customer))
@@ -522,7 +516,7 @@ def trash_customer(request, customer_id: int):
     """Move the customer and all its cases to the trash (company administrators)."""
     actor = acting(request)
     customer = access_customer(actor, customer_id, include_trashed=True)
-    require_company_admin(actor)
+    require(actor, "customers_manage")
     with transaction.atomic():
         actions.do_trash_customer(customer=customer, acting_user=actor.user)
     return customer_detail(actor, access_customer(actor, customer_id, include_trashed=True))
@@ -533,7 +527,7 @@ def restore_customer(request, customer_id: int):
     """Take the customer out of the trash with the cases that went there with it (company administrators)."""
     actor = acting(request)
     customer = access_customer(actor, customer_id, include_trashed=True)
-    require_company_admin(actor)
+    require(actor, "customers_manage")
     with transaction.atomic():
         actions.do_restore_customer(customer=customer, acting_user=actor.user)
     return customer_detail(actor, access_customer(actor, customer_id, include_trashed=True))
@@ -598,7 +592,7 @@ def list_ranks(request):
 def add_rank(request, payload: schemas.NamedMasterIn):
     """Add a rank (201), or answer the existing one of that name (200)."""
     actor = acting(request)
-    require_company_admin(actor)
+    require(actor, "masters_edit")
     with transaction.atomic():
         rank, created = actions.do_upsert_rank(company=actor.company, name=payload.name.strip(), position=payload.position,
                                                acting_user=actor.user)
@@ -613,7 +607,7 @@ def list_sub_statuses(request):
 @router.post("/sub-statuses", response={200: schemas.SubStatusOut, 201: schemas.SubStatusOut}, tags=["masters"])
 def add_sub_status(request, payload: schemas.SubStatusIn):
     actor = acting(request)
-    require_company_admin(actor)
+    require(actor, "masters_edit")
     with transaction.atomic():
         sub_status, created = actions.do_upsert_sub_status(
             company=actor.company, status=plain(payload.status), name=payload.name.strip(), position=payload.position,
@@ -629,7 +623,7 @@ def list_tags(request):
 @router.post("/tags", response={200: schemas.TagOut, 201: schemas.TagOut}, tags=["masters"])
 def add_tag(request, payload: schemas.TagIn):
     actor = acting(request)
-    require_company_admin(actor)
+    require(actor, "masters_edit")
     with transaction.atomic():
         tag, created = actions.do_upsert_tag(company=actor.company, name=payload.name.strip(), position=payload.position,
                                              acting_user=actor.user)
@@ -645,7 +639,7 @@ def list_custom_fields(request):
 def put_custom_field(request, payload: schemas.CustomFieldIn):
     """Add a custom field (201) or update the definition of the one with that name (200)."""
     actor = acting(request)
-    require_company_admin(actor)
+    require(actor, "masters_edit")
     existed = CustomField.objects.for_company(actor.company_id).filter(name=payload.name.strip()).exists()
     with transaction.atomic():
         custom_field, _changed = actions.do_upsert_custom_field(
@@ -675,7 +669,7 @@ def list_projects(request):
 def put_project(request, payload: schemas.ProjectIn):
     """Add a project (201) or set the custom fields of the one with that name (200)."""
     actor = acting(request)
-    require_company_admin(actor)
+    require(actor, "masters_edit")
     fields = resolve_many(CustomField, actor, payload.custom_field_ids, "custom_field_ids")
     existed = Project.objects.for_company(actor.company_id).filter(name=payload.name.strip()).exists()
     with transaction.atomic():

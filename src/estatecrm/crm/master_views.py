@@ -14,10 +14,11 @@ from estatecrm.core.errors import ApplicationError, NotFound
 from estatecrm.crm import actions, master_forms
 from estatecrm.crm.choices import CaseStatus
 from estatecrm.crm.models import CustomField, Project, ProjectField, Rank, SubStatus, Tag
+from estatecrm.tenancy.decorators import permission_view
 from estatecrm.tenancy.selectors import Actor
-from estatecrm.tenancy.views import add_error, admin_view
+from estatecrm.tenancy.views import add_error
 
-company_admin_view = admin_view(company_admin=True)
+company_admin_view = permission_view("masters_edit")
 
 # kind in the URL -> (model, form class, list url name, title)
 NAMED_KINDS = {

@@ -21,7 +21,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from estatecrm.core.errors import ApplicationError, NotFound, PermissionDenied
+from estatecrm.core.errors import ApplicationError, NotFound
+from estatecrm.core.redirects import safe_next_url
 from estatecrm.crm import actions, filtersets, selectors
 from estatecrm.crm.choices import ActivityKind, CaseKind, CaseOrigin, CaseStatus, ContactPointKind
 from estatecrm.crm.export import case_shape, csv_lines, export_cases, write_xlsx
@@ -53,6 +54,7 @@ from estatecrm.normalize import lookup_address, normalize_phone
 from estatecrm.tenancy.context_processors import get_acting_unit
 from estatecrm.tenancy.decorators import actor_view
 from estatecrm.tenancy.models import OrgUnit, User
+from estatecrm.tenancy.permissions import require
 from estatecrm.tenancy.selectors import Actor
 
 COUNTS_CACHE_SECONDS = 60
@@ -146,11 +148,8 @@ def case_counts(request: HttpRequest, actor: Actor) -> HttpResponse:
 @require_POST
 @actor_view
 def case_bulk(request: HttpRequest, actor: Actor) -> HttpResponse:
-    back = request.POST.get("next") or reverse("crm:list")
-    if not back.startswith("/"):
-        back = reverse("crm:list")
-    if not actor.is_admin:
-        raise PermissionDenied(_("Bulk changes are for administrators."))
+    back = safe_next_url(request, reverse("crm:list"))
+    require(actor, "case_bulk")
     form = BulkForm(request.POST, actor=actor)
     if not form.is_valid():
         for field_errors in form.errors.values():
@@ -373,6 +372,7 @@ def attachment_download(request: HttpRequest, actor: Actor, case_id: int, attach
 @actor_view
 def case_trash(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id)
+    require(actor, "case_trash", unit_id=case.owning_org_id)
     if request.POST.get("restore"):
         try:
             actions.do_restore_case(case=case, acting_user=actor.user)

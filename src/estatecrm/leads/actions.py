@@ -21,6 +21,7 @@ from estatecrm.pipeline.engine import execute_run
 from estatecrm.pipeline.mapping import check_mapping, suggest_mapping
 from estatecrm.pipeline.models import LedgerEntry, RowIssue, Run
 from estatecrm.pipeline.readers import open_table
+from estatecrm.tenancy.permissions import require
 from estatecrm.tenancy.selectors import Actor
 
 MAX_ROW_DECISIONS = 1000
@@ -54,10 +55,12 @@ def do_start_lead_import(
     """Check the file and mapping (nothing is written when they are bad), store the file, create the run.
 
     `background`: enqueue the run for a worker once this transaction commits; otherwise the caller
-    executes it (the CLI, with its progress bar). Admin only (a bulk operation).
+    executes it (the CLI, with its progress bar). Admin only (a bulk operation), and the new leads go to
+    the actor's primary unit: an org admin must administer it (rule `lead_imports`, unit scoped).
     """
     if not actor.is_admin:
         raise PermissionDenied(_("Only administrators can import leads."))
+    require(actor, "lead_imports", unit_id=actor.primary_unit_id)
     if project.company_id != actor.company_id:
         raise ApplicationError(error_codes.UNKNOWN_PROJECT, _("Unknown project."))
     table = open_table(path, encoding=encoding or None, delimiter=delimiter or None, sheet=sheet or None, header_row=header_row)

@@ -92,6 +92,7 @@ class DoNotCallImportJob(Job):
     """Rows with a lead name and/or a phone become entries scoped to the run's workgroups."""
 
     kind = DNC_RUN_KIND
+    permission_rule = "do_not_call"
 
     def table(self):
         params = self.run.params

@@ -67,6 +67,8 @@ def open_run_table(run):
 @register_job
 class LeadImportJob(Job):
     kind = RUN_KIND
+    permission_rule = "lead_imports"
+    unit_param = "org_unit_id"
 
     def __init__(self, run):
         super().__init__(run)

@@ -1,6 +1,6 @@
 """Reads of lead imports and do-not-call entries, for the actor's company."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from estatecrm.core.errors import NotFound
 from estatecrm.leads.choices import RUN_KIND
@@ -11,7 +11,12 @@ SUMMARY_COUNTS = ("rows", "leads_created", "contacts_created", "updated", "skipp
 
 
 def import_list(*, actor: Actor) -> QuerySet[Run]:
-    return Run.objects.for_company(actor.company_id).filter(kind=RUN_KIND).select_related("created_by").order_by("-created_at", "-pk")
+    """The lead imports the actor may see (rule `lead_imports`, unit scoped): a company admin every one; an org
+    admin those whose leads go to a unit they administer, and their own."""
+    runs = Run.objects.for_company(actor.company_id).filter(kind=RUN_KIND)
+    if not actor.is_company_admin:
+        runs = runs.filter(Q(created_by_id=actor.user.pk) | Q(params__org_unit_id__in=sorted(actor.admin_unit_ids)))
+    return runs.select_related("created_by").order_by("-created_at", "-pk")
 
 
 def access_import(actor: Actor, run_id) -> Run:

@@ -46,8 +46,9 @@ from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.engine import request_abort
 from estatecrm.pipeline.mapping import column_indexes, suggest_mapping
 from estatecrm.pipeline.readers import ReadError, cell_text, encoding_label, open_table
+from estatecrm.tenancy.decorators import permission_view
 from estatecrm.tenancy.selectors import Actor
-from estatecrm.tenancy.views import add_error, admin_view
+from estatecrm.tenancy.views import add_error
 
 DRAFT_SESSION_KEY = "leads:import-draft"
 UPLOAD_FOLDER = "lead-uploads"
@@ -198,7 +199,7 @@ def rule_label(rule: str) -> str:
 
 
 @require_GET
-@admin_view()
+@permission_view("lead_imports")
 def import_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     runs = list(selectors.import_list(actor=actor)[:LIST_LIMIT])
     projects = selectors.project_names(actor, runs)
@@ -207,7 +208,7 @@ def import_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "leads/import_list.html", {"rows": rows, "draft": get_draft(request, actor)})
 
 
-@admin_view()
+@permission_view("lead_imports")
 def import_new(request: HttpRequest, actor: Actor) -> HttpResponse:
     """Step 1: choose the file and the project. A file that cannot be read is refused next to the field."""
     form = UploadForm(*posted(request), actor=actor)
@@ -245,7 +246,7 @@ def import_new(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 @require_GET
-@admin_view()
+@permission_view("lead_imports")
 def sample_template(request: HttpRequest, actor: Actor) -> HttpResponse:
     """A CSV with the canonical column headers (UTF-8 with BOM, opens in Excel), for the project when given."""
     project = None
@@ -265,7 +266,7 @@ def sample_template(request: HttpRequest, actor: Actor) -> HttpResponse:
 # Step 2: mapping, dry run, start
 
 
-@admin_view()
+@permission_view("lead_imports")
 def import_mapping(request: HttpRequest, actor: Actor) -> HttpResponse:
     draft = get_draft(request, actor)
     if draft is None:
@@ -385,7 +386,7 @@ def reread(request: HttpRequest, draft: dict) -> HttpResponse:
 
 
 @require_GET
-@admin_view()
+@permission_view("lead_imports")
 def import_detail(request: HttpRequest, actor: Actor, run_id: int) -> HttpResponse:
     run = selectors.access_import(actor, run_id)
     project = Project.objects.for_company(actor.company_id).filter(pk=run.params.get("project_id")).first()
@@ -405,7 +406,7 @@ def import_detail(request: HttpRequest, actor: Actor, run_id: int) -> HttpRespon
 
 
 @require_POST
-@admin_view()
+@permission_view("lead_imports")
 def import_abort(request: HttpRequest, actor: Actor, run_id: int) -> HttpResponse:
     run = selectors.access_import(actor, run_id)
     if request_abort(run):
@@ -416,7 +417,7 @@ def import_abort(request: HttpRequest, actor: Actor, run_id: int) -> HttpRespons
 
 
 @require_GET
-@admin_view()
+@permission_view("lead_imports")
 def failed_rows(request: HttpRequest, actor: Actor, run_id: int) -> HttpResponse:
     """The failed rows with the エラー内容 column, in the file's encoding unless `encoding` says otherwise."""
     run = selectors.access_import(actor, run_id)
@@ -430,7 +431,7 @@ def failed_rows(request: HttpRequest, actor: Actor, run_id: int) -> HttpResponse
     return response
 
 
-@admin_view()
+@permission_view("lead_imports")
 def import_revert(request: HttpRequest, actor: Actor, run_id: int) -> HttpResponse:
     """Confirm, then revert; refused with the list of leads edited since unless forced."""
     run = selectors.access_import(actor, run_id)
@@ -458,7 +459,7 @@ def import_revert(request: HttpRequest, actor: Actor, run_id: int) -> HttpRespon
 
 
 @require_GET
-@admin_view()
+@permission_view("lead_mappings")
 def mapping_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     mappings = list(selectors.saved_mapping_list(actor=actor))
     labels = field_labels(DEFAULT_FIELDS)
@@ -468,7 +469,7 @@ def mapping_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 @require_POST
-@admin_view()
+@permission_view("lead_mappings")
 def mapping_delete(request: HttpRequest, actor: Actor, mapping_id: int) -> HttpResponse:
     saved = selectors.access_saved_mapping(actor, mapping_id)
     actions.do_delete_saved_mapping(actor=actor, saved_mapping=saved)
@@ -480,7 +481,7 @@ def mapping_delete(request: HttpRequest, actor: Actor, mapping_id: int) -> HttpR
 # Do-not-call list
 
 
-@admin_view()
+@permission_view("do_not_call")
 def dnc_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     """The entries (searchable), the import of a list, and the recent imports of lists."""
     form = DoNotCallImportForm(*posted(request), actor=actor)
@@ -519,7 +520,7 @@ def dnc_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 
 @require_POST
-@admin_view()
+@permission_view("do_not_call")
 def dnc_remove(request: HttpRequest, actor: Actor, entry_id: int) -> HttpResponse:
     entry = selectors.access_dnc_entry(actor, entry_id)
     label = str(entry)
@@ -529,7 +530,7 @@ def dnc_remove(request: HttpRequest, actor: Actor, entry_id: int) -> HttpRespons
 
 
 @require_GET
-@admin_view()
+@permission_view("do_not_call")
 def dnc_export(request: HttpRequest, actor: Actor) -> HttpResponse:
     """All entries as CSV (UTF-8 with BOM) with the headers a do-not-call import recognizes."""
     entries = selectors.dnc_entry_list(actor=actor).order_by("pk")

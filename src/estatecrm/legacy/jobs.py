@@ -274,6 +274,8 @@ def converted_batches(converter: Converter, order: Sequence[tuple[int, dict]], a
 @register_job
 class LegacyMigrationJob(Job):
     kind = RUN_KIND
+    permission_rule = "legacy_migration"
+    unit_param = "org_unit_id"
 
     def __init__(self, run):
         super().__init__(run)

@@ -29,9 +29,11 @@ from estatecrm.legacy.choices import QUICK_CAP, REVERT_DAYS, Mode, Outcome
 from estatecrm.legacy.reports import reason_label, write_migrated_ids, write_reconciliation
 from estatecrm.pipeline.models import Run
 from estatecrm.pipeline.readers import ReadError
+from estatecrm.tenancy.decorators import permission_view
 from estatecrm.tenancy.models import OrgUnit
+from estatecrm.tenancy.permissions import require
 from estatecrm.tenancy.selectors import Actor, access_org_unit, user_list
-from estatecrm.tenancy.views import add_error, admin_view
+from estatecrm.tenancy.views import add_error
 
 STEPS = (
     ("home", gettext_lazy("① Conditions and estimated counts")),
@@ -45,10 +47,11 @@ def unit_view(view):
     """An admin page of one unit: the view gets (request, actor, unit, ...). Agents 403; another
     company's unit 404; a unit the admin does not administer 403."""
 
-    @admin_view()
+    @permission_view("legacy_migration")
     @wraps(view)
     def wrapper(request: HttpRequest, actor: Actor, unit_id: int, **kwargs) -> HttpResponse:
-        unit = access_org_unit(actor, unit_id, for_write=True)
+        unit = access_org_unit(actor, unit_id)
+        require(actor, "legacy_migration", unit_id=unit.pk)
         return view(request, actor, unit, **kwargs)
 
     return wrapper

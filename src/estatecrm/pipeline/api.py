@@ -6,10 +6,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from estatecrm.core.errors import Conflict, NotFound, PermissionDenied
+from estatecrm.core.errors import Conflict
 from estatecrm.core.pagination import keyset_page
 from estatecrm.pipeline.engine import request_abort
-from estatecrm.pipeline.models import Run
+from estatecrm.pipeline.selectors import access_run, check_may_abort, visible_runs
 from estatecrm.tenancy.selectors import Actor, actor_for
 
 router = Router(tags=["background runs"])
@@ -49,23 +49,10 @@ def acting(request: HttpRequest) -> Actor:
     return actor_for(request.auth)
 
 
-def visible_runs(actor: Actor):
-    """Administrators see every run of the company; other users the runs they started."""
-    runs = Run.objects.for_company(actor.company_id)
-    return runs if actor.is_admin else runs.filter(created_by_id=actor.user.pk)
-
-
-def access_run(actor: Actor, run_id: int) -> Run:
-    run = visible_runs(actor).filter(pk=run_id).first()
-    if run is None:
-        raise NotFound()
-    return run
-
-
 @router.get("/runs", response=RunPage)
 def list_runs(request, query: Query[RunListQuery]):
     """Runs newest first; filter by `kind` (e.g. lead_import) or `status` (e.g. running)."""
-    runs = visible_runs(acting(request))
+    runs = visible_runs(actor=acting(request))
     if query.kind:
         runs = runs.filter(kind=query.kind)
     if query.status:
@@ -84,8 +71,7 @@ def abort_run(request, run_id: int):
     """Ask the run to stop after its current batch (a run no worker took yet stops at once). Administrators only."""
     actor = acting(request)
     run = access_run(actor, run_id)
-    if not actor.is_admin:
-        raise PermissionDenied()
+    check_may_abort(actor, run)
     if run.is_finished:
         raise Conflict("run_finished", _("The run has already ended."))
     request_abort(run)

@@ -59,6 +59,10 @@ class JobResult:
 
 class Job(ABC):
     kind: ClassVar[str]
+    # Who may read, abort and revert runs of this kind: a rule of tenancy/permissions.py, and the
+    # params key naming the unit a unit-scoped rule is checked against.
+    permission_rule: ClassVar[str] = "run_abort"
+    unit_param: ClassVar[str | None] = None
 
     def __init__(self, run: Run):
         self.run = run

@@ -6,6 +6,7 @@ from django.db import transaction
 from estatecrm.audit.actions import record_event, snapshot
 from estatecrm.tenancy.choices import CaseVisibility, Role
 from estatecrm.tenancy.models import Company, Membership, OrgUnit, User, Workgroup, WorkgroupMember
+from estatecrm.tenancy.permissions import require_user
 
 
 def _unit_path(parent: OrgUnit | None, unit_pk: int) -> str:
@@ -155,6 +156,7 @@ def do_add_membership(*, user: User, org_unit: OrgUnit, role: str = Role.AGENT, 
 @transaction.atomic(savepoint=False)
 def do_upsert_workgroup(*, company: Company, name: str, members: list[User], acting_user=None) -> tuple[Workgroup, bool]:
     """Create the workgroup or make its members exactly `members`. Returns (workgroup, changed)."""
+    require_user(acting_user, "workgroups")
     workgroup, created = Workgroup.objects.for_company(company).get_or_create(company=company, name=name)
     wanted = {user.pk for user in members}
     current = set(WorkgroupMember.objects.for_company(company).filter(workgroup=workgroup).values_list("user_id", flat=True))
@@ -208,6 +210,10 @@ def do_create_org_unit(
     *, company: Company, code: str, name: str, parent: OrgUnit | None, case_visibility: str = CaseVisibility.ORG, acting_user,
 ) -> OrgUnit:
     """Create a unit; refused (field `code`) when the code is taken. Audited. Never updates an existing unit."""
+    if parent is None:
+        require_user(acting_user, "top_level_units")
+    else:
+        require_user(acting_user, "organisation", unit_id=parent.pk)
     from django.utils.translation import gettext
 
     from estatecrm.tenancy import error_codes
@@ -219,6 +225,11 @@ def do_create_org_unit(
         company=company, code=code, name=name, parent=parent, case_visibility=case_visibility, acting_user=acting_user
     )
     return unit
+
+
+def _unit_ids_of(user: User) -> list[int]:
+    """The units of the user's memberships: who manages the user must administer every one (tenancy/permissions.py)."""
+    return list(Membership.objects.for_company(user.company_id).filter(user=user).values_list("org_unit_id", flat=True))
 
 
 def send_invitation(user_id: int, base_url: str) -> None:
@@ -246,6 +257,7 @@ def do_invite_user(
 ) -> User:
     """Create a user without a password, primary member of `org_unit` with `role`, and e-mail them a
     set-password link after commit. Refused (field `email`) when the address is taken. Audited."""
+    require_user(acting_user, "organisation", unit_id=org_unit.pk)
     from django.utils.translation import gettext
 
     from estatecrm.tenancy import error_codes
@@ -263,6 +275,7 @@ def do_invite_user(
 @transaction.atomic
 def do_resend_invitation(*, user: User, base_url: str, acting_user) -> None:
     """E-mail a fresh set-password link after commit (earlier links stay valid until a password is set). Audited."""
+    require_user(acting_user, "organisation", unit_ids=_unit_ids_of(user))
     record_event(company_id=user.company_id, actor=acting_user, verb="invite", instance=user, after={"email": user.email})
     transaction.on_commit(lambda: send_invitation(user.pk, base_url))
 
@@ -273,6 +286,7 @@ def do_set_user_active(*, user: User, is_active: bool, acting_user) -> bool:
 
     Refuses deactivating oneself and the last active company administrator. Returns whether it changed.
     """
+    require_user(acting_user, "organisation", unit_ids=_unit_ids_of(user))
     from django.utils.translation import gettext
 
     from estatecrm.tenancy import error_codes
@@ -294,6 +308,7 @@ def do_set_user_active(*, user: User, is_active: bool, acting_user) -> bool:
 @transaction.atomic
 def do_remove_membership(*, membership: Membership, acting_user) -> None:
     """Remove a membership. Refuses the primary one while others remain, and the last company admin. Audited."""
+    require_user(acting_user, "organisation", unit_id=membership.org_unit_id)
     from django.utils.translation import gettext
 
     from estatecrm.tenancy import error_codes
@@ -310,6 +325,7 @@ def do_remove_membership(*, membership: Membership, acting_user) -> None:
 @transaction.atomic
 def do_change_membership_role(*, membership: Membership, role: str, acting_user) -> bool:
     """Change the role of a membership; refuses demoting the last company admin. Audited when changed."""
+    require_user(acting_user, "organisation", unit_id=membership.org_unit_id)
     if membership.role == role:
         return False
     if role != Role.ADMIN:
@@ -325,6 +341,7 @@ def do_change_membership_role(*, membership: Membership, role: str, acting_user)
 @transaction.atomic
 def do_rename_workgroup(*, workgroup: Workgroup, name: str, acting_user) -> bool:
     """Rename the workgroup; refused (field `name`) when another has the name. Audited when changed."""
+    require_user(acting_user, "workgroups")
     from django.utils.translation import gettext
 
     from estatecrm.tenancy import error_codes

@@ -1,4 +1,4 @@
-"""View decorators: the page's Actor, and admin-only pages.
+"""View decorators: the page's Actor, and pages of one rule of `tenancy/permissions.py`.
 
 Refusals raise the core errors; `core.middleware.ApplicationErrorMiddleware` turns NotFound into a
 404 and PermissionDenied into a 403 for every page alike.
@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from estatecrm.core.errors import PermissionDenied
+from estatecrm.tenancy.permissions import RULES, require
 from estatecrm.tenancy.selectors import actor_for
 
 
@@ -28,17 +28,23 @@ def actor_view(view):
     return wrapper
 
 
-def admin_view(*, company_admin: bool = False):
-    """`actor_view` for administrators only (company_admin: company administrators only); others get 403."""
+def permission_view(rule_name: str):
+    """`actor_view` for the users whom the rule `rule_name` (tenancy/permissions.py) allows; others get 403.
+
+    A unit-scoped rule is checked here at its level (administrators); the view checks the object's
+    unit when it has found the object (`require(actor, rule, unit_id=...)` or an `access_*(for_write=True)`).
+    """
+    if rule_name not in RULES:
+        raise KeyError(f"unknown permission rule {rule_name!r}: add it to tenancy/permissions.py")
 
     def decorator(view):
         @actor_view
         @wraps(view)
         def wrapper(request: HttpRequest, actor, *args, **kwargs) -> HttpResponse:
-            if not actor.is_admin or (company_admin and not actor.is_company_admin):
-                raise PermissionDenied()
+            require(actor, rule_name)
             return view(request, actor, *args, **kwargs)
 
+        wrapper.permission_rule = rule_name
         return wrapper
 
     return decorator

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from estatecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from estatecrm.tenancy import actions, forms, selectors
-from estatecrm.tenancy.decorators import admin_view
+from estatecrm.tenancy.decorators import permission_view
 from estatecrm.tenancy.models import Membership, User, Workgroup, WorkgroupMember
 from estatecrm.tenancy.selectors import Actor
 
@@ -53,7 +53,7 @@ def _administered_units(actor: Actor):
 # Home
 
 
-@admin_view()
+@permission_view("organisation")
 def home(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "tenancy/home.html", {"actor": actor})
 
@@ -62,7 +62,7 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
 # Org units
 
 
-@admin_view()
+@permission_view("organisation")
 def unit_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     units = list(selectors.org_unit_list(actor=actor))
     for unit in units:
@@ -71,7 +71,7 @@ def unit_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "tenancy/units/list.html", {"actor": actor, "units": units})
 
 
-@admin_view()
+@permission_view("organisation")
 def unit_create(request: HttpRequest, actor: Actor) -> HttpResponse:
     parents = _administered_units(actor)
     form = forms.OrgUnitForm(request.POST or None, parents=parents, allow_top_level=actor.is_company_admin,
@@ -91,7 +91,7 @@ def unit_create(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "tenancy/units/form.html", {"actor": actor, "form": form, "unit": None})
 
 
-@admin_view()
+@permission_view("organisation")
 def unit_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     unit = selectors.access_org_unit(actor, pk, for_write=True)
     parents = _administered_units(actor).exclude(path__startswith=unit.path)
@@ -151,7 +151,7 @@ def _base_url(request: HttpRequest) -> str:
     return request.build_absolute_uri("/")
 
 
-@admin_view()
+@permission_view("organisation")
 def user_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     users = selectors.user_list(actor=actor)
     if not actor.is_company_admin:
@@ -170,7 +170,7 @@ def user_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "tenancy/users/list.html", {"actor": actor, "users": users, "query": query})
 
 
-@admin_view()
+@permission_view("organisation")
 def user_invite(request: HttpRequest, actor: Actor) -> HttpResponse:
     form = forms.InviteForm(request.POST or None, units=_administered_units(actor))
     if request.method == "POST" and form.is_valid():
@@ -188,7 +188,7 @@ def user_invite(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "tenancy/users/invite.html", {"actor": actor, "form": form})
 
 
-@admin_view()
+@permission_view("organisation")
 def user_detail(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     user, memberships = _access_user(actor, pk)
     can_manage = _can_manage_user(actor, user, memberships)
@@ -211,7 +211,7 @@ def user_detail(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
 
 
 @require_POST
-@admin_view()
+@permission_view("organisation")
 def user_set_active(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     user, memberships = _access_user(actor, pk)
     if not _can_manage_user(actor, user, memberships):
@@ -230,7 +230,7 @@ def user_set_active(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse
 
 
 @require_POST
-@admin_view()
+@permission_view("organisation")
 def user_resend_invitation(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     user, memberships = _access_user(actor, pk)
     if not _can_manage_user(actor, user, memberships):
@@ -244,7 +244,7 @@ def user_resend_invitation(request: HttpRequest, actor: Actor, pk: int) -> HttpR
 
 
 @require_POST
-@admin_view()
+@permission_view("organisation")
 def membership_add(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     user, memberships = _access_user(actor, pk)
     form = forms.MembershipAddForm(request.POST, units=_administered_units(actor).exclude(pk__in=[m.org_unit_id for m in memberships]))
@@ -259,7 +259,7 @@ def membership_add(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
 
 
 @require_POST
-@admin_view()
+@permission_view("organisation")
 def membership_change(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     """One membership: `operation` role (with `m<pk>-role`), primary or remove."""
     membership = _lookup(Membership, actor, pk)
@@ -295,7 +295,7 @@ def _workgroup_users(actor: Actor):
     return selectors.user_list(actor=actor).filter(is_active=True)
 
 
-@admin_view(company_admin=True)
+@permission_view("workgroups")
 def workgroup_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     workgroups = list(selectors.workgroup_list(actor=actor))
     counts: dict[int, int] = {}
@@ -306,7 +306,7 @@ def workgroup_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "tenancy/workgroups/list.html", {"actor": actor, "workgroups": workgroups})
 
 
-@admin_view(company_admin=True)
+@permission_view("workgroups")
 def workgroup_create(request: HttpRequest, actor: Actor) -> HttpResponse:
     form = forms.WorkgroupForm(request.POST or None, users=_workgroup_users(actor))
     if request.method == "POST" and form.is_valid():
@@ -320,7 +320,7 @@ def workgroup_create(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "tenancy/workgroups/form.html", {"actor": actor, "form": form, "workgroup": None})
 
 
-@admin_view(company_admin=True)
+@permission_view("workgroups")
 def workgroup_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     workgroup = _lookup(Workgroup, actor, pk)
     member_ids = list(WorkgroupMember.objects.for_company(actor.company_id).filter(workgroup=workgroup).values_list("user_id", flat=True))

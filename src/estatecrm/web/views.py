@@ -6,15 +6,14 @@ from django.shortcuts import render
 from estatecrm.crm import selectors as crm_selectors
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import Run
+from estatecrm.pipeline.selectors import visible_runs
 from estatecrm.tenancy.decorators import actor_view
 from estatecrm.tenancy.selectors import Actor
 
 
 def active_runs(actor: Actor) -> list[Run]:
-    """Background jobs waiting or running: every one for admins, an agent's own otherwise."""
-    runs = Run.objects.for_company(actor.company_id).filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING])
-    if not actor.is_admin:
-        runs = runs.filter(created_by=actor.user)
+    """Background jobs waiting or running that the actor may read (pipeline.selectors.visible_runs: an agent's own)."""
+    runs = visible_runs(actor=actor).filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING])
     return list(runs.select_related("created_by").order_by("-created_at")[:20])
 
 

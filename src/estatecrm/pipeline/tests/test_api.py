@@ -90,6 +90,8 @@ def test_org_admin_counts_as_admin(client, company, org, agent):
 
     org_admin = testing.make_user(company, org["TKY"], role=Role.ADMIN)
     run = make_run(company, agent)
+    # An import into the agent's unit (under TKY): the org admin's to abort (the rule of lead imports is unit scoped).
+    Run.objects.for_company(company).filter(pk=run.pk).update(params={"org_unit_id": org["SBY"].pk})
     assert client.post(f"/api/v1/runs/{run.pk}/abort", **headers_for(org_admin)).status_code == 200
 
 

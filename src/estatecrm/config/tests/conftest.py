@@ -1,0 +1,76 @@
+"""Fixtures of the generated route tests (roles, redirects)."""
+
+import pytest
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from estatecrm.config.tests.routes import Roles
+from estatecrm.config.tests.test_isolation import CompanyA
+from estatecrm.core import testing
+from estatecrm.core.scope import company_scope
+from estatecrm.crm import actions as crm_actions
+from estatecrm.crm.models import Attachment, Listing
+from estatecrm.pipeline.choices import RunStatus
+from estatecrm.pipeline.models import Run
+from estatecrm.tenancy.actions import do_upsert_workgroup
+from estatecrm.tenancy.choices import Role
+from estatecrm.tenancy.models import Membership
+from estatecrm.tenancy.selectors import actor_for
+from estatecrm.tenancy.tokens import do_create_api_token
+
+
+@pytest.fixture(autouse=True)
+def forget_cached_counts():
+    """The walks load every page, the side menu's counts too, which are cached per (company, user) id:
+    ids come back in later tests (a rolled-back SQLite table reuses them), so the cache goes with the test."""
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def roles(company, org, company_admin, agent):
+    from estatecrm.leads.models import DoNotCallEntry, SavedMapping
+    from estatecrm.legacy.choices import RUN_KIND as LEGACY_RUN_KIND
+
+    users = {
+        "agent": agent,
+        "org_admin": testing.make_user(company, org["SBY"], role=Role.ADMIN, email="sby-admin@acme.example.jp", name="渋谷 店長"),
+        "other_unit_admin": testing.make_user(company, org["SJK"], role=Role.ADMIN, email="sjk-admin@acme.example.jp", name="新宿 店長"),
+        "company_admin": company_admin,
+    }
+    subject = testing.make_user(company, org["SBY"], email="subject@acme.example.jp", name="渋谷 二郎")
+    case = testing.make_case(company, org["SBY"], main_assignee=agent, customer_name="渋谷 顧客")
+    rank, _ = crm_actions.do_upsert_rank(company=company, name="ランクA")
+    tag, _ = crm_actions.do_upsert_tag(company=company, name="タグA")
+    sub_status, _ = crm_actions.do_upsert_sub_status(company=company, status="追客中", name="サブA")
+    custom_field, _ = crm_actions.do_upsert_custom_field(company=company, name="項目A", field_type="text")
+    project, _ = crm_actions.do_upsert_project(company=company, name="プロジェクトA", custom_fields=[custom_field])
+    workgroup, _ = do_upsert_workgroup(company=company, name="チームA", members=[subject])
+    with company_scope(company):
+        visit = crm_actions.do_book_visit(actor=actor_for(company_admin), case=case, visit_at=timezone.now())
+    stored = default_storage.save("attachments/roles-a.txt", ContentFile(b"a"))
+    attachment = Attachment.objects.create(company=company, case=case, file=stored, original_name="a.txt", size=1,
+                                           uploaded_at=timezone.now())
+    listing = Listing.objects.create(company=company, ref="L-1", name="物件A")
+    # A lead import the agent started (when they were an administrator): theirs to read among the runs.
+    run = Run.objects.create(company=company, kind="lead_import", status=RunStatus.COMPLETED, token="lead-run", created_by=agent,
+                             source_name="leads.csv", params={"project_id": project.pk, "org_unit_id": org["SBY"].pk},
+                             finished_at=timezone.now())
+    legacy_run = Run.objects.create(company=company, kind=LEGACY_RUN_KIND, status=RunStatus.COMPLETED, token="legacy-run",
+                                    created_by=company_admin, source_name="bundle.zip", params={"org_unit_id": org["SBY"].pk},
+                                    finished_at=timezone.now())
+    entry = DoNotCallEntry.objects.create(company=company, name="架電禁止 リード", phone="+819000000000", phone_raw="090-0000-0000")
+    saved_mapping = SavedMapping.objects.create(company=company, project=project, name="マッピングA", mapping={"氏名": "name"})
+    tokens = {role: do_create_api_token(user=user, name=f"roles-{role}", acting_user=user) for role, user in users.items()}
+    objects = CompanyA({
+        "company": company, "case": case, "customer": case.customer, "visit": visit, "attachment": attachment, "listing": listing,
+        "unit": org["SBY"], "user": subject, "membership": Membership.objects.for_company(company).get(user=subject),
+        "workgroup": workgroup, "rank": rank, "tag": tag, "sub_status": sub_status, "custom_field": custom_field,
+        "project": project, "run": run, "legacy_run": legacy_run, "entry": entry, "saved_mapping": saved_mapping,
+        "tokens": tokens, "token": None,
+    })
+    return Roles(users=users, objects=objects)
+
+
