@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from estatecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from estatecrm.core.ids import PathId
 from estatecrm.core.pagination import InvalidInput, invalid_cursor, keyset_page
 from estatecrm.crm import actions, error_codes, schemas
 from estatecrm.crm.choices import ActivityKind, ContactPointKind
@@ -245,7 +246,7 @@ def create_case(request, payload: schemas.CaseCreateIn, response: HttpResponse):
 
 
 @router.get("/cases/{case_id}", response=schemas.CaseOut)
-def get_case(request, case_id: int, response: HttpResponse):
+def get_case(request, case_id: PathId, response: HttpResponse):
     """One case (also when it is in the trash). The ETag header is what If-Match takes on update."""
     actor = acting(request)
     case = reload_case(actor, case_id)
@@ -259,7 +260,7 @@ CASE_TEXT = ("first_inquiry_source", "first_inquiry_listing_ref", "first_inquiry
 
 
 @router.patch("/cases/{case_id}", response=schemas.CaseOut)
-def update_case(request, case_id: int, payload: schemas.CaseUpdateIn, response: HttpResponse):
+def update_case(request, case_id: PathId, payload: schemas.CaseUpdateIn, response: HttpResponse):
     """Change the fields sent. Refused with 409 when the case changed since the caller read it."""
     actor = acting(request)
     sent = payload.model_dump(exclude_unset=True)
@@ -304,7 +305,7 @@ def admin_case(actor: Actor, case_id: int) -> Case:
 
 
 @router.post("/cases/{case_id}/trash", response=schemas.CaseOut)
-def trash_case(request, case_id: int):
+def trash_case(request, case_id: PathId):
     """Move the case to the trash (administrators of its unit). Trashing a trashed case changes nothing."""
     actor = acting(request)
     case = admin_case(actor, case_id)
@@ -314,7 +315,7 @@ def trash_case(request, case_id: int):
 
 
 @router.post("/cases/{case_id}/restore", response=schemas.CaseOut)
-def restore_case(request, case_id: int):
+def restore_case(request, case_id: PathId):
     """Take the case out of the trash (administrators of its unit); 400 not_in_trash otherwise."""
     actor = acting(request)
     case = admin_case(actor, case_id)
@@ -339,13 +340,13 @@ def desired_of(case: Case) -> DesiredConditions:
 
 
 @router.get("/cases/{case_id}/desired-conditions", response=schemas.DesiredConditionsOut)
-def get_desired_conditions(request, case_id: int):
+def get_desired_conditions(request, case_id: PathId):
     actor = acting(request)
     return desired_of(access_case(actor, case_id, include_trashed=True))
 
 
 @router.put("/cases/{case_id}/desired-conditions", response=schemas.DesiredConditionsOut)
-def put_desired_conditions(request, case_id: int, payload: schemas.DesiredConditionsIn):
+def put_desired_conditions(request, case_id: PathId, payload: schemas.DesiredConditionsIn):
     """Replace the desired conditions. With If-Match (the case's ETag), refused with 409 when the case changed."""
     actor = acting(request)
     with transaction.atomic():
@@ -366,7 +367,7 @@ class ActivityListQuery(Schema):
 
 
 @router.get("/cases/{case_id}/activities", response=schemas.ActivityPage)
-def list_activities(request, case_id: int, query: Query[ActivityListQuery]):
+def list_activities(request, case_id: PathId, query: Query[ActivityListQuery]):
     """The case's timeline, newest first."""
     actor = acting(request)
     case = access_case(actor, case_id, include_trashed=True)
@@ -376,7 +377,7 @@ def list_activities(request, case_id: int, query: Query[ActivityListQuery]):
 
 
 @router.post("/cases/{case_id}/activities", response={201: schemas.ActivityOut})
-def add_activity(request, case_id: int, payload: schemas.ActivityIn):
+def add_activity(request, case_id: PathId, payload: schemas.ActivityIn):
     """Log a call, e-mail, visit, showing, LINE message or note; `visit_appointment` books a visit."""
     actor = acting(request)
     if payload.kind == ActivityKind.SYSTEM:
@@ -396,7 +397,7 @@ def add_activity(request, case_id: int, payload: schemas.ActivityIn):
 
 
 @router.post("/activities/{activity_id}/complete", response=schemas.ActivityOut)
-def complete_visit(request, activity_id: int):
+def complete_visit(request, activity_id: PathId):
     """Mark an open visit appointment done (completing a done one changes nothing)."""
     actor = acting(request)
     activity = (
@@ -412,7 +413,7 @@ def complete_visit(request, activity_id: int):
 
 
 @router.get("/cases/{case_id}/introductions", response=list[schemas.IntroductionOut])
-def list_introductions(request, case_id: int):
+def list_introductions(request, case_id: PathId):
     """Listings introduced to the case's customer, newest first."""
     actor = acting(request)
     case = access_case(actor, case_id, include_trashed=True)
@@ -487,7 +488,7 @@ def create_customer(request, payload: schemas.CustomerIn):
 
 
 @router.get("/customers/{customer_id}", response=schemas.CustomerDetailOut)
-def get_customer(request, customer_id: int, response: HttpResponse):
+def get_customer(request, customer_id: PathId, response: HttpResponse):
     actor = acting(request)
     customer = access_customer(actor, customer_id, include_trashed=True)
     response["ETag"] = etag_of(customer)
@@ -495,7 +496,7 @@ def get_customer(request, customer_id: int, response: HttpResponse):
 
 
 @router.patch("/customers/{customer_id}", response=schemas.CustomerDetailOut)
-def update_customer(request, customer_id: int, payload: schemas.CustomerUpdateIn, response: HttpResponse):
+def update_customer(request, customer_id: PathId, payload: schemas.CustomerUpdateIn, response: HttpResponse):
     """Change the fields sent (every linked case shows the change). 409 when it changed since it was read."""
     actor = acting(request)
     changes = {name: plain(value) for name, value in payload.model_dump(exclude_unset=True).items() if name != "updated_at"}
@@ -518,7 +519,7 @@ def update_customer(request, customer_id: int, payload: schemas.CustomerUpdateIn
 
 
 @router.post("/customers/{customer_id}/trash", response=schemas.CustomerDetailOut)
-def trash_customer(request, customer_id: int):
+def trash_customer(request, customer_id: PathId):
     """Move the customer and all its cases to the trash (company administrators)."""
     actor = acting(request)
     customer = access_customer(actor, customer_id, include_trashed=True)
@@ -529,7 +530,7 @@ def trash_customer(request, customer_id: int):
 
 
 @router.post("/customers/{customer_id}/restore", response=schemas.CustomerDetailOut)
-def restore_customer(request, customer_id: int):
+def restore_customer(request, customer_id: PathId):
     """Take the customer out of the trash with the cases that went there with it (company administrators)."""
     actor = acting(request)
     customer = access_customer(actor, customer_id, include_trashed=True)
@@ -540,7 +541,7 @@ def restore_customer(request, customer_id: int):
 
 
 @router.get("/customers/{customer_id}/contacts", response=list[schemas.ContactOut])
-def list_contacts(request, customer_id: int):
+def list_contacts(request, customer_id: PathId):
     """The customer's contacts with their phones and e-mails (raw as typed, and normalized)."""
     actor = acting(request)
     return contacts_of(actor, access_customer(actor, customer_id, include_trashed=True))
@@ -577,7 +578,7 @@ def list_listings(request, query: Query[ListingListQuery]):
 
 
 @router.get("/listings/{listing_id}", response=schemas.ListingOut)
-def get_listing(request, listing_id: int):
+def get_listing(request, listing_id: PathId):
     actor = acting(request)
     listing = Listing.objects.for_company(actor.company_id).filter(pk=listing_id).first()
     if listing is None:

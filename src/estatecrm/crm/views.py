@@ -100,7 +100,11 @@ def case_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     filters = filtersets.CaseFilters.from_query(request.GET)
     for name, message in filters.errors.items():
         messages.warning(request, f"{name}: {message}")
-    cases = filtersets.filter_cases(actor=actor, filters=filters).select_related(
+    # A filter that could not be read lists nothing: the whole list under a filter line would look filtered.
+    cases = filtersets.filter_cases(actor=actor, filters=filters)
+    if filters.errors:
+        cases = cases.none()
+    cases = cases.select_related(
         "customer", "rank", "sub_status", "owning_org", "main_assignee").prefetch_related(
         Prefetch("tag_links", queryset=CaseTag.objects.select_related("tag").order_by("position")))
     page = filtersets.paginate_cases(cases, sort=filters.sort, cursor=request.GET.get("cursor", ""))
@@ -118,7 +122,7 @@ def case_list(request: HttpRequest, actor: Actor) -> HttpResponse:
                        for value, label in filtersets.View.CHOICES],
     }
     template = "crm/partials/case_rows.html" if request.headers.get("HX-Request") else "crm/case_list.html"
-    return render(request, template, context)
+    return render(request, template, context, status=400 if filters.errors else 200)
 
 
 def view_counts(actor: Actor) -> dict[str, int]:
@@ -173,6 +177,11 @@ def case_bulk(request: HttpRequest, actor: Actor) -> HttpResponse:
 def case_export(request: HttpRequest, actor: Actor) -> HttpResponse:
     """The current filter as CSV (UTF-8 with BOM) or XLSX: the same columns as `estatecrm export cases`."""
     filters = filtersets.CaseFilters.from_query(request.GET)
+    if filters.errors:
+        # Refused before anything streams: exporting the unfiltered list would pass it off as the filtered one.
+        lines = [_("The export was refused: some filters are not valid.")]
+        lines += [f"{name}: {message}" for name, message in filters.errors.items()]
+        return HttpResponse("\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8")
     cases = filtersets.filter_cases(actor=actor, filters=filters)
     records = export_cases(actor.company, {"queryset": cases})
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")

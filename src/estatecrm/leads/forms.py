@@ -22,7 +22,6 @@ DELIMITER_CHOICES = [
     (";", _("Semicolon")),
     ("|", _("Vertical bar")),
 ]
-FAILED_ROWS_ENCODINGS = {"", "utf-8-sig", "cp932"}
 # The default fields' labels in the request's language (fields.py fixes them when it is imported).
 FIELD_LABELS = {
     "lead_name": _("Lead name"), "contact_name": _("Contact name"), "phone": _("Phone"), "contact_kana": _("Contact reading"),

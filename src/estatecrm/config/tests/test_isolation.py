@@ -143,7 +143,7 @@ NOT_TENANT_ROUTES = {
 
 @dataclass
 class Route:
-    route: str  # e.g. "cases/<int:case_id>/"
+    route: str  # e.g. "cases/<id:case_id>/"
     name: str | None  # "namespace:url_name"
     kwargs: list[str]
 
