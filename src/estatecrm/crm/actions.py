@@ -13,7 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from estatecrm.audit.actions import record_event, snapshot
+from estatecrm.audit.stale import check_read_version
 from estatecrm.core.errors import ApplicationError
+from estatecrm.core.versions import ReadVersion
 from estatecrm.crm import error_codes
 from estatecrm.crm.choices import (
     MAX_SUB_ASSIGNEES_PER_CASE,
@@ -222,10 +224,22 @@ CASE_EDITABLE_FIELDS = (
 )
 
 
+def check_case_version(case: Case, read_version: ReadVersion | None) -> None:
+    """Refuse (409 `stale`, saying who changed what) a change of a case read at another version."""
+    from estatecrm.crm.selectors import case_history
+
+    check_read_version(case, read_version, history=case_history(case), models=(DesiredConditions, Activity))
+
+
 @transaction.atomic(savepoint=False)
-def do_update_case(*, case: Case, changes: dict, acting_user) -> bool:
-    """Apply `changes` (CASE_EDITABLE_FIELDS and custom_values) to the case. Returns whether anything changed."""
+def do_update_case(*, case: Case, changes: dict, acting_user, read_version: ReadVersion | None = None) -> bool:
+    """Apply `changes` (CASE_EDITABLE_FIELDS and custom_values) to the case. Returns whether anything changed.
+
+    With `read_version` (what the page or API client read), refused with Conflict when the case has
+    changed since (optimistic lock), before anything is written, even when `changes` is empty.
+    """
     case = Case.objects.for_company(case.company_id).select_for_update().get(pk=case.pk)
+    check_case_version(case, read_version)
     unknown = set(changes) - set(CASE_EDITABLE_FIELDS) - {"custom_values"}
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
@@ -501,11 +515,16 @@ def check_desired(values: dict) -> None:
 
 
 @transaction.atomic(savepoint=False)
-def do_update_desired_conditions(*, case: Case, changes: dict, acting_user) -> bool:
-    """Set the case's desired conditions (created when missing). Audited; returns whether anything changed."""
+def do_update_desired_conditions(*, case: Case, changes: dict, acting_user, read_version: ReadVersion | None = None) -> bool:
+    """Set the case's desired conditions (created when missing). Audited; returns whether anything changed.
+
+    With `read_version` (of the case), refused with Conflict when the case changed since.
+    """
     unknown = set(changes) - set(DESIRED_EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
+    if read_version is not None:
+        check_case_version(Case.objects.for_company(case.company_id).select_for_update().get(pk=case.pk), read_version)
     desired, _created = DesiredConditions.objects.for_company(case.company_id).select_for_update().get_or_create(
         case=case, defaults={"company_id": case.company_id})
     check_desired({name: changes.get(name, getattr(desired, name)) for name in DESIRED_EDITABLE_FIELDS})
@@ -529,12 +548,16 @@ CUSTOMER_EDITABLE_FIELDS = (
 
 
 @transaction.atomic(savepoint=False)
-def do_update_customer(*, customer: Customer, changes: dict, acting_user) -> bool:
-    """Update the customer's details (name and reading keep their matching keys in step). Audited."""
+def do_update_customer(*, customer: Customer, changes: dict, acting_user, read_version: ReadVersion | None = None) -> bool:
+    """Update the customer's details (name and reading keep their matching keys in step). Audited.
+
+    With `read_version`, refused with Conflict (who changed what) when the customer changed since.
+    """
     unknown = set(changes) - set(CUSTOMER_EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     customer = Customer.objects.for_company(customer.company_id).select_for_update().get(pk=customer.pk)
+    check_read_version(customer, read_version)
     changes = dict(changes)
     if "name" in changes:
         changes["name"] = normalize_name(changes["name"])

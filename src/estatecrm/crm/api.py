@@ -12,9 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from estatecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from estatecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from estatecrm.core.ids import PathId
 from estatecrm.core.pagination import InvalidInput, invalid_cursor, keyset_page
+from estatecrm.core.versions import ReadVersion, etag_of
 from estatecrm.crm import actions, error_codes, schemas
 from estatecrm.crm.choices import ActivityKind, ContactPointKind
 from estatecrm.crm.filtersets import CaseFilters, decode_cursor, filter_cases, paginate_cases
@@ -106,28 +107,19 @@ def check_unit_reachable(actor: Actor, unit: OrgUnit) -> None:
 # Stale updates: ETag / If-Match or the `updated_at` the client read
 
 
-def etag_of(instance) -> str:
-    return f'"{instance.pk}-{instance.updated_at.timestamp():.6f}"'
+def read_version_of(request: HttpRequest, updated_at: datetime.datetime | None) -> ReadVersion | None:
+    """The version the change is based on: If-Match (`*` skips the check) or the `updated_at` the client read.
 
-
-def to_millisecond(moment: datetime.datetime) -> datetime.datetime:
-    """JSON carries times to the millisecond (DjangoJSONEncoder), so `updated_at` is compared at that precision."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def check_fresh(request: HttpRequest, instance, updated_at: datetime.datetime | None) -> None:
-    """Refuse (409) a change based on an old read; refuse (428) a change that says nothing about its read."""
+    Refuses (428) a change that says nothing about its read. The comparison is the actions' (409).
+    """
     if_match = request.headers.get("If-Match")
     if if_match:
         tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-        if "*" not in tags and etag_of(instance) not in tags:
-            raise Conflict("stale", _("This was changed by someone else since you read it; read it again and retry."))
-        return
+        return None if "*" in tags else ReadVersion(etags=frozenset(tags))
     if updated_at is None:
         raise PreconditionRequired(
             "precondition_required", _("Send the If-Match header (the ETag you read) or the updated_at you read."))
-    if to_millisecond(updated_at) != to_millisecond(instance.updated_at):
-        raise Conflict("stale", _("This was changed by someone else since you read it; read it again and retry."))
+    return ReadVersion(updated_at=updated_at)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,8 +261,8 @@ def update_case(request, case_id: PathId, payload: schemas.CaseUpdateIn, respons
             raise unknown(name, _("This field is required."))
     sent.update({name: "" for name in CASE_TEXT if name in sent and sent[name] is None})
     with transaction.atomic():
+        read_version = read_version_of(request, payload.updated_at)
         case = access_case(actor, case_id, for_write=True, include_trashed=True)
-        check_fresh(request, case, payload.updated_at)
         if case.is_trashed:
             raise ApplicationError(error_codes.IN_TRASH, _("The case is in the trash; restore it first."))
         changes = {}
@@ -285,7 +277,7 @@ def update_case(request, case_id: PathId, payload: schemas.CaseUpdateIn, respons
                 changes[name] = plain(value)
         if "owning_org" in changes:
             check_unit_reachable(actor, changes["owning_org"])
-        actions.do_update_case(case=case, changes=changes, acting_user=actor.user)
+        actions.do_update_case(case=case, changes=changes, acting_user=actor.user, read_version=read_version)
         if "tag_ids" in sent:
             actions.do_set_case_tags(case=case, tags=resolve_many(Tag, actor, sent["tag_ids"] or [], "tag_ids"), acting_user=actor.user)
         if "sub_assignee_ids" in sent:
@@ -351,9 +343,9 @@ def put_desired_conditions(request, case_id: PathId, payload: schemas.DesiredCon
     actor = acting(request)
     with transaction.atomic():
         case = access_case(actor, case_id, for_write=True)
-        if request.headers.get("If-Match"):
-            check_fresh(request, case, None)
-        actions.do_update_desired_conditions(case=case, changes=desired_changes(payload), acting_user=actor.user)
+        read_version = read_version_of(request, None) if request.headers.get("If-Match") else None
+        actions.do_update_desired_conditions(case=case, changes=desired_changes(payload), acting_user=actor.user,
+                                             read_version=read_version)
     return desired_of(case)
 
 
@@ -509,10 +501,9 @@ def update_customer(request, customer_id: PathId, payload: schemas.CustomerUpdat
         if name in changes and changes[name] is None:
             changes[name] = ""
     with transaction.atomic():
+        read_version = read_version_of(request, payload.updated_at)
         customer = access_customer(actor, customer_id, include_trashed=True)
-        customer = Customer.objects.for_company(actor.company_id).select_for_update().get(pk=customer.pk)
-        check_fresh(request, customer, payload.updated_at)
-        actions.do_update_customer(customer=customer, changes=changes, acting_user=actor.user)
+        actions.do_update_customer(customer=customer, changes=changes, acting_user=actor.user, read_version=read_version)
     customer = access_customer(actor, customer_id, include_trashed=True)
     response["ETag"] = etag_of(customer)
     return customer_detail(actor, customer)

@@ -43,7 +43,18 @@ class CompanyChoicesMixin:
                 self.fields[name].queryset = queryset
 
 
+class VersionField(forms.CharField):
+    """The version the edit page was read at (core/versions.py ReadVersion.as_field): the action refuses a stale save."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=True, max_length=100, error_messages={
+            "required": _("This page is out of date: open it again and redo your change.")}, **kwargs)
+
+
 class CaseForm(CompanyChoicesMixin, forms.Form):
+    version = VersionField()
     kind = forms.ChoiceField(label=_("Kind"), choices=CaseKind.choices)
     status = forms.ChoiceField(label=_("Status"), choices=CaseStatus.choices)
     sub_status = forms.ModelChoiceField(label=_("Sub-status"), queryset=SubStatus.objects.none(), required=False)
@@ -75,6 +86,8 @@ class CaseForm(CompanyChoicesMixin, forms.Form):
 class NewCaseForm(CaseForm):
     """A manual case with its customer: name, reading, one phone and one e-mail are enough to start."""
 
+    version = None  # a new case has no version yet
+
     customer_kind = forms.ChoiceField(label=_("Customer kind"), choices=CustomerKind.choices, initial=CustomerKind.PERSON)
     name = forms.CharField(label=_("Name"), max_length=200)
     kana = forms.CharField(label=_("Reading (katakana)"), max_length=200, required=False)
@@ -97,6 +110,7 @@ class NewCaseForm(CaseForm):
 
 
 class DesiredConditionsForm(forms.Form):
+    version = VersionField()  # of the case: desired conditions move the case's version
     rent_min = forms.DecimalField(label=_("Rent from (10,000 yen)"), max_digits=8, decimal_places=1, min_value=0, required=False)
     rent_max = forms.DecimalField(label=_("Rent up to (10,000 yen)"), max_digits=8, decimal_places=1, min_value=0, required=False)
     includes_management_fee = forms.NullBooleanField(label=_("Including management fee"), required=False)
@@ -121,7 +135,7 @@ class DesiredConditionsForm(forms.Form):
     def initial_for(desired) -> dict:
         if desired is None:
             return {}
-        initial = {name: getattr(desired, name) for name in DesiredConditionsForm.base_fields}
+        initial = {name: getattr(desired, name) for name in DesiredConditionsForm.base_fields if name != "version"}
         initial["lines_stations"] = "\n".join(f"{item.get('line', '')}/{item.get('station', '')}".strip("/") for item in desired.lines_stations)
         initial["areas"] = "\n".join(desired.areas)
         return initial
@@ -146,6 +160,7 @@ class DesiredConditionsForm(forms.Form):
 
 
 class CustomerForm(forms.Form):
+    version = VersionField()
     kind = forms.ChoiceField(label=_("Customer kind"), choices=CustomerKind.choices)
     name = forms.CharField(label=_("Name"), max_length=200)
     kana = forms.CharField(label=_("Reading (katakana)"), max_length=200, required=False)

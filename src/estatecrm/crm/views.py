@@ -21,7 +21,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from estatecrm.core.errors import ApplicationError, NotFound, PermissionDenied
+from estatecrm.audit.stale import last_event_id
+from estatecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from estatecrm.core.versions import ReadVersion
 from estatecrm.crm import actions, filtersets, selectors
 from estatecrm.crm.choices import ActivityKind, CaseKind, CaseOrigin, CaseStatus, ContactPointKind
 from estatecrm.crm.export import case_shape, csv_lines, export_cases, write_xlsx
@@ -242,22 +244,42 @@ def case_detail(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespons
     return render(request, "crm/case_detail.html", _case_context(actor, case))
 
 
+def _version_now(actor: Actor, instance, history) -> ReadVersion:
+    """The version a page shows: the object's ETag and the last audit event of its history."""
+    return ReadVersion.of(instance, seen_event_id=last_event_id(actor.company_id, history))
+
+
+def _refused_as_stale(request: HttpRequest, form_class, error: Conflict, version: ReadVersion, **form_kwargs):
+    """The user's input again, now at the current version (saving it again applies it), with who changed what."""
+    data = request.POST.copy()
+    data["version"] = version.as_field()
+    form = form_class(data, **form_kwargs)
+    form.is_valid()
+    form.add_error(None, error.message)
+    return form
+
+
 @actor_view
 def case_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id, include_trashed=False)
+    version = _version_now(actor, case, selectors.case_history(case))
     current_tags = [link.tag_id for link in CaseTag.objects.for_company(actor.company_id).filter(case=case).order_by("position")]
     current_subs = [link.user_id for link in CaseAssignee.objects.for_company(actor.company_id).filter(case=case).order_by("position")]
     initial = {name: getattr(case, name) for name in actions.CASE_EDITABLE_FIELDS}
-    initial.update(tags=current_tags, sub_assignees=current_subs)
+    initial.update(tags=current_tags, sub_assignees=current_subs, version=version.as_field())
     form = CaseForm(request.POST or None, actor=actor, initial=initial)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in actions.CASE_EDITABLE_FIELDS if name in form.cleaned_data}
         try:
             with transaction.atomic():
-                actions.do_update_case(case=case, changes=changes, acting_user=actor.user)
+                actions.do_update_case(case=case, changes=changes, acting_user=actor.user,
+                                       read_version=ReadVersion.from_field(form.cleaned_data["version"]))
                 tags = sorted(form.cleaned_data["tags"], key=lambda tag: (current_tags.index(tag.pk) if tag.pk in current_tags else 99, tag.position))
                 actions.do_set_case_tags(case=case, tags=tags, acting_user=actor.user)
                 actions.do_set_case_sub_assignees(case=case, users=list(form.cleaned_data["sub_assignees"]), acting_user=actor.user)
+        except Conflict as error:
+            form = _refused_as_stale(request, CaseForm, error, version, actor=actor, initial=initial)
+            return render(request, "crm/case_edit.html", {"actor": actor, "case": case, "form": form}, status=409)
         except ApplicationError as error:
             show_error(request, error, form)
         else:
@@ -269,11 +291,19 @@ def case_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
 @actor_view
 def desired_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id, include_trashed=False)
+    version = _version_now(actor, case, selectors.case_history(case))
     desired = DesiredConditions.objects.for_company(actor.company_id).filter(case=case).first()
-    form = DesiredConditionsForm(request.POST or None, initial=DesiredConditionsForm.initial_for(desired))
+    initial = {**DesiredConditionsForm.initial_for(desired), "version": version.as_field()}
+    form = DesiredConditionsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
+        changes = {name: value for name, value in form.cleaned_data.items() if name != "version"}
         try:
-            actions.do_update_desired_conditions(case=case, changes=dict(form.cleaned_data), acting_user=actor.user)
+            with transaction.atomic():
+                actions.do_update_desired_conditions(case=case, changes=changes, acting_user=actor.user,
+                                                     read_version=ReadVersion.from_field(form.cleaned_data["version"]))
+        except Conflict as error:
+            form = _refused_as_stale(request, DesiredConditionsForm, error, version, initial=initial)
+            return render(request, "crm/desired_edit.html", {"actor": actor, "case": case, "form": form}, status=409)
         except ApplicationError as error:
             show_error(request, error, form)
         else:
@@ -286,12 +316,19 @@ def desired_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespon
 def customer_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id, include_trashed=False)
     customer = case.customer
-    form = CustomerForm(request.POST or None, initial={name: getattr(customer, name) for name in actions.CUSTOMER_EDITABLE_FIELDS})
+    version = _version_now(actor, customer, selectors.customer_history(customer))
+    initial = {**{name: getattr(customer, name) for name in actions.CUSTOMER_EDITABLE_FIELDS}, "version": version.as_field()}
+    form = CustomerForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         changes = {name: value if value is not None or name in ("birth_date", "annual_income", "household_size") else ""
-                   for name, value in form.cleaned_data.items()}
+                   for name, value in form.cleaned_data.items() if name != "version"}
         try:
-            actions.do_update_customer(customer=customer, changes=changes, acting_user=actor.user)
+            with transaction.atomic():
+                actions.do_update_customer(customer=customer, changes=changes, acting_user=actor.user,
+                                           read_version=ReadVersion.from_field(form.cleaned_data["version"]))
+        except Conflict as error:
+            form = _refused_as_stale(request, CustomerForm, error, version, initial=initial)
+            return render(request, "crm/customer_edit.html", {"actor": actor, "case": case, "form": form}, status=409)
         except ApplicationError as error:
             show_error(request, error, form)
         else:
