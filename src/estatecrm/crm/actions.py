@@ -4,6 +4,7 @@ Each public action owns its transaction, writes one audit event per changed obje
 early when nothing changes.
 """
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -44,7 +45,15 @@ from estatecrm.crm.models import (
     SubStatus,
     Tag,
 )
-from estatecrm.normalize import company_name_key, name_key, normalize_name, normalize_reading, reading_key
+from estatecrm.normalize import (
+    company_name_key,
+    name_key,
+    normalize_name,
+    normalize_postal_code,
+    normalize_prefecture,
+    normalize_reading,
+    reading_key,
+)
 
 # ---------------------------------------------------------------------------------------------
 # Checks shared by actions
@@ -89,6 +98,45 @@ def check_custom_values(company_id: int, values: dict) -> dict:
     return cleaned
 
 
+# Bounds of customer details (the page, the API and the tenant file alike).
+EARLIEST_BIRTH_DATE = datetime.date(1900, 1, 1)
+MAX_HOUSEHOLD_SIZE = 99
+MAX_ANNUAL_INCOME = 2_147_483_647  # 万円; the column's limit on PostgreSQL
+
+
+def check_customer_fields(values: dict) -> dict:
+    """The customer details in `values` (any subset of CUSTOMER_EDITABLE_FIELDS) as they are stored:
+    postal code as `NNN-NNNN`, prefecture as its full name; refuses (ApplicationError with a message per
+    field, nothing written) what the page refuses: an unknown postal code form or prefecture, a birth
+    date in the future or before 1900, a household outside 1-99, a negative income."""
+    cleaned = dict(values)
+    errors: dict[str, list[str]] = {}
+    if cleaned.get("postal_code"):
+        result = normalize_postal_code(cleaned["postal_code"])
+        if result.is_valid:
+            cleaned["postal_code"] = result.value
+        else:
+            errors["postal_code"] = [_("Enter a postal code like 150-0002.")]
+    if cleaned.get("prefecture"):
+        result = normalize_prefecture(cleaned["prefecture"])
+        if result.is_valid:
+            cleaned["prefecture"] = result.value
+        else:
+            errors["prefecture"] = [_("Enter one of the 47 prefectures, e.g. 東京都.")]
+    birth_date = cleaned.get("birth_date")
+    if birth_date is not None and not EARLIEST_BIRTH_DATE <= birth_date <= timezone.localdate():
+        errors["birth_date"] = [_("Enter a birth date between 1900-01-01 and today.")]
+    household_size = cleaned.get("household_size")
+    if household_size is not None and not 1 <= household_size <= MAX_HOUSEHOLD_SIZE:
+        errors["household_size"] = [_("Enter a household size from 1 to %(max)d.") % {"max": MAX_HOUSEHOLD_SIZE}]
+    annual_income = cleaned.get("annual_income")
+    if annual_income is not None and not 0 <= annual_income <= MAX_ANNUAL_INCOME:
+        errors["annual_income"] = [_("Enter an annual income from 0 to %(max)d.") % {"max": MAX_ANNUAL_INCOME}]
+    if errors:
+        raise ApplicationError(error_codes.CUSTOMER_INVALID, _("Some customer details are not valid."), fields=errors)
+    return cleaned
+
+
 def customer_keys(kind: str, name: str, kana: str) -> tuple[str, str]:
     """The matching keys stored beside a customer's name and reading."""
     key = company_name_key(name) if kind == CustomerKind.COMPANY else name_key(name)
@@ -106,6 +154,10 @@ class ContactInput:
     kana: str = ""
     phones: list[tuple[str, str]] = field(default_factory=list)  # (kind, raw)
     emails: list[str] = field(default_factory=list)
+
+
+# The details check_customer_fields checks and normalizes.
+CUSTOMER_DETAIL_FIELDS = ("postal_code", "prefecture", "birth_date", "household_size", "annual_income")
 
 
 @dataclass
@@ -132,17 +184,17 @@ class CustomerInput:
 def do_create_customer(*, company, data: CustomerInput, acting_user, run_id: int | None = None) -> Customer:
     """Create a customer with its contacts and their phones and e-mails (raw kept, normalized stored).
 
-    A person without explicit contacts gets one contact: themself. Audited.
+    A person without explicit contacts gets one contact: themself. Audited. Details are checked and
+    normalized by check_customer_fields (refused: nothing written).
     """
+    details = check_customer_fields({name: getattr(data, name) for name in CUSTOMER_DETAIL_FIELDS})
     name = normalize_name(data.name)
     reading = normalize_reading(data.kana) if data.kana else None
     kana = reading.value if reading is not None and reading.is_valid else data.kana.strip()
     key, kana_key = customer_keys(data.kind, name, kana)
     customer = Customer.objects.create(
         company=company, kind=data.kind, name=name, name_key=key, kana=kana, kana_key=kana_key, gender=data.gender,
-        birth_date=data.birth_date, postal_code=data.postal_code, prefecture=data.prefecture, city=data.city,
-        street=data.street, building=data.building, employer=data.employer, annual_income=data.annual_income,
-        household_size=data.household_size, homepage=data.homepage,
+        city=data.city, street=data.street, building=data.building, employer=data.employer, homepage=data.homepage, **details,
         custom_values=check_custom_values(company.pk, data.custom_values),
     )
     contacts = data.contacts or [ContactInput(name=name, kana=kana)]
@@ -558,7 +610,7 @@ def do_update_customer(*, customer: Customer, changes: dict, acting_user, read_v
         raise ValueError(f"not editable: {sorted(unknown)}")
     customer = Customer.objects.for_company(customer.company_id).select_for_update().get(pk=customer.pk)
     check_read_version(customer, read_version)
-    changes = dict(changes)
+    changes = check_customer_fields(changes)
     if "name" in changes:
         changes["name"] = normalize_name(changes["name"])
     if changes.get("kana"):

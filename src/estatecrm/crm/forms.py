@@ -18,7 +18,7 @@ from estatecrm.crm.choices import (
     WalkMinutes,
 )
 from estatecrm.crm.models import Rank, SubStatus, Tag
-from estatecrm.normalize import normalize_email, normalize_phone, normalize_postal_code
+from estatecrm.normalize import normalize_email, normalize_phone
 from estatecrm.tenancy.models import OrgUnit, User
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -173,18 +173,11 @@ class CustomerForm(forms.Form):
     street = forms.CharField(label=_("Street address"), max_length=200, required=False)
     building = forms.CharField(label=_("Building"), max_length=200, required=False)
     employer = forms.CharField(label=_("Employer"), max_length=200, required=False)
-    annual_income = forms.IntegerField(label=_("Annual income (10,000 yen)"), min_value=0, required=False)
-    household_size = forms.IntegerField(label=_("Household size"), min_value=1, max_value=99, required=False)
+    annual_income = forms.IntegerField(label=_("Annual income (10,000 yen)"), required=False)
+    household_size = forms.IntegerField(label=_("Household size"), required=False)
     is_unsubscribed = forms.BooleanField(label=_("Unsubscribed from mails"), required=False)
-
-    def clean_postal_code(self):
-        raw = self.cleaned_data["postal_code"].strip()
-        if not raw:
-            return ""
-        result = normalize_postal_code(raw)
-        if not result.is_valid:
-            raise forms.ValidationError(_("Enter a postal code like 150-0002."))
-        return result.value
+    # Postal code, prefecture, birth date... are checked and normalized by the action
+    # (crm.actions.check_customer_fields), the same for the API and every other door.
 
 
 class ActivityForm(forms.Form):

@@ -73,7 +73,7 @@ class CustomerIn(Schema):
     kana: str = Field("", max_length=200)
     gender: Gender | None = None
     birth_date: datetime.date | None = None
-    postal_code: str = Field("", max_length=8)
+    postal_code: str = Field("", max_length=10)
     prefecture: str = Field("", max_length=10)
     city: str = Field("", max_length=100)
     street: str = Field("", max_length=200)
@@ -95,7 +95,7 @@ class CustomerUpdateIn(Schema):
     kana: str | None = Field(None, max_length=200)
     gender: Gender | None = None
     birth_date: datetime.date | None = None
-    postal_code: str | None = Field(None, max_length=8)
+    postal_code: str | None = Field(None, max_length=10)
     prefecture: str | None = Field(None, max_length=10)
     city: str | None = Field(None, max_length=100)
     street: str | None = Field(None, max_length=200)
