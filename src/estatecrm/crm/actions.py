@@ -25,6 +25,7 @@ from estatecrm.crm.choices import (
     CaseOrigin,
     CaseStatus,
     CustomerKind,
+    CustomFieldType,
 )
 from estatecrm.crm.contact_points import build_contact_point
 from estatecrm.crm.custom_fields import clean_custom_values
@@ -426,8 +427,56 @@ def do_purge_trash(*, company, now=None) -> tuple[int, int]:
 # ---------------------------------------------------------------------------------------------
 # Masters
 
+# Bounds of the masters (the settings pages, the API and the tenant file alike).
+MAX_MASTER_POSITION = 100_000
+MAX_CHOICE_LENGTH = 100
+MAX_CHOICES = 200
+
+
+def check_master_name(model, name: str) -> str:
+    """The master's name without surrounding spaces; refused (field `name`) when empty or too long for the column."""
+    name = (name or "").strip()
+    max_length = model._meta.get_field("name").max_length
+    if not name:
+        message = _("Enter a name.")
+    elif len(name) > max_length:
+        message = _("A name has at most %(count)d characters.") % {"count": max_length}
+    else:
+        return name
+    raise ApplicationError(error_codes.MASTER_INVALID, message, fields={"name": [message]})
+
+
+def check_master_position(position: int | None) -> None:
+    if position is not None and not 0 <= position <= MAX_MASTER_POSITION:
+        message = _("Enter a display order from 0 to %(max)d.") % {"max": MAX_MASTER_POSITION}
+        raise ApplicationError(error_codes.MASTER_INVALID, message, fields={"position": [message]})
+
+
+def clean_custom_field_definition(field_type: str, choices) -> list[str]:
+    """The choices as stored (trimmed, blank and repeated ones dropped), or a refusal on `field_type`/`choices`:
+    only the choice types have choices, and they need at least one, each at most MAX_CHOICE_LENGTH long."""
+    if field_type not in CustomFieldType.values:
+        message = _("Choose a valid type.")
+        raise ApplicationError(error_codes.MASTER_INVALID, message, fields={"field_type": [message]})
+    cleaned = list(dict.fromkeys(choice.strip() for choice in (choices or []) if isinstance(choice, str) and choice.strip()))
+    is_choice = field_type in (CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE)
+    message = None
+    if is_choice and not cleaned:
+        message = _("Enter at least one choice.")
+    elif not is_choice and cleaned:
+        message = _("Only the choice types have choices.")
+    elif any(len(choice) > MAX_CHOICE_LENGTH for choice in cleaned):
+        message = _("A choice has at most %(count)d characters.") % {"count": MAX_CHOICE_LENGTH}
+    elif len(cleaned) > MAX_CHOICES:
+        message = _("A field has at most %(count)d choices.") % {"count": MAX_CHOICES}
+    if message is not None:
+        raise ApplicationError(error_codes.MASTER_INVALID, message, fields={"choices": [message]})
+    return cleaned
+
 
 def _upsert_named(model, *, company, name: str, acting_user, position: int, **lookup) -> tuple[object, bool]:
+    name = check_master_name(model, name)
+    check_master_position(position)
     instance, created = model.objects.for_company(company).get_or_create(
         company=company, name=name, **lookup, defaults={"position": position}
     )
@@ -459,8 +508,14 @@ def do_upsert_custom_field(
     *, company, name: str, field_type: str, choices: list[str] | None = None, is_required: bool = False,
     position: int = 0, acting_user=None,
 ) -> tuple[CustomField, bool]:
-    """Create the custom field or update its definition. Returns (field, changed). Idempotent."""
-    values = {"field_type": field_type, "choices": list(choices or []), "is_required": is_required}
+    """Create the custom field or update its definition. Returns (field, changed). Idempotent.
+
+    Refuses (nothing written) a blank name, choices on a type without them, a choice type without
+    choices, a position outside 0-MAX_MASTER_POSITION.
+    """
+    name = check_master_name(CustomField, name)
+    check_master_position(position)
+    values = {"field_type": field_type, "choices": clean_custom_field_definition(field_type, choices), "is_required": is_required}
     instance = CustomField.objects.for_company(company).filter(name=name).first()
     if instance is None:
         instance = CustomField.objects.create(company=company, name=name, position=position, **values)
@@ -480,6 +535,7 @@ def do_upsert_custom_field(
 @transaction.atomic(savepoint=False)
 def do_upsert_project(*, company, name: str, custom_fields: Sequence[CustomField] = (), acting_user=None) -> tuple[Project, bool]:
     """Create the project and make its linked custom fields exactly `custom_fields`, in order."""
+    name = check_master_name(Project, name)
     project, created = Project.objects.for_company(company).get_or_create(company=company, name=name)
     current = list(ProjectField.objects.for_company(company).filter(project=project).order_by("position").values_list("custom_field_id", flat=True))
     wanted = [field.pk for field in custom_fields]
@@ -759,7 +815,8 @@ def do_update_master(*, instance, name: str, position: int | None = None, acting
     """
     if not isinstance(instance, Rank | SubStatus | Tag | Project):
         raise TypeError(f"{type(instance).__name__} cannot be renamed")
-    name = name.strip()
+    name = check_master_name(type(instance), name)
+    check_master_position(position)
     values = {"name": name}
     if position is not None and hasattr(instance, "position"):
         values["position"] = position

@@ -47,21 +47,8 @@ class CustomFieldForm(forms.Form):
             self.fields["name"].help_text = _("The name cannot be changed: values are stored under it.")
 
     def clean_choices(self) -> list[str]:
-        seen: list[str] = []
-        for line in self.cleaned_data["choices"].splitlines():
-            line = line.strip()
-            if line and line not in seen:
-                seen.append(line)
-        return seen
-
-    def clean(self):
-        cleaned = super().clean()
-        is_choice = cleaned.get("field_type") in (CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE)
-        if is_choice and not cleaned.get("choices"):
-            self.add_error("choices", _("Enter at least one choice."))
-        if not is_choice and cleaned.get("choices"):
-            self.add_error("choices", _("Only the choice types have choices."))
-        return cleaned
+        # One choice per line; which types take choices is the action's rule (do_upsert_custom_field).
+        return self.cleaned_data["choices"].splitlines()
 
 
 class CustomFieldMultipleChoiceField(forms.ModelMultipleChoiceField):

@@ -3,6 +3,7 @@ fields, projects. Company admins only (masters are company-wide); other companie
 Deleting a master that is in use is refused with the count of uses."""
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -64,9 +65,10 @@ def named_list(request: HttpRequest, actor: Actor, kind: str) -> HttpResponse:
         name = form.cleaned_data["name"].strip()
         position = form.cleaned_data["position"] or _next_position(queryset)
         try:
-            actions.check_master_name_free(model, company_id=actor.company_id, name=name)
-            upsert = actions.do_upsert_rank if model is Rank else actions.do_upsert_tag
-            upsert(company=actor.company, name=name, position=position, acting_user=request.user)
+            with transaction.atomic():
+                actions.check_master_name_free(model, company_id=actor.company_id, name=name)
+                upsert = actions.do_upsert_rank if model is Rank else actions.do_upsert_tag
+                upsert(company=actor.company, name=name, position=position, acting_user=request.user)
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -85,8 +87,9 @@ def named_edit(request: HttpRequest, actor: Actor, kind: str, pk: int) -> HttpRe
     form = form_class(request.POST or None, initial={"name": instance.name, "position": instance.position})
     if request.method == "POST" and form.is_valid():
         try:
-            actions.do_update_master(instance=instance, name=form.cleaned_data["name"],
-                                     position=form.cleaned_data["position"], acting_user=request.user)
+            with transaction.atomic():
+                actions.do_update_master(instance=instance, name=form.cleaned_data["name"],
+                                         position=form.cleaned_data["position"], acting_user=request.user)
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -106,7 +109,8 @@ def master_delete(request: HttpRequest, actor: Actor, kind: str, pk: int) -> Htt
     instance = _lookup(model, actor, pk)
     name = instance.name
     try:
-        actions.do_delete_master(instance=instance, acting_user=request.user)
+        with transaction.atomic():
+            actions.do_delete_master(instance=instance, acting_user=request.user)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
@@ -127,9 +131,10 @@ def status_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         name = data["name"].strip()
         siblings = SubStatus.objects.for_company(actor.company_id).filter(status=data["status"])
         try:
-            actions.check_master_name_free(SubStatus, company_id=actor.company_id, name=name, status=data["status"])
-            actions.do_upsert_sub_status(company=actor.company, status=data["status"], name=name,
-                                         position=data["position"] or _next_position(siblings), acting_user=request.user)
+            with transaction.atomic():
+                actions.check_master_name_free(SubStatus, company_id=actor.company_id, name=name, status=data["status"])
+                actions.do_upsert_sub_status(company=actor.company, status=data["status"], name=name,
+                                             position=data["position"] or _next_position(siblings), acting_user=request.user)
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -149,8 +154,9 @@ def sub_status_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse
                                       initial={"status": instance.status, "name": instance.name, "position": instance.position})
     if request.method == "POST" and form.is_valid():
         try:
-            actions.do_update_master(instance=instance, name=form.cleaned_data["name"],
-                                     position=form.cleaned_data["position"], acting_user=request.user)
+            with transaction.atomic():
+                actions.do_update_master(instance=instance, name=form.cleaned_data["name"],
+                                         position=form.cleaned_data["position"], acting_user=request.user)
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -174,11 +180,12 @@ def field_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         data = form.cleaned_data
         name = data["name"].strip()
         try:
-            actions.check_master_name_free(CustomField, company_id=actor.company_id, name=name)
-            actions.do_upsert_custom_field(
-                company=actor.company, name=name, field_type=data["field_type"], choices=data["choices"],
-                is_required=data["is_required"], position=_next_position(queryset), acting_user=request.user,
-            )
+            with transaction.atomic():
+                actions.check_master_name_free(CustomField, company_id=actor.company_id, name=name)
+                actions.do_upsert_custom_field(
+                    company=actor.company, name=name, field_type=data["field_type"], choices=data["choices"],
+                    is_required=data["is_required"], position=_next_position(queryset), acting_user=request.user,
+                )
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -199,10 +206,11 @@ def field_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            actions.do_upsert_custom_field(
-                company=actor.company, name=instance.name, field_type=data["field_type"], choices=data["choices"],
-                is_required=data["is_required"], position=instance.position, acting_user=request.user,
-            )
+            with transaction.atomic():
+                actions.do_upsert_custom_field(
+                    company=actor.company, name=instance.name, field_type=data["field_type"], choices=data["choices"],
+                    is_required=data["is_required"], position=instance.position, acting_user=request.user,
+                )
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -238,9 +246,10 @@ def project_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["name"].strip()
         try:
-            actions.check_master_name_free(Project, company_id=actor.company_id, name=name)
-            actions.do_upsert_project(company=actor.company, name=name,
-                                      custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user)
+            with transaction.atomic():
+                actions.check_master_name_free(Project, company_id=actor.company_id, name=name)
+                actions.do_upsert_project(company=actor.company, name=name,
+                                          custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user)
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -261,9 +270,10 @@ def project_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     form = master_forms.ProjectForm(request.POST or None, fields=fields, initial={"name": instance.name, "custom_fields": current})
     if request.method == "POST" and form.is_valid():
         try:
-            actions.do_update_master(instance=instance, name=form.cleaned_data["name"], acting_user=request.user)
-            actions.do_upsert_project(company=actor.company, name=instance.name,
-                                      custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user)
+            with transaction.atomic():
+                actions.do_update_master(instance=instance, name=form.cleaned_data["name"], acting_user=request.user)
+                actions.do_upsert_project(company=actor.company, name=instance.name,
+                                          custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user)
         except ApplicationError as error:
             add_error(form, error)
         else:
