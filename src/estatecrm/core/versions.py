@@ -10,6 +10,9 @@ refusal can say exactly what changed since). The actions compare it with the loc
 import datetime
 from dataclasses import dataclass, field
 
+from django import forms
+from django.utils.translation import gettext_lazy
+
 from estatecrm.core.ids import parse_id
 
 
@@ -69,3 +72,24 @@ class ReadVersion:
     def of(cls, instance, *, seen_event_id: int | None = None) -> "ReadVersion":
         return cls(etags=frozenset({etag_of(instance)}), seen_event_id=seen_event_id)
 
+
+
+class VersionField(forms.CharField):
+    """The hidden field of an edit form with the version the page was read at (ReadVersion.as_field)."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=True, max_length=100, error_messages={
+            "required": gettext_lazy("This page is out of date: open it again and redo your change.")}, **kwargs)
+
+
+def rebound_at_version(data, form_class, version: ReadVersion, message: str, **form_kwargs):
+    """The user's input again (`data`: the POST), now at `version`, with the refusal above the form:
+    saving it again applies it over the changes the message lists."""
+    data = data.copy()
+    data["version"] = version.as_field()
+    form = form_class(data, **form_kwargs)
+    form.is_valid()
+    form.add_error(None, message)
+    return form

@@ -545,6 +545,9 @@ def do_upsert_project(*, company, name: str, custom_fields: Sequence[CustomField
     ProjectField.objects.bulk_create(
         [ProjectField(company=company, project=project, custom_field_id=field_id, position=i) for i, field_id in enumerate(wanted)]
     )
+    if not created:
+        # The linked fields are part of the project's version (the settings page's optimistic lock).
+        project.save(update_fields=["updated_at"])
     record_event(
         company_id=company.pk, actor=acting_user, verb="create" if created else "update", instance=project,
         before=None if created else {"custom_fields": current}, after={"custom_fields": wanted},
@@ -808,13 +811,16 @@ def check_master_name_free(model, *, company_id: int, name: str, exclude_pk: int
 
 
 @transaction.atomic
-def do_update_master(*, instance, name: str, position: int | None = None, acting_user) -> bool:
+def do_update_master(*, instance, name: str, position: int | None = None, acting_user, read_version: ReadVersion | None = None) -> bool:
     """Rename (and reorder) a rank, sub-status, tag or project. Refuses a taken name. Audited when changed.
 
-    Custom fields are not renamed here: their values are keyed by name.
+    Custom fields are not renamed here: their values are keyed by name. A project (the one master
+    with a version) read at another version (`read_version`) is refused with Conflict.
     """
     if not isinstance(instance, Rank | SubStatus | Tag | Project):
         raise TypeError(f"{type(instance).__name__} cannot be renamed")
+    if read_version is not None:
+        check_read_version(type(instance).objects.for_company(instance.company_id).select_for_update().get(pk=instance.pk), read_version)
     name = check_master_name(type(instance), name)
     check_master_position(position)
     values = {"name": name}

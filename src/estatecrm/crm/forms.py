@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from estatecrm.core.versions import VersionField
 from estatecrm.crm.choices import (
     MAX_TAGS_PER_CASE,
     ActivityKind,
@@ -41,16 +42,6 @@ class CompanyChoicesMixin:
         for name, queryset in querysets.items():
             if name in self.fields:
                 self.fields[name].queryset = queryset
-
-
-class VersionField(forms.CharField):
-    """The version the edit page was read at (core/versions.py ReadVersion.as_field): the action refuses a stale save."""
-
-    widget = forms.HiddenInput
-
-    def __init__(self, **kwargs):
-        super().__init__(required=True, max_length=100, error_messages={
-            "required": _("This page is out of date: open it again and redo your change.")}, **kwargs)
 
 
 class CaseForm(CompanyChoicesMixin, forms.Form):

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from estatecrm.core.versions import VersionField
 from estatecrm.crm.choices import CaseStatus, CustomFieldType
 from estatecrm.crm.models import CustomField
 
@@ -63,6 +64,8 @@ class ProjectForm(forms.Form):
         help_text=_("The custom fields that the project's imports carry."),
     )
 
-    def __init__(self, *args, fields, **kwargs):
+    def __init__(self, *args, fields, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["custom_fields"].queryset = fields
+        if editing:
+            self.fields["version"] = VersionField()

@@ -11,7 +11,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from estatecrm.core.errors import ApplicationError, NotFound
+from estatecrm.audit.stale import history_filter, last_event_id
+from estatecrm.core.errors import ApplicationError, Conflict, NotFound
+from estatecrm.core.versions import ReadVersion, rebound_at_version
 from estatecrm.crm import actions, master_forms
 from estatecrm.crm.choices import CaseStatus
 from estatecrm.crm.models import CustomField, Project, ProjectField, Rank, SubStatus, Tag
@@ -265,15 +267,23 @@ def project_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 @company_admin_view
 def project_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     instance = _lookup(Project, actor, pk)
+    version = ReadVersion.of(instance, seen_event_id=last_event_id(actor.company_id, history_filter(instance)))
     fields = CustomField.objects.for_company(actor.company_id).order_by("position", "pk")
     current = list(ProjectField.objects.for_company(actor.company_id).filter(project=instance).values_list("custom_field_id", flat=True))
-    form = master_forms.ProjectForm(request.POST or None, fields=fields, initial={"name": instance.name, "custom_fields": current})
+    form_kwargs = {"fields": fields, "editing": True,
+                   "initial": {"name": instance.name, "custom_fields": current, "version": version.as_field()}}
+    form = master_forms.ProjectForm(request.POST or None, **form_kwargs)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
-                actions.do_update_master(instance=instance, name=form.cleaned_data["name"], acting_user=request.user)
+                actions.do_update_master(instance=instance, name=form.cleaned_data["name"], acting_user=request.user,
+                                         read_version=ReadVersion.from_field(form.cleaned_data["version"]))
                 actions.do_upsert_project(company=actor.company, name=instance.name,
                                           custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user)
+        except Conflict as error:
+            form = rebound_at_version(request.POST, master_forms.ProjectForm, version, error.message, **form_kwargs)
+            status = 409
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -282,4 +292,4 @@ def project_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     return render(request, "crm/masters/named_form.html", {
         "actor": actor, "kind": "projects", "title": _("Projects"), "instance": instance, "form": form,
         "list_url": "masters:projects",
-    })
+    }, status=status)

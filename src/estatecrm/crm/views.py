@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from estatecrm.audit.stale import last_event_id
 from estatecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
-from estatecrm.core.versions import ReadVersion
+from estatecrm.core.versions import ReadVersion, rebound_at_version
 from estatecrm.crm import actions, filtersets, selectors
 from estatecrm.crm.choices import ActivityKind, CaseKind, CaseOrigin, CaseStatus, ContactPointKind
 from estatecrm.crm.export import case_shape, csv_lines, export_cases, write_xlsx
@@ -249,16 +249,6 @@ def _version_now(actor: Actor, instance, history) -> ReadVersion:
     return ReadVersion.of(instance, seen_event_id=last_event_id(actor.company_id, history))
 
 
-def _refused_as_stale(request: HttpRequest, form_class, error: Conflict, version: ReadVersion, **form_kwargs):
-    """The user's input again, now at the current version (saving it again applies it), with who changed what."""
-    data = request.POST.copy()
-    data["version"] = version.as_field()
-    form = form_class(data, **form_kwargs)
-    form.is_valid()
-    form.add_error(None, error.message)
-    return form
-
-
 @actor_view
 def case_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id, include_trashed=False)
@@ -278,7 +268,7 @@ def case_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
                 actions.do_set_case_tags(case=case, tags=tags, acting_user=actor.user)
                 actions.do_set_case_sub_assignees(case=case, users=list(form.cleaned_data["sub_assignees"]), acting_user=actor.user)
         except Conflict as error:
-            form = _refused_as_stale(request, CaseForm, error, version, actor=actor, initial=initial)
+            form = rebound_at_version(request.POST, CaseForm, version, error.message, actor=actor, initial=initial)
             return render(request, "crm/case_edit.html", {"actor": actor, "case": case, "form": form}, status=409)
         except ApplicationError as error:
             show_error(request, error, form)
@@ -302,7 +292,7 @@ def desired_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespon
                 actions.do_update_desired_conditions(case=case, changes=changes, acting_user=actor.user,
                                                      read_version=ReadVersion.from_field(form.cleaned_data["version"]))
         except Conflict as error:
-            form = _refused_as_stale(request, DesiredConditionsForm, error, version, initial=initial)
+            form = rebound_at_version(request.POST, DesiredConditionsForm, version, error.message, initial=initial)
             return render(request, "crm/desired_edit.html", {"actor": actor, "case": case, "form": form}, status=409)
         except ApplicationError as error:
             show_error(request, error, form)
@@ -327,7 +317,7 @@ def customer_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespo
                 actions.do_update_customer(customer=customer, changes=changes, acting_user=actor.user,
                                            read_version=ReadVersion.from_field(form.cleaned_data["version"]))
         except Conflict as error:
-            form = _refused_as_stale(request, CustomerForm, error, version, initial=initial)
+            form = rebound_at_version(request.POST, CustomerForm, version, error.message, initial=initial)
             return render(request, "crm/customer_edit.html", {"actor": actor, "case": case, "form": form}, status=409)
         except ApplicationError as error:
             show_error(request, error, form)

@@ -168,7 +168,9 @@ def test_create_a_project_with_its_fields_and_change_them(admin_client, company,
     linked = ProjectField.objects.for_company(company).filter(project=project).order_by("position")
     assert list(linked.values_list("custom_field__name", flat=True)) == ["希望駅", "予算メモ"]
     # when: renamed and left with one field
-    admin_client.post(reverse("masters:project_edit", args=[project.pk]), {"name": "秋の反響2026", "custom_fields": [other_field.pk]})
+    url = reverse("masters:project_edit", args=[project.pk])
+    version = admin_client.get(url).context["form"].initial["version"]
+    admin_client.post(url, {"name": "秋の反響2026", "custom_fields": [other_field.pk], "version": version})
     project.refresh_from_db()
     assert project.name == "秋の反響2026"
     assert list(linked.values_list("custom_field__name", flat=True)) == ["予算メモ"]

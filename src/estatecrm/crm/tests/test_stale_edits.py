@@ -124,3 +124,30 @@ def test_update_case_action_refuses_a_stale_version_even_with_nothing_to_change(
         actions.do_update_case(case=case, changes={}, acting_user=agent, read_version=read)
     assert refused.value.code == "stale"
     assert refused.value.status_code == 409
+
+
+@pytest.mark.parametrize("kind", ["unit", "workgroup", "project"])
+def test_settings_edit_pages_refuse_a_stale_save_with_who_changed_what(company, org, company_admin, kind):
+    # given: two administrators open the same settings page
+    from estatecrm.tenancy.actions import do_upsert_workgroup
+
+    other_admin = testing.make_user(company, org["HQ"], role="admin", email="second@acme.example.jp", name="管理 次郎")
+    if kind == "unit":
+        url, form = f"/settings/units/{org['SBY'].pk}/", lambda name: {"name": name, "parent": org["TKY"].pk, "case_visibility": "org"}
+    elif kind == "workgroup":
+        workgroup, _ = do_upsert_workgroup(company=company, name="反響チーム", members=[company_admin])
+        url, form = f"/settings/workgroups/{workgroup.pk}/", lambda name: {"name": name, "members": [company_admin.pk]}
+    else:
+        project, _ = actions.do_upsert_project(company=company, name="春の反響")
+        url, form = f"/settings/masters/projects/{project.pk}/", lambda name: {"name": name}
+    first, second = session(company_admin), session(other_admin)
+    first_version, second_version = version_on(first.get(url)), version_on(second.get(url))
+    # when
+    saved = first.post(url, {**form("一番目"), "version": first_version})
+    events = AuditEvent.objects.for_company(company).count()
+    refused = second.post(url, {**form("二番目"), "version": second_version})
+    # then
+    assert (saved.status_code, refused.status_code) == (302, 409)
+    assert "管理 太郎 changed name." in html.unescape(refused.content.decode())
+    assert 'value="二番目"' in refused.content.decode()
+    assert AuditEvent.objects.for_company(company).count() == events
