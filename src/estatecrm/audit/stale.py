@@ -40,27 +40,35 @@ def field_label(model, name: str) -> str:
 
 
 def describe_changes(company_id: int, history: Q, read: ReadVersion, models_by_type: dict) -> list[str]:
-    """One line per change since the version read: when, who, which fields (newest last)."""
-    events = AuditEvent.objects.for_company(company_id).filter(history).select_related("actor")
-    if read.seen_event_id is not None:
-        events = events.filter(pk__gt=read.seen_event_id)
-    elif read.read_at is not None:
-        events = events.filter(created_at__gt=read.read_at)
-    else:
+    """One line per change since the version read: when, who, which fields (newest last).
+
+    Only when the caller says which audit event it had seen (pages): a time alone (the API's ETag or
+    `updated_at`) cannot tell the write that made the version read from the ones after it, since a
+    write's events are recorded just after its `updated_at`.
+    """
+    if read.seen_event_id is None:
         return []
+    events = AuditEvent.objects.for_company(company_id).filter(history, pk__gt=read.seen_event_id).select_related("actor")
     lines = []
     for event in events.order_by("-pk")[:MAX_LISTED_CHANGES][::-1]:
-        who = (event.actor.name or event.actor.email) if event.actor else _("the system")
+        values = {
+            "when": timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M"),
+            "who": (event.actor.name or event.actor.email) if event.actor else _("the system"),
+        }
         model = models_by_type.get(event.object_type)
         keys = list(dict.fromkeys([*(event.before or {}), *(event.after or {})]))
         if event.verb == "update" and model is not None and keys:
-            what = ", ".join(field_label(model, key) for key in keys)
+            values["what"] = ", ".join(field_label(model, key) for key in keys)
+            lines.append(_("%(when)s %(who)s changed %(what)s.") % values)
+        elif event.verb == "create":
+            values["object"] = str(model._meta.verbose_name) if model is not None else event.object_type
+            lines.append(_("%(when)s %(who)s added %(object)s.") % values)
+        elif event.verb == "trash":
+            lines.append(_("%(when)s %(who)s moved it to the trash.") % values)
+        elif event.verb == "restore":
+            lines.append(_("%(when)s %(who)s restored it from the trash.") % values)
         else:
-            what = {"create": _("added"), "trash": _("moved to the trash"), "restore": _("restored")}.get(event.verb, event.verb)
-            if model is not None:
-                what = f"{model._meta.verbose_name}: {what}"
-        when = timezone.localtime(event.created_at).strftime("%Y-%m-%d %H:%M")
-        lines.append(_("%(when)s %(who)s changed %(what)s.") % {"when": when, "who": who, "what": what})
+            lines.append(_("%(when)s %(who)s changed it.") % values)
     return lines
 
 

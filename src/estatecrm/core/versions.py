@@ -45,19 +45,6 @@ class ReadVersion:
             return to_millisecond(self.updated_at) == to_millisecond(instance.updated_at)
         return True
 
-    @property
-    def read_at(self) -> datetime.datetime | None:
-        """When the object was at the version read (from the ETag's time or `updated_at`)."""
-        if self.updated_at is not None:
-            return self.updated_at
-        for etag in sorted(self.etags):
-            _pk, _dash, seconds = etag.strip('"').partition("-")
-            try:
-                return datetime.datetime.fromtimestamp(float(seconds), tz=datetime.UTC)
-            except (ValueError, OverflowError, OSError):
-                continue
-        return None
-
     # A page's hidden field: the ETag and the last audit event seen, "<etag>|<event id>".
     def as_field(self) -> str:
         return "|".join([sorted(self.etags)[0] if self.etags else "", str(self.seen_event_id or "")])

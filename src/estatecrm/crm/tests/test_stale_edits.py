@@ -151,3 +151,19 @@ def test_settings_edit_pages_refuse_a_stale_save_with_who_changed_what(company, 
     assert "管理 太郎 changed name." in html.unescape(refused.content.decode())
     assert 'value="二番目"' in refused.content.decode()
     assert AuditEvent.objects.for_company(company).count() == events
+
+
+def test_an_activity_logged_meanwhile_makes_the_case_edit_stale_and_is_named(case, agent, company_admin):
+    # given: the edit page is open when someone logs a call
+    from estatecrm.tenancy.selectors import actor_for
+
+    url = f"/cases/{case.pk}/edit/"
+    client = session(company_admin)
+    version = version_on(client.get(url))
+    with company_scope(case.company_id):
+        actions.do_log_activity(actor=actor_for(agent), case=case, kind="call", subject="折り返し")
+    # when
+    refused = client.post(url, case_form(case, status="申込中", version=version))
+    # then
+    assert refused.status_code == 409
+    assert "渋谷 一郎 added activity." in html.unescape(refused.content.decode())
