@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from estatecrm.core.ids import parse_id
 from estatecrm.core.versions import VersionField
 from estatecrm.crm.choices import (
     MAX_TAGS_PER_CASE,
@@ -215,7 +216,7 @@ class BulkForm(CompanyChoicesMixin, forms.Form):
         self.limit_choices(actor)
         self.fields["tag"].queryset = Tag.objects.for_company(actor.company_id).order_by("position", "name")
         # Ids are checked against the actor's visibility by the action; the form only parses them.
-        self.fields["case_ids"].valid_value = lambda value: str(value).isdigit()
+        self.fields["case_ids"].valid_value = lambda value: parse_id(str(value)) is not None
 
     def clean(self):
         cleaned = super().clean()

@@ -151,3 +151,14 @@ def test_api_project_with_custom_field_ids_beyond_64_bits_is_422(client, token_h
     # then
     assert response.status_code == 422
     assert "custom_field_ids" in json.dumps(response.json()["error"]["fields"])
+
+
+def test_lead_import_project_id_beyond_64_bits_is_refused(client, token_headers, company):
+    # given
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("leads.csv", "会社名,電話番号\r\nA,090-1234-5678\r\n".encode("cp932"), content_type="text/csv")
+    # when
+    response = client.post("/api/v1/lead-imports/detect", {"project_id": BEYOND_64_BITS, "file": upload}, **token_headers)
+    # then
+    assert response.status_code in (404, 422)
