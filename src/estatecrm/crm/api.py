@@ -261,8 +261,8 @@ def update_case(request, case_id: PathId, payload: schemas.CaseUpdateIn, respons
             raise unknown(name, _("This field is required."))
     sent.update({name: "" for name in CASE_TEXT if name in sent and sent[name] is None})
     with transaction.atomic():
-        read_version = read_version_of(request, payload.updated_at)
         case = access_case(actor, case_id, for_write=True, include_trashed=True)
+        read_version = read_version_of(request, payload.updated_at)
         if case.is_trashed:
             raise ApplicationError(error_codes.IN_TRASH, _("The case is in the trash; restore it first."))
         changes = {}
@@ -501,8 +501,8 @@ def update_customer(request, customer_id: PathId, payload: schemas.CustomerUpdat
         if name in changes and changes[name] is None:
             changes[name] = ""
     with transaction.atomic():
-        read_version = read_version_of(request, payload.updated_at)
         customer = access_customer(actor, customer_id, include_trashed=True)
+        read_version = read_version_of(request, payload.updated_at)
         actions.do_update_customer(customer=customer, changes=changes, acting_user=actor.user, read_version=read_version)
     customer = access_customer(actor, customer_id, include_trashed=True)
     response["ETag"] = etag_of(customer)
