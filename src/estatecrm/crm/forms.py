@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from estatecrm.core.forms import IdsMultipleChoiceField
 from estatecrm.core.ids import parse_id
 from estatecrm.core.versions import VersionField
 from estatecrm.crm.choices import (
@@ -53,9 +54,9 @@ class CaseForm(CompanyChoicesMixin, forms.Form):
     rank = forms.ModelChoiceField(label=_("Rank"), queryset=Rank.objects.none(), required=False)
     owning_org = forms.ModelChoiceField(label=_("Owning unit"), queryset=OrgUnit.objects.none())
     main_assignee = forms.ModelChoiceField(label=_("Main assignee"), queryset=User.objects.none(), required=False)
-    sub_assignees = forms.ModelMultipleChoiceField(label=_("Sub-assignees"), queryset=User.objects.none(), required=False,
+    sub_assignees = IdsMultipleChoiceField(label=_("Sub-assignees"), queryset=User.objects.none(), required=False,
                                                    widget=forms.SelectMultiple(attrs={"size": 5}))
-    tags = forms.ModelMultipleChoiceField(label=_("Tags"), queryset=Tag.objects.none(), required=False,
+    tags = IdsMultipleChoiceField(label=_("Tags"), queryset=Tag.objects.none(), required=False,
                                           widget=forms.CheckboxSelectMultiple)
     started_on = forms.DateField(label=_("Started on"), required=False, widget=DATE_INPUT)
     first_inquiry_date = forms.DateField(label=_("First inquiry date"), required=False, widget=DATE_INPUT)

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from estatecrm.core.forms import IdsMultipleChoiceField
 from estatecrm.core.versions import VersionField
 from estatecrm.crm.choices import CaseStatus, CustomFieldType
 from estatecrm.crm.models import CustomField
@@ -52,7 +53,7 @@ class CustomFieldForm(forms.Form):
         return self.cleaned_data["choices"].splitlines()
 
 
-class CustomFieldMultipleChoiceField(forms.ModelMultipleChoiceField):
+class CustomFieldMultipleChoiceField(IdsMultipleChoiceField):
     def label_from_instance(self, field: CustomField) -> str:
         return f"{field.name} ({field.get_field_type_display()})"
 

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from estatecrm.core.forms import IdsMultipleChoiceField
 from estatecrm.core.versions import VersionField
 from estatecrm.tenancy.choices import CaseVisibility, Role
 from estatecrm.tenancy.models import OrgUnit
@@ -58,7 +59,7 @@ class MembershipRoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 
 
-class UserMultipleChoiceField(forms.ModelMultipleChoiceField):
+class UserMultipleChoiceField(IdsMultipleChoiceField):
     def label_from_instance(self, user) -> str:
         return f"{user.name} <{user.email}>" if user.name else user.email
 

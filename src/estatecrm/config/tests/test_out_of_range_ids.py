@@ -162,3 +162,17 @@ def test_lead_import_project_id_beyond_64_bits_is_refused(client, token_headers,
     response = client.post("/api/v1/lead-imports/detect", {"project_id": BEYOND_64_BITS, "file": upload}, **token_headers)
     # then
     assert response.status_code in (404, 422)
+
+
+@pytest.mark.parametrize("field", ["tags", "sub_assignees", "rank", "sub_status", "owning_org", "main_assignee"])
+def test_page_form_choices_beyond_64_bits_are_a_form_error(admin_client, company, org, agent, field):
+    # given
+    case = testing.make_case(company, org["SBY"], main_assignee=agent)
+    url = f"/cases/{case.pk}/edit/"
+    version = admin_client.get(url).context["form"].initial["version"]
+    data = {"kind": case.kind, "status": case.status, "owning_org": org["SBY"].pk, "version": version, field: BEYOND_64_BITS}
+    # when
+    response = admin_client.post(url, data)
+    # then
+    assert response.status_code == 400
+    assert list(response.context["form"].errors) == [field]
