@@ -80,8 +80,8 @@ class CustomerIn(Schema):
     street: str = Field("", max_length=200)
     building: str = Field("", max_length=200)
     employer: str = Field("", max_length=200)
-    annual_income: int | None = Field(None, ge=0)
-    household_size: int | None = Field(None, ge=0, le=100)
+    annual_income: int | None = Field(None, description="万円, 0 to 2147483647 (checked by the action, as on the page)")
+    household_size: int | None = Field(None, description="1 to 99 (checked by the action, as on the page)")
     homepage: str = Field("", max_length=500)
     custom_values: dict = Field(default_factory=dict)
     contacts: list[ContactIn] = Field(default_factory=list, max_length=20)
@@ -102,8 +102,8 @@ class CustomerUpdateIn(Schema):
     street: str | None = Field(None, max_length=200)
     building: str | None = Field(None, max_length=200)
     employer: str | None = Field(None, max_length=200)
-    annual_income: int | None = Field(None, ge=0)
-    household_size: int | None = Field(None, ge=0, le=100)
+    annual_income: int | None = Field(None, description="万円, 0 to 2147483647 (checked by the action, as on the page)")
+    household_size: int | None = Field(None, description="1 to 99 (checked by the action, as on the page)")
     homepage: str | None = Field(None, max_length=500)
     is_unsubscribed: bool | None = None
 

@@ -30,6 +30,8 @@ CASES = [
     ("household_size", 0, None, "Enter a household size from 1 to 99."),
     ("household_size", 4, 4, None),
     ("annual_income", 5_000_000_000, None, "Enter an annual income from 0 to 2147483647."),
+    ("annual_income", -1, None, "Enter an annual income from 0 to 2147483647."),
+    ("household_size", 100, None, "Enter a household size from 1 to 99."),
 ]
 
 
