@@ -1,6 +1,7 @@
 """Edit pages use the API's optimistic lock: a stale save is refused with who changed what (issue 9, finding 11)."""
 
 import html
+import json
 import re
 
 import pytest
@@ -167,3 +168,21 @@ def test_an_activity_logged_meanwhile_makes_the_case_edit_stale_and_is_named(cas
     # then
     assert refused.status_code == 409
     assert "渋谷 一郎 added activity." in html.unescape(refused.content.decode())
+
+
+def test_api_stale_update_of_tags_only_is_refused_by_the_action(client, case, agent):
+    # given: a read, then someone else's change
+    from estatecrm.crm.models import CaseTag
+    from estatecrm.tenancy.tokens import do_create_api_token
+
+    tag, _ = actions.do_upsert_tag(company=case.customer.company, name="VIP")
+    _token, clear = do_create_api_token(user=agent, name="t", acting_user=agent)
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {clear}", "HTTP_ACCEPT_LANGUAGE": "en"}
+    etag = client.get(f"/api/v1/cases/{case.pk}", **headers)["ETag"]
+    actions.do_update_case(case=case, changes={"other_info": "電話済み"}, acting_user=None)
+    # when: only the tags are sent, on the old version
+    response = client.patch(f"/api/v1/cases/{case.pk}", json.dumps({"tag_ids": [tag.pk]}), content_type="application/json",
+                            HTTP_IF_MATCH=etag, **headers)
+    # then
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "stale")
+    assert CaseTag.objects.for_company(case.company_id).filter(case=case).count() == 0
