@@ -97,12 +97,21 @@ def cases_sharing_contact(*, actor: Actor, phone: str = "", email: str = "") -> 
     return list(cases.order_by("-updated_at")[:10])
 
 
+# Activities whose events a stale refusal can name: adding one moves the case's version; the newest are enough.
+HISTORY_ACTIVITIES = 200
+
+
 def case_history(case: Case) -> Q:
     """The audit events that change a case's version: the case itself (fields, tags, sub-assignees),
-    its desired conditions and its activities (each of them moves the case's `updated_at`)."""
+    its desired conditions and its newest activities (adding one moves the case's `updated_at`).
+
+    Every condition is on (object_type, object_id), the audit index: no scan of the company's events.
+    """
     desired_ids = [str(pk) for pk in DesiredConditions.objects.for_company(case.company_id).filter(case_id=case.pk).values_list("pk", flat=True)]
+    activity_ids = [str(pk) for pk in Activity.objects.for_company(case.company_id).filter(case_id=case.pk).order_by("-pk")
+                    .values_list("pk", flat=True)[:HISTORY_ACTIVITIES]]
     return (Q(object_type="crm.case", object_id=str(case.pk)) | Q(object_type="crm.desiredconditions", object_id__in=desired_ids)
-            | Q(object_type="crm.activity", after__case=case.pk))
+            | Q(object_type="crm.activity", object_id__in=activity_ids))
 
 
 def customer_history(customer: Customer) -> Q:
