@@ -176,3 +176,10 @@ def test_page_form_choices_beyond_64_bits_are_a_form_error(admin_client, company
     # then
     assert response.status_code == 400
     assert list(response.context["form"].errors) == [field]
+
+
+def test_no_page_route_takes_an_unbounded_int():
+    # given / when
+    unbounded = [route.route for route in project_routes() if "<int:" in route.route]
+    # then: `<id:...>` (core/ids.py) bounds ids to 64 bits; `<int:...>` passes any number to the database
+    assert unbounded == []
