@@ -506,17 +506,20 @@ def do_upsert_tag(*, company, name: str, position: int = 0, acting_user=None) ->
 @transaction.atomic(savepoint=False)
 def do_upsert_custom_field(
     *, company, name: str, field_type: str, choices: list[str] | None = None, is_required: bool = False,
-    position: int = 0, acting_user=None,
+    position: int = 0, acting_user=None, read_version: ReadVersion | None = None,
 ) -> tuple[CustomField, bool]:
     """Create the custom field or update its definition. Returns (field, changed). Idempotent.
 
     Refuses (nothing written) a blank name, choices on a type without them, a choice type without
-    choices, a position outside 0-MAX_MASTER_POSITION.
+    choices, a position outside 0-MAX_MASTER_POSITION, and (Conflict) a change of a definition read
+    at another version (`read_version`, the settings page).
     """
     name = check_master_name(CustomField, name)
     check_master_position(position)
     values = {"field_type": field_type, "choices": clean_custom_field_definition(field_type, choices), "is_required": is_required}
-    instance = CustomField.objects.for_company(company).filter(name=name).first()
+    instance = CustomField.objects.for_company(company).select_for_update().filter(name=name).first()
+    if instance is not None:
+        check_read_version(instance, read_version)
     if instance is None:
         instance = CustomField.objects.create(company=company, name=name, position=position, **values)
         record_event(company_id=company.pk, actor=acting_user, verb="create", instance=instance, after=snapshot(instance))
@@ -527,7 +530,7 @@ def do_upsert_custom_field(
     before = snapshot(instance, changed)
     for key in changed:
         setattr(instance, key, values[key])
-    instance.save(update_fields=changed)
+    instance.save(update_fields=[*changed, "updated_at"])
     record_event(company_id=company.pk, actor=acting_user, verb="update", instance=instance, before=before, after=snapshot(instance, changed))
     return instance, True
 
@@ -814,8 +817,8 @@ def check_master_name_free(model, *, company_id: int, name: str, exclude_pk: int
 def do_update_master(*, instance, name: str, position: int | None = None, acting_user, read_version: ReadVersion | None = None) -> bool:
     """Rename (and reorder) a rank, sub-status, tag or project. Refuses a taken name. Audited when changed.
 
-    Custom fields are not renamed here: their values are keyed by name. A project (the one master
-    with a version) read at another version (`read_version`) is refused with Conflict.
+    Custom fields are not renamed here: their values are keyed by name. A master read at another
+    version (`read_version`, the settings page) is refused with Conflict.
     """
     if not isinstance(instance, Rank | SubStatus | Tag | Project):
         raise TypeError(f"{type(instance).__name__} cannot be renamed")
@@ -834,7 +837,7 @@ def do_update_master(*, instance, name: str, position: int | None = None, acting
     before = snapshot(instance, changed)
     for key in changed:
         setattr(instance, key, values[key])
-    instance.save(update_fields=changed + (["updated_at"] if isinstance(instance, Project) else []))
+    instance.save(update_fields=[*changed, "updated_at"])
     record_event(company_id=instance.company_id, actor=acting_user, verb="update", instance=instance,
                  before=before, after=snapshot(instance, changed))
     return True

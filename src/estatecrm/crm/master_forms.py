@@ -15,6 +15,11 @@ class NamedMasterForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100)
     position = forms.IntegerField(label=_("Display order"), min_value=0, max_value=100000, required=False)
 
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:
+            self.fields["version"] = VersionField()
+
 
 class RankForm(NamedMasterForm):
     name = forms.CharField(label=_("Name"), max_length=50)
@@ -25,7 +30,7 @@ class SubStatusForm(NamedMasterForm):
     field_order = ["status", "name", "position"]
 
     def __init__(self, *args, editing: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, editing=editing, **kwargs)
         if editing:
             # Cases point at the sub-status under its status: moving it would break that pairing.
             self.fields["status"].disabled = True
@@ -47,6 +52,7 @@ class CustomFieldForm(forms.Form):
             self.fields["name"].disabled = True
             self.fields["name"].required = False
             self.fields["name"].help_text = _("The name cannot be changed: values are stored under it.")
+            self.fields["version"] = VersionField()
 
     def clean_choices(self) -> list[str]:
         # One choice per line; which types take choices is the action's rule (do_upsert_custom_field).

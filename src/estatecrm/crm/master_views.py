@@ -48,6 +48,11 @@ def _next_position(queryset) -> int:
     return (queryset.aggregate(top=Max("position"))["top"] or 0) + 1
 
 
+def _version_now(actor: Actor, instance) -> ReadVersion:
+    """The version an edit page hands out: the master's ETag and its last audit event."""
+    return ReadVersion.of(instance, seen_event_id=last_event_id(actor.company_id, history_filter(instance)))
+
+
 def _with_use_counts(instances):
     for instance in instances:
         instance.use_count = actions.master_use_count(instance)
@@ -86,12 +91,17 @@ def named_list(request: HttpRequest, actor: Actor, kind: str) -> HttpResponse:
 def named_edit(request: HttpRequest, actor: Actor, kind: str, pk: int) -> HttpResponse:
     model, form_class, list_url, title = NAMED_KINDS[kind]
     instance = _lookup(model, actor, pk)
-    form = form_class(request.POST or None, initial={"name": instance.name, "position": instance.position})
+    version = _version_now(actor, instance)
+    form_kwargs = {"editing": True, "initial": {"name": instance.name, "position": instance.position, "version": version.as_field()}}
+    form = form_class(request.POST or None, **form_kwargs)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
-                actions.do_update_master(instance=instance, name=form.cleaned_data["name"],
-                                         position=form.cleaned_data["position"], acting_user=request.user)
+                actions.do_update_master(instance=instance, name=form.cleaned_data["name"], position=form.cleaned_data["position"],
+                                         acting_user=request.user, read_version=ReadVersion.from_field(form.cleaned_data["version"]))
+        except Conflict as error:
+            form, status = rebound_at_version(request.POST, form_class, version, error.message, **form_kwargs), 409
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -99,7 +109,7 @@ def named_edit(request: HttpRequest, actor: Actor, kind: str, pk: int) -> HttpRe
             return redirect(list_url)
     return render(request, "crm/masters/named_form.html", {
         "actor": actor, "kind": kind, "title": title, "instance": instance, "form": form, "list_url": list_url,
-    })
+    }, status=status)
 
 
 @require_POST
@@ -152,13 +162,18 @@ def status_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 @company_admin_view
 def sub_status_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     instance = _lookup(SubStatus, actor, pk)
-    form = master_forms.SubStatusForm(request.POST or None, editing=True,
-                                      initial={"status": instance.status, "name": instance.name, "position": instance.position})
+    version = _version_now(actor, instance)
+    form_kwargs = {"editing": True, "initial": {"status": instance.status, "name": instance.name, "position": instance.position,
+                                                "version": version.as_field()}}
+    form = master_forms.SubStatusForm(request.POST or None, **form_kwargs)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
-                actions.do_update_master(instance=instance, name=form.cleaned_data["name"],
-                                         position=form.cleaned_data["position"], acting_user=request.user)
+                actions.do_update_master(instance=instance, name=form.cleaned_data["name"], position=form.cleaned_data["position"],
+                                         acting_user=request.user, read_version=ReadVersion.from_field(form.cleaned_data["version"]))
+        except Conflict as error:
+            form, status = rebound_at_version(request.POST, master_forms.SubStatusForm, version, error.message, **form_kwargs), 409
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -167,7 +182,7 @@ def sub_status_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse
     return render(request, "crm/masters/named_form.html", {
         "actor": actor, "kind": "sub-statuses", "title": _("Statuses and sub-statuses"), "instance": instance,
         "form": form, "list_url": "masters:statuses",
-    })
+    }, status=status)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,10 +216,13 @@ def field_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 @company_admin_view
 def field_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     instance = _lookup(CustomField, actor, pk)
-    form = master_forms.CustomFieldForm(request.POST or None, editing=True, initial={
+    version = _version_now(actor, instance)
+    form_kwargs = {"editing": True, "initial": {
         "name": instance.name, "field_type": instance.field_type, "choices": "\n".join(instance.choices or []),
-        "is_required": instance.is_required,
-    })
+        "is_required": instance.is_required, "version": version.as_field(),
+    }}
+    form = master_forms.CustomFieldForm(request.POST or None, **form_kwargs)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -212,7 +230,10 @@ def field_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
                 actions.do_upsert_custom_field(
                     company=actor.company, name=instance.name, field_type=data["field_type"], choices=data["choices"],
                     is_required=data["is_required"], position=instance.position, acting_user=request.user,
+                    read_version=ReadVersion.from_field(data["version"]),
                 )
+        except Conflict as error:
+            form, status = rebound_at_version(request.POST, master_forms.CustomFieldForm, version, error.message, **form_kwargs), 409
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -221,7 +242,7 @@ def field_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     return render(request, "crm/masters/named_form.html", {
         "actor": actor, "kind": "fields", "title": _("Custom fields"), "instance": instance, "form": form,
         "list_url": "masters:fields",
-    })
+    }, status=status)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,7 +288,7 @@ def project_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 @company_admin_view
 def project_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     instance = _lookup(Project, actor, pk)
-    version = ReadVersion.of(instance, seen_event_id=last_event_id(actor.company_id, history_filter(instance)))
+    version = _version_now(actor, instance)
     fields = CustomField.objects.for_company(actor.company_id).order_by("position", "pk")
     current = list(ProjectField.objects.for_company(actor.company_id).filter(project=instance).values_list("custom_field_id", flat=True))
     form_kwargs = {"fields": fields, "editing": True,

@@ -127,20 +127,31 @@ def test_update_case_action_refuses_a_stale_version_even_with_nothing_to_change(
     assert refused.value.status_code == 409
 
 
-@pytest.mark.parametrize("kind", ["unit", "workgroup", "project"])
+@pytest.mark.parametrize("kind", ["unit", "workgroup", "project", "rank", "tag", "sub_status", "custom_field"])
 def test_settings_edit_pages_refuse_a_stale_save_with_who_changed_what(company, org, company_admin, kind):
     # given: two administrators open the same settings page
     from estatecrm.tenancy.actions import do_upsert_workgroup
 
     other_admin = testing.make_user(company, org["HQ"], role="admin", email="second@acme.example.jp", name="管理 次郎")
+    changed = "name"
     if kind == "unit":
         url, form = f"/settings/units/{org['SBY'].pk}/", lambda name: {"name": name, "parent": org["TKY"].pk, "case_visibility": "org"}
     elif kind == "workgroup":
         workgroup, _ = do_upsert_workgroup(company=company, name="反響チーム", members=[company_admin])
         url, form = f"/settings/workgroups/{workgroup.pk}/", lambda name: {"name": name, "members": [company_admin.pk]}
-    else:
+    elif kind == "project":
         project, _ = actions.do_upsert_project(company=company, name="春の反響")
         url, form = f"/settings/masters/projects/{project.pk}/", lambda name: {"name": name}
+    elif kind in ("rank", "tag"):
+        master, _ = (actions.do_upsert_rank if kind == "rank" else actions.do_upsert_tag)(company=company, name="A", position=1)
+        url, form = f"/settings/masters/{kind}s/{master.pk}/", lambda name: {"name": name, "position": 1}
+    elif kind == "sub_status":
+        master, _ = actions.do_upsert_sub_status(company=company, status="追客中", name="内見調整中", position=1)
+        url, form = f"/settings/masters/sub-statuses/{master.pk}/", lambda name: {"name": name, "position": 1}
+    else:
+        master, _ = actions.do_upsert_custom_field(company=company, name="希望駅", field_type="choice", choices=["渋谷"])
+        url, form = f"/settings/masters/fields/{master.pk}/", lambda name: {"field_type": "choice", "choices": name}
+        changed = "choices"
     first, second = session(company_admin), session(other_admin)
     first_version, second_version = version_on(first.get(url)), version_on(second.get(url))
     # when
@@ -149,8 +160,8 @@ def test_settings_edit_pages_refuse_a_stale_save_with_who_changed_what(company, 
     refused = second.post(url, {**form("二番目"), "version": second_version})
     # then
     assert (saved.status_code, refused.status_code) == (302, 409)
-    assert "管理 太郎 changed name." in html.unescape(refused.content.decode())
-    assert 'value="二番目"' in refused.content.decode()
+    assert f"管理 太郎 changed {changed}." in html.unescape(refused.content.decode())
+    assert "二番目" in refused.content.decode()
     assert AuditEvent.objects.for_company(company).count() == events
 
 
