@@ -8,7 +8,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
-from estatecrm.core.errors import ApplicationError
+from estatecrm.core.errors import ApplicationError, NotFound
 from estatecrm.core.scope import company_scope
 
 
@@ -61,6 +61,10 @@ def application_error(request: HttpRequest, exc: ApplicationError):
 
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError):
+    if any(tuple(error.get("loc", ()))[:1] == ("path",) for error in exc.errors):
+        # An id in the path that cannot exist (not a number, beyond 64 bits: core/ids.py PathId) is
+        # an unknown id like any other.
+        return application_error(request, NotFound())
     fields: dict[str, list[str]] = {}
     for error in exc.errors:
         location = [str(part) for part in error.get("loc", ()) if part not in {"body", "payload", "query", "path"}]

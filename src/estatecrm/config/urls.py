@@ -17,7 +17,7 @@ urlpatterns = [
     path("cases/", include("estatecrm.crm.urls")),
     path("imports/", include("estatecrm.leads.urls")),
     path("settings/masters/", include("estatecrm.crm.master_urls")),
-    path("settings/units/<int:unit_id>/onboarding/migration/", include("estatecrm.legacy.urls")),
+    path("settings/units/<id:unit_id>/onboarding/migration/", include("estatecrm.legacy.urls")),
     path("settings/", include("estatecrm.tenancy.urls")),
     path("account/", include("estatecrm.tenancy.account_urls")),
     path("account/tokens/", include("estatecrm.tenancy.token_urls")),

@@ -4,6 +4,7 @@ Each public action owns its transaction, writes one audit event per changed obje
 early when nothing changes.
 """
 
+import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -13,7 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from estatecrm.audit.actions import record_event, snapshot
+from estatecrm.audit.stale import check_read_version
 from estatecrm.core.errors import ApplicationError
+from estatecrm.core.versions import ReadVersion
 from estatecrm.crm import error_codes
 from estatecrm.crm.choices import (
     MAX_SUB_ASSIGNEES_PER_CASE,
@@ -22,6 +25,7 @@ from estatecrm.crm.choices import (
     CaseOrigin,
     CaseStatus,
     CustomerKind,
+    CustomFieldType,
 )
 from estatecrm.crm.contact_points import build_contact_point
 from estatecrm.crm.custom_fields import clean_custom_values
@@ -42,7 +46,15 @@ from estatecrm.crm.models import (
     SubStatus,
     Tag,
 )
-from estatecrm.normalize import company_name_key, name_key, normalize_name, normalize_reading, reading_key
+from estatecrm.normalize import (
+    company_name_key,
+    name_key,
+    normalize_name,
+    normalize_postal_code,
+    normalize_prefecture,
+    normalize_reading,
+    reading_key,
+)
 from estatecrm.tenancy.permissions import check_case_unit, require, require_user
 from estatecrm.tenancy.selectors import actor_for
 
@@ -89,6 +101,45 @@ def check_custom_values(company_id: int, values: dict) -> dict:
     return cleaned
 
 
+# Bounds of customer details (the page, the API and the tenant file alike).
+EARLIEST_BIRTH_DATE = datetime.date(1900, 1, 1)
+MAX_HOUSEHOLD_SIZE = 99
+MAX_ANNUAL_INCOME = 2_147_483_647  # 万円; the column's limit on PostgreSQL
+
+
+def check_customer_fields(values: dict) -> dict:
+    """The customer details in `values` (any subset of CUSTOMER_EDITABLE_FIELDS) as they are stored:
+    postal code as `NNN-NNNN`, prefecture as its full name; refuses (ApplicationError with a message per
+    field, nothing written) what the page refuses: an unknown postal code form or prefecture, a birth
+    date in the future or before 1900, a household outside 1-99, a negative income."""
+    cleaned = dict(values)
+    errors: dict[str, list[str]] = {}
+    if cleaned.get("postal_code"):
+        result = normalize_postal_code(cleaned["postal_code"])
+        if result.is_valid:
+            cleaned["postal_code"] = result.value
+        else:
+            errors["postal_code"] = [_("Enter a postal code like 150-0002.")]
+    if cleaned.get("prefecture"):
+        result = normalize_prefecture(cleaned["prefecture"])
+        if result.is_valid:
+            cleaned["prefecture"] = result.value
+        else:
+            errors["prefecture"] = [_("Enter one of the 47 prefectures, e.g. 東京都.")]
+    birth_date = cleaned.get("birth_date")
+    if birth_date is not None and not EARLIEST_BIRTH_DATE <= birth_date <= timezone.localdate():
+        errors["birth_date"] = [_("Enter a birth date between 1900-01-01 and today.")]
+    household_size = cleaned.get("household_size")
+    if household_size is not None and not 1 <= household_size <= MAX_HOUSEHOLD_SIZE:
+        errors["household_size"] = [_("Enter a household size from 1 to %(max)d.") % {"max": MAX_HOUSEHOLD_SIZE}]
+    annual_income = cleaned.get("annual_income")
+    if annual_income is not None and not 0 <= annual_income <= MAX_ANNUAL_INCOME:
+        errors["annual_income"] = [_("Enter an annual income from 0 to %(max)d.") % {"max": MAX_ANNUAL_INCOME}]
+    if errors:
+        raise ApplicationError(error_codes.CUSTOMER_INVALID, _("Some customer details are not valid."), fields=errors)
+    return cleaned
+
+
 def customer_keys(kind: str, name: str, kana: str) -> tuple[str, str]:
     """The matching keys stored beside a customer's name and reading."""
     key = company_name_key(name) if kind == CustomerKind.COMPANY else name_key(name)
@@ -106,6 +157,10 @@ class ContactInput:
     kana: str = ""
     phones: list[tuple[str, str]] = field(default_factory=list)  # (kind, raw)
     emails: list[str] = field(default_factory=list)
+
+
+# The details check_customer_fields checks and normalizes.
+CUSTOMER_DETAIL_FIELDS = ("postal_code", "prefecture", "birth_date", "household_size", "annual_income")
 
 
 @dataclass
@@ -132,17 +187,17 @@ class CustomerInput:
 def do_create_customer(*, company, data: CustomerInput, acting_user, run_id: int | None = None) -> Customer:
     """Create a customer with its contacts and their phones and e-mails (raw kept, normalized stored).
 
-    A person without explicit contacts gets one contact: themself. Audited.
+    A person without explicit contacts gets one contact: themself. Audited. Details are checked and
+    normalized by check_customer_fields (refused: nothing written).
     """
+    details = check_customer_fields({name: getattr(data, name) for name in CUSTOMER_DETAIL_FIELDS})
     name = normalize_name(data.name)
     reading = normalize_reading(data.kana) if data.kana else None
     kana = reading.value if reading is not None and reading.is_valid else data.kana.strip()
     key, kana_key = customer_keys(data.kind, name, kana)
     customer = Customer.objects.create(
         company=company, kind=data.kind, name=name, name_key=key, kana=kana, kana_key=kana_key, gender=data.gender,
-        birth_date=data.birth_date, postal_code=data.postal_code, prefecture=data.prefecture, city=data.city,
-        street=data.street, building=data.building, employer=data.employer, annual_income=data.annual_income,
-        household_size=data.household_size, homepage=data.homepage,
+        city=data.city, street=data.street, building=data.building, employer=data.employer, homepage=data.homepage, **details,
         custom_values=check_custom_values(company.pk, data.custom_values),
     )
     contacts = data.contacts or [ContactInput(name=name, kana=kana)]
@@ -227,15 +282,26 @@ CASE_EDITABLE_FIELDS = (
 )
 
 
+def check_case_version(case: Case, read_version: ReadVersion | None) -> None:
+    """Refuse (409 `stale`, saying who changed what) a change of a case read at another version."""
+    from estatecrm.crm.selectors import case_history
+
+    check_read_version(case, read_version, history=case_history(case), models=(DesiredConditions, Activity))
+
+
 @transaction.atomic(savepoint=False)
-def do_update_case(*, case: Case, changes: dict, acting_user) -> bool:
+def do_update_case(*, case: Case, changes: dict, acting_user, read_version: ReadVersion | None = None) -> bool:
     """Apply `changes` (CASE_EDITABLE_FIELDS and custom_values) to the case. Returns whether anything changed.
 
     A new owning unit must be one whose cases the acting user sees (tenancy.permissions.check_case_unit),
-    by whatever door the change comes; None is the operator."""
+    by whatever door the change comes; None is the operator. With `read_version` (what the page or API
+    client read), refused with Conflict when the case has changed since (optimistic lock), before
+    anything is written, even when `changes` is empty.
+    """
     if acting_user is not None and "owning_org" in changes and changes["owning_org"].pk != case.owning_org_id:
         check_case_unit(actor_for(acting_user), changes["owning_org"].pk)
     case = Case.objects.for_company(case.company_id).select_for_update().get(pk=case.pk)
+    check_case_version(case, read_version)
     unknown = set(changes) - set(CASE_EDITABLE_FIELDS) - {"custom_values"}
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
@@ -400,8 +466,56 @@ def do_purge_trash(*, company, now=None) -> tuple[int, int]:
 # ---------------------------------------------------------------------------------------------
 # Masters
 
+# Bounds of the masters (the settings pages, the API and the tenant file alike).
+MAX_MASTER_POSITION = 100_000
+MAX_CHOICE_LENGTH = 100
+MAX_CHOICES = 200
+
+
+def check_master_name(model, name: str) -> str:
+    """The master's name without surrounding spaces; refused (field `name`) when empty or too long for the column."""
+    name = (name or "").strip()
+    max_length = model._meta.get_field("name").max_length
+    if not name:
+        message = _("Enter a name.")
+    elif len(name) > max_length:
+        message = _("A name has at most %(count)d characters.") % {"count": max_length}
+    else:
+        return name
+    raise ApplicationError(error_codes.MASTER_INVALID, message, fields={"name": [message]})
+
+
+def check_master_position(position: int | None) -> None:
+    if position is not None and not 0 <= position <= MAX_MASTER_POSITION:
+        message = _("Enter a display order from 0 to %(max)d.") % {"max": MAX_MASTER_POSITION}
+        raise ApplicationError(error_codes.MASTER_INVALID, message, fields={"position": [message]})
+
+
+def clean_custom_field_definition(field_type: str, choices) -> list[str]:
+    """The choices as stored (trimmed, blank and repeated ones dropped), or a refusal on `field_type`/`choices`:
+    only the choice types have choices, and they need at least one, each at most MAX_CHOICE_LENGTH long."""
+    if field_type not in CustomFieldType.values:
+        message = _("Choose a valid type.")
+        raise ApplicationError(error_codes.MASTER_INVALID, message, fields={"field_type": [message]})
+    cleaned = list(dict.fromkeys(choice.strip() for choice in (choices or []) if isinstance(choice, str) and choice.strip()))
+    is_choice = field_type in (CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE)
+    message = None
+    if is_choice and not cleaned:
+        message = _("Enter at least one choice.")
+    elif not is_choice and cleaned:
+        message = _("Only the choice types have choices.")
+    elif any(len(choice) > MAX_CHOICE_LENGTH for choice in cleaned):
+        message = _("A choice has at most %(count)d characters.") % {"count": MAX_CHOICE_LENGTH}
+    elif len(cleaned) > MAX_CHOICES:
+        message = _("A field has at most %(count)d choices.") % {"count": MAX_CHOICES}
+    if message is not None:
+        raise ApplicationError(error_codes.MASTER_INVALID, message, fields={"choices": [message]})
+    return cleaned
+
 
 def _upsert_named(model, *, company, name: str, acting_user, position: int, **lookup) -> tuple[object, bool]:
+    name = check_master_name(model, name)
+    check_master_position(position)
     instance, created = model.objects.for_company(company).get_or_create(
         company=company, name=name, **lookup, defaults={"position": position}
     )
@@ -431,11 +545,20 @@ def do_upsert_tag(*, company, name: str, position: int = 0, acting_user=None) ->
 @transaction.atomic(savepoint=False)
 def do_upsert_custom_field(
     *, company, name: str, field_type: str, choices: list[str] | None = None, is_required: bool = False,
-    position: int = 0, acting_user=None,
+    position: int = 0, acting_user=None, read_version: ReadVersion | None = None,
 ) -> tuple[CustomField, bool]:
-    """Create the custom field or update its definition. Returns (field, changed). Idempotent."""
-    values = {"field_type": field_type, "choices": list(choices or []), "is_required": is_required}
-    instance = CustomField.objects.for_company(company).filter(name=name).first()
+    """Create the custom field or update its definition. Returns (field, changed). Idempotent.
+
+    Refuses (nothing written) a blank name, choices on a type without them, a choice type without
+    choices, a position outside 0-MAX_MASTER_POSITION, and (Conflict) a change of a definition read
+    at another version (`read_version`, the settings page).
+    """
+    name = check_master_name(CustomField, name)
+    check_master_position(position)
+    values = {"field_type": field_type, "choices": clean_custom_field_definition(field_type, choices), "is_required": is_required}
+    instance = CustomField.objects.for_company(company).select_for_update().filter(name=name).first()
+    if instance is not None:
+        check_read_version(instance, read_version)
     if instance is None:
         instance = CustomField.objects.create(company=company, name=name, position=position, **values)
         record_event(company_id=company.pk, actor=acting_user, verb="create", instance=instance, after=snapshot(instance))
@@ -446,7 +569,7 @@ def do_upsert_custom_field(
     before = snapshot(instance, changed)
     for key in changed:
         setattr(instance, key, values[key])
-    instance.save(update_fields=changed)
+    instance.save(update_fields=[*changed, "updated_at"])
     record_event(company_id=company.pk, actor=acting_user, verb="update", instance=instance, before=before, after=snapshot(instance, changed))
     return instance, True
 
@@ -454,6 +577,7 @@ def do_upsert_custom_field(
 @transaction.atomic(savepoint=False)
 def do_upsert_project(*, company, name: str, custom_fields: Sequence[CustomField] = (), acting_user=None) -> tuple[Project, bool]:
     """Create the project and make its linked custom fields exactly `custom_fields`, in order."""
+    name = check_master_name(Project, name)
     project, created = Project.objects.for_company(company).get_or_create(company=company, name=name)
     current = list(ProjectField.objects.for_company(company).filter(project=project).order_by("position").values_list("custom_field_id", flat=True))
     wanted = [field.pk for field in custom_fields]
@@ -463,6 +587,9 @@ def do_upsert_project(*, company, name: str, custom_fields: Sequence[CustomField
     ProjectField.objects.bulk_create(
         [ProjectField(company=company, project=project, custom_field_id=field_id, position=i) for i, field_id in enumerate(wanted)]
     )
+    if not created:
+        # The linked fields are part of the project's version (the settings page's optimistic lock).
+        project.save(update_fields=["updated_at"])
     record_event(
         company_id=company.pk, actor=acting_user, verb="create" if created else "update", instance=project,
         before=None if created else {"custom_fields": current}, after={"custom_fields": wanted},
@@ -541,11 +668,16 @@ def check_desired(values: dict) -> None:
 
 
 @transaction.atomic(savepoint=False)
-def do_update_desired_conditions(*, case: Case, changes: dict, acting_user) -> bool:
-    """Set the case's desired conditions (created when missing). Audited; returns whether anything changed."""
+def do_update_desired_conditions(*, case: Case, changes: dict, acting_user, read_version: ReadVersion | None = None) -> bool:
+    """Set the case's desired conditions (created when missing). Audited; returns whether anything changed.
+
+    With `read_version` (of the case), refused with Conflict when the case changed since.
+    """
     unknown = set(changes) - set(DESIRED_EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
+    if read_version is not None:
+        check_case_version(Case.objects.for_company(case.company_id).select_for_update().get(pk=case.pk), read_version)
     desired, _created = DesiredConditions.objects.for_company(case.company_id).select_for_update().get_or_create(
         case=case, defaults={"company_id": case.company_id})
     check_desired({name: changes.get(name, getattr(desired, name)) for name in DESIRED_EDITABLE_FIELDS})
@@ -569,13 +701,17 @@ CUSTOMER_EDITABLE_FIELDS = (
 
 
 @transaction.atomic(savepoint=False)
-def do_update_customer(*, customer: Customer, changes: dict, acting_user) -> bool:
-    """Update the customer's details (name and reading keep their matching keys in step). Audited."""
+def do_update_customer(*, customer: Customer, changes: dict, acting_user, read_version: ReadVersion | None = None) -> bool:
+    """Update the customer's details (name and reading keep their matching keys in step). Audited.
+
+    With `read_version`, refused with Conflict (who changed what) when the customer changed since.
+    """
     unknown = set(changes) - set(CUSTOMER_EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     customer = Customer.objects.for_company(customer.company_id).select_for_update().get(pk=customer.pk)
-    changes = dict(changes)
+    check_read_version(customer, read_version)
+    changes = check_customer_fields(changes)
     if "name" in changes:
         changes["name"] = normalize_name(changes["name"])
     if changes.get("kana"):
@@ -720,15 +856,19 @@ def check_master_name_free(model, *, company_id: int, name: str, exclude_pk: int
 
 
 @transaction.atomic
-def do_update_master(*, instance, name: str, position: int | None = None, acting_user) -> bool:
+def do_update_master(*, instance, name: str, position: int | None = None, acting_user, read_version: ReadVersion | None = None) -> bool:
     """Rename (and reorder) a rank, sub-status, tag or project. Refuses a taken name. Audited when changed.
 
-    Custom fields are not renamed here: their values are keyed by name.
+    Custom fields are not renamed here: their values are keyed by name. A master read at another
+    version (`read_version`, the settings page) is refused with Conflict.
     """
     require_user(acting_user, "masters_edit")
     if not isinstance(instance, Rank | SubStatus | Tag | Project):
         raise TypeError(f"{type(instance).__name__} cannot be renamed")
-    name = name.strip()
+    if read_version is not None:
+        check_read_version(type(instance).objects.for_company(instance.company_id).select_for_update().get(pk=instance.pk), read_version)
+    name = check_master_name(type(instance), name)
+    check_master_position(position)
     values = {"name": name}
     if position is not None and hasattr(instance, "position"):
         values["position"] = position
@@ -740,7 +880,7 @@ def do_update_master(*, instance, name: str, position: int | None = None, acting
     before = snapshot(instance, changed)
     for key in changed:
         setattr(instance, key, values[key])
-    instance.save(update_fields=changed + (["updated_at"] if isinstance(instance, Project) else []))
+    instance.save(update_fields=[*changed, "updated_at"])
     record_event(company_id=instance.company_id, actor=acting_user, verb="update", instance=instance,
                  before=before, after=snapshot(instance, changed))
     return True

@@ -12,8 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from estatecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from estatecrm.core.errors import ApplicationError, NotFound, PermissionDenied
+from estatecrm.core.ids import PathId
 from estatecrm.core.pagination import InvalidInput, invalid_cursor, keyset_page
+from estatecrm.core.versions import ReadVersion, etag_of
 from estatecrm.crm import actions, error_codes, schemas
 from estatecrm.crm.choices import ActivityKind, ContactPointKind
 from estatecrm.crm.filtersets import CaseFilters, decode_cursor, filter_cases, paginate_cases
@@ -105,28 +107,19 @@ def check_unit_reachable(actor: Actor, unit: OrgUnit) -> None:
 # Stale updates: ETag / If-Match or the `updated_at` the client read
 
 
-def etag_of(instance) -> str:
-    return f'"{instance.pk}-{instance.updated_at.timestamp():.6f}"'
+def read_version_of(request: HttpRequest, updated_at: datetime.datetime | None) -> ReadVersion | None:
+    """The version the change is based on: If-Match (`*` skips the check) or the `updated_at` the client read.
 
-
-def to_millisecond(moment: datetime.datetime) -> datetime.datetime:
-    """JSON carries times to the millisecond (DjangoJSONEncoder), so `updated_at` is compared at that precision."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def check_fresh(request: HttpRequest, instance, updated_at: datetime.datetime | None) -> None:
-    """Refuse (409) a change based on an old read; refuse (428) a change that says nothing about its read."""
+    Refuses (428) a change that says nothing about its read. The comparison is the actions' (409).
+    """
     if_match = request.headers.get("If-Match")
     if if_match:
         tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-        if "*" not in tags and etag_of(instance) not in tags:
-            raise Conflict("stale", _("This was changed by someone else since you read it; read it again and retry."))
-        return
+        return None if "*" in tags else ReadVersion(etags=frozenset(tags))
     if updated_at is None:
         raise PreconditionRequired(
             "precondition_required", _("Send the If-Match header (the ETag you read) or the updated_at you read."))
-    if to_millisecond(updated_at) != to_millisecond(instance.updated_at):
-        raise Conflict("stale", _("This was changed by someone else since you read it; read it again and retry."))
+    return ReadVersion(updated_at=updated_at)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,7 +238,7 @@ def create_case(request, payload: schemas.CaseCreateIn, response: HttpResponse):
 
 
 @router.get("/cases/{case_id}", response=schemas.CaseOut)
-def get_case(request, case_id: int, response: HttpResponse):
+def get_case(request, case_id: PathId, response: HttpResponse):
     """One case (also when it is in the trash). The ETag header is what If-Match takes on update."""
     actor = acting(request)
     case = reload_case(actor, case_id)
@@ -259,7 +252,7 @@ CASE_TEXT = ("first_inquiry_source", "first_inquiry_listing_ref", "first_inquiry
 
 
 @router.patch("/cases/{case_id}", response=schemas.CaseOut)
-def update_case(request, case_id: int, payload: schemas.CaseUpdateIn, response: HttpResponse):
+def update_case(request, case_id: PathId, payload: schemas.CaseUpdateIn, response: HttpResponse):
     """Change the fields sent. Refused with 409 when the case changed since the caller read it."""
     actor = acting(request)
     sent = payload.model_dump(exclude_unset=True)
@@ -269,7 +262,7 @@ def update_case(request, case_id: int, payload: schemas.CaseUpdateIn, response: 
     sent.update({name: "" for name in CASE_TEXT if name in sent and sent[name] is None})
     with transaction.atomic():
         case = access_case(actor, case_id, for_write=True, include_trashed=True)
-        check_fresh(request, case, payload.updated_at)
+        read_version = read_version_of(request, payload.updated_at)
         if case.is_trashed:
             raise ApplicationError(error_codes.IN_TRASH, _("The case is in the trash; restore it first."))
         changes = {}
@@ -284,7 +277,7 @@ def update_case(request, case_id: int, payload: schemas.CaseUpdateIn, response: 
                 changes[name] = plain(value)
         if "owning_org" in changes:
             check_unit_reachable(actor, changes["owning_org"])
-        actions.do_update_case(case=case, changes=changes, acting_user=actor.user)
+        actions.do_update_case(case=case, changes=changes, acting_user=actor.user, read_version=read_version)
         if "tag_ids" in sent:
             actions.do_set_case_tags(case=case, tags=resolve_many(Tag, actor, sent["tag_ids"] or [], "tag_ids"), acting_user=actor.user)
         if "sub_assignee_ids" in sent:
@@ -303,7 +296,7 @@ def admin_case(actor: Actor, case_id: int) -> Case:
 
 
 @router.post("/cases/{case_id}/trash", response=schemas.CaseOut)
-def trash_case(request, case_id: int):
+def trash_case(request, case_id: PathId):
     """Move the case to the trash (administrators of its unit). Trashing a trashed case changes nothing."""
     actor = acting(request)
     case = admin_case(actor, case_id)
@@ -313,7 +306,7 @@ def trash_case(request, case_id: int):
 
 
 @router.post("/cases/{case_id}/restore", response=schemas.CaseOut)
-def restore_case(request, case_id: int):
+def restore_case(request, case_id: PathId):
     """Take the case out of the trash (administrators of its unit); 400 not_in_trash otherwise."""
     actor = acting(request)
     case = admin_case(actor, case_id)
@@ -338,20 +331,20 @@ def desired_of(case: Case) -> DesiredConditions:
 
 
 @router.get("/cases/{case_id}/desired-conditions", response=schemas.DesiredConditionsOut)
-def get_desired_conditions(request, case_id: int):
+def get_desired_conditions(request, case_id: PathId):
     actor = acting(request)
     return desired_of(access_case(actor, case_id, include_trashed=True))
 
 
 @router.put("/cases/{case_id}/desired-conditions", response=schemas.DesiredConditionsOut)
-def put_desired_conditions(request, case_id: int, payload: schemas.DesiredConditionsIn):
+def put_desired_conditions(request, case_id: PathId, payload: schemas.DesiredConditionsIn):
     """Replace the desired conditions. With If-Match (the case's ETag), refused with 409 when the case changed."""
     actor = acting(request)
     with transaction.atomic():
         case = access_case(actor, case_id, for_write=True)
-        if request.headers.get("If-Match"):
-            check_fresh(request, case, None)
-        actions.do_update_desired_conditions(case=case, changes=desired_changes(payload), acting_user=actor.user)
+        read_version = read_version_of(request, None) if request.headers.get("If-Match") else None
+        actions.do_update_desired_conditions(case=case, changes=desired_changes(payload), acting_user=actor.user,
+                                             read_version=read_version)
     return desired_of(case)
 
 
@@ -365,7 +358,7 @@ class ActivityListQuery(Schema):
 
 
 @router.get("/cases/{case_id}/activities", response=schemas.ActivityPage)
-def list_activities(request, case_id: int, query: Query[ActivityListQuery]):
+def list_activities(request, case_id: PathId, query: Query[ActivityListQuery]):
     """The case's timeline, newest first."""
     actor = acting(request)
     case = access_case(actor, case_id, include_trashed=True)
@@ -375,7 +368,7 @@ def list_activities(request, case_id: int, query: Query[ActivityListQuery]):
 
 
 @router.post("/cases/{case_id}/activities", response={201: schemas.ActivityOut})
-def add_activity(request, case_id: int, payload: schemas.ActivityIn):
+def add_activity(request, case_id: PathId, payload: schemas.ActivityIn):
     """Log a call, e-mail, visit, showing, LINE message or note; `visit_appointment` books a visit."""
     actor = acting(request)
     if payload.kind == ActivityKind.SYSTEM:
@@ -395,7 +388,7 @@ def add_activity(request, case_id: int, payload: schemas.ActivityIn):
 
 
 @router.post("/activities/{activity_id}/complete", response=schemas.ActivityOut)
-def complete_visit(request, activity_id: int):
+def complete_visit(request, activity_id: PathId):
     """Mark an open visit appointment done (completing a done one changes nothing)."""
     actor = acting(request)
     activity = (
@@ -411,7 +404,7 @@ def complete_visit(request, activity_id: int):
 
 
 @router.get("/cases/{case_id}/introductions", response=list[schemas.IntroductionOut])
-def list_introductions(request, case_id: int):
+def list_introductions(request, case_id: PathId):
     """Listings introduced to the case's customer, newest first."""
     actor = acting(request)
     case = access_case(actor, case_id, include_trashed=True)
@@ -481,7 +474,7 @@ def create_customer(request, payload: schemas.CustomerIn):
 
 
 @router.get("/customers/{customer_id}", response=schemas.CustomerDetailOut)
-def get_customer(request, customer_id: int, response: HttpResponse):
+def get_customer(request, customer_id: PathId, response: HttpResponse):
     actor = acting(request)
     customer = access_customer(actor, customer_id, include_trashed=True)
     response["ETag"] = etag_of(customer)
@@ -489,7 +482,7 @@ def get_customer(request, customer_id: int, response: HttpResponse):
 
 
 @router.patch("/customers/{customer_id}", response=schemas.CustomerDetailOut)
-def update_customer(request, customer_id: int, payload: schemas.CustomerUpdateIn, response: HttpResponse):
+def update_customer(request, customer_id: PathId, payload: schemas.CustomerUpdateIn, response: HttpResponse):
     """Change the fields sent (every linked case shows the change). 409 when it changed since it was read."""
     actor = acting(request)
     changes = {name: plain(value) for name, value in payload.model_dump(exclude_unset=True).items() if name != "updated_at"}
@@ -503,16 +496,15 @@ def update_customer(request, customer_id: int, payload: schemas.CustomerUpdateIn
             changes[name] = ""
     with transaction.atomic():
         customer = access_customer(actor, customer_id, include_trashed=True)
-        customer = Customer.objects.for_company(actor.company_id).select_for_update().get(pk=customer.pk)
-        check_fresh(request, customer, payload.updated_at)
-        actions.do_update_customer(customer=customer, changes=changes, acting_user=actor.user)
+        read_version = read_version_of(request, payload.updated_at)
+        actions.do_update_customer(customer=customer, changes=changes, acting_user=actor.user, read_version=read_version)
     customer = access_customer(actor, customer_id, include_trashed=True)
     response["ETag"] = etag_of(customer)
     return customer_detail(actor, customer)
 
 
 @router.post("/customers/{customer_id}/trash", response=schemas.CustomerDetailOut)
-def trash_customer(request, customer_id: int):
+def trash_customer(request, customer_id: PathId):
     """Move the customer and all its cases to the trash (company administrators)."""
     actor = acting(request)
     customer = access_customer(actor, customer_id, include_trashed=True)
@@ -523,7 +515,7 @@ def trash_customer(request, customer_id: int):
 
 
 @router.post("/customers/{customer_id}/restore", response=schemas.CustomerDetailOut)
-def restore_customer(request, customer_id: int):
+def restore_customer(request, customer_id: PathId):
     """Take the customer out of the trash with the cases that went there with it (company administrators)."""
     actor = acting(request)
     customer = access_customer(actor, customer_id, include_trashed=True)
@@ -534,7 +526,7 @@ def restore_customer(request, customer_id: int):
 
 
 @router.get("/customers/{customer_id}/contacts", response=list[schemas.ContactOut])
-def list_contacts(request, customer_id: int):
+def list_contacts(request, customer_id: PathId):
     """The customer's contacts with their phones and e-mails (raw as typed, and normalized)."""
     actor = acting(request)
     return contacts_of(actor, access_customer(actor, customer_id, include_trashed=True))
@@ -571,7 +563,7 @@ def list_listings(request, query: Query[ListingListQuery]):
 
 
 @router.get("/listings/{listing_id}", response=schemas.ListingOut)
-def get_listing(request, listing_id: int):
+def get_listing(request, listing_id: PathId):
     actor = acting(request)
     listing = Listing.objects.for_company(actor.company_id).filter(pk=listing_id).first()
     if listing is None:

@@ -1,7 +1,8 @@
 """The case list's filters, shared by the page and the API list endpoint (NetBox style).
 
-`CaseFilters.from_query(query_dict)` parses request parameters (bad values are dropped with an error
-message, never raised); `filter_cases(actor=, filters=)` applies them on top of the access rules and
+`CaseFilters.from_query(query_dict)` parses request parameters (bad values are reported in `errors`,
+never raised; the page, the API and the export refuse a query with errors rather than show or export
+the unfiltered list as if it were filtered); `filter_cases(actor=, filters=)` applies them on top of the access rules and
 `paginate_cases` pages by keyset (no OFFSET), so page 5,000 of a million cases costs what page 1 costs.
 
 Free text matches the customer's name or reading by prefix (index range scans on the stored
@@ -18,6 +19,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
+from estatecrm.core.ids import parse_id
 from estatecrm.crm.choices import CaseKind, CaseOrigin, CaseStatus
 from estatecrm.crm.models import Case, CaseAssignee, CaseTag, ContactPoint, Customer
 from estatecrm.normalize import name_key, normalize_email, normalize_phone, reading_key
@@ -84,10 +86,10 @@ class CaseFilters:
             value = text(name)
             if not value:
                 return None
-            if value.isdigit():
-                return int(value)
-            errors[name] = _("Choose a valid option.")
-            return None
+            number = parse_id(value)
+            if number is None:
+                errors[name] = _("Choose a valid option.")
+            return number
 
         def date(name: str) -> datetime.date | None:
             value = text(name)

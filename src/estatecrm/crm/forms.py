@@ -4,6 +4,9 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from estatecrm.core.forms import IdsMultipleChoiceField
+from estatecrm.core.ids import parse_id
+from estatecrm.core.versions import VersionField
 from estatecrm.crm.choices import (
     MAX_TAGS_PER_CASE,
     ActivityKind,
@@ -18,7 +21,7 @@ from estatecrm.crm.choices import (
     WalkMinutes,
 )
 from estatecrm.crm.models import Rank, SubStatus, Tag
-from estatecrm.normalize import normalize_email, normalize_phone, normalize_postal_code
+from estatecrm.normalize import normalize_email, normalize_phone
 from estatecrm.tenancy.models import OrgUnit, User
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -44,15 +47,16 @@ class CompanyChoicesMixin:
 
 
 class CaseForm(CompanyChoicesMixin, forms.Form):
+    version = VersionField()
     kind = forms.ChoiceField(label=_("Kind"), choices=CaseKind.choices)
     status = forms.ChoiceField(label=_("Status"), choices=CaseStatus.choices)
     sub_status = forms.ModelChoiceField(label=_("Sub-status"), queryset=SubStatus.objects.none(), required=False)
     rank = forms.ModelChoiceField(label=_("Rank"), queryset=Rank.objects.none(), required=False)
     owning_org = forms.ModelChoiceField(label=_("Owning unit"), queryset=OrgUnit.objects.none())
     main_assignee = forms.ModelChoiceField(label=_("Main assignee"), queryset=User.objects.none(), required=False)
-    sub_assignees = forms.ModelMultipleChoiceField(label=_("Sub-assignees"), queryset=User.objects.none(), required=False,
+    sub_assignees = IdsMultipleChoiceField(label=_("Sub-assignees"), queryset=User.objects.none(), required=False,
                                                    widget=forms.SelectMultiple(attrs={"size": 5}))
-    tags = forms.ModelMultipleChoiceField(label=_("Tags"), queryset=Tag.objects.none(), required=False,
+    tags = IdsMultipleChoiceField(label=_("Tags"), queryset=Tag.objects.none(), required=False,
                                           widget=forms.CheckboxSelectMultiple)
     started_on = forms.DateField(label=_("Started on"), required=False, widget=DATE_INPUT)
     first_inquiry_date = forms.DateField(label=_("First inquiry date"), required=False, widget=DATE_INPUT)
@@ -74,6 +78,8 @@ class CaseForm(CompanyChoicesMixin, forms.Form):
 
 class NewCaseForm(CaseForm):
     """A manual case with its customer: name, reading, one phone and one e-mail are enough to start."""
+
+    version = None  # a new case has no version yet
 
     customer_kind = forms.ChoiceField(label=_("Customer kind"), choices=CustomerKind.choices, initial=CustomerKind.PERSON)
     name = forms.CharField(label=_("Name"), max_length=200)
@@ -97,6 +103,7 @@ class NewCaseForm(CaseForm):
 
 
 class DesiredConditionsForm(forms.Form):
+    version = VersionField()  # of the case: desired conditions move the case's version
     rent_min = forms.DecimalField(label=_("Rent from (10,000 yen)"), max_digits=8, decimal_places=1, min_value=0, required=False)
     rent_max = forms.DecimalField(label=_("Rent up to (10,000 yen)"), max_digits=8, decimal_places=1, min_value=0, required=False)
     includes_management_fee = forms.NullBooleanField(label=_("Including management fee"), required=False)
@@ -121,7 +128,7 @@ class DesiredConditionsForm(forms.Form):
     def initial_for(desired) -> dict:
         if desired is None:
             return {}
-        initial = {name: getattr(desired, name) for name in DesiredConditionsForm.base_fields}
+        initial = {name: getattr(desired, name) for name in DesiredConditionsForm.base_fields if name != "version"}
         initial["lines_stations"] = "\n".join(f"{item.get('line', '')}/{item.get('station', '')}".strip("/") for item in desired.lines_stations)
         initial["areas"] = "\n".join(desired.areas)
         return initial
@@ -146,6 +153,7 @@ class DesiredConditionsForm(forms.Form):
 
 
 class CustomerForm(forms.Form):
+    version = VersionField()
     kind = forms.ChoiceField(label=_("Customer kind"), choices=CustomerKind.choices)
     name = forms.CharField(label=_("Name"), max_length=200)
     kana = forms.CharField(label=_("Reading (katakana)"), max_length=200, required=False)
@@ -158,18 +166,11 @@ class CustomerForm(forms.Form):
     street = forms.CharField(label=_("Street address"), max_length=200, required=False)
     building = forms.CharField(label=_("Building"), max_length=200, required=False)
     employer = forms.CharField(label=_("Employer"), max_length=200, required=False)
-    annual_income = forms.IntegerField(label=_("Annual income (10,000 yen)"), min_value=0, required=False)
-    household_size = forms.IntegerField(label=_("Household size"), min_value=1, max_value=99, required=False)
+    annual_income = forms.IntegerField(label=_("Annual income (10,000 yen)"), required=False)
+    household_size = forms.IntegerField(label=_("Household size"), required=False)
     is_unsubscribed = forms.BooleanField(label=_("Unsubscribed from mails"), required=False)
-
-    def clean_postal_code(self):
-        raw = self.cleaned_data["postal_code"].strip()
-        if not raw:
-            return ""
-        result = normalize_postal_code(raw)
-        if not result.is_valid:
-            raise forms.ValidationError(_("Enter a postal code like 150-0002."))
-        return result.value
+    # Postal code, prefecture, birth date... are checked and normalized by the action
+    # (crm.actions.check_customer_fields), the same for the API and every other door.
 
 
 class ActivityForm(forms.Form):
@@ -216,7 +217,7 @@ class BulkForm(CompanyChoicesMixin, forms.Form):
         self.limit_choices(actor)
         self.fields["tag"].queryset = Tag.objects.for_company(actor.company_id).order_by("position", "name")
         # Ids are checked against the actor's visibility by the action; the form only parses them.
-        self.fields["case_ids"].valid_value = lambda value: str(value).isdigit()
+        self.fields["case_ids"].valid_value = lambda value: parse_id(str(value)) is not None
 
     def clean(self):
         cleaned = super().clean()

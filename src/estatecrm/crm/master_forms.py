@@ -3,6 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from estatecrm.core.forms import IdsMultipleChoiceField
+from estatecrm.core.versions import VersionField
 from estatecrm.crm.choices import CaseStatus, CustomFieldType
 from estatecrm.crm.models import CustomField
 
@@ -12,6 +14,11 @@ class NamedMasterForm(forms.Form):
 
     name = forms.CharField(label=_("Name"), max_length=100)
     position = forms.IntegerField(label=_("Display order"), min_value=0, max_value=100000, required=False)
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:
+            self.fields["version"] = VersionField()
 
 
 class RankForm(NamedMasterForm):
@@ -23,7 +30,7 @@ class SubStatusForm(NamedMasterForm):
     field_order = ["status", "name", "position"]
 
     def __init__(self, *args, editing: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, editing=editing, **kwargs)
         if editing:
             # Cases point at the sub-status under its status: moving it would break that pairing.
             self.fields["status"].disabled = True
@@ -45,26 +52,14 @@ class CustomFieldForm(forms.Form):
             self.fields["name"].disabled = True
             self.fields["name"].required = False
             self.fields["name"].help_text = _("The name cannot be changed: values are stored under it.")
+            self.fields["version"] = VersionField()
 
     def clean_choices(self) -> list[str]:
-        seen: list[str] = []
-        for line in self.cleaned_data["choices"].splitlines():
-            line = line.strip()
-            if line and line not in seen:
-                seen.append(line)
-        return seen
-
-    def clean(self):
-        cleaned = super().clean()
-        is_choice = cleaned.get("field_type") in (CustomFieldType.CHOICE, CustomFieldType.MULTI_CHOICE)
-        if is_choice and not cleaned.get("choices"):
-            self.add_error("choices", _("Enter at least one choice."))
-        if not is_choice and cleaned.get("choices"):
-            self.add_error("choices", _("Only the choice types have choices."))
-        return cleaned
+        # One choice per line; which types take choices is the action's rule (do_upsert_custom_field).
+        return self.cleaned_data["choices"].splitlines()
 
 
-class CustomFieldMultipleChoiceField(forms.ModelMultipleChoiceField):
+class CustomFieldMultipleChoiceField(IdsMultipleChoiceField):
     def label_from_instance(self, field: CustomField) -> str:
         return f"{field.name} ({field.get_field_type_display()})"
 
@@ -76,6 +71,8 @@ class ProjectForm(forms.Form):
         help_text=_("The custom fields that the project's imports carry."),
     )
 
-    def __init__(self, *args, fields, **kwargs):
+    def __init__(self, *args, fields, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["custom_fields"].queryset = fields
+        if editing:
+            self.fields["version"] = VersionField()

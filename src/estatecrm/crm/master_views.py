@@ -3,6 +3,7 @@ fields, projects. Company admins only (masters are company-wide); other companie
 Deleting a master that is in use is refused with the count of uses."""
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,7 +11,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from estatecrm.core.errors import ApplicationError, NotFound
+from estatecrm.audit.stale import history_filter, last_event_id
+from estatecrm.core.errors import ApplicationError, Conflict, NotFound
+from estatecrm.core.versions import ReadVersion, rebound_at_version
 from estatecrm.crm import actions, master_forms
 from estatecrm.crm.choices import CaseStatus
 from estatecrm.crm.models import CustomField, Project, ProjectField, Rank, SubStatus, Tag
@@ -46,6 +49,11 @@ def _next_position(queryset) -> int:
     return (queryset.aggregate(top=Max("position"))["top"] or 0) + 1
 
 
+def _version_now(actor: Actor, instance) -> ReadVersion:
+    """The version an edit page hands out: the master's ETag and its last audit event."""
+    return ReadVersion.of(instance, seen_event_id=last_event_id(actor.company_id, history_filter(instance)))
+
+
 def _with_use_counts(instances):
     for instance in instances:
         instance.use_count = actions.master_use_count(instance)
@@ -65,9 +73,10 @@ def named_list(request: HttpRequest, actor: Actor, kind: str) -> HttpResponse:
         name = form.cleaned_data["name"].strip()
         position = form.cleaned_data["position"] or _next_position(queryset)
         try:
-            actions.check_master_name_free(model, company_id=actor.company_id, name=name)
-            upsert = actions.do_upsert_rank if model is Rank else actions.do_upsert_tag
-            upsert(company=actor.company, name=name, position=position, acting_user=request.user)
+            with transaction.atomic():
+                actions.check_master_name_free(model, company_id=actor.company_id, name=name)
+                upsert = actions.do_upsert_rank if model is Rank else actions.do_upsert_tag
+                upsert(company=actor.company, name=name, position=position, acting_user=request.user)
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -83,11 +92,17 @@ def named_list(request: HttpRequest, actor: Actor, kind: str) -> HttpResponse:
 def named_edit(request: HttpRequest, actor: Actor, kind: str, pk: int) -> HttpResponse:
     model, form_class, list_url, title = NAMED_KINDS[kind]
     instance = _lookup(model, actor, pk)
-    form = form_class(request.POST or None, initial={"name": instance.name, "position": instance.position})
+    version = _version_now(actor, instance)
+    form_kwargs = {"editing": True, "initial": {"name": instance.name, "position": instance.position, "version": version.as_field()}}
+    form = form_class(request.POST or None, **form_kwargs)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            actions.do_update_master(instance=instance, name=form.cleaned_data["name"],
-                                     position=form.cleaned_data["position"], acting_user=request.user)
+            with transaction.atomic():
+                actions.do_update_master(instance=instance, name=form.cleaned_data["name"], position=form.cleaned_data["position"],
+                                         acting_user=request.user, read_version=ReadVersion.from_field(form.cleaned_data["version"]))
+        except Conflict as error:
+            form, status = rebound_at_version(request.POST, form_class, version, error.message, **form_kwargs), 409
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -95,7 +110,7 @@ def named_edit(request: HttpRequest, actor: Actor, kind: str, pk: int) -> HttpRe
             return redirect(list_url)
     return render(request, "crm/masters/named_form.html", {
         "actor": actor, "kind": kind, "title": title, "instance": instance, "form": form, "list_url": list_url,
-    })
+    }, status=status)
 
 
 @require_POST
@@ -107,7 +122,8 @@ def master_delete(request: HttpRequest, actor: Actor, kind: str, pk: int) -> Htt
     instance = _lookup(model, actor, pk)
     name = instance.name
     try:
-        actions.do_delete_master(instance=instance, acting_user=request.user)
+        with transaction.atomic():
+            actions.do_delete_master(instance=instance, acting_user=request.user)
     except ApplicationError as error:
         messages.error(request, error.message)
     else:
@@ -128,9 +144,10 @@ def status_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         name = data["name"].strip()
         siblings = SubStatus.objects.for_company(actor.company_id).filter(status=data["status"])
         try:
-            actions.check_master_name_free(SubStatus, company_id=actor.company_id, name=name, status=data["status"])
-            actions.do_upsert_sub_status(company=actor.company, status=data["status"], name=name,
-                                         position=data["position"] or _next_position(siblings), acting_user=request.user)
+            with transaction.atomic():
+                actions.check_master_name_free(SubStatus, company_id=actor.company_id, name=name, status=data["status"])
+                actions.do_upsert_sub_status(company=actor.company, status=data["status"], name=name,
+                                             position=data["position"] or _next_position(siblings), acting_user=request.user)
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -146,12 +163,18 @@ def status_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 @company_admin_view
 def sub_status_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     instance = _lookup(SubStatus, actor, pk)
-    form = master_forms.SubStatusForm(request.POST or None, editing=True,
-                                      initial={"status": instance.status, "name": instance.name, "position": instance.position})
+    version = _version_now(actor, instance)
+    form_kwargs = {"editing": True, "initial": {"status": instance.status, "name": instance.name, "position": instance.position,
+                                                "version": version.as_field()}}
+    form = master_forms.SubStatusForm(request.POST or None, **form_kwargs)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            actions.do_update_master(instance=instance, name=form.cleaned_data["name"],
-                                     position=form.cleaned_data["position"], acting_user=request.user)
+            with transaction.atomic():
+                actions.do_update_master(instance=instance, name=form.cleaned_data["name"], position=form.cleaned_data["position"],
+                                         acting_user=request.user, read_version=ReadVersion.from_field(form.cleaned_data["version"]))
+        except Conflict as error:
+            form, status = rebound_at_version(request.POST, master_forms.SubStatusForm, version, error.message, **form_kwargs), 409
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -160,7 +183,7 @@ def sub_status_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse
     return render(request, "crm/masters/named_form.html", {
         "actor": actor, "kind": "sub-statuses", "title": _("Statuses and sub-statuses"), "instance": instance,
         "form": form, "list_url": "masters:statuses",
-    })
+    }, status=status)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,11 +198,12 @@ def field_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         data = form.cleaned_data
         name = data["name"].strip()
         try:
-            actions.check_master_name_free(CustomField, company_id=actor.company_id, name=name)
-            actions.do_upsert_custom_field(
-                company=actor.company, name=name, field_type=data["field_type"], choices=data["choices"],
-                is_required=data["is_required"], position=_next_position(queryset), acting_user=request.user,
-            )
+            with transaction.atomic():
+                actions.check_master_name_free(CustomField, company_id=actor.company_id, name=name)
+                actions.do_upsert_custom_field(
+                    company=actor.company, name=name, field_type=data["field_type"], choices=data["choices"],
+                    is_required=data["is_required"], position=_next_position(queryset), acting_user=request.user,
+                )
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -193,17 +217,24 @@ def field_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 @company_admin_view
 def field_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     instance = _lookup(CustomField, actor, pk)
-    form = master_forms.CustomFieldForm(request.POST or None, editing=True, initial={
+    version = _version_now(actor, instance)
+    form_kwargs = {"editing": True, "initial": {
         "name": instance.name, "field_type": instance.field_type, "choices": "\n".join(instance.choices or []),
-        "is_required": instance.is_required,
-    })
+        "is_required": instance.is_required, "version": version.as_field(),
+    }}
+    form = master_forms.CustomFieldForm(request.POST or None, **form_kwargs)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            actions.do_upsert_custom_field(
-                company=actor.company, name=instance.name, field_type=data["field_type"], choices=data["choices"],
-                is_required=data["is_required"], position=instance.position, acting_user=request.user,
-            )
+            with transaction.atomic():
+                actions.do_upsert_custom_field(
+                    company=actor.company, name=instance.name, field_type=data["field_type"], choices=data["choices"],
+                    is_required=data["is_required"], position=instance.position, acting_user=request.user,
+                    read_version=ReadVersion.from_field(data["version"]),
+                )
+        except Conflict as error:
+            form, status = rebound_at_version(request.POST, master_forms.CustomFieldForm, version, error.message, **form_kwargs), 409
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -212,7 +243,7 @@ def field_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     return render(request, "crm/masters/named_form.html", {
         "actor": actor, "kind": "fields", "title": _("Custom fields"), "instance": instance, "form": form,
         "list_url": "masters:fields",
-    })
+    }, status=status)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,9 +270,10 @@ def project_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["name"].strip()
         try:
-            actions.check_master_name_free(Project, company_id=actor.company_id, name=name)
-            actions.do_upsert_project(company=actor.company, name=name,
-                                      custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user)
+            with transaction.atomic():
+                actions.check_master_name_free(Project, company_id=actor.company_id, name=name)
+                actions.do_upsert_project(company=actor.company, name=name,
+                                          custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user)
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -257,14 +289,23 @@ def project_list(request: HttpRequest, actor: Actor) -> HttpResponse:
 @company_admin_view
 def project_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     instance = _lookup(Project, actor, pk)
+    version = _version_now(actor, instance)
     fields = CustomField.objects.for_company(actor.company_id).order_by("position", "pk")
     current = list(ProjectField.objects.for_company(actor.company_id).filter(project=instance).values_list("custom_field_id", flat=True))
-    form = master_forms.ProjectForm(request.POST or None, fields=fields, initial={"name": instance.name, "custom_fields": current})
+    form_kwargs = {"fields": fields, "editing": True,
+                   "initial": {"name": instance.name, "custom_fields": current, "version": version.as_field()}}
+    form = master_forms.ProjectForm(request.POST or None, **form_kwargs)
+    status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            actions.do_update_master(instance=instance, name=form.cleaned_data["name"], acting_user=request.user)
-            actions.do_upsert_project(company=actor.company, name=instance.name,
-                                      custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user)
+            with transaction.atomic():
+                actions.do_update_master(instance=instance, name=form.cleaned_data["name"], acting_user=request.user,
+                                         read_version=ReadVersion.from_field(form.cleaned_data["version"]))
+                actions.do_upsert_project(company=actor.company, name=instance.name,
+                                          custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user)
+        except Conflict as error:
+            form = rebound_at_version(request.POST, master_forms.ProjectForm, version, error.message, **form_kwargs)
+            status = 409
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -273,4 +314,4 @@ def project_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     return render(request, "crm/masters/named_form.html", {
         "actor": actor, "kind": "projects", "title": _("Projects"), "instance": instance, "form": form,
         "list_url": "masters:projects",
-    })
+    }, status=status)

@@ -33,6 +33,8 @@ class Rank(TenantOwnedModel):
 
     name = models.CharField(_("name"), max_length=50)
     position = models.PositiveIntegerField(_("position"), default=0)
+    # The version the settings page reads (optimistic lock, core/versions.py).
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("rank")
@@ -55,6 +57,8 @@ class SubStatus(TenantOwnedModel):
     status = models.CharField(_("status"), max_length=16, choices=CaseStatus.choices)
     name = models.CharField(_("name"), max_length=100)
     position = models.PositiveIntegerField(_("position"), default=0)
+    # The version the settings page reads (optimistic lock, core/versions.py).
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("sub-status")
@@ -74,6 +78,8 @@ class SubStatus(TenantOwnedModel):
 class Tag(TenantOwnedModel):
     name = models.CharField(_("name"), max_length=100)
     position = models.PositiveIntegerField(_("position"), default=0)
+    # The version the settings page reads (optimistic lock, core/versions.py).
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("tag")
@@ -98,6 +104,8 @@ class CustomField(TenantOwnedModel):
     choices = models.JSONField(_("choices"), default=list, blank=True)
     is_required = models.BooleanField(_("required"), default=False)
     position = models.PositiveIntegerField(_("position"), default=0)
+    # The version the settings page reads (optimistic lock, core/versions.py).
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("custom field")

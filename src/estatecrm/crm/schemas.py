@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
+from estatecrm.core.ids import BodyId
 from estatecrm.crm.choices import (
     ActivityKind,
     BuildingAge,
@@ -73,14 +74,14 @@ class CustomerIn(Schema):
     kana: str = Field("", max_length=200)
     gender: Gender | None = None
     birth_date: datetime.date | None = None
-    postal_code: str = Field("", max_length=8)
+    postal_code: str = Field("", max_length=10)
     prefecture: str = Field("", max_length=10)
     city: str = Field("", max_length=100)
     street: str = Field("", max_length=200)
     building: str = Field("", max_length=200)
     employer: str = Field("", max_length=200)
-    annual_income: int | None = Field(None, ge=0)
-    household_size: int | None = Field(None, ge=0, le=100)
+    annual_income: int | None = Field(None, description="万円, 0 to 2147483647 (checked by the action, as on the page)")
+    household_size: int | None = Field(None, description="1 to 99 (checked by the action, as on the page)")
     homepage: str = Field("", max_length=500)
     custom_values: dict = Field(default_factory=dict)
     contacts: list[ContactIn] = Field(default_factory=list, max_length=20)
@@ -95,14 +96,14 @@ class CustomerUpdateIn(Schema):
     kana: str | None = Field(None, max_length=200)
     gender: Gender | None = None
     birth_date: datetime.date | None = None
-    postal_code: str | None = Field(None, max_length=8)
+    postal_code: str | None = Field(None, max_length=10)
     prefecture: str | None = Field(None, max_length=10)
     city: str | None = Field(None, max_length=100)
     street: str | None = Field(None, max_length=200)
     building: str | None = Field(None, max_length=200)
     employer: str | None = Field(None, max_length=200)
-    annual_income: int | None = Field(None, ge=0)
-    household_size: int | None = Field(None, ge=0, le=100)
+    annual_income: int | None = Field(None, description="万円, 0 to 2147483647 (checked by the action, as on the page)")
+    household_size: int | None = Field(None, description="1 to 99 (checked by the action, as on the page)")
     homepage: str | None = Field(None, max_length=500)
     is_unsubscribed: bool | None = None
 
@@ -198,17 +199,17 @@ class DesiredConditionsOut(Schema):
 class CaseCreateIn(Schema):
     """A new case of an existing customer (`customer_id`) or of a new one (`customer`)."""
 
-    customer_id: int | None = None
+    customer_id: BodyId | None = None
     customer: CustomerIn | None = None
     kind: CaseKind = CaseKind.RENT
-    owning_org_id: int | None = None
+    owning_org_id: BodyId | None = None
     status: CaseStatus = CaseStatus.NEW
-    sub_status_id: int | None = None
-    rank_id: int | None = None
-    main_assignee_id: int | None = None
-    sub_assignee_ids: list[int] = Field(default_factory=list)
-    tag_ids: list[int] = Field(default_factory=list)
-    project_id: int | None = None
+    sub_status_id: BodyId | None = None
+    rank_id: BodyId | None = None
+    main_assignee_id: BodyId | None = None
+    sub_assignee_ids: list[BodyId] = Field(default_factory=list)
+    tag_ids: list[BodyId] = Field(default_factory=list)
+    project_id: BodyId | None = None
     started_on: datetime.date | None = None
     first_inquiry_date: datetime.date | None = None
     first_inquiry_source: str = Field("", max_length=100)
@@ -226,12 +227,12 @@ class CaseUpdateIn(Schema):
     updated_at: datetime.datetime | None = None
     kind: CaseKind | None = None
     status: CaseStatus | None = None
-    sub_status_id: int | None = None
-    rank_id: int | None = None
-    owning_org_id: int | None = None
-    main_assignee_id: int | None = None
-    sub_assignee_ids: list[int] | None = None
-    tag_ids: list[int] | None = None
+    sub_status_id: BodyId | None = None
+    rank_id: BodyId | None = None
+    owning_org_id: BodyId | None = None
+    main_assignee_id: BodyId | None = None
+    sub_assignee_ids: list[BodyId] | None = None
+    tag_ids: list[BodyId] | None = None
     started_on: datetime.date | None = None
     first_inquiry_date: datetime.date | None = None
     first_inquiry_source: str | None = Field(None, max_length=100)
@@ -247,7 +248,7 @@ class ActivityIn(Schema):
     occurred_at: datetime.datetime | None = Field(None, description="When it happened; for a visit appointment, when the visit is.")
     subject: str = Field("", max_length=300)
     body: str = Field("", max_length=20000)
-    org_unit_id: int | None = Field(None, description="Visit appointments: the holding unit (default: the case's unit).")
+    org_unit_id: BodyId | None = Field(None, description="Visit appointments: the holding unit (default: the case's unit).")
 
 
 class ActivityOut(Schema):
@@ -365,5 +366,5 @@ class CustomFieldIn(Schema):
 
 class ProjectIn(Schema):
     name: str = Field(..., min_length=1, max_length=200)
-    custom_field_ids: list[int] = Field(default_factory=list)
+    custom_field_ids: list[BodyId] = Field(default_factory=list)
 

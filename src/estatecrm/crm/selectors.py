@@ -1,11 +1,11 @@
 """Every read of customers and cases goes through these, with the acting user's access rules."""
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from estatecrm.core.errors import NotFound
 from estatecrm.crm.choices import ActivityKind, CaseOrigin, CaseStatus
-from estatecrm.crm.models import Activity, Case, ContactPoint, Customer
+from estatecrm.crm.models import Activity, Case, ContactPoint, Customer, DesiredConditions
 from estatecrm.normalize import normalize_email, normalize_phone
 from estatecrm.tenancy.selectors import Actor
 
@@ -95,3 +95,25 @@ def cases_sharing_contact(*, actor: Actor, phone: str = "", email: str = "") -> 
     customer_ids = ContactPoint.objects.for_company(actor.company_id).filter(normalized__in=values).values("customer_id")
     cases = visible_cases(actor=actor).filter(customer_id__in=customer_ids).select_related("customer", "main_assignee")
     return list(cases.order_by("-updated_at")[:10])
+
+
+# Activities whose events a stale refusal can name: adding one moves the case's version; the newest are enough.
+HISTORY_ACTIVITIES = 200
+
+
+def case_history(case: Case) -> Q:
+    """The audit events that change a case's version: the case itself (fields, tags, sub-assignees),
+    its desired conditions and its newest activities (adding one moves the case's `updated_at`).
+
+    Every condition is on (object_type, object_id), the audit index: no scan of the company's events.
+    """
+    desired_ids = [str(pk) for pk in DesiredConditions.objects.for_company(case.company_id).filter(case_id=case.pk).values_list("pk", flat=True)]
+    activity_ids = [str(pk) for pk in Activity.objects.for_company(case.company_id).filter(case_id=case.pk).order_by("-pk")
+                    .values_list("pk", flat=True)[:HISTORY_ACTIVITIES]]
+    return (Q(object_type="crm.case", object_id=str(case.pk)) | Q(object_type="crm.desiredconditions", object_id__in=desired_ids)
+            | Q(object_type="crm.activity", object_id__in=activity_ids))
+
+
+def customer_history(customer: Customer) -> Q:
+    """The audit events that change a customer's version: its own."""
+    return Q(object_type="crm.customer", object_id=str(customer.pk))

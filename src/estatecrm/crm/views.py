@@ -21,8 +21,10 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from estatecrm.core.errors import ApplicationError, NotFound
+from estatecrm.audit.stale import last_event_id
+from estatecrm.core.errors import ApplicationError, Conflict, NotFound
 from estatecrm.core.redirects import safe_next_url
+from estatecrm.core.versions import ReadVersion, rebound_at_version
 from estatecrm.crm import actions, filtersets, selectors
 from estatecrm.crm.choices import ActivityKind, CaseKind, CaseOrigin, CaseStatus, ContactPointKind
 from estatecrm.crm.export import case_shape, csv_lines, export_cases, write_xlsx
@@ -102,7 +104,11 @@ def case_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     filters = filtersets.CaseFilters.from_query(request.GET)
     for name, message in filters.errors.items():
         messages.warning(request, f"{name}: {message}")
-    cases = filtersets.filter_cases(actor=actor, filters=filters).select_related(
+    # A filter that could not be read lists nothing: the whole list under a filter line would look filtered.
+    cases = filtersets.filter_cases(actor=actor, filters=filters)
+    if filters.errors:
+        cases = cases.none()
+    cases = cases.select_related(
         "customer", "rank", "sub_status", "owning_org", "main_assignee").prefetch_related(
         Prefetch("tag_links", queryset=CaseTag.objects.select_related("tag").order_by("position")))
     page = filtersets.paginate_cases(cases, sort=filters.sort, cursor=request.GET.get("cursor", ""))
@@ -120,7 +126,7 @@ def case_list(request: HttpRequest, actor: Actor) -> HttpResponse:
                        for value, label in filtersets.View.CHOICES],
     }
     template = "crm/partials/case_rows.html" if request.headers.get("HX-Request") else "crm/case_list.html"
-    return render(request, template, context)
+    return render(request, template, context, status=400 if filters.errors else 200)
 
 
 def view_counts(actor: Actor) -> dict[str, int]:
@@ -172,6 +178,11 @@ def case_bulk(request: HttpRequest, actor: Actor) -> HttpResponse:
 def case_export(request: HttpRequest, actor: Actor) -> HttpResponse:
     """The current filter as CSV (UTF-8 with BOM) or XLSX: the same columns as `estatecrm export cases`."""
     filters = filtersets.CaseFilters.from_query(request.GET)
+    if filters.errors:
+        # Refused before anything streams: exporting the unfiltered list would pass it off as the filtered one.
+        lines = [_("The export was refused: some filters are not valid.")]
+        lines += [f"{name}: {message}" for name, message in filters.errors.items()]
+        return HttpResponse("\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8")
     cases = filtersets.filter_cases(actor=actor, filters=filters)
     records = export_cases(actor.company, {"queryset": cases})
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
@@ -232,22 +243,32 @@ def case_detail(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespons
     return render(request, "crm/case_detail.html", _case_context(actor, case))
 
 
+def _version_now(actor: Actor, instance, history) -> ReadVersion:
+    """The version a page shows: the object's ETag and the last audit event of its history."""
+    return ReadVersion.of(instance, seen_event_id=last_event_id(actor.company_id, history))
+
+
 @actor_view
 def case_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id, include_trashed=False)
+    version = _version_now(actor, case, selectors.case_history(case))
     current_tags = [link.tag_id for link in CaseTag.objects.for_company(actor.company_id).filter(case=case).order_by("position")]
     current_subs = [link.user_id for link in CaseAssignee.objects.for_company(actor.company_id).filter(case=case).order_by("position")]
     initial = {name: getattr(case, name) for name in actions.CASE_EDITABLE_FIELDS}
-    initial.update(tags=current_tags, sub_assignees=current_subs)
+    initial.update(tags=current_tags, sub_assignees=current_subs, version=version.as_field())
     form = CaseForm(request.POST or None, actor=actor, initial=initial)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in actions.CASE_EDITABLE_FIELDS if name in form.cleaned_data}
         try:
             with transaction.atomic():
-                actions.do_update_case(case=case, changes=changes, acting_user=actor.user)
+                actions.do_update_case(case=case, changes=changes, acting_user=actor.user,
+                                       read_version=ReadVersion.from_field(form.cleaned_data["version"]))
                 tags = sorted(form.cleaned_data["tags"], key=lambda tag: (current_tags.index(tag.pk) if tag.pk in current_tags else 99, tag.position))
                 actions.do_set_case_tags(case=case, tags=tags, acting_user=actor.user)
                 actions.do_set_case_sub_assignees(case=case, users=list(form.cleaned_data["sub_assignees"]), acting_user=actor.user)
+        except Conflict as error:
+            form = rebound_at_version(request.POST, CaseForm, version, error.message, actor=actor, initial=initial)
+            return render(request, "crm/case_edit.html", {"actor": actor, "case": case, "form": form}, status=409)
         except ApplicationError as error:
             show_error(request, error, form)
         else:
@@ -259,11 +280,19 @@ def case_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
 @actor_view
 def desired_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id, include_trashed=False)
+    version = _version_now(actor, case, selectors.case_history(case))
     desired = DesiredConditions.objects.for_company(actor.company_id).filter(case=case).first()
-    form = DesiredConditionsForm(request.POST or None, initial=DesiredConditionsForm.initial_for(desired))
+    initial = {**DesiredConditionsForm.initial_for(desired), "version": version.as_field()}
+    form = DesiredConditionsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
+        changes = {name: value for name, value in form.cleaned_data.items() if name != "version"}
         try:
-            actions.do_update_desired_conditions(case=case, changes=dict(form.cleaned_data), acting_user=actor.user)
+            with transaction.atomic():
+                actions.do_update_desired_conditions(case=case, changes=changes, acting_user=actor.user,
+                                                     read_version=ReadVersion.from_field(form.cleaned_data["version"]))
+        except Conflict as error:
+            form = rebound_at_version(request.POST, DesiredConditionsForm, version, error.message, initial=initial)
+            return render(request, "crm/desired_edit.html", {"actor": actor, "case": case, "form": form}, status=409)
         except ApplicationError as error:
             show_error(request, error, form)
         else:
@@ -276,12 +305,19 @@ def desired_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespon
 def customer_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = _load_case(actor, case_id, include_trashed=False)
     customer = case.customer
-    form = CustomerForm(request.POST or None, initial={name: getattr(customer, name) for name in actions.CUSTOMER_EDITABLE_FIELDS})
+    version = _version_now(actor, customer, selectors.customer_history(customer))
+    initial = {**{name: getattr(customer, name) for name in actions.CUSTOMER_EDITABLE_FIELDS}, "version": version.as_field()}
+    form = CustomerForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         changes = {name: value if value is not None or name in ("birth_date", "annual_income", "household_size") else ""
-                   for name, value in form.cleaned_data.items()}
+                   for name, value in form.cleaned_data.items() if name != "version"}
         try:
-            actions.do_update_customer(customer=customer, changes=changes, acting_user=actor.user)
+            with transaction.atomic():
+                actions.do_update_customer(customer=customer, changes=changes, acting_user=actor.user,
+                                           read_version=ReadVersion.from_field(form.cleaned_data["version"]))
+        except Conflict as error:
+            form = rebound_at_version(request.POST, CustomerForm, version, error.message, initial=initial)
+            return render(request, "crm/customer_edit.html", {"actor": actor, "case": case, "form": form}, status=409)
         except ApplicationError as error:
             show_error(request, error, form)
         else:

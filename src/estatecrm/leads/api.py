@@ -9,6 +9,7 @@ from ninja import File, Form, Router, UploadedFile
 from ninja.security import django_auth
 
 from estatecrm.core.errors import ApplicationError, NotFound
+from estatecrm.core.ids import PathId
 from estatecrm.core.scope import company_scope
 from estatecrm.crm.models import Project
 from estatecrm.leads import actions, schemas
@@ -133,12 +134,12 @@ def list_imports(request):
 
 
 @router.get("/lead-imports/{import_id}", response=schemas.ImportOut)
-def get_import(request, import_id: int):
+def get_import(request, import_id: PathId):
     return import_out(access_import(acting(request, "lead_imports"), import_id))
 
 
 @router.post("/lead-imports/{import_id}/abort", response=schemas.ImportOut)
-def abort_import(request, import_id: int):
+def abort_import(request, import_id: PathId):
     actor = acting(request, "lead_imports")
     run = access_import(actor, import_id)
     request_abort(run)
@@ -147,20 +148,20 @@ def abort_import(request, import_id: int):
 
 
 @router.get("/lead-imports/{import_id}/failed-rows")
-def failed_rows(request, import_id: int, encoding: str = ""):
+def failed_rows(request, import_id: PathId, encoding: str = ""):
     """The failed rows as CSV with the エラー内容 column (the source's encoding unless `encoding`)."""
     actor = acting(request, "lead_imports")
     run = access_import(actor, import_id)
     response = HttpResponse(content_type="text/csv")
     with company_scope(actor.company_id):
         result = write_failed_rows(run, response, encoding=encoding or None)
-    response["Content-Type"] = f"text/csv; charset={'shift_jis' if result['encoding'] == 'cp932' else 'utf-8'}"
+    response["Content-Type"] = f"text/csv; charset={result['charset']}"
     response["Content-Disposition"] = f'attachment; filename="import-{run.pk}-failed-rows.csv"'
     return response
 
 
 @router.post("/lead-imports/{import_id}/revert", response=schemas.ImportOut)
-def revert_import(request, import_id: int, payload: schemas.RevertIn):
+def revert_import(request, import_id: PathId, payload: schemas.RevertIn):
     actor = acting(request, "lead_imports")
     run = access_import(actor, import_id)
     with company_scope(actor.company_id):
@@ -183,7 +184,7 @@ def list_do_not_call(request):
 
 
 @router.delete("/do-not-call/{entry_id}", response={204: None})
-def remove_do_not_call(request, entry_id: int):
+def remove_do_not_call(request, entry_id: PathId):
     actor = acting(request, "do_not_call")
     entry = DoNotCallEntry.objects.for_company(actor.company_id).filter(pk=entry_id).first()
     if entry is None:

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from estatecrm.core.forms import IdsMultipleChoiceField
 from estatecrm.crm.models import Project
 from estatecrm.leads.choices import DuplicateKey, DuplicatePolicy
 from estatecrm.tenancy.models import Workgroup
@@ -22,7 +23,6 @@ DELIMITER_CHOICES = [
     (";", _("Semicolon")),
     ("|", _("Vertical bar")),
 ]
-FAILED_ROWS_ENCODINGS = {"", "utf-8-sig", "cp932"}
 # The default fields' labels in the request's language (fields.py fixes them when it is imported).
 FIELD_LABELS = {
     "lead_name": _("Lead name"), "contact_name": _("Contact name"), "phone": _("Phone"), "contact_kana": _("Contact reading"),
@@ -117,7 +117,7 @@ class MappingForm(forms.Form):
 
 class DoNotCallImportForm(forms.Form):
     file = forms.FileField(label=_("File"), help_text=_("Columns: lead name and/or phone number, optionally a note."), allow_empty_file=True)
-    workgroups = forms.ModelMultipleChoiceField(label=_("Workgroups"), queryset=Workgroup.objects.none(), required=False,
+    workgroups = IdsMultipleChoiceField(label=_("Workgroups"), queryset=Workgroup.objects.none(), required=False,
                                                 widget=forms.CheckboxSelectMultiple,
                                                 help_text=_("None chosen: the whole company."))
     encoding = forms.ChoiceField(label=_("Character encoding"), choices=ENCODING_CHOICES, required=False)

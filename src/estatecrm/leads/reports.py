@@ -1,5 +1,6 @@
 """The failed-rows file: each failing row's original cells plus a Japanese reason per field."""
 
+import codecs
 import csv
 import io
 from collections.abc import Iterable
@@ -7,10 +8,15 @@ from collections.abc import Iterable
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from estatecrm.core.pagination import InvalidInput
+from estatecrm.leads import error_codes
 from estatecrm.normalize import neutralize_formula
 from estatecrm.pipeline.models import RowIssue, Run
 
 ERROR_COLUMN = "エラー内容"
+# The encodings a failed-rows file can be written in, and the charset its download is labelled with.
+FAILED_ROWS_CHARSETS = {"utf-8-sig": "utf-8", "utf-8": "utf-8", "cp932": "shift_jis", "utf-16": "utf-16"}
+FAILED_ROWS_ENCODINGS = tuple(FAILED_ROWS_CHARSETS)
 REASON_MESSAGES = {
     "lead_name_missing": _("The lead name is empty."),
     "contact_name_missing": _("The contact name is empty."),
@@ -43,12 +49,25 @@ def failed_rows(run: Run) -> Iterable[tuple[int, list, list[tuple[str, str]]]]:
         yield current, cells, problems
 
 
+def check_failed_rows_encoding(encoding: str | None) -> str | None:
+    """The asked encoding in its canonical spelling (None: the source file's); InvalidInput (422) for any other."""
+    if not encoding:
+        return None
+    canonical = encoding.strip().lower().replace("_", "-")
+    if canonical not in FAILED_ROWS_CHARSETS:
+        message = _("Choose one of: %(encodings)s.") % {"encodings": ", ".join(FAILED_ROWS_ENCODINGS)}
+        raise InvalidInput(error_codes.UNKNOWN_ENCODING, message, fields={"encoding": [message]})
+    return canonical
+
+
 def write_failed_rows(run: Run, handle, *, encoding: str | None = None, language: str = "ja") -> dict:
     """Write the failed rows as CSV to a binary `handle`, in the source file's encoding unless told.
 
-    Returns {"rows": n, "encoding": ..., "replaced_characters": n}; characters the encoding cannot
-    hold (CP932 only) are replaced with `?` and counted, never dropped silently.
+    Returns {"rows": n, "encoding": ..., "charset": label for Content-Type, "replaced_characters": n};
+    characters the encoding cannot hold (CP932 only) are replaced with `?` and counted, never dropped
+    silently. Refuses (InvalidInput, nothing written) an encoding outside FAILED_ROWS_ENCODINGS.
     """
+    encoding = check_failed_rows_encoding(encoding)
     source_encoding = (run.detected or {}).get("encoding") or ""
     if not encoding:
         encoding = "cp932" if source_encoding in {"cp932", "shift_jis", "sjis"} else "utf-8-sig"
@@ -59,11 +78,9 @@ def write_failed_rows(run: Run, handle, *, encoding: str | None = None, language
     writer = csv.writer(text, lineterminator="\r\n")
     replaced = 0
     rows = 0
-    reported_encoding = encoding
-    if encoding.replace("_", "-").lower() == "utf-8-sig":
-        # One BOM at the start of the file, not one per line.
-        handle.write("\ufeff".encode())
-        encoding = "utf-8"
+    # One incremental encoder for the whole file: one byte order mark (UTF-8-SIG, UTF-16) at its
+    # start, not one per line.
+    encoder = codecs.getincrementalencoder(encoding)(errors="replace")
 
     def emit(values):
         nonlocal replaced
@@ -71,8 +88,8 @@ def write_failed_rows(run: Run, handle, *, encoding: str | None = None, language
         text.truncate()
         writer.writerow([neutralize_formula(value) if isinstance(value, str) else value for value in values])
         chunk = text.getvalue()
-        data = chunk.encode(encoding, errors="replace")
-        if encoding.startswith("cp932"):
+        data = encoder.encode(chunk)
+        if encoding == "cp932":
             replaced += sum(1 for character in chunk if not _encodable(character, encoding))
         handle.write(data)
 
@@ -84,7 +101,7 @@ def write_failed_rows(run: Run, handle, *, encoding: str | None = None, language
             reasons = " / ".join(reason_text(field_headers.get(field, field), code) for field, code in problems)
             emit([*cells, reasons])
             rows += 1
-    return {"rows": rows, "encoding": reported_encoding, "replaced_characters": replaced}
+    return {"rows": rows, "encoding": encoding, "charset": FAILED_ROWS_CHARSETS[encoding], "replaced_characters": replaced}
 
 
 def _encodable(character: str, encoding: str) -> bool:

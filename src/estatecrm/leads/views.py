@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from estatecrm.core.errors import ApplicationError, NotFound
+from estatecrm.core.ids import parse_id
 from estatecrm.crm.models import CustomField, Project
 from estatecrm.leads import actions, error_codes, selectors
 from estatecrm.leads.choices import DuplicatePolicy
@@ -32,7 +33,6 @@ from estatecrm.leads.dnc import DNC_FIELDS
 from estatecrm.leads.fields import CUSTOM_PREFIX, DEFAULT_FIELDS
 from estatecrm.leads.forms import (
     DELIMITER_CHOICES,
-    FAILED_ROWS_ENCODINGS,
     DoNotCallImportForm,
     MappingForm,
     ReadSettingsForm,
@@ -251,10 +251,9 @@ def sample_template(request: HttpRequest, actor: Actor) -> HttpResponse:
     """A CSV with the canonical column headers (UTF-8 with BOM, opens in Excel), for the project when given."""
     project = None
     if request.GET.get("project"):
-        try:
-            project = Project.objects.for_company(actor.company_id).get(pk=int(request.GET["project"]))
-        except (Project.DoesNotExist, ValueError):
-            raise NotFound() from None
+        project = Project.objects.for_company(actor.company_id).filter(pk=parse_id(request.GET["project"])).first()
+        if project is None:
+            raise NotFound()
     text = io.StringIO()
     csv.writer(text, lineterminator="\r\n").writerow(template_headers(project))
     response = HttpResponse(("\ufeff" + text.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8")
@@ -421,12 +420,12 @@ def import_abort(request: HttpRequest, actor: Actor, run_id: int) -> HttpRespons
 def failed_rows(request: HttpRequest, actor: Actor, run_id: int) -> HttpResponse:
     """The failed rows with the エラー内容 column, in the file's encoding unless `encoding` says otherwise."""
     run = selectors.access_import(actor, run_id)
-    encoding = request.GET.get("encoding", "")
-    if encoding not in FAILED_ROWS_ENCODINGS:
-        encoding = ""
     response = HttpResponse(content_type="text/csv")
-    result = write_failed_rows(run, response, encoding=encoding or None)
-    response["Content-Type"] = f"text/csv; charset={'shift_jis' if result['encoding'] == 'cp932' else 'utf-8'}"
+    try:
+        result = write_failed_rows(run, response, encoding=request.GET.get("encoding") or None)
+    except ApplicationError as error:
+        return HttpResponse(error.message + "\n", status=400, content_type="text/plain; charset=utf-8")
+    response["Content-Type"] = f"text/csv; charset={result['charset']}"
     response["Content-Disposition"] = content_disposition_header(True, f"import-{run.pk}-failed-rows.csv")
     return response
 

@@ -1,4 +1,4 @@
-"""Mounted at settings/units/<int:unit_id>/onboarding/migration/ (config/urls.py)."""
+"""Mounted at settings/units/<id:unit_id>/onboarding/migration/ (config/urls.py)."""
 
 from django.urls import path
 
@@ -15,11 +15,11 @@ urlpatterns = [
     path("full/", views.full, name="full"),
     path("quick/", views.quick, name="quick"),
     path("runs/", views.runs, name="runs"),
-    path("runs/<int:run_id>/", views.run_detail, name="run"),
-    path("runs/<int:run_id>/status/", views.run_status, name="run-status"),
-    path("runs/<int:run_id>/abort/", views.run_abort, name="run-abort"),
-    path("runs/<int:run_id>/revert/", views.run_revert, name="run-revert"),
-    path("runs/<int:run_id>/report.csv", views.run_report, name="run-report"),
-    path("runs/<int:run_id>/migrated-ids.csv", views.run_migrated_ids, name="run-migrated-ids"),
-    path("runs/<int:run_id>/cases/", views.run_cases, name="run-cases"),
+    path("runs/<id:run_id>/", views.run_detail, name="run"),
+    path("runs/<id:run_id>/status/", views.run_status, name="run-status"),
+    path("runs/<id:run_id>/abort/", views.run_abort, name="run-abort"),
+    path("runs/<id:run_id>/revert/", views.run_revert, name="run-revert"),
+    path("runs/<id:run_id>/report.csv", views.run_report, name="run-report"),
+    path("runs/<id:run_id>/migrated-ids.csv", views.run_migrated_ids, name="run-migrated-ids"),
+    path("runs/<id:run_id>/cases/", views.run_cases, name="run-cases"),
 ]

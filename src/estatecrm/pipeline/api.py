@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from estatecrm.core.errors import Conflict
+from estatecrm.core.ids import PathId
 from estatecrm.core.pagination import keyset_page
 from estatecrm.pipeline.engine import request_abort
 from estatecrm.pipeline.selectors import access_run, check_may_abort, visible_runs
@@ -62,12 +63,12 @@ def list_runs(request, query: Query[RunListQuery]):
 
 
 @router.get("/runs/{run_id}", response=RunOut)
-def get_run(request, run_id: int):
+def get_run(request, run_id: PathId):
     return access_run(acting(request), run_id)
 
 
 @router.post("/runs/{run_id}/abort", response=RunOut)
-def abort_run(request, run_id: int):
+def abort_run(request, run_id: PathId):
     """Ask the run to stop after its current batch (a run no worker took yet stops at once). Administrators only."""
     actor = acting(request)
     run = access_run(actor, run_id)

@@ -4,6 +4,8 @@ from django.contrib.auth.hashers import check_password
 from django.db import transaction
 
 from estatecrm.audit.actions import record_event, snapshot
+from estatecrm.audit.stale import check_read_version
+from estatecrm.core.versions import ReadVersion
 from estatecrm.tenancy.choices import CaseVisibility, Role
 from estatecrm.tenancy.models import Company, Membership, OrgUnit, User, Workgroup, WorkgroupMember
 from estatecrm.tenancy.permissions import require_user
@@ -32,13 +34,16 @@ def do_upsert_company(*, code: str, name: str, acting_user=None) -> tuple[Compan
 @transaction.atomic(savepoint=False)
 def do_upsert_org_unit(
     *, company: Company, code: str, name: str, parent: OrgUnit | None,
-    case_visibility: str = CaseVisibility.ORG, acting_user=None,
+    case_visibility: str = CaseVisibility.ORG, acting_user=None, read_version: ReadVersion | None = None,
 ) -> tuple[OrgUnit, bool]:
     """Create or update the unit with `code`; keeps materialized paths of it and its subtree right.
 
-    Refuses to move a unit below itself. Returns (unit, changed). Audited when changed.
+    Refuses to move a unit below itself, and (Conflict) to change a unit read at another version
+    (`read_version`, the settings page). Returns (unit, changed). Audited when changed.
     """
     unit = OrgUnit.objects.for_company(company).select_for_update().filter(code=code).first()
+    if unit is not None:
+        check_read_version(unit, read_version)
     if unit is None:
         unit = OrgUnit.objects.create(company=company, code=code, name=name, parent=parent, case_visibility=case_visibility)
         unit.path = _unit_path(parent, unit.pk)
@@ -166,6 +171,9 @@ def do_upsert_workgroup(*, company: Company, name: str, members: list[User], act
     WorkgroupMember.objects.bulk_create(
         [WorkgroupMember(company=company, workgroup=workgroup, user_id=user_id) for user_id in sorted(wanted - current)]
     )
+    if not created:
+        # The members are part of the workgroup's version (the settings page's optimistic lock).
+        workgroup.save(update_fields=["updated_at"])
     record_event(
         company_id=company.pk, actor=acting_user, verb="create" if created else "update", instance=workgroup,
         before=None if created else {"members": sorted(current)}, after={"members": sorted(wanted)},
@@ -339,13 +347,15 @@ def do_change_membership_role(*, membership: Membership, role: str, acting_user)
 
 
 @transaction.atomic
-def do_rename_workgroup(*, workgroup: Workgroup, name: str, acting_user) -> bool:
-    """Rename the workgroup; refused (field `name`) when another has the name. Audited when changed."""
+def do_rename_workgroup(*, workgroup: Workgroup, name: str, acting_user, read_version: ReadVersion | None = None) -> bool:
+    """Rename the workgroup; refused (field `name`) when another has the name, and (Conflict) when it
+    was read at another version (`read_version`, the settings page). Audited when changed."""
     require_user(acting_user, "workgroups")
     from django.utils.translation import gettext
 
     from estatecrm.tenancy import error_codes
 
+    check_read_version(Workgroup.objects.for_company(workgroup.company_id).select_for_update().get(pk=workgroup.pk), read_version)
     name = name.strip()
     if workgroup.name == name:
         return False

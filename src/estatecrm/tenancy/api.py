@@ -4,6 +4,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest
 from ninja import Router
 
+from estatecrm.core.ids import PathId
 from estatecrm.tenancy import schemas
 from estatecrm.tenancy.models import Membership, User
 from estatecrm.tenancy.selectors import access_org_unit, access_user, actor_for, org_unit_list, user_list
@@ -22,7 +23,7 @@ def list_org_units(request):
 
 
 @router.get("/org-units/{unit_id}", response=schemas.OrgUnitOut)
-def get_org_unit(request, unit_id: int):
+def get_org_unit(request, unit_id: PathId):
     return access_org_unit(acting(request), unit_id)
 
 
@@ -48,7 +49,7 @@ def list_users(request, active: bool | None = None):
 
 
 @router.get("/users/{user_id}", response=schemas.UserOut)
-def get_user(request, user_id: int):
+def get_user(request, user_id: PathId):
     actor = acting(request)
     user = access_user(actor, user_id)
     return user_out(with_memberships(actor, User.objects.filter(pk=user.pk)).get())

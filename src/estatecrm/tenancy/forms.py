@@ -3,6 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from estatecrm.core.forms import IdsMultipleChoiceField
+from estatecrm.core.versions import VersionField
 from estatecrm.tenancy.choices import CaseVisibility, Role
 from estatecrm.tenancy.models import OrgUnit
 
@@ -26,6 +28,7 @@ class OrgUnitForm(forms.Form):
             # The code is the unit's key for imports and tenant files: shown, never changed here.
             self.fields["code"].disabled = True
             self.fields["code"].required = False
+            self.fields["version"] = VersionField()
 
 
 class UserNameForm(forms.Form):
@@ -56,7 +59,7 @@ class MembershipRoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 
 
-class UserMultipleChoiceField(forms.ModelMultipleChoiceField):
+class UserMultipleChoiceField(IdsMultipleChoiceField):
     def label_from_instance(self, user) -> str:
         return f"{user.name} <{user.email}>" if user.name else user.email
 
@@ -65,9 +68,11 @@ class WorkgroupForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     members = UserMultipleChoiceField(label=_("Members"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
 
-    def __init__(self, *args, users, **kwargs):
+    def __init__(self, *args, users, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["members"].queryset = users
+        if editing:
+            self.fields["version"] = VersionField()
 
 
 class ActingUnitForm(forms.Form):

@@ -6,5 +6,5 @@ app_name = "tokens"
 urlpatterns = [
     path("", token_views.token_list_view, name="list"),
     path("new/", token_views.token_create_view, name="create"),
-    path("<int:token_id>/revoke/", token_views.token_revoke_view, name="revoke"),
+    path("<id:token_id>/revoke/", token_views.token_revoke_view, name="revoke"),
 ]

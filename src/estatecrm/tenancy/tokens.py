@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from estatecrm.audit.actions import record_event
 from estatecrm.core.errors import ApplicationError, NotFound, PermissionDenied
+from estatecrm.core.ids import parse_id
 from estatecrm.tenancy.models import ApiToken, User
 
 # Error codes of these actions (kept here: the token feature is self-contained).
@@ -90,8 +91,8 @@ def token_list(*, user: User) -> QuerySet[ApiToken]:
 def access_token(user: User, token_id) -> ApiToken:
     """One of the user's own tokens; NotFound for anybody else's."""
     try:
-        return token_list(user=user).get(pk=int(token_id))
-    except (ApiToken.DoesNotExist, ValueError, TypeError):
+        return token_list(user=user).get(pk=parse_id(str(token_id)))
+    except ApiToken.DoesNotExist:
         raise NotFound() from None
 
 
@@ -103,11 +104,12 @@ def authenticate_api_token(clear: str, *, now=None) -> User | None:
     if not clear or not clear.startswith(TOKEN_PREFIX) or len(clear) > 200:
         return None
     company_part, _separator, secret = clear.removeprefix(TOKEN_PREFIX).partition("_")
-    if not company_part.isdigit() or not secret:
+    company_id = parse_id(company_part)
+    if company_id is None or not secret:
         return None
     now = now or timezone.now()
     token = (
-        ApiToken.objects.for_company(int(company_part)).select_related("user", "user__company")
+        ApiToken.objects.for_company(company_id).select_related("user", "user__company")
         .filter(token_hash=hash_token(clear), revoked_at__isnull=True).first()
     )
     if token is None or not token.user.is_active or token.user.company_id != token.company_id:

@@ -6,12 +6,15 @@ units of their subtree and the memberships in them. Objects of another company a
 
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from estatecrm.core.errors import ApplicationError, NotFound, PermissionDenied
+from estatecrm.audit.stale import history_filter, last_event_id
+from estatecrm.core.errors import ApplicationError, Conflict, NotFound, PermissionDenied
+from estatecrm.core.versions import ReadVersion, rebound_at_version
 from estatecrm.tenancy import actions, forms, selectors
 from estatecrm.tenancy.decorators import permission_view
 from estatecrm.tenancy.models import Membership, User, Workgroup, WorkgroupMember
@@ -94,16 +97,18 @@ def unit_create(request: HttpRequest, actor: Actor) -> HttpResponse:
 @permission_view("organisation")
 def unit_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     unit = selectors.access_org_unit(actor, pk, for_write=True)
+    version = ReadVersion.of(unit, seen_event_id=last_event_id(actor.company_id, history_filter(unit)))
     parents = _administered_units(actor).exclude(path__startswith=unit.path)
     if unit.parent_id is not None:
         # The current parent stays selectable even when outside the actor's subtree (an org admin
         # editing the top of their own subtree).
         parents = parents | selectors.org_unit_list(actor=actor).filter(pk=unit.parent_id)
-    form = forms.OrgUnitForm(
-        request.POST or None, parents=parents.order_by("path"), editing=True,
-        allow_top_level=actor.is_company_admin,
-        initial={"code": unit.code, "name": unit.name, "parent": unit.parent_id, "case_visibility": unit.case_visibility},
-    )
+    form_kwargs = {
+        "parents": parents.order_by("path"), "editing": True, "allow_top_level": actor.is_company_admin,
+        "initial": {"code": unit.code, "name": unit.name, "parent": unit.parent_id, "case_visibility": unit.case_visibility,
+                    "version": version.as_field()},
+    }
+    form = forms.OrgUnitForm(request.POST or None, **form_kwargs)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         parent = data["parent"]
@@ -112,12 +117,17 @@ def unit_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
                 actor.is_company_admin if parent is None else actor.can_admin_unit(parent.pk)
             ):
                 raise PermissionDenied()
-            actions.do_upsert_org_unit(
-                company=actor.company, code=unit.code, name=data["name"], parent=parent,
-                case_visibility=data["case_visibility"], acting_user=request.user,
-            )
+            with transaction.atomic():
+                actions.do_upsert_org_unit(
+                    company=actor.company, code=unit.code, name=data["name"], parent=parent,
+                    case_visibility=data["case_visibility"], acting_user=request.user,
+                    read_version=ReadVersion.from_field(data["version"]),
+                )
         except PermissionDenied:
             raise
+        except Conflict as error:
+            form = rebound_at_version(request.POST, forms.OrgUnitForm, version, error.message, **form_kwargs)
+            return render(request, "tenancy/units/form.html", {"actor": actor, "form": form, "unit": unit}, status=409)
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -323,14 +333,21 @@ def workgroup_create(request: HttpRequest, actor: Actor) -> HttpResponse:
 @permission_view("workgroups")
 def workgroup_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     workgroup = _lookup(Workgroup, actor, pk)
+    version = ReadVersion.of(workgroup, seen_event_id=last_event_id(actor.company_id, history_filter(workgroup)))
     member_ids = list(WorkgroupMember.objects.for_company(actor.company_id).filter(workgroup=workgroup).values_list("user_id", flat=True))
-    form = forms.WorkgroupForm(request.POST or None, users=_workgroup_users(actor) | selectors.user_list(actor=actor).filter(pk__in=member_ids),
-                               initial={"name": workgroup.name, "members": member_ids})
+    form_kwargs = {"users": _workgroup_users(actor) | selectors.user_list(actor=actor).filter(pk__in=member_ids), "editing": True,
+                   "initial": {"name": workgroup.name, "members": member_ids, "version": version.as_field()}}
+    form = forms.WorkgroupForm(request.POST or None, **form_kwargs)
     if request.method == "POST" and form.is_valid():
         try:
-            actions.do_rename_workgroup(workgroup=workgroup, name=form.cleaned_data["name"], acting_user=request.user)
-            actions.do_upsert_workgroup(company=actor.company, name=workgroup.name, members=list(form.cleaned_data["members"]),
-                                        acting_user=request.user)
+            with transaction.atomic():
+                actions.do_rename_workgroup(workgroup=workgroup, name=form.cleaned_data["name"], acting_user=request.user,
+                                            read_version=ReadVersion.from_field(form.cleaned_data["version"]))
+                actions.do_upsert_workgroup(company=actor.company, name=workgroup.name, members=list(form.cleaned_data["members"]),
+                                            acting_user=request.user)
+        except Conflict as error:
+            form = rebound_at_version(request.POST, forms.WorkgroupForm, version, error.message, **form_kwargs)
+            return render(request, "tenancy/workgroups/form.html", {"actor": actor, "form": form, "workgroup": workgroup}, status=409)
         except ApplicationError as error:
             add_error(form, error)
         else:

@@ -20,6 +20,11 @@ from estatecrm.tenancy.choices import Role
 pytestmark = pytest.mark.django_db
 
 
+def version_read(client, url: str) -> str:
+    """The version an edit page hands out (its hidden field), to post back like a browser does."""
+    return client.get(url).context["form"].initial["version"]
+
+
 @pytest.fixture(autouse=True)
 def english_pages(client):
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
@@ -113,7 +118,8 @@ def test_create_a_tag_with_a_taken_name_shows_the_error_next_to_the_field(admin_
 
 
 def test_rename_a_tag_is_audited(admin_client, company, masters):
-    response = admin_client.post(reverse("masters:tag_edit", args=[masters["tag"].pk]), {"name": "ペット相談", "position": "1"})
+    url = reverse("masters:tag_edit", args=[masters["tag"].pk])
+    response = admin_client.post(url, {"name": "ペット相談", "position": "1", "version": version_read(admin_client, url)})
     assert response["Location"] == reverse("masters:tags")
     assert Tag.objects.for_company(company).get(pk=masters["tag"].pk).name == "ペット相談"
     [event] = events(company, "crm.tag", "update")
@@ -127,7 +133,8 @@ def test_create_and_rename_a_sub_status(admin_client, company, masters):
     # the same name under another status is allowed; under the same status it is refused
     response = admin_client.post(reverse("masters:statuses"), {"status": CaseStatus.APPLYING, "name": "審査中"})
     assert response.context["form"].errors == {"name": ["“審査中” already exists."]}
-    admin_client.post(reverse("masters:sub_status_edit", args=[sub_status.pk]), {"name": "入居審査中", "position": "2"})
+    url = reverse("masters:sub_status_edit", args=[sub_status.pk])
+    admin_client.post(url, {"name": "入居審査中", "position": "2", "version": version_read(admin_client, url)})
     sub_status.refresh_from_db()
     assert (sub_status.status, sub_status.name, sub_status.position) == (CaseStatus.APPLYING, "入居審査中", 2)
 
@@ -152,7 +159,8 @@ def test_create_a_choice_field_needs_choices(admin_client, company):
 
 
 def test_edit_a_custom_field_keeps_its_name(admin_client, company, masters):
-    response = admin_client.post(reverse("masters:field_edit", args=[masters["field"].pk]), {
+    url = reverse("masters:field_edit", args=[masters["field"].pk])
+    response = admin_client.post(url, {"version": version_read(admin_client, url),
         "name": "別名", "field_type": CustomFieldType.MULTI_CHOICE, "choices": "渋谷\n新宿",
     })
     assert response["Location"] == reverse("masters:fields")
@@ -168,7 +176,8 @@ def test_create_a_project_with_its_fields_and_change_them(admin_client, company,
     linked = ProjectField.objects.for_company(company).filter(project=project).order_by("position")
     assert list(linked.values_list("custom_field__name", flat=True)) == ["希望駅", "予算メモ"]
     # when: renamed and left with one field
-    admin_client.post(reverse("masters:project_edit", args=[project.pk]), {"name": "秋の反響2026", "custom_fields": [other_field.pk]})
+    url = reverse("masters:project_edit", args=[project.pk])
+    admin_client.post(url, {"name": "秋の反響2026", "custom_fields": [other_field.pk], "version": version_read(admin_client, url)})
     project.refresh_from_db()
     assert project.name == "秋の反響2026"
     assert list(linked.values_list("custom_field__name", flat=True)) == ["予算メモ"]

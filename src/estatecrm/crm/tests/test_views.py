@@ -154,15 +154,16 @@ def test_desired_conditions_error_is_shown_next_to_the_field_and_nothing_saved(a
     # given
     case = testing.make_case(company, org["SBY"], main_assignee=agent)
     url = reverse("crm:desired", kwargs={"case_id": case.pk})
+    version = agent_client.get(url).context["form"].initial["version"]
     # when
-    response = agent_client.post(url, {"rent_min": "12", "rent_max": "8", "layouts": ["1LDK"], "walk_minutes": "10"})
+    response = agent_client.post(url, {"rent_min": "12", "rent_max": "8", "layouts": ["1LDK"], "walk_minutes": "10", "version": version})
     # then
     assert response.status_code == 400
     assert response.context["form"].errors == {"rent_max": ["Must not be lower than the lower limit."]}
     assert DesiredConditions.objects.for_company(company).get(case=case).rent_max is None
     # when fixed
     response = agent_client.post(url, {"rent_min": "8", "rent_max": "12", "layouts": ["1LDK"], "walk_minutes": "10",
-                                       "lines_stations": "JR山手線/渋谷駅", "areas": "渋谷区\n目黒区", "building_age": "0"})
+                                       "lines_stations": "JR山手線/渋谷駅", "areas": "渋谷区\n目黒区", "building_age": "0", "version": version})
     # then
     assert response.status_code == 302
     desired = DesiredConditions.objects.for_company(company).get(case=case)
@@ -175,14 +176,17 @@ def test_edit_case_and_customer(agent_client, company, org, agent, company_admin
     # given
     case = testing.make_case(company, org["SBY"], main_assignee=agent)
     tag, _ = do_upsert_tag(company=company, name="単身")
+    case_url, customer_url = reverse("crm:edit", kwargs={"case_id": case.pk}), reverse("crm:customer", kwargs={"case_id": case.pk})
+    case_version = agent_client.get(case_url).context["form"].initial["version"]
+    customer_version = agent_client.get(customer_url).context["form"].initial["version"]
     # when
-    response = agent_client.post(reverse("crm:edit", kwargs={"case_id": case.pk}), {
+    response = agent_client.post(case_url, {
         "kind": "buy", "status": "申込中", "owning_org": org["SBY"].pk, "main_assignee": agent.pk, "tags": [tag.pk],
-        "sub_assignees": [company_admin.pk], "started_on": "2026-04-01"})
+        "sub_assignees": [company_admin.pk], "started_on": "2026-04-01", "version": case_version})
     assert response.status_code == 302
-    response = agent_client.post(reverse("crm:customer", kwargs={"case_id": case.pk}), {
+    response = agent_client.post(customer_url, {
         "kind": "person", "name": "佐藤　花子", "kana": "さとう はなこ", "postal_code": "〒150-0002", "prefecture": "東京都",
-        "city": "渋谷区", "street": "渋谷1-1"})
+        "city": "渋谷区", "street": "渋谷1-1", "version": customer_version})
     assert response.status_code == 302
     # then
     case.refresh_from_db()

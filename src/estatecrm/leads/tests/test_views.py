@@ -444,3 +444,24 @@ def test_dnc_export_neutralizes_formula_looking_cells(admin_client, company):
     DoNotCallEntry.objects.create(company=company, name="=HYPERLINK(\"x\")", name_key="x", phone_raw="", phone="", note="@note")
     exported = b"".join(admin_client.get("/imports/do-not-call/export.csv").streaming_content).decode("utf-8-sig")
     assert exported.splitlines()[1] == "\"'=HYPERLINK(\"\"x\"\")\",,'@note,"
+
+
+@pytest.mark.parametrize("url", ["/imports/{pk}/failed-rows/", "/api/v1/lead-imports/{pk}/failed-rows"])
+def test_failed_rows_in_an_unknown_encoding_are_refused(admin_client, finished_run, url):
+    # when
+    response = admin_client.get(url.format(pk=finished_run.pk), {"encoding": "klingon"})
+    # then
+    assert response.status_code in (400, 422)
+    assert "Choose one of: utf-8-sig, utf-8, cp932, utf-16." in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/imports/{pk}/failed-rows/", "/api/v1/lead-imports/{pk}/failed-rows"])
+@pytest.mark.parametrize(("encoding", "charset", "bom"), [
+    ("utf-16", "utf-16", b"\xff\xfe"), ("utf-8", "utf-8", b""), ("utf-8-sig", "utf-8", b"\xef\xbb\xbf"), ("cp932", "shift_jis", b"")])
+def test_failed_rows_are_labelled_with_the_encoding_they_are_written_in(admin_client, finished_run, url, encoding, charset, bom):
+    # when
+    response = admin_client.get(url.format(pk=finished_run.pk), {"encoding": encoding})
+    # then: one byte order mark at most, and the label says how to read the bytes
+    assert response["Content-Type"] == f"text/csv; charset={charset}"
+    assert (response.content.startswith(bom), response.content.count(bom) if bom else 0) == (True, 1 if bom else 0)
+    assert response.content.decode(encoding).lstrip("\ufeff").splitlines()[1] == "田中家,田中 一郎,090-1234-567,,,電話番号: 電話番号が正しくありません。"

@@ -14,6 +14,11 @@ from estatecrm.tenancy.models import Membership, OrgUnit, User, Workgroup, Workg
 pytestmark = pytest.mark.django_db
 
 
+def version_read(client, url: str) -> str:
+    """The version an edit page hands out (its hidden field), to post back like a browser does."""
+    return client.get(url).context["form"].initial["version"]
+
+
 @pytest.fixture(autouse=True)
 def english_pages(client):
     """Pages in English, so the tests read English messages (Japanese is the default)."""
@@ -155,8 +160,9 @@ def test_move_unit_and_change_its_case_visibility(admin_client, company, org):
     # given: KNG under HQ
     kng = testing.make_unit(company, "KNG", parent=org["HQ"], name="神奈川エリア")
     # when: SBY moves under KNG with assignees visibility
-    response = admin_client.post(reverse("settings:unit_edit", args=[org["SBY"].pk]), {
-        "name": "渋谷店", "parent": kng.pk, "case_visibility": CaseVisibility.ASSIGNEES,
+    url = reverse("settings:unit_edit", args=[org["SBY"].pk])
+    response = admin_client.post(url, {
+        "name": "渋谷店", "parent": kng.pk, "case_visibility": CaseVisibility.ASSIGNEES, "version": version_read(admin_client, url),
     })
     # then
     assert response.status_code == 302
@@ -167,8 +173,9 @@ def test_move_unit_and_change_its_case_visibility(admin_client, company, org):
 
 
 def test_moving_a_unit_below_itself_is_refused(admin_client, company, org):
-    response = admin_client.post(reverse("settings:unit_edit", args=[org["TKY"].pk]), {
-        "name": "東京エリア", "parent": org["SBY"].pk, "case_visibility": CaseVisibility.ORG,
+    url = reverse("settings:unit_edit", args=[org["TKY"].pk])
+    response = admin_client.post(url, {
+        "name": "東京エリア", "parent": org["SBY"].pk, "case_visibility": CaseVisibility.ORG, "version": version_read(admin_client, url),
     })
     # SBY is not offered as a parent of its own ancestor
     assert response.status_code == 200
@@ -195,8 +202,9 @@ def test_org_admin_manages_only_their_subtree(client, company, org):
 def test_org_admin_may_rename_the_top_of_their_subtree_keeping_its_parent(client, company, org):
     tky_admin = testing.make_user(company, org["TKY"], role=Role.ADMIN, email="tky-admin@acme.example.jp")
     client.force_login(tky_admin)
-    response = client.post(reverse("settings:unit_edit", args=[org["TKY"].pk]), {
-        "name": "東京23区エリア", "parent": org["HQ"].pk, "case_visibility": CaseVisibility.ORG,
+    url = reverse("settings:unit_edit", args=[org["TKY"].pk])
+    response = client.post(url, {
+        "name": "東京23区エリア", "parent": org["HQ"].pk, "case_visibility": CaseVisibility.ORG, "version": version_read(client, url),
     })
     assert response.status_code == 302
     assert OrgUnit.objects.for_company(company).get(pk=org["TKY"].pk).name == "東京23区エリア"
@@ -358,7 +366,8 @@ def test_create_workgroup_with_a_taken_name_is_refused(admin_client, company, wo
 
 
 def test_rename_workgroup_and_change_members(admin_client, company, company_admin, workgroup):
-    response = admin_client.post(reverse("settings:workgroup_edit", args=[workgroup.pk]), {"name": "2026年新人", "members": [company_admin.pk]})
+    url = reverse("settings:workgroup_edit", args=[workgroup.pk])
+    response = admin_client.post(url, {"name": "2026年新人", "members": [company_admin.pk], "version": version_read(admin_client, url)})
     assert response.status_code == 302
     workgroup.refresh_from_db()
     assert workgroup.name == "2026年新人"

@@ -9,7 +9,7 @@ from estatecrm.core.errors import ApplicationError
 from estatecrm.core.scope import company_scope
 from estatecrm.leads.actions import do_revert_lead_import
 from estatecrm.leads.choices import RUN_KIND
-from estatecrm.leads.reports import write_failed_rows
+from estatecrm.leads.reports import FAILED_ROWS_ENCODINGS, write_failed_rows
 from estatecrm.leads.selectors import import_list, import_summary
 from estatecrm.pipeline.models import Run
 from estatecrm.tenancy.commands import acting_actor, company_by_code
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         failed = commands.add_parser("failed-rows")
         failed.add_argument("import_id", type=int)
         failed.add_argument("--out", required=True)
-        failed.add_argument("--encoding", help="default: the imported file's encoding (cp932 or utf-8-sig)")
+        failed.add_argument("--encoding", choices=FAILED_ROWS_ENCODINGS, help="default: the imported file's encoding (cp932 or utf-8-sig)")
         revert = commands.add_parser("revert")
         revert.add_argument("import_id", type=int)
         revert.add_argument("--force", action="store_true")
