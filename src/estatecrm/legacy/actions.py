@@ -59,7 +59,10 @@ def quick_start_date(today: date | None = None) -> date:
 
 
 def parse_staff_map(content: bytes) -> dict[str, str]:
-    """`社員コード,email` lines (a header line is allowed) -> {code: lower-case e-mail}. CP932 or UTF-8."""
+    """`社員コード,email` lines (a header line is allowed) -> {code: lower-case e-mail}. CP932 or UTF-8.
+
+    Anything ambiguous is refused with the line: more than two columns, a code mapped to two different
+    addresses, a map without a single mapping (a file that is all header would silently map nobody)."""
     for encoding in ("utf-8-sig", "cp932"):
         try:
             text = content.decode(encoding)
@@ -69,18 +72,34 @@ def parse_staff_map(content: bytes) -> dict[str, str]:
     else:
         raise ApplicationError(error_codes.STAFF_MAP_INVALID, _("The staff map is neither UTF-8 nor Shift_JIS text."))
     mapping: dict[str, str] = {}
-    for number, cells in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
-        cells = [cell.strip() for cell in cells]
-        if not any(cells):
-            continue
-        if len(cells) < 2:
-            raise ApplicationError(error_codes.STAFF_MAP_INVALID, _("Line %(line)d of the staff map is not “社員コード,email”.") % {"line": number})
-        email = normalize_email(cells[1])
-        if not email.is_valid:
-            if number == 1:
-                continue  # a header line
-            raise ApplicationError(error_codes.STAFF_MAP_INVALID, _("Line %(line)d of the staff map has no valid e-mail address.") % {"line": number})
-        mapping[cells[0]] = email.value
+    lines: dict[str, int] = {}
+    try:
+        for number, cells in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+            cells = [cell.strip() for cell in cells]
+            while cells and not cells[-1]:
+                cells.pop()
+            if not cells:
+                continue
+            if len(cells) != 2:
+                raise ApplicationError(error_codes.STAFF_MAP_INVALID, _(
+                    "Line %(line)d of the staff map has %(count)d columns: each line is “社員コード,email”.") % {"line": number, "count": len(cells)})
+            email = normalize_email(cells[1])
+            if not email.is_valid:
+                if number == 1:
+                    continue  # a header line
+                raise ApplicationError(error_codes.STAFF_MAP_INVALID, _("Line %(line)d of the staff map has no valid e-mail address.") % {"line": number})
+            if not cells[0]:
+                raise ApplicationError(error_codes.STAFF_MAP_INVALID, _("Line %(line)d of the staff map has no 社員コード.") % {"line": number})
+            if mapping.get(cells[0], email.value) != email.value:
+                raise ApplicationError(error_codes.STAFF_MAP_INVALID, _(
+                    "The staff map maps “%(code)s” twice, to different e-mail addresses (lines %(first)d and %(line)d).")
+                    % {"code": cells[0], "first": lines[cells[0]], "line": number})
+            mapping[cells[0]] = email.value
+            lines.setdefault(cells[0], number)
+    except csv.Error as error:
+        raise ApplicationError(error_codes.STAFF_MAP_INVALID, _("The staff map is not a valid CSV file: %(error)s") % {"error": error}) from None
+    if not mapping:
+        raise ApplicationError(error_codes.STAFF_MAP_INVALID, _("The staff map has no “社員コード,email” line."))
     return mapping
 
 

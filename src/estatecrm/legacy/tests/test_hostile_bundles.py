@@ -1,0 +1,262 @@
+"""Hostile legacy bundles (issue 9, "Keep it closed"), made here in tmp_path: each through the CLI
+(`legacy-migrate preflight` and `run`) and the migration page's upload (with the background check). Each ends
+in a clear translated refusal with nothing written, or in a correct result. No API route takes bundles
+(pipeline/api.py lists and aborts runs only)."""
+
+import io
+import random
+import stat
+import struct
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils.html import escape
+
+from estatecrm.crm.models import Case, Customer
+from estatecrm.legacy import bundle as files
+from estatecrm.legacy.bundle import Bundle
+from estatecrm.legacy.models import CaseOutcome
+from estatecrm.legacy.tests.bundles import case_members, case_row, csv_bytes, customer_row, write_zip
+from estatecrm.legacy.tests.test_preflight import state_file, token_of
+from estatecrm.legacy.tests.test_views import client_for, upload, uploaded_files
+from estatecrm.pipeline.models import Run
+from estatecrm.pipeline.readers import ReadError
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+BOMB = "The bundle unpacks to far more data than an export can hold (a ZIP bomb?): it was refused."
+
+
+def cli(*args):
+    call_command("legacy-migrate", *args, stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def preflight_cli(path):
+    cli("preflight", str(path), "--company", "k0001", "--org", "HQ")
+
+
+def run_cli(path):
+    cli("run", str(path), "--company", "k0001", "--org", "HQ", "--as", "admin@example-fudosan.jp")
+
+
+def nothing_written(company) -> bool:
+    return (Run.objects.unscoped().count(), Case.objects.unscoped().count(), Customer.objects.unscoped().count(),
+            CaseOutcome.objects.unscoped().count()) == (0, 0, 0, 0)
+
+
+def replace_member(members, name: str, data: bytes):
+    return [(member, data if member == name else content) for member, content in members]
+
+
+# -- the bundles ----------------------------------------------------------------------------------
+
+def one_member_bomb(path: Path) -> Path:
+    return write_zip(path, [*case_members([case_row(1)], [customer_row(1)]), ("添付/T1/big.pdf", b"\0" * (4 * 1024 * 1024))])
+
+
+def many_small_members_bomb(path: Path) -> Path:
+    """40 members of 256 KiB zeros each (every one under the 1 MiB a single member may reach unchecked):
+    10 MiB from about 20 KB, the whole bundle far over the ratio."""
+    bombs = [(f"添付/T1/{index}.pdf", b"\0" * (256 * 1024)) for index in range(40)]
+    return write_zip(path, [*case_members([case_row(1)], [customer_row(1)]), *bombs])
+
+
+def forged_size(path: Path) -> Path:
+    """追客.csv declares 40 bytes in the ZIP's directory (and local header) but expands to 200 KB."""
+    rows = [case_row(number) for number in range(1, 4001)]
+    write_zip(path, case_members(rows, [customer_row(1)]))
+    data = bytearray(path.read_bytes())
+    name = files.CASES_FILE.encode("utf-8")
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(files.CASES_FILE)
+        real = info.file_size
+    assert real > 100_000
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        start = 0
+        while (start := data.find(signature, start)) >= 0:
+            name_at = start + (30 if signature == b"PK\x03\x04" else 46)
+            if data[name_at:name_at + len(name)] == name and struct.unpack_from("<I", data, start + size_at)[0] == real:
+                struct.pack_into("<I", data, start + size_at, 40)
+            start += 4
+    path.write_bytes(bytes(data))
+    return path
+
+
+def with_member(name: str, data: bytes, *, symlink: bool = False):
+    def make(path: Path) -> Path:
+        info = zipfile.ZipInfo(name)
+        if symlink:
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        write_zip(path, case_members([case_row(1)], [customer_row(1)]))
+        with zipfile.ZipFile(path, "a") as archive:
+            archive.writestr(info, data)
+        return path
+
+    return make
+
+
+def duplicate_cases_member(path: Path) -> Path:
+    members = case_members([case_row(1)], [customer_row(1)])
+    return write_zip(path, [*members, (files.CASES_FILE, csv_bytes(files.COLUMNS[files.CASES_FILE], [case_row(2)]))])
+
+
+def without_info(path: Path) -> Path:
+    return write_zip(path, [item for item in case_members([case_row(1)], [customer_row(1)]) if item[0] != files.INFO_FILE])
+
+
+def invalid_cp932(path: Path) -> Path:
+    members = case_members([case_row(1)], [customer_row(1)])
+    broken = csv_bytes(files.COLUMNS[files.CUSTOMERS_FILE], [customer_row(1)]) + b"C2,\x82\xff\r\n"
+    return write_zip(path, replace_member(members, files.CUSTOMERS_FILE, broken))
+
+
+def many_columns(path: Path) -> Path:
+    columns = (*files.COLUMNS[files.CASES_FILE], *(f"列{index}" for index in range(20_000)))
+    members = case_members([case_row(1)], [customer_row(1)])
+    return write_zip(path, replace_member(members, files.CASES_FILE, csv_bytes(columns, [case_row(1)])))
+
+
+def huge_cell(path: Path) -> Path:
+    """A 10 MB name (5,000,000 kana in CP932) that does not compress away."""
+    name = "".join(random.Random(9).choices("アイウエオカキクケコサシスセソタチツテトナニヌネノ", k=5_000_000))
+    members = case_members([case_row(1)], [customer_row(1)])
+    return write_zip(path, replace_member(members, files.CUSTOMERS_FILE,
+                                          csv_bytes(files.COLUMNS[files.CUSTOMERS_FILE], [customer_row(1, 氏名=name)])))
+
+
+def duplicate_case_ids(path: Path) -> Path:
+    return write_zip(path, case_members([case_row(1), case_row(2), case_row(1, 種別="売買")], [customer_row(1), customer_row(2)]))
+
+
+def duplicate_customer_ids(path: Path) -> Path:
+    return write_zip(path, case_members([case_row(1)], [customer_row(1), customer_row(1, 氏名="別人")]))
+
+
+def duplicate_column(path: Path) -> Path:
+    members = case_members([case_row(1)], [customer_row(1)])
+    columns = (*files.COLUMNS[files.CUSTOMERS_FILE], "氏名")
+    return write_zip(path, replace_member(members, files.CUSTOMERS_FILE, csv_bytes(columns, [customer_row(1)])))
+
+
+def csv_renamed_zip(path: Path) -> Path:
+    path.write_bytes(csv_bytes(files.COLUMNS[files.CASES_FILE], [case_row(1)]))
+    return path
+
+
+def xlsx_as_bundle(path: Path) -> Path:
+    return write_zip(path, {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"})
+
+
+def truncated(path: Path) -> Path:
+    write_zip(path, case_members([case_row(number) for number in range(1, 200)], [customer_row(1)]))
+    path.write_bytes(path.read_bytes()[:1500])
+    return path
+
+
+REFUSED = {
+    "one_member_bomb": (one_member_bomb, "zip_bomb", BOMB),
+    "many_small_members_bomb": (many_small_members_bomb, "zip_bomb", BOMB),
+    "forged_size": (forged_size, "not_a_zip", "The file “追客.csv” in the bundle is damaged (the ZIP file may be cut off)."),
+    "parent_path": (with_member("../evil.pdf", b"x"), "unsafe_path",
+                    "The bundle contains a file with an unsafe path (“../evil.pdf”): it was refused and nothing was written."),
+    "absolute_path": (with_member("/tmp/evil.pdf", b"x"), "unsafe_path",
+                      "The bundle contains a file with an unsafe path (“/tmp/evil.pdf”): it was refused and nothing was written."),
+    "symlink": (with_member("添付/T1/link.pdf", b"/etc/passwd", symlink=True), "unsafe_path",
+                "The bundle contains a file with an unsafe path (“添付/T1/link.pdf”): it was refused and nothing was written."),
+    "truncated": (truncated, "not_a_zip", "The file is not a complete ZIP file: choose the bundle that the desktop app exported, "
+                                          "and upload it again if the upload was interrupted."),
+    "not_a_zip": (csv_renamed_zip, "not_a_zip", "The file is not a complete ZIP file: choose the bundle that the desktop app "
+                                                "exported, and upload it again if the upload was interrupted."),
+    "other_zip": (xlsx_as_bundle, "cases_missing", "The bundle has no 追客.csv: it is not an export of the desktop app's follow-up data."),
+    "duplicate_member": (duplicate_cases_member, "duplicate_member",
+                         "The bundle contains “追客.csv” twice: it is ambiguous which one to migrate. Export the bundle again from the "
+                         "desktop app."),
+    "missing_info": (without_info, "info_missing", "The bundle has no エクスポート情報.csv: it is not a complete export of the desktop "
+                                                   "app (the row counts cannot be checked). Export the bundle again from the desktop app."),
+    "invalid_cp932": (invalid_cp932, "wrong_encoding", "“顧客.csv” is not valid Shift_JIS (CP932) text at line 3: the file may be damaged."),
+    "many_columns": (many_columns, "too_many_columns",
+                     "“追客.csv” has 20016 columns, more than an export has (at most 1000): it was refused."),
+    "huge_cell": (huge_cell, "bad_csv", "“顧客.csv” has a value longer than 131072 characters at line 2: it was refused."),
+    "duplicate_case_ids": (duplicate_case_ids, "duplicate_id", "“追客.csv” has “T1” twice (lines 2 and 4): ids must be unique, so it is "
+                                                               "ambiguous which row to migrate."),
+    "duplicate_customer_ids": (duplicate_customer_ids, "duplicate_id", "“顧客.csv” has “C1” twice (lines 2 and 3): ids must be unique, so "
+                                                                       "it is ambiguous which row to migrate."),
+    "duplicate_column": (duplicate_column, "duplicate_column",
+                         "“顧客.csv” has the column “氏名” twice: it is ambiguous which one to migrate."),
+}
+# Refused already when the upload is stored (the ZIP's directory); the others by the background check.
+REFUSED_AT_UPLOAD = {"one_member_bomb", "many_small_members_bomb", "parent_path", "absolute_path", "symlink", "truncated", "not_a_zip",
+                     "other_zip", "duplicate_member", "missing_info"}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_a_hostile_bundle_is_refused_by_the_cli_with_a_translated_message_and_nothing_written(sample_company, tmp_path, case):
+    # given
+    make, code, message = REFUSED[case]
+    path = make(tmp_path / "bundle.zip")
+    # when / then: the same refusal for the pre-flight and the run, in English and Japanese
+    for command in (preflight_cli, run_cli):
+        with pytest.raises(CommandError) as refused:
+            command(path)
+        assert str(refused.value) == message, command
+    with pytest.raises(ReadError) as direct:
+        with Bundle(path) as bundle:
+            bundle.check()
+    assert direct.value.code == code
+    assert nothing_written(sample_company)
+    assert not (tmp_path.parent / "evil.pdf").exists() and not Path("/tmp/evil.pdf").exists()
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_a_hostile_bundle_uploaded_on_the_page_is_refused_with_its_message_and_nothing_kept(sample_company, sample_admin, units, media,
+                                                                                          tmp_path, case):
+    # given
+    make, code, message = REFUSED[case]
+    path = make(tmp_path / "bundle.zip")
+    client = client_for(sample_admin)
+    # when
+    response = upload(client, units["HQ"], path, name="bundle.zip")
+    # then
+    if case in REFUSED_AT_UPLOAD:
+        assert response.status_code == 400
+        assert escape(message) in response.content.decode()
+        assert uploaded_files(media, sample_company) == []
+    else:
+        state = state_file(media, sample_company, token_of(client, units["HQ"]))
+        assert (state["status"], state["error"]["code"], state["error"]["messages"]["en"]) == ("failed", code, message)
+        assert [item.name for item in uploaded_files(media, sample_company)] == ["preflight.json", "upload.json"]
+    assert nothing_written(sample_company)
+
+
+def test_nul_bytes_and_formula_cells_migrate_as_text_without_the_nul(sample_company, tmp_path):
+    # given
+    members = case_members([case_row(1, 初回反響媒体="=HYPERLINK(\"http://evil.example\")")],
+                           [customer_row(1, 氏名="田中\x00 太郎", 勤務先="@SUM(A1)")])
+    path = write_zip(tmp_path / "bundle.zip", members)
+    # when
+    run_cli(path)
+    # then
+    customer = Customer.objects.unscoped().get()
+    case = Case.objects.unscoped().get()
+    assert (customer.name, customer.employer, case.first_inquiry_source) == ("田中 太郎", "@SUM(A1)", "=HYPERLINK(\"http://evil.example\")")
+
+
+def test_the_directory_alone_decides_a_many_member_bundle_before_anything_is_read(settings, sample_company, tmp_path):
+    # given: more members than allowed
+    settings.LEGACY_MAX_MEMBERS = 12
+    path = write_zip(tmp_path / "bundle.zip", [*case_members([case_row(1)], [customer_row(1)]), ("添付/T1/a.pdf", b"a"),
+                                                ("添付/T1/b.pdf", b"b"), ("添付/T1/c.pdf", b"c")])
+    # when / then
+    with pytest.raises(CommandError) as refused:
+        run_cli(path)
+    assert str(refused.value) == "The bundle holds 13 files, more than an export can hold (at most 12): it was refused."
+    assert nothing_written(sample_company)
+
