@@ -4,6 +4,7 @@ in a clear translated refusal with nothing written, or in a correct result. No A
 (pipeline/api.py lists and aborts runs only)."""
 
 import io
+import json
 import random
 import stat
 import struct
@@ -14,7 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils.html import escape
 
-from estatecrm.crm.models import Case, Customer
+from estatecrm.crm.models import Attachment, Case, Customer
 from estatecrm.legacy import bundle as files
 from estatecrm.legacy.bundle import Bundle
 from estatecrm.legacy.models import CaseOutcome
@@ -260,3 +261,89 @@ def test_the_directory_alone_decides_a_many_member_bundle_before_anything_is_rea
     assert str(refused.value) == "The bundle holds 13 files, more than an export can hold (at most 12): it was refused."
     assert nothing_written(sample_company)
 
+
+
+# -- attachment names (finding 8) -----------------------------------------------------------------
+
+BAD_ATTACHMENT_NAMES = {
+    "..": "file", ".": "file", "../x.pdf": "x.pdf", "/etc/passwd": "passwd", "C:\\evil\\a.pdf": "a.pdf", "a\x00b.pdf": "ab.pdf",
+    "CON.pdf": "file_CON.pdf", "nul": "file_nul", "ア" * 300 + ".pdf": "ア" * 64 + ".pdf", "a<b>:c|d?.pdf": "a_b__c_d_.pdf",
+}
+
+
+def test_bad_attachment_names_are_stored_safely_and_the_dry_run_pre_flight_and_run_agree(sample_company, sample_actor, units, tmp_path,
+                                                                                         media):
+    # given: one case per bad name, each with its attachment in the bundle
+    names = list(BAD_ATTACHMENT_NAMES)
+    cases = [case_row(number) for number in range(1, len(names) + 1)]
+    customers = [customer_row(number) for number in range(1, len(names) + 1)]
+    attachments = [{"追客番号": f"T{number}", "ファイル名": name, "格納パス": f"添付/T{number}/{number}.pdf"}
+                   for number, name in enumerate(names, start=1)]
+    pdfs = [(f"添付/T{number}/{number}.pdf", f"%PDF {number}".encode()) for number in range(1, len(names) + 1)]
+    path = write_zip(tmp_path / "bundle.zip", case_members(cases, customers, attachments=attachments, extra=pdfs))
+    from estatecrm.legacy.selectors import preflight
+
+    # when
+    checked = preflight(actor=sample_actor, path=path, org_unit=units["HQ"])
+    dry = json.loads(cli_output("run", str(path), "--company", "k0001", "--org", "HQ", "--as", "admin@example-fudosan.jp", "--json",
+                                "--dry-run"))
+    run = json.loads(cli_output("run", str(path), "--company", "k0001", "--org", "HQ", "--as", "admin@example-fudosan.jp", "--json"))
+
+    # then: all three say every case migrates with its attachment
+    assert sum(checked["eligible"]["full"].values()) == len(names)
+    assert (dry["status"], dry["migrated"], dry["failed"], dry["attachments_migrated"]) == ("dry_run", len(names), 0, len(names))
+    assert (run["status"], run["migrated"], run["failed"], run["attachments_migrated"]) == ("completed", len(names), 0, len(names))
+    # then: every file is inside its case's folder, under the safe name, with its content
+    for number, name in enumerate(names, start=1):
+        case = Case.objects.unscoped().get(source_id=f"T{number}")
+        attachment = Attachment.objects.unscoped().get(case=case)
+        stored = Path(attachment.file.path).resolve()
+        assert stored.parent == (Path(media) / "attachments" / str(sample_company.pk) / str(case.pk)).resolve(), name
+        assert stored.name.startswith(Path(BAD_ATTACHMENT_NAMES[name]).stem[:60]) and stored.read_bytes() == f"%PDF {number}".encode(), name
+        assert len(stored.name.encode()) <= 255
+        typed = name.replace("\x00", "")  # NULs are dropped from every bundle value
+        if typed == BAD_ATTACHMENT_NAMES[name]:
+            assert attachment.original_name == typed, name
+        else:
+            assert case.needs_review and typed in case.other_info, name
+
+
+def cli_output(*args) -> str:
+    out = io.StringIO()
+    call_command("legacy-migrate", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+# -- the staff map (finding 16) -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("content", "message"), [
+    (",".join(f"列{index}" for index in range(5000)).encode("utf-8"),
+     "Line 1 of the staff map has 5000 columns: each line is “社員コード,email”."),
+    ("社員コード,メールアドレス\r\n".encode("cp932"), "The staff map has no “社員コード,email” line."),
+    (b"S001,a@example.jp\r\nS002,b@example.jp\r\nS001,c@example.jp\r\n",
+     "The staff map maps “S001” twice, to different e-mail addresses (lines 1 and 3)."),
+    (b"S001,a@example.jp,extra\r\n", "Line 1 of the staff map has 3 columns: each line is “社員コード,email”."),
+    (b",a@example.jp\r\n", "Line 1 of the staff map has no 社員コード."),
+], ids=["5000_columns", "header_only", "code_twice", "three_columns", "no_code"])
+def test_an_ambiguous_staff_map_is_refused_by_the_cli_and_the_page(sample_company, sample_admin, units, media, tmp_path, content, message):
+    # given
+    bundle = write_zip(tmp_path / "bundle.zip", case_members([case_row(1)], [customer_row(1)]))
+    staff_map = tmp_path / "staff.csv"
+    staff_map.write_bytes(content)
+    # when / then: the CLI
+    for command in ("preflight", "run"):
+        extra = ("--as", "admin@example-fudosan.jp") if command == "run" else ()
+        with pytest.raises(CommandError) as refused:
+            cli(command, str(bundle), "--company", "k0001", "--org", "HQ", "--staff-map", str(staff_map), *extra)
+        assert str(refused.value) == message
+    # when / then: the page
+    response = upload(client_for(sample_admin), units["HQ"], bundle, staff_map=content)
+    assert response.status_code == 400 and escape(message) in response.content.decode()
+    assert uploaded_files(media, sample_company) == []
+    assert nothing_written(sample_company)
+
+
+def test_a_staff_map_with_a_header_and_repeated_identical_lines_is_read(sample_company, tmp_path):
+    from estatecrm.legacy.actions import parse_staff_map
+
+    assert parse_staff_map("社員コード,メール\r\nS001,A@Example.jp\r\nS001,a@example.jp,\r\n\r\n".encode("cp932")) == {"S001": "a@example.jp"}
