@@ -57,16 +57,20 @@ def suggest_mapping(headers: Sequence[str], fields: Iterable[FieldSpec]) -> dict
 
 
 def check_mapping(mapping: Mapping[str, str], headers: Sequence[str], fields: Iterable[FieldSpec]) -> dict[str, str]:
-    """Problems by field key: unknown field, header not in the file, required field unmapped (codes)."""
+    """Problems by field key: unknown field, header not in the file, header that names several columns of
+    the file (which one would be imported?), required field unmapped (codes)."""
     fields = list(fields)
     known = {field.key for field in fields}
     header_set = set(headers)
+    repeated = {header for header in header_set if header and list(headers).count(header) > 1} if len(header_set) < len(headers) else set()
     problems: dict[str, str] = {}
     for key, header in mapping.items():
         if key not in known:
             problems[key] = "unknown_field"
         elif header not in header_set:
             problems[key] = "unknown_header"
+        elif header in repeated:
+            problems[key] = "duplicate_header"
     for field in fields:
         if field.is_required and not mapping.get(field.key) and field.key not in problems:
             problems[field.key] = "required_field_unmapped"

@@ -15,7 +15,7 @@ from estatecrm.leads.models import DoNotCallEntry
 from estatecrm.leads.reports import reason_message
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.engine import execute_run
-from estatecrm.pipeline.models import RowIssue
+from estatecrm.pipeline.models import RowIssue, Run
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +131,23 @@ def test_every_do_not_call_field_fails_its_row_beyond_its_column_length(company,
     assert entries.filter(name="あ" * limits["lead_name"]).count() == 1
     assert entries.filter(note="メ" * limits["note"]).count() == 1
     assert entries.count() == len(rows) - len(beyond) - len(phone_at_limit)
+
+
+@pytest.mark.parametrize("importer", ["leads", "do_not_call"])
+def test_a_file_with_two_columns_of_the_mapped_header_is_refused_and_nothing_written(company, admin_actor, project, tmp_path, importer):
+    # given: 電話番号 twice; which one holds the phone is ambiguous
+    from estatecrm.core.errors import ApplicationError
+
+    path = tmp_path / "leads.csv"
+    path.write_text("会社名,担当者,電話番号,電話番号\r\n株式会社A,田中,090-1111-2222,03-1234-5678\r\n", encoding="utf-8")
+    # when
+    with pytest.raises(ApplicationError) as refused:
+        if importer == "leads":
+            actions.do_start_lead_import(actor=admin_actor, path=path, file_name=path.name, project=project, background=False)
+        else:
+            actions.do_start_dnc_import(actor=admin_actor, path=path, file_name=path.name, background=False,
+                                        mapping={"lead_name": "会社名", "phone": "電話番号"})
+    # then
+    assert refused.value.fields == {"phone": ["The file has several columns with this header: rename them so that it is clear which one "
+                                              "to import."]}
+    assert Run.objects.unscoped().count() == 0
