@@ -118,3 +118,31 @@ def test_every_length_limited_bundle_column_is_stored_whole_or_handled_by_its_ru
             attachment = Attachment.objects.unscoped().get(case=case)
             assert len(attachment.original_name) <= limit_of(file, column) and attachment.original_name.endswith(".pdf"), where
             assert value in case.other_info and case.needs_review, where
+
+
+def test_the_masters_step_creates_no_master_whose_name_is_too_long_and_never_a_shortened_one(sample_company, tmp_path):
+    # given: a status, a rank and a tag one character longer than their master's name
+    from estatecrm.crm.models import Rank, SubStatus, Tag
+    from estatecrm.legacy.tests.bundles import case_members, write_zip
+
+    status, rank, tag = ("ス" * (SubStatus._meta.get_field("name").max_length + 1), "ラ" * (Rank._meta.get_field("name").max_length + 1),
+                         "タ" * (Tag._meta.get_field("name").max_length + 1))
+    members = case_members([case_row(1, ランク=rank, タグ=f"{tag};新規タグ", 追客ステータス=status)], [customer_row(1)])
+    members = [(name, data) if name != files.STATUSES_FILE else
+               (name, f"ステータス名,区分\r\n{status},追客中\r\n新規ステータス,追客中\r\n".encode("cp932")) for name, data in members]
+    path = write_zip(tmp_path / "bundle.zip", members)
+    before = (set(SubStatus.objects.unscoped().values_list("name", flat=True)), set(Rank.objects.unscoped().values_list("name", flat=True)))
+    out = io.StringIO()
+
+    # when
+    call_command("legacy-migrate", "masters", str(path), "--company", "k0001", "--json", stdout=out, stderr=io.StringIO())
+
+    # then: the others are created, the long ones named and not created at all
+    import json
+
+    result = json.loads(out.getvalue())
+    assert result["created"] == {"sub_statuses": ["追客中/新規ステータス"], "ranks": [], "tags": ["新規タグ"]}
+    assert result["not_created_too_long"] == {"sub_statuses": [status], "ranks": [rank], "tags": [tag]}
+    assert set(SubStatus.objects.unscoped().values_list("name", flat=True)) == before[0] | {"新規ステータス"}
+    assert set(Rank.objects.unscoped().values_list("name", flat=True)) == before[1]
+    assert not Tag.objects.unscoped().filter(name__startswith="タタタ").exists()
