@@ -85,6 +85,12 @@ def max_members() -> int:
     return int(getattr(settings, "LEGACY_MAX_MEMBERS", 200_000))
 
 
+def max_csv_bytes() -> int:
+    """The largest CSV member read (it is held in memory while it is parsed): about ten times the largest
+    member of a 100,000-case export."""
+    return int(getattr(settings, "LEGACY_MAX_CSV_BYTES", 1024**3))
+
+
 def max_columns() -> int:
     return int(getattr(settings, "LEGACY_MAX_COLUMNS", 1000))
 
@@ -181,6 +187,10 @@ class Bundle:
             if info.is_dir():
                 continue
             key = name.replace("\\", "/")
+            if key in COLUMNS and info.file_size > max_csv_bytes():
+                raise ReadError(error_codes.ZIP_BOMB, _(
+                    "“%(name)s” unpacks to %(size)d MB, more than an export's file can hold (at most %(limit)d MB): it was refused.")
+                    % {"name": key, "size": info.file_size // 1024**2, "limit": max_csv_bytes() // 1024**2})
             # Two members of one name: which one is the export? (zipfile would silently read the last.)
             if key in members:
                 raise ReadError(error_codes.DUPLICATE_MEMBER, _(
