@@ -17,6 +17,7 @@ from estatecrm.leads.models import DoNotCallEntry, DoNotCallScope
 from estatecrm.leads.reports import write_failed_rows
 from estatecrm.leads.selectors import access_import, import_list, import_summary
 from estatecrm.pipeline.engine import request_abort
+from estatecrm.pipeline.mapping import parse_mapping_json
 from estatecrm.pipeline.readers import ReadError, open_table
 from estatecrm.tenancy.selectors import actor_for
 
@@ -59,7 +60,10 @@ def import_out(run) -> dict:
 
 def options_from(mapping: str | None, duplicate_keys: str, on_duplicate: str, decisions: str | None) -> dict:
     try:
-        parsed_mapping = json.loads(mapping) if mapping else None
+        parsed_mapping = parse_mapping_json(mapping) if mapping else None
+    except ValueError as error:
+        raise ApplicationError("invalid", str(error), fields={"mapping": [str(error)]}) from None
+    try:
         parsed_decisions = {int(row): value for row, value in json.loads(decisions).items()} if decisions else None
     except (ValueError, AttributeError, TypeError):
         raise ApplicationError("invalid", "mapping and decisions must be JSON objects") from None
