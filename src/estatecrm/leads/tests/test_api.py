@@ -101,3 +101,12 @@ def test_a_mapping_that_names_a_field_twice_is_refused(admin_client, project):
     from estatecrm.pipeline.models import Run
 
     assert Run.objects.unscoped().count() == 0
+
+
+@pytest.mark.parametrize("decisions", ['{"2": "skip", "2": "add"}', '{"2": "skip", "02": "add"}', '["skip"]'])
+def test_decisions_that_name_a_row_twice_or_are_no_object_are_refused(admin_client, project, decisions):
+    # when
+    response = admin_client.post("/api/v1/lead-imports", {"project_id": project.pk, "file": upload(), "decisions": decisions})
+    # then
+    message = "decisions must be a JSON object of row number -> add, skip or overwrite, each row once."
+    assert (response.status_code, response.json()["error"]["fields"]) == (400, {"decisions": [message]})
