@@ -237,17 +237,27 @@ def test_a_hostile_bundle_uploaded_on_the_page_is_refused_with_its_message_and_n
     assert nothing_written(sample_company)
 
 
-def test_nul_bytes_and_formula_cells_migrate_as_text_without_the_nul(sample_company, tmp_path):
+def test_nul_bytes_and_formula_cells_migrate_as_text_without_the_nul_and_reports_neutralize_them(sample_company, tmp_path):
     # given
-    members = case_members([case_row(1, 初回反響媒体="=HYPERLINK(\"http://evil.example\")")],
-                           [customer_row(1, 氏名="田中\x00 太郎", 勤務先="@SUM(A1)")])
+    members = case_members([case_row(1, 追客番号="=1+2", 顧客番号="+C1", 初回反響媒体="=HYPERLINK(\"http://evil.example\")",
+                                     追客メモ="メモ\x00です")],
+                           [customer_row(1, 顧客番号="+C1", 氏名="田中\x00 太郎", 勤務先="@SUM(A1)")])
     path = write_zip(tmp_path / "bundle.zip", members)
     # when
     run_cli(path)
-    # then
+    # then: stored as typed, without the NULs
     customer = Customer.objects.unscoped().get()
     case = Case.objects.unscoped().get()
     assert (customer.name, customer.employer, case.first_inquiry_source) == ("田中 太郎", "@SUM(A1)", "=HYPERLINK(\"http://evil.example\")")
+    assert case.source_id == "=1+2"
+    assert list(case.activities.model.objects.unscoped().filter(case=case).values_list("body", flat=True)) == ["メモです"]
+    # then: the reconciliation report and the migrated ids do not hand a formula to a spreadsheet
+    run = Run.objects.unscoped().get()
+    for command in ("report", "migrated-ids"):
+        out = tmp_path / f"{command}.csv"
+        cli(command, str(run.pk), "--out", str(out))
+        text = out.read_text(encoding="utf-8-sig")
+        assert "'=1+2," in text and "\n=1+2" not in text and ",=1+2" not in text, command
 
 
 def test_the_directory_alone_decides_a_many_member_bundle_before_anything_is_read(settings, sample_company, tmp_path):
