@@ -247,6 +247,10 @@ class Bundle:
             headers = [header.strip().lstrip("\ufeff") for header in next(reader, [])]
         except csv.Error as error:
             raise csv_error(name, reader, error) from None
+        # A column without a name is kept under its position (列5), as an unknown column: values in it go to
+        # the other information instead of being dropped unseen. Trailing unnamed columns (a trailing comma) too:
+        # they are empty in a sound export and then add nothing.
+        headers = [header or f"列{index}" for index, header in enumerate(headers, start=1)]
         if len(headers) > max_columns():
             raise ReadError(error_codes.TOO_MANY_COLUMNS, _(
                 "“%(name)s” has %(count)d columns, more than an export has (at most %(limit)d): it was refused.")

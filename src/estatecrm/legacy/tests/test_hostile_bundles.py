@@ -373,3 +373,16 @@ def test_a_csv_member_larger_than_the_limit_is_refused_from_the_directory_before
     assert str(refused.value) == "“活動履歴.csv” unpacks to 3 MB, more than an export's file can hold (at most 1 MB): it was refused."
     assert read == []
     assert nothing_written(sample_company)
+
+
+def test_a_value_in_a_column_without_a_name_goes_to_the_other_information(sample_company, tmp_path):
+    # given: 追客.csv with a 17th column that has no header, and a value in it
+    members = case_members([case_row(1)], [customer_row(1)])
+    columns = (*files.COLUMNS[files.CASES_FILE], "")
+    row = {**case_row(1), "": "大事な申し送り"}
+    path = write_zip(tmp_path / "bundle.zip", replace_member(members, files.CASES_FILE, csv_bytes(columns, [row])))
+    # when
+    run_cli(path)
+    # then
+    case = Case.objects.unscoped().get()
+    assert "列17: 大事な申し送り" in case.other_info.splitlines()
