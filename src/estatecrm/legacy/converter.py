@@ -143,6 +143,15 @@ def limit_of(file: str, column: str) -> int:
     return column_length(model, model_column)
 
 
+# NFKC turns one character into at most 18 (U+FDFA): a text shorter than limit / 18 cannot have a key over the limit.
+MAX_NFKC_EXPANSION = 18
+
+
+def key_too_long(text: str, key, limit: int) -> bool:
+    """Whether the matching key of `text` (name_key, reading_key) is longer than `limit`, computed only when it can be."""
+    return len(text) * MAX_NFKC_EXPANSION > limit and len(key(text)) > limit
+
+
 def too_long_reason(file: str, column: str) -> str:
     """The fail reason of a case whose value in `file`/`column` is too long (reports.reason_label reads it)."""
     return f"{TOO_LONG}:{file}:{column}"
@@ -567,6 +576,7 @@ class Converter:
         self.target = target
         self._customers: dict[str, CustomerRecord] = {}
         self._users: dict[str, int | None] = {}  # 社員コード as typed -> user (source and target do not change)
+        self.limits = {key: limit_of(*key) for key in LENGTH_LIMITED}  # (file, column) -> max length
 
     # -- staff (rule 3) ---------------------------------------------------------------------------
     def user_for_staff(self, code: str) -> int | None:
@@ -601,7 +611,7 @@ class Converter:
         """The case with only its skip/fail decision (rules 1, 2, 3, 12 and the start date): cheap."""
         record = CaseRecord(row_number=row_number, source_id=clean(row["追客番号"]), customer_source_id=clean(row["顧客番号"]))
         for column, value in (("追客番号", record.source_id), ("顧客番号", record.customer_source_id)):
-            if len(value) > limit_of(files.CASES_FILE, column):
+            if len(value) > self.limits[files.CASES_FILE, column]:
                 record.fail_reason = too_long_reason(files.CASES_FILE, column)
                 return record
         started = cached_parse_date(clean(row["追客開始日"])) if clean(row["追客開始日"]) else None
@@ -687,9 +697,9 @@ class Converter:
         for column, attribute in (("初回反響媒体", "first_inquiry_source"), ("初回反響物件番号", "first_inquiry_listing_ref"),
                                   ("初回反響物件名", "first_inquiry_listing_name")):
             value = clean(row[column])
-            if len(value) > limit_of(files.CASES_FILE, column):
+            if len(value) > self.limits[files.CASES_FILE, column]:
                 # Left empty: the value is in the other information (the listing's line below, or this one).
-                review.append(too_long_message(column, limit_of(files.CASES_FILE, column)))
+                review.append(too_long_message(column, self.limits[files.CASES_FILE, column]))
                 if column == "初回反響媒体":
                     lines.append(line(column, value))
                 continue
@@ -868,7 +878,7 @@ class Converter:
                 occurred_at = datetime.combine(record.started_on or date(2000, 1, 1), datetime.min.time()).replace(
                     tzinfo=parse_datetime("2000/01/01").value.tzinfo)
             is_open = kind == ActivityKind.VISIT_APPOINTMENT and clean(row[ACT_STATE]) == OPEN_STATE
-            if len(subject) > limit_of(files.ACTIVITIES_FILE, "件名"):
+            if len(subject) > self.limits[files.ACTIVITIES_FILE, "件名"]:
                 # The whole subject goes first into the body (a text without a limit), the subject stays empty.
                 body = "\n".join(part for part in (line(_("Subject"), subject), body) if part)
                 subject = ""
@@ -886,12 +896,12 @@ class Converter:
             row = dict(zip(INTRO, values, strict=False))
             introduced = cached_parse_date(clean(row["紹介日"])) if clean(row["紹介日"]) else None
             too_long = [column for column in ("物件番号", "物件名", "間取り")
-                        if len(clean(row[column])) > limit_of(files.INTRODUCTIONS_FILE, column)]
+                        if len(clean(row[column])) > self.limits[files.INTRODUCTIONS_FILE, column]]
             if too_long:
                 # Not an introduction: the whole row goes to the other information.
                 record.other_info_lines.append(line(_("Introduced listing"), " ".join(
                     clean(row[column]) for column in ("物件番号", "物件名", "賃料・価格", "間取り", "紹介日", "紹介方法", "反応") if clean(row[column]))))
-                record.review_messages.extend(too_long_message(column, limit_of(files.INTRODUCTIONS_FILE, column)) for column in too_long)
+                record.review_messages.extend(too_long_message(column, self.limits[files.INTRODUCTIONS_FILE, column]) for column in too_long)
                 continue
             record.introductions.append(IntroductionRecord(
                 listing_ref=clean(row["物件番号"]), listing_name=clean(row["物件名"]) or clean(row["物件番号"]),
@@ -912,7 +922,7 @@ class Converter:
                 continue
             stored_name = safe_file_name(name)
             original_name = name
-            if len(name) > limit_of(files.ATTACHMENTS_FILE, "ファイル名"):
+            if len(name) > self.limits[files.ATTACHMENTS_FILE, "ファイル名"]:
                 original_name = stored_name
             if stored_name != name:
                 record.other_info_lines.append(line(_("Attachment name in the desktop app"), f"{name} ({member})"))
@@ -946,14 +956,14 @@ class Converter:
                           % {"field": label, "value": value, "reason": _(MESSAGES.get(reason, reason))})
 
         def limit(column: str) -> int:
-            return limit_of(files.CUSTOMERS_FILE, column)
+            return self.limits[files.CUSTOMERS_FILE, column]
 
         def too_long(column: str, value: str) -> None:
             lines.append(line(column, value))
             review.append(too_long_message(column, limit(column)))
 
         name = normalize_name(clean(row["氏名"])) or source_id
-        if len(name) > limit("氏名") or len(name_key(name)) > limit("氏名"):
+        if len(name) > limit("氏名") or key_too_long(name, name_key, limit("氏名")):
             return CustomerRecord(
                 source_id=source_id, name="", kana="", gender="", birth_date=None, postal_code="", prefecture="", city="", street="",
                 building="", employer="", annual_income=None, household_size=None, points=[], other_info=[], review_messages=[],
@@ -965,7 +975,7 @@ class Converter:
             kana = reading.value if reading.is_valid else raw_kana
             if not reading.is_valid:
                 not_normalized(_("The reading"), raw_kana, reading.reason)
-            if len(kana) > limit("氏名カナ") or len(reading_key(kana)) > limit("氏名カナ"):
+            if len(kana) > limit("氏名カナ") or key_too_long(kana, reading_key, limit("氏名カナ")):
                 too_long("氏名カナ", raw_kana)
                 kana = ""
         birth = None
