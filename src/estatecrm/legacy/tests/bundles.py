@@ -6,6 +6,7 @@ staff001@example-fudosan.jp (unit 渋谷店, under HQ), status 反響対応中 i
 
 import csv
 import io
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -27,7 +28,8 @@ def csv_bytes(columns, rows, encoding: str = "cp932") -> bytes:
 def write_zip(path: Path, members, *, compression=zipfile.ZIP_DEFLATED) -> Path:
     """`members`: (name, bytes) pairs or a dict; pairs may repeat a name (zipfile warns, writes both)."""
     items = members.items() if isinstance(members, dict) else members
-    with zipfile.ZipFile(path, "w", compression) as archive:
+    with zipfile.ZipFile(path, "w", compression) as archive, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Duplicate name", UserWarning)  # a duplicate is what some tests make
         for name, data in items:
             archive.writestr(name, data)
     return path
