@@ -1,5 +1,6 @@
 """One source row -> a canonical lead row with its per-field errors (pure: no database)."""
 
+import operator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -157,12 +158,20 @@ def max_lengths() -> dict[str, int]:
     return field_max_lengths()
 
 
+@lru_cache(maxsize=1)
+def _length_checks():
+    """(getter of every stored value, their limits in the same order), built once: the check runs per row."""
+    pairs = [(attribute, limit) for key, limit in max_lengths().items() for attribute in STORED_VALUES[key]]
+    return operator.attrgetter(*(attribute for attribute, _limit in pairs)), tuple(limit for _attribute, limit in pairs)
+
+
 def check_lengths(lead: LeadRow) -> None:
     """A value longer than its column fails the row (field, "too_long"), in place of any other error of
     that field; it is never cut short."""
-    limits = max_lengths()
-    for key, attributes in STORED_VALUES.items():
-        limit = limits[key]
-        if any(len(getattr(lead, name)) > limit for name in attributes):
+    values, limits = _length_checks()
+    if not any(map(operator.gt, map(len, values(lead)), limits)):
+        return
+    for key, limit in max_lengths().items():
+        if any(len(getattr(lead, name)) > limit for name in STORED_VALUES[key]):
             lead.errors = [error for error in lead.errors if error[0] != key]
             lead.errors.append((key, "too_long"))
