@@ -453,7 +453,6 @@ class CustomerRecord:
     points: list[PointRecord]
     other_info: list[str]  # lines for the other-information text of each of its cases
     review_messages: list[str]
-    too_long: str = ""  # the fail reason of its cases when its name is too long (too_long_reason)
 
 
 @dataclass
@@ -577,6 +576,7 @@ class Converter:
         self._customers: dict[str, CustomerRecord] = {}
         self._users: dict[str, int | None] = {}  # 社員コード as typed -> user (source and target do not change)
         self.limits = {key: limit_of(*key) for key in LENGTH_LIMITED}  # (file, column) -> max length
+        self._long_names: dict[str, bool] = {}  # 顧客番号 -> customer_name_is_too_long
 
     # -- staff (rule 3) ---------------------------------------------------------------------------
     def user_for_staff(self, code: str) -> int | None:
@@ -598,6 +598,16 @@ class Converter:
         if normalized is None or not normalized.is_valid:
             return None
         return self.target.users_by_email.get(normalized.value)
+
+    def customer_name_is_too_long(self, source_id: str) -> bool:
+        """Whether the customer's name (or its matching key) is longer than Customer.name: its cases fail."""
+        try:
+            return self._long_names[source_id]
+        except KeyError:
+            name = customer_name(source_id, self.source.customers[source_id][1])
+            limit = self.limits[files.CUSTOMERS_FILE, "氏名"]
+            is_too_long = self._long_names[source_id] = len(name) > limit or key_too_long(name, name_key, limit)
+            return is_too_long
 
     def staff_label(self, code: str) -> str:
         staff = self.source.staff.get(clean(code))
@@ -628,6 +638,9 @@ class Converter:
             return record
         if record.customer_source_id not in self.source.customers:
             record.skip_reason = SkipReason.CUSTOMER_MISSING
+            return record
+        if self.customer_name_is_too_long(record.customer_source_id):
+            record.fail_reason = too_long_reason(files.CUSTOMERS_FILE, "氏名")
             return record
         main = self.user_for_staff(row["主担当"])
         if main is None:
@@ -720,9 +733,6 @@ class Converter:
             if clean(row.get(column, "")):
                 lines.append(line(column, clean(row[column])))
         customer = self.customer(record.customer_source_id)
-        if customer.too_long:
-            return CaseRecord(row_number=row_number, source_id=record.source_id, customer_source_id=record.customer_source_id,
-                              started_on=record.started_on, fail_reason=customer.too_long)
         record.customer = customer
         lines.extend(customer.other_info)
         review.extend(customer.review_messages)
@@ -945,7 +955,7 @@ class Converter:
             self._customers[source_id] = CustomerRecord(
                 source_id=source_id, name="", kana="", gender="", birth_date=None, postal_code="", prefecture="", city="", street="",
                 building="", employer="", annual_income=None, household_size=None, points=None, other_info=full.other_info,
-                review_messages=full.review_messages, too_long=full.too_long)
+                review_messages=full.review_messages)
 
     def convert_customer(self, source_id: str, row: dict) -> CustomerRecord:
         lines: list[str] = []
@@ -962,12 +972,7 @@ class Converter:
             lines.append(line(column, value))
             review.append(too_long_message(column, limit(column)))
 
-        name = normalize_name(clean(row["氏名"])) or source_id
-        if len(name) > limit("氏名") or key_too_long(name, name_key, limit("氏名")):
-            return CustomerRecord(
-                source_id=source_id, name="", kana="", gender="", birth_date=None, postal_code="", prefecture="", city="", street="",
-                building="", employer="", annual_income=None, household_size=None, points=[], other_info=[], review_messages=[],
-                too_long=too_long_reason(files.CUSTOMERS_FILE, "氏名"))
+        name = customer_name(source_id, row)  # not too long: `screen` failed the cases of such a customer
         kana = ""
         raw_kana = clean(row["氏名カナ"])
         if raw_kana:
@@ -1051,6 +1056,11 @@ class Converter:
             employer=employer, annual_income=numbers["年収"], household_size=numbers["家族人数"], points=points,
             other_info=lines, review_messages=review,
         )
+
+
+def customer_name(source_id: str, row: dict) -> str:
+    """The customer's name as stored: normalized, or the 顧客番号 when the name is empty."""
+    return normalize_name(clean(row["氏名"])) or source_id
 
 
 def too_long_message(column: str, limit: int) -> str:

@@ -5,6 +5,7 @@ attachment name, with a review message. Never cut short, never the whole run. Ge
 converter's LENGTH_LIMITED table, and every column of FORMAT.md must be in it or declared unlimited here."""
 
 import io
+from collections import Counter
 
 import pytest
 from django.apps import apps
@@ -15,9 +16,12 @@ from estatecrm.legacy import bundle as files
 from estatecrm.legacy.converter import BODY, FAIL, LENGTH_LIMITED, OTHER_INFO, RENAMED, limit_of
 from estatecrm.legacy.models import CaseOutcome
 from estatecrm.legacy.reports import reason_label
+from estatecrm.legacy.selectors import preflight
 from estatecrm.legacy.tests.bundles import case_bundle, case_row, customer_row
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import Run
+from estatecrm.tenancy.models import OrgUnit, User
+from estatecrm.tenancy.selectors import actor_for
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +88,8 @@ def test_every_length_limited_bundle_column_is_stored_whole_or_handled_by_its_ru
                        attachments=attachments, extra=members)
 
     # when
+    checked = preflight(actor=actor_for(User.objects.get(email="admin@example-fudosan.jp")), path=path,
+                        org_unit=OrgUnit.objects.for_company(sample_company).get(code="HQ"))
     call_command("legacy-migrate", "run", str(path), "--company", "k0001", "--org", "HQ", "--as", "admin@example-fudosan.jp",
                  stdout=io.StringIO(), stderr=io.StringIO())
 
@@ -92,6 +98,10 @@ def test_every_length_limited_bundle_column_is_stored_whole_or_handled_by_its_ru
     assert run.status == RunStatus.COMPLETED_WITH_FAILURES, run.error_message
     outcomes = {outcome.row_number: outcome for outcome in CaseOutcome.objects.for_company(sample_company).filter(run=run)}
     assert set(outcomes) == set(expected)
+    # then: the pre-flight said so beforehand
+    failed = Counter(outcome.reason for outcome in outcomes.values() if outcome.outcome == "failed")
+    assert checked["not_eligible"] == dict(failed)
+    assert sum(checked["eligible"]["full"].values()) == sum(1 for outcome in outcomes.values() if outcome.outcome == "migrated")
     for line, (file, column, is_beyond, value, policy) in expected.items():
         outcome = outcomes[line]
         model, model_column, _policy = LENGTH_LIMITED[(file, column)]
