@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files import File
 from django.utils.translation import gettext as _
 
 from estatecrm.legacy import error_codes
@@ -203,10 +204,13 @@ class Bundle:
         return name in self.members
 
     def read_bytes(self, name: str) -> bytes:
-        """The member's bytes, read in chunks and counted: more than the directory declared (a forged size)
-        is refused as soon as it is read, never held."""
+        """The member's bytes (CSV members: LEGACY_MAX_CSV_BYTES at most), read through `chunks`."""
+        return b"".join(self.chunks(name))
+
+    def chunks(self, name: str) -> Iterator[bytes]:
+        """The member's bytes in chunks of READ_CHUNK, counted: more than the directory declared (a forged
+        size) is refused as soon as it is read, never held; a damaged member (bad CRC, cut off) is refused."""
         info = self.members[name]
-        chunks = []
         size = 0
         try:
             with self.zip.open(info) as handle:
@@ -215,12 +219,16 @@ class Bundle:
                     if size > info.file_size:
                         raise ReadError(error_codes.ZIP_BOMB, _(
                             "The file “%(name)s” in the bundle is larger than it says: the bundle was refused.") % {"name": name})
-                    chunks.append(chunk)
+                    yield chunk
         except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError, zlib.error):
             raise ReadError(error_codes.NOT_A_ZIP, _("The file “%(name)s” in the bundle is damaged (the ZIP file may be cut off).") % {"name": name}) from None
         if size < info.file_size:
             raise ReadError(error_codes.NOT_A_ZIP, _("The file “%(name)s” in the bundle is damaged (the ZIP file may be cut off).") % {"name": name})
-        return b"".join(chunks)
+
+    def member_file(self, name: str) -> "MemberFile":
+        """The member as a file to hand to a storage (`default_storage.save`): streamed through `chunks`,
+        never held whole in memory."""
+        return MemberFile(self, name)
 
     def member_size(self, name: str) -> int:
         return self.members[name].file_size
@@ -272,10 +280,20 @@ class Bundle:
 
     def check(self) -> None:
         """Read every CSV member once, keeping nothing: raises the ReadError that reading it for a run would
-        (the same checks as `member_rows`, in the same order, without building the rows)."""
+        (the same checks as `member_rows`, in the same order, without building the rows). Then every file
+        under 添付/ is unpacked and discarded (its size counted, its CRC checked), so a damaged attachment is
+        refused here, not halfway through the run that copies it."""
         for name in (*DATA_FILES, INFO_FILE):
             for _row in self.member_rows(name).rows:
                 pass
+        self.check_attachments()
+
+    def check_attachments(self) -> None:
+        """Unpack every file under 添付/ and discard it (bounded memory), raising the ReadError copying it would."""
+        for name in self.members:
+            if name.startswith(ATTACHMENT_FOLDER):
+                for _chunk in self.chunks(name):
+                    pass
 
     def declared_counts(self) -> dict[str, int]:
         """`件数:<file>` rows of エクスポート情報.csv: the row counts the desktop app wrote."""
@@ -285,6 +303,25 @@ class Bundle:
             if key.startswith("件数:") and value.isdigit():
                 counts[key.removeprefix("件数:")] = int(value)
         return counts
+
+
+class MemberFile(File):
+    """A bundle member as a django File whose `chunks()` stream it out of the ZIP (Bundle.chunks)."""
+
+    def __init__(self, bundle: Bundle, name: str):
+        super().__init__(None, name=name.rsplit("/", 1)[-1])
+        self.bundle = bundle
+        self.member = name
+
+    @property
+    def size(self) -> int:
+        return self.bundle.member_size(self.member)
+
+    def chunks(self, chunk_size=None) -> Iterator[bytes]:
+        return self.bundle.chunks(self.member)
+
+    def multiple_chunks(self, chunk_size=None) -> bool:
+        return True
 
 
 @dataclass

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone, translation
@@ -475,7 +474,7 @@ class LegacyMigrationJob(Job):
                     name, size = "", bundle.member_size(attachment.member) if bundle else 0
                     if bundle is not None:
                         name = default_storage.save(f"attachments/{company_id}/{case_id}/{attachment.stored_name}",
-                                                    ContentFile(bundle.read_bytes(attachment.member)))
+                                                    bundle.member_file(attachment.member))
                         saved_files.append(name)
                     attachment_rows.append((company_id, case_id, name, attachment.original_name, size, "", None, attachment.uploaded_at or now, True))
                 attachments += len(case_attachments)

@@ -83,6 +83,7 @@ def preflight(*, actor: Actor, path: Path, org_unit: OrgUnit, staff_map: dict | 
         raise PermissionDenied()
     with files.Bundle(path) as bundle:
         source = load_source(bundle)
+        bundle.check_attachments()  # as the run's check does: a damaged attachment is refused here too
     target = load_target(actor.company_id, {"org_unit_id": org_unit.pk, "staff_map": staff_map or {}, "region": actor.company.phone_region,
                                             "since": since.isoformat() if since else None})
     converter = Converter(source, target)

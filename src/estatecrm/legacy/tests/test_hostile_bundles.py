@@ -104,6 +104,19 @@ def with_member(name: str, data: bytes, *, symlink: bool = False):
     return make
 
 
+def damaged_attachment(path: Path) -> Path:
+    """An attachment whose stored bytes no longer match their CRC (a bit flipped on a disk or in transit)."""
+    content = b"%PDF-1.4 attachment of T1 " * 40
+    attachments = [{"追客番号": "T1", "ファイル名": "a.pdf", "格納パス": "添付/T1/a.pdf"}]
+    members = [*case_members([case_row(1)], [customer_row(1)], attachments=attachments), ("添付/T1/a.pdf", content)]
+    write_zip(path, members, compression=zipfile.ZIP_STORED)
+    data = bytearray(path.read_bytes())
+    at = data.find(content)
+    data[at + 10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
 def duplicate_cases_member(path: Path) -> Path:
     members = case_members([case_row(1)], [customer_row(1)])
     return write_zip(path, [*members, (files.CASES_FILE, csv_bytes(files.COLUMNS[files.CASES_FILE], [case_row(2)]))])
@@ -172,6 +185,7 @@ REFUSED = {
                       "The bundle contains a file with an unsafe path (“/tmp/evil.pdf”): it was refused and nothing was written."),
     "symlink": (with_member("添付/T1/link.pdf", b"/etc/passwd", symlink=True), "unsafe_path",
                 "The bundle contains a file with an unsafe path (“添付/T1/link.pdf”): it was refused and nothing was written."),
+    "damaged_attachment": (damaged_attachment, "not_a_zip", "The file “添付/T1/a.pdf” in the bundle is damaged (the ZIP file may be cut off)."),
     "truncated": (truncated, "not_a_zip", "The file is not a complete ZIP file: choose the bundle that the desktop app exported, "
                                           "and upload it again if the upload was interrupted."),
     "not_a_zip": (csv_renamed_zip, "not_a_zip", "The file is not a complete ZIP file: choose the bundle that the desktop app "
