@@ -251,13 +251,20 @@ def test_a_hostile_bundle_uploaded_on_the_page_is_refused_with_its_message_and_n
     assert nothing_written(sample_company)
 
 
-def test_nul_bytes_and_formula_cells_migrate_as_text_without_the_nul_and_reports_neutralize_them(sample_company, tmp_path):
+def test_nul_bytes_and_formula_cells_migrate_as_text_without_the_nul_and_reports_neutralize_them(sample_company, sample_admin, units,
+                                                                                                     media, tmp_path):
     # given
     members = case_members([case_row(1, 追客番号="=1+2", 顧客番号="+C1", 初回反響媒体="=HYPERLINK(\"http://evil.example\")",
                                      追客メモ="メモ\x00です")],
                            [customer_row(1, 顧客番号="+C1", 氏名="田中\x00 太郎", 勤務先="@SUM(A1)")])
     path = write_zip(tmp_path / "bundle.zip", members)
-    # when
+    # when: the page checks it
+    client = client_for(sample_admin)
+    upload(client, units["HQ"], path, name="bundle.zip")
+    # then: ready, one eligible case
+    state = state_file(media, sample_company, token_of(client, units["HQ"]))
+    assert (state["status"], state["preflight"]["eligible"]["full"]) == ("ready", {"追客中": 1, "申込中": 0})
+    # when: the CLI migrates it
     run_cli(path)
     # then: stored as typed, without the NULs
     customer = Customer.objects.unscoped().get()
