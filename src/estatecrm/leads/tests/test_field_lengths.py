@@ -3,6 +3,7 @@ the longer value fails its row with a reason (never the run, on SQLite and Postg
 the length is stored whole. Generated from the importers' field tables, so a new field is covered."""
 
 import csv
+import io
 
 import pytest
 
@@ -12,7 +13,7 @@ from estatecrm.leads.converter import STORED_VALUES
 from estatecrm.leads.dnc import DNC_FIELD_COLUMNS, DNC_FIELDS, dnc_field_max_lengths
 from estatecrm.leads.fields import DEFAULT_KEYS, FIELD_COLUMNS, column_max_length, field_max_lengths
 from estatecrm.leads.models import DoNotCallEntry
-from estatecrm.leads.reports import reason_message
+from estatecrm.leads.reports import reason_message, write_failed_rows
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.engine import execute_run
 from estatecrm.pipeline.models import RowIssue, Run
@@ -92,6 +93,11 @@ def test_every_lead_field_fails_its_row_beyond_its_column_length_and_is_stored_w
         assert stored.count() == 1, key
     assert with_scope.filter(name=f"株式会社テスト{len(rows) + 1}").count() == 1
     assert reason_message("too_long", "lead_name") == "Longer than 200 characters."
+    # then: the failed-rows file names the column and the limit
+    handle = io.BytesIO()
+    write_failed_rows(run, handle, encoding="utf-8", language="en")
+    reasons = [row[-1] for row in csv.reader(io.StringIO(handle.getvalue().decode("utf-8")))][1:]
+    assert "lead_name: Longer than 200 characters." in reasons and "homepage: Longer than 500 characters." in reasons
 
 
 def test_every_do_not_call_field_fails_its_row_beyond_its_column_length(company, company_admin, tmp_path):
