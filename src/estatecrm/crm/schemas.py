@@ -2,8 +2,10 @@
 
 import datetime
 from decimal import Decimal
+from typing import Annotated
 
 from ninja import Field, Schema
+from pydantic import StringConstraints
 
 from estatecrm.core.ids import BodyId
 from estatecrm.crm.choices import (
@@ -19,6 +21,27 @@ from estatecrm.crm.choices import (
     MoveIn,
     WalkMinutes,
 )
+from estatecrm.crm.models import (
+    Activity,
+    Case,
+    Contact,
+    ContactPoint,
+    Customer,
+    CustomField,
+    Project,
+    Rank,
+    SubStatus,
+    Tag,
+)
+
+
+def column_length(model, name: str) -> int:
+    """The model column's max_length: the API refuses a longer value (422) instead of failing in the database."""
+    return model._meta.get_field(name).max_length
+
+
+# A phone or e-mail as typed (ContactPoint.raw).
+RawContactPoint = Annotated[str, StringConstraints(max_length=column_length(ContactPoint, "raw"))]
 
 
 class CustomerRef(Schema):
@@ -61,28 +84,28 @@ class CasePage(Schema):
 
 
 class ContactIn(Schema):
-    name: str = Field(..., min_length=1, max_length=200)
-    kana: str = Field("", max_length=200)
-    phones: list[str] = Field(default_factory=list, max_length=10)
-    mobiles: list[str] = Field(default_factory=list, max_length=10)
-    emails: list[str] = Field(default_factory=list, max_length=10)
+    name: str = Field(..., min_length=1, max_length=column_length(Contact, "name"))
+    kana: str = Field("", max_length=column_length(Contact, "kana"))
+    phones: list[RawContactPoint] = Field(default_factory=list, max_length=10)
+    mobiles: list[RawContactPoint] = Field(default_factory=list, max_length=10)
+    emails: list[RawContactPoint] = Field(default_factory=list, max_length=10)
 
 
 class CustomerIn(Schema):
-    name: str = Field(..., min_length=1, max_length=200)
+    name: str = Field(..., min_length=1, max_length=column_length(Customer, "name"))
     kind: CustomerKind = CustomerKind.PERSON
-    kana: str = Field("", max_length=200)
+    kana: str = Field("", max_length=column_length(Customer, "kana"))
     gender: Gender | None = None
     birth_date: datetime.date | None = None
     postal_code: str = Field("", max_length=10)
     prefecture: str = Field("", max_length=10)
-    city: str = Field("", max_length=100)
-    street: str = Field("", max_length=200)
-    building: str = Field("", max_length=200)
-    employer: str = Field("", max_length=200)
+    city: str = Field("", max_length=column_length(Customer, "city"))
+    street: str = Field("", max_length=column_length(Customer, "street"))
+    building: str = Field("", max_length=column_length(Customer, "building"))
+    employer: str = Field("", max_length=column_length(Customer, "employer"))
     annual_income: int | None = Field(None, description="万円, 0 to 2147483647 (checked by the action, as on the page)")
     household_size: int | None = Field(None, description="1 to 99 (checked by the action, as on the page)")
-    homepage: str = Field("", max_length=500)
+    homepage: str = Field("", max_length=column_length(Customer, "homepage"))
     custom_values: dict = Field(default_factory=dict)
     contacts: list[ContactIn] = Field(default_factory=list, max_length=20)
 
@@ -92,19 +115,19 @@ class CustomerUpdateIn(Schema):
 
     updated_at: datetime.datetime | None = None
     kind: CustomerKind | None = None
-    name: str | None = Field(None, min_length=1, max_length=200)
-    kana: str | None = Field(None, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=column_length(Customer, "name"))
+    kana: str | None = Field(None, max_length=column_length(Customer, "kana"))
     gender: Gender | None = None
     birth_date: datetime.date | None = None
     postal_code: str | None = Field(None, max_length=10)
     prefecture: str | None = Field(None, max_length=10)
-    city: str | None = Field(None, max_length=100)
-    street: str | None = Field(None, max_length=200)
-    building: str | None = Field(None, max_length=200)
-    employer: str | None = Field(None, max_length=200)
+    city: str | None = Field(None, max_length=column_length(Customer, "city"))
+    street: str | None = Field(None, max_length=column_length(Customer, "street"))
+    building: str | None = Field(None, max_length=column_length(Customer, "building"))
+    employer: str | None = Field(None, max_length=column_length(Customer, "employer"))
     annual_income: int | None = Field(None, description="万円, 0 to 2147483647 (checked by the action, as on the page)")
     household_size: int | None = Field(None, description="1 to 99 (checked by the action, as on the page)")
-    homepage: str | None = Field(None, max_length=500)
+    homepage: str | None = Field(None, max_length=column_length(Customer, "homepage"))
     is_unsubscribed: bool | None = None
 
 
@@ -212,9 +235,9 @@ class CaseCreateIn(Schema):
     project_id: BodyId | None = None
     started_on: datetime.date | None = None
     first_inquiry_date: datetime.date | None = None
-    first_inquiry_source: str = Field("", max_length=100)
-    first_inquiry_listing_ref: str = Field("", max_length=64)
-    first_inquiry_listing_name: str = Field("", max_length=200)
+    first_inquiry_source: str = Field("", max_length=column_length(Case, "first_inquiry_source"))
+    first_inquiry_listing_ref: str = Field("", max_length=column_length(Case, "first_inquiry_listing_ref"))
+    first_inquiry_listing_name: str = Field("", max_length=column_length(Case, "first_inquiry_listing_name"))
     auto_intro_mail: bool = False
     other_info: str = ""
     custom_values: dict = Field(default_factory=dict)
@@ -235,9 +258,9 @@ class CaseUpdateIn(Schema):
     tag_ids: list[BodyId] | None = None
     started_on: datetime.date | None = None
     first_inquiry_date: datetime.date | None = None
-    first_inquiry_source: str | None = Field(None, max_length=100)
-    first_inquiry_listing_ref: str | None = Field(None, max_length=64)
-    first_inquiry_listing_name: str | None = Field(None, max_length=200)
+    first_inquiry_source: str | None = Field(None, max_length=column_length(Case, "first_inquiry_source"))
+    first_inquiry_listing_ref: str | None = Field(None, max_length=column_length(Case, "first_inquiry_listing_ref"))
+    first_inquiry_listing_name: str | None = Field(None, max_length=column_length(Case, "first_inquiry_listing_name"))
     auto_intro_mail: bool | None = None
     other_info: str | None = None
     custom_values: dict | None = None
@@ -246,7 +269,7 @@ class CaseUpdateIn(Schema):
 class ActivityIn(Schema):
     kind: ActivityKind
     occurred_at: datetime.datetime | None = Field(None, description="When it happened; for a visit appointment, when the visit is.")
-    subject: str = Field("", max_length=300)
+    subject: str = Field("", max_length=column_length(Activity, "subject"))
     body: str = Field("", max_length=20000)
     org_unit_id: BodyId | None = Field(None, description="Visit appointments: the holding unit (default: the case's unit).")
 
@@ -341,23 +364,23 @@ class ProjectOut(Schema):
 
 
 class NamedMasterIn(Schema):
-    name: str = Field(..., min_length=1, max_length=50)
+    name: str = Field(..., min_length=1, max_length=column_length(Rank, "name"))
     position: int = Field(0, ge=0)
 
 
 class TagIn(Schema):
-    name: str = Field(..., min_length=1, max_length=100)
+    name: str = Field(..., min_length=1, max_length=column_length(Tag, "name"))
     position: int = Field(0, ge=0)
 
 
 class SubStatusIn(Schema):
     status: CaseStatus
-    name: str = Field(..., min_length=1, max_length=100)
+    name: str = Field(..., min_length=1, max_length=column_length(SubStatus, "name"))
     position: int = Field(0, ge=0)
 
 
 class CustomFieldIn(Schema):
-    name: str = Field(..., min_length=1, max_length=100)
+    name: str = Field(..., min_length=1, max_length=column_length(CustomField, "name"))
     field_type: CustomFieldType = CustomFieldType.TEXT
     choices: list[str] = Field(default_factory=list, max_length=200)
     is_required: bool = False
@@ -365,6 +388,6 @@ class CustomFieldIn(Schema):
 
 
 class ProjectIn(Schema):
-    name: str = Field(..., min_length=1, max_length=200)
+    name: str = Field(..., min_length=1, max_length=column_length(Project, "name"))
     custom_field_ids: list[BodyId] = Field(default_factory=list)
 

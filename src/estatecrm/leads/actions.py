@@ -98,6 +98,7 @@ def mapping_problem_text(code: str) -> str:
         "required_field_unmapped": _("This field is required: choose the column that holds it."),
         "unknown_header": _("The file has no such column."),
         "unknown_field": _("There is no such field."),
+        "duplicate_header": _("The file has several columns with this header: rename them so that it is clear which one to import."),
     }.get(code, code)
 
 

@@ -5,6 +5,7 @@ import tempfile
 from pathlib import Path
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import File, Form, Router, UploadedFile
 from ninja.security import django_auth
 
@@ -18,6 +19,7 @@ from estatecrm.leads.models import DoNotCallEntry, DoNotCallScope
 from estatecrm.leads.reports import write_failed_rows
 from estatecrm.leads.selectors import access_import, import_list, import_summary
 from estatecrm.pipeline.engine import request_abort
+from estatecrm.pipeline.mapping import parse_mapping_json
 from estatecrm.pipeline.readers import ReadError, open_table
 from estatecrm.tenancy.permissions import require
 from estatecrm.tenancy.selectors import actor_for
@@ -62,12 +64,25 @@ def import_out(run) -> dict:
     }
 
 
+def parse_decisions(text: str) -> dict[int, str]:
+    """`{"row number": "add|skip|overwrite"}`; a row named twice (also as `5` and `05`) is refused, not the last kept."""
+    message = _("decisions must be a JSON object of row number -> add, skip or overwrite, each row once.")
+    try:
+        pairs = json.loads(text, object_pairs_hook=list)
+        decisions = {int(row): value for row, value in pairs}
+    except (ValueError, TypeError):
+        raise ApplicationError("invalid", message, fields={"decisions": [message]}) from None
+    if not isinstance(pairs, list) or len(decisions) != len(pairs):
+        raise ApplicationError("invalid", message, fields={"decisions": [message]})
+    return decisions
+
+
 def options_from(mapping: str | None, duplicate_keys: str, on_duplicate: str, decisions: str | None) -> dict:
     try:
-        parsed_mapping = json.loads(mapping) if mapping else None
-        parsed_decisions = {int(row): value for row, value in json.loads(decisions).items()} if decisions else None
-    except (ValueError, AttributeError, TypeError):
-        raise ApplicationError("invalid", "mapping and decisions must be JSON objects") from None
+        parsed_mapping = parse_mapping_json(mapping) if mapping else None
+    except ValueError as error:
+        raise ApplicationError("invalid", str(error), fields={"mapping": [str(error)]}) from None
+    parsed_decisions = parse_decisions(decisions) if decisions else None
     keys = [key.strip() for key in duplicate_keys.split(",") if key.strip()]
     if on_duplicate not in DuplicatePolicy.values:
         raise ApplicationError("invalid", "on_duplicate must be add, skip or overwrite", fields={"on_duplicate": ["add|skip|overwrite"]})

@@ -1,10 +1,11 @@
 """One source row -> a canonical lead row with its per-field errors (pure: no database)."""
 
+import operator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from estatecrm.crm.custom_fields import clean_custom_value
-from estatecrm.leads.fields import CUSTOM_PREFIX
+from estatecrm.leads.fields import CUSTOM_PREFIX, field_max_lengths
 from estatecrm.normalize import (
     clean_text,
     company_name_key,
@@ -19,8 +20,15 @@ from estatecrm.pipeline.readers import cell_text
 
 FAILURE_CODES = (
     "lead_name_missing", "contact_name_missing", "phone_missing", "phone_invalid", "email_invalid", "custom_value_invalid",
-    "postal_code_invalid", "prefecture_invalid", "assignee_unknown",
+    "postal_code_invalid", "prefecture_invalid", "assignee_unknown", "too_long",
 )
+# The values checked against their column's length: field key -> the LeadRow attributes stored from it
+# (as stored: normalized, so the check sees what the database would).
+STORED_VALUES = {
+    "lead_name": ("lead_name", "lead_key"), "contact_name": ("contact_name",), "phone": ("phone_raw", "phone"),
+    "contact_kana": ("contact_kana",), "postal_code": ("postal_code",), "prefecture": ("prefecture",), "city": ("city",),
+    "street": ("street",), "building": ("building",), "email": ("email_raw", "email"), "homepage": ("homepage",),
+}
 
 
 # Lists repeat the same postal codes and prefectures on many rows.
@@ -128,6 +136,7 @@ def convert_row(row_number: int, cells: tuple, columns: dict[str, int], custom_f
     lead.city, lead.street, lead.building = text("city"), text("street"), text("building")
     lead.homepage = text("homepage")
     lead.assignee_email = text("assignee_email").lower()
+    check_lengths(lead)
     for key, index in columns.items():
         if not key.startswith(CUSTOM_PREFIX):
             continue
@@ -142,3 +151,27 @@ def convert_row(row_number: int, cells: tuple, columns: dict[str, int], custom_f
         if value is not None:
             lead.custom[name] = value
     return lead
+
+
+@lru_cache(maxsize=1)
+def max_lengths() -> dict[str, int]:
+    return field_max_lengths()
+
+
+@lru_cache(maxsize=1)
+def _length_checks():
+    """(getter of every stored value, their limits in the same order), built once: the check runs per row."""
+    pairs = [(attribute, limit) for key, limit in max_lengths().items() for attribute in STORED_VALUES[key]]
+    return operator.attrgetter(*(attribute for attribute, _limit in pairs)), tuple(limit for _attribute, limit in pairs)
+
+
+def check_lengths(lead: LeadRow) -> None:
+    """A value longer than its column fails the row (field, "too_long"), in place of any other error of
+    that field; it is never cut short."""
+    values, limits = _length_checks()
+    if not any(map(operator.gt, map(len, values(lead)), limits)):
+        return
+    for key, limit in max_lengths().items():
+        if any(len(getattr(lead, name)) > limit for name in STORED_VALUES[key]):
+            lead.errors = [error for error in lead.errors if error[0] != key]
+            lead.errors.append((key, "too_long"))

@@ -26,6 +26,25 @@ DNC_FIELDS = [
     FieldSpec("phone", "電話番号", ("電話", "TEL", "携帯", "phone")),
     FieldSpec("note", "備考", ("メモ", "理由", "note", "reason")),
 ]
+# Where each field's value is stored (DoNotCallEntry columns: first the value as typed, then what is derived
+# from it, as stored): a longer value fails its row.
+DNC_FIELD_COLUMNS = {"lead_name": ("name", "name_key"), "phone": ("phone_raw", "phone"), "note": ("note",)}
+
+
+def dnc_field_max_lengths() -> dict[str, int]:
+    """Field key -> the longest value it takes (its column as typed)."""
+    fields = DoNotCallEntry._meta
+    return {key: fields.get_field(columns[0]).max_length for key, columns in DNC_FIELD_COLUMNS.items()}
+
+
+def too_long_field(values: dict[str, tuple[str, ...]]) -> str | None:
+    """The first field (DNC_FIELD_COLUMNS order) with a stored value longer than its column, or None."""
+    fields = DoNotCallEntry._meta
+    for key, columns in DNC_FIELD_COLUMNS.items():
+        for column, value in zip(columns, values[key], strict=True):
+            if len(value) > fields.get_field(column).max_length:
+                return key
+    return None
 
 
 def entries_for(actor):
@@ -133,20 +152,24 @@ class DoNotCallImportJob(Job):
             return clean_text(cell_text(row.cells[index])) if index is not None and index < len(row.cells) else ""
 
         for row in batch.rows:
-            name, phone_raw = cell(row, "lead_name"), cell(row, "phone")
+            name, phone_raw, note = cell(row, "lead_name"), cell(row, "phone"), cell(row, "note")
             name_key, phone, problem = entry_keys(name, phone_raw, self.run.params.get("region", "JP"))
             source_key = f"{self.run.pk}:{row.number}"
+            field = "phone" if problem == "phone_invalid" else "lead_name"
+            long_field = too_long_field({"lead_name": (normalize_name(name), name_key), "phone": (phone_raw, phone), "note": (note,)})
+            if long_field is not None:
+                problem, field = "too_long", long_field
             if problem:
                 counts["failed"] += 1
                 counts[f"failed_by_reason:{problem}"] += 1
-                issues.append(RowIssue(company_id=self.run.company_id, run=self.run, row_number=row.number, code=problem,
-                                       field="phone" if problem == "phone_invalid" else "lead_name",
+                issues.append(RowIssue(company_id=self.run.company_id, run=self.run, row_number=row.number, code=problem, field=field,
+                                       params={"max_length": dnc_field_max_lengths()[field]} if problem == "too_long" else {},
                                        cells=[cell_text(value) for value in row.cells]))
                 ledger.append(LedgerEntry(company_id=self.run.company_id, run=self.run, source_system=DNC_SOURCE_SYSTEM,
                                           source_key=source_key, row_number=row.number, outcome=LedgerOutcome.FAILED))
                 continue
             entries.append(DoNotCallEntry(company_id=self.run.company_id, name=normalize_name(name), name_key=name_key,
-                                          phone_raw=phone_raw, phone=phone, note=cell(row, "note")[:300],
+                                          phone_raw=phone_raw, phone=phone, note=note,
                                           created_by_id=self.run.created_by_id, run=self.run))
             ledger.append(LedgerEntry(company_id=self.run.company_id, run=self.run, source_system=DNC_SOURCE_SYSTEM,
                                       source_key=source_key, row_number=row.number, outcome=LedgerOutcome.CREATED,

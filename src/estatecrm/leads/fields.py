@@ -30,3 +30,32 @@ def lead_fields(custom_field_names=()) -> list[FieldSpec]:
     fields = [FieldSpec(field.key, str(field.label), field.synonyms, field.is_required) for field in DEFAULT_FIELDS]
     fields += [FieldSpec(f"{CUSTOM_PREFIX}{name}", name, (name,)) for name in custom_field_names]
     return fields
+
+# Where each default field's value is stored: (app label, model, column). The column's max_length is the
+# longest value the field takes (a longer one fails its row, never the run: PostgreSQL refuses it, SQLite
+# would store it). Read from the model, so a changed column changes the limit. `assignee_email` is only
+# looked up; custom fields are stored in a JSON column without a length.
+FIELD_COLUMNS = {
+    "lead_name": ("crm", "Customer", "name"),
+    "contact_name": ("crm", "Contact", "name"),
+    "phone": ("crm", "ContactPoint", "raw"),
+    "contact_kana": ("crm", "Contact", "kana"),
+    "postal_code": ("crm", "Customer", "postal_code"),
+    "prefecture": ("crm", "Customer", "prefecture"),
+    "city": ("crm", "Customer", "city"),
+    "street": ("crm", "Customer", "street"),
+    "building": ("crm", "Customer", "building"),
+    "email": ("crm", "ContactPoint", "raw"),
+    "homepage": ("crm", "Customer", "homepage"),
+}
+
+
+def column_max_length(app_label: str, model_name: str, column: str) -> int:
+    from django.apps import apps
+
+    return apps.get_model(app_label, model_name)._meta.get_field(column).max_length
+
+
+def field_max_lengths() -> dict[str, int]:
+    """Field key -> the longest value its column holds."""
+    return {key: column_max_length(*column) for key, column in FIELD_COLUMNS.items()}

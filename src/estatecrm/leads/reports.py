@@ -27,12 +27,24 @@ REASON_MESSAGES = {
     "postal_code_invalid": _("The postal code is not valid (7 digits)."),
     "prefecture_invalid": _("The prefecture is not one of the 47 prefectures."),
     "assignee_unknown": _("No active user has this assignee e-mail address."),
+    "too_long": _("A value is longer than its field can hold."),
 }
 
 
-def reason_text(field_label: str, code: str) -> str:
+def reason_message(code: str, field: str = "") -> str:
+    """The translated reason of a failure code; for `too_long` of a known field, with its limit."""
+    if code == "too_long" and field:
+        from estatecrm.leads.converter import max_lengths
+
+        limit = max_lengths().get(field)
+        if limit is not None:
+            return _("Longer than %(max_length)d characters.") % {"max_length": limit}
     message = REASON_MESSAGES.get(code)
-    return f"{field_label}: {message}" if message else f"{field_label}: {code}"
+    return str(message) if message else code
+
+
+def reason_text(field_label: str, code: str, field: str = "") -> str:
+    return f"{field_label}: {reason_message(code, field)}"
 
 
 def failed_rows(run: Run) -> Iterable[tuple[int, list, list[tuple[str, str]]]]:
@@ -98,7 +110,7 @@ def write_failed_rows(run: Run, handle, *, encoding: str | None = None, language
         for _row_number, cells, problems in failed_rows(run):
             cells = [("" if cell is None else cell) for cell in cells]
             cells = cells + [""] * (len(headers) - len(cells))
-            reasons = " / ".join(reason_text(field_headers.get(field, field), code) for field, code in problems)
+            reasons = " / ".join(reason_text(field_headers.get(field, field), code, field) for field, code in problems)
             emit([*cells, reasons])
             rows += 1
     return {"rows": rows, "encoding": encoding, "charset": FAILED_ROWS_CHARSETS[encoding], "replaced_characters": replaced}

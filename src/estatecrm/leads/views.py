@@ -40,7 +40,7 @@ from estatecrm.leads.forms import (
     UploadForm,
     field_label,
 )
-from estatecrm.leads.reports import REASON_MESSAGES, write_failed_rows
+from estatecrm.leads.reports import reason_message, write_failed_rows
 from estatecrm.normalize import neutralize_formula
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.engine import request_abort
@@ -75,9 +75,8 @@ def template_headers(project: Project | None) -> list[str]:
     return headers
 
 
-def reason_label(code: str) -> str:
-    message = REASON_MESSAGES.get(code)
-    return str(message) if message else code
+def reason_label(code: str, field: str = "") -> str:
+    return reason_message(code, field)
 
 
 def field_labels(lead_fields) -> dict[str, str]:
@@ -174,7 +173,7 @@ def preview(table, mapping: dict, project: Project | None, lead_fields, region: 
         converted.append({
             "row": row.number, "lead_name": lead.lead_name, "contact_name": lead.contact_name, "contact_kana": lead.contact_kana,
             "phone": lead.phone or lead.phone_raw, "email": lead.email or lead.email_raw, "address": address,
-            "custom": lead.custom, "errors": [f"{labels.get(key, key)}: {reason_label(code)}" for key, code in lead.errors],
+            "custom": lead.custom, "errors": [f"{labels.get(key, key)}: {reason_label(code, key)}" for key, code in lead.errors],
         })
         if len(raw) >= PREVIEW_ROWS:
             break
@@ -314,7 +313,7 @@ def import_mapping(request: HttpRequest, actor: Actor) -> HttpResponse:
                 labels = field_labels(lead_fields)
                 dry_run = {
                     **summary_context(report.counts),
-                    "issues": [(row, labels.get(key, key), reason_label(code)) for row, key, code in report.issues],
+                    "issues": [(row, labels.get(key, key), reason_label(code, key)) for row, key, code in report.issues],
                     "issue_count": report.issue_count, "more_issues": report.issue_count - len(report.issues),
                     "duplicates": report.duplicates, "duplicate_count": report.duplicate_count,
                     "more_duplicates": report.duplicate_count - len(report.duplicates),

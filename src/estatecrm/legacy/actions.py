@@ -59,7 +59,10 @@ def quick_start_date(today: date | None = None) -> date:
 
 
 def parse_staff_map(content: bytes) -> dict[str, str]:
-    """`社員コード,email` lines (a header line is allowed) -> {code: lower-case e-mail}. CP932 or UTF-8."""
+    """`社員コード,email` lines (a header line is allowed) -> {code: lower-case e-mail}. CP932 or UTF-8.
+
+    Anything ambiguous is refused with the line: more than two columns, a code mapped to two different
+    addresses, a map without a single mapping (a file that is all header would silently map nobody)."""
     for encoding in ("utf-8-sig", "cp932"):
         try:
             text = content.decode(encoding)
@@ -69,18 +72,34 @@ def parse_staff_map(content: bytes) -> dict[str, str]:
     else:
         raise ApplicationError(error_codes.STAFF_MAP_INVALID, _("The staff map is neither UTF-8 nor Shift_JIS text."))
     mapping: dict[str, str] = {}
-    for number, cells in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
-        cells = [cell.strip() for cell in cells]
-        if not any(cells):
-            continue
-        if len(cells) < 2:
-            raise ApplicationError(error_codes.STAFF_MAP_INVALID, _("Line %(line)d of the staff map is not “社員コード,email”.") % {"line": number})
-        email = normalize_email(cells[1])
-        if not email.is_valid:
-            if number == 1:
-                continue  # a header line
-            raise ApplicationError(error_codes.STAFF_MAP_INVALID, _("Line %(line)d of the staff map has no valid e-mail address.") % {"line": number})
-        mapping[cells[0]] = email.value
+    lines: dict[str, int] = {}
+    try:
+        for number, cells in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+            cells = [cell.strip() for cell in cells]
+            while cells and not cells[-1]:
+                cells.pop()
+            if not cells:
+                continue
+            if len(cells) != 2:
+                raise ApplicationError(error_codes.STAFF_MAP_INVALID, _(
+                    "Line %(line)d of the staff map has %(count)d columns: each line is “社員コード,email”.") % {"line": number, "count": len(cells)})
+            email = normalize_email(cells[1])
+            if not email.is_valid:
+                if number == 1:
+                    continue  # a header line
+                raise ApplicationError(error_codes.STAFF_MAP_INVALID, _("Line %(line)d of the staff map has no valid e-mail address.") % {"line": number})
+            if not cells[0]:
+                raise ApplicationError(error_codes.STAFF_MAP_INVALID, _("Line %(line)d of the staff map has no 社員コード.") % {"line": number})
+            if mapping.get(cells[0], email.value) != email.value:
+                raise ApplicationError(error_codes.STAFF_MAP_INVALID, _(
+                    "The staff map maps “%(code)s” twice, to different e-mail addresses (lines %(first)d and %(line)d).")
+                    % {"code": cells[0], "first": lines[cells[0]], "line": number})
+            mapping[cells[0]] = email.value
+            lines.setdefault(cells[0], number)
+    except csv.Error as error:
+        raise ApplicationError(error_codes.STAFF_MAP_INVALID, _("The staff map is not a valid CSV file: %(error)s") % {"error": error}) from None
+    if not mapping:
+        raise ApplicationError(error_codes.STAFF_MAP_INVALID, _("The staff map has no “社員コード,email” line."))
     return mapping
 
 
@@ -263,6 +282,10 @@ def do_migrate_legacy_masters(*, actor: Actor, path: Path, file_name: str, sub_s
                              status=RunStatus.COMPLETED, params={"sub_statuses": sub_statuses, "ranks": ranks, "tags": tags},
                              started_at=timezone.now(), finished_at=timezone.now())
     created: dict[str, list[str]] = {"sub_statuses": [], "ranks": [], "tags": []}
+    # Names longer than the master's column are not created (never cut short: a shortened name would match
+    # no case); their cases keep them in the other information, as for any unregistered master.
+    too_long: dict[str, list[str]] = {"sub_statuses": [], "ranks": [], "tags": []}
+    limits = {kind: model._meta.get_field("name").max_length for kind, model in (("sub_statuses", SubStatus), ("ranks", Rank), ("tags", Tag))}
     ledger: list[LedgerEntry] = []
 
     def remember(kind: str, key: str, instance, was_created: bool) -> None:
@@ -277,26 +300,31 @@ def do_migrate_legacy_masters(*, actor: Actor, path: Path, file_name: str, sub_s
         for name, category in source.statuses.items():
             if not name or category not in CaseStatus.values:
                 continue
+            if len(name) > limits["sub_statuses"]:
+                too_long["sub_statuses"].append(name)
+                continue
             position = SubStatus.objects.for_company(company).filter(status=category).count()
-            instance, was_created = do_upsert_sub_status(company=company, status=category, name=name[:100], position=position, acting_user=actor.user)
+            instance, was_created = do_upsert_sub_status(company=company, status=category, name=name, position=position, acting_user=actor.user)
             remember("sub_statuses", f"{category}/{name}", instance, was_created)
     used_ranks = list(dict.fromkeys(clean(row["ランク"]) for _line, row in source.cases if clean(row["ランク"])))
     used_tags = list(dict.fromkeys(tag for _line, row in source.cases for tag in split_list(row["タグ"])))
+    too_long["ranks"] = [name for name in used_ranks if len(name) > limits["ranks"]] if ranks else []
+    too_long["tags"] = [name for name in used_tags if len(name) > limits["tags"]] if tags else []
     if ranks:
         start = Rank.objects.for_company(company).count()
-        for offset, name in enumerate(used_ranks):
-            instance, was_created = do_upsert_rank(company=company, name=name[:50], position=start + offset, acting_user=actor.user)
+        for offset, name in enumerate(name for name in used_ranks if len(name) <= limits["ranks"]):
+            instance, was_created = do_upsert_rank(company=company, name=name, position=start + offset, acting_user=actor.user)
             remember("ranks", name, instance, was_created)
     if tags:
         start = Tag.objects.for_company(company).count()
-        for offset, name in enumerate(used_tags):
-            instance, was_created = do_upsert_tag(company=company, name=name[:100], position=start + offset, acting_user=actor.user)
+        for offset, name in enumerate(name for name in used_tags if len(name) <= limits["tags"]):
+            instance, was_created = do_upsert_tag(company=company, name=name, position=start + offset, acting_user=actor.user)
             remember("tags", name, instance, was_created)
     LedgerEntry.objects.bulk_create(ledger)
     counts = {kind: len(names) for kind, names in created.items()}
     Run.objects.for_company(company).filter(pk=run.pk).update(counts=counts)
     record_event(company_id=company.pk, actor=actor.user, verb="migrate_masters", instance=run, after=created, run_id=run.pk)
-    return run, {"run_id": run.pk, "created": created}
+    return run, {"run_id": run.pk, "created": created, "not_created_too_long": too_long}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,12 +13,15 @@ import csv
 import io
 import operator
 import re
+import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files import File
 from django.utils.translation import gettext as _
 
 from estatecrm.legacy import error_codes
@@ -65,6 +68,9 @@ REQUIRED = {
     ATTACHMENTS_FILE: ("追客番号", "格納パス"),
 }
 DATA_FILES = tuple(name for name in COLUMNS if name != INFO_FILE)
+# The id column of the files whose ids FORMAT.md promises unique: a second row with an id is ambiguous (which
+# one is the customer?) and refuses the bundle, naming both lines.
+ID_COLUMNS = {INFO_FILE: "項目", UNITS_FILE: "組織コード", STAFF_FILE: "社員コード", STATUSES_FILE: "ステータス名", CUSTOMERS_FILE: "顧客番号", CASES_FILE: "追客番号"}
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -74,6 +80,27 @@ def max_unpacked_bytes() -> int:
 
 def max_compression_ratio() -> int:
     return int(getattr(settings, "LEGACY_MAX_COMPRESSION_RATIO", 200))
+
+
+def max_members() -> int:
+    return int(getattr(settings, "LEGACY_MAX_MEMBERS", 200_000))
+
+
+def max_csv_bytes() -> int:
+    """The largest CSV member read (it is held in memory while it is parsed): about ten times the largest
+    member of a 100,000-case export."""
+    return int(getattr(settings, "LEGACY_MAX_CSV_BYTES", 1024**3))
+
+
+def max_columns() -> int:
+    return int(getattr(settings, "LEGACY_MAX_COLUMNS", 1000))
+
+
+# Below this many unpacked bytes the ratio of a member or of the whole bundle is not checked: a small CSV of
+# repeated values compresses well and is harmless. Above it, the bundle as a whole (its small members
+# included: a thousand 200 KiB members of zeros are one bomb) and each member must stay within the ratio.
+RATIO_FLOOR_BYTES = 1024 * 1024
+READ_CHUNK = 1024 * 1024
 
 
 @dataclass
@@ -118,6 +145,10 @@ class Bundle:
             self.members = self._check_members()
             if CASES_FILE not in self.members:
                 raise ReadError(error_codes.CASES_MISSING, _("The bundle has no 追客.csv: it is not an export of the desktop app's follow-up data."))
+            if INFO_FILE not in self.members:
+                raise ReadError(error_codes.INFO_MISSING, _(
+                    "The bundle has no エクスポート情報.csv: it is not a complete export of the desktop app (the row counts cannot be "
+                    "checked). Export the bundle again from the desktop app."))
         except ReadError:
             self.zip.close()
             raise
@@ -132,38 +163,72 @@ class Bundle:
         self.zip.close()
 
     def _check_members(self) -> dict[str, zipfile.ZipInfo]:
+        """The members by name, from the ZIP's directory (nothing is unpacked): refused when a path is unsafe,
+        a name occurs twice, there are too many members, or the whole bundle or one member unpacks to too much."""
         members: dict[str, zipfile.ZipInfo] = {}
-        total = 0
-        for info in self.zip.infolist():
+        infos = self.zip.infolist()
+        if len(infos) > max_members():
+            raise ReadError(error_codes.ZIP_BOMB, _(
+                "The bundle holds %(count)d files, more than an export can hold (at most %(limit)d): it was refused.")
+                % {"count": len(infos), "limit": max_members()})
+        total = compressed = 0
+        ratio_limit = max_compression_ratio()
+        for info in infos:
             name = member_name(info)
-            if is_unsafe_path(name):
+            if is_unsafe_path(name) or "\x00" in name or stat.S_ISLNK(info.external_attr >> 16):
                 raise ReadError(error_codes.UNSAFE_PATH, _(
-                    "The bundle contains a file with an unsafe path (“%(name)s”): it was refused and nothing was written.") % {"name": name})
+                    "The bundle contains a file with an unsafe path (“%(name)s”): it was refused and nothing was written.")
+                    % {"name": name.replace("\x00", "\\0")})
             total += info.file_size
-            ratio = info.file_size / max(info.compress_size, 1)
-            if total > max_unpacked_bytes() or (info.file_size > 1024 * 1024 and ratio > max_compression_ratio()):
+            compressed += info.compress_size
+            if (total > max_unpacked_bytes() or (info.file_size > RATIO_FLOOR_BYTES and info.file_size / max(info.compress_size, 1) > ratio_limit)
+                    or (total > RATIO_FLOOR_BYTES and total / max(compressed, 1) > ratio_limit)):
                 raise ReadError(error_codes.ZIP_BOMB, _(
                     "The bundle unpacks to far more data than an export can hold (a ZIP bomb?): it was refused."))
-            if not info.is_dir():
-                members[name.replace("\\", "/")] = info
+            if info.is_dir():
+                continue
+            key = name.replace("\\", "/")
+            if key in COLUMNS and info.file_size > max_csv_bytes():
+                raise ReadError(error_codes.ZIP_BOMB, _(
+                    "“%(name)s” unpacks to %(size)d MB, more than an export's file can hold (at most %(limit)d MB): it was refused.")
+                    % {"name": key, "size": info.file_size // 1024**2, "limit": max_csv_bytes() // 1024**2})
+            # Two members of one name: which one is the export? (zipfile would silently read the last.)
+            if key in members:
+                raise ReadError(error_codes.DUPLICATE_MEMBER, _(
+                    "The bundle contains “%(name)s” twice: it is ambiguous which one to migrate. Export the bundle again from the "
+                    "desktop app.") % {"name": key})
+            members[key] = info
         return members
 
     def has(self, name: str) -> bool:
         return name in self.members
 
     def read_bytes(self, name: str) -> bytes:
+        """The member's bytes (CSV members: LEGACY_MAX_CSV_BYTES at most), read through `chunks`."""
+        return b"".join(self.chunks(name))
+
+    def chunks(self, name: str) -> Iterator[bytes]:
+        """The member's bytes in chunks of READ_CHUNK, counted: more than the directory declared (a forged
+        size) is refused as soon as it is read, never held; a damaged member (bad CRC, cut off) is refused."""
         info = self.members[name]
+        size = 0
         try:
             with self.zip.open(info) as handle:
-                data = handle.read(info.file_size + 1)
-        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError):
+                while chunk := handle.read(min(READ_CHUNK, info.file_size - size + 1)):
+                    size += len(chunk)
+                    if size > info.file_size:
+                        raise ReadError(error_codes.ZIP_BOMB, _(
+                            "The file “%(name)s” in the bundle is larger than it says: the bundle was refused.") % {"name": name})
+                    yield chunk
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError, zlib.error):
             raise ReadError(error_codes.NOT_A_ZIP, _("The file “%(name)s” in the bundle is damaged (the ZIP file may be cut off).") % {"name": name}) from None
-        if len(data) > info.file_size:
-            raise ReadError(error_codes.ZIP_BOMB, _("The file “%(name)s” in the bundle is larger than it says: the bundle was refused.") % {"name": name})
-        return data
+        if size < info.file_size:
+            raise ReadError(error_codes.NOT_A_ZIP, _("The file “%(name)s” in the bundle is damaged (the ZIP file may be cut off).") % {"name": name})
 
-    def open_member(self, name: str):
-        return self.zip.open(self.members[name])
+    def member_file(self, name: str) -> "MemberFile":
+        """The member as a file to hand to a storage (`default_storage.save`): streamed through `chunks`,
+        never held whole in memory."""
+        return MemberFile(self, name)
 
     def member_size(self, name: str) -> int:
         return self.members[name].file_size
@@ -189,29 +254,46 @@ class Bundle:
         try:
             headers = [header.strip().lstrip("\ufeff") for header in next(reader, [])]
         except csv.Error as error:
-            raise ReadError(error_codes.BAD_CSV, _("“%(name)s” is not a valid CSV file: %(error)s") % {"name": name, "error": error}) from None
+            raise csv_error(name, reader, error) from None
+        # A column without a name is kept under its position (列5), as an unknown column: values in it go to
+        # the other information instead of being dropped unseen. Trailing unnamed columns (a trailing comma) too:
+        # they are empty in a sound export and then add nothing.
+        headers = [header or f"列{index}" for index, header in enumerate(headers, start=1)]
+        if len(headers) > max_columns():
+            raise ReadError(error_codes.TOO_MANY_COLUMNS, _(
+                "“%(name)s” has %(count)d columns, more than an export has (at most %(limit)d): it was refused.")
+                % {"name": name, "count": len(headers), "limit": max_columns()})
         missing = [column for column in REQUIRED[name] if column not in headers]
         if missing:
             raise ReadError(error_codes.COLUMN_MISSING, _("“%(name)s” has no column “%(column)s”.") % {"name": name, "column": missing[0]})
+        named = [header for header in headers if header]
+        if len(set(named)) != len(named):
+            twice = next(header for index, header in enumerate(named) if header in named[:index])
+            raise ReadError(error_codes.DUPLICATE_COLUMN, _(
+                "“%(name)s” has the column “%(column)s” twice: it is ambiguous which one to migrate.") % {"name": name, "column": twice})
         known = COLUMNS[name]
         unknown = [header for header in headers if header and header not in known]
-        columns = known + tuple(dict.fromkeys(unknown))
+        columns = known + tuple(unknown)
+        unique = columns.index(ID_COLUMNS[name]) if name in ID_COLUMNS else None
         return MemberRows(name=name, headers=headers, unknown_columns=unknown, columns=columns,
-                          rows=_values(name, reader, headers, columns, intern), reader=reader)
+                          rows=_values(name, reader, headers, columns, intern, unique), reader=reader)
 
     def check(self) -> None:
         """Read every CSV member once, keeping nothing: raises the ReadError that reading it for a run would
-        (the same checks as `member_rows`, in the same order, without building the rows)."""
+        (the same checks as `member_rows`, in the same order, without building the rows). Then every file
+        under 添付/ is unpacked and discarded (its size counted, its CRC checked), so a damaged attachment is
+        refused here, not halfway through the run that copies it."""
         for name in (*DATA_FILES, INFO_FILE):
-            reader = self.member_rows(name).reader
-            if reader is None:  # an optional member that is absent
-                continue
-            try:
-                for _cells in reader:
+            for _row in self.member_rows(name).rows:
+                pass
+        self.check_attachments()
+
+    def check_attachments(self) -> None:
+        """Unpack every file under 添付/ and discard it (bounded memory), raising the ReadError copying it would."""
+        for name in self.members:
+            if name.startswith(ATTACHMENT_FOLDER):
+                for _chunk in self.chunks(name):
                     pass
-            except csv.Error as error:
-                raise ReadError(error_codes.BAD_CSV, _("“%(name)s” is not a valid CSV file (line %(line)d): %(error)s")
-                                % {"name": name, "line": reader.line_num, "error": error}) from None
 
     def declared_counts(self) -> dict[str, int]:
         """`件数:<file>` rows of エクスポート情報.csv: the row counts the desktop app wrote."""
@@ -221,6 +303,25 @@ class Bundle:
             if key.startswith("件数:") and value.isdigit():
                 counts[key.removeprefix("件数:")] = int(value)
         return counts
+
+
+class MemberFile(File):
+    """A bundle member as a django File whose `chunks()` stream it out of the ZIP (Bundle.chunks)."""
+
+    def __init__(self, bundle: Bundle, name: str):
+        super().__init__(None, name=name.rsplit("/", 1)[-1])
+        self.bundle = bundle
+        self.member = name
+
+    @property
+    def size(self) -> int:
+        return self.bundle.member_size(self.member)
+
+    def chunks(self, chunk_size=None) -> Iterator[bytes]:
+        return self.bundle.chunks(self.member)
+
+    def multiple_chunks(self, chunk_size=None) -> bool:
+        return True
 
 
 @dataclass
@@ -235,11 +336,13 @@ class MemberRows:
     reader: object = None  # the csv reader behind `rows` (positioned after the header)
 
 
-def _values(name: str, reader, headers: list[str], columns: tuple[str, ...], intern: dict | None) -> Iterator[tuple[int, tuple]]:
-    """The rows as tuples in `columns` order: a column the header lacks reads as empty; with several
-    columns of one name the last one wins (as a dict of the header would have it)."""
+def _values(name: str, reader, headers: list[str], columns: tuple[str, ...], intern: dict | None,
+            unique: int | None = None) -> Iterator[tuple[int, tuple]]:
+    """The rows as tuples in `columns` order: a column the header lacks reads as empty (the header names
+    each column once). `unique`: the position of the file's id column; an id seen before is refused."""
     width = len(headers)
     last = {header: index for index, header in enumerate(headers)}
+    seen: dict[str, int] = {}
     pick = operator.itemgetter(*(last.get(column, width) for column in columns))  # index `width`: an appended ""
     padding = [""]
     share = intern.setdefault if intern is not None else None
@@ -252,13 +355,31 @@ def _values(name: str, reader, headers: list[str], columns: tuple[str, ...], int
                     cells = cells[:width] if count > width else cells + [""] * (width - count)
                 cells += padding
                 values = pick(cells)
+                if unique is not None:
+                    key = values[unique].replace("\x00", "").strip()
+                    if key:
+                        first = seen.setdefault(key, line)
+                        if first != line:
+                            raise ReadError(error_codes.DUPLICATE_ID, _(
+                                "“%(name)s” has “%(id)s” twice (lines %(first)d and %(line)d): ids must be unique, so it is "
+                                "ambiguous which row to migrate.") % {"name": name, "id": key, "first": first, "line": line})
                 if share is not None:
                     values = tuple(map(share, values, values))
                 yield line, values
             line = reader.line_num + 1
     except csv.Error as error:
-        raise ReadError(error_codes.BAD_CSV, _("“%(name)s” is not a valid CSV file (line %(line)d): %(error)s")
-                        % {"name": name, "line": reader.line_num, "error": error}) from None
+        raise csv_error(name, reader, error) from None
+
+
+def csv_error(name: str, reader, error: csv.Error) -> ReadError:
+    """The ReadError of a CSV member that cannot be parsed, with its line; a value over the csv module's
+    field limit (131,072 characters) is named as such."""
+    if "field larger than field limit" in str(error):
+        return ReadError(error_codes.BAD_CSV, _(
+            "“%(name)s” has a value longer than %(limit)d characters at line %(line)d: it was refused.")
+            % {"name": name, "limit": csv.field_size_limit(), "line": reader.line_num})
+    return ReadError(error_codes.BAD_CSV, _("“%(name)s” is not a valid CSV file (line %(line)d): %(error)s")
+                     % {"name": name, "line": reader.line_num, "error": error})
 
 
 def decode_cp932(data: bytes, name: str) -> str:

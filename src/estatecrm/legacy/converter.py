@@ -42,6 +42,7 @@ from estatecrm.legacy import bundle as files
 from estatecrm.legacy.choices import ELIGIBLE_CATEGORIES, FailReason, SkipReason
 from estatecrm.normalize import (
     MESSAGES,
+    name_key,
     normalize_email,
     normalize_name,
     normalize_phone,
@@ -49,6 +50,7 @@ from estatecrm.normalize import (
     normalize_reading,
     parse_date,
     parse_datetime,
+    reading_key,
     split_prefecture,
 )
 from estatecrm.normalize.dates import TOKYO
@@ -94,6 +96,65 @@ def clean(value: str) -> str:
     if "\x00" in value:
         value = value.replace("\x00", "")
     return value.strip()
+
+
+# Every bundle value that lands in a length-limited column: (file, column) -> (model, its column, what a
+# longer value does). The limit is the model column's max_length. FAIL: the case fails with the reason
+# `too_long:<file>:<column>` (ids and the customer's name: nothing could stand in for them); OTHER_INFO:
+# the field stays empty and the whole value goes to the case's other information, with a review message
+# (FORMAT.md promises free text there); BODY: the activity's subject goes into its body; RENAMED: the
+# attachment is stored under a safe shorter name, the name as typed in the other information.
+FAIL, OTHER_INFO, BODY, RENAMED = "fail", "other_info", "body", "renamed"
+LENGTH_LIMITED = {
+    (files.CASES_FILE, "追客番号"): ("crm.Case", "source_id", FAIL),
+    (files.CASES_FILE, "顧客番号"): ("legacy.CaseOutcome", "customer_source_id", FAIL),
+    (files.CASES_FILE, "初回反響媒体"): ("crm.Case", "first_inquiry_source", OTHER_INFO),
+    (files.CASES_FILE, "初回反響物件番号"): ("crm.Case", "first_inquiry_listing_ref", OTHER_INFO),
+    (files.CASES_FILE, "初回反響物件名"): ("crm.Case", "first_inquiry_listing_name", OTHER_INFO),
+    (files.CUSTOMERS_FILE, "氏名"): ("crm.Customer", "name", FAIL),
+    (files.CUSTOMERS_FILE, "氏名カナ"): ("crm.Customer", "kana", OTHER_INFO),
+    (files.CUSTOMERS_FILE, "住所1"): ("crm.Customer", "street", OTHER_INFO),  # the street, or the city split off it (100)
+    (files.CUSTOMERS_FILE, "住所2"): ("crm.Customer", "building", OTHER_INFO),
+    (files.CUSTOMERS_FILE, "勤務先"): ("crm.Customer", "employer", OTHER_INFO),
+    (files.CUSTOMERS_FILE, "電話番号"): ("crm.ContactPoint", "raw", OTHER_INFO),
+    (files.CUSTOMERS_FILE, "携帯番号"): ("crm.ContactPoint", "raw", OTHER_INFO),
+    (files.CUSTOMERS_FILE, "FAX"): ("crm.ContactPoint", "raw", OTHER_INFO),
+    (files.CUSTOMERS_FILE, "メールアドレス"): ("crm.ContactPoint", "raw", OTHER_INFO),
+    (files.CUSTOMERS_FILE, "携帯メール"): ("crm.ContactPoint", "raw", OTHER_INFO),
+    (files.INTRODUCTIONS_FILE, "物件番号"): ("crm.Introduction", "listing_ref", OTHER_INFO),
+    (files.INTRODUCTIONS_FILE, "物件名"): ("crm.Introduction", "listing_name", OTHER_INFO),
+    (files.INTRODUCTIONS_FILE, "間取り"): ("crm.Introduction", "layout", OTHER_INFO),
+    (files.ACTIVITIES_FILE, "件名"): ("crm.Activity", "subject", BODY),
+    (files.ATTACHMENTS_FILE, "ファイル名"): ("crm.Attachment", "original_name", RENAMED),
+}
+TOO_LONG = "too_long"
+
+
+@functools.cache
+def column_length(model: str, column: str) -> int:
+    from django.apps import apps
+
+    return apps.get_model(model)._meta.get_field(column).max_length
+
+
+def limit_of(file: str, column: str) -> int:
+    """The longest value of a bundle column that its model column holds (LENGTH_LIMITED)."""
+    model, model_column, _policy = LENGTH_LIMITED[(file, column)]
+    return column_length(model, model_column)
+
+
+# NFKC turns one character into at most 18 (U+FDFA): a text shorter than limit / 18 cannot have a key over the limit.
+MAX_NFKC_EXPANSION = 18
+
+
+def key_too_long(text: str, key, limit: int) -> bool:
+    """Whether the matching key of `text` (name_key, reading_key) is longer than `limit`, computed only when it can be."""
+    return len(text) * MAX_NFKC_EXPANSION > limit and len(key(text)) > limit
+
+
+def too_long_reason(file: str, column: str) -> str:
+    """The fail reason of a case whose value in `file`/`column` is too long (reports.reason_label reads it)."""
+    return f"{TOO_LONG}:{file}:{column}"
 
 
 _texts = threading.local()
@@ -302,7 +363,7 @@ def _load_source(bundle: "files.Bundle") -> Source:
     staff = {}
     for _line, row in read(files.STAFF_FILE):
         code = clean(row[0])
-        staff[code] = Staff(code=code, name=normalize_name(row[1]), email=clean(row[2]), unit_code=clean(row[3]), is_active=clean(row[4]) != "退職")
+        staff[code] = Staff(code=code, name=normalize_name(clean(row[1])), email=clean(row[2]), unit_code=clean(row[3]), is_active=clean(row[4]) != "退職")
     statuses = {clean(row[0]): clean(row[1]) for _line, row in read(files.STATUSES_FILE)}
     customers = {clean(values[0]): (line, values) for line, values in read(files.CUSTOMERS_FILE)}
     cases = list(read(files.CASES_FILE))
@@ -421,6 +482,34 @@ class AttachmentRecord:
     original_name: str
     member: str  # path inside the ZIP
     uploaded_at: datetime | None
+    stored_name: str = "file"  # the file's name in storage (safe_file_name)
+
+
+# Longest stored file name in UTF-8 bytes: file systems hold 255 bytes a name, and the storage may add
+# `_` and 7 characters to make it unique.
+MAX_FILE_NAME_BYTES = 200
+_RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{digit}" for digit in range(10)), *(f"lpt{digit}" for digit in range(10))})
+_UNSAFE_CHARACTERS = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+
+
+def safe_file_name(name: str) -> str:
+    """A name the attachment can be stored under whatever the desktop app recorded: no folders, no
+    control or reserved characters, not `.`/`..`/empty or a device name (CON, NUL...), at most
+    MAX_FILE_NAME_BYTES in UTF-8 (shortened before its extension). Pure; the dry run, the pre-flight and
+    the run all call it, so they agree."""
+    base = re.split(r"[/\\]", name)[-1]
+    base = _UNSAFE_CHARACTERS.sub("_", unicodedata.normalize("NFC", base)).strip(" .")
+    stem, dot, extension = base.rpartition(".")
+    if not dot:
+        stem, extension = base, ""
+    if not stem or stem.split(".")[0].casefold() in _RESERVED_NAMES:
+        stem = f"file_{stem}" if stem else "file"
+    extension = extension[:16]
+    suffix = f".{extension}" if extension else ""
+    room = MAX_FILE_NAME_BYTES - len(suffix.encode("utf-8"))
+    while len(stem.encode("utf-8")) > room:
+        stem = stem[:-1]
+    return stem + suffix
 
 
 @dataclass
@@ -486,6 +575,8 @@ class Converter:
         self.target = target
         self._customers: dict[str, CustomerRecord] = {}
         self._users: dict[str, int | None] = {}  # 社員コード as typed -> user (source and target do not change)
+        self.limits = {key: limit_of(*key) for key in LENGTH_LIMITED}  # (file, column) -> max length
+        self._long_names: dict[str, bool] = {}  # 顧客番号 -> customer_name_is_too_long
 
     # -- staff (rule 3) ---------------------------------------------------------------------------
     def user_for_staff(self, code: str) -> int | None:
@@ -508,6 +599,16 @@ class Converter:
             return None
         return self.target.users_by_email.get(normalized.value)
 
+    def customer_name_is_too_long(self, source_id: str) -> bool:
+        """Whether the customer's name (or its matching key) is longer than Customer.name: its cases fail."""
+        try:
+            return self._long_names[source_id]
+        except KeyError:
+            name = customer_name(source_id, self.source.customers[source_id][1])
+            limit = self.limits[files.CUSTOMERS_FILE, "氏名"]
+            is_too_long = self._long_names[source_id] = len(name) > limit or key_too_long(name, name_key, limit)
+            return is_too_long
+
     def staff_label(self, code: str) -> str:
         staff = self.source.staff.get(clean(code))
         return f"{staff.name} ({staff.code})" if staff and staff.name else clean(code)
@@ -519,6 +620,10 @@ class Converter:
     def screen(self, row_number: int, row: dict) -> CaseRecord:
         """The case with only its skip/fail decision (rules 1, 2, 3, 12 and the start date): cheap."""
         record = CaseRecord(row_number=row_number, source_id=clean(row["追客番号"]), customer_source_id=clean(row["顧客番号"]))
+        for column, value in (("追客番号", record.source_id), ("顧客番号", record.customer_source_id)):
+            if len(value) > self.limits[files.CASES_FILE, column]:
+                record.fail_reason = too_long_reason(files.CASES_FILE, column)
+                return record
         started = cached_parse_date(clean(row["追客開始日"])) if clean(row["追客開始日"]) else None
         record.started_on = started.value if started is not None and started.is_valid else None
         category = self.category_of(row)
@@ -533,6 +638,9 @@ class Converter:
             return record
         if record.customer_source_id not in self.source.customers:
             record.skip_reason = SkipReason.CUSTOMER_MISSING
+            return record
+        if self.customer_name_is_too_long(record.customer_source_id):
+            record.fail_reason = too_long_reason(files.CUSTOMERS_FILE, "氏名")
             return record
         main = self.user_for_staff(row["主担当"])
         if main is None:
@@ -599,9 +707,16 @@ class Converter:
             else:
                 lines.append(line(_("First inquiry date as typed"), inquiry))
                 review.append(_("The first inquiry date “%(value)s” could not be read; it is in the other information.") % {"value": inquiry})
-        record.first_inquiry_source = clean(row["初回反響媒体"])[:100]
-        record.first_inquiry_listing_ref = clean(row["初回反響物件番号"])[:64]
-        record.first_inquiry_listing_name = clean(row["初回反響物件名"])[:200]
+        for column, attribute in (("初回反響媒体", "first_inquiry_source"), ("初回反響物件番号", "first_inquiry_listing_ref"),
+                                  ("初回反響物件名", "first_inquiry_listing_name")):
+            value = clean(row[column])
+            if len(value) > self.limits[files.CASES_FILE, column]:
+                # Left empty: the value is in the other information (the listing's line below, or this one).
+                review.append(too_long_message(column, self.limits[files.CASES_FILE, column]))
+                if column == "初回反響媒体":
+                    lines.append(line(column, value))
+                continue
+            setattr(record, attribute, value)
         listing = " ".join(part for part in (clean(row["初回反響物件番号"]), clean(row["初回反響物件名"])) if part)
         if listing:
             lines.append(line(_("First inquiry listing"), listing))
@@ -773,7 +888,11 @@ class Converter:
                 occurred_at = datetime.combine(record.started_on or date(2000, 1, 1), datetime.min.time()).replace(
                     tzinfo=parse_datetime("2000/01/01").value.tzinfo)
             is_open = kind == ActivityKind.VISIT_APPOINTMENT and clean(row[ACT_STATE]) == OPEN_STATE
-            activity = ActivityRecord(kind=kind, occurred_at=occurred_at, actor_id=actor, subject=subject[:300], body=body,
+            if len(subject) > self.limits[files.ACTIVITIES_FILE, "件名"]:
+                # The whole subject goes first into the body (a text without a limit), the subject stays empty.
+                body = "\n".join(part for part in (line(_("Subject"), subject), body) if part)
+                subject = ""
+            activity = ActivityRecord(kind=kind, occurred_at=occurred_at, actor_id=actor, subject=subject, body=body,
                                       is_done=not is_open, is_appointment_open=is_open)
             record.activities.append(activity)
             if is_open and (latest_open is None or activity.occurred_at > latest_open.occurred_at):
@@ -786,9 +905,17 @@ class Converter:
         for values in self.source.introductions.get(record.source_id, ()):
             row = dict(zip(INTRO, values, strict=False))
             introduced = cached_parse_date(clean(row["紹介日"])) if clean(row["紹介日"]) else None
+            too_long = [column for column in ("物件番号", "物件名", "間取り")
+                        if len(clean(row[column])) > self.limits[files.INTRODUCTIONS_FILE, column]]
+            if too_long:
+                # Not an introduction: the whole row goes to the other information.
+                record.other_info_lines.append(line(_("Introduced listing"), " ".join(
+                    clean(row[column]) for column in ("物件番号", "物件名", "賃料・価格", "間取り", "紹介日", "紹介方法", "反応") if clean(row[column]))))
+                record.review_messages.extend(too_long_message(column, self.limits[files.INTRODUCTIONS_FILE, column]) for column in too_long)
+                continue
             record.introductions.append(IntroductionRecord(
-                listing_ref=clean(row["物件番号"])[:64], listing_name=clean(row["物件名"])[:200] or clean(row["物件番号"])[:200],
-                rent_or_price=to_decimal(row["賃料・価格"]) if clean(row["賃料・価格"]) else None, layout=clean(row["間取り"])[:16],
+                listing_ref=clean(row["物件番号"]), listing_name=clean(row["物件名"]) or clean(row["物件番号"]),
+                rent_or_price=to_decimal(row["賃料・価格"]) if clean(row["賃料・価格"]) else None, layout=clean(row["間取り"]),
                 introduced_on=introduced.value if introduced is not None and introduced.is_valid else None,
                 method=METHOD.get(clean(row["紹介方法"]), ""), reaction=REACTION.get(clean(row["反応"]), ""),
             ))
@@ -798,12 +925,20 @@ class Converter:
             row = dict(zip(ATT, values, strict=False))
             uploaded = parse_datetime(clean(row["登録日時"])) if clean(row["登録日時"]) else None
             member = clean(row["格納パス"]).replace("\\", "/")
-            name = clean(row["ファイル名"]) or member.rsplit("/", 1)[-1]
+            name = clean(row["ファイル名"]) or member.rsplit("/", 1)[-1] or "file"
             if not member.startswith(files.ATTACHMENT_FOLDER) or member not in self.source.members or files.is_unsafe_path(member):
                 record.other_info_lines.append(line(_("Attachment missing from the bundle"), f"{name} ({member})"))
                 record.review_messages.append(_("The attachment “%(name)s” is not in the bundle.") % {"name": name})
                 continue
-            record.attachments.append(AttachmentRecord(original_name=name[:255], member=member,
+            stored_name = safe_file_name(name)
+            original_name = name
+            if len(name) > self.limits[files.ATTACHMENTS_FILE, "ファイル名"]:
+                original_name = stored_name
+            if stored_name != name:
+                record.other_info_lines.append(line(_("Attachment name in the desktop app"), f"{name} ({member})"))
+                record.review_messages.append(_("The attachment “%(name)s” cannot be stored under that name; it was stored as “%(stored)s”.")
+                                              % {"name": name, "stored": stored_name})
+            record.attachments.append(AttachmentRecord(original_name=original_name, member=member, stored_name=stored_name,
                                                        uploaded_at=uploaded.value if uploaded is not None and uploaded.is_valid else None))
 
     # -- the customer (rule 12) -------------------------------------------------------------------
@@ -830,7 +965,14 @@ class Converter:
             review.append(_("%(field)s “%(value)s” of the customer could not be normalized and was kept as typed: %(reason)s")
                           % {"field": label, "value": value, "reason": _(MESSAGES.get(reason, reason))})
 
-        name = normalize_name(row["氏名"]) or source_id
+        def limit(column: str) -> int:
+            return self.limits[files.CUSTOMERS_FILE, column]
+
+        def too_long(column: str, value: str) -> None:
+            lines.append(line(column, value))
+            review.append(too_long_message(column, limit(column)))
+
+        name = customer_name(source_id, row)  # not too long: `screen` failed the cases of such a customer
         kana = ""
         raw_kana = clean(row["氏名カナ"])
         if raw_kana:
@@ -838,6 +980,9 @@ class Converter:
             kana = reading.value if reading.is_valid else raw_kana
             if not reading.is_valid:
                 not_normalized(_("The reading"), raw_kana, reading.reason)
+            if len(kana) > limit("氏名カナ") or key_too_long(kana, reading_key, limit("氏名カナ")):
+                too_long("氏名カナ", raw_kana)
+                kana = ""
         birth = None
         raw_birth = clean(row["生年月日"])
         if raw_birth:
@@ -860,14 +1005,27 @@ class Converter:
         city_match = _CITY.match(rest)
         city = city_match.group(1) if city_match and prefecture else ""
         street = rest[len(city):] if city else rest
+        if len(city) > column_length("crm.Customer", "city") or len(street) > column_length("crm.Customer", "street"):
+            too_long("住所1", clean(row["住所1"]))
+            prefecture = city = street = ""
+        building, employer = clean(row["住所2"]), clean(row["勤務先"])
+        if len(building) > limit("住所2"):
+            too_long("住所2", building)
+            building = ""
+        if len(employer) > limit("勤務先"):
+            too_long("勤務先", employer)
+            employer = ""
         points: list[PointRecord] = []
         for column, kind in (("電話番号", ContactPointKind.PHONE.value), ("携帯番号", ContactPointKind.MOBILE.value), ("FAX", ContactPointKind.FAX.value),
                              ("メールアドレス", ContactPointKind.EMAIL.value), ("携帯メール", ContactPointKind.EMAIL.value)):
             raw = clean(row[column])
             if not raw:
                 continue
+            if len(raw) > limit(column):
+                too_long(column, raw)
+                continue
             result = normalize_email(raw) if kind == ContactPointKind.EMAIL else normalize_phone(raw, self.target.region)
-            points.append(PointRecord(kind=kind, raw=raw[:300], normalized=result.value if result.is_valid else "",
+            points.append(PointRecord(kind=kind, raw=raw, normalized=result.value if result.is_valid else "",
                                       invalid_reason="" if result.is_valid else result.reason))
             if not result.is_valid:
                 not_normalized(column, raw, result.reason)
@@ -893,11 +1051,20 @@ class Converter:
             if clean(row.get(column, "")):
                 lines.append(line(column, clean(row[column])))
         return CustomerRecord(
-            source_id=source_id, name=name[:200], kana=kana[:200], gender=GENDER.get(gender_raw, ""), birth_date=birth,
-            postal_code=postal, prefecture=prefecture, city=city[:100], street=street[:200], building=clean(row["住所2"])[:200],
-            employer=clean(row["勤務先"])[:200], annual_income=numbers["年収"], household_size=numbers["家族人数"], points=points,
+            source_id=source_id, name=name, kana=kana, gender=GENDER.get(gender_raw, ""), birth_date=birth,
+            postal_code=postal, prefecture=prefecture, city=city, street=street, building=building,
+            employer=employer, annual_income=numbers["年収"], household_size=numbers["家族人数"], points=points,
             other_info=lines, review_messages=review,
         )
+
+
+def customer_name(source_id: str, row: dict) -> str:
+    """The customer's name as stored: normalized, or the 顧客番号 when the name is empty."""
+    return normalize_name(clean(row["氏名"])) or source_id
+
+
+def too_long_message(column: str, limit: int) -> str:
+    return _("%(field)s is longer than %(max_length)d characters; it is in the other information.") % {"field": column, "max_length": limit}
 
 
 def auto_mail_line() -> str:

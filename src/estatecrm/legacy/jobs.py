@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone, translation
@@ -49,6 +48,7 @@ from estatecrm.legacy.choices import (
     SkipReason,
 )
 from estatecrm.legacy.converter import (
+    TOO_LONG,
     CaseRecord,
     Converter,
     CustomerRecord,
@@ -87,6 +87,11 @@ LEDGER_COLUMNS = ("company_id", "run_id", "source_system", "source_key", "row_nu
 OUTCOME_COLUMNS = ("company_id", "run_id", "row_number", "source_id", "customer_source_id", "outcome", "reason", "case_id", "customer_id",
                    "needs_review")
 PER_CASE_FILES = (files.CONDITIONS_FILE, files.INTRODUCTIONS_FILE, files.ACTIVITIES_FILE, files.ATTACHMENTS_FILE)
+OUTCOME_ID_LENGTH = min(CaseOutcome._meta.get_field(name).max_length for name in ("source_id", "customer_source_id"))
+
+
+def shortened(text: str, length: int) -> str:
+    return text if len(text) <= length else text[:length - 1] + "…"
 
 
 def bundle_path(run) -> Path:
@@ -258,6 +263,10 @@ def converted_batches(converter: Converter, order: Sequence[tuple[int, dict]], a
             for line, row in chunk:
                 record = converter.convert(line, row)
                 source_id, customer_source_id = row["追客番号"].strip(), row["顧客番号"].strip()
+                if record.fail_reason.startswith(TOO_LONG):
+                    # The outcome row names the case by its ids; an id too long for them is shown shortened
+                    # (the reason says which value was too long, the line number finds the row).
+                    source_id, customer_source_id = shortened(source_id, OUTCOME_ID_LENGTH), shortened(customer_source_id, OUTCOME_ID_LENGTH)
                 if not record.is_migratable:
                     items.append((line, source_id, customer_source_id, record.fail_reason, record.skip_reason, None))
                     continue
@@ -466,8 +475,8 @@ class LegacyMigrationJob(Job):
                 for attachment in case_attachments:
                     name, size = "", bundle.member_size(attachment.member) if bundle else 0
                     if bundle is not None:
-                        name = default_storage.save(f"attachments/{company_id}/{case_id}/{Path(attachment.original_name).name or 'file'}",
-                                                    ContentFile(bundle.read_bytes(attachment.member)))
+                        name = default_storage.save(f"attachments/{company_id}/{case_id}/{attachment.stored_name}",
+                                                    bundle.member_file(attachment.member))
                         saved_files.append(name)
                     attachment_rows.append((company_id, case_id, name, attachment.original_name, size, "", None, attachment.uploaded_at or now, True))
                 attachments += len(case_attachments)

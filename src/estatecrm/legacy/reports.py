@@ -37,6 +37,13 @@ class _Writer:
 
 
 def reason_label(code: str) -> str:
+    if code.startswith("too_long:"):
+        from estatecrm.legacy.converter import LENGTH_LIMITED, limit_of
+
+        _code, file, column = code.split(":", 2)
+        if (file, column) in LENGTH_LIMITED:
+            return _("%(file)s %(column)s: longer than %(max_length)d characters.") % {
+                "file": file, "column": column, "max_length": limit_of(file, column)}
     for choices in (SkipReason, FailReason):
         if code in choices.values:
             return str(choices(code).label)

@@ -83,6 +83,7 @@ def preflight(*, actor: Actor, path: Path, org_unit: OrgUnit, staff_map: dict | 
         raise PermissionDenied()
     with files.Bundle(path) as bundle:
         source = load_source(bundle)
+        bundle.check_attachments()  # as the run's check does: a damaged attachment is refused here too
     target = load_target(actor.company_id, {"org_unit_id": org_unit.pk, "staff_map": staff_map or {}, "region": actor.company.phone_region,
                                             "since": since.isoformat() if since else None})
     converter = Converter(source, target)
@@ -106,6 +107,11 @@ def preflight(*, actor: Actor, path: Path, org_unit: OrgUnit, staff_map: dict | 
         if not record.is_migratable:
             skipped[record.skip_reason or record.fail_reason] += 1
             continue
+        # The whole conversion, as the run does it: a case it fails (a value too long) is not counted eligible.
+        full = converter.convert(line, row)
+        if not full.is_migratable:
+            skipped[full.skip_reason or full.fail_reason] += 1
+            continue
         category = converter.category_of(row)
         eligible[Mode.FULL][category] += 1
         if quick_since is not None and record.started_on is not None and record.started_on >= quick_since:
@@ -118,7 +124,6 @@ def preflight(*, actor: Actor, path: Path, org_unit: OrgUnit, staff_map: dict | 
         for tag in split_list(row["タグ"]):
             if tag not in target.tags:
                 tags[tag] += 1
-        full = converter.convert(line, row)
         for user_id in full.sub_assignee_ids:
             if not target.can_reach(user_id, full.owning_org_id):
                 outside.append({"source_id": source_id, "user": target.user_names.get(user_id, ""),

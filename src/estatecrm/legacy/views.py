@@ -179,6 +179,10 @@ def masters(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
         messages.success(request, _("Created %(sub_statuses)d sub-statuses, %(ranks)d ranks and %(tags)d tags.") % {
             "sub_statuses": len(created["sub_statuses"]), "ranks": len(created["ranks"]), "tags": len(created["tags"])}
             + " " + _("The estimated counts are being computed again."))
+        too_long = [name for names in result["not_created_too_long"].values() for name in names]
+        if too_long:
+            messages.warning(request, _("Not created, longer than a master's name can be (their cases keep them in the other "
+                                        "information): %(names)s") % {"names": ", ".join(too_long)})
     return redirect("legacy:home", unit_id=unit.pk)
 
 

@@ -4,6 +4,7 @@ A mapping is `{field_key: header}`. Suggestions compare headers with each field'
 folding width, case, spacing and punctuation, so `ＴＥＬ`, `tel.`, `電話 番号` all find `phone`.
 """
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,16 +58,20 @@ def suggest_mapping(headers: Sequence[str], fields: Iterable[FieldSpec]) -> dict
 
 
 def check_mapping(mapping: Mapping[str, str], headers: Sequence[str], fields: Iterable[FieldSpec]) -> dict[str, str]:
-    """Problems by field key: unknown field, header not in the file, required field unmapped (codes)."""
+    """Problems by field key: unknown field, header not in the file, header that names several columns of
+    the file (which one would be imported?), required field unmapped (codes)."""
     fields = list(fields)
     known = {field.key for field in fields}
     header_set = set(headers)
+    repeated = {header for header in header_set if header and list(headers).count(header) > 1} if len(header_set) < len(headers) else set()
     problems: dict[str, str] = {}
     for key, header in mapping.items():
         if key not in known:
             problems[key] = "unknown_field"
         elif header not in header_set:
             problems[key] = "unknown_header"
+        elif header in repeated:
+            problems[key] = "duplicate_header"
     for field in fields:
         if field.is_required and not mapping.get(field.key) and field.key not in problems:
             problems[field.key] = "required_field_unmapped"
@@ -79,3 +84,26 @@ def column_indexes(mapping: Mapping[str, str], headers: Sequence[str]) -> dict[s
     for index, header in enumerate(headers):
         position.setdefault(header, index)
     return {key: position[header] for key, header in mapping.items() if header in position}
+
+
+def parse_mapping_json(text: str) -> dict[str, str]:
+    """A mapping sent as JSON text (`{"field key": "header"}`, from the API or a CLI file). Raises ValueError
+    with a translated message when it is not an object of texts or names a field twice (JSON would
+    silently keep the last one)."""
+    from django.utils.translation import gettext as _
+
+    def pairs(items):
+        mapping = {}
+        for key, value in items:
+            if key in mapping:
+                raise ValueError(_("The mapping names the field “%(field)s” twice: it is ambiguous which column to use.") % {"field": key})
+            mapping[key] = value
+        return mapping
+
+    try:
+        mapping = json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError:
+        raise ValueError(_("The mapping is not valid JSON: send an object of field key -> file header.")) from None
+    if not isinstance(mapping, dict) or not all(isinstance(key, str) and isinstance(value, str) for key, value in mapping.items()):
+        raise ValueError(_("The mapping must be a JSON object of field key -> file header."))
+    return mapping

@@ -88,3 +88,25 @@ def test_other_company_ids_are_404(client, admin_client, company, project, other
     assert client.get(f"/api/v1/lead-imports/{started['import_id']}").status_code == 404
     assert client.post(f"/api/v1/lead-imports/{started['import_id']}/abort").status_code == 404
     assert client.post("/api/v1/lead-imports/detect", {"project_id": project.pk, "file": upload()}).status_code == 404
+
+
+def test_a_mapping_that_names_a_field_twice_is_refused(admin_client, project):
+    # given: JSON keeps the last of two equal keys silently
+    mapping = '{"lead_name": "会社名", "contact_name": "担当者", "phone": "電話番号", "phone": "メール"}'
+    # when
+    response = admin_client.post("/api/v1/lead-imports", {"project_id": project.pk, "file": upload(), "mapping": mapping})
+    # then
+    message = "The mapping names the field “phone” twice: it is ambiguous which column to use."
+    assert (response.status_code, response.json()["error"]["fields"]) == (400, {"mapping": [message]})
+    from estatecrm.pipeline.models import Run
+
+    assert Run.objects.unscoped().count() == 0
+
+
+@pytest.mark.parametrize("decisions", ['{"2": "skip", "2": "add"}', '{"2": "skip", "02": "add"}', '["skip"]'])
+def test_decisions_that_name_a_row_twice_or_are_no_object_are_refused(admin_client, project, decisions):
+    # when
+    response = admin_client.post("/api/v1/lead-imports", {"project_id": project.pk, "file": upload(), "decisions": decisions})
+    # then
+    message = "decisions must be a JSON object of row number -> add, skip or overwrite, each row once."
+    assert (response.status_code, response.json()["error"]["fields"]) == (400, {"decisions": [message]})

@@ -103,3 +103,17 @@ def test_failed_rows_can_be_utf8_with_bom(company, company_admin, project, write
     failed = tmp_path / "failed.csv"
     run_cli("imports", "failed-rows", str(json.loads(out)["import_id"]), "--out", str(failed), "--encoding", "utf-8-sig")
     assert failed.read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_a_mapping_file_that_names_a_field_twice_is_refused(company, company_admin, project, write_csv, tmp_path):
+    # given
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text('{"lead_name": "会社名", "contact_name": "担当者", "phone": "電話番号", "phone": "メール"}', encoding="utf-8")
+    # when
+    with pytest.raises(CommandError) as refused:
+        run_cli("import-leads", str(write_csv(ROWS[:1])), "--company", "acme", "--project", "春の反響リスト", "--mapping", str(mapping))
+    # then
+    assert str(refused.value) == "The mapping names the field “phone” twice: it is ambiguous which column to use."
+    from estatecrm.pipeline.models import Run
+
+    assert Run.objects.unscoped().count() == 0

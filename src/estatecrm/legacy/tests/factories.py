@@ -13,6 +13,8 @@ from estatecrm.legacy.choices import PreflightStage, PreflightStatus
 from estatecrm.legacy.selectors import PREFLIGHT_FILE, upload_folder
 
 CASES = "追客番号,顧客番号,種別,追客ステータス,主担当\r\nT1,C1,賃貸,反響対応中,S001\r\n"
+# エクスポート情報.csv as the desktop app writes it (a bundle without it is refused).
+INFO = "項目,値\r\n出力日時,2026/11/01 10:00:00\r\n会社コード,K0001\r\nバージョン,5\r\n".encode("cp932")
 
 
 def make_stored_upload(company, unit, *, status: str = PreflightStatus.CHECKING) -> str:
@@ -22,6 +24,7 @@ def make_stored_upload(company, unit, *, status: str = PreflightStatus.CHECKING)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("追客.csv", CASES.encode("cp932"))
+        archive.writestr("エクスポート情報.csv", INFO)
     now = timezone.now().isoformat()
     default_storage.save(f"{folder}/bundle.zip", ContentFile(buffer.getvalue()))
     default_storage.save(f"{folder}/upload.json", ContentFile(json.dumps({

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from estatecrm.crm.models import Case
+from estatecrm.legacy.tests.factories import INFO
 from estatecrm.pipeline.models import Run
 
 pytestmark = pytest.mark.django_db
@@ -15,10 +16,11 @@ CASES = "追客番号,顧客番号,種別,追客ステータス,主担当\r\nT1,
 
 
 def make_zip(path, members: dict):
-    """A ZIP with the members (non-ASCII names carry the UTF-8 flag, which FORMAT.md allows too)."""
+    """A ZIP with the members and エクスポート情報.csv unless they hold one (non-ASCII names carry the UTF-8
+    flag, which FORMAT.md allows too)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
+        for name, data in {"エクスポート情報.csv": INFO, **members}.items():
             archive.writestr(name, data)
     path.write_bytes(buffer.getvalue())
     return path

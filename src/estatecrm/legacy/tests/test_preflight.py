@@ -14,7 +14,7 @@ from estatecrm.audit.models import AuditEvent
 from estatecrm.core.errors import ApplicationError
 from estatecrm.legacy import actions, error_codes, selectors
 from estatecrm.legacy.choices import PreflightStage, PreflightStatus
-from estatecrm.legacy.tests.factories import make_stored_upload
+from estatecrm.legacy.tests.factories import INFO, make_stored_upload
 from estatecrm.legacy.tests.test_views import client_for, make_run, upload, uploaded_files, url
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import Run
@@ -51,6 +51,7 @@ def bad_bundle(tmp_path) -> Path:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("追客.csv", "追客番号,顧客番号,種別,追客ステータス\r\nT1,C1,賃貸,反響対応中\r\n".encode("cp932"))
+        archive.writestr("エクスポート情報.csv", INFO)
     path = tmp_path / "bad-bundle.zip"
     path.write_bytes(buffer.getvalue())
     return path

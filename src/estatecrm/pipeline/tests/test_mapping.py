@@ -39,3 +39,12 @@ def test_check_mapping_reports_unknown_and_missing():
 
 def test_column_indexes():
     assert column_indexes({"phone": "TEL", "lead_name": "会社名"}, ["会社名", "TEL", "TEL"]) == {"phone": 1, "lead_name": 0}
+
+
+def test_a_header_that_names_several_columns_cannot_be_mapped():
+    # given: two columns named 電話番号 (which one is the phone?), and two unmapped empty headers
+    headers = ["会社名", "担当者", "電話番号", "電話番号", "", ""]
+    # when
+    problems = check_mapping({"lead_name": "会社名", "contact_name": "担当者", "phone": "電話番号"}, headers, FIELDS)
+    # then
+    assert problems == {"phone": "duplicate_header"}

@@ -14,6 +14,7 @@ from estatecrm.leads import actions
 from estatecrm.leads.choices import DuplicateKey, DuplicatePolicy
 from estatecrm.leads.selectors import import_summary, summarize_counts
 from estatecrm.pipeline.engine import execute_run
+from estatecrm.pipeline.mapping import parse_mapping_json
 from estatecrm.pipeline.readers import ReadError, open_table
 from estatecrm.tenancy.commands import acting_actor, company_by_code
 
@@ -83,12 +84,13 @@ class Command(BaseCommand):
         if not mapping_path:
             return None
         try:
-            mapping = json.loads(Path(mapping_path).read_text(encoding="utf-8-sig"))
+            text = Path(mapping_path).read_text(encoding="utf-8-sig")
         except (OSError, ValueError) as error:
             raise CommandError(f"Cannot read the mapping file: {error}") from None
-        if not isinstance(mapping, dict) or not all(isinstance(key, str) and isinstance(value, str) for key, value in mapping.items()):
-            raise CommandError("The mapping file must be a JSON object of field key -> file header")
-        return mapping
+        try:
+            return parse_mapping_json(text)
+        except ValueError as error:
+            raise CommandError(str(error)) from None
 
     def print_suggested_mapping(self, path, project, settings, as_json):
         table = open_table(path, encoding=settings["encoding"] or None, sheet=settings["sheet"] or None, header_row=settings["header_row"])
