@@ -15,7 +15,7 @@ from estatecrm.crm.choices import CustomFieldType
 from estatecrm.leads.converter import FAILURE_CODES, LeadRow, convert_row
 from estatecrm.leads.fields import CUSTOM_PREFIX, DEFAULT_FIELDS, REQUIRED_KEYS, lead_fields
 from estatecrm.normalize import PREFECTURES
-from estatecrm.normalize.tests.test_properties import ANY_CELL, HOSTILE_TEXT
+from estatecrm.normalize.tests.test_properties import ANY_CELL, EXAMPLES, HOSTILE_TEXT
 from estatecrm.pipeline.mapping import check_mapping, column_indexes, suggest_mapping
 
 SYNONYMS = [word for field in DEFAULT_FIELDS for word in (field.key, *field.synonyms)]
@@ -30,7 +30,7 @@ E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 POSTAL_CODE = re.compile(r"[0-9]{3}-[0-9]{4}")
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=max(EXAMPLES * 4 // 5, 1), deadline=None)
 @given(headers=st.lists(HEADER, max_size=14), custom_fields=CUSTOM_FIELDS, data=st.data())
 def test_any_headers_and_cells_end_in_one_outcome_per_row(headers, custom_fields, data):
     # given: the fields of a project with these custom fields, and rows of any cells
@@ -54,7 +54,7 @@ def test_any_headers_and_cells_end_in_one_outcome_per_row(headers, custom_fields
         assert_one_outcome(lead, cells, columns)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=max(EXAMPLES * 4 // 5, 1), deadline=None)
 @given(mapping=st.dictionaries(HOSTILE_TEXT, HOSTILE_TEXT, max_size=5), headers=st.lists(HOSTILE_TEXT, max_size=6))
 def test_any_saved_mapping_is_checked_without_raising(mapping, headers):
     # given: a mapping as saved or posted (any keys, any headers), a file's headers
