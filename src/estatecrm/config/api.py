@@ -29,7 +29,69 @@ class ApiTokenAuth(HttpBearer):
 # as for any form post); routes opt out with auth=None (health).
 api_auth = [ApiTokenAuth(), SessionAuth(csrf=True)]
 
-api = NinjaAPI(title="estatecrm", version="1", urls_namespace="api-v1", docs_url="/docs", auth=api_auth)
+# The one error body (error_body below), documented once and referenced by every error response.
+ERROR_BODY_SCHEMA = {
+    "title": "ErrorBody",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "fields"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+            },
+        }
+    },
+}
+# Error statuses any operation can answer, whatever its handler does: a NUL anywhere (core/middleware.py)
+# or a business rule (ApplicationError) is a 400.
+EVERY_OPERATION_ERRORS = {400: "A NUL character in the request, or a business rule refused it (`code` says which)."}
+# ... and every authenticated one: no or a bad token (401), a role that may not do this or a session write
+# without CSRF token (403), parameters or body that do not validate (422).
+AUTHENTICATED_OPERATION_ERRORS = {
+    401: "No or a bad token, no session.",
+    403: "The caller may not do this (role), or a session write without the CSRF token.",
+    422: "The parameters or the body do not validate; `fields` names them.",
+# ... an id (in the path, query or body) that does not exist for the caller.
+    404: "An id does not exist, is of another company or is outside the caller's visibility.",
+}
+# Writes to an existing object: it changed since the caller read it, or its state forbids this (a run that
+# ended); a PATCH also needs If-Match or updated_at (428).
+WRITE_OPERATION_ERRORS = {409: "The object changed since it was read, or its state does not allow this."}
+PATCH_OPERATION_ERRORS = {428: "An update without If-Match and without updated_at."}
+
+
+def with_error_responses(schema: dict) -> dict:
+    """Document the shared error statuses of every operation with the one error body (docs/api.md)."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["ErrorBody"] = ERROR_BODY_SCHEMA
+    error_content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            statuses = dict(EVERY_OPERATION_ERRORS)
+            if operation.get("security"):
+                statuses.update(AUTHENTICATED_OPERATION_ERRORS)
+            if "{" in path and method != "get":
+                statuses.update(WRITE_OPERATION_ERRORS)
+            if method == "patch":
+                statuses.update(PATCH_OPERATION_ERRORS)
+            responses = operation.setdefault("responses", {})
+            for status, description in statuses.items():
+                responses.setdefault(str(status), {"description": description, "content": error_content})
+            for status, response in responses.items():
+                if int(status) >= 400 and "content" not in response:
+                    response["content"] = error_content
+    return schema
+
+
+class EstateCrmApi(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        return with_error_responses(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
+
+
+api = EstateCrmApi(title="estatecrm", version="1", urls_namespace="api-v1", docs_url="/docs", auth=api_auth)
 
 
 def in_company_scope(view_func):

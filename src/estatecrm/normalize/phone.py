@@ -82,7 +82,7 @@ def _parse(cleaned: str, region: str) -> Result[str]:
         number = phonenumbers.parse(cleaned, region or None)
     except NumberParseException as error:
         return Result.invalid(_parse_error_reason(error))
-    if phonenumbers.is_valid_number(number):
+    if _is_valid_e164(number):
         return Result.ok(phonenumbers.format_number(number, PhoneNumberFormat.E164))
     possible = phonenumbers.is_possible_number_with_reason(number)
     if possible == ValidationResult.TOO_SHORT:
@@ -125,6 +125,15 @@ def _length_reason(cleaned: str, region: str) -> str:
 
 def _is_valid(cleaned: str, region: str) -> bool:
     try:
-        return phonenumbers.is_valid_number(phonenumbers.parse(cleaned, region or None))
+        return _is_valid_e164(phonenumbers.parse(cleaned, region or None))
     except NumberParseException:
         return False
+
+
+# E.164 allows 15 digits with the country code; phonenumbers' metadata calls some longer numbers valid
+# (German ones of 16 and 17 digits), which would not be E.164 strings.
+E164_MAX_DIGITS = 15
+
+
+def _is_valid_e164(number: PhoneNumber) -> bool:
+    return phonenumbers.is_valid_number(number) and len(phonenumbers.format_number(number, PhoneNumberFormat.E164)) - 1 <= E164_MAX_DIGITS

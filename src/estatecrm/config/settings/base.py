@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -62,6 +63,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before anything reads the request (sessions, CSRF, auth): NUL is refused here (core/middleware.py).
+    "estatecrm.core.middleware.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -139,13 +142,28 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 12)))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = False
 
+# Log-in throttling (core/login_throttle.py, docs/configuration.md): per account, a progressive delay.
+# After AXES_FAILURE_LIMIT failures in a row, each further attempt waits 2, 4, 8... seconds after the last
+# failure, at most LOGIN_DELAY_MAX_SECONDS; attempts while waiting are refused uncounted.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = 0.5  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOGIN_DELAY_MAX_SECONDS = int(os.environ.get("LOGIN_DELAY_MAX_SECONDS", "900"))
+AXES_HANDLER = "estatecrm.core.login_throttle.ProgressiveDelayHandler"
+# Failures are forgotten this long after the last one.
+AXES_COOLOFF_TIME = timedelta(hours=24)
+AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "estatecrm.core.login_throttle.account_key"
+AXES_CLIENT_IP_CALLABLE = "estatecrm.core.login_throttle.client_ip_address"
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_VERBOSE = False
-AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "estatecrm.core.login_throttle.lockout_response"
+# Addresses or networks of the reverse proxies in front of the app (comma-separated, e.g. 127.0.0.1 for a
+# TLS proxy on this machine): only their X-Forwarded-For is believed; empty = the header is ignored.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# axes warns that a lock without the IP can be dodged by rotating User-Agents: the delay here sums the
+# account's failures over every address and User-Agent (ProgressiveDelayHandler), so it cannot.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 LANGUAGE_CODE = "ja"
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]

@@ -183,3 +183,12 @@ def test_never_raises_and_normalized_numbers_normalize_to_themselves(text):
     if result.is_valid:
         assert normalize_phone(result.value) == result
         assert normalize_phone(format_phone(result.value)) == result
+
+
+def test_a_number_longer_than_e164_allows_is_too_long_though_phonenumbers_calls_it_valid():
+    # given: German numbers that phonenumbers' metadata accepts with 16 and 17 digits (found by
+    # test_properties.test_phone_numbers); E.164 allows 15 digits with the country code
+    # when / then
+    assert normalize_phone("+4920100000000000") == Result.invalid("too_long")
+    assert normalize_phone("+49 201 000000000000") == Result.invalid("too_long")
+    assert normalize_phone("+49 201 0000000000") == Result.ok("+492010000000000")
