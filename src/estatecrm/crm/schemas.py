@@ -7,6 +7,7 @@ from typing import Annotated
 from ninja import Field, Schema
 from pydantic import StringConstraints
 
+from estatecrm.core.datetimes import ApiDateTime
 from estatecrm.core.ids import BodyId
 from estatecrm.crm.choices import (
     ActivityKind,
@@ -113,7 +114,7 @@ class CustomerIn(Schema):
 class CustomerUpdateIn(Schema):
     """Only the fields sent are changed."""
 
-    updated_at: datetime.datetime | None = None
+    updated_at: ApiDateTime | None = None
     kind: CustomerKind | None = None
     name: str | None = Field(None, min_length=1, max_length=column_length(Customer, "name"))
     kana: str | None = Field(None, max_length=column_length(Customer, "kana"))
@@ -247,7 +248,7 @@ class CaseCreateIn(Schema):
 class CaseUpdateIn(Schema):
     """Only the fields sent are changed. Send `updated_at` as read (or the ETag in If-Match)."""
 
-    updated_at: datetime.datetime | None = None
+    updated_at: ApiDateTime | None = None
     kind: CaseKind | None = None
     status: CaseStatus | None = None
     sub_status_id: BodyId | None = None
@@ -268,7 +269,7 @@ class CaseUpdateIn(Schema):
 
 class ActivityIn(Schema):
     kind: ActivityKind
-    occurred_at: datetime.datetime | None = Field(None, description="When it happened; for a visit appointment, when the visit is.")
+    occurred_at: ApiDateTime | None = Field(None, description="When it happened; for a visit appointment, when the visit is.")
     subject: str = Field("", max_length=column_length(Activity, "subject"))
     body: str = Field("", max_length=20000)
     org_unit_id: BodyId | None = Field(None, description="Visit appointments: the holding unit (default: the case's unit).")

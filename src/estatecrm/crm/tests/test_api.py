@@ -602,3 +602,23 @@ def test_openapi_schema_and_docs_are_served_without_the_internet(client):
     assert {"/api/v1/cases", "/api/v1/cases/{case_id}", "/api/v1/runs/{run_id}/abort"} <= set(schema.json()["paths"])
     assert docs.status_code == 200
     assert re.findall(r'(?:src|href)="(https?:)?//', docs.content.decode()) == []
+
+
+def test_an_activity_time_with_any_offset_is_stored_as_its_instant_on_both_databases(agent_api, company, case):
+    # given: an offset PostgreSQL cannot store (beyond +-15:59) and a usual one
+    far = "2026-03-01T05:18:22-21:48"
+    # when
+    logged = agent_api.post(f"/cases/{case.pk}/activities", {"kind": "note", "occurred_at": far})
+    # then: the same instant, in UTC
+    assert logged.status_code == 201
+    stored = Activity.objects.for_company(company).get(pk=logged.json()["id"]).occurred_at
+    assert stored == datetime.datetime(2026, 3, 2, 3, 6, 22, tzinfo=datetime.UTC)
+
+
+def test_an_activity_time_without_a_utc_form_is_a_422_on_its_field(agent_api, company, case):
+    # when: the last hour of year 9999 west of Greenwich is in year 10000 in UTC
+    response = agent_api.post(f"/cases/{case.pk}/activities", {"kind": "note", "occurred_at": "9999-12-31T23:30:00-05:00"})
+    # then
+    assert (response.status_code, response.json()["error"]["code"], list(response.json()["error"]["fields"])) == (
+        422, "invalid", ["occurred_at"])
+    assert Activity.objects.for_company(company).filter(case=case).count() == 0
