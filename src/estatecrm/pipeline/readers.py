@@ -7,16 +7,21 @@ a stable code, a translated message and the line where it was found; nothing is 
 """
 
 import codecs
+import contextlib
 import csv
 import datetime
 import io
 import math
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+
+from estatecrm.pipeline import extent
 
 MAX_ROWS = 1_048_576
 MAX_COLUMNS = 16_384
@@ -159,11 +164,17 @@ def detect_delimiter(text_sample: str, encoding: str) -> str:
 
 
 def sniff_format(path: Path) -> str:
+    """The format by content, never by name alone: a ZIP is XLSX or ODS, an OLE file is XLS."""
     with path.open("rb") as handle:
         head = handle.read(8)
     suffix = path.suffix.lower()
     if head.startswith(ZIP_MAGIC):
-        return "ods" if suffix == ".ods" else "xlsx"
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+            raise ReadError("not_a_spreadsheet", _("The file is damaged or not a spreadsheet.")) from None
+        return "ods" if "content.xml" in names and "xl/workbook.xml" not in names else "xlsx"
     if head.startswith(OLE_MAGIC):
         return "xls"
     if suffix in SPREADSHEET_SUFFIXES and not head:
@@ -277,20 +288,26 @@ class Table:
     def _prepare_spreadsheet(self, sheet: str | None) -> None:
         from python_calamine import CalamineWorkbook, PasswordError
 
+        # Every sheet is measured (and its XML checked) before calamine decodes anything: calamine
+        # aborts the whole process on a sheet too large to allocate (extent.py).
         if self.info.format in {"xlsx", "ods"}:
             check_zip_container(self.path)
         else:
             with self.path.open("rb") as handle:
                 if ENCRYPTED_PACKAGE_MARK in handle.read(SAMPLE_BYTES * 4):
                     raise ReadError("password_protected", _("The spreadsheet is password-protected. Remove the password in Excel and try again."))
+            extent.check_xls(self.path)
         try:
-            self._workbook = CalamineWorkbook.from_path(str(self.path))
+            with calamine_path(self.path, self.info.format) as path:
+                self._workbook = CalamineWorkbook.from_path(str(path))
             self._loaded_sheet: tuple[str, object] | None = None
+            self.info.sheets = list(self._workbook.sheet_names)
         except PasswordError:
             raise ReadError("password_protected", _("The spreadsheet is password-protected. Remove the password in Excel and try again.")) from None
-        except Exception as error:  # calamine raises several error types for unreadable files
-            raise ReadError("not_a_spreadsheet", _("The spreadsheet cannot be read: %(error)s") % {"error": str(error)[:200]}) from None
-        self.info.sheets = list(self._workbook.sheet_names)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException:  # calamine's errors, and pyo3's PanicException (a BaseException)
+            raise spreadsheet_damaged() from None
         if not self.info.sheets:
             raise ReadError("empty_file", _("The spreadsheet has no sheets."))
         if sheet is not None and sheet not in self.info.sheets:
@@ -309,7 +326,12 @@ class Table:
         1.2 s per 100,000 rows, while iterating its rows takes a tenth of that). One sheet is kept."""
         if self._loaded_sheet is None or self._loaded_sheet[0] != name:
             self._loaded_sheet = None  # the previous one goes first: never two sheets in memory
-            self._loaded_sheet = (name, self._workbook.get_sheet_by_name(name))
+            try:
+                self._loaded_sheet = (name, self._workbook.get_sheet_by_name(name))
+            except (KeyboardInterrupt, SystemExit, GeneratorExit):
+                raise
+            except BaseException:  # a shared string out of range, bad XML, a panic in calamine
+                raise spreadsheet_damaged(name) from None
         return self._loaded_sheet[1]
 
     def _sheet_rows(self) -> Iterator[SourceRow]:
@@ -317,8 +339,23 @@ class Table:
         if sheet.total_width > MAX_COLUMNS:
             raise ReadError("too_many_columns", _("The sheet has more than %(count)d columns.") % {"count": MAX_COLUMNS})
         first_row = (sheet.start or (0, 0))[0] + 1
-        for offset, cells in enumerate(sheet.iter_rows()):
-            yield SourceRow(first_row + offset, tuple(cells))
+        rows = sheet.iter_rows()
+        offset = 0
+        while True:
+            try:
+                cells = next(rows)
+            except StopIteration:
+                return
+            except (KeyboardInterrupt, SystemExit, GeneratorExit):
+                raise
+            except BaseException:
+                raise spreadsheet_damaged(self.info.sheet) from None
+            number = first_row + offset
+            offset += 1
+            for cell in cells:
+                if cell.__class__ is str and "\x00" in cell:
+                    raise ReadError("nul_byte", _("Line %(line)d contains a NUL byte.") % {"line": number}, line=number)
+            yield SourceRow(number, tuple(cells))
 
     # -- both --------------------------------------------------------------------------------
     def _raw_rows(self) -> Iterator[SourceRow]:
@@ -401,19 +438,58 @@ def detect_header(rows: list[SourceRow]) -> SourceRow:
 
 
 def check_zip_container(path: Path) -> None:
-    """Refuse ZIP bombs and damaged containers before a spreadsheet library unpacks anything."""
+    """Refuse ZIP bombs, damaged containers, DOCTYPEs and oversized sheets before a spreadsheet
+    library unpacks anything."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-    except zipfile.BadZipFile:
+            total = sum(member.file_size for member in members)
+            packed = sum(member.compress_size for member in members) or 1
+            if len(members) > 10_000 or total > MAX_UNPACKED_BYTES or (total > 50 * 1024 * 1024 and total / packed > MAX_COMPRESSION_RATIO):
+                raise ReadError("zip_bomb", _("The spreadsheet unpacks to an unreasonable size; it was not read."))
+            names = {member.filename for member in members}
+            if "EncryptionInfo" in names or "EncryptedPackage" in names:
+                raise ReadError("password_protected", _("The spreadsheet is password-protected. Remove the password in Excel and try again."))
+            if len(names) != len(members):
+                raise ReadError("not_a_spreadsheet", _("The spreadsheet is damaged (a part appears twice in it)."))
+            # The sizes in the ZIP directory can be forged: the members are read through zipfile,
+            # which stops at the declared size and checks the CRC, so a member larger than it says
+            # is refused as damaged rather than unpacked beyond the limit.
+            if "content.xml" in names:
+                extent.check_ods(archive, names)
+            if "content.xml" not in names or "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+                extent.check_xlsx(archive, names)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError):
         raise ReadError("not_a_spreadsheet", _("The file is damaged or not a spreadsheet.")) from None
-    total = sum(member.file_size for member in members)
-    packed = sum(member.compress_size for member in members) or 1
-    if len(members) > 10_000 or total > MAX_UNPACKED_BYTES or (total > 50 * 1024 * 1024 and total / packed > MAX_COMPRESSION_RATIO):
-        raise ReadError("zip_bomb", _("The spreadsheet unpacks to an unreasonable size; it was not read."))
-    names = {member.filename for member in members}
-    if "EncryptionInfo" in names or "EncryptedPackage" in names:
-        raise ReadError("password_protected", _("The spreadsheet is password-protected. Remove the password in Excel and try again."))
+
+
+def spreadsheet_damaged(sheet: str | None = None) -> ReadError:
+    if sheet is None:
+        return ReadError("not_a_spreadsheet", _(
+            "The spreadsheet is damaged or not in a format that can be read (XLSX, XLS, ODS). Open it in Excel and save it "
+            "again, or save it as CSV."))
+    return ReadError("not_a_spreadsheet", _(
+        "The sheet “%(sheet)s” is damaged and cannot be read. Open the file in Excel and save it again, or save it as CSV."
+    ) % {"sheet": sheet})
+
+
+NATURAL_SUFFIXES = {"xlsx": (".xlsx", ".xlsm"), "ods": (".ods",), "xls": (".xls",)}
+
+
+@contextlib.contextmanager
+def calamine_path(path: Path, file_format: str):
+    """`path`, or a link to it named for its format: calamine chooses its reader by the name's
+    suffix (and tries them all for an unknown one), while the checks above followed the content."""
+    if path.suffix.lower() in NATURAL_SUFFIXES[file_format]:
+        yield path
+        return
+    directory = Path(tempfile.mkdtemp(prefix="estatecrm-read-"))
+    try:
+        link = directory / f"sheet{NATURAL_SUFFIXES[file_format][0]}"
+        link.symlink_to(path.resolve())
+        yield link
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def open_table(path, **options) -> Table:

@@ -1,0 +1,391 @@
+"""A spreadsheet's extent, found before the spreadsheet library loads anything.
+
+calamine decodes a sheet into one dense grid of `rows x columns` cells (32 bytes each), from the
+first to the last cell that holds a value. One value at XFD1048576 asks for 512 GiB and the process
+aborts (a Rust allocation failure, which no `except` catches). So every sheet of a workbook is
+measured here first, streaming its XML or records without building anything, and a sheet whose grid
+would exceed MAX_SHEET_CELLS is refused with a ReadError.
+
+The measures follow what calamine reads, and round up where it is cheap to be safe:
+- XLSX: every `<c>` element of every worksheet part counts at its `r` reference (or, without one,
+  at the position calamine gives it: the row's `r`, else the row after the previous one, and the
+  column after the previous cell), whether or not it holds a value; the declared `<dimension ref>`
+  counts too. Any DOCTYPE is refused (entity expansion, external entities).
+- ODS: rows and cells with their `number-rows-repeated` / `number-columns-repeated`; repeats that
+  hold no value only move the position (LibreOffice ends every sheet with such repeats up to
+  XFD1048576); a value after them extends the extent, as it does in calamine.
+- XLS (BIFF8 in an OLE container): the row and column of every cell record, and each sheet's
+  DIMENSIONS record.
+"""
+
+import re
+import struct
+import zipfile
+from collections.abc import Iterator
+
+from django.utils.translation import gettext as _
+
+# 25 million cells: a 1,048,576-row sheet of 23 columns, or 250,000 rows of 100 columns. calamine
+# holds 32 bytes per cell of the grid (800 MB for an empty grid this size; about 2.5 GB for a
+# full one of short Japanese texts, measured), and refuses ODS beyond 100 million cells itself.
+MAX_SHEET_CELLS = 25_000_000
+CHUNK_BYTES = 1024 * 1024
+MAX_TAG_BYTES = 1024 * 1024
+
+
+def _read_error(code: str, message: str):
+    from estatecrm.pipeline.readers import ReadError
+
+    return ReadError(code, message)
+
+
+def column_letters(column: int) -> str:
+    """1 -> A, 16384 -> XFD."""
+    letters = ""
+    while column > 0:
+        column, remainder = divmod(column - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def check_extent(sheet: str, rows: int, columns: int) -> None:
+    """Refuse a sheet whose grid (rows x columns from A1) exceeds MAX_SHEET_CELLS."""
+    if rows * columns > MAX_SHEET_CELLS:
+        raise _read_error("sheet_too_large", _(
+            "The sheet “%(sheet)s” reaches cell %(cell)s (%(rows)d rows × %(columns)d columns): more than the "
+            "%(limit)s cells a spreadsheet may span. Delete what lies outside the list, or save the sheet as CSV."
+        ) % {"sheet": sheet, "cell": f"{column_letters(columns)}{rows}", "rows": rows, "columns": columns,
+             "limit": f"{MAX_SHEET_CELLS:,}"})
+
+
+def doctype_refused(part: str):
+    return _read_error("xml_doctype", _(
+        "The spreadsheet part “%(part)s” declares a DOCTYPE (XML entities), which a spreadsheet never needs; "
+        "the file was not read."
+    ) % {"part": part})
+
+
+def damaged(part: str):
+    return _read_error("not_a_spreadsheet", _(
+        "The spreadsheet is damaged (the part “%(part)s” cannot be read). Open it in Excel and save it again, or save it as CSV."
+    ) % {"part": part})
+
+
+# ---------------------------------------------------------------------------------------------
+# XML parts, streamed
+
+
+DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
+COMPLETE_TAG = re.compile(rb"<[^>\"']*(?:(?:\"[^\"]*\"|'[^']*')[^>\"']*)*>")
+
+
+def xml_chunks(archive: zipfile.ZipFile, name: str) -> Iterator[bytes]:
+    """The member's bytes in pieces cut between tags (never inside one); DOCTYPE refused."""
+    carry = b""
+    try:
+        with archive.open(name) as member:
+            while True:
+                chunk = member.read(CHUNK_BYTES)
+                if not chunk:
+                    break
+                buffer = carry + chunk
+                # Cut before the last tag, so that no tag is ever split between two pieces.
+                cut = buffer.rfind(b"<")
+                buffer, carry = (buffer[:cut], buffer[cut:]) if cut >= 0 else (buffer, b"")
+                if len(carry) > MAX_TAG_BYTES:
+                    # A long text after the last tag: keep the tag, drop the text (it holds no tag).
+                    tag = COMPLETE_TAG.match(carry)
+                    if tag is None:
+                        raise damaged(name)
+                    buffer, carry = buffer + tag[0], b""
+                if b"<!" in buffer and DOCTYPE.search(buffer):
+                    raise doctype_refused(name)
+                yield buffer
+    except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile, NotImplementedError, RuntimeError):
+        # A damaged or truncated member, a CRC or size mismatch, an unknown compression, a password.
+        raise damaged(name) from None
+    except Exception as error:  # zlib.error and the like from a forged stream
+        if error.__class__.__module__ in {"zlib", "bz2", "lzma"}:
+            raise damaged(name) from None
+        raise
+    if carry:
+        if DOCTYPE.search(carry):
+            raise doctype_refused(name)
+        yield carry
+
+
+def check_xml_part(archive: zipfile.ZipFile, name: str) -> None:
+    """Read a part once, refusing a DOCTYPE and a damaged stream."""
+    for _chunk in xml_chunks(archive, name):
+        pass
+
+
+# -- XLSX ----------------------------------------------------------------------------------------
+
+# Every cell tag: its attributes, and whether it closes itself.
+XLSX_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.\-]*:)?(c|row)(?=[\s/>])([^>]*)>")
+XLSX_ROW_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.\-]*:)?row(?=[\s/>])([^>]*)>")
+XLSX_DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?dimension\s([^>]*)>")
+# The fast path's patterns: each starts with a literal, which the regex engine scans for in C.
+FAST_CELL_COLUMN = re.compile(rb'<c r="([A-Za-z]{1,3})[0-9]')
+FAST_CELL_ROW = re.compile(rb'<c r="[A-Za-z]{1,3}([0-9]{1,7})"')
+FAST_ROW = re.compile(rb'<row r="([0-9]{1,7})"')
+# Cell or row tags in any other spelling (prefixed, no attributes, other whitespace): the exact path.
+PREFIXED_TAG = re.compile(rb":(?:c|row)[\s/>]")
+ATTRIBUTE = re.compile(rb"(?<![\w:.\-])([\w.\-]+(?::[\w.\-]+)?)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+REFERENCE = re.compile(rb"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
+
+
+def column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + letter - 64
+    return number
+
+
+def attributes(raw: bytes) -> dict[bytes, bytes]:
+    return {match[1]: match[2] if match[2] is not None else match[3] for match in ATTRIBUTE.finditer(raw)}
+
+
+def xlsx_sheet_extent(archive: zipfile.ZipFile, name: str) -> tuple[int, int]:
+    """(rows, columns) from A1 to the furthest cell or declared corner of one worksheet part."""
+    max_row = max_column = 0
+    row_index = column_index = 0  # calamine's position for a cell without a reference (0-based)
+    for chunk in xml_chunks(archive, name):
+        for raw in XLSX_DIMENSION.findall(chunk) if b"dimension" in chunk else ():
+            reference = attributes(raw).get(b"ref", b"")
+            corner = REFERENCE.match(reference.split(b":")[-1].strip())
+            if corner is None and reference:
+                raise damaged(name)
+            if corner:
+                max_row, max_column = max(max_row, int(corner[2])), max(max_column, column_number(corner[1]))
+        columns = FAST_CELL_COLUMN.findall(chunk)
+        if is_plain_chunk(chunk, len(columns)):
+            # The fast path (Excel, LibreOffice, xlsxwriter, openpyxl): every cell and row tag
+            # starts with its reference, so the extent is the largest reference (C-level scans).
+            if columns:
+                max_column = max(max_column, max(column_number(letters) for letters in set(columns)))
+                max_row = max(max_row, max(map(int, set(FAST_CELL_ROW.findall(chunk)))))
+            # The position a cell without a reference in a later piece would take.
+            row_start, row_end = chunk.rfind(b'<row r="'), chunk.rfind(b"</row>")
+            if row_start >= 0 or row_end >= 0:
+                last_row = FAST_ROW.match(chunk, row_start) if row_start >= 0 else None
+                if last_row is None and row_start >= 0:
+                    raise damaged(name)
+                row_index = int(last_row[1]) - 1 if last_row else row_index
+                if row_end > row_start:
+                    row_index, column_index = row_index + 1, 0
+            last_cell = FAST_CELL_COLUMN.findall(chunk, max(row_start, row_end, 0))
+            if last_cell:
+                column_index = column_number(last_cell[-1])
+            continue
+        for closing, tag, raw in XLSX_TAG.findall(chunk):
+            if tag == b"row":
+                row_index, column_index = _row_event(closing, raw, row_index, column_index, name)
+            elif tag == b"c" and not closing:
+                found = attributes(raw)
+                reference = found.get(b"r")
+                row, column = row_index, column_index
+                if reference is not None:
+                    place = REFERENCE.match(reference)
+                    if place is None:
+                        raise damaged(name)
+                    row, column = int(place[2]) - 1, column_number(place[1]) - 1
+                max_row, max_column = max(max_row, row + 1), max(max_column, column + 1)
+                column_index = column + 1
+    return max_row, max_column
+
+
+def is_plain_chunk(chunk: bytes, references: int) -> bool:
+    """Whether every tag of the piece starting `<c` or `<row` is `<c r="A1"` / `<row r="1"`, none
+    prefixed (a piece holding other tags of those letters, `<cols>`, `<rowBreaks>`, goes the exact way)."""
+    return (
+        chunk.count(b"<c") == references and chunk.count(b"<row") == chunk.count(b'<row r="')
+        and PREFIXED_TAG.search(chunk) is None
+    )
+
+
+def _row_event(closing: bytes, raw: bytes, row_index: int, column_index: int, part: str) -> tuple[int, int]:
+    if closing:
+        return row_index + 1, 0
+    if raw.rstrip().endswith(b"/"):
+        return row_index, column_index  # calamine ignores an empty <row/>
+    number = attributes(raw).get(b"r")
+    if number is None:
+        return row_index, column_index
+    if not number.strip().isdigit():
+        raise damaged(part)
+    return int(number) - 1, 0
+
+
+def check_xlsx(archive: zipfile.ZipFile, names: set[str]) -> None:
+    """Measure every worksheet of an XLSX/XLSM before calamine opens it; refuse DOCTYPEs."""
+    if "xl/workbook.bin" in names:
+        raise _read_error("not_a_spreadsheet", _("XLSB (binary Excel) files cannot be read. Save the file as XLSX or CSV."))
+    if "xl/workbook.xml" not in names:
+        raise _read_error("not_a_spreadsheet", _("The file is a ZIP archive but not an XLSX or ODS spreadsheet."))
+    sheet_names = _xlsx_sheet_names(archive)
+    for name in sorted(names):
+        lowered = name.lower()
+        if not lowered.endswith((".xml", ".rels")):
+            continue
+        if lowered.startswith("xl/") and lowered.count("/") == 2 and lowered.split("/")[1] in {
+                "worksheets", "macrosheets", "dialogsheets", "chartsheets"} or name in sheet_names.values():
+            rows, columns = xlsx_sheet_extent(archive, name)
+            label = next((sheet for sheet, part in sheet_names.items() if part == name), name)
+            check_extent(label, rows, columns)
+        else:
+            check_xml_part(archive, name)
+
+
+def _xlsx_sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its part (for messages, and to measure a sheet kept outside xl/worksheets/)."""
+    workbook = b"".join(xml_chunks(archive, "xl/workbook.xml"))
+    try:
+        rels = b"".join(xml_chunks(archive, "xl/_rels/workbook.xml.rels"))
+    except KeyError:
+        rels = b""
+    targets = {}
+    for raw in re.findall(rb"<(?:[\w.\-]+:)?Relationship\s([^>]*)>", rels):
+        found = attributes(raw)
+        target = found.get(b"Target", b"").decode("utf-8", "replace")
+        target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        parts = []
+        for piece in target.split("/"):
+            if piece == "..":
+                if parts:
+                    parts.pop()
+            elif piece and piece != ".":
+                parts.append(piece)
+        targets[found.get(b"Id", b"")] = "/".join(parts)
+    sheets = {}
+    for raw in re.findall(rb"<(?:[\w.\-]+:)?sheet\s([^>]*)>", workbook):
+        found = {key.split(b":")[-1]: value for key, value in attributes(raw).items()}
+        sheet = found.get(b"name", b"").decode("utf-8", "replace")
+        sheets[sheet] = targets.get(found.get(b"id", b""), "")
+    return sheets
+
+
+# -- ODS -----------------------------------------------------------------------------------------
+
+ODS_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.\-]*:)?(table|table-row|table-cell|covered-table-cell)(?=[\s/>])([^>]*)>")
+ROWS_REPEATED = re.compile(rb"(?<![\w.\-])(?:[\w.\-]+:)?number-rows-repeated\s*=\s*[\"']\s*([0-9]+)\s*[\"']")
+COLUMNS_REPEATED = re.compile(rb"(?<![\w.\-])(?:[\w.\-]+:)?number-columns-repeated\s*=\s*[\"']\s*([0-9]+)\s*[\"']")
+VALUE_TYPE = re.compile(rb"(?<![\w.\-])(?:[\w.\-]+:)?value-type\s*=")
+
+
+def check_ods(archive: zipfile.ZipFile, names: set[str]) -> None:
+    """Measure every table of an ODS content.xml (repeats included) before calamine opens it."""
+    if "content.xml" not in names:
+        raise _read_error("not_a_spreadsheet", _("The file is a ZIP archive but not an XLSX or ODS spreadsheet."))
+    for name in sorted(names):
+        if name.lower().endswith((".xml", ".rdf")) and name != "content.xml":
+            check_xml_part(archive, name)
+    table = ""
+    max_row = max_column = 0
+    row_position = 0  # rows before the current one
+    row_repeat = 1
+    column_position = 0
+    row_widest = 0  # the column after the last valued cell of the current row
+    open_cell_start = None  # (start column, repeat) of a cell whose content follows
+    for chunk in xml_chunks(archive, "content.xml"):
+        for closing, tag, raw in ODS_TAG.findall(chunk):
+            if tag == b"table":
+                if closing:
+                    check_extent(table, max_row, max_column)
+                else:
+                    name_match = re.search(rb"(?:[\w.\-]+:)?name\s*=\s*[\"']([^\"']*)[\"']", raw)
+                    table = name_match[1].decode("utf-8", "replace") if name_match else ""
+                    max_row = max_column = row_position = 0
+            elif tag == b"table-row":
+                if closing:
+                    if row_widest:
+                        max_row = max(max_row, row_position + row_repeat)
+                        max_column = max(max_column, row_widest)
+                        check_extent(table, max_row, max_column)
+                    row_position += row_repeat
+                    continue
+                repeated = ROWS_REPEATED.search(raw)
+                row_repeat = max(1, int(repeated[1])) if repeated else 1
+                column_position = row_widest = 0
+                if raw.rstrip().endswith(b"/"):
+                    row_position += row_repeat
+            elif closing:  # </table:table-cell>: the content held a value
+                if open_cell_start is not None:
+                    row_widest = max(row_widest, open_cell_start)
+                    open_cell_start = None
+            else:
+                repeated = COLUMNS_REPEATED.search(raw)
+                repeat = max(1, int(repeated[1])) if repeated else 1
+                column_position += repeat
+                if VALUE_TYPE.search(raw):
+                    row_widest = max(row_widest, column_position)
+                elif not raw.rstrip().endswith(b"/"):
+                    open_cell_start = column_position  # counts once the cell closes (content seen)
+    check_extent(table, max_row, max_column)
+
+
+# -- XLS (BIFF8) ---------------------------------------------------------------------------------
+
+BIFF_BOF = 0x0809
+BIFF_EOF = 0x000A
+BIFF_DIMENSIONS = 0x0200
+BIFF_BOUNDSHEET = 0x0085
+# Cell records: row (u16) and column (u16) first.
+BIFF_CELLS = {0x0006, 0x00FD, 0x0203, 0x027E, 0x0201, 0x0205, 0x0204, 0x00D6, 0x0406, 0x0002, 0x0003, 0x0004, 0x0005}
+BIFF_MULTIPLE = {0x00BD, 0x00BE}  # MULRK, MULBLANK: row, first column, ..., last column (u16 at the end)
+MAX_XLS_RECORDS = 50_000_000
+
+
+def check_xls(path) -> None:
+    """Measure every sheet of an XLS workbook stream (cell records and DIMENSIONS)."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            stream = next((name for name in ("Workbook", "Book") if ole.exists(name)), None)
+            if stream is None:
+                raise _read_error("not_a_spreadsheet", _("The file is an OLE document but not an Excel workbook."))
+            data = ole.openstream(stream).read()
+    except (OSError, ValueError, IndexError, struct.error, TypeError, KeyError, AttributeError):
+        raise damaged("Workbook") from None
+    except Exception as error:  # olefile raises its own errors for damaged containers
+        if error.__class__.__module__.startswith("olefile"):
+            raise damaged("Workbook") from None
+        raise
+    offset = records = substreams = 0  # the globals are the first substream, each sheet one more
+    max_row = max_column = 0
+    sheet_names: list[str] = []
+
+    def label() -> str:
+        index = substreams - 2
+        return sheet_names[index] if 0 <= index < len(sheet_names) else str(index + 1)
+
+    while offset + 4 <= len(data):
+        kind, length = struct.unpack_from("<HH", data, offset)
+        body = data[offset + 4: offset + 4 + length]
+        offset += 4 + length
+        records += 1
+        if records > MAX_XLS_RECORDS:
+            raise damaged("Workbook")
+        if kind == BIFF_BOF:
+            substreams += 1
+            max_row = max_column = 0
+        elif kind == BIFF_BOUNDSHEET and len(body) >= 8:
+            size, flags = body[6], body[7]
+            raw = body[8: 8 + (size * 2 if flags & 1 else size)]
+            sheet_names.append(raw.decode("utf-16-le" if flags & 1 else "latin-1", "replace"))
+        elif kind == BIFF_DIMENSIONS and len(body) >= 12:
+            # calamine allocates the declared extent: it is bounded as a cell would be.
+            _first_row, last_row, _first_column, last_column = struct.unpack_from("<IIHH", body)
+            max_row, max_column = max(max_row, last_row), max(max_column, last_column)  # both one past the last
+        elif kind in BIFF_CELLS and len(body) >= 4:
+            row, column = struct.unpack_from("<HH", body)
+            max_row, max_column = max(max_row, row + 1), max(max_column, column + 1)
+        elif kind in BIFF_MULTIPLE and len(body) >= 6:
+            row, _first = struct.unpack_from("<HH", body)
+            (last,) = struct.unpack_from("<H", body, len(body) - 2)
+            max_row, max_column = max(max_row, row + 1), max(max_column, last + 1)
+        else:
+            continue
+        check_extent(label(), max_row, max_column)
