@@ -198,10 +198,12 @@ def xlsx_sheet_extent(archive: zipfile.ZipFile, name: str) -> tuple[int, int]:
 
 def is_plain_chunk(chunk: bytes, references: int) -> bool:
     """Whether every tag of the piece starting `<c` or `<row` is `<c r="A1"` / `<row r="1"`, none
-    prefixed (a piece holding other tags of those letters, `<cols>`, `<rowBreaks>`, goes the exact way)."""
+    prefixed, and no tag has a second `r` (calamine takes the last one). A piece holding other tags
+    of those letters (`<cols>`, `<rowBreaks>`) or text with " r" goes the exact way."""
+    rows = chunk.count(b'<row r="')
     return (
-        chunk.count(b"<c") == references and chunk.count(b"<row") == chunk.count(b'<row r="')
-        and PREFIXED_TAG.search(chunk) is None
+        chunk.count(b"<c") == references and chunk.count(b"<row") == rows and chunk.count(b" r") == references + rows
+        and b"\tr" not in chunk and b"\nr" not in chunk and b"\rr" not in chunk and PREFIXED_TAG.search(chunk) is None
     )
 
 

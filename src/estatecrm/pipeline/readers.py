@@ -215,6 +215,8 @@ class Table:
                 self._refuse_binary(sample)
             encoding = detect_encoding(sample)
         text_sample = sample.decode(encoding, errors="ignore")
+        # Old Mac files end lines with a bare CR and have no LF at all: unambiguous, read as such.
+        self._line_end = b"\r" if b"\r" in sample and b"\n" not in sample and not encoding.lower().startswith("utf-16") else b"\n"
         self.info.encoding = encoding
         self.info.delimiter = delimiter or detect_delimiter(text_sample, encoding)
 
@@ -247,7 +249,8 @@ class Table:
         # decoded one by one and a bad byte named by its line.
         line_encoding = "utf-8" if encoding.lower().replace("_", "-") == "utf-8-sig" else encoding
         with self.path.open("rb") as handle:
-            for number, raw_line in enumerate(handle, start=1):
+            physical_lines = handle if getattr(self, "_line_end", b"\n") == b"\n" else split_lines(handle, b"\r")
+            for number, raw_line in enumerate(physical_lines, start=1):
                 if number == 1 and raw_line.startswith(codecs.BOM_UTF8):
                     raw_line = raw_line[len(codecs.BOM_UTF8):]
                 try:
@@ -269,15 +272,29 @@ class Table:
     def _text_rows(self) -> Iterator[SourceRow]:
         # Cells are searched for NUL only once a line had one (one search per line instead of per cell).
         nul_seen = [False]
-        reader = csv.reader(self._text_lines(nul_seen), delimiter=self.info.delimiter or ",", strict=False)
+        delimiter = self.info.delimiter or ","
+        record_lines: list[str] = []  # the physical lines of the record being read
+
+        def tracked() -> Iterator[str]:
+            for line in self._text_lines(nul_seen):
+                record_lines.append(line)
+                yield line
+
+        reader = csv.reader(tracked(), delimiter=delimiter, strict=False)
         start_line = 1
+        header_delimiters = None
         while True:
+            record_lines.clear()
             try:
                 cells = next(reader)
             except StopIteration:
                 return
             except csv.Error as error:
-                raise ReadError("malformed_csv", _("Line %(line)d cannot be read: %(error)s") % {"line": start_line, "error": error}, line=start_line) from None
+                raise csv_error(error, start_line + max(0, len(record_lines) - 1)) from None
+            if header_delimiters is None and record_lines:
+                header_delimiters = record_lines[0].count(delimiter)
+            if len(record_lines) > 1:
+                check_quotes_closed(record_lines, start_line, delimiter, header_delimiters or 0)
             for cell in cells if nul_seen[0] else ():
                 if "\x00" in cell:
                     raise ReadError("nul_byte", _("Line %(line)d contains a NUL byte.") % {"line": start_line}, line=start_line)
@@ -425,6 +442,53 @@ class Table:
     def scan(self) -> int:
         """Read the whole file once, checking every limit; returns the number of data rows."""
         return sum(1 for _row in self.rows())
+
+
+def split_lines(handle, separator: bytes) -> Iterator[bytes]:
+    """The lines of a binary file cut after each `separator` (kept), read in pieces."""
+    rest = b""
+    while True:
+        chunk = handle.read(SAMPLE_BYTES)
+        if not chunk:
+            break
+        pieces = (rest + chunk).split(separator)
+        rest = pieces.pop()
+        for piece in pieces:
+            yield piece + separator
+    if rest:
+        yield rest
+
+
+def csv_error(error: csv.Error, line: int) -> ReadError:
+    """A csv module error in words the user can act on (never Python's English text)."""
+    text = str(error)
+    if "field larger than field limit" in text:
+        return ReadError("cell_too_long", _("Line %(line)d has a cell longer than %(count)d characters.")
+                         % {"line": line, "count": MAX_CELL_CHARACTERS}, line=line)
+    if "new-line character" in text:
+        return ReadError("bare_cr", _(
+            "Line %(line)d has a line break of the old Mac kind (a bare CR) inside a cell. Open the file and save it "
+            "again as CSV (with ordinary line ends)."
+        ) % {"line": line}, line=line)
+    return ReadError("malformed_csv", _("Line %(line)d cannot be read as CSV. Open the file and save it again as CSV.")
+                     % {"line": line}, line=line)
+
+
+# A quoted cell that swallowed this many lines that look like whole records was never closed where
+# it should have been (a stray quote): the rows it folded into one cell would be lost silently.
+FOLDED_RECORD_LINES = 2
+
+
+def check_quotes_closed(lines: list[str], start_line: int, delimiter: str, header_delimiters: int) -> None:
+    """Refuse a record whose quoted cell is never closed (odd number of quotes) or that swallowed
+    lines looking like records of their own (as many delimiters as the header has)."""
+    text = "".join(lines)
+    looks_like_records = sum(1 for line in lines[1:] if header_delimiters and line.count(delimiter) >= header_delimiters)
+    if text.count('"') % 2 or looks_like_records >= FOLDED_RECORD_LINES:
+        raise ReadError("unclosed_quote", _(
+            "Line %(line)d opens a quoted cell that is not closed where the row ends: the next %(count)d lines would "
+            "become part of one cell. Check the quote marks (\") on that line."
+        ) % {"line": start_line, "count": len(lines) - 1}, line=start_line)
 
 
 def detect_header(rows: list[SourceRow]) -> SourceRow:

@@ -182,3 +182,118 @@ def write_xls(path: Path, cells: list[bytes] | None = None, *, dimensions: tuple
     if cells is None:
         cells = [biff_label(0, 0, "会社名"), biff_label(0, 1, "電話番号"), biff_label(1, 0, "株式会社ABC"), biff_label(1, 1, "03-1234-5678")]
     return write_ole(path, xls_workbook_stream(cells, dimensions=dimensions))
+
+
+# ---------------------------------------------------------------------------------------------
+# The corpus: every hostile lead file, by name. Each maker writes its file into a folder and
+# returns the path. `REFUSED` names the ReadError code each one must get; `ACCEPTED` the number of
+# leads each one must give.
+
+LIBREOFFICE_LEADS = ods_header_and_row() + LIBREOFFICE_TAIL
+BILLION_LAUGHS = ('<!DOCTYPE sst [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+                  '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>')
+EXTERNAL_ENTITY = '<!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+
+
+def _valid_xlsx_bytes(folder: Path) -> bytes:
+    return write_xlsx(folder / "valid.xlsx", sheet_xml(HEADER_ROW + DATA_ROW)).read_bytes()
+
+
+def _forged_sizes(folder: Path) -> Path:
+    """The ZIP says the sheet unpacks to 100 bytes (local header and central directory); it unpacks to more."""
+    data = bytearray(write_xlsx(folder / "source.xlsx", sheet_xml(HEADER_ROW + DATA_ROW * 50)).read_bytes())
+    name = b"xl/worksheets/sheet1.xml"
+    local, central = data.find(name) - 30, data.rfind(name) - 46
+    assert (data[local: local + 4], data[central: central + 4]) == (b"PK\x03\x04", b"PK\x01\x02")
+    struct.pack_into("<I", data, local + 22, 100)
+    struct.pack_into("<I", data, central + 24, 100)
+    path = folder / "forged.xlsx"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _zip_bomb(folder: Path) -> Path:
+    path = folder / "bomb.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member:
+            block = b" " * (1024 * 1024)
+            for _index in range(60):
+                member.write(block)
+    return path
+
+
+def _text(name: str, data: bytes):
+    def make(folder: Path) -> Path:
+        path = folder / name
+        path.write_bytes(data)
+        return path
+
+    return make
+
+
+LEADS_CSV = "会社名,電話番号\r\n株式会社ABC,03-1234-5678\r\n".encode("cp932")
+
+CORPUS = {
+    "xlsx_cell_at_XFD1048576": lambda folder: far_cell_xlsx(folder / "far.xlsx"),
+    "xlsx_declared_dimension": lambda folder: write_xlsx(folder / "declared.xlsx", sheet_xml(HEADER_ROW + DATA_ROW, dimension="A1:XFD1048576")),
+    "xlsx_cells_without_reference": lambda folder: write_xlsx(folder / "unreferenced.xlsx", sheet_xml(
+        HEADER_ROW + '<row r="1048576">' + "<c><v>1</v></c>" * 30 + "</row>")),
+    "xlsx_second_reference_far": lambda folder: write_xlsx(folder / "two-references.xlsx", sheet_xml(
+        HEADER_ROW + '<row r="2"><c r="A2" r="XFD1048576"><v>1</v></c></row>')),
+    "ods_value_after_empty_repeats": lambda folder: write_ods(folder / "far.ods", ods_header_and_row() + (
+        '<table:table-row table:number-rows-repeated="1048570"><table:table-cell table:number-columns-repeated="16384"/></table:table-row>'
+        f'<table:table-row><table:table-cell table:number-columns-repeated="16383"/>{ods_cell("x")}</table:table-row>')),
+    "ods_repeated_values": lambda folder: write_ods(folder / "repeated.ods", ods_header_and_row() + (
+        f'<table:table-row table:number-rows-repeated="1000000">{ods_cell("x", repeated=100)}</table:table-row>')),
+    "xls_cell_at_the_last_row_and_column": lambda folder: write_xls(folder / "far.xls", [
+        biff_label(0, 0, "会社名"), biff_label(0, 1, "電話番号"), biff_number(65535, 65535, 1.0)]),
+    "xls_declared_dimensions": lambda folder: write_xls(folder / "declared.xls", dimensions=(65536, 65535)),
+    "xlsx_bad_sheet_xml": lambda folder: write_xlsx(folder / "bad.xlsx", sheet_xml(
+        HEADER_ROW + '<row r="2"><c r="A2" t="inlineStr"><is><t>x</is></c></row>')),
+    "xlsx_shared_string_out_of_range": lambda folder: write_xlsx(folder / "strings.xlsx", sheet_xml(
+        HEADER_ROW + '<row r="2"><c r="A2" t="s"><v>99</v></c></row>'), shared_strings=shared_strings_xml(["a"])),
+    "xlsx_forged_sizes": _forged_sizes,
+    "xlsx_truncated": lambda folder: _text("truncated.xlsx", _valid_xlsx_bytes(folder)[:700])(folder),
+    "xlsx_zip_bomb": _zip_bomb,
+    "xlsx_external_entity": lambda folder: write_xlsx(folder / "xxe.xlsx", sheet_xml(
+        HEADER_ROW + '<row r="2">' + inline_cell("A2", "&xxe;") + "</row>", prolog=EXTERNAL_ENTITY)),
+    "xlsx_billion_laughs": lambda folder: write_xlsx(folder / "laughs.xlsx", sheet_xml(
+        HEADER_ROW + '<row r="2"><c r="A2" t="s"><v>0</v></c></row>'), shared_strings=shared_strings_xml(["&lol3;"], prolog=BILLION_LAUGHS)),
+    "ods_billion_laughs": lambda folder: write_ods(folder / "laughs.ods", ods_header_and_row(), prolog=BILLION_LAUGHS.replace("sst", "office:document-content")),
+    "xlsb": lambda folder: write_xlsx(folder / "binary.xlsb", sheet_xml(HEADER_ROW), extra={"xl/workbook.bin": b"\x83\x01\x00"}),
+    "csv_named_xlsx": _text("leads.xlsx", LEADS_CSV),
+    "xlsx_nul_in_a_cell": lambda folder: write_xlsx(folder / "nul.xlsx", sheet_xml(
+        HEADER_ROW + '<row r="2">' + inline_cell("A2", "株式会社\x00ABC") + inline_cell("B2", "03-1234-5678") + "</row>")),
+    "xls_nul_in_a_cell": lambda folder: write_xls(folder / "nul.xls", [
+        biff_label(0, 0, "会社名"), biff_label(0, 1, "電話番号"), biff_label(1, 0, "株式会社\x00ABC"), biff_label(1, 1, "03-1234-5678")]),
+    "ods_nul_reference": lambda folder: write_ods(folder / "nul.ods", ods_header_and_row() + (
+        f"<table:table-row>{ods_cell('a&#0;b')}{ods_cell('03-1234-5678')}</table:table-row>")),
+    "csv_nul": _text("nul.csv", "会社名,電話番号\r\n株式会社\x00ABC,03-1234-5678\r\n".encode("cp932")),
+    "csv_invalid_cp932": _text("bad.csv", "会社名,電話番号\r\n".encode("cp932") * 3000 + b"\x82\xff,03\r\n"),
+    "csv_unbalanced_quote": _text("quote.csv", "会社名,電話番号\r\n".encode("cp932") + b'"ABC,03-1234-5678\r\n' + b"DEF,03-1111-2222\r\n" * 5),
+    "csv_10_mb_cell": _text("big-cell.csv", "会社名,電話番号\r\n".encode("cp932") + b"A" * (10 * 1024 * 1024) + b",03-1234-5678\r\n"),
+    "csv_20000_columns": _text("wide.csv", ",".join(f"c{index}" for index in range(20_000)).encode() + b"\r\n" + b"a,b\r\n"),
+}
+
+REFUSED = {
+    "xlsx_cell_at_XFD1048576": "sheet_too_large", "xlsx_declared_dimension": "sheet_too_large",
+    "xlsx_cells_without_reference": "sheet_too_large", "xlsx_second_reference_far": "sheet_too_large",
+    "ods_value_after_empty_repeats": "sheet_too_large", "ods_repeated_values": "sheet_too_large",
+    "xls_cell_at_the_last_row_and_column": "sheet_too_large", "xls_declared_dimensions": "sheet_too_large",
+    "xlsx_bad_sheet_xml": "not_a_spreadsheet", "xlsx_shared_string_out_of_range": "not_a_spreadsheet",
+    "xlsx_forged_sizes": "not_a_spreadsheet", "xlsx_truncated": "not_a_spreadsheet", "xlsx_zip_bomb": "zip_bomb",
+    "xlsx_external_entity": "xml_doctype", "xlsx_billion_laughs": "xml_doctype", "ods_billion_laughs": "xml_doctype",
+    "xlsb": "not_a_spreadsheet", "csv_named_xlsx": "not_a_spreadsheet",
+    "xlsx_nul_in_a_cell": "nul_byte", "xls_nul_in_a_cell": "nul_byte", "ods_nul_reference": "not_a_spreadsheet", "csv_nul": "nul_byte",
+    "csv_invalid_cp932": "invalid_bytes", "csv_unbalanced_quote": "unclosed_quote", "csv_10_mb_cell": "cell_too_long",
+    "csv_20000_columns": "too_many_columns",
+}
+
+# Files that look odd but are lead lists: each gives exactly one lead named 株式会社ABC.
+ACCEPTED = {
+    "ods_libreoffice_tail": lambda folder: write_ods(folder / "libreoffice.ods", LIBREOFFICE_LEADS),
+    "xlsx_named_xls": lambda folder: _text("leads.xls", _valid_xlsx_bytes(folder))(folder),
+    "xls_named_xlsx": lambda folder: write_xls(folder / "leads.xlsx"),
+    "xlsx_named_csv": lambda folder: _text("leads.csv", _valid_xlsx_bytes(folder))(folder),
+}
