@@ -1,0 +1,91 @@
+"""Reader-level cases of the hostile-file corpus: limits at their edge, what calamine does with
+entities, old Mac line ends, the 2,000,000-row CSV."""
+
+import zipfile
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from estatecrm.pipeline import extent
+from estatecrm.pipeline.readers import MAX_ROWS, ReadError, open_table
+from estatecrm.pipeline.tests import hostile
+
+
+def test_calamine_itself_never_expands_entities(tmp_path):
+    # given: an entity declared in a DOCTYPE (the readers refuse it before calamine sees it)
+    path = hostile.write_xlsx(tmp_path / "entity.xlsx", hostile.sheet_xml(
+        hostile.HEADER_ROW + '<row r="2">' + hostile.inline_cell("A2", "&lol2;") + "</row>", prolog=hostile.BILLION_LAUGHS))
+    # when
+    with pytest.raises(Exception) as raised:
+        CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Sheet1").to_python()
+    # then
+    assert "unrecognized entity `&lol2;`" in str(raised.value)
+
+
+@pytest.mark.parametrize(("corner", "refused"), [("W1048576", False), ("X1048576", True)])
+def test_the_cells_limit_admits_a_full_height_sheet_of_23_columns(tmp_path, corner, refused):
+    # given: 1,048,576 x 23 = 24,117,248 cells (allowed); x 24 = 25,165,824 (over MAX_SHEET_CELLS)
+    path = hostile.write_xlsx(tmp_path / "corner.xlsx", hostile.sheet_xml(
+        hostile.HEADER_ROW + f'<row r="1048576"><c r="{corner}"><v>1</v></c></row>'))
+    # when / then
+    assert extent.MAX_SHEET_CELLS == 25_000_000
+    if refused:
+        with pytest.raises(ReadError) as raised:
+            open_table(path)
+        assert raised.value.code == "sheet_too_large"
+    else:
+        assert extent.xlsx_sheet_extent(zipfile.ZipFile(path), "xl/worksheets/sheet1.xml") == (1_048_576, 23)
+
+
+def test_libreoffice_empty_repeats_do_not_count(tmp_path):
+    path = hostile.write_ods(tmp_path / "libre.ods", hostile.LIBREOFFICE_LEADS)
+    table = open_table(path)
+    assert (table.info.headers, [row.cells for row in table.rows()]) == (["会社名", "電話番号"], [("株式会社ABC", "03-1234-5678")])
+
+
+def test_old_mac_line_ends_are_read(tmp_path):
+    path = tmp_path / "mac.csv"
+    path.write_bytes("会社名,電話番号\r株式会社ABC,03-1234-5678\r田中家,090-1234-5678\r".encode("cp932"))
+    table = open_table(path)
+    assert [(row.number, row.cells) for row in table.rows()] == [(2, ("株式会社ABC", "03-1234-5678")), (3, ("田中家", "090-1234-5678"))]
+
+
+def test_a_bare_cr_inside_an_ordinary_file_names_its_line(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes("会社名,電話番号\r\n株式会社ABC,03-1234\r5678\r\n".encode("cp932"))
+    with pytest.raises(ReadError) as raised:
+        open_table(path).scan()
+    assert (raised.value.code, raised.value.line) == ("bare_cr", 2)
+
+
+def test_a_quote_that_swallows_records_is_refused_with_its_line(tmp_path):
+    # given: line 3 opens a quote that line 104 closes; 101 records in between would become one cell
+    lines = ["会社名,電話番号", "株式会社ABC,03-1234-5678", '"田中家,090-1234-5678'] + [f"株式会社{index},03-0000-{index:04d}" for index in range(100)]
+    path = tmp_path / "folded.csv"
+    path.write_bytes(("\r\n".join(lines) + '",03\r\n').encode("cp932"))
+    with pytest.raises(ReadError) as raised:
+        open_table(path).scan()
+    assert (raised.value.code, raised.value.line) == ("unclosed_quote", 3)
+
+
+def test_quoted_line_breaks_in_a_note_are_still_read(tmp_path):
+    path = tmp_path / "note.csv"
+    path.write_bytes('会社名,電話番号,備考\r\n株式会社ABC,03-1234-5678,"1行目\r\n2行目, 追記"\r\n'.encode("cp932"))
+    assert [row.cells for row in open_table(path).rows()] == [("株式会社ABC", "03-1234-5678", "1行目\r\n2行目, 追記")]
+
+
+def test_two_million_rows_are_refused_at_the_row_limit(tmp_path):
+    # given: made in one write (about 20 MB)
+    path = tmp_path / "huge.csv"
+    path.write_bytes(b"name,phone\n" + b"a,1\n" * 2_000_000)
+    # when
+    with pytest.raises(ReadError) as raised:
+        open_table(path).scan()
+    # then
+    assert (raised.value.code, raised.value.line) == ("too_many_rows", MAX_ROWS + 2)
+
+
+def test_formula_looking_cells_are_read_as_text(tmp_path):
+    path = tmp_path / "formula.csv"
+    path.write_bytes("会社名,電話番号\r\n=cmd|' /C calc'!A0,+81-3-1234-5678\r\n@SUM(1+1),-1\r\n".encode("cp932"))
+    assert [row.cells for row in open_table(path).rows()] == [("=cmd|' /C calc'!A0", "+81-3-1234-5678"), ("@SUM(1+1)", "-1")]
