@@ -14,12 +14,21 @@ import tempfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from python_calamine import CalamineWorkbook
 
 from estatecrm.core.scope import company_scope
 from estatecrm.crm.models import Case, Customer
 from estatecrm.pipeline.models import Run
 from estatecrm.pipeline.readers import ReadError, open_table
-from estatecrm.pipeline.tests.hostile import ACCEPTED, CORPUS, REFUSED
+from estatecrm.pipeline.tests.hostile import (
+    ACCEPTED,
+    CORPUS,
+    HEADER_ROW,
+    REFUSED,
+    inline_cell,
+    sheet_xml,
+    write_xlsx,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +174,26 @@ def write_mapping(folder):
     path = folder / "mapping.json"
     path.write_text(json.dumps({"lead_name": "会社名", "contact_name": "会社名", "phone": "電話番号"}), encoding="utf-8")
     return path
+
+
+FORMULA_NAMES = ["=cmd|' /C calc'!A0", "@SUM(1+1)", "+81 商事", "-田中家"]
+
+
+def test_formula_cells_are_imported_as_text_and_exported_neutralized(company, company_admin, project, files):
+    # given: formula-looking texts, and a real formula cell (its cached value is read, never evaluated)
+    rows = "".join(
+        f'<row r="{index}">{inline_cell(f"A{index}", name)}{inline_cell(f"B{index}", f"03-1234-56{index:02d}")}</row>'
+        for index, name in enumerate(FORMULA_NAMES, start=2))
+    formula = '<row r="6"><c r="A6" t="str"><f>HYPERLINK("http://evil.example/","x")</f><v>キャッシュ値</v></c>' + inline_cell("B6", "03-1234-5606") + "</row>"
+    path = write_xlsx(files / "formulas.xlsx", sheet_xml(HEADER_ROW + rows + formula))
+    # when
+    call_command("import-leads", str(path), "--company", "acme", "--project", "春の反響リスト", "--mapping", str(write_mapping(files)),
+                 "--json", stdout=io.StringIO(), stderr=io.StringIO())
+    exported = files / "leads.xlsx"
+    call_command("export", "leads", "--company", "acme", "--format", "xlsx", "--out", str(exported), stdout=io.StringIO())
+    # then
+    with company_scope(company):
+        assert sorted(Customer.objects.values_list("name", flat=True)) == sorted([*FORMULA_NAMES, "キャッシュ値"])
+    sheet = CalamineWorkbook.from_path(str(exported))
+    names = [row[1] for row in sheet.get_sheet_by_name(sheet.sheet_names[0]).to_python()[1:]]
+    assert sorted(names) == sorted(["'" + name for name in FORMULA_NAMES] + ["キャッシュ値"])
