@@ -98,7 +98,7 @@ def xml_chunks(archive: zipfile.ZipFile, name: str) -> Iterator[bytes]:
                     if tag is None:
                         raise damaged(name)
                     buffer, carry = buffer + tag[0], b""
-                if b"<!" in buffer and DOCTYPE.search(buffer):
+                if b"!" in buffer and DOCTYPE.search(buffer):  # one-byte search first: memchr
                     raise doctype_refused(name)
                 yield buffer
     except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile, NotImplementedError, RuntimeError):
@@ -151,14 +151,16 @@ def xlsx_sheet_extent(archive: zipfile.ZipFile, name: str) -> tuple[int, int]:
     """(rows, columns) from A1 to the furthest cell or declared corner of one worksheet part."""
     max_row = max_column = 0
     row_index = column_index = 0  # calamine's position for a cell without a reference (0-based)
+    before_sheet_data = True  # calamine reads <dimension> only there
     for chunk in xml_chunks(archive, name):
-        for raw in XLSX_DIMENSION.findall(chunk) if b"dimension" in chunk else ():
+        for raw in XLSX_DIMENSION.findall(chunk) if before_sheet_data and b"dimension" in chunk else ():
             reference = attributes(raw).get(b"ref", b"")
             corner = REFERENCE.match(reference.split(b":")[-1].strip())
             if corner is None and reference:
                 raise damaged(name)
             if corner:
                 max_row, max_column = max(max_row, int(corner[2])), max(max_column, column_number(corner[1]))
+        before_sheet_data = before_sheet_data and b"sheetData" not in chunk
         columns = FAST_CELL_COLUMN.findall(chunk)
         if is_plain_chunk(chunk, len(columns)):
             # The fast path (Excel, LibreOffice, xlsxwriter, openpyxl): every cell and row tag
@@ -203,7 +205,8 @@ def is_plain_chunk(chunk: bytes, references: int) -> bool:
     rows = chunk.count(b'<row r="')
     return (
         chunk.count(b"<c") == references and chunk.count(b"<row") == rows and chunk.count(b" r") == references + rows
-        and b"\tr" not in chunk and b"\nr" not in chunk and b"\rr" not in chunk and PREFIXED_TAG.search(chunk) is None
+        and not any(space in chunk and space + b"r" in chunk for space in (b"\t", b"\n", b"\r"))
+        and PREFIXED_TAG.search(chunk) is None
     )
 
 

@@ -267,6 +267,8 @@ CORPUS = {
         HEADER_ROW + '<row r="2">' + inline_cell("A2", "株式会社\x00ABC") + inline_cell("B2", "03-1234-5678") + "</row>")),
     "xls_nul_in_a_cell": lambda folder: write_xls(folder / "nul.xls", [
         biff_label(0, 0, "会社名"), biff_label(0, 1, "電話番号"), biff_label(1, 0, "株式会社\x00ABC"), biff_label(1, 1, "03-1234-5678")]),
+    "ods_raw_nul": lambda folder: write_ods(folder / "raw-nul.ods", ods_header_and_row() + (
+        f"<table:table-row>{ods_cell('株式会社' + chr(0) + 'ABC')}{ods_cell('03-1234-5678')}</table:table-row>")),
     "ods_nul_reference": lambda folder: write_ods(folder / "nul.ods", ods_header_and_row() + (
         f"<table:table-row>{ods_cell('a&#0;b')}{ods_cell('03-1234-5678')}</table:table-row>")),
     "csv_nul": _text("nul.csv", "会社名,電話番号\r\n株式会社\x00ABC,03-1234-5678\r\n".encode("cp932")),
@@ -285,7 +287,7 @@ REFUSED = {
     "xlsx_forged_sizes": "not_a_spreadsheet", "xlsx_truncated": "not_a_spreadsheet", "xlsx_zip_bomb": "zip_bomb",
     "xlsx_external_entity": "xml_doctype", "xlsx_billion_laughs": "xml_doctype", "ods_billion_laughs": "xml_doctype",
     "xlsb": "not_a_spreadsheet", "csv_named_xlsx": "not_a_spreadsheet",
-    "xlsx_nul_in_a_cell": "nul_byte", "xls_nul_in_a_cell": "nul_byte", "ods_nul_reference": "not_a_spreadsheet", "csv_nul": "nul_byte",
+    "xlsx_nul_in_a_cell": "nul_byte", "xls_nul_in_a_cell": "nul_byte", "ods_raw_nul": "nul_byte", "ods_nul_reference": "not_a_spreadsheet", "csv_nul": "nul_byte",
     "csv_invalid_cp932": "invalid_bytes", "csv_unbalanced_quote": "unclosed_quote", "csv_10_mb_cell": "cell_too_long",
     "csv_20000_columns": "too_many_columns",
 }
