@@ -197,3 +197,19 @@ def test_formula_cells_are_imported_as_text_and_exported_neutralized(company, co
     sheet = CalamineWorkbook.from_path(str(exported))
     names = [row[1] for row in sheet.get_sheet_by_name(sheet.sheet_names[0]).to_python()[1:]]
     assert sorted(names) == sorted(["'" + name for name in FORMULA_NAMES] + ["キャッシュ値"])
+
+
+def test_an_unexpected_failure_leaves_no_upload_in_the_temp_folder(admin_client, project, files, temp_folder, monkeypatch):
+    # given
+    from estatecrm.leads import api
+
+    def failing_open(*args, **kwargs):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(api, "open_table", failing_open)
+    path = ACCEPTED["xlsx_named_xls"](files)
+    # when
+    with pytest.raises(RuntimeError):
+        admin_client.post("/api/v1/lead-imports/detect", {"project_id": project.pk, "file": upload(path)})
+    # then
+    assert list(temp_folder.iterdir()) == []
