@@ -230,44 +230,41 @@ def check_xlsx(archive: zipfile.ZipFile, names: set[str]) -> None:
     if "xl/workbook.xml" not in names:
         raise _read_error("not_a_spreadsheet", _("The file is a ZIP archive but not an XLSX or ODS spreadsheet."))
     sheet_names = _xlsx_sheet_names(archive)
+    # Every XML part is measured as a sheet would be (a part without cell tags measures 0), and so
+    # is every part a sheet points at, whatever its name: calamine reads a sheet from wherever the
+    # workbook's relationships point, and a part that is no sheet costs one pass over its bytes.
+    targets = {candidate for candidates in sheet_names.values() for candidate in candidates}
+    labels = {candidate: sheet for sheet, candidates in sheet_names.items() for candidate in candidates}
     for name in sorted(names):
-        lowered = name.lower()
-        if not lowered.endswith((".xml", ".rels")):
-            continue
-        if lowered.startswith("xl/") and lowered.count("/") == 2 and lowered.split("/")[1] in {
-                "worksheets", "macrosheets", "dialogsheets", "chartsheets"} or name in sheet_names.values():
+        if name in targets or name.lower().endswith((".xml", ".rels", ".vml")):
             rows, columns = xlsx_sheet_extent(archive, name)
-            label = next((sheet for sheet, part in sheet_names.items() if part == name), name)
-            check_extent(label, rows, columns)
-        else:
-            check_xml_part(archive, name)
+            check_extent(labels.get(name, name), rows, columns)
 
 
-def _xlsx_sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> its part (for messages, and to measure a sheet kept outside xl/worksheets/)."""
+def _xlsx_sheet_names(archive: zipfile.ZipFile) -> dict[str, set[str]]:
+    """Sheet name -> the part names its relationship may mean (as written, and with `..` resolved)."""
     workbook = b"".join(xml_chunks(archive, "xl/workbook.xml"))
     try:
         rels = b"".join(xml_chunks(archive, "xl/_rels/workbook.xml.rels"))
     except KeyError:
         rels = b""
-    targets = {}
+    targets: dict[bytes, set[str]] = {}
     for raw in re.findall(rb"<(?:[\w.\-]+:)?Relationship\s([^>]*)>", rels):
         found = attributes(raw)
         target = found.get(b"Target", b"").decode("utf-8", "replace")
-        target = target.lstrip("/") if target.startswith("/") else "xl/" + target
-        parts = []
-        for piece in target.split("/"):
+        joined = target[1:] if target.startswith("/") else "xl/" + target
+        parts: list[str] = []
+        for piece in joined.replace("\\", "/").split("/"):
             if piece == "..":
                 if parts:
                     parts.pop()
             elif piece and piece != ".":
                 parts.append(piece)
-        targets[found.get(b"Id", b"")] = "/".join(parts)
+        targets[found.get(b"Id", b"")] = {joined, target, "/".join(parts)}
     sheets = {}
     for raw in re.findall(rb"<(?:[\w.\-]+:)?sheet\s([^>]*)>", workbook):
         found = {key.split(b":")[-1]: value for key, value in attributes(raw).items()}
-        sheet = found.get(b"name", b"").decode("utf-8", "replace")
-        sheets[sheet] = targets.get(found.get(b"id", b""), "")
+        sheets[found.get(b"name", b"").decode("utf-8", "replace")] = targets.get(found.get(b"id", b""), set())
     return sheets
 
 
@@ -287,6 +284,7 @@ def check_ods(archive: zipfile.ZipFile, names: set[str]) -> None:
         if name.lower().endswith((".xml", ".rdf")) and name != "content.xml":
             check_xml_part(archive, name)
     table = ""
+    depth = 0
     max_row = max_column = 0
     row_position = 0  # rows before the current one
     row_repeat = 1
@@ -296,12 +294,17 @@ def check_ods(archive: zipfile.ZipFile, names: set[str]) -> None:
     for chunk in xml_chunks(archive, "content.xml"):
         for closing, tag, raw in ODS_TAG.findall(chunk):
             if tag == b"table":
+                # A table inside a cell counts into the sheet around it (more, never less).
                 if closing:
-                    check_extent(table, max_row, max_column)
-                else:
-                    name_match = re.search(rb"(?:[\w.\-]+:)?name\s*=\s*[\"']([^\"']*)[\"']", raw)
-                    table = name_match[1].decode("utf-8", "replace") if name_match else ""
-                    max_row = max_column = row_position = 0
+                    depth -= 1
+                    if depth == 0:
+                        check_extent(table, max_row, max_column)
+                elif not raw.rstrip().endswith(b"/"):
+                    depth += 1
+                    if depth == 1:
+                        name_match = re.search(rb"(?:[\w.\-]+:)?name\s*=\s*[\"']([^\"']*)[\"']", raw)
+                        table = name_match[1].decode("utf-8", "replace") if name_match else ""
+                        max_row = max_column = row_position = 0
             elif tag == b"table-row":
                 if closing:
                     if row_widest:
@@ -358,6 +361,13 @@ def check_xls(path) -> None:
         if error.__class__.__module__.startswith("olefile"):
             raise damaged("Workbook") from None
         raise
+    xls_stream_extent(data)
+
+
+def xls_stream_extent(data: bytes) -> None:
+    """Walk the BIFF records of a workbook stream, refusing the first sheet that grows too large."""
+    unpack = struct.unpack_from
+    end = len(data)
     offset = records = substreams = 0  # the globals are the first substream, each sheet one more
     max_row = max_column = 0
     sheet_names: list[str] = []
@@ -366,31 +376,40 @@ def check_xls(path) -> None:
         index = substreams - 2
         return sheet_names[index] if 0 <= index < len(sheet_names) else str(index + 1)
 
-    while offset + 4 <= len(data):
-        kind, length = struct.unpack_from("<HH", data, offset)
-        body = data[offset + 4: offset + 4 + length]
-        offset += 4 + length
+    while offset + 4 <= end:
+        kind, length = unpack("<HH", data, offset)
+        start = offset + 4
+        offset = start + length
         records += 1
-        if records > MAX_XLS_RECORDS:
-            raise damaged("Workbook")
-        if kind == BIFF_BOF:
+        if kind in BIFF_CELLS:
+            if length < 4 or offset > end:
+                continue
+            row, column = unpack("<HH", data, start)
+            row, column = row + 1, column + 1
+        elif kind in BIFF_MULTIPLE:
+            if length < 6 or offset > end:
+                continue
+            (row,) = unpack("<H", data, start)
+            (column,) = unpack("<H", data, offset - 2)
+            row, column = row + 1, column + 1
+        elif kind == BIFF_DIMENSIONS:
+            # calamine allocates the declared extent: it is bounded as a cell would be.
+            if length < 12 or offset > end:
+                continue
+            _first_row, row, _first_column, column = unpack("<IIHH", data, start)  # both one past the last
+        elif kind == BIFF_BOF:
             substreams += 1
             max_row = max_column = 0
-        elif kind == BIFF_BOUNDSHEET and len(body) >= 8:
-            size, flags = body[6], body[7]
-            raw = body[8: 8 + (size * 2 if flags & 1 else size)]
-            sheet_names.append(raw.decode("utf-16-le" if flags & 1 else "latin-1", "replace"))
-        elif kind == BIFF_DIMENSIONS and len(body) >= 12:
-            # calamine allocates the declared extent: it is bounded as a cell would be.
-            _first_row, last_row, _first_column, last_column = struct.unpack_from("<IIHH", body)
-            max_row, max_column = max(max_row, last_row), max(max_column, last_column)  # both one past the last
-        elif kind in BIFF_CELLS and len(body) >= 4:
-            row, column = struct.unpack_from("<HH", body)
-            max_row, max_column = max(max_row, row + 1), max(max_column, column + 1)
-        elif kind in BIFF_MULTIPLE and len(body) >= 6:
-            row, _first = struct.unpack_from("<HH", body)
-            (last,) = struct.unpack_from("<H", body, len(body) - 2)
-            max_row, max_column = max(max_row, row + 1), max(max_column, last + 1)
-        else:
             continue
-        check_extent(label(), max_row, max_column)
+        elif kind == BIFF_BOUNDSHEET and length >= 8 and offset <= end:
+            size, flags = data[start + 6], data[start + 7]
+            raw = data[start + 8: start + 8 + (size * 2 if flags & 1 else size)]
+            sheet_names.append(raw.decode("utf-16-le" if flags & 1 else "latin-1", "replace"))
+            continue
+        else:
+            if records > MAX_XLS_RECORDS:
+                raise damaged("Workbook")
+            continue
+        if row > max_row or column > max_column:
+            max_row, max_column = max(max_row, row), max(max_column, column)
+            check_extent(label(), max_row, max_column)

@@ -34,8 +34,9 @@ HEADER_ROW = '<row r="1">' + inline_cell("A1", "会社名") + inline_cell("B1", 
 DATA_ROW = '<row r="2">' + inline_cell("A2", "株式会社ABC") + inline_cell("B2", "03-1234-5678") + "</row>"
 
 
-def write_xlsx(path: Path, sheet: str, *, shared_strings: str | None = None, extra: dict | None = None) -> Path:
-    """A one-sheet XLSX ("Sheet1") with `sheet` as its worksheet XML."""
+def write_xlsx(path: Path, sheet: str, *, shared_strings: str | None = None, extra: dict | None = None,
+               sheet_target: str = "worksheets/sheet1.xml") -> Path:
+    """A one-sheet XLSX ("Sheet1") with `sheet` as its worksheet XML, at `sheet_target` (from xl/)."""
     content_types = (
         '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
@@ -52,13 +53,13 @@ def write_xlsx(path: Path, sheet: str, *, shared_strings: str | None = None, ext
     strings_rel = (f'<Relationship Id="rId2" Type="{RELATIONSHIPS}/sharedStrings" Target="sharedStrings.xml"/>'
                    if shared_strings is not None else "")
     workbook_rels = (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-                     f'<Relationship Id="rId1" Type="{RELATIONSHIPS}/worksheet" Target="worksheets/sheet1.xml"/>{strings_rel}</Relationships>')
+                     f'<Relationship Id="rId1" Type="{RELATIONSHIPS}/worksheet" Target="{sheet_target}"/>{strings_rel}</Relationships>')
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", content_types)
         archive.writestr("_rels/.rels", package_rels)
         archive.writestr("xl/workbook.xml", workbook)
         archive.writestr("xl/_rels/workbook.xml.rels", workbook_rels)
-        archive.writestr("xl/worksheets/sheet1.xml", sheet)
+        archive.writestr("xl/" + sheet_target, sheet)
         if shared_strings is not None:
             archive.writestr("xl/sharedStrings.xml", shared_strings)
         for name, data in (extra or {}).items():
@@ -239,6 +240,13 @@ CORPUS = {
     "xlsx_declared_dimension": lambda folder: write_xlsx(folder / "declared.xlsx", sheet_xml(HEADER_ROW + DATA_ROW, dimension="A1:XFD1048576")),
     "xlsx_cells_without_reference": lambda folder: write_xlsx(folder / "unreferenced.xlsx", sheet_xml(
         HEADER_ROW + '<row r="1048576">' + "<c><v>1</v></c>" * 30 + "</row>")),
+    "xlsx_sheet_part_not_named_xml": lambda folder: write_xlsx(folder / "hidden-part.xlsx", sheet_xml(
+        HEADER_ROW + f'<row r="1048576">{inline_cell("XFD1048576", "x")}</row>'), sheet_target="media/image1.png"),
+    "ods_rows_hidden_in_a_nested_table": lambda folder: write_ods(folder / "nested.ods", ods_header_and_row() + (
+        '<table:table-row table:number-rows-repeated="1048000"><table:table-cell/></table:table-row>'
+        '<table:table-row><table:table-cell><table:table table:name="inner"><table:table-row>'
+        f'{ods_cell("y")}</table:table-row></table:table></table:table-cell></table:table-row>'
+        f'<table:table-row><table:table-cell table:number-columns-repeated="16383"/>{ods_cell("x")}</table:table-row>')),
     "xlsx_second_reference_far": lambda folder: write_xlsx(folder / "two-references.xlsx", sheet_xml(
         HEADER_ROW + '<row r="2"><c r="A2" r="XFD1048576"><v>1</v></c></row>')),
     "ods_value_after_empty_repeats": lambda folder: write_ods(folder / "far.ods", ods_header_and_row() + (
@@ -280,7 +288,8 @@ CORPUS = {
 
 REFUSED = {
     "xlsx_cell_at_XFD1048576": "sheet_too_large", "xlsx_declared_dimension": "sheet_too_large",
-    "xlsx_cells_without_reference": "sheet_too_large", "xlsx_second_reference_far": "sheet_too_large",
+    "xlsx_cells_without_reference": "sheet_too_large", "xlsx_sheet_part_not_named_xml": "sheet_too_large",
+    "ods_rows_hidden_in_a_nested_table": "sheet_too_large", "xlsx_second_reference_far": "sheet_too_large",
     "ods_value_after_empty_repeats": "sheet_too_large", "ods_repeated_values": "sheet_too_large",
     "xls_cell_at_the_last_row_and_column": "sheet_too_large", "xls_declared_dimensions": "sheet_too_large",
     "xlsx_bad_sheet_xml": "not_a_spreadsheet", "xlsx_shared_string_out_of_range": "not_a_spreadsheet",
