@@ -307,13 +307,16 @@ class Table:
 
         # Every sheet is measured (and its XML checked) before calamine decodes anything: calamine
         # aborts the whole process on a sheet too large to allocate (extent.py).
-        if self.info.format in {"xlsx", "ods"}:
-            check_zip_container(self.path)
-        else:
-            with self.path.open("rb") as handle:
-                if ENCRYPTED_PACKAGE_MARK in handle.read(SAMPLE_BYTES * 4):
-                    raise ReadError("password_protected", _("The spreadsheet is password-protected. Remove the password in Excel and try again."))
-            extent.check_xls(self.path)
+        identity = file_identity(self.path)
+        if identity not in CHECKED_FILES:
+            if self.info.format in {"xlsx", "ods"}:
+                check_zip_container(self.path)
+            else:
+                with self.path.open("rb") as handle:
+                    if ENCRYPTED_PACKAGE_MARK in handle.read(SAMPLE_BYTES * 4):
+                        raise ReadError("password_protected", _("The spreadsheet is password-protected. Remove the password in Excel and try again."))
+                extent.check_xls(self.path)
+            remember_checked(identity)
         try:
             with calamine_path(self.path, self.info.format) as path:
                 self._workbook = CalamineWorkbook.from_path(str(path))
@@ -525,6 +528,24 @@ def check_zip_container(path: Path) -> None:
                 extent.check_xlsx(archive, names)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError):
         raise ReadError("not_a_spreadsheet", _("The file is damaged or not a spreadsheet.")) from None
+
+
+# Files that passed the checks above, by identity: an import opens its file several times (start,
+# prepare, the reading process); each check of a 100,000-row XLSX costs about a second.
+CHECKED_FILES: dict[tuple, None] = {}
+MAX_CHECKED_FILES = 32
+
+
+def file_identity(path: Path) -> tuple:
+    """The file as it is now: a change of content changes its size or modification time."""
+    status = path.stat()
+    return (str(path.resolve()), status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def remember_checked(identity: tuple) -> None:
+    if len(CHECKED_FILES) >= MAX_CHECKED_FILES:
+        CHECKED_FILES.pop(next(iter(CHECKED_FILES)))
+    CHECKED_FILES[identity] = None
 
 
 def spreadsheet_damaged(sheet: str | None = None) -> ReadError:

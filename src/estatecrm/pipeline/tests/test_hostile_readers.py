@@ -89,3 +89,21 @@ def test_formula_looking_cells_are_read_as_text(tmp_path):
     path = tmp_path / "formula.csv"
     path.write_bytes("会社名,電話番号\r\n=cmd|' /C calc'!A0,+81-3-1234-5678\r\n@SUM(1+1),-1\r\n".encode("cp932"))
     assert [row.cells for row in open_table(path).rows()] == [("=cmd|' /C calc'!A0", "+81-3-1234-5678"), ("@SUM(1+1)", "-1")]
+
+
+def test_a_file_is_checked_once_until_it_changes(tmp_path, monkeypatch):
+    # given
+    from estatecrm.pipeline import readers
+
+    calls = []
+    original = readers.check_zip_container
+    monkeypatch.setattr(readers, "check_zip_container", lambda path: calls.append(path) or original(path))
+    path = hostile.write_xlsx(tmp_path / "leads.xlsx", hostile.sheet_xml(hostile.HEADER_ROW + hostile.DATA_ROW))
+    # when: opened three times, then replaced by a hostile file under the same name
+    for _time in range(3):
+        open_table(path)
+    hostile.far_cell_xlsx(path)
+    with pytest.raises(ReadError) as raised:
+        open_table(path)
+    # then
+    assert (len(calls), raised.value.code) == (2, "sheet_too_large")
