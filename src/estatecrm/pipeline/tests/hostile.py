@@ -213,6 +213,17 @@ def _forged_sizes(folder: Path) -> Path:
     return path
 
 
+def _duplicate_part(folder: Path) -> Path:
+    """The sheet twice under one name: which one a reader takes is not defined."""
+    import warnings
+
+    path = write_xlsx(folder / "duplicate.xlsx", sheet_xml(HEADER_ROW + DATA_ROW))
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "a") as archive:
+        warnings.simplefilter("ignore")
+        archive.writestr("xl/worksheets/sheet1.xml", sheet_xml(HEADER_ROW + '<row r="2">' + inline_cell("A2", "別の会社") + "</row>"))
+    return path
+
+
 def _zip_bomb(folder: Path) -> Path:
     path = folder / "bomb.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
@@ -247,6 +258,11 @@ CORPUS = {
         '<table:table-row><table:table-cell><table:table table:name="inner"><table:table-row>'
         f'{ods_cell("y")}</table:table-row></table:table></table:table-cell></table:table-row>'
         f'<table:table-row><table:table-cell table:number-columns-repeated="16383"/>{ods_cell("x")}</table:table-row>')),
+    "xlsx_2000000_rows_of_20_columns": lambda folder: write_xlsx(folder / "rows.xlsx", sheet_xml(
+        HEADER_ROW + f'<row r="2000000">{inline_cell("T2000000", "x")}</row>')),
+    "xlsx_20000_columns": lambda folder: write_xlsx(folder / "columns.xlsx", sheet_xml(
+        HEADER_ROW + f'<row r="2">{inline_cell("ACOF2", "x")}</row>')),
+    "xlsx_duplicate_part": _duplicate_part,
     "xlsx_second_reference_far": lambda folder: write_xlsx(folder / "two-references.xlsx", sheet_xml(
         HEADER_ROW + '<row r="2"><c r="A2" r="XFD1048576"><v>1</v></c></row>')),
     "ods_value_after_empty_repeats": lambda folder: write_ods(folder / "far.ods", ods_header_and_row() + (
@@ -289,7 +305,8 @@ CORPUS = {
 REFUSED = {
     "xlsx_cell_at_XFD1048576": "sheet_too_large", "xlsx_declared_dimension": "sheet_too_large",
     "xlsx_cells_without_reference": "sheet_too_large", "xlsx_sheet_part_not_named_xml": "sheet_too_large",
-    "ods_rows_hidden_in_a_nested_table": "sheet_too_large", "xlsx_second_reference_far": "sheet_too_large",
+    "ods_rows_hidden_in_a_nested_table": "sheet_too_large", "xlsx_2000000_rows_of_20_columns": "sheet_too_large",
+    "xlsx_20000_columns": "not_a_spreadsheet", "xlsx_duplicate_part": "not_a_spreadsheet", "xlsx_second_reference_far": "sheet_too_large",
     "ods_value_after_empty_repeats": "sheet_too_large", "ods_repeated_values": "sheet_too_large",
     "xls_cell_at_the_last_row_and_column": "sheet_too_large", "xls_declared_dimensions": "sheet_too_large",
     "xlsx_bad_sheet_xml": "not_a_spreadsheet", "xlsx_shared_string_out_of_range": "not_a_spreadsheet",
@@ -307,4 +324,7 @@ ACCEPTED = {
     "xlsx_named_xls": lambda folder: _text("leads.xls", _valid_xlsx_bytes(folder))(folder),
     "xls_named_xlsx": lambda folder: write_xls(folder / "leads.xlsx"),
     "xlsx_named_csv": lambda folder: _text("leads.csv", _valid_xlsx_bytes(folder))(folder),
+    # Never extracted: member names are only looked up, so `../` and absolute names change nothing.
+    "xlsx_with_traversal_and_absolute_members": lambda folder: write_xlsx(folder / "members.xlsx", sheet_xml(HEADER_ROW + DATA_ROW),
+                                                                         extra={"../../evil.xml": "<x/>", "/etc/evil.xml": "<x/>"}),
 }
