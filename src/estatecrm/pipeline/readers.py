@@ -477,16 +477,17 @@ def csv_error(error: csv.Error, line: int) -> ReadError:
                      % {"line": line}, line=line)
 
 
-# A quoted cell that swallowed this many lines that look like whole records was never closed where
-# it should have been (a stray quote): the rows it folded into one cell would be lost silently.
-FOLDED_RECORD_LINES = 2
+# A quoted cell that swallowed this many lines shaped like records (as many delimiters as the
+# header) was not closed where it should have been (a stray quote): the rows it folded into one cell
+# would be lost silently. A note with a line or two of commas is still read.
+FOLDED_RECORD_LINES = 3
 
 
 def check_quotes_closed(lines: list[str], start_line: int, delimiter: str, header_delimiters: int) -> None:
-    """Refuse a record whose quoted cell is never closed (odd number of quotes) or that swallowed
-    lines looking like records of their own (as many delimiters as the header has)."""
+    """Refuse a record whose quoted cell is never closed (odd number of quotes: it runs to the end of
+    the file) or that swallowed FOLDED_RECORD_LINES lines shaped like records of their own."""
     text = "".join(lines)
-    looks_like_records = sum(1 for line in lines[1:] if header_delimiters and line.count(delimiter) >= header_delimiters)
+    looks_like_records = sum(1 for line in lines[1:] if header_delimiters and line.count(delimiter) == header_delimiters)
     if text.count('"') % 2 or looks_like_records >= FOLDED_RECORD_LINES:
         raise ReadError("unclosed_quote", _(
             "Line %(line)d opens a quoted cell that is not closed where the row ends: the next %(count)d lines would "

@@ -69,9 +69,12 @@ def test_a_quote_that_swallows_records_is_refused_with_its_line(tmp_path):
 
 
 def test_quoted_line_breaks_in_a_note_are_still_read(tmp_path):
+    # given: a note whose lines have as many commas as the header (two lines: still a note)
+    note = "住所: 1-2-3, Shibuya, Tokyo\r\n電話: 03-1234-5678, 内線, 12\r\n以上"
     path = tmp_path / "note.csv"
-    path.write_bytes('会社名,電話番号,備考\r\n株式会社ABC,03-1234-5678,"1行目\r\n2行目, 追記"\r\n'.encode("cp932"))
-    assert [row.cells for row in open_table(path).rows()] == [("株式会社ABC", "03-1234-5678", "1行目\r\n2行目, 追記")]
+    path.write_bytes(f'会社名,電話番号,備考\r\n株式会社ABC,03-1234-5678,"{note}"\r\n'.encode("cp932"))
+    # when / then
+    assert [row.cells for row in open_table(path).rows()] == [("株式会社ABC", "03-1234-5678", note)]
 
 
 def test_two_million_rows_are_refused_at_the_row_limit(tmp_path):
