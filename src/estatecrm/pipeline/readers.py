@@ -249,7 +249,7 @@ class Table:
         # decoded one by one and a bad byte named by its line.
         line_encoding = "utf-8" if encoding.lower().replace("_", "-") == "utf-8-sig" else encoding
         with self.path.open("rb") as handle:
-            physical_lines = handle if getattr(self, "_line_end", b"\n") == b"\n" else split_lines(handle, b"\r")
+            physical_lines = handle if self._line_end == b"\n" else split_lines(handle, b"\r")
             for number, raw_line in enumerate(physical_lines, start=1):
                 if number == 1 and raw_line.startswith(codecs.BOM_UTF8):
                     raw_line = raw_line[len(codecs.BOM_UTF8):]

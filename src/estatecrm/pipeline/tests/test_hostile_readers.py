@@ -110,3 +110,19 @@ def test_a_file_is_checked_once_until_it_changes(tmp_path, monkeypatch):
         open_table(path)
     # then
     assert (len(calls), raised.value.code) == (2, "sheet_too_large")
+
+
+@pytest.mark.parametrize(("python_message", "code", "message"), [
+    ("field larger than field limit (131072)", "cell_too_long", "Line 7 has a cell longer than 32767 characters."),
+    ("new-line character seen in unquoted field - do you need to open the file with newline=''?", "bare_cr",
+     "Line 7 has a line break of the old Mac kind (a bare CR) inside a cell. Open the file and save it again as CSV "
+     "(with ordinary line ends)."),
+    ("line contains NUL", "malformed_csv", "Line 7 cannot be read as CSV. Open the file and save it again as CSV."),
+])
+def test_no_csv_module_text_reaches_the_user(python_message, code, message):
+    import csv
+
+    from estatecrm.pipeline.readers import csv_error
+
+    error = csv_error(csv.Error(python_message), 7)
+    assert (error.code, error.message, error.line) == (code, message, 7)
