@@ -396,7 +396,11 @@ def xls_stream_extent(data: bytes) -> None:
             # calamine allocates the declared extent: it is bounded as a cell would be.
             if length < 12 or offset > end:
                 continue
-            _first_row, row, _first_column, column = unpack("<IIHH", data, start)  # both one past the last
+            first_row, row, first_column, column = unpack("<IIHH", data, start)  # row and column: one past the last
+            if first_row > row or first_column > column:
+                # calamine subtracts the first from the last: a first beyond the last wraps around
+                # to billions of rows.
+                raise damaged("Workbook")
         elif kind == BIFF_BOF:
             substreams += 1
             max_row = max_column = 0

@@ -172,7 +172,7 @@ def sniff_format(path: Path) -> str:
         try:
             with zipfile.ZipFile(path) as archive:
                 names = set(archive.namelist())
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
             raise ReadError("not_a_spreadsheet", _("The file is damaged or not a spreadsheet.")) from None
         return "ods" if "content.xml" in names and "xl/workbook.xml" not in names else "xlsx"
     if head.startswith(OLE_MAGIC):
@@ -527,7 +527,7 @@ def check_zip_container(path: Path) -> None:
                 extent.check_ods(archive, names)
             if "content.xml" not in names or "xl/workbook.xml" in names or "xl/workbook.bin" in names:
                 extent.check_xlsx(archive, names)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError):
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError):
         raise ReadError("not_a_spreadsheet", _("The file is damaged or not a spreadsheet.")) from None
 
 

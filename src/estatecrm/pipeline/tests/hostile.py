@@ -213,6 +213,14 @@ def _forged_sizes(folder: Path) -> Path:
     return path
 
 
+def _first_row_after_last(folder: Path) -> bytes:
+    """DIMENSIONS whose first row lies beyond its last: calamine's subtraction wraps to a billion rows."""
+    stream = bytearray(xls_workbook_stream([biff_label(0, 0, "会社名"), biff_label(0, 1, "電話番号")]))
+    dimensions = stream.find(struct.pack("<HH", 0x0200, 14))
+    struct.pack_into("<I", stream, dimensions + 4, 0xE6000000)
+    return write_ole(folder / "source.xls", bytes(stream)).read_bytes()
+
+
 def _duplicate_part(folder: Path) -> Path:
     """The sheet twice under one name: which one a reader takes is not defined."""
     import warnings
@@ -273,6 +281,9 @@ CORPUS = {
     "xls_cell_at_the_last_row_and_column": lambda folder: write_xls(folder / "far.xls", [
         biff_label(0, 0, "会社名"), biff_label(0, 1, "電話番号"), biff_number(65535, 65535, 1.0)]),
     "xls_declared_dimensions": lambda folder: write_xls(folder / "declared.xls", dimensions=(65536, 65535)),
+    "xls_dimensions_first_row_after_the_last": lambda folder: _text("wrapped.xls", _first_row_after_last(folder))(folder),
+    "ole_without_a_workbook_named_xls": lambda folder: write_ole(folder / "document.xls", b"\x00" * 4096, name="WordDocument"),
+    "xls_truncated": lambda folder: _text("truncated.xls", write_xls(folder / "whole.xls").read_bytes()[:1500])(folder),
     "xlsx_bad_sheet_xml": lambda folder: write_xlsx(folder / "bad.xlsx", sheet_xml(
         HEADER_ROW + '<row r="2"><c r="A2" t="inlineStr"><is><t>x</is></c></row>')),
     "xlsx_shared_string_out_of_range": lambda folder: write_xlsx(folder / "strings.xlsx", sheet_xml(
@@ -309,7 +320,9 @@ REFUSED = {
     "xlsx_20000_columns": "not_a_spreadsheet", "xlsx_duplicate_part": "not_a_spreadsheet", "xlsx_second_reference_far": "sheet_too_large",
     "ods_value_after_empty_repeats": "sheet_too_large", "ods_repeated_values": "sheet_too_large",
     "xls_cell_at_the_last_row_and_column": "sheet_too_large", "xls_declared_dimensions": "sheet_too_large",
-    "xlsx_bad_sheet_xml": "not_a_spreadsheet", "xlsx_shared_string_out_of_range": "not_a_spreadsheet",
+    "xls_dimensions_first_row_after_the_last": "not_a_spreadsheet",
+    "xlsx_bad_sheet_xml": "not_a_spreadsheet", "ole_without_a_workbook_named_xls": "not_a_spreadsheet",
+    "xls_truncated": "not_a_spreadsheet", "xlsx_shared_string_out_of_range": "not_a_spreadsheet",
     "xlsx_forged_sizes": "not_a_spreadsheet", "xlsx_truncated": "not_a_spreadsheet", "xlsx_zip_bomb": "zip_bomb",
     "xlsx_external_entity": "xml_doctype", "xlsx_billion_laughs": "xml_doctype", "ods_billion_laughs": "xml_doctype",
     "xlsb": "not_a_spreadsheet", "csv_named_xlsx": "not_a_spreadsheet",

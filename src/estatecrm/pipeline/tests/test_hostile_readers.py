@@ -126,3 +126,20 @@ def test_no_csv_module_text_reaches_the_user(python_message, code, message):
 
     error = csv_error(csv.Error(python_message), 7)
     assert (error.code, error.message, error.line) == (code, message, 7)
+
+
+def test_mutated_spreadsheets_end_in_rows_or_a_read_error_and_never_abort():
+    # given: 300 spreadsheets with random changes (tags, references, repeats, bytes), read in a
+    # process of its own whose memory is capped at 3 GB (an unbounded allocation fails there at once)
+    import resource
+    import subprocess
+    import sys
+
+    def cap_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
+
+    # when
+    result = subprocess.run([sys.executable, "-m", "estatecrm.pipeline.tests.mutations", "1", "300"],
+                            capture_output=True, text=True, timeout=600, preexec_fn=cap_memory)
+    # then
+    assert (result.returncode, result.stdout.splitlines()) == (0, ["read 300"]), result.stderr[-2000:]
