@@ -29,6 +29,8 @@ from django.utils.translation import gettext as _
 # holds 32 bytes per cell of the grid (800 MB for an empty grid this size; about 2.5 GB for a
 # full one of short Japanese texts, measured), and refuses ODS beyond 100 million cells itself.
 MAX_SHEET_CELLS = 25_000_000
+# A shared string can only serve a cell: more of them than cells is a file made to fill memory.
+MAX_SHARED_STRINGS = MAX_SHEET_CELLS
 CHUNK_BYTES = 1024 * 1024
 MAX_TAG_BYTES = 1024 * 1024
 
@@ -131,6 +133,7 @@ FAST_CELL_COLUMN = re.compile(rb'<c r="([A-Za-z]{1,3})[0-9]')
 FAST_CELL_ROW = re.compile(rb'<c r="[A-Za-z]{1,3}([0-9]{1,7})"')
 FAST_ROW = re.compile(rb'<row r="([0-9]{1,7})"')
 # Cell or row tags in any other spelling (prefixed, no attributes, other whitespace): the exact path.
+PREFIXED_STRING_ITEM = re.compile(rb":si[\s/>]")
 PREFIXED_TAG = re.compile(rb":(?:c|row)[\s/>]")
 ATTRIBUTE = re.compile(rb"(?<![\w:.\-])([\w.\-]+(?::[\w.\-]+)?)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 REFERENCE = re.compile(rb"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
@@ -147,12 +150,16 @@ def attributes(raw: bytes) -> dict[bytes, bytes]:
     return {match[1]: match[2] if match[2] is not None else match[3] for match in ATTRIBUTE.finditer(raw)}
 
 
-def xlsx_sheet_extent(archive: zipfile.ZipFile, name: str) -> tuple[int, int]:
-    """(rows, columns) from A1 to the furthest cell or declared corner of one worksheet part."""
+def xlsx_sheet_extent(archive: zipfile.ZipFile, name: str, strings: list[int] | None = None) -> tuple[int, int]:
+    """(rows, columns) from A1 to the furthest cell or declared corner of one worksheet part.
+
+    `strings`: a one-item list the number of shared-string items (`<si>`) of the part is added to."""
     max_row = max_column = 0
     row_index = column_index = 0  # calamine's position for a cell without a reference (0-based)
     before_sheet_data = True  # calamine reads <dimension> only there
     for chunk in xml_chunks(archive, name):
+        if strings is not None and b"si" in chunk:
+            strings[0] += chunk.count(b"<si>") + chunk.count(b"<si ") + len(PREFIXED_STRING_ITEM.findall(chunk))
         for raw in XLSX_DIMENSION.findall(chunk) if before_sheet_data and b"dimension" in chunk else ():
             reference = attributes(raw).get(b"ref", b"")
             corner = REFERENCE.match(reference.split(b":")[-1].strip())
@@ -235,10 +242,16 @@ def check_xlsx(archive: zipfile.ZipFile, names: set[str]) -> None:
     # workbook's relationships point, and a part that is no sheet costs one pass over its bytes.
     targets = {candidate for candidates in sheet_names.values() for candidate in candidates}
     labels = {candidate: sheet for sheet, candidates in sheet_names.items() for candidate in candidates}
+    strings = [0]
     for name in sorted(names):
         if name in targets or name.lower().endswith((".xml", ".rels", ".vml")):
-            rows, columns = xlsx_sheet_extent(archive, name)
+            rows, columns = xlsx_sheet_extent(archive, name, None if name in targets else strings)
             check_extent(labels.get(name, name), rows, columns)
+    if strings[0] > MAX_SHARED_STRINGS:
+        # calamine keeps every shared string in memory, used or not.
+        raise _read_error("sheet_too_large", _(
+            "The spreadsheet holds %(count)s different texts, more than the %(limit)s that can be read. Save the sheet as CSV."
+        ) % {"count": f"{strings[0]:,}", "limit": f"{MAX_SHARED_STRINGS:,}"})
 
 
 def _xlsx_sheet_names(archive: zipfile.ZipFile) -> dict[str, set[str]]:

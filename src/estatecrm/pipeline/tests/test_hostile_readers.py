@@ -143,3 +143,16 @@ def test_mutated_spreadsheets_end_in_rows_or_a_read_error_and_never_abort():
                             capture_output=True, text=True, timeout=600, preexec_fn=cap_memory)
     # then
     assert (result.returncode, result.stdout.splitlines()) == (0, ["read 300"]), result.stderr[-2000:]
+
+
+def test_more_shared_strings_than_cells_can_use_are_refused(tmp_path, monkeypatch):
+    # given: the limit lowered to 3 for the test (it is MAX_SHEET_CELLS: 25,000,000)
+    monkeypatch.setattr(extent, "MAX_SHARED_STRINGS", 3)
+    path = hostile.write_xlsx(tmp_path / "strings.xlsx", hostile.sheet_xml(hostile.HEADER_ROW + hostile.DATA_ROW),
+                              shared_strings=hostile.shared_strings_xml(["a", "b", "c", "d"]))
+    # when
+    with pytest.raises(ReadError) as raised:
+        open_table(path)
+    # then
+    assert (raised.value.code, raised.value.message) == (
+        "sheet_too_large", "The spreadsheet holds 4 different texts, more than the 3 that can be read. Save the sheet as CSV.")
