@@ -1,4 +1,4 @@
-"""A real gunicorn server keeps its worker after the 2 KB file that used to abort it.
+"""A real gunicorn server keeps its worker after the 2 KB file that used to abort it, and after the corpus.
 
 Before the extent check, calamine asked for 512 GiB and the worker process died of signal 6 (an
 abort no `except` catches); gunicorn's master then started a new worker, so the server "answered"
@@ -22,7 +22,7 @@ import pytest
 from django.db import connection
 
 from estatecrm.crm.actions import do_upsert_project
-from estatecrm.pipeline.tests.hostile import far_cell_xlsx
+from estatecrm.pipeline.tests.hostile import CORPUS, far_cell_xlsx
 from estatecrm.tenancy import tokens
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,16 +95,22 @@ def test_the_far_cell_file_is_refused_and_the_same_worker_answers_the_next_reque
     try:
         assert wait_for(lambda: call(f"{base}/health", clear)[0] == 200), (tmp_path / "server.log").read_text()
         workers = worker_pids(server.pid)
-        # when
+        # when: the far-cell file, then every file of the hostile corpus
         refused = call(f"{base}/lead-imports/detect", clear, files={"file": (path.name, path.read_bytes())},
                        fields={"project_id": project.pk})
         health = call(f"{base}/health", clear)
+        corpus = {}
+        for name, make in sorted(CORPUS.items()):
+            hostile = make(tmp_path)
+            corpus[name] = call(f"{base}/lead-imports/detect", clear, files={"file": (hostile.name, hostile.read_bytes())},
+                                fields={"project_id": project.pk})[0]
         listed = call(f"{base}/lead-imports", clear)
-        # then
+        # then: each refused (or, when only the full read finds the fault, detected), the same worker up
         assert path.stat().st_size < 2048
         assert (refused[0], refused[1]["error"]["code"]) == (400, "sheet_too_large")
-        assert (health[0], listed) == (200, (200, []))
-        assert (len(workers), worker_pids(server.pid)) == (1, workers)
+        assert health[0] == 200
+        assert {name: status for name, status in corpus.items() if status not in (200, 400)} == {}
+        assert (listed, len(workers), worker_pids(server.pid)) == ((200, []), 1, workers)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
