@@ -125,9 +125,9 @@ def check_xml_part(archive: zipfile.ZipFile, name: str) -> None:
 # -- XLSX ----------------------------------------------------------------------------------------
 
 # Every cell tag: its attributes, and whether it closes itself.
-XLSX_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.\-]*:)?(c|row)(?=[\s/>])([^>]*)>")
-XLSX_ROW_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.\-]*:)?row(?=[\s/>])([^>]*)>")
-XLSX_DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?dimension\s([^>]*)>")
+XLSX_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.\-]*:)?(c|row)(?=[\s/>])((?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*)>")
+XLSX_ROW_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.\-]*:)?row(?=[\s/>])((?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*)>")
+XLSX_DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?dimension\s((?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*)>")
 # The fast path's patterns: each starts with a literal, which the regex engine scans for in C.
 FAST_CELL_COLUMN = re.compile(rb'<c r="([A-Za-z]{1,3})[0-9]')
 FAST_CELL_ROW = re.compile(rb'<c r="[A-Za-z]{1,3}([0-9]{1,7})"')
@@ -262,7 +262,7 @@ def _xlsx_sheet_names(archive: zipfile.ZipFile) -> dict[str, set[str]]:
     except KeyError:
         rels = b""
     targets: dict[bytes, set[str]] = {}
-    for raw in re.findall(rb"<(?:[\w.\-]+:)?Relationship\s([^>]*)>", rels):
+    for raw in re.findall(rb"<(?:[\w.\-]+:)?Relationship\s((?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*)>", rels):
         found = attributes(raw)
         target = found.get(b"Target", b"").decode("utf-8", "replace")
         joined = target[1:] if target.startswith("/") else "xl/" + target
@@ -275,7 +275,7 @@ def _xlsx_sheet_names(archive: zipfile.ZipFile) -> dict[str, set[str]]:
                 parts.append(piece)
         targets[found.get(b"Id", b"")] = {joined, target, "/".join(parts)}
     sheets = {}
-    for raw in re.findall(rb"<(?:[\w.\-]+:)?sheet\s([^>]*)>", workbook):
+    for raw in re.findall(rb"<(?:[\w.\-]+:)?sheet\s((?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*)>", workbook):
         found = {key.split(b":")[-1]: value for key, value in attributes(raw).items()}
         sheets[found.get(b"name", b"").decode("utf-8", "replace")] = targets.get(found.get(b"id", b""), set())
     return sheets
@@ -283,7 +283,7 @@ def _xlsx_sheet_names(archive: zipfile.ZipFile) -> dict[str, set[str]]:
 
 # -- ODS -----------------------------------------------------------------------------------------
 
-ODS_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.\-]*:)?(table|table-row|table-cell|covered-table-cell)(?=[\s/>])([^>]*)>")
+ODS_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.\-]*:)?(table|table-row|table-cell|covered-table-cell)(?=[\s/>])((?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*)>")
 ROWS_REPEATED = re.compile(rb"(?<![\w.\-])(?:[\w.\-]+:)?number-rows-repeated\s*=\s*[\"']\s*([0-9]+)\s*[\"']")
 COLUMNS_REPEATED = re.compile(rb"(?<![\w.\-])(?:[\w.\-]+:)?number-columns-repeated\s*=\s*[\"']\s*([0-9]+)\s*[\"']")
 VALUE_TYPE = re.compile(rb"(?<![\w.\-])(?:[\w.\-]+:)?value-type\s*=")
