@@ -134,7 +134,9 @@ FAST_CELL_ROW = re.compile(rb'<c r="[A-Za-z]{1,3}([0-9]{1,7})"')
 FAST_ROW = re.compile(rb'<row r="([0-9]{1,7})"')
 # Cell or row tags in any other spelling (prefixed, no attributes, other whitespace): the exact path.
 PREFIXED_STRING_ITEM = re.compile(rb":si[\s/>]")
-PREFIXED_TAG = re.compile(rb":(?:c|row)[\s/>]")
+PREFIXED_TAG = re.compile(rb":(?:c|row|si)[\s/>]")
+PREFIX_OF_TAG = re.compile(rb"</?([A-Za-z_][\w.\-]*):(?:c|row|si)[\s/>]")
+MAX_TAG_PREFIXES = 4
 ATTRIBUTE = re.compile(rb"(?<![\w:.\-])([\w.\-]+(?::[\w.\-]+)?)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 REFERENCE = re.compile(rb"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 
@@ -158,6 +160,7 @@ def xlsx_sheet_extent(archive: zipfile.ZipFile, name: str, strings: list[int] | 
     row_index = column_index = 0  # calamine's position for a cell without a reference (0-based)
     before_sheet_data = True  # calamine reads <dimension> only there
     for chunk in xml_chunks(archive, name):
+        chunk = without_tag_prefixes(chunk)
         if strings is not None and b"si" in chunk:
             strings[0] += chunk.count(b"<si>") + chunk.count(b"<si ") + len(PREFIXED_STRING_ITEM.findall(chunk))
         for raw in XLSX_DIMENSION.findall(chunk) if before_sheet_data and b"dimension" in chunk else ():
@@ -203,6 +206,22 @@ def xlsx_sheet_extent(archive: zipfile.ZipFile, name: str, strings: list[int] | 
                 max_row, max_column = max(max_row, row + 1), max(max_column, column + 1)
                 column_index = column + 1
     return max_row, max_column
+
+
+def without_tag_prefixes(chunk: bytes) -> bytes:
+    """The piece with the namespace prefix of its cell and row tags dropped from every tag
+    (`<x:c r="A1">` -> `<c r="A1">`, as the .NET Open XML SDK writes them): calamine matches tags by
+    their local name, and the fast path reads unprefixed tags only. More than a few prefixes: left
+    as they are (the exact path reads them)."""
+    if PREFIXED_TAG.search(chunk) is None:  # scans for ':' only: cheap when there is nothing to drop
+        return chunk
+    for _prefix in range(MAX_TAG_PREFIXES):
+        found = PREFIX_OF_TAG.search(chunk)
+        if found is None:
+            break
+        prefix = found[1]
+        chunk = chunk.replace(b"<" + prefix + b":", b"<").replace(b"</" + prefix + b":", b"</")
+    return chunk
 
 
 def is_plain_chunk(chunk: bytes, references: int) -> bool:

@@ -34,6 +34,14 @@ HEADER_ROW = '<row r="1">' + inline_cell("A1", "会社名") + inline_cell("B1", 
 DATA_ROW = '<row r="2">' + inline_cell("A2", "株式会社ABC") + inline_cell("B2", "03-1234-5678") + "</row>"
 
 
+def prefixed(sheet: str, prefix: str = "x") -> str:
+    """The worksheet as the .NET Open XML SDK writes it: every element with a namespace prefix."""
+    body = sheet.replace(f'<worksheet xmlns="{MAIN}"', f'<{prefix}:worksheet xmlns:{prefix}="{MAIN}"').replace("</worksheet>", f"</{prefix}:worksheet>")
+    for tag in ("sheetData", "dimension", "row", "c", "is", "t", "v"):
+        body = body.replace(f"<{tag} ", f"<{prefix}:{tag} ").replace(f"<{tag}>", f"<{prefix}:{tag}>").replace(f"</{tag}>", f"</{prefix}:{tag}>")
+    return body
+
+
 def write_xlsx(path: Path, sheet: str, *, shared_strings: str | None = None, extra: dict | None = None,
                sheet_target: str = "worksheets/sheet1.xml") -> Path:
     """A one-sheet XLSX ("Sheet1") with `sheet` as its worksheet XML, at `sheet_target` (from xl/)."""
@@ -273,6 +281,8 @@ CORPUS = {
     "xlsx_duplicate_part": _duplicate_part,
     "xlsx_reference_after_a_quoted_angle_bracket": lambda folder: write_xlsx(folder / "angle.xlsx", sheet_xml(
         HEADER_ROW + '<row r="1048576"><c t="inlineStr" s="a>b" r="XFD1048576"><is><t>x</t></is></c></row>')),
+    "xlsx_prefixed_far_cell": lambda folder: write_xlsx(folder / "prefixed-far.xlsx", prefixed(sheet_xml(
+        HEADER_ROW + DATA_ROW + f'<row r="1048576">{inline_cell("XFD1048576", "x")}</row>'))),
     "xlsx_second_reference_far": lambda folder: write_xlsx(folder / "two-references.xlsx", sheet_xml(
         HEADER_ROW + '<row r="2"><c r="A2" r="XFD1048576"><v>1</v></c></row>')),
     "ods_value_after_empty_repeats": lambda folder: write_ods(folder / "far.ods", ods_header_and_row() + (
@@ -317,7 +327,7 @@ CORPUS = {
 
 REFUSED = {
     "xlsx_cell_at_XFD1048576": "sheet_too_large", "xlsx_declared_dimension": "sheet_too_large",
-    "xlsx_cells_without_reference": "sheet_too_large", "xlsx_reference_after_a_quoted_angle_bracket": "sheet_too_large", "xlsx_sheet_part_not_named_xml": "sheet_too_large",
+    "xlsx_cells_without_reference": "sheet_too_large", "xlsx_prefixed_far_cell": "sheet_too_large", "xlsx_reference_after_a_quoted_angle_bracket": "sheet_too_large", "xlsx_sheet_part_not_named_xml": "sheet_too_large",
     "ods_rows_hidden_in_a_nested_table": "sheet_too_large", "xlsx_2000000_rows_of_20_columns": "sheet_too_large",
     "xlsx_20000_columns": "not_a_spreadsheet", "xlsx_duplicate_part": "not_a_spreadsheet", "xlsx_second_reference_far": "sheet_too_large",
     "ods_value_after_empty_repeats": "sheet_too_large", "ods_repeated_values": "sheet_too_large",
@@ -339,6 +349,7 @@ ACCEPTED = {
     "xlsx_named_xls": lambda folder: _text("leads.xls", _valid_xlsx_bytes(folder))(folder),
     "xls_named_xlsx": lambda folder: write_xls(folder / "leads.xlsx"),
     "xlsx_named_csv": lambda folder: _text("leads.csv", _valid_xlsx_bytes(folder))(folder),
+    "xlsx_with_prefixed_tags": lambda folder: write_xlsx(folder / "prefixed.xlsx", prefixed(sheet_xml(HEADER_ROW + DATA_ROW))),
     # Never extracted: member names are only looked up, so `../` and absolute names change nothing.
     "xlsx_with_traversal_and_absolute_members": lambda folder: write_xlsx(folder / "members.xlsx", sheet_xml(HEADER_ROW + DATA_ROW),
                                                                          extra={"../../evil.xml": "<x/>", "/etc/evil.xml": "<x/>"}),

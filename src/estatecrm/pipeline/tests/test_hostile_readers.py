@@ -1,6 +1,7 @@
 """Reader-level cases of the hostile-file corpus: limits at their edge, what calamine does with
 entities, old Mac line ends, the 2,000,000-row CSV."""
 
+import re
 import zipfile
 
 import pytest
@@ -156,3 +157,28 @@ def test_more_shared_strings_than_cells_can_use_are_refused(tmp_path, monkeypatc
     # then
     assert (raised.value.code, raised.value.message) == (
         "sheet_too_large", "The spreadsheet holds 4 different texts, more than the 3 that can be read. Save the sheet as CSV.")
+
+
+def spellings(rows: str) -> dict[str, str]:
+    """One worksheet in the spellings writers use: each must measure the same."""
+    plain = hostile.sheet_xml(rows)
+    return {
+        "plain": plain,
+        "prefixed": hostile.prefixed(plain),
+        "single_quotes": re.sub(r'(\s)r="([^"]*)"', r"\1r='\2'", plain),
+        "line_breaks": plain.replace(" t=", "\n t=").replace("<row r=", "<row\tr="),
+        "big_pieces": plain.replace("<sheetData>", "<sheetData>" + "<!-- -->" * 200_000),
+    }
+
+
+@pytest.mark.parametrize("spelling", ["plain", "prefixed", "single_quotes", "line_breaks", "big_pieces"])
+def test_every_spelling_of_a_sheet_measures_what_calamine_decodes(tmp_path, spelling):
+    # given: cells out of order, a row without cells, the furthest column in an early row
+    rows = (hostile.HEADER_ROW + '<row r="3">' + hostile.inline_cell("AB3", "far column") + "</row>" + '<row r="4"/>'
+            + '<row r="700">' + hostile.inline_cell("C700", "far row") + hostile.inline_cell("A700", "before") + "</row>")
+    path = hostile.write_xlsx(tmp_path / f"{spelling}.xlsx", spellings(rows)[spelling])
+    # when
+    measured = extent.xlsx_sheet_extent(zipfile.ZipFile(path), "xl/worksheets/sheet1.xml")
+    sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Sheet1")
+    # then
+    assert measured == (sheet.end[0] + 1, sheet.end[1] + 1) == (700, 28)
