@@ -374,7 +374,7 @@ BIFF_BOUNDSHEET = 0x0085
 # Cell records: row (u16) and column (u16) first.
 BIFF_CELLS = {0x0006, 0x00FD, 0x0203, 0x027E, 0x0201, 0x0205, 0x0204, 0x00D6, 0x0406, 0x0002, 0x0003, 0x0004, 0x0005}
 BIFF_MULTIPLE = {0x00BD, 0x00BE}  # MULRK, MULBLANK: row, first column, ..., last column (u16 at the end)
-MAX_XLS_RECORDS = 50_000_000
+MAX_XLS_SHEETS = 1_000
 
 
 def check_xls(path) -> None:
@@ -397,22 +397,44 @@ def check_xls(path) -> None:
 
 
 def xls_stream_extent(data: bytes) -> None:
-    """Walk the BIFF records of a workbook stream, refusing the first sheet that grows too large."""
+    """Walk the BIFF records of a workbook stream, refusing the first sheet that grows too large.
+
+    Walked twice: once from the start, record after record; then from each sheet's position as its
+    BOUNDSHEET record gives it, which is where calamine reads the sheet (a record of the wrong
+    length can hide a sheet's records from the first walk)."""
+    sheets: list[tuple[int, str]] = []
+    budget = [0]
+    records = _walk_biff(data, 0, sheets=sheets, budget=budget)
+    budget[0] = 2 * records + 100_000  # the sheets' walks together may read the stream about twice
+    for position in sorted({position for position, _name in sheets}):
+        name = next(name for sheet_position, name in sheets if sheet_position == position)
+        _walk_biff(data, position, label=name, budget=budget)
+
+
+def _walk_biff(data: bytes, offset: int, *, sheets: list | None = None, label: str = "", budget: list[int]) -> int:
+    """Measure the records from `offset`: from the start of the stream (`sheets` given: collects the
+    BOUNDSHEET positions, a new extent at each BOF), or one sheet (until its BOF/EOF nesting closes).
+    Returns the number of records read."""
     unpack = struct.unpack_from
     end = len(data)
-    offset = records = substreams = 0  # the globals are the first substream, each sheet one more
+    records = substreams = depth = 0  # from the start: the globals are the first substream, each sheet one more
     max_row = max_column = 0
-    sheet_names: list[str] = []
 
-    def label() -> str:
+    def name() -> str:
+        if sheets is None:
+            return label
         index = substreams - 2
-        return sheet_names[index] if 0 <= index < len(sheet_names) else str(index + 1)
+        return sheets[index][1] if 0 <= index < len(sheets) else str(index + 1)
 
     while offset + 4 <= end:
         kind, length = unpack("<HH", data, offset)
         start = offset + 4
         offset = start + length
         records += 1
+        if sheets is None:
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise damaged("Workbook")
         if kind in BIFF_CELLS:
             if length < 4 or offset > end:
                 continue
@@ -434,18 +456,26 @@ def xls_stream_extent(data: bytes) -> None:
                 # to billions of rows.
                 raise damaged("Workbook")
         elif kind == BIFF_BOF:
-            substreams += 1
-            max_row = max_column = 0
+            depth += 1
+            if sheets is not None:
+                substreams += 1
+                max_row = max_column = 0
             continue
-        elif kind == BIFF_BOUNDSHEET and length >= 8 and offset <= end:
+        elif kind == BIFF_EOF:
+            depth -= 1
+            if sheets is None and depth <= 0:
+                return records
+            continue
+        elif kind == BIFF_BOUNDSHEET and sheets is not None and length >= 8 and offset <= end:
             size, flags = data[start + 6], data[start + 7]
             raw = data[start + 8: start + 8 + (size * 2 if flags & 1 else size)]
-            sheet_names.append(raw.decode("utf-16-le" if flags & 1 else "latin-1", "replace"))
+            sheets.append((unpack("<I", data, start)[0], raw.decode("utf-16-le" if flags & 1 else "latin-1", "replace")))
+            if len(sheets) > MAX_XLS_SHEETS:
+                raise damaged("Workbook")
             continue
         else:
-            if records > MAX_XLS_RECORDS:
-                raise damaged("Workbook")
             continue
         if row > max_row or column > max_column:
             max_row, max_column = max(max_row, row), max(max_column, column)
-            check_extent(label(), max_row, max_column)
+            check_extent(name(), max_row, max_column)
+    return records

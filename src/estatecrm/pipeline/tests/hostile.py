@@ -229,6 +229,15 @@ def _first_row_after_last(folder: Path) -> bytes:
     return write_ole(folder / "source.xls", bytes(stream)).read_bytes()
 
 
+def _sheet_hidden_by_a_record_length(folder: Path) -> bytes:
+    """The globals' EOF record claims the bytes of the sheet after it: read record after record, the
+    far cell is never seen; calamine reads the sheet where BOUNDSHEET says it starts."""
+    stream = bytearray(xls_workbook_stream([biff_label(0, 0, "会社名"), biff_label(0, 1, "電話番号"), biff_number(65535, 65535, 1.0)]))
+    sheet_start = struct.unpack_from("<I", stream, stream.find(struct.pack("<H", 0x0085)) + 4)[0]
+    struct.pack_into("<H", stream, sheet_start - 2, len(stream) - sheet_start)  # the globals' EOF: its length
+    return write_ole(folder / "source.xls", bytes(stream)).read_bytes()
+
+
 def _duplicate_part(folder: Path) -> Path:
     """The sheet twice under one name: which one a reader takes is not defined."""
     import warnings
@@ -293,6 +302,7 @@ CORPUS = {
     "xls_cell_at_the_last_row_and_column": lambda folder: write_xls(folder / "far.xls", [
         biff_label(0, 0, "会社名"), biff_label(0, 1, "電話番号"), biff_number(65535, 65535, 1.0)]),
     "xls_declared_dimensions": lambda folder: write_xls(folder / "declared.xls", dimensions=(65536, 65535)),
+    "xls_sheet_hidden_by_a_record_length": lambda folder: _text("hidden.xls", _sheet_hidden_by_a_record_length(folder))(folder),
     "xls_dimensions_first_row_after_the_last": lambda folder: _text("wrapped.xls", _first_row_after_last(folder))(folder),
     "ole_without_a_workbook_named_xls": lambda folder: write_ole(folder / "document.xls", b"\x00" * 4096, name="WordDocument"),
     "xls_truncated": lambda folder: _text("truncated.xls", write_xls(folder / "whole.xls").read_bytes()[:1500])(folder),
@@ -332,7 +342,7 @@ REFUSED = {
     "xlsx_20000_columns": "not_a_spreadsheet", "xlsx_duplicate_part": "not_a_spreadsheet", "xlsx_second_reference_far": "sheet_too_large",
     "ods_value_after_empty_repeats": "sheet_too_large", "ods_repeated_values": "sheet_too_large",
     "xls_cell_at_the_last_row_and_column": "sheet_too_large", "xls_declared_dimensions": "sheet_too_large",
-    "xls_dimensions_first_row_after_the_last": "not_a_spreadsheet",
+    "xls_dimensions_first_row_after_the_last": "not_a_spreadsheet", "xls_sheet_hidden_by_a_record_length": "sheet_too_large",
     "xlsx_bad_sheet_xml": "not_a_spreadsheet", "ole_without_a_workbook_named_xls": "not_a_spreadsheet",
     "xls_truncated": "not_a_spreadsheet", "xlsx_shared_string_out_of_range": "not_a_spreadsheet",
     "xlsx_forged_sizes": "not_a_spreadsheet", "xlsx_truncated": "not_a_spreadsheet", "xlsx_zip_bomb": "zip_bomb",
