@@ -7,19 +7,25 @@ measured here first, streaming its XML or records without building anything, and
 would exceed MAX_SHEET_CELLS is refused with a ReadError.
 
 The measures follow what calamine reads, and round up where it is cheap to be safe:
-- XLSX: every `<c>` element of every worksheet part counts at its `r` reference (or, without one,
-  at the position calamine gives it: the row's `r`, else the row after the previous one, and the
-  column after the previous cell), whether or not it holds a value; the declared `<dimension ref>`
-  counts too. Any DOCTYPE is refused (entity expansion, external entities).
-- ODS: rows and cells with their `number-rows-repeated` / `number-columns-repeated`; repeats that
+- XLSX: every `<c>` element of every XML part (and of every part a sheet's relationship points at,
+  whatever its name) counts at its `r` reference (or, without one, at the position calamine gives
+  it: the row's `r`, else the row after the previous one, and the column after the previous cell),
+  whether or not it holds a value; the declared `<dimension ref>` counts too; more shared strings
+  than MAX_SHARED_STRINGS are refused. Namespace prefixes are ignored, as calamine ignores them.
+- ODS: content.xml must be well-formed (calamine's ODS reader can loop on some malformed content);
+  rows and cells count with their `number-rows-repeated` / `number-columns-repeated`; repeats that
   hold no value only move the position (LibreOffice ends every sheet with such repeats up to
   XFD1048576); a value after them extends the extent, as it does in calamine.
-- XLS (BIFF8 in an OLE container): the row and column of every cell record, and each sheet's
-  DIMENSIONS record.
+- XLS (BIFF8 in an OLE container): the row and column of every cell record and each DIMENSIONS
+  record (refused when its first row or column lies beyond its last), walked record by record
+  from the start and again from each sheet's BOUNDSHEET position.
+Any DOCTYPE in an XML part is refused (entity expansion, external entities); a damaged member
+(size or CRC mismatch, truncation) is refused.
 """
 
 import re
 import struct
+import xml.parsers.expat
 import zipfile
 from collections.abc import Iterator
 
@@ -323,7 +329,15 @@ def check_ods(archive: zipfile.ZipFile, names: set[str]) -> None:
     column_position = 0
     row_widest = 0  # the column after the last valued cell of the current row
     open_cell_start = None  # (start column, repeat) of a cell whose content follows
+    # calamine's ODS reader can loop for minutes on some malformed content (found by the mutation
+    # test): the part must be well-formed XML first (expat, without handlers: C speed; no DOCTYPE
+    # reaches it, xml_chunks refuses one).
+    well_formed = xml.parsers.expat.ParserCreate()
     for chunk in xml_chunks(archive, "content.xml"):
+        try:
+            well_formed.Parse(chunk, False)
+        except xml.parsers.expat.ExpatError:
+            raise damaged("content.xml") from None
         for closing, tag, raw in ODS_TAG.findall(chunk):
             if tag == b"table":
                 # A table inside a cell counts into the sheet around it (more, never less).
@@ -362,6 +376,10 @@ def check_ods(archive: zipfile.ZipFile, names: set[str]) -> None:
                     row_widest = max(row_widest, column_position)
                 elif not raw.rstrip().endswith(b"/"):
                     open_cell_start = column_position  # counts once the cell closes (content seen)
+    try:
+        well_formed.Parse(b"", True)
+    except xml.parsers.expat.ExpatError:
+        raise damaged("content.xml") from None
     check_extent(table, max_row, max_column)
 
 
