@@ -102,6 +102,10 @@ def ods_header_and_row() -> str:
             f"<table:table-row>{ods_cell('株式会社ABC')}{ods_cell('03-1234-5678')}</table:table-row>")
 
 
+# Found by the mutation test: calamine's ODS reader spins on this content for minutes (a CPU loop).
+ODS_SPINNING_CALAMINE = ('<t<row r="1048576">able:table-row table:number-rows-repeated="1048574">'
+                         '<table:table-cell table:number-columns-repeated="16384"/></table:tabl')
+
 # What LibreOffice writes after the last row of every sheet: empty repeats up to XFD1048576.
 LIBREOFFICE_TAIL = ('<table:table-row table:number-rows-repeated="1048574">'
                     '<table:table-cell table:number-columns-repeated="16384"/></table:table-row>')

@@ -182,3 +182,19 @@ def test_every_spelling_of_a_sheet_measures_what_calamine_decodes(tmp_path, spel
     sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Sheet1")
     # then
     assert measured == (sheet.end[0] + 1, sheet.end[1] + 1) == (700, 28)
+
+
+def test_malformed_ods_that_spins_calamine_is_refused_at_once(tmp_path):
+    # given: run in a process of its own, so that a regression fails here instead of hanging the suite
+    import subprocess
+    import sys
+
+    path = hostile.write_ods(tmp_path / "spinning.ods", hostile.ods_header_and_row() + hostile.ODS_SPINNING_CALAMINE)
+    program = ("import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'estatecrm.config.settings.test'); django.setup()\n"
+               "from estatecrm.pipeline.readers import ReadError, open_table\n"
+               f"try:\n    open_table({str(path)!r})\nexcept ReadError as error:\n    print(error.code, error.message)\n")
+    # when
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    # then
+    assert result.stdout == ("not_a_spreadsheet The spreadsheet is damaged (the part “content.xml” cannot be read). "
+                             "Open it in Excel and save it again, or save it as CSV.\n")
