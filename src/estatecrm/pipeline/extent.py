@@ -237,7 +237,8 @@ def is_plain_chunk(chunk: bytes, references: int) -> bool:
     rows = chunk.count(b'<row r="')
     return (
         chunk.count(b"<c") == references and chunk.count(b"<row") == rows and chunk.count(b" r") == references + rows
-        and not any(space in chunk and space + b"r" in chunk for space in (b"\t", b"\n", b"\r"))
+        and not any(space in chunk and space + b"r" in chunk for space in (b"\t", b"\n", b"\r", b"'"))
+        and b'"r' not in chunk  # an attribute right after a value, no space between: calamine reads it
         and PREFIXED_TAG.search(chunk) is None
     )
 
@@ -335,7 +336,8 @@ def check_ods(archive: zipfile.ZipFile, names: set[str]) -> None:
     well_formed = xml.parsers.expat.ParserCreate()
     for chunk in xml_chunks(archive, "content.xml"):
         try:
-            well_formed.Parse(chunk, False)
+            # A NUL is left to the reader, which names its row (expat would call the file damaged).
+            well_formed.Parse(chunk.replace(b"\x00", b" ") if b"\x00" in chunk else chunk, False)
         except xml.parsers.expat.ExpatError:
             raise damaged("content.xml") from None
         for closing, tag, raw in ODS_TAG.findall(chunk):
