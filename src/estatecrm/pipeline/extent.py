@@ -135,7 +135,8 @@ XLSX_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.\-]*:)?(c|row)(?=[\s/>])((?:[^<>\"
 XLSX_ROW_TAG = re.compile(rb"<(/?)(?:[A-Za-z_][\w.\-]*:)?row(?=[\s/>])((?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*)>")
 XLSX_DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?dimension\s((?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*)>")
 # The fast path's patterns: each starts with a literal, which the regex engine scans for in C.
-FAST_CELL_COLUMN = re.compile(rb'<c r="([A-Za-z]{1,3})[0-9]')
+# Both match the same references, whole: one the other does not would be counted without its row.
+FAST_CELL_COLUMN = re.compile(rb'<c r="([A-Za-z]{1,3})[0-9]{1,7}"')
 FAST_CELL_ROW = re.compile(rb'<c r="[A-Za-z]{1,3}([0-9]{1,7})"')
 FAST_ROW = re.compile(rb'<row r="([0-9]{1,7})"')
 # Cell or row tags in any other spelling (prefixed, no attributes, other whitespace): the exact path.

@@ -298,6 +298,10 @@ CORPUS = {
         HEADER_ROW + DATA_ROW + f'<row r="1048576">{inline_cell("XFD1048576", "x")}</row>'))),
     "xlsx_second_reference_without_a_space": lambda folder: write_xlsx(folder / "no-space.xlsx", sheet_xml(
         HEADER_ROW + '<row r="2"><c r="A2" t="inlineStr"r="XFD1048576"><is><t>x</t></is></c></row>')),
+    "xlsx_eight_digit_row": lambda folder: write_xlsx(folder / "eight-digits.xlsx", sheet_xml(
+        HEADER_ROW + '<row r="2"><c r="XFD99999999" t="inlineStr"><is><t>x</t></is></c></row>')),
+    "xlsx_unquoted_reference": lambda folder: write_xlsx(folder / "unquoted.xlsx", sheet_xml(
+        HEADER_ROW + '<row r="1048576"><c t="inlineStr" r=XFD1048576><is><t>x</t></is></c></row>')),
     "xlsx_second_reference_far": lambda folder: write_xlsx(folder / "two-references.xlsx", sheet_xml(
         HEADER_ROW + '<row r="2"><c r="A2" r="XFD1048576"><v>1</v></c></row>')),
     "ods_value_after_empty_repeats": lambda folder: write_ods(folder / "far.ods", ods_header_and_row() + (
@@ -343,7 +347,8 @@ CORPUS = {
 
 REFUSED = {
     "xlsx_cell_at_XFD1048576": "sheet_too_large", "xlsx_declared_dimension": "sheet_too_large",
-    "xlsx_cells_without_reference": "sheet_too_large", "xlsx_second_reference_without_a_space": "sheet_too_large", "xlsx_prefixed_far_cell": "sheet_too_large", "xlsx_reference_after_a_quoted_angle_bracket": "sheet_too_large", "xlsx_sheet_part_not_named_xml": "sheet_too_large",
+    "xlsx_cells_without_reference": "sheet_too_large", "xlsx_eight_digit_row": "not_a_spreadsheet",
+    "xlsx_unquoted_reference": "not_a_spreadsheet", "xlsx_second_reference_without_a_space": "sheet_too_large", "xlsx_prefixed_far_cell": "sheet_too_large", "xlsx_reference_after_a_quoted_angle_bracket": "sheet_too_large", "xlsx_sheet_part_not_named_xml": "sheet_too_large",
     "ods_rows_hidden_in_a_nested_table": "sheet_too_large", "xlsx_2000000_rows_of_20_columns": "sheet_too_large",
     "xlsx_20000_columns": "not_a_spreadsheet", "xlsx_duplicate_part": "not_a_spreadsheet", "xlsx_second_reference_far": "sheet_too_large",
     "ods_value_after_empty_repeats": "sheet_too_large", "ods_repeated_values": "sheet_too_large",
