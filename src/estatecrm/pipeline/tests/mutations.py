@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 
 TOKENS = ['r="XFD1048576"', 'r="A1048576"', "<c>", "<row>", '<c r="ZZ9">', " r='Q99'", 'number-rows-repeated="999999"',
-          'number-columns-repeated="9999"', '<row r="1048576">', "</row>", '<c r="A2" r="XFD2">', '<x:c r="XFD5">', "&#0;", "\x00"]
+          'number-columns-repeated="9999"', '<row r="1048576">', "</row>", '<c r="A2" r="XFD2">', '<x:c r="XFD5">', "&#0;", "\x00",
+          'r="XFD99999999"', '"r="XFD9"', 'r=""', "<!DOCTYPE x>", 's="a>b" r="XFD7"', "<table:table-cell>", '<dimension ref="A1:XFD9"/>']
 
 
 def main(seed: int, count: int) -> None:
