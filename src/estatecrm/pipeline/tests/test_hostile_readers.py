@@ -198,3 +198,25 @@ def test_malformed_ods_that_spins_calamine_is_refused_at_once(tmp_path):
     # then
     assert result.stdout == ("not_a_spreadsheet The spreadsheet is damaged (the part “content.xml” cannot be read). "
                              "Open it in Excel and save it again, or save it as CSV.\n")
+
+
+def test_a_file_rewritten_in_place_with_the_same_size_and_time_is_checked_again(tmp_path):
+    # given: a checked file, then hostile bytes of its size written into it, its time set back
+    import os
+
+    path = hostile.write_xlsx(tmp_path / "leads.xlsx", hostile.sheet_xml(hostile.HEADER_ROW + hostile.DATA_ROW))
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.comment = b"x" * 500
+    open_table(path)
+    status = path.stat()
+    far = hostile.far_cell_xlsx(tmp_path / "far.xlsx")
+    with zipfile.ZipFile(far, "a") as archive:
+        archive.comment = b"x" * (status.st_size - far.stat().st_size)
+    path.write_bytes(far.read_bytes())
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns, path.stat().st_ino) == (status.st_size, status.st_mtime_ns, status.st_ino)
+    # when
+    with pytest.raises(ReadError) as raised:
+        open_table(path)
+    # then
+    assert raised.value.code == "sheet_too_large"
