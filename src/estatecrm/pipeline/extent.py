@@ -141,6 +141,7 @@ FAST_CELL_ROW = re.compile(rb'<c r="[A-Za-z]{1,3}([0-9]{1,7})"')
 FAST_ROW = re.compile(rb'<row r="([0-9]{1,7})"')
 # Cell or row tags in any other spelling (prefixed, no attributes, other whitespace): the exact path.
 PREFIXED_STRING_ITEM = re.compile(rb":si[\s/>]")
+SHARED_STRINGS_TAG = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sst\s((?:[^<>\"']|\"[^<\"]*\"|'[^<']*')*)>")
 PREFIXED_TAG = re.compile(rb":(?:c|row|si)[\s/>]")
 PREFIX_OF_TAG = re.compile(rb"</?([A-Za-z_][\w.\-]*):(?:c|row|si)[\s/>]")
 MAX_TAG_PREFIXES = 4
@@ -162,7 +163,8 @@ def attributes(raw: bytes) -> dict[bytes, bytes]:
 def xlsx_sheet_extent(archive: zipfile.ZipFile, name: str, strings: list[int] | None = None) -> tuple[int, int]:
     """(rows, columns) from A1 to the furthest cell or declared corner of one worksheet part.
 
-    `strings`: a one-item list the number of shared-string items (`<si>`) of the part is added to."""
+    `strings`: [items, declared]: the number of shared-string items (`<si>`) of the part is added to
+    the first, the largest count its `<sst>` declares kept in the second."""
     max_row = max_column = 0
     row_index = column_index = 0  # calamine's position for a cell without a reference (0-based)
     before_sheet_data = True  # calamine reads <dimension> only there
@@ -170,6 +172,12 @@ def xlsx_sheet_extent(archive: zipfile.ZipFile, name: str, strings: list[int] | 
         chunk = without_tag_prefixes(chunk)
         if strings is not None and b"si" in chunk:
             strings[0] += chunk.count(b"<si>") + chunk.count(b"<si ") + len(PREFIXED_STRING_ITEM.findall(chunk))
+        if strings is not None and b"sst" in chunk:
+            # calamine reserves room for the declared count before reading a single string.
+            for raw in SHARED_STRINGS_TAG.findall(chunk):
+                declared = [int(value) if value.strip().isdigit() and len(value) < 20 else MAX_SHARED_STRINGS + 1
+                            for key, value in attributes(raw).items() if key in (b"count", b"uniqueCount")]
+                strings[1] = max([strings[1], *declared])
         for raw in XLSX_DIMENSION.findall(chunk) if before_sheet_data and b"dimension" in chunk else ():
             reference = attributes(raw).get(b"ref", b"")
             corner = REFERENCE.match(reference.split(b":")[-1].strip())
@@ -269,16 +277,17 @@ def check_xlsx(archive: zipfile.ZipFile, names: set[str]) -> None:
     # workbook's relationships point, and a part that is no sheet costs one pass over its bytes.
     targets = {candidate for candidates in sheet_names.values() for candidate in candidates}
     labels = {candidate: sheet for sheet, candidates in sheet_names.items() for candidate in candidates}
-    strings = [0]
+    strings = [0, 0]
     for name in sorted(names):
         if name in targets or name.lower().endswith((".xml", ".rels", ".vml")):
             rows, columns = xlsx_sheet_extent(archive, name, None if name in targets else strings)
             check_extent(labels.get(name, name), rows, columns)
-    if strings[0] > MAX_SHARED_STRINGS:
-        # calamine keeps every shared string in memory, used or not.
+    if max(strings) > MAX_SHARED_STRINGS:
+        # calamine keeps every shared string in memory, used or not, and reserves room for as many
+        # as the file declares.
         raise _read_error("sheet_too_large", _(
             "The spreadsheet holds %(count)s different texts, more than the %(limit)s that can be read. Save the sheet as CSV."
-        ) % {"count": f"{strings[0]:,}", "limit": f"{MAX_SHARED_STRINGS:,}"})
+        ) % {"count": f"{max(strings):,}", "limit": f"{MAX_SHARED_STRINGS:,}"})
 
 
 def _xlsx_sheet_names(archive: zipfile.ZipFile) -> dict[str, set[str]]:

@@ -302,6 +302,9 @@ CORPUS = {
         HEADER_ROW + '<row r="2"><c r="XFD99999999" t="inlineStr"><is><t>x</t></is></c></row>')),
     "xlsx_unquoted_reference": lambda folder: write_xlsx(folder / "unquoted.xlsx", sheet_xml(
         HEADER_ROW + '<row r="1048576"><c t="inlineStr" r=XFD1048576><is><t>x</t></is></c></row>')),
+    "xlsx_shared_strings_declaring_four_billion": lambda folder: write_xlsx(folder / "declared-strings.xlsx", sheet_xml(
+        HEADER_ROW + '<row r="2"><c r="A2" t="s"><v>0</v></c></row>'), shared_strings=shared_strings_xml(["a"]).replace(
+        'count="1" uniqueCount="1"', 'count="4294967295" uniqueCount="4294967295"')),
     "xlsx_second_reference_far": lambda folder: write_xlsx(folder / "two-references.xlsx", sheet_xml(
         HEADER_ROW + '<row r="2"><c r="A2" r="XFD1048576"><v>1</v></c></row>')),
     "ods_value_after_empty_repeats": lambda folder: write_ods(folder / "far.ods", ods_header_and_row() + (
@@ -347,7 +350,7 @@ CORPUS = {
 
 REFUSED = {
     "xlsx_cell_at_XFD1048576": "sheet_too_large", "xlsx_declared_dimension": "sheet_too_large",
-    "xlsx_cells_without_reference": "sheet_too_large", "xlsx_eight_digit_row": "not_a_spreadsheet",
+    "xlsx_cells_without_reference": "sheet_too_large", "xlsx_shared_strings_declaring_four_billion": "sheet_too_large", "xlsx_eight_digit_row": "not_a_spreadsheet",
     "xlsx_unquoted_reference": "not_a_spreadsheet", "xlsx_second_reference_without_a_space": "sheet_too_large", "xlsx_prefixed_far_cell": "sheet_too_large", "xlsx_reference_after_a_quoted_angle_bracket": "sheet_too_large", "xlsx_sheet_part_not_named_xml": "sheet_too_large",
     "ods_rows_hidden_in_a_nested_table": "sheet_too_large", "xlsx_2000000_rows_of_20_columns": "sheet_too_large",
     "xlsx_20000_columns": "not_a_spreadsheet", "xlsx_duplicate_part": "not_a_spreadsheet", "xlsx_second_reference_far": "sheet_too_large",

@@ -14,7 +14,8 @@ from pathlib import Path
 
 TOKENS = ['r="XFD1048576"', 'r="A1048576"', "<c>", "<row>", '<c r="ZZ9">', " r='Q99'", 'number-rows-repeated="999999"',
           'number-columns-repeated="9999"', '<row r="1048576">', "</row>", '<c r="A2" r="XFD2">', '<x:c r="XFD5">', "&#0;", "\x00",
-          'r="XFD99999999"', '"r="XFD9"', 'r=""', "<!DOCTYPE x>", 's="a>b" r="XFD7"', "<table:table-cell>", '<dimension ref="A1:XFD9"/>']
+          'r="XFD99999999"', '"r="XFD9"', 'r=""', "<!DOCTYPE x>", 's="a>b" r="XFD7"', "<table:table-cell>", '<dimension ref="A1:XFD9"/>',
+          ' count="4294967295"', ' uniqueCount="99999999999"', "<si><t>z</t></si>"]
 
 
 def main(seed: int, count: int) -> None:
@@ -63,7 +64,8 @@ def read_mutations(chance: random.Random, folder: Path, count: int) -> None:
         kind = chance.choice(["xlsx", "ods", "xls", "zip bytes"])
         path = folder / f"{number}.{'ods' if kind == 'ods' else 'xls' if kind == 'xls' else 'xlsx'}"
         if kind == "xlsx":
-            hostile.write_xlsx(path, mutated_text(sheet), shared_strings=hostile.shared_strings_xml(["x"]))
+            strings = hostile.shared_strings_xml(["x", "y"])
+            hostile.write_xlsx(path, mutated_text(sheet), shared_strings=mutated_text(strings) if chance.random() < 0.3 else strings)
         elif kind == "ods":
             hostile.write_ods(path, mutated_text(ods_rows))
         elif kind == "xls":
