@@ -189,9 +189,12 @@ def case_export(request: HttpRequest, actor: Actor) -> HttpResponse:
     if request.GET.get("format") == "xlsx":
         handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)
         handle.close()
-        write_xlsx(records, handle.name, case_shape)
-        response = FileResponse(open(handle.name, "rb"), as_attachment=True, filename=f"cases-{stamp}.xlsx")
-        Path(handle.name).unlink()
+        try:
+            write_xlsx(records, handle.name, case_shape)
+            # The open file outlives its name: the response streams it after the unlink below.
+            response = FileResponse(open(handle.name, "rb"), as_attachment=True, filename=f"cases-{stamp}.xlsx")
+        finally:
+            Path(handle.name).unlink(missing_ok=True)
         return response
 
     response = StreamingHttpResponse(csv_lines(records, case_shape), content_type="text/csv; charset=utf-8")

@@ -1,6 +1,8 @@
 """Lead imports and do-not-call lists through the API: the same steps as the pages and the CLI."""
 
+import contextlib
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -43,13 +45,19 @@ def project_of(actor, project_id: int) -> Project:
     return project
 
 
-def stored_upload(upload: UploadedFile) -> Path:
+@contextlib.contextmanager
+def stored_upload(upload: UploadedFile):
+    """The upload as a file of its own, removed with its folder whatever happens (accepted, refused,
+    failed): a run keeps its own copy (Run.keep_source_file)."""
     directory = Path(tempfile.mkdtemp(prefix="estatecrm-upload-"))
-    path = directory / Path(upload.name or "upload").name
-    with path.open("wb") as handle:
-        for chunk in upload.chunks():
-            handle.write(chunk)
-    return path
+    try:
+        path = directory / (Path(upload.name or "upload").name or "upload")
+        with path.open("wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        yield path
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def read_error(error: ReadError) -> ApplicationError:
@@ -94,12 +102,12 @@ def detect(request, project_id: int = Form(...), file: UploadedFile = File(...),
     """Step 1: what the file is (encoding, delimiter, sheets, header row, headers) and the suggested mapping."""
     actor = acting(request, "lead_imports")
     project = project_of(actor, project_id)
-    path = stored_upload(file)
-    try:
-        table = open_table(path, encoding=encoding or None, sheet=sheet or None)
-    except ReadError as error:
-        raise read_error(error) from None
-    mapping, problems = actions.resolve_mapping(table, project, None)
+    with stored_upload(file) as path:
+        try:
+            table = open_table(path, encoding=encoding or None, sheet=sheet or None)
+        except ReadError as error:
+            raise read_error(error) from None
+        mapping, problems = actions.resolve_mapping(table, project, None)
     info = table.info
     return {"format": info.format, "encoding": info.encoding, "delimiter": info.delimiter, "sheet": info.sheet, "sheets": info.sheets,
             "header_row": info.header_row, "headers": info.headers, "suggested_mapping": mapping, "mapping_problems": problems}
@@ -112,8 +120,7 @@ def dry_run(request, project_id: int = Form(...), file: UploadedFile = File(...)
     """Step 2: the counts an import would give (new leads and contacts, duplicates by rule, failures by reason); writes nothing."""
     actor = acting(request, "lead_imports")
     project = project_of(actor, project_id)
-    path = stored_upload(file)
-    with company_scope(actor.company_id):
+    with stored_upload(file) as path, company_scope(actor.company_id):
         try:
             counts = actions.do_dry_run_lead_import(actor=actor, path=path, file_name=file.name, project=project, encoding=encoding,
                                                     sheet=sheet, **options_from(mapping, duplicate_keys, on_duplicate, decisions))
@@ -131,8 +138,7 @@ def start_import(request, project_id: int = Form(...), file: UploadedFile = File
     """Start an import in the background; poll GET /lead-imports/{id} for progress."""
     actor = acting(request, "lead_imports")
     project = project_of(actor, project_id)
-    path = stored_upload(file)
-    with company_scope(actor.company_id):
+    with stored_upload(file) as path, company_scope(actor.company_id):
         try:
             run = actions.do_start_lead_import(actor=actor, path=path, file_name=file.name, project=project, encoding=encoding,
                                                sheet=sheet, **options_from(mapping, duplicate_keys, on_duplicate, decisions))

@@ -7,16 +7,22 @@ a stable code, a translated message and the line where it was found; nothing is 
 """
 
 import codecs
+import contextlib
 import csv
 import datetime
+import hashlib
 import io
 import math
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.utils.translation import gettext as _
+
+from estatecrm.pipeline import extent
 
 MAX_ROWS = 1_048_576
 MAX_COLUMNS = 16_384
@@ -159,11 +165,17 @@ def detect_delimiter(text_sample: str, encoding: str) -> str:
 
 
 def sniff_format(path: Path) -> str:
+    """The format by content, never by name alone: a ZIP is XLSX or ODS, an OLE file is XLS."""
     with path.open("rb") as handle:
         head = handle.read(8)
     suffix = path.suffix.lower()
     if head.startswith(ZIP_MAGIC):
-        return "ods" if suffix == ".ods" else "xlsx"
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
+            raise ReadError("not_a_spreadsheet", _("The file is damaged or not a spreadsheet.")) from None
+        return "ods" if "content.xml" in names and "xl/workbook.xml" not in names else "xlsx"
     if head.startswith(OLE_MAGIC):
         return "xls"
     if suffix in SPREADSHEET_SUFFIXES and not head:
@@ -204,6 +216,8 @@ class Table:
                 self._refuse_binary(sample)
             encoding = detect_encoding(sample)
         text_sample = sample.decode(encoding, errors="ignore")
+        # Old Mac files end lines with a bare CR and have no LF at all: unambiguous, read as such.
+        self._line_end = b"\r" if b"\r" in sample and b"\n" not in sample and not encoding.lower().startswith("utf-16") else b"\n"
         self.info.encoding = encoding
         self.info.delimiter = delimiter or detect_delimiter(text_sample, encoding)
 
@@ -236,7 +250,8 @@ class Table:
         # decoded one by one and a bad byte named by its line.
         line_encoding = "utf-8" if encoding.lower().replace("_", "-") == "utf-8-sig" else encoding
         with self.path.open("rb") as handle:
-            for number, raw_line in enumerate(handle, start=1):
+            physical_lines = handle if self._line_end == b"\n" else split_lines(handle, b"\r")
+            for number, raw_line in enumerate(physical_lines, start=1):
                 if number == 1 and raw_line.startswith(codecs.BOM_UTF8):
                     raw_line = raw_line[len(codecs.BOM_UTF8):]
                 try:
@@ -258,15 +273,29 @@ class Table:
     def _text_rows(self) -> Iterator[SourceRow]:
         # Cells are searched for NUL only once a line had one (one search per line instead of per cell).
         nul_seen = [False]
-        reader = csv.reader(self._text_lines(nul_seen), delimiter=self.info.delimiter or ",", strict=False)
+        delimiter = self.info.delimiter or ","
+        record_lines: list[str] = []  # the physical lines of the record being read
+
+        def tracked() -> Iterator[str]:
+            for line in self._text_lines(nul_seen):
+                record_lines.append(line)
+                yield line
+
+        reader = csv.reader(tracked(), delimiter=delimiter, strict=False)
         start_line = 1
+        header_delimiters = None
         while True:
+            record_lines.clear()
             try:
                 cells = next(reader)
             except StopIteration:
                 return
             except csv.Error as error:
-                raise ReadError("malformed_csv", _("Line %(line)d cannot be read: %(error)s") % {"line": start_line, "error": error}, line=start_line) from None
+                raise csv_error(error, start_line + max(0, len(record_lines) - 1)) from None
+            if header_delimiters is None and record_lines:
+                header_delimiters = record_lines[0].count(delimiter)
+            if len(record_lines) > 1:
+                check_quotes_closed(record_lines, start_line, delimiter, header_delimiters or 0)
             for cell in cells if nul_seen[0] else ():
                 if "\x00" in cell:
                     raise ReadError("nul_byte", _("Line %(line)d contains a NUL byte.") % {"line": start_line}, line=start_line)
@@ -277,20 +306,29 @@ class Table:
     def _prepare_spreadsheet(self, sheet: str | None) -> None:
         from python_calamine import CalamineWorkbook, PasswordError
 
-        if self.info.format in {"xlsx", "ods"}:
-            check_zip_container(self.path)
-        else:
-            with self.path.open("rb") as handle:
-                if ENCRYPTED_PACKAGE_MARK in handle.read(SAMPLE_BYTES * 4):
-                    raise ReadError("password_protected", _("The spreadsheet is password-protected. Remove the password in Excel and try again."))
+        # Every sheet is measured (and its XML checked) before calamine decodes anything: calamine
+        # aborts the whole process on a sheet too large to allocate (extent.py).
+        identity = file_identity(self.path)
+        if identity not in CHECKED_FILES:
+            if self.info.format in {"xlsx", "ods"}:
+                check_zip_container(self.path)
+            else:
+                with self.path.open("rb") as handle:
+                    if ENCRYPTED_PACKAGE_MARK in handle.read(SAMPLE_BYTES * 4):
+                        raise ReadError("password_protected", _("The spreadsheet is password-protected. Remove the password in Excel and try again."))
+                extent.check_xls(self.path)
+            remember_checked(identity)
         try:
-            self._workbook = CalamineWorkbook.from_path(str(self.path))
+            with calamine_path(self.path, self.info.format) as path:
+                self._workbook = CalamineWorkbook.from_path(str(path))
             self._loaded_sheet: tuple[str, object] | None = None
+            self.info.sheets = list(self._workbook.sheet_names)
         except PasswordError:
             raise ReadError("password_protected", _("The spreadsheet is password-protected. Remove the password in Excel and try again.")) from None
-        except Exception as error:  # calamine raises several error types for unreadable files
-            raise ReadError("not_a_spreadsheet", _("The spreadsheet cannot be read: %(error)s") % {"error": str(error)[:200]}) from None
-        self.info.sheets = list(self._workbook.sheet_names)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException:  # calamine's errors, and pyo3's PanicException (a BaseException)
+            raise spreadsheet_damaged() from None
         if not self.info.sheets:
             raise ReadError("empty_file", _("The spreadsheet has no sheets."))
         if sheet is not None and sheet not in self.info.sheets:
@@ -309,7 +347,12 @@ class Table:
         1.2 s per 100,000 rows, while iterating its rows takes a tenth of that). One sheet is kept."""
         if self._loaded_sheet is None or self._loaded_sheet[0] != name:
             self._loaded_sheet = None  # the previous one goes first: never two sheets in memory
-            self._loaded_sheet = (name, self._workbook.get_sheet_by_name(name))
+            try:
+                self._loaded_sheet = (name, self._workbook.get_sheet_by_name(name))
+            except (KeyboardInterrupt, SystemExit, GeneratorExit):
+                raise
+            except BaseException:  # a shared string out of range, bad XML, a panic in calamine
+                raise spreadsheet_damaged(name) from None
         return self._loaded_sheet[1]
 
     def _sheet_rows(self) -> Iterator[SourceRow]:
@@ -317,8 +360,23 @@ class Table:
         if sheet.total_width > MAX_COLUMNS:
             raise ReadError("too_many_columns", _("The sheet has more than %(count)d columns.") % {"count": MAX_COLUMNS})
         first_row = (sheet.start or (0, 0))[0] + 1
-        for offset, cells in enumerate(sheet.iter_rows()):
-            yield SourceRow(first_row + offset, tuple(cells))
+        rows = sheet.iter_rows()
+        offset = 0
+        while True:
+            try:
+                cells = next(rows)
+            except StopIteration:
+                return
+            except (KeyboardInterrupt, SystemExit, GeneratorExit):
+                raise
+            except BaseException:
+                raise spreadsheet_damaged(self.info.sheet) from None
+            number = first_row + offset
+            offset += 1
+            for cell in cells:
+                if cell.__class__ is str and "\x00" in cell:
+                    raise ReadError("nul_byte", _("Line %(line)d contains a NUL byte.") % {"line": number}, line=number)
+            yield SourceRow(number, tuple(cells))
 
     # -- both --------------------------------------------------------------------------------
     def _raw_rows(self) -> Iterator[SourceRow]:
@@ -390,6 +448,54 @@ class Table:
         return sum(1 for _row in self.rows())
 
 
+def split_lines(handle, separator: bytes) -> Iterator[bytes]:
+    """The lines of a binary file cut after each `separator` (kept), read in pieces."""
+    rest = b""
+    while True:
+        chunk = handle.read(SAMPLE_BYTES)
+        if not chunk:
+            break
+        pieces = (rest + chunk).split(separator)
+        rest = pieces.pop()
+        for piece in pieces:
+            yield piece + separator
+    if rest:
+        yield rest
+
+
+def csv_error(error: csv.Error, line: int) -> ReadError:
+    """A csv module error in words the user can act on (never Python's English text)."""
+    text = str(error)
+    if "field larger than field limit" in text:
+        return ReadError("cell_too_long", _("Line %(line)d has a cell longer than %(count)d characters.")
+                         % {"line": line, "count": MAX_CELL_CHARACTERS}, line=line)
+    if "new-line character" in text:
+        return ReadError("bare_cr", _(
+            "Line %(line)d has a line break of the old Mac kind (a bare CR) inside a cell. Open the file and save it "
+            "again as CSV (with ordinary line ends)."
+        ) % {"line": line}, line=line)
+    return ReadError("malformed_csv", _("Line %(line)d cannot be read as CSV. Open the file and save it again as CSV.")
+                     % {"line": line}, line=line)
+
+
+# A quoted cell that swallowed this many lines shaped like records (as many delimiters as the
+# header) was not closed where it should have been (a stray quote): the rows it folded into one cell
+# would be lost silently. A note with a line or two of commas is still read.
+FOLDED_RECORD_LINES = 3
+
+
+def check_quotes_closed(lines: list[str], start_line: int, delimiter: str, header_delimiters: int) -> None:
+    """Refuse a record whose quoted cell is never closed (odd number of quotes: it runs to the end of
+    the file) or that swallowed FOLDED_RECORD_LINES lines shaped like records of their own."""
+    text = "".join(lines)
+    looks_like_records = sum(1 for line in lines[1:] if header_delimiters and line.count(delimiter) == header_delimiters)
+    if text.count('"') % 2 or looks_like_records >= FOLDED_RECORD_LINES:
+        raise ReadError("unclosed_quote", _(
+            "Line %(line)d opens a quoted cell that is not closed where the row ends: the next %(count)d lines would "
+            "become part of one cell. Check the quote marks (\") on that line."
+        ) % {"line": start_line, "count": len(lines) - 1}, line=start_line)
+
+
 def detect_header(rows: list[SourceRow]) -> SourceRow:
     """The first row that is as wide as the table and all text: titles above the header are skipped."""
     widths = [sum(1 for cell in row.cells if not is_empty_row((cell,))) for row in rows]
@@ -401,19 +507,82 @@ def detect_header(rows: list[SourceRow]) -> SourceRow:
 
 
 def check_zip_container(path: Path) -> None:
-    """Refuse ZIP bombs and damaged containers before a spreadsheet library unpacks anything."""
+    """Refuse ZIP bombs, damaged containers, DOCTYPEs and oversized sheets before a spreadsheet
+    library unpacks anything."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-    except zipfile.BadZipFile:
+            total = sum(member.file_size for member in members)
+            packed = sum(member.compress_size for member in members) or 1
+            if len(members) > 10_000 or total > MAX_UNPACKED_BYTES or (total > 50 * 1024 * 1024 and total / packed > MAX_COMPRESSION_RATIO):
+                raise ReadError("zip_bomb", _("The spreadsheet unpacks to an unreasonable size; it was not read."))
+            names = {member.filename for member in members}
+            if "EncryptionInfo" in names or "EncryptedPackage" in names:
+                raise ReadError("password_protected", _("The spreadsheet is password-protected. Remove the password in Excel and try again."))
+            if len(names) != len(members):
+                raise ReadError("not_a_spreadsheet", _("The spreadsheet is damaged (a part appears twice in it)."))
+            # The sizes in the ZIP directory can be forged: the members are read through zipfile,
+            # which stops at the declared size and checks the CRC, so a member larger than it says
+            # is refused as damaged rather than unpacked beyond the limit.
+            if "content.xml" in names:
+                extent.check_ods(archive, names)
+            if "content.xml" not in names or "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+                extent.check_xlsx(archive, names)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError):
         raise ReadError("not_a_spreadsheet", _("The file is damaged or not a spreadsheet.")) from None
-    total = sum(member.file_size for member in members)
-    packed = sum(member.compress_size for member in members) or 1
-    if len(members) > 10_000 or total > MAX_UNPACKED_BYTES or (total > 50 * 1024 * 1024 and total / packed > MAX_COMPRESSION_RATIO):
-        raise ReadError("zip_bomb", _("The spreadsheet unpacks to an unreasonable size; it was not read."))
-    names = {member.filename for member in members}
-    if "EncryptionInfo" in names or "EncryptedPackage" in names:
-        raise ReadError("password_protected", _("The spreadsheet is password-protected. Remove the password in Excel and try again."))
+
+
+# Files that passed the checks above, by identity: an import opens its file several times (start,
+# prepare, the reading process); each check of a 100,000-row XLSX costs about a second.
+CHECKED_FILES: dict[tuple, None] = {}
+MAX_CHECKED_FILES = 32
+
+
+def file_identity(path: Path) -> tuple:
+    """The file as it is now: its place, size, modification time (coarse: a few milliseconds) and a
+    digest of its head and tail (a ZIP's directory, with every member's size and CRC, is at the end)."""
+    status = path.stat()
+    digest = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as handle:
+        digest.update(handle.read(4096))
+        handle.seek(max(0, status.st_size - 65536))
+        digest.update(handle.read(65536))
+    return (str(path.resolve()), status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, digest.hexdigest())
+
+
+def remember_checked(identity: tuple) -> None:
+    if len(CHECKED_FILES) >= MAX_CHECKED_FILES:
+        CHECKED_FILES.pop(next(iter(CHECKED_FILES)))
+    CHECKED_FILES[identity] = None
+
+
+def spreadsheet_damaged(sheet: str | None = None) -> ReadError:
+    if sheet is None:
+        return ReadError("not_a_spreadsheet", _(
+            "The spreadsheet is damaged or not in a format that can be read (XLSX, XLS, ODS). Open it in Excel and save it "
+            "again, or save it as CSV."))
+    return ReadError("not_a_spreadsheet", _(
+        "The sheet “%(sheet)s” is damaged and cannot be read. Open the file in Excel and save it again, or save it as CSV."
+    ) % {"sheet": sheet})
+
+
+NATURAL_SUFFIXES = {"xlsx": (".xlsx", ".xlsm"), "ods": (".ods",), "xls": (".xls",)}
+
+
+@contextlib.contextmanager
+def calamine_path(path: Path, file_format: str):
+    """`path`, or a link to it named for its format: calamine chooses its reader by the name's
+    suffix (and tries them all for an unknown one), while the checks above followed the content."""
+    if path.suffix.lower() in NATURAL_SUFFIXES[file_format]:
+        yield path
+        return
+    directory = Path(tempfile.mkdtemp(prefix="estatecrm-read-"))
+    try:
+        link = directory / f"sheet{NATURAL_SUFFIXES[file_format][0]}"
+        link.symlink_to(path.resolve())
+        yield link
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def open_table(path, **options) -> Table:
