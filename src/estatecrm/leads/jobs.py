@@ -17,6 +17,7 @@ from estatecrm.leads.fields import lead_fields
 from estatecrm.pipeline.bulk import allocate_ids, insert_rows
 from estatecrm.pipeline.choices import LedgerOutcome
 from estatecrm.pipeline.engine import Batch, Job, register_job
+from estatecrm.pipeline.lock_objects import lock_for_write, write_version
 from estatecrm.pipeline.mapping import check_mapping, column_indexes
 from estatecrm.pipeline.models import LedgerEntry, RowIssue
 from estatecrm.pipeline.parallel import can_share_database, produce_in_child, use_own_connections
@@ -44,6 +45,9 @@ LEDGER_VARYING = ("source_key", "row_number", "outcome", "target_type", "target_
 ISSUE_VARYING = ("row_number", "field", "code", "params", "cells", "is_failure")
 LEDGER_ROW_NUMBER, LEDGER_TARGET, LEDGER_BEFORE = (LEDGER_VARYING.index(name) for name in ("row_number", "target_id", "before"))
 OVERWRITE_FIELDS = ("postal_code", "prefecture", "city", "street", "building", "homepage")
+# The company's write lock (pipeline.WriteLock) of every lead import: duplicates are looked for among
+# the whole company's customers, so two imports of one company check and write one after the other.
+DUPLICATE_LOCK = "leads.duplicates"
 
 
 # Plain str values for the rows written in bulk: sqlite3 binds an exact str without a lookup, a str
@@ -80,6 +84,8 @@ class LeadImportJob(Job):
             for field in CustomField.objects.for_company(self.company_id)
         }
         self._state_loaded = False
+        # Versions of the duplicate lock that this run's own batches committed (see `lock_duplicates`).
+        self.own_versions: set[int] = set()
 
     # -- reading -------------------------------------------------------------------------------
     def prepare(self) -> int:
@@ -145,6 +151,7 @@ class LeadImportJob(Job):
         ledger: list[tuple] = []
         issues: list[tuple] = []
         valid: list[LeadRow] = []
+        looked_up = self.lock_duplicates(batch.lookups)
         self.resolve_assignees(batch.rows)
         for lead in batch.rows:
             if lead.assignee_email and lead.assignee_email not in self.assignees:
@@ -158,7 +165,7 @@ class LeadImportJob(Job):
                 ledger.append(self.ledger_row(lead, LedgerOutcome.FAILED))
             else:
                 valid.append(lead)
-        existing_by_name, existing_by_phone = self.existing_matches(valid, batch.lookups)
+        existing_by_name, existing_by_phone = self.existing_matches(valid, looked_up)
         new_leads: list[LeadRow] = []
         # (row, customer id, or the lead key of a lead created in this batch)
         contact_rows: list[tuple[LeadRow, int | str]] = []
@@ -217,6 +224,23 @@ class LeadImportJob(Job):
         record_event(company_id=self.company_id, actor=self.importer, verb="import", object_type="pipeline.run",
                      object_id=self.run.pk, object_repr=self.run.source_name, after=dict(counts), run_id=self.run.pk)
         return counts
+
+    def lock_duplicates(self, looked_up):
+        """Take the company's duplicate lock until this batch commits (another import's batch waits for it),
+        and say whether the duplicate candidates the reading process looked up are still current: they are
+        when no other run committed a batch since (the versions of the lock in between are all this run's;
+        its own leads are known here anyway). Returns them, or None: they are looked up again, under the
+        lock, where no other import can add a customer before this batch commits."""
+        version = lock_for_write(self.company_id, DUPLICATE_LOCK)
+        # Remembered at once, not on commit: a batch that rolls back ends this job (the run fails or was
+        # taken over; a resumed run has a new job), so its version is never compared again.
+        self.own_versions.add(version)
+        if looked_up is None:
+            return None
+        by_name, by_phone, seen_version = looked_up
+        if all(other in self.own_versions for other in range(seen_version + 1, version)):
+            return by_name, by_phone
+        return None
 
     def constants(self, now) -> dict:
         """Per table, the values every row of this batch shares (Python values: insert_rows adapts them)."""
@@ -378,9 +402,17 @@ def candidate_matches(company_id: int, duplicate_keys, rows) -> tuple[dict[str, 
     return by_name, by_phone
 
 
+def looked_up_matches(lookup: tuple, rows) -> tuple[dict, dict, int]:
+    """`candidate_matches` of the rows (`lookup`: company id, duplicate keys), with the version of the
+    company's duplicate lock noted before looking (the writer learns from it whether they are still current)."""
+    company_id, duplicate_keys = lookup
+    version = write_version(company_id, DUPLICATE_LOCK)
+    return (*candidate_matches(company_id, duplicate_keys, rows), version)
+
+
 def converted_batches(file_name: str, params: dict, custom_fields: dict, after_row: int, lookup: tuple | None = None):
     """Batches of converted rows after `after_row` (runs in the reading process). With `lookup`
-    (company id, duplicate keys), each batch carries the `candidate_matches` of its rows, looked up
+    (company id, duplicate keys), each batch carries the `looked_up_matches` of its rows, looked up
     through this process's own database connection."""
     if lookup is not None:
         use_own_connections()
@@ -409,11 +441,11 @@ def converted_batches(file_name: str, params: dict, custom_fields: dict, after_r
         source_rows += 1
         if len(rows) >= batch_rows:
             yield Batch(rows=rows, last_row=rows[-1].row_number, source_rows=source_rows,
-                        lookups=candidate_matches(lookup[0], lookup[1], rows) if lookup else None)
+                        lookups=looked_up_matches(lookup, rows) if lookup else None)
             rows, source_rows = [], 0
     if rows:
         yield Batch(rows=rows, last_row=rows[-1].row_number, source_rows=source_rows,
-                    lookups=candidate_matches(lookup[0], lookup[1], rows) if lookup else None)
+                    lookups=looked_up_matches(lookup, rows) if lookup else None)
 
 
 def to_json(value) -> str:

@@ -130,3 +130,17 @@ class RowIssue(TenantOwnedModel):
     class Meta:
         ordering = ["row_number", "pk"]
         indexes = [models.Index(fields=["company", "run", "row_number"], name="rowissue_run_idx")]
+
+
+class WriteLock(TenantOwnedModel):
+    """A point where the writers of one company that check before they write wait for each other (the
+    lead import's duplicate check: pipeline/lock_objects.py). A writer's transaction increments
+    `version` first, which holds the row (PostgreSQL; SQLite has one writer anyway) until it commits;
+    a reader that noted the version before looking something up knows, from the version it finds
+    under the lock, whether another writer committed since."""
+
+    name = models.CharField(max_length=64)
+    version = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "name"], name="writelock_unique_name")]
