@@ -14,6 +14,7 @@ from estatecrm.legacy.choices import MASTERS_RUN_KIND, RUN_KIND, Mode
 from estatecrm.legacy.reports import write_migrated_ids, write_reconciliation
 from estatecrm.legacy.selectors import migration_list, preflight, run_summary
 from estatecrm.pipeline.choices import RunStatus
+from estatecrm.pipeline.commands import check_run_ended_well
 from estatecrm.pipeline.engine import execute_run
 from estatecrm.pipeline.models import Run
 from estatecrm.pipeline.readers import ReadError
@@ -163,6 +164,7 @@ class Command(BaseCommand):
             self.stderr.write("Nothing to migrate: no case of the bundle is eligible for this unit and these options.")
         if run.error_message:
             self.stderr.write(f"error: {run.error_message}")
+        check_run_ended_well(run)  # the exit code says how the run ended (pipeline/commands.py)
 
     def runs(self, company, options):
         actor = acting_actor(company, None)
