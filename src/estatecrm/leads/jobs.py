@@ -15,13 +15,14 @@ from estatecrm.leads.choices import RUN_KIND, SOURCE_SYSTEM, DuplicateKey, Dupli
 from estatecrm.leads.converter import LeadRow, convert_row
 from estatecrm.leads.fields import lead_fields
 from estatecrm.pipeline.bulk import allocate_ids, insert_rows
-from estatecrm.pipeline.choices import LedgerOutcome
-from estatecrm.pipeline.engine import Batch, Job, register_job
+from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
+from estatecrm.pipeline.engine import Batch, Job, RunRefused, register_job
 from estatecrm.pipeline.lock_objects import lock_for_write, write_version
 from estatecrm.pipeline.mapping import check_mapping, column_indexes
-from estatecrm.pipeline.models import LedgerEntry, RowIssue
+from estatecrm.pipeline.models import LedgerEntry, RowIssue, Run
 from estatecrm.pipeline.parallel import can_share_database, produce_in_child, use_own_connections
 from estatecrm.pipeline.readers import ReadError, open_table
+from estatecrm.pipeline.reverts import REVERT_BATCH, revert_kind
 from estatecrm.tenancy.models import Membership, User
 
 # Rows per batch (one transaction), unless the run's params say `batch_rows`. Measured at 1,000,000 rows
@@ -467,3 +468,76 @@ def mapping_problem_message(key: str, code: str, header: str) -> str:
     if code == "unknown_header":
         return _("The column “%(header)s” mapped to “%(field)s” is not in the file.") % {"header": header, "field": key}
     return _("“%(field)s” is not a field of this import.") % {"field": key}
+
+
+@register_job
+class LeadImportRevertJob(Job):
+    """Undoes a lead import (`params["run_id"]`), reading its ledger from the last row up, a batch of
+    entries per transaction: created leads (customer and cases) go to the trash, overwritten values come
+    back from each entry's `before` (the last row's first, so two updates of one lead end in its
+    original values), contacts and phones added to existing leads go. Every row changed is stamped with
+    the revert's time (`params["at"]`). The checkpoint is the lowest row number undone (one ledger entry
+    per source row): a revert resumed after a crash goes on below it, and the counts committed with each
+    batch stay exact. When it completes, the import is marked reverted in the same transaction."""
+
+    kind = revert_kind(RUN_KIND)
+
+    def __init__(self, run):
+        from django.utils.dateparse import parse_datetime
+
+        super().__init__(run)
+        self.company_id = run.company_id
+        self.target = Run.objects.for_company(self.company_id).get(pk=run.params["run_id"])
+        self.at = parse_datetime(run.params["at"])
+
+    def prepare(self) -> int:
+        from estatecrm.core.errors import ApplicationError
+        from estatecrm.leads.actions import check_lead_import_revertible
+
+        # Again here: the leads may have been edited between the request and this worker.
+        try:
+            check_lead_import_revertible(self.target, force=bool(self.run.params.get("force")))
+        except ApplicationError as error:
+            raise RunRefused(error.code, error.message) from None
+        return LedgerEntry.objects.for_company(self.company_id).filter(run=self.target).count()
+
+    def batches(self, after_row: int):
+        entries = LedgerEntry.objects.for_company(self.company_id).filter(run=self.target).order_by("-row_number")
+        below = after_row or None
+        while True:
+            page = entries.filter(row_number__lt=below) if below is not None else entries
+            rows = list(page.values_list("row_number", "outcome", "target_id", "before")[:REVERT_BATCH])
+            if not rows:
+                return
+            below = rows[-1][0]
+            yield Batch(rows=rows, last_row=below, source_rows=len(rows))
+
+    def write(self, batch: Batch) -> Counter:
+        company_id, at = self.company_id, self.at
+        counts: Counter = Counter(leads_trashed=0)
+        created = [target_id for _row, outcome, target_id, _before in batch.rows if outcome == LedgerOutcome.CREATED and target_id]
+        if created:
+            counts["leads_trashed"] = Customer.objects.for_company(company_id).filter(pk__in=created, deleted_at__isnull=True).update(deleted_at=at)
+            Case.objects.for_company(company_id).filter(customer_id__in=created, deleted_at__isnull=True).update(deleted_at=at)
+        for _row, outcome, target_id, before in batch.rows:
+            if outcome != LedgerOutcome.UPDATED or not before:
+                continue
+            if before.get("customer"):
+                Customer.objects.for_company(company_id).filter(pk=target_id).update(**before["customer"], updated_at=at)
+            if before.get("contact_kana"):
+                Contact.objects.for_company(company_id).filter(pk=before["contact_kana"]["id"]).update(kana=before["contact_kana"]["kana"])
+            if before.get("points"):
+                ContactPoint.objects.for_company(company_id).filter(pk__in=before["points"]).delete()
+            if before.get("contacts"):
+                Contact.objects.for_company(company_id).filter(pk__in=before["contacts"]).delete()
+            # Contacts this import added to a lead it created are trashed with their lead.
+            counts["leads_restored"] += 1
+        return counts
+
+    def before_finish(self, status: str, counts: Counter) -> None:
+        counts.setdefault("leads_trashed", 0)
+        if status != RunStatus.COMPLETED:
+            return
+        user = self.run.created_by
+        Run.objects.for_company(self.company_id).filter(pk=self.target.pk).update(status=RunStatus.REVERTED, reverted_at=self.at, reverted_by=user)
+        record_event(company_id=self.company_id, actor=user, verb="revert", instance=self.target, after=dict(counts), run_id=self.target.pk)

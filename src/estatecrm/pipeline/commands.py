@@ -7,8 +7,9 @@
     2  the command line itself is wrong (argparse)
     3  the run failed (it stopped: unreadable input found while running, an internal error)
     4  the run was aborted (by an admin, from the page or `legacy-migrate abort`)
-    5  this process did not see the run end: another worker took it over and goes on with it, or
-       (`--no-wait`) it was left to a worker
+    5  this process did not see the run end: another worker took it over and goes on with it
+
+A revert is a run too: `--no-wait` leaves it to a worker and exits with 0 once it is started.
 
 docs/legacy-migration.md and README.md list them.
 """
@@ -46,3 +47,19 @@ def check_run_ended_well(run: Run) -> None:
     if code == EXIT_RUN_NOT_ENDED:
         raise CommandError(_("Run %(run)d has not ended here (%(status)s): follow it with its id.") % {"run": run.pk, "status": run.status},
                            returncode=code)
+
+
+def execute_with_progress(run: Run) -> None:
+    """Execute the run here; on a terminal, with a progress bar (rows done of the total)."""
+    import sys
+
+    from estatecrm.pipeline.engine import execute_run
+
+    if not sys.stdout.isatty():
+        execute_run(run.pk)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+        task = bar.add_task(run.source_name or run.kind, total=None)
+        execute_run(run.pk, progress=lambda current: bar.update(task, completed=current.rows_done, total=current.rows_total))

@@ -47,6 +47,15 @@ def stale_after() -> timezone.timedelta:
     return timezone.timedelta(seconds=getattr(settings, "PIPELINE_STALE_SECONDS", 60))
 
 
+class RunRefused(Exception):
+    """A job refuses to go on (found while running, e.g. a revert whose import was edited meanwhile): the
+    run fails with this code and translated message, as with a ReadError."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
 class LeaseLost(Exception):
     """Another worker claimed the run (this worker's lease is no longer the run's): stop writing."""
 
@@ -94,6 +103,11 @@ class Job(ABC):
 
     def final_status(self, counts: Counter) -> str:
         return RunStatus.COMPLETED_WITH_FAILURES if counts.get("failed") else RunStatus.COMPLETED
+
+    def before_finish(self, status: str, counts: Counter) -> None:
+        """Called in the transaction that ends the run (completed or aborted; not when it failed): a last
+        write that must commit with the run's end (a revert marks what it reverted). May add to `counts`."""
+        return None
 
     def finished(self) -> None:
         """Called once after the run ended (any final status): notifications go here, after commit."""
@@ -230,8 +244,11 @@ def execute_run(run_id: int, *, progress=None) -> str | None:
                         heartbeat.sleep(done_here / rate - (time.monotonic() - started))
                 if status is None:
                     status = job.final_status(counts)
-                finish_run(run, status, counts, lease=lease)
-            except ReadError as error:
+                with transaction.atomic():
+                    update_leased(run, lease, heartbeat_at=timezone.now())
+                    job.before_finish(status, counts)
+                    finish_run(run, status, counts, lease=lease)
+            except (ReadError, RunRefused) as error:
                 finish_run(run, RunStatus.FAILED, counts, error_code=error.code, error_message=error.message, lease=lease)
             except LeaseLost:
                 raise
