@@ -33,13 +33,16 @@ class TakenOverTagJob(TagJob):
 @pytest.mark.django_db(transaction=True)
 def test_a_throttled_run_is_not_taken_over_by_a_second_worker_while_its_owner_is_alive(company, settings):
     # given: a run throttled so that its batches are further apart than the stale limit
-    settings.PIPELINE_STALE_SECONDS = 1
-    run = make_run(company, rows=10, rate=4)  # two batches of five rows, 1.25 s apart
+    settings.PIPELINE_STALE_SECONDS = 2
+    run = make_run(company, rows=10, rate=2)  # two batches of five rows, 2.5 s apart
     claims_of_the_second_worker = []
     finished = threading.Event()
 
     def second_worker():
         try:
+            # It comes once the owner has claimed the run (before, the run is simply the first comer's).
+            while not finished.is_set() and not Run.objects.for_company(company).filter(pk=run.pk, status=RunStatus.RUNNING).exists():
+                time.sleep(0.01)
             while not finished.is_set():
                 claims_of_the_second_worker.append(engine.execute_run(run.pk))
                 time.sleep(0.1)
