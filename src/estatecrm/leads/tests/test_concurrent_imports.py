@@ -1,5 +1,7 @@
 """Two imports of one company at once check duplicates against each other: with `skip`, each lead once."""
 
+import os
+
 import pytest
 
 from estatecrm.core.scope import company_scope
@@ -41,3 +43,29 @@ def test_two_imports_of_one_file_at_once_create_each_lead_once(company, company_
         assert Customer.objects.count() == ROWS
         assert Customer.objects.values("name").distinct().count() == ROWS
         assert Case.objects.count() == ROWS
+
+
+def test_an_import_alone_never_looks_its_duplicates_up_twice(company, company_admin, admin_actor, project, tmp_path, monkeypatch):
+    # given: an import of 10 batches, its candidates looked up by the reading process (its own connection)
+    from estatecrm.leads import jobs
+    from estatecrm.pipeline.engine import execute_run
+
+    looked_up_here = []
+    candidate_matches = jobs.candidate_matches
+
+    def counted(*args):
+        looked_up_here.append(os.getpid())
+        return candidate_matches(*args)
+
+    monkeypatch.setattr(jobs, "candidate_matches", counted)
+    path = tmp_path / "leads.csv"
+    lines = ["会社名,担当者,電話番号"] + [f"株式会社単独{n},担当{n},03-6{n // 10000:03d}-{n % 10000:04d}" for n in range(1000)]
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="cp932")
+    run = actions.do_start_lead_import(actor=admin_actor, path=path, file_name=path.name, project=project, background=False)
+    Run.objects.for_company(company).filter(pk=run.pk).update(params={**run.params, "batch_rows": 100})
+    # when
+    assert execute_run(run.pk) == RunStatus.COMPLETED
+    # then: the writer (this process) took every batch's lookup as current: no second lookup under the lock
+    assert looked_up_here == []
+    with company_scope(company):
+        assert Customer.objects.count() == 1000
