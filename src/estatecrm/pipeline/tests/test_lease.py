@@ -30,11 +30,27 @@ class TakenOverTagJob(TagJob):
                 assert engine.claim_run(self.run.pk) is not None
 
 
+@engine.register_job
+class SlowPrepareTagJob(TagJob):
+    """The tag job, reading its input for longer than the stale limit first."""
+
+    kind = "test_tags_slow_prepare"
+
+    def prepare(self):
+        time.sleep(self.run.params["prepare_seconds"])
+        return super().prepare()
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_throttled_run_is_not_taken_over_by_a_second_worker_while_its_owner_is_alive(company, settings):
-    # given: a run throttled so that its batches are further apart than the stale limit
+@pytest.mark.parametrize("kind, params", [
+    ("test_tags", {"rate": 2}),  # two batches of five rows, 2.5 s apart
+    ("test_tags_slow_prepare", {"prepare_seconds": 2.5}),
+], ids=["throttled", "slow_prepare"])
+def test_a_run_is_not_taken_over_by_a_second_worker_while_its_owner_is_alive(company, settings, kind, params):
+    # given: a run whose owner writes nothing for longer than the stale limit (a throttled run's sleep, a long prepare)
     settings.PIPELINE_STALE_SECONDS = 2
-    run = make_run(company, rows=10, rate=2)  # two batches of five rows, 2.5 s apart
+    run = make_run(company, rows=10, **params)
+    Run.objects.for_company(company).filter(pk=run.pk).update(kind=kind)
     claims_of_the_second_worker = []
     finished = threading.Event()
 
