@@ -19,7 +19,13 @@ from estatecrm.leads import actions, schemas
 from estatecrm.leads.choices import DuplicatePolicy
 from estatecrm.leads.models import DoNotCallEntry, DoNotCallScope
 from estatecrm.leads.reports import write_failed_rows
-from estatecrm.leads.selectors import access_import, import_list, import_summary
+from estatecrm.leads.selectors import (
+    access_import,
+    import_list,
+    import_summary,
+    latest_reverts,
+    revert_summary,
+)
 from estatecrm.pipeline.engine import request_abort
 from estatecrm.pipeline.mapping import parse_mapping_json
 from estatecrm.pipeline.readers import ReadError, open_table
@@ -64,11 +70,15 @@ def read_error(error: ReadError) -> ApplicationError:
     return ApplicationError(error.code, error.message, fields={"file": [error.message]})
 
 
-def import_out(run) -> dict:
+def import_out(run, reverts: dict | None = None) -> dict:
+    """`reverts`: import id -> latest revert run, when known for a whole list (else looked up)."""
+    from estatecrm.pipeline.reverts import latest_revert
+
+    revert = reverts.get(run.pk) if reverts is not None else latest_revert(run)
     return {
         **import_summary(run), "file": run.source_name, "project_id": run.params.get("project_id"),
         "created_by": run.created_by.email if run.created_by else None, "created_at": run.created_at,
-        "rows_total": run.rows_total, "rows_done": run.rows_done, "error": run.error_message,
+        "rows_total": run.rows_total, "rows_done": run.rows_done, "error": run.error_message, "revert": revert_summary(revert),
     }
 
 
@@ -151,7 +161,9 @@ def start_import(request, project_id: int = Form(...), file: UploadedFile = File
 @router.get("/lead-imports", response=list[schemas.ImportOut])
 def list_imports(request):
     actor = acting(request, "lead_imports")
-    return [import_out(run) for run in import_list(actor=actor)[:200]]
+    runs = list(import_list(actor=actor)[:200])
+    reverts = latest_reverts(actor, runs)
+    return [import_out(run, reverts) for run in runs]
 
 
 @router.get("/lead-imports/{import_id}", response=schemas.ImportOut)
@@ -181,14 +193,16 @@ def failed_rows(request, import_id: PathId, encoding: str = ""):
     return response
 
 
-@router.post("/lead-imports/{import_id}/revert", response=schemas.ImportOut)
+@router.post("/lead-imports/{import_id}/revert", response={202: schemas.ImportOut})
 def revert_import(request, import_id: PathId, payload: schemas.RevertIn):
+    """Start reverting the import in the background (refused at once, 4xx, when it cannot be reverted);
+    poll GET /lead-imports/{id}: `revert.status` ends, and `status` becomes `reverted`."""
     actor = acting(request, "lead_imports")
     run = access_import(actor, import_id)
     with company_scope(actor.company_id):
-        actions.do_revert_lead_import(actor=actor, run=run, force=payload.force)
+        actions.do_start_lead_import_revert(actor=actor, run=run, force=payload.force)
     run.refresh_from_db()
-    return import_out(run)
+    return 202, import_out(run)
 
 
 @router.get("/do-not-call", response=list[schemas.DoNotCallOut])

@@ -15,12 +15,14 @@ from estatecrm.leads.choices import RUN_KIND, SOURCE_SYSTEM, DuplicateKey, Dupli
 from estatecrm.leads.converter import LeadRow, convert_row
 from estatecrm.leads.fields import lead_fields
 from estatecrm.pipeline.bulk import allocate_ids, insert_rows
-from estatecrm.pipeline.choices import LedgerOutcome
-from estatecrm.pipeline.engine import Batch, Job, register_job
+from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
+from estatecrm.pipeline.engine import Batch, Job, RunRefused, register_job
+from estatecrm.pipeline.lock_objects import lock_for_write, write_version
 from estatecrm.pipeline.mapping import check_mapping, column_indexes
-from estatecrm.pipeline.models import LedgerEntry, RowIssue
+from estatecrm.pipeline.models import LedgerEntry, RowIssue, Run
 from estatecrm.pipeline.parallel import can_share_database, produce_in_child, use_own_connections
 from estatecrm.pipeline.readers import ReadError, open_table
+from estatecrm.pipeline.reverts import REVERT_BATCH, revert_kind
 from estatecrm.tenancy.models import Membership, User
 
 # Rows per batch (one transaction), unless the run's params say `batch_rows`. Measured at 1,000,000 rows
@@ -44,6 +46,9 @@ LEDGER_VARYING = ("source_key", "row_number", "outcome", "target_type", "target_
 ISSUE_VARYING = ("row_number", "field", "code", "params", "cells", "is_failure")
 LEDGER_ROW_NUMBER, LEDGER_TARGET, LEDGER_BEFORE = (LEDGER_VARYING.index(name) for name in ("row_number", "target_id", "before"))
 OVERWRITE_FIELDS = ("postal_code", "prefecture", "city", "street", "building", "homepage")
+# The company's write lock (pipeline.WriteLock) of every lead import: duplicates are looked for among
+# the whole company's customers, so two imports of one company check and write one after the other.
+DUPLICATE_LOCK = "leads.duplicates"
 
 
 # Plain str values for the rows written in bulk: sqlite3 binds an exact str without a lookup, a str
@@ -82,6 +87,8 @@ class LeadImportJob(Job):
             for field in CustomField.objects.for_company(self.company_id)
         }
         self._state_loaded = False
+        # Versions of the duplicate lock that this run's own batches committed (see `lock_duplicates`).
+        self.own_versions: set[int] = set()
 
     # -- reading -------------------------------------------------------------------------------
     def prepare(self) -> int:
@@ -147,6 +154,7 @@ class LeadImportJob(Job):
         ledger: list[tuple] = []
         issues: list[tuple] = []
         valid: list[LeadRow] = []
+        looked_up = self.lock_duplicates(batch.lookups)
         self.resolve_assignees(batch.rows)
         for lead in batch.rows:
             if lead.assignee_email and lead.assignee_email not in self.assignees:
@@ -160,7 +168,7 @@ class LeadImportJob(Job):
                 ledger.append(self.ledger_row(lead, LedgerOutcome.FAILED))
             else:
                 valid.append(lead)
-        existing_by_name, existing_by_phone = self.existing_matches(valid, batch.lookups)
+        existing_by_name, existing_by_phone = self.existing_matches(valid, looked_up)
         new_leads: list[LeadRow] = []
         # (row, customer id, or the lead key of a lead created in this batch)
         contact_rows: list[tuple[LeadRow, int | str]] = []
@@ -219,6 +227,23 @@ class LeadImportJob(Job):
         record_event(company_id=self.company_id, actor=self.importer, verb="import", object_type="pipeline.run",
                      object_id=self.run.pk, object_repr=self.run.source_name, after=dict(counts), run_id=self.run.pk)
         return counts
+
+    def lock_duplicates(self, looked_up):
+        """Take the company's duplicate lock until this batch commits (another import's batch waits for it),
+        and say whether the duplicate candidates the reading process looked up are still current: they are
+        when no other run committed a batch since (the versions of the lock in between are all this run's;
+        its own leads are known here anyway). Returns them, or None: they are looked up again, under the
+        lock, where no other import can add a customer before this batch commits."""
+        version = lock_for_write(self.company_id, DUPLICATE_LOCK)
+        # Remembered at once, not on commit: a batch that rolls back ends this job (the run fails or was
+        # taken over; a resumed run has a new job), so its version is never compared again.
+        self.own_versions.add(version)
+        if looked_up is None:
+            return None
+        by_name, by_phone, seen_version = looked_up
+        if all(other in self.own_versions for other in range(seen_version + 1, version)):
+            return by_name, by_phone
+        return None
 
     def constants(self, now) -> dict:
         """Per table, the values every row of this batch shares (Python values: insert_rows adapts them)."""
@@ -380,9 +405,17 @@ def candidate_matches(company_id: int, duplicate_keys, rows) -> tuple[dict[str, 
     return by_name, by_phone
 
 
+def looked_up_matches(lookup: tuple, rows) -> tuple[dict, dict, int]:
+    """`candidate_matches` of the rows (`lookup`: company id, duplicate keys), with the version of the
+    company's duplicate lock noted before looking (the writer learns from it whether they are still current)."""
+    company_id, duplicate_keys = lookup
+    version = write_version(company_id, DUPLICATE_LOCK)
+    return (*candidate_matches(company_id, duplicate_keys, rows), version)
+
+
 def converted_batches(file_name: str, params: dict, custom_fields: dict, after_row: int, lookup: tuple | None = None):
     """Batches of converted rows after `after_row` (runs in the reading process). With `lookup`
-    (company id, duplicate keys), each batch carries the `candidate_matches` of its rows, looked up
+    (company id, duplicate keys), each batch carries the `looked_up_matches` of its rows, looked up
     through this process's own database connection."""
     if lookup is not None:
         use_own_connections()
@@ -411,11 +444,11 @@ def converted_batches(file_name: str, params: dict, custom_fields: dict, after_r
         source_rows += 1
         if len(rows) >= batch_rows:
             yield Batch(rows=rows, last_row=rows[-1].row_number, source_rows=source_rows,
-                        lookups=candidate_matches(lookup[0], lookup[1], rows) if lookup else None)
+                        lookups=looked_up_matches(lookup, rows) if lookup else None)
             rows, source_rows = [], 0
     if rows:
         yield Batch(rows=rows, last_row=rows[-1].row_number, source_rows=source_rows,
-                    lookups=candidate_matches(lookup[0], lookup[1], rows) if lookup else None)
+                    lookups=looked_up_matches(lookup, rows) if lookup else None)
 
 
 def to_json(value) -> str:
@@ -437,3 +470,76 @@ def mapping_problem_message(key: str, code: str, header: str) -> str:
     if code == "unknown_header":
         return _("The column “%(header)s” mapped to “%(field)s” is not in the file.") % {"header": header, "field": key}
     return _("“%(field)s” is not a field of this import.") % {"field": key}
+
+
+@register_job
+class LeadImportRevertJob(Job):
+    """Undoes a lead import (`params["run_id"]`), reading its ledger from the last row up, a batch of
+    entries per transaction: created leads (customer and cases) go to the trash, overwritten values come
+    back from each entry's `before` (the last row's first, so two updates of one lead end in its
+    original values), contacts and phones added to existing leads go. Every row changed is stamped with
+    the revert's time (`params["at"]`). The checkpoint is the lowest row number undone (one ledger entry
+    per source row): a revert resumed after a crash goes on below it, and the counts committed with each
+    batch stay exact. When it completes, the import is marked reverted in the same transaction."""
+
+    kind = revert_kind(RUN_KIND)
+
+    def __init__(self, run):
+        from django.utils.dateparse import parse_datetime
+
+        super().__init__(run)
+        self.company_id = run.company_id
+        self.target = Run.objects.for_company(self.company_id).get(pk=run.params["run_id"])
+        self.at = parse_datetime(run.params["at"])
+
+    def prepare(self) -> int:
+        from estatecrm.core.errors import ApplicationError
+        from estatecrm.leads.actions import check_lead_import_revertible
+
+        # Again here: the leads may have been edited between the request and this worker.
+        try:
+            check_lead_import_revertible(self.target, force=bool(self.run.params.get("force")))
+        except ApplicationError as error:
+            raise RunRefused(error.code, error.message) from None
+        return LedgerEntry.objects.for_company(self.company_id).filter(run=self.target).count()
+
+    def batches(self, after_row: int):
+        entries = LedgerEntry.objects.for_company(self.company_id).filter(run=self.target).order_by("-row_number")
+        below = after_row or None
+        while True:
+            page = entries.filter(row_number__lt=below) if below is not None else entries
+            rows = list(page.values_list("row_number", "outcome", "target_id", "before")[:REVERT_BATCH])
+            if not rows:
+                return
+            below = rows[-1][0]
+            yield Batch(rows=rows, last_row=below, source_rows=len(rows))
+
+    def write(self, batch: Batch) -> Counter:
+        company_id, at = self.company_id, self.at
+        counts: Counter = Counter(leads_trashed=0)
+        created = [target_id for _row, outcome, target_id, _before in batch.rows if outcome == LedgerOutcome.CREATED and target_id]
+        if created:
+            counts["leads_trashed"] = Customer.objects.for_company(company_id).filter(pk__in=created, deleted_at__isnull=True).update(deleted_at=at)
+            Case.objects.for_company(company_id).filter(customer_id__in=created, deleted_at__isnull=True).update(deleted_at=at)
+        for _row, outcome, target_id, before in batch.rows:
+            if outcome != LedgerOutcome.UPDATED or not before:
+                continue
+            if before.get("customer"):
+                Customer.objects.for_company(company_id).filter(pk=target_id).update(**before["customer"], updated_at=at)
+            if before.get("contact_kana"):
+                Contact.objects.for_company(company_id).filter(pk=before["contact_kana"]["id"]).update(kana=before["contact_kana"]["kana"])
+            if before.get("points"):
+                ContactPoint.objects.for_company(company_id).filter(pk__in=before["points"]).delete()
+            if before.get("contacts"):
+                Contact.objects.for_company(company_id).filter(pk__in=before["contacts"]).delete()
+            # Contacts this import added to a lead it created are trashed with their lead.
+            counts["leads_restored"] += 1
+        return counts
+
+    def before_finish(self, status: str, counts: Counter) -> None:
+        counts.setdefault("leads_trashed", 0)
+        if status != RunStatus.COMPLETED:
+            return
+        user = self.run.created_by
+        Run.objects.for_company(self.company_id).filter(pk=self.target.pk).update(status=RunStatus.REVERTED, reverted_at=self.at, reverted_by=user)
+        record_event(company_id=self.company_id, actor=user, verb="revert", instance=self.target, after=dict(counts), run_id=self.target.pk)

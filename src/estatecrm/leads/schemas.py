@@ -16,6 +16,18 @@ class ImportSummary(Schema):
     duplicates_by_rule: dict[str, int]
 
 
+class RevertOut(Schema):
+    """The latest revert of an import, running in the background (poll GET /lead-imports/{id})."""
+
+    revert_id: int
+    status: str
+    rows_total: int | None
+    rows_done: int
+    leads_trashed: int
+    leads_restored: int
+    error: str
+
+
 class ImportOut(ImportSummary):
     file: str
     project_id: int | None
@@ -24,6 +36,7 @@ class ImportOut(ImportSummary):
     rows_total: int | None
     rows_done: int
     error: str
+    revert: RevertOut | None = None
 
 
 class DetectOut(Schema):

@@ -42,6 +42,29 @@ def import_summary(run: Run) -> dict:
     return {"import_id": run.pk, "status": run.status, **summarize_counts(run.counts or {})}
 
 
+def latest_reverts(actor: Actor, runs) -> dict[int, Run]:
+    """Import id -> its latest revert run (pipeline/reverts.py), for the given imports (one query)."""
+    from estatecrm.pipeline.reverts import revert_kind
+
+    ids = [run.pk for run in runs]
+    latest: dict[int, Run] = {}
+    if not ids:
+        return latest
+    reverts = Run.objects.for_company(actor.company_id).filter(kind=revert_kind(RUN_KIND), params__run_id__in=ids).order_by("-pk")
+    for revert in reverts:
+        latest.setdefault(int(revert.params["run_id"]), revert)
+    return latest
+
+
+def revert_summary(revert: Run | None) -> dict | None:
+    """A revert run as the CLI and API report it (the import's `revert`): poll it until `status` ends."""
+    if revert is None:
+        return None
+    return {"revert_id": revert.pk, "status": revert.status, "rows_total": revert.rows_total, "rows_done": revert.rows_done,
+            "leads_trashed": int((revert.counts or {}).get("leads_trashed", 0)),
+            "leads_restored": int((revert.counts or {}).get("leads_restored", 0)), "error": revert.error_message}
+
+
 # ---------------------------------------------------------------------------------------------
 # The import pages
 

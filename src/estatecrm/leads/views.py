@@ -46,6 +46,7 @@ from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.engine import request_abort
 from estatecrm.pipeline.mapping import column_indexes, suggest_mapping
 from estatecrm.pipeline.readers import ReadError, cell_text, encoding_label, open_table
+from estatecrm.pipeline.reverts import latest_revert
 from estatecrm.tenancy.decorators import permission_view
 from estatecrm.tenancy.selectors import Actor
 from estatecrm.tenancy.views import add_error
@@ -395,9 +396,13 @@ def import_detail(request: HttpRequest, actor: Actor, run_id: int) -> HttpRespon
         if run.rows_total:
             eta = int(max(run.rows_total - run.rows_done, 0) / rate)
     percent = int(100 * run.rows_done / run.rows_total) if run.rows_total else (100 if run.is_finished else 0)
+    revert = latest_revert(run)
+    is_reverting = revert is not None and not revert.is_finished
+    revert_percent = min(int(100 * revert.rows_done / revert.rows_total), 100) if revert is not None and revert.rows_total else 0
     return render(request, "leads/import_detail.html", {
         "run": run, "project": project, "rate": int(rate) if rate else None, "eta": eta, "percent": min(percent, 100),
-        "is_revertible": run.status in {RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES, RunStatus.ABORTED, RunStatus.FAILED},
+        "is_revertible": run.status in actions.REVERTIBLE and not is_reverting,
+        "revert": revert, "is_reverting": is_reverting, "revert_percent": revert_percent,
         "source_encoding": encoding_label((run.detected or {}).get("encoding") or "") if (run.detected or {}).get("encoding") else "",
         **summary_context(run.counts),
     })
@@ -437,15 +442,15 @@ def import_revert(request: HttpRequest, actor: Actor, run_id: int) -> HttpRespon
     refused = None
     if request.method == "POST" and form.is_valid():
         try:
-            counts = actions.do_revert_lead_import(actor=actor, run=run, force=form.cleaned_data["force"])
+            actions.do_start_lead_import_revert(actor=actor, run=run, force=form.cleaned_data["force"])
         except ApplicationError as error:
             if error.code != error_codes.EDITED_SINCE:
                 messages.error(request, error.message)
                 return redirect("leads:detail", run_id=run.pk)
             refused = error.message
         else:
-            messages.success(request, _("The import was reverted: %(trashed)d new leads moved to the trash, %(restored)d leads restored.")
-                             % {"trashed": counts.get("leads_trashed", 0), "restored": counts.get("leads_restored", 0)})
+            # The revert runs in the background (as long as the import did): its progress shows on the import's page.
+            messages.success(request, _("The import is being reverted in the background: this page shows its progress."))
             return redirect("leads:detail", run_id=run.pk)
     return render(request, "leads/import_revert.html", {
         "run": run, "form": form, "refused": refused, "edited": selectors.edited_leads(actor, run) if run.finished_at else [],

@@ -19,13 +19,11 @@ from estatecrm.crm.models import Case, Customer, Rank, SubStatus, Tag
 from estatecrm.legacy import bundle as files
 from estatecrm.legacy import error_codes
 from estatecrm.legacy.choices import (
-    CUSTOMER_SOURCE_SYSTEM,
     MASTER_SOURCE_SYSTEM,
     MASTERS_RUN_KIND,
     QUICK_MONTHS,
     REVERT_DAYS,
     RUN_KIND,
-    SOURCE_SYSTEM,
     Mode,
     Outcome,
     PreflightStage,
@@ -210,37 +208,76 @@ def edited_since(run: Run) -> list[tuple[str, int]]:
     return sorted((outcomes[pk], pk) for pk in edited)
 
 
-@transaction.atomic(durable=True)
-def do_revert_legacy_migration(*, actor: Actor, run: Run, force: bool = False) -> Counter:
-    """Undo a run within 30 days: its cases, and the customers only they use, go to the trash; their
-    ledger entries go, so the cases can be migrated again. A masters run removes the masters it created
-    (those no case uses). Refused, with the cases edited since, unless `force`. Atomic, audited."""
-    check_admin_of_run(actor, run)
-    run = Run.objects.for_company(actor.company_id).select_for_update().get(pk=run.pk)
+def check_legacy_migration_revertible(run: Run, *, force: bool) -> None:
+    """Refuse (ApplicationError) the revert of a run that has not ended, was reverted, ended more than
+    REVERT_DAYS ago, or (a migration run) whose cases were edited since it ended, unless `force`."""
     if run.status not in REVERTIBLE or run.reverted_at is not None:
         raise ApplicationError(error_codes.NOT_REVERTIBLE, _("Only a finished run that was not reverted can be reverted."))
-    now = timezone.now()
-    if run.finished_at and now - run.finished_at > timezone.timedelta(days=REVERT_DAYS):
+    if run.finished_at and timezone.now() - run.finished_at > timezone.timedelta(days=REVERT_DAYS):
         raise ApplicationError(error_codes.REVERT_TOO_LATE, _("A run can be reverted within %(days)d days of its end.") % {"days": REVERT_DAYS})
-    counts: Counter = Counter()
     if run.kind == MASTERS_RUN_KIND:
-        counts.update(revert_masters(run))
-    else:
-        edited = edited_since(run)
-        if edited and not force:
-            raise ApplicationError(error_codes.EDITED_SINCE, _(
-                "%(count)d migrated cases were edited after the run (追客番号 and case id: %(cases)s). Revert with force to undo anyway.")
-                % {"count": len(edited), "cases": ", ".join(f"{source_id}={case_id}" for source_id, case_id in edited[:50])})
-        case_ids = list(CaseOutcome.objects.for_company(run.company_id).filter(run=run, outcome=Outcome.MIGRATED).values_list("case_id", flat=True))
-        counts["cases_trashed"] = Case.objects.for_company(run.company_id).filter(pk__in=case_ids, deleted_at__isnull=True).update(deleted_at=now)
-        created = dict(LedgerEntry.objects.for_company(run.company_id).filter(run=run, source_system=CUSTOMER_SOURCE_SYSTEM)
-                       .values_list("target_id", "pk"))
-        still_used = set(Case.objects.for_company(run.company_id).filter(customer_id__in=list(created), deleted_at__isnull=True)
-                         .values_list("customer_id", flat=True))
-        trashed = [customer_id for customer_id in created if customer_id not in still_used]
-        counts["customers_trashed"] = Customer.objects.for_company(run.company_id).filter(pk__in=trashed, deleted_at__isnull=True).update(deleted_at=now)
-        LedgerEntry.objects.for_company(run.company_id).filter(pk__in=[created[customer_id] for customer_id in trashed]).delete()
-        LedgerEntry.objects.for_company(run.company_id).filter(run=run, source_system=SOURCE_SYSTEM).delete()
+        return
+    edited = edited_since(run)
+    if edited and not force:
+        raise ApplicationError(error_codes.EDITED_SINCE, _(
+            "%(count)d migrated cases were edited after the run (追客番号 and case id: %(cases)s). Revert with force to undo anyway.")
+            % {"count": len(edited), "cases": ", ".join(f"{source_id}={case_id}" for source_id, case_id in edited[:50])})
+
+
+@transaction.atomic
+def do_start_legacy_migration_revert(*, actor: Actor, run: Run, force: bool = False, background: bool = True) -> Run:
+    """Start undoing a migration run in the background: a revert run (pipeline/reverts.py, legacy job
+    `LegacyMigrationRevertJob`; progress on the run's page, resumed after a crash) puts its cases, and the
+    customers only they use, in the trash and removes their ledger entries (so the cases can be migrated
+    again), then marks the run reverted, with exact counts.
+
+    Refused (nothing changes) as `check_legacy_migration_revertible` says (checked again when the revert
+    starts), and while a revert of the run is under way. Admins of the run's unit only; audited (the start
+    here, the revert with its counts when it ends). `background`: enqueue it once this transaction commits;
+    otherwise the caller executes it (the CLI, with its progress)."""
+    from estatecrm.pipeline.reverts import active_revert, new_revert_run
+
+    check_admin_of_run(actor, run)
+    run = Run.objects.for_company(actor.company_id).select_for_update().get(pk=run.pk)
+    if run.kind != RUN_KIND:
+        raise ApplicationError(error_codes.NOT_REVERTIBLE, _("Only a finished run that was not reverted can be reverted."))
+    running = active_revert(run)
+    if running is not None:
+        raise ApplicationError(error_codes.REVERT_IN_PROGRESS, _("This run is being reverted already (run #%(run)d).") % {"run": running.pk})
+    check_legacy_migration_revertible(run, force=force)
+    revert = new_revert_run(run, user=actor.user, at=timezone.now(), force=force)
+    record_event(company_id=run.company_id, actor=actor.user, verb="start_revert", instance=run, after={"revert_id": revert.pk, "force": force},
+                 run_id=run.pk)
+    if background:
+        from estatecrm.pipeline.tasks import run_pipeline
+
+        enqueue_on_commit(run_pipeline, revert.pk)
+    return revert
+
+
+def do_revert_legacy_migration(*, actor: Actor, run: Run, force: bool = False) -> Counter:
+    """Undo a run within 30 days, now, in this process: a masters run removes the masters it created (those
+    no case uses; small: one transaction); a migration run is reverted by `do_start_legacy_migration_revert`
+    (same refusals) executed at once. Returns the counts; a revert that stopped raises its reason."""
+    if run.kind == MASTERS_RUN_KIND:
+        return do_revert_legacy_masters(actor=actor, run=run)
+    revert = do_start_legacy_migration_revert(actor=actor, run=run, force=force, background=False)
+    execute_run(revert.pk)
+    revert.refresh_from_db()
+    if revert.status != RunStatus.COMPLETED:
+        raise ApplicationError(revert.error_code or error_codes.NOT_REVERTIBLE, revert.error_message or revert.get_status_display())
+    return Counter(revert.counts)
+
+
+@transaction.atomic(durable=True)
+def do_revert_legacy_masters(*, actor: Actor, run: Run) -> Counter:
+    """Undo a masters run within 30 days: the masters it created that no case uses are removed (with their
+    ledger entries); the others are kept and counted. Atomic, audited."""
+    check_admin_of_run(actor, run)
+    run = Run.objects.for_company(actor.company_id).select_for_update().get(pk=run.pk)
+    check_legacy_migration_revertible(run, force=False)
+    counts = revert_masters(run)
+    now = timezone.now()
     Run.objects.for_company(run.company_id).filter(pk=run.pk).update(status=RunStatus.REVERTED, reverted_at=now, reverted_by=actor.user)
     record_event(company_id=run.company_id, actor=actor.user, verb="revert", instance=run, after=dict(counts), run_id=run.pk)
     return counts

@@ -8,5 +8,5 @@ class LegacyConfig(AppConfig):
     verbose_name = _("Legacy desktop migration")
 
     def ready(self) -> None:
-        # Registers the migration job with the pipeline engine.
-        from estatecrm.legacy import jobs  # noqa: F401
+        # Registers the migration job and its revert with the pipeline engine.
+        from estatecrm.legacy import jobs, revert  # noqa: F401

@@ -249,11 +249,11 @@ class Converted:
         return row, (customer.name, customer.kana, 0), points
 
 
-def converted_batches(converter: Converter, order: Sequence[tuple[int, dict]], after_row: int, language: str):
+def converted_batches(converter: Converter, order: Sequence[tuple[int, dict]], after_row: int, language: str,
+                      batch_cases: int = BATCH_CASES):
     """The converted batches of the cases after `after_row` (runs in the reading process: no database)."""
     converted = Converted()
     emitted: set[str] = set()
-    batch_cases = BATCH_CASES
     for start in range(after_row, len(order), batch_cases):
         chunk = order[start:start + batch_cases]
         items = []
@@ -331,11 +331,12 @@ class LegacyMigrationJob(Job):
 
     def batches(self, after_row: int):
         self.load()
-        if len(self.order) - after_row <= BATCH_CASES:
+        batch_cases = int(self.params.get("batch_cases") or BATCH_CASES)  # (a test's small batches)
+        if len(self.order) - after_row <= batch_cases:
             # One batch: nothing to overlap.
-            return converted_batches(self.converter, self.order, after_row, self.language)
+            return converted_batches(self.converter, self.order, after_row, self.language, batch_cases)
         # Cases are converted in a second process while this one writes (the machine has two cores).
-        return produce_in_child(converted_batches, self.converter, self.order, after_row, self.language)
+        return produce_in_child(converted_batches, self.converter, self.order, after_row, self.language, batch_cases)
 
     # -- writing -------------------------------------------------------------------------------
     def write(self, batch: Batch) -> Counter:

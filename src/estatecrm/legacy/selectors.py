@@ -411,3 +411,13 @@ def customer_names(*, actor: Actor, customer_ids) -> dict[int, str]:
     if not ids:
         return {}
     return dict(Customer.objects.for_company(actor.company_id).filter(pk__in=ids).values_list("pk", "name"))
+
+
+def revert_summary(revert: Run | None) -> dict | None:
+    """A migration run's latest revert as the run's status and the CLI report it: poll it until `status` ends."""
+    if revert is None:
+        return None
+    counts = revert.counts or {}
+    return {"revert_id": revert.pk, "status": revert.status, "status_label": str(revert.get_status_display()), "rows_total": revert.rows_total,
+            "rows_done": revert.rows_done, "cases_trashed": int(counts.get("cases_trashed", 0)),
+            "customers_trashed": int(counts.get("customers_trashed", 0)), "error": revert.error_message}

@@ -29,6 +29,7 @@ from estatecrm.legacy.choices import QUICK_CAP, REVERT_DAYS, Mode, Outcome
 from estatecrm.legacy.reports import reason_label, write_migrated_ids, write_reconciliation
 from estatecrm.pipeline.models import Run
 from estatecrm.pipeline.readers import ReadError
+from estatecrm.pipeline.reverts import latest_revert
 from estatecrm.tenancy.decorators import permission_view
 from estatecrm.tenancy.models import OrgUnit
 from estatecrm.tenancy.permissions import require
@@ -281,8 +282,8 @@ def runs(request: HttpRequest, actor: Actor, unit: OrgUnit) -> HttpResponse:
     return render(request, "legacy/runs.html", _context(actor, unit, "runs", rows=rows))
 
 
-def _can_revert(run: Run) -> bool:
-    if run.status not in actions.REVERTIBLE or run.reverted_at is not None:
+def _can_revert(run: Run, revert: Run | None = None) -> bool:
+    if run.status not in actions.REVERTIBLE or run.reverted_at is not None or (revert is not None and not revert.is_finished):
         return False
     return run.finished_at is None or timezone.now() - run.finished_at <= timezone.timedelta(days=REVERT_DAYS)
 
@@ -290,9 +291,11 @@ def _can_revert(run: Run) -> bool:
 def _render_run(request: HttpRequest, actor: Actor, unit: OrgUnit, run: Run, *, revert_form=None, edited=None,
                 revert_error: str = "", status: int = 200) -> HttpResponse:
     summary = selectors.run_summary(run)
+    revert = latest_revert(run)
     return render(request, "legacy/run.html", _context(
         actor, unit, "runs", run=run, summary=summary, links=_summary_links(unit, run, summary),
-        skipped_total=sum(summary["skipped"].values()), can_abort=not run.is_finished, can_revert=_can_revert(run),
+        skipped_total=sum(summary["skipped"].values()), can_abort=not run.is_finished, can_revert=_can_revert(run, revert),
+        revert=revert, is_reverting=revert is not None and not revert.is_finished,
         revert_form=revert_form or forms.RevertForm(), edited=edited, revert_error=revert_error, revert_days=REVERT_DAYS,
         status_url=reverse("legacy:run-status", kwargs={"unit_id": unit.pk, "run_id": run.pk}),
     ), status=status)
@@ -310,8 +313,10 @@ def run_detail(request: HttpRequest, actor: Actor, unit: OrgUnit, run_id: int) -
 def run_status(request: HttpRequest, actor: Actor, unit: OrgUnit, run_id: int) -> JsonResponse:
     """What the run page polls until the run has ended."""
     run = selectors.access_unit_migration(actor, run_id, org_unit=unit)
+    revert = latest_revert(run)
     return JsonResponse({**selectors.run_summary(run), "status_label": str(run.get_status_display()), "is_finished": run.is_finished,
-                         "rows_done": run.rows_done, "rows_total": run.rows_total, "error": run.error_message})
+                         "rows_done": run.rows_done, "rows_total": run.rows_total, "error": run.error_message,
+                         "is_reverting": revert is not None and not revert.is_finished, "revert": selectors.revert_summary(revert)})
 
 
 @require_POST
@@ -334,15 +339,15 @@ def run_revert(request: HttpRequest, actor: Actor, unit: OrgUnit, run_id: int) -
     form = forms.RevertForm(request.POST)
     force = form.is_valid() and form.cleaned_data["force"]
     try:
-        counts = actions.do_revert_legacy_migration(actor=actor, run=run, force=force)
+        actions.do_start_legacy_migration_revert(actor=actor, run=run, force=force)
     except ApplicationError as error:
         run.refresh_from_db()
         edited = None
         if error.code == error_codes.EDITED_SINCE:
             edited = actions.edited_since(run)
         return _render_run(request, actor, unit, run, revert_form=form, edited=edited, revert_error=error.message, status=409)
-    messages.success(request, _("Reverted: %(cases)d cases and %(customers)d customers moved to the trash.") % {
-        "cases": counts.get("cases_trashed", 0), "customers": counts.get("customers_trashed", 0)})
+    # The revert runs in the background (as long as the migration did): its progress shows on the run's page.
+    messages.success(request, _("The run is being reverted in the background: this page shows its progress."))
     return redirect("legacy:run", unit_id=unit.pk, run_id=run.pk)
 
 

@@ -20,7 +20,9 @@ class Run(TenantOwnedModel, TimeStampedModel):
     """One bulk move of data into a company: its input, options, progress, outcome and counts.
 
     The worker advances `checkpoint` (the last source row fully handled) in the same transaction as
-    each batch's writes and ledger entries, so a run killed mid-way resumes exactly after it.
+    each batch's writes and ledger entries, so a run killed mid-way resumes exactly after it. While it
+    runs, the worker beats (`heartbeat_at`) from a thread of its own; `lease` fences out a worker whose
+    run was taken over.
     """
 
     kind = models.CharField(_("kind"), max_length=32)
@@ -41,6 +43,10 @@ class Run(TenantOwnedModel, TimeStampedModel):
     abort_requested_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Incremented by every claim of the run (engine.claim_run): a worker writes the run's batches,
+    # counts and end only while the lease it claimed is still the run's, so a worker that was taken
+    # over (its heartbeat looked stale) is fenced out instead of writing beside the new one.
+    lease = models.PositiveIntegerField(default=0, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True)
     reverted_at = models.DateTimeField(null=True, blank=True)
     reverted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
@@ -124,3 +130,17 @@ class RowIssue(TenantOwnedModel):
     class Meta:
         ordering = ["row_number", "pk"]
         indexes = [models.Index(fields=["company", "run", "row_number"], name="rowissue_run_idx")]
+
+
+class WriteLock(TenantOwnedModel):
+    """A point where the writers of one company that check before they write wait for each other (the
+    lead import's duplicate check: pipeline/lock_objects.py). A writer's transaction increments
+    `version` first, which holds the row (PostgreSQL; SQLite has one writer anyway) until it commits;
+    a reader that noted the version before looking something up knows, from the version it finds
+    under the lock, whether another writer committed since."""
+
+    name = models.CharField(max_length=64)
+    version = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "name"], name="writelock_unique_name")]

@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from estatecrm.core.scope import company_scope
 from estatecrm.crm.models import Customer
+from estatecrm.pipeline.models import Run
 
 pytestmark = pytest.mark.django_db
 
@@ -55,8 +56,35 @@ def test_dry_run_then_import_then_revert(admin_client, company, project, django_
     failed = admin_client.get(f"/api/v1/lead-imports/{import_id}/failed-rows?encoding=utf-8-sig")
     assert failed.content.decode("utf-8-sig").splitlines()[0] == "会社名,担当者,電話番号,メール,エラー内容"
     assert failed.content.count(b"\xef\xbb\xbf") == 1  # one BOM for the file, not one per line
-    reverted = admin_client.post(f"/api/v1/lead-imports/{import_id}/revert", json.dumps({"force": False}), content_type="application/json")
-    assert reverted.json()["status"] == "reverted"
+    with django_capture_on_commit_callbacks(execute=True):
+        reverted = admin_client.post(f"/api/v1/lead-imports/{import_id}/revert", json.dumps({"force": False}), content_type="application/json")
+    assert (reverted.status_code, reverted.json()["revert"]["status"]) == (202, "pending")
+    assert admin_client.get(f"/api/v1/lead-imports/{import_id}").json()["status"] == "reverted"
+
+
+def test_revert_answers_202_at_once_and_the_import_tells_its_progress(admin_client, company, project, django_capture_on_commit_callbacks):
+    # given: a finished import
+    with django_capture_on_commit_callbacks(execute=True):
+        import_id = admin_client.post("/api/v1/lead-imports", {"project_id": project.pk, "file": upload()}).json()["import_id"]
+    # when
+    with django_capture_on_commit_callbacks() as callbacks:
+        started = admin_client.post(f"/api/v1/lead-imports/{import_id}/revert", json.dumps({"force": False}), content_type="application/json")
+    # then: accepted, not done; the import names the revert to poll
+    revert_id = Run.objects.for_company(company).get(kind="lead_import_revert").pk
+    assert (started.status_code, started.json()["status"], len(callbacks)) == (202, "completed_with_failures", 1)
+    assert started.json()["revert"] == {"revert_id": revert_id, "status": "pending", "rows_total": None, "rows_done": 0,
+                                        "leads_trashed": 0, "leads_restored": 0, "error": ""}
+    with company_scope(company):
+        assert Customer.objects.filter(deleted_at__isnull=True).count() == 1
+    # when: a worker runs it
+    callbacks[0]()
+    # then
+    polled = admin_client.get(f"/api/v1/lead-imports/{import_id}").json()
+    assert (polled["status"], polled["revert"]) == ("reverted", {"revert_id": revert_id, "status": "completed", "rows_total": 2,
+                                                                "rows_done": 2, "leads_trashed": 1, "leads_restored": 0, "error": ""})
+    assert [row["revert"]["revert_id"] for row in admin_client.get("/api/v1/lead-imports").json()] == [revert_id]
+    with company_scope(company):
+        assert Customer.objects.filter(deleted_at__isnull=True).count() == 0
 
 
 def test_bad_file_gives_the_error_body(admin_client, project):

@@ -324,7 +324,7 @@ def test_failed_rows_download_in_the_file_encoding_or_utf8(admin_client, finishe
     assert utf8.content.decode("utf-8-sig").splitlines()[1] == original.content.decode("cp932").splitlines()[1]
 
 
-def test_revert_is_refused_with_the_edited_leads_then_forced(admin_client, company, finished_run):
+def test_revert_is_refused_with_the_edited_leads_then_forced(admin_client, company, finished_run, django_capture_on_commit_callbacks):
     # given: one imported lead edited after the import
     with company_scope(company):
         edited = Customer.objects.get(name="株式会社ABC")
@@ -337,8 +337,9 @@ def test_revert_is_refused_with_the_edited_leads_then_forced(admin_client, compa
     assert refused.context["refused"].startswith("1 imported leads were edited after the import")
     finished_run.refresh_from_db()
     assert finished_run.status == "completed_with_failures"
-    # when: forced
-    forced = admin_client.post(f"/imports/{finished_run.pk}/revert/", {"force": "on"})
+    # when: forced (the revert runs in the background: here when the request's transaction commits)
+    with django_capture_on_commit_callbacks(execute=True):
+        forced = admin_client.post(f"/imports/{finished_run.pk}/revert/", {"force": "on"})
     # then
     finished_run.refresh_from_db()
     assert (forced.status_code, finished_run.status) == (302, "reverted")
@@ -346,12 +347,40 @@ def test_revert_is_refused_with_the_edited_leads_then_forced(admin_client, compa
         assert Customer.objects.filter(deleted_at__isnull=True).count() == 0
 
 
-def test_revert_page_lists_nothing_when_no_lead_was_edited(admin_client, finished_run):
+def test_revert_page_lists_nothing_when_no_lead_was_edited(admin_client, finished_run, django_capture_on_commit_callbacks):
     page = admin_client.get(f"/imports/{finished_run.pk}/revert/")
     assert (page.status_code, page.context["edited"]) == (200, [])
-    response = admin_client.post(f"/imports/{finished_run.pk}/revert/", {})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/imports/{finished_run.pk}/revert/", {})
     finished_run.refresh_from_db()
     assert (response.status_code, finished_run.status) == (302, "reverted")
+
+
+def test_revert_runs_in_the_background_and_the_import_page_follows_it(admin_client, company, finished_run, django_capture_on_commit_callbacks):
+    # when: the admin confirms the revert
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = admin_client.post(f"/imports/{finished_run.pk}/revert/", {})
+    # then: the request only started it: nothing is reverted yet, and the import's page shows it waiting
+    finished_run.refresh_from_db()
+    revert = Run.objects.for_company(company).get(kind="lead_import_revert")
+    assert (response.status_code, response["Location"], len(callbacks)) == (302, f"/imports/{finished_run.pk}/", 1)
+    assert (finished_run.status, revert.status, revert.params["run_id"]) == ("completed_with_failures", "pending", finished_run.pk)
+    with company_scope(company):
+        assert Customer.objects.filter(deleted_at__isnull=True).count() == 2
+    waiting = admin_client.get(f"/imports/{finished_run.pk}/")
+    assert (waiting.context["revert"], waiting.context["is_reverting"], waiting.context["is_revertible"]) == (revert, True, False)
+    assert b'http-equiv="refresh"' in waiting.content
+    # when: a worker runs it
+    callbacks[0]()
+    # then: the import is reverted and its page shows the revert's counts
+    finished_run.refresh_from_db()
+    assert finished_run.status == "reverted"
+    with company_scope(company):
+        assert Customer.objects.filter(deleted_at__isnull=True).count() == 0
+    done = admin_client.get(f"/imports/{finished_run.pk}/")
+    assert (done.context["revert"].status, done.context["revert"].counts, done.context["is_reverting"]) == ("completed", {"leads_trashed": 2}, False)
+    assert b'http-equiv="refresh"' not in done.content
+    assert b'data-testid="revert-counts"' in done.content
 
 
 # ---------------------------------------------------------------------------------------------

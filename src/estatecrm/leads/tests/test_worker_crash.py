@@ -2,12 +2,8 @@
 
 import os
 import signal
-import subprocess
-import sys
-import time
 
 import pytest
-from django.db import connection
 
 from estatecrm.core.scope import company_scope
 from estatecrm.crm.models import Contact, Customer
@@ -15,34 +11,10 @@ from estatecrm.leads import actions
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import LedgerEntry, Run
 from estatecrm.pipeline.tasks import run_pipeline
+from estatecrm.pipeline.testing import start_worker, wait_for, worker_environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROWS = 3000
-
-
-def worker_environment() -> dict:
-    settings_dict = connection.settings_dict
-    if connection.vendor == "sqlite":
-        url = f"sqlite:///{settings_dict['NAME']}"
-    else:
-        url = f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
-    return dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="estatecrm.config.settings.test")
-
-
-def start_worker(environment, log_path):
-    # The worker's output goes to a file in the test's directory: read it when the test fails.
-    with log_path.open("ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "estatecrm", "worker", "--backend", "database", "--interval", "0.2"],
-                                env=environment, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_for(predicate, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_a_killed_worker_leaves_a_run_that_the_next_worker_finishes_exactly_once(company, company_admin, admin_actor, project, tmp_path):

@@ -319,13 +319,49 @@ def test_revert_is_refused_with_the_edited_cases_then_forced(sample_company, sam
     assert refused.context["edited"] == [(edited.source_id, edited.pk)]
     assert f'<a href="/cases/{edited.pk}/">#{edited.pk}</a>' in refused.content.decode()
     assert Case.objects.for_company(sample_company).filter(deleted_at__isnull=False).count() == 0
-    # when forced
-    response = client.post(url("legacy:run-revert", units["HQ"], run), {"force": "on"})
+    # when forced (the revert runs in the background: here when the request's transaction commits)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("legacy:run-revert", units["HQ"], run), {"force": "on"})
     # then
     assert response.status_code == 302
     run.refresh_from_db()
     assert run.status == RunStatus.REVERTED
     assert Case.objects.for_company(sample_company).filter(deleted_at__isnull=True).count() == 0
+
+
+def test_revert_runs_in_the_background_and_the_run_page_follows_it(sample_company, sample_admin, units, bundle_path,
+                                                                    django_capture_on_commit_callbacks):
+    # given a finished run
+    client = client_for(sample_admin)
+    upload(client, units["HQ"], bundle_path)
+    start_full(client, units["HQ"], django_capture_on_commit_callbacks)
+    run = Run.objects.for_company(sample_company).get(kind=RUN_KIND)
+    # when the admin reverts it
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(url("legacy:run-revert", units["HQ"], run))
+    # then the request only started it: nothing is trashed yet, and the run's page and status follow the revert
+    revert = Run.objects.for_company(sample_company).get(kind="legacy_migration_revert")
+    run.refresh_from_db()
+    assert (response.status_code, len(callbacks), run.status, revert.status) == (302, 1, RunStatus.COMPLETED, RunStatus.PENDING)
+    assert Case.objects.for_company(sample_company).filter(deleted_at__isnull=True).count() == 20
+    page = client.get(url("legacy:run", units["HQ"], run))
+    assert (page.context["revert"], page.context["is_reverting"], page.context["can_revert"]) == (revert, True, False)
+    assert 'data-finished="0"' in page.content.decode()
+    status = client.get(url("legacy:run-status", units["HQ"], run)).json()
+    assert (status["is_finished"], status["is_reverting"], status["revert"]["revert_id"], status["revert"]["status"]) == (
+        True, True, revert.pk, "pending")
+    # when a worker runs it
+    callbacks[0]()
+    # then
+    run.refresh_from_db()
+    assert run.status == RunStatus.REVERTED
+    assert Case.objects.for_company(sample_company).filter(deleted_at__isnull=True).count() == 0
+    status = client.get(url("legacy:run-status", units["HQ"], run)).json()
+    assert (status["is_reverting"], status["revert"]["status"], status["revert"]["cases_trashed"], status["revert"]["customers_trashed"]) == (
+        False, "completed", 20, 19)
+    page = client.get(url("legacy:run", units["HQ"], run))
+    assert 'data-testid="revert-counts"' in page.content.decode()
+    assert 'data-finished="1"' in page.content.decode()
 
 
 # ---------------------------------------------------------------------------------------------

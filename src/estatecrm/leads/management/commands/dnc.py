@@ -13,6 +13,7 @@ from estatecrm.leads.actions import do_remove_dnc_entry, do_start_dnc_import
 from estatecrm.leads.models import DoNotCallEntry, DoNotCallScope
 from estatecrm.leads.selectors import summarize_counts
 from estatecrm.normalize import neutralize_formula
+from estatecrm.pipeline.commands import check_run_ended_well
 from estatecrm.pipeline.engine import execute_run
 from estatecrm.pipeline.readers import ReadError
 from estatecrm.tenancy.commands import acting_actor, company_by_code
@@ -84,6 +85,7 @@ class Command(BaseCommand):
         else:
             for key, value in result.items():
                 self.stdout.write(f"{key}: {value}")
+        check_run_ended_well(run)  # the exit code says how the run ended (pipeline/commands.py)
 
     def rows(self, company):
         scopes: dict[int, list[str]] = {}

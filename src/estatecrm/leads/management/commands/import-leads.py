@@ -13,6 +13,7 @@ from estatecrm.crm.models import Project
 from estatecrm.leads import actions
 from estatecrm.leads.choices import DuplicateKey, DuplicatePolicy
 from estatecrm.leads.selectors import import_summary, summarize_counts
+from estatecrm.pipeline.commands import check_run_ended_well
 from estatecrm.pipeline.engine import execute_run
 from estatecrm.pipeline.mapping import parse_mapping_json
 from estatecrm.pipeline.readers import ReadError, open_table
@@ -125,6 +126,7 @@ class Command(BaseCommand):
                 execute_run(run.pk, progress=advance)
         run.refresh_from_db()
         self.report(import_summary(run), as_json, error=run.error_message)
+        check_run_ended_well(run)  # the exit code says how the run ended (pipeline/commands.py)
 
     def report(self, result, as_json, error=""):
         if as_json:

@@ -7,10 +7,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from estatecrm.core.errors import ApplicationError
 from estatecrm.core.scope import company_scope
-from estatecrm.leads.actions import do_revert_lead_import
+from estatecrm.leads.actions import do_start_lead_import_revert
 from estatecrm.leads.choices import RUN_KIND
 from estatecrm.leads.reports import FAILED_ROWS_ENCODINGS, write_failed_rows
 from estatecrm.leads.selectors import import_list, import_summary
+from estatecrm.pipeline.choices import RunStatus
+from estatecrm.pipeline.commands import check_run_ended_well, execute_with_progress
 from estatecrm.pipeline.models import Run
 from estatecrm.tenancy.commands import acting_actor, company_by_code
 
@@ -31,6 +33,7 @@ class Command(BaseCommand):
         revert.add_argument("import_id", type=int)
         revert.add_argument("--force", action="store_true")
         revert.add_argument("--as", dest="as_email")
+        revert.add_argument("--no-wait", action="store_true", help="leave the revert to a worker and exit at once (0: started)")
 
     def handle(self, *args, action, **options):
         if action == "list":
@@ -48,12 +51,24 @@ class Command(BaseCommand):
                     message += f"; {result['replaced_characters']} characters not in {result['encoding']} were replaced with ?"
                 self.stdout.write(message)
             else:
-                actor = acting_actor(run.company, options["as_email"])
-                try:
-                    counts = do_revert_lead_import(actor=actor, run=run, force=options["force"])
-                except ApplicationError as error:
-                    raise CommandError(error.message) from None
-                self.stdout.write(f"import {run.pk} reverted: " + json.dumps(dict(counts), ensure_ascii=False))
+                self.revert(run, options)
+
+    def revert(self, run, options):
+        """Revert as a run (pipeline/reverts.py), executed here with its progress, or by a worker (`--no-wait`).
+        Exit codes: pipeline/commands.py."""
+        actor = acting_actor(run.company, options["as_email"])
+        try:
+            revert = do_start_lead_import_revert(actor=actor, run=run, force=options["force"], background=options["no_wait"])
+        except ApplicationError as error:
+            raise CommandError(error.message) from None
+        if options["no_wait"]:
+            self.stdout.write(f"import {run.pk}: revert {revert.pk} started; follow it with `estatecrm imports list`")
+            return
+        execute_with_progress(revert)
+        revert.refresh_from_db()
+        if revert.status == RunStatus.COMPLETED:
+            self.stdout.write(f"import {run.pk} reverted: " + json.dumps(dict(revert.counts), ensure_ascii=False))
+        check_run_ended_well(revert)
 
     def find_run(self, run_id: int) -> Run:
         # The id names one import; its company comes from the row (a command runs with full rights).

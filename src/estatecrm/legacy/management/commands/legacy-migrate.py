@@ -14,6 +14,7 @@ from estatecrm.legacy.choices import MASTERS_RUN_KIND, RUN_KIND, Mode
 from estatecrm.legacy.reports import write_migrated_ids, write_reconciliation
 from estatecrm.legacy.selectors import migration_list, preflight, run_summary
 from estatecrm.pipeline.choices import RunStatus
+from estatecrm.pipeline.commands import check_run_ended_well, execute_with_progress
 from estatecrm.pipeline.engine import execute_run
 from estatecrm.pipeline.models import Run
 from estatecrm.pipeline.readers import ReadError
@@ -70,6 +71,7 @@ class Command(BaseCommand):
         revert = commands.add_parser("revert")
         revert.add_argument("run_id", type=int)
         revert.add_argument("--force", action="store_true")
+        revert.add_argument("--no-wait", action="store_true", help="leave the revert to a worker and exit at once (0: started)")
 
     def handle(self, *args, action, **options):
         try:
@@ -163,6 +165,7 @@ class Command(BaseCommand):
             self.stderr.write("Nothing to migrate: no case of the bundle is eligible for this unit and these options.")
         if run.error_message:
             self.stderr.write(f"error: {run.error_message}")
+        check_run_ended_well(run)  # the exit code says how the run ended (pipeline/commands.py)
 
     def runs(self, company, options):
         actor = acting_actor(company, None)
@@ -192,6 +195,19 @@ class Command(BaseCommand):
         self.stdout.write(f"run {run.pk}: abort requested; the current batch finishes and what was written stays")
 
     def revert(self, run, options):
+        """A migration run is reverted as a run (pipeline/reverts.py), executed here with its progress, or by a
+        worker (`--no-wait`); a masters run at once. Exit codes: pipeline/commands.py."""
         actor = acting_actor(run.company, None)
-        counts = actions.do_revert_legacy_migration(actor=actor, run=run, force=options["force"])
-        self.stdout.write(f"run {run.pk} reverted: " + json.dumps(dict(counts), ensure_ascii=False))
+        if run.kind == MASTERS_RUN_KIND:
+            counts = actions.do_revert_legacy_migration(actor=actor, run=run, force=options["force"])
+            self.stdout.write(f"run {run.pk} reverted: " + json.dumps(dict(counts), ensure_ascii=False))
+            return
+        revert = actions.do_start_legacy_migration_revert(actor=actor, run=run, force=options["force"], background=options["no_wait"])
+        if options["no_wait"]:
+            self.stdout.write(f"run {run.pk}: revert {revert.pk} started; follow it with `estatecrm legacy-migrate runs`")
+            return
+        execute_with_progress(revert)
+        revert.refresh_from_db()
+        if revert.status == RunStatus.COMPLETED:
+            self.stdout.write(f"run {run.pk} reverted: " + json.dumps(dict(revert.counts), ensure_ascii=False))
+        check_run_ended_well(revert)

@@ -1,5 +1,5 @@
-// The run page follows a migration until it has ended: poll the status endpoint, update the progress,
-// then reload once so the final counts, the downloads and the revert form show.
+// The run page follows a migration (and then its revert) until it has ended: poll the status endpoint,
+// update the progress, then reload once so the final counts, the downloads and the revert form show.
 (() => {
   const card = document.querySelector("[data-testid=run][data-status-url]");
   if (!card) return;
@@ -17,10 +17,20 @@
       const response = await fetch(card.dataset.statusUrl, {credentials: "same-origin", headers: {Accept: "application/json"}});
       if (response.ok) {
         const run = await response.json();
-        if (run.is_finished) {
+        if (run.is_finished && !run.is_reverting) {
           window.location.reload();
           return;
         }
+        const revert = run.revert;
+        const revertProgress = document.querySelector("[data-revert-progress]");
+        if (revert && revertProgress && revert.rows_total) {
+          revertProgress.max = revert.rows_total;
+          revertProgress.value = revert.rows_done;
+        }
+        const revertText = document.querySelector("[data-revert-progress-text]");
+        if (revert && revertText) revertText.textContent = `${revert.rows_done} / ${revert.rows_total ?? "?"}`;
+        const revertStatus = document.querySelector("[data-revert-status]");
+        if (revert && revertStatus) revertStatus.textContent = revert.status_label;
         if (progress && run.rows_total) {
           progress.max = run.rows_total;
           progress.value = run.rows_done;
