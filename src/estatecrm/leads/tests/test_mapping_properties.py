@@ -25,7 +25,7 @@ CUSTOM_FIELDS = st.dictionaries(
     st.tuples(st.sampled_from(list(CustomFieldType.values)), st.lists(st.text(max_size=5), max_size=3)),
     max_size=3,
 )
-MAPPING_PROBLEMS = {"unknown_field", "unknown_header", "required_field_unmapped"}
+MAPPING_PROBLEMS = {"unknown_field", "unknown_header", "required_field_unmapped", "duplicate_header"}
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 POSTAL_CODE = re.compile(r"[0-9]{3}-[0-9]{4}")
 
