@@ -139,10 +139,13 @@ def test_the_cli_refuses_a_hostile_file_and_writes_nothing(company, company_admi
         assert str(raised.value) == expected.message
         assert written(company) == (0, 0, 0)
     else:
+        # found while the run reads the file: the run fails with the reader's message (exit code 3)
         out = io.StringIO()
-        call_command(*command, stdout=out, stderr=io.StringIO())
+        with pytest.raises(CommandError) as raised:
+            call_command(*command, stdout=out, stderr=io.StringIO())
         # then
         assert out.getvalue().splitlines()[-1] == f"error: {expected.message}"
+        assert (raised.value.returncode, str(raised.value).endswith(f"failed: {expected.message}")) == (3, True)
         assert written(company) == (0, 0, 1)
 
 
