@@ -165,7 +165,8 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 # account's failures over every address and User-Agent (ProgressiveDelayHandler), so it cannot.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
-LANGUAGE_CODE = "ja"
+# The language of pages before a user chooses one, of mails without a user, and of the commands.
+LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "ja")
 LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Tokyo")

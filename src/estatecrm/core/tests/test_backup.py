@@ -132,7 +132,8 @@ def empty_database(tmp_path):
 def run_restore(archive: Path, database_url: str, media: Path, tmp_path: Path) -> subprocess.CompletedProcess:
     """`estatecrm restore IN --json` as an operator runs it: production settings from the environment."""
     environment = dict(os.environ, DATABASE_URL=database_url, MEDIA_ROOT=str(media), ESTATECRM_VAR_DIR=str(tmp_path / "var"),
-                       DJANGO_SETTINGS_MODULE="estatecrm.config.settings.base", SECRET_KEY="restore-test-secret-key")
+                       DJANGO_SETTINGS_MODULE="estatecrm.config.settings.base", SECRET_KEY="restore-test-secret-key",
+                       LANGUAGE_CODE="en")
     return subprocess.run([sys.executable, "-m", "estatecrm", "restore", str(archive), "--json"], env=environment,
                           capture_output=True, text=True, timeout=300)
 

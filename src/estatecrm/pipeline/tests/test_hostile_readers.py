@@ -191,6 +191,7 @@ def test_malformed_ods_that_spins_calamine_is_refused_at_once(tmp_path):
 
     path = hostile.write_ods(tmp_path / "spinning.ods", hostile.ods_header_and_row() + hostile.ODS_SPINNING_CALAMINE)
     program = ("import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'estatecrm.config.settings.test'); django.setup()\n"
+               "from django.utils import translation; translation.activate('en')\n"
                "from estatecrm.pipeline.readers import ReadError, open_table\n"
                f"try:\n    open_table({str(path)!r})\nexcept ReadError as error:\n    print(error.code, error.message)\n")
     # when
