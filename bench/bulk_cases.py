@@ -57,7 +57,8 @@ def fill(cases: int):
 
 
 def per_case_bulk_change(actor, case_ids, operation, value) -> int:
-    """The bulk change before it became set-based: the per-case actions, case by case (for the "before" figures)."""
+    """The bulk change before it became set-based: the per-case actions, case by case (for the "before" figures;
+    adding a tag a case has already keeps it, as the set-based change does, where the old loop removed it)."""
     from django.db import transaction
 
     from estatecrm.crm.actions import (
@@ -81,7 +82,7 @@ def per_case_bulk_change(actor, case_ids, operation, value) -> int:
                 changed += _trash_case(case=case, acting_user=actor.user)
             else:
                 tags = [link.tag for link in CaseTag.objects.for_company(actor.company_id).filter(case=case).select_related("tag").order_by("position")]
-                wanted = [*tags, value] if operation == BulkOperation.ADD_TAG and value not in tags else [t for t in tags if t != value]
+                wanted = (tags if value in tags else [*tags, value]) if operation == BulkOperation.ADD_TAG else [t for t in tags if t != value]
                 changed += do_set_case_tags(case=case, tags=wanted, acting_user=actor.user)
         return changed
 

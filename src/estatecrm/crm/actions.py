@@ -862,8 +862,9 @@ def _bulk_case_tag_changes(actor, cases: list[Case], operation: str, tag: Tag) -
     new_links = []
     for case in cases:
         current = [tag_id for tag_id, _position in links[case.pk]]
-        if operation == BulkOperation.ADD_TAG and tag.pk not in current:
-            wanted = [*current, tag.pk]
+        if operation == BulkOperation.ADD_TAG:
+            # A case that has the tag already keeps its tags as they are (no event, updated_at kept).
+            wanted = current if tag.pk in current else [*current, tag.pk]
         else:
             wanted = [tag_id for tag_id in current if tag_id != tag.pk]
         if operation == BulkOperation.ADD_TAG and len(wanted) > MAX_TAGS_PER_CASE:

@@ -65,7 +65,8 @@ def test_a_bulk_change_takes_the_same_number_of_statements_for_3_and_for_30_case
 
 
 def per_case_bulk_change(actor, case_ids, operation, value) -> int:
-    """The bulk change as it was written before it became set-based: the per-case actions, case by case in pk order."""
+    """The bulk change as it was written before it became set-based: the per-case actions, case by case in pk order
+    (except that adding a tag a case has already leaves its tags as they are; the loop removed it)."""
     from estatecrm.crm.actions import administered_cases
 
     cases = list(administered_cases(actor).filter(pk__in=list(case_ids), deleted_at__isnull=True).order_by("pk"))
@@ -79,7 +80,7 @@ def per_case_bulk_change(actor, case_ids, operation, value) -> int:
             changed += _trash_case(case=case, acting_user=actor.user)
         else:
             tags = [link.tag for link in CaseTag.objects.for_company(actor.company_id).filter(case=case).select_related("tag").order_by("position")]
-            wanted = [*tags, value] if operation == BulkOperation.ADD_TAG and value not in tags else [t for t in tags if t != value]
+            wanted = (tags if value in tags else [*tags, value]) if operation == BulkOperation.ADD_TAG else [t for t in tags if t != value]
             changed += do_set_case_tags(case=case, tags=wanted, acting_user=actor.user)
     return changed
 
@@ -164,3 +165,23 @@ def test_a_bulk_reassign_refuses_a_case_whose_sub_status_belongs_to_another_stat
     assert refused.value.code == "sub_status_mismatch"
     assert set(Case.objects.for_company(company).values_list("main_assignee_id", flat=True)) == {agent.pk}
     assert AuditEvent.objects.for_company(company).count() == events
+
+
+def test_a_bulk_add_of_a_tag_leaves_the_cases_that_already_have_it_as_they_are(company, org, agent, company_admin):
+    # given
+    pet, single = (do_upsert_tag(company=company, name=name)[0] for name in ("ペット", "単身"))
+    tagged = testing.make_case(company, org["SBY"], main_assignee=agent, tags=[pet, single])
+    untagged = testing.make_case(company, org["SBY"], main_assignee=agent, tags=[single])
+    updated_at = Case.objects.for_company(company).get(pk=tagged.pk).updated_at
+    events = AuditEvent.objects.for_company(company).filter(object_id=str(tagged.pk)).count()
+    # when
+    changed = do_bulk_update_cases(actor=actor_for(company_admin), case_ids=[tagged.pk, untagged.pk], operation=BulkOperation.ADD_TAG,
+                                   value=pet)
+    # then
+    assert changed == 1
+    assert list(CaseTag.objects.for_company(company).filter(case=tagged).order_by("position").values_list("tag_id", "position")) == [
+        (pet.pk, 0), (single.pk, 1)]
+    assert list(CaseTag.objects.for_company(company).filter(case=untagged).order_by("position").values_list("tag_id", "position")) == [
+        (single.pk, 0), (pet.pk, 1)]
+    assert Case.objects.for_company(company).get(pk=tagged.pk).updated_at == updated_at
+    assert AuditEvent.objects.for_company(company).filter(object_id=str(tagged.pk)).count() == events
