@@ -47,11 +47,31 @@ def record_event(
     run_id: int | None = None,
 ) -> AuditEvent:
     """Append one audit event. Call it inside the transaction of the change it describes."""
+    event = audit_event(company_id=company_id, actor=actor, verb=verb, instance=instance, object_type=object_type,
+                        object_id=object_id, object_repr=object_repr, before=before, after=after, run_id=run_id)
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event(
+    *,
+    company_id: int,
+    actor,
+    verb: str,
+    instance: models.Model | None = None,
+    object_type: str | None = None,
+    object_id=None,
+    object_repr: str = "",
+    before: dict | None = None,
+    after: dict | None = None,
+    run_id: int | None = None,
+) -> AuditEvent:
+    """The event record_event writes, unsaved: for bulk_record_events (set-based actions write many at once)."""
     if instance is not None:
         object_type = object_type or instance._meta.label_lower
         object_id = instance.pk if object_id is None else object_id
         object_repr = object_repr or str(instance)[:200]
-    return AuditEvent.objects.create(
+    return AuditEvent(
         company_id=company_id,
         actor=actor if getattr(actor, "pk", None) else None,
         verb=verb,

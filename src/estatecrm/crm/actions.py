@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from estatecrm.audit.actions import record_event, snapshot
+from estatecrm.audit.actions import audit_event, bulk_record_events, record_event, snapshot
 from estatecrm.audit.stale import check_read_version
 from estatecrm.core.errors import ApplicationError
 from estatecrm.core.versions import ReadVersion
@@ -774,6 +775,14 @@ def do_bulk_update_cases(*, actor, case_ids: Sequence[int], operation: str, valu
     `value`: the new main assignee (User) for reassign, a Tag for add/remove tag, a status for
     set_status. All or nothing: a refusal (too many tags on one case, ...) changes no case.
     Returns the number of cases that changed.
+
+    Set-based, so 1,000 cases take a fixed number of statements whatever their number: the cases
+    locked in one SELECT (pk order), one UPDATE of the changed ones, the tag links deleted and
+    written in one statement each, the audit events in one bulk insert (Django splits inserts into
+    batches of 999 parameters on SQLite). The outcome is the one of the per-case actions
+    (`do_update_case`, `do_set_case_tags`, `_trash_case`) applied in pk order: the same refusals,
+    the same rows, the same audit events; a case that does not change gets no event and keeps its
+    `updated_at` (`crm/tests/test_bulk_cases.py` compares the two).
     """
     from estatecrm.tenancy.models import User
 
@@ -782,39 +791,120 @@ def do_bulk_update_cases(*, actor, case_ids: Sequence[int], operation: str, valu
         raise ValueError(f"unknown bulk operation {operation!r}")
     if len(case_ids) > MAX_BULK_CASES:
         raise ApplicationError(error_codes.BULK_TOO_MANY, _("At most %(count)d cases at once.") % {"count": MAX_BULK_CASES})
-    cases = list(
-        administered_cases(actor).filter(pk__in=list(case_ids), deleted_at__isnull=True).select_for_update().order_by("pk")
-    )
-    changed = 0
     if operation == BulkOperation.REASSIGN:
         if not isinstance(value, User) or value.company_id != actor.company_id or not value.is_active:
             raise ApplicationError(error_codes.UNKNOWN_ASSIGNEE, _("Choose an active user of the company."))
-        for case in cases:
-            changed += do_update_case(case=case, changes={"main_assignee": value}, acting_user=actor.user)
     elif operation == BulkOperation.SET_STATUS:
         if value not in CaseStatus.values:
             raise ApplicationError(error_codes.UNKNOWN_STATUS, _("Choose a valid status."))
-        for case in cases:
-            changed += do_update_case(case=case, changes={"status": value}, acting_user=actor.user)
     elif operation in (BulkOperation.ADD_TAG, BulkOperation.REMOVE_TAG):
         if not isinstance(value, Tag) or value.company_id != actor.company_id:
             raise ApplicationError(error_codes.UNKNOWN_TAG, _("Unknown tag."))
-        current: dict[int, list[Tag]] = {case.pk: [] for case in cases}
-        for link in CaseTag.objects.for_company(actor.company_id).filter(case_id__in=current).select_related("tag").order_by("case_id", "position"):
-            current[link.case_id].append(link.tag)
-        for case in cases:
-            tags = current[case.pk]
-            wanted = [*tags, value] if operation == BulkOperation.ADD_TAG and value not in tags else [t for t in tags if t != value]
-            if operation == BulkOperation.ADD_TAG and len(wanted) > MAX_TAGS_PER_CASE:
-                raise ApplicationError(
-                    error_codes.TOO_MANY_TAGS,
-                    _("Case #%(case)d already has %(count)d tags; nothing was changed.") % {"case": case.pk, "count": len(tags)},
-                )
-            changed += do_set_case_tags(case=case, tags=wanted, acting_user=actor.user)
+    # The customer is the audit event's object_repr (str(case)); the sub-status is checked as do_update_case checks it.
+    cases = list(
+        administered_cases(actor).filter(pk__in=list(case_ids), deleted_at__isnull=True)
+        .select_related("customer", "sub_status").select_for_update(of=("self",)).order_by("pk")
+    )
+    if operation in (BulkOperation.REASSIGN, BulkOperation.SET_STATUS):
+        changes = _bulk_case_field_changes(cases, operation, value)
     elif operation == BulkOperation.TRASH:
-        for case in cases:
-            changed += _trash_case(case=case, acting_user=actor.user)
-    return changed
+        return _bulk_trash_cases(actor, cases)
+    else:
+        changes = _bulk_case_tag_changes(actor, cases, operation, value)
+    if not changes:
+        return 0
+    now = timezone.now()
+    changed_ids = [case.pk for case, _before, _after in changes]
+    if operation == BulkOperation.REASSIGN:
+        Case.objects.for_company(actor.company_id).filter(pk__in=changed_ids).update(main_assignee=value, updated_at=now)
+    elif operation == BulkOperation.SET_STATUS:
+        cleared = [case.pk for case, before, after in changes if "sub_status_id" in after]
+        Case.objects.for_company(actor.company_id).filter(pk__in=changed_ids).update(
+            status=value, updated_at=now,
+            sub_status=models.Case(models.When(pk__in=cleared, then=None), default=models.F("sub_status")),
+        )
+    else:
+        Case.objects.for_company(actor.company_id).filter(pk__in=changed_ids).update(updated_at=now)
+    bulk_record_events([
+        audit_event(company_id=actor.company_id, actor=actor.user, verb="update", instance=case, before=before, after=after)
+        for case, before, after in changes
+    ])
+    return len(changes)
+
+
+def _bulk_case_field_changes(cases: list[Case], operation: str, value) -> list[tuple[Case, dict, dict]]:
+    """(case, before, after) of each case the reassign or status change changes, as do_update_case decides and audits it."""
+    result = []
+    for case in cases:
+        if operation == BulkOperation.REASSIGN:
+            check_sub_status(case.status, case.sub_status)
+            wanted = {"main_assignee_id": value.pk}
+        else:
+            wanted = {"status": value}
+            # do_update_case: a sub-status of another status is cleared with the status change
+            if case.sub_status is not None and case.sub_status.status != value:
+                wanted["sub_status_id"] = None
+        changed = [attname for attname, new in wanted.items() if getattr(case, attname) != new]
+        if changed:
+            result.append((case, {name: getattr(case, name) for name in changed}, {name: wanted[name] for name in changed}))
+    return result
+
+
+def _bulk_case_tag_changes(actor, cases: list[Case], operation: str, tag: Tag) -> list[tuple[Case, dict, dict]]:
+    """Add or remove `tag` on each case as do_set_case_tags would (positions renumbered from 0), writing the
+    links in two statements: the links from the first position that differs are deleted and written anew."""
+    links: dict[int, list[tuple[int, int]]] = {case.pk: [] for case in cases}  # case -> [(tag_id, position)] in order
+    for case_id, tag_id, position in (CaseTag.objects.for_company(actor.company_id).filter(case_id__in=links)
+                                      .order_by("case_id", "position").values_list("case_id", "tag_id", "position")):
+        links[case_id].append((tag_id, position))
+    result = []
+    rewrite_from: dict[int, list[int]] = {}  # first position rewritten -> the cases with links there
+    new_links = []
+    for case in cases:
+        current = [tag_id for tag_id, _position in links[case.pk]]
+        if operation == BulkOperation.ADD_TAG:
+            # A case that has the tag already keeps its tags as they are (no event, updated_at kept).
+            wanted = current if tag.pk in current else [*current, tag.pk]
+        else:
+            wanted = [tag_id for tag_id in current if tag_id != tag.pk]
+        if operation == BulkOperation.ADD_TAG and len(wanted) > MAX_TAGS_PER_CASE:
+            raise ApplicationError(
+                error_codes.TOO_MANY_TAGS,
+                _("Case #%(case)d already has %(count)d tags; nothing was changed.") % {"case": case.pk, "count": len(current)},
+            )
+        if len(wanted) > MAX_TAGS_PER_CASE:
+            check_tags(wanted)
+        if current == wanted:
+            continue
+        kept = 0
+        while kept < min(len(wanted), len(current)) and links[case.pk][kept] == (wanted[kept], kept):
+            kept += 1
+        if any(position >= kept for _tag_id, position in links[case.pk]):
+            rewrite_from.setdefault(kept, []).append(case.pk)
+        new_links += [CaseTag(company_id=case.company_id, case_id=case.pk, tag_id=tag_id, position=position)
+                      for position, tag_id in enumerate(wanted) if position >= kept]
+        result.append((case, {"tags": current}, {"tags": wanted}))
+    if rewrite_from:
+        stale = Q()
+        for position, case_pks in rewrite_from.items():
+            stale |= Q(case_id__in=case_pks, position__gte=position)
+        CaseTag.objects.for_company(actor.company_id).filter(stale).delete()
+    if new_links:
+        CaseTag.objects.bulk_create(new_links)
+    return result
+
+
+def _bulk_trash_cases(actor, cases: list[Case]) -> int:
+    """Trash the (live, locked) cases as _trash_case does: deleted_at set, updated_at kept, one `trash` event each."""
+    if not cases:
+        return 0
+    now = timezone.now()
+    Case.objects.for_company(actor.company_id).filter(pk__in=[case.pk for case in cases], deleted_at__isnull=True).update(deleted_at=now)
+    bulk_record_events([
+        audit_event(company_id=actor.company_id, actor=actor.user, verb="trash", instance=case, after={"deleted_at": now.isoformat()})
+        for case in cases
+    ])
+    return len(cases)
 
 
 def administered_cases(actor):
