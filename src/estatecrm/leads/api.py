@@ -103,7 +103,8 @@ def options_from(mapping: str | None, duplicate_keys: str, on_duplicate: str, de
     parsed_decisions = parse_decisions(decisions) if decisions else None
     keys = [key.strip() for key in duplicate_keys.split(",") if key.strip()]
     if on_duplicate not in DuplicatePolicy.values:
-        raise ApplicationError("invalid", "on_duplicate must be add, skip or overwrite", fields={"on_duplicate": ["add|skip|overwrite"]})
+        message = _("on_duplicate must be add, skip or overwrite.")
+        raise ApplicationError("invalid", message, fields={"on_duplicate": [message]})
     return {"mapping": parsed_mapping, "duplicate_keys": keys, "on_duplicate": on_duplicate, "decisions": parsed_decisions}
 
 
