@@ -67,6 +67,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     template_name = "tenancy/account/password_reset.html"
     email_template_name = "tenancy/email/password_reset_body.txt"
     subject_template_name = "tenancy/email/password_reset_subject.txt"
+    form_class = forms.ThrottledPasswordResetForm
     success_url = reverse_lazy("account:password_reset_done")
 
 

@@ -379,3 +379,21 @@ def do_set_password(*, user: User, password: str, acting_user) -> None:
     user.save(update_fields=["password"])
     if user.company_id is not None:
         record_event(company_id=user.company_id, actor=acting_user, verb="set_password", instance=user, after={"password": "***"})
+
+
+def do_claim_password_reset_mail(*, user: User, now=None) -> bool:
+    """Whether a password-reset mail may go to `user` now: at most one per
+    PASSWORD_RESET_MAIL_INTERVAL_SECONDS (the public reset form must not flood an inbox). Claims the slot
+    with one compare-and-set UPDATE, so two requests at once send one mail. Not audited (no change of
+    the account; the mail itself is the trace)."""
+    from django.conf import settings
+    from django.db.models import Q
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    since = now - timezone.timedelta(seconds=settings.PASSWORD_RESET_MAIL_INTERVAL_SECONDS)
+    return bool(
+        User.objects.filter(pk=user.pk)
+        .filter(Q(password_reset_sent_at__isnull=True) | Q(password_reset_sent_at__lte=since))
+        .update(password_reset_sent_at=now)
+    )

@@ -1,6 +1,7 @@
 """Forms of the settings pages and the account pages: structure only, business rules live in actions."""
 
 from django import forms
+from django.contrib.auth.forms import PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
 from estatecrm.core.forms import IdsMultipleChoiceField
@@ -82,3 +83,15 @@ class ActingUnitForm(forms.Form):
     def __init__(self, *args, units, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["org_unit"].queryset = units
+
+
+class ThrottledPasswordResetForm(PasswordResetForm):
+    """Django's reset form, sending to an address at most once per PASSWORD_RESET_MAIL_INTERVAL_SECONDS.
+    The page answers the same either way, so it still reveals nothing about the address."""
+
+    def get_users(self, email):
+        from estatecrm.tenancy.actions import do_claim_password_reset_mail
+
+        for user in super().get_users(email):
+            if do_claim_password_reset_mail(user=user):
+                yield user

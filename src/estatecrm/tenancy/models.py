@@ -94,6 +94,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff status"), default=False)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # When the last password-reset mail went out: one mail per PASSWORD_RESET_MAIL_INTERVAL_SECONDS,
+    # so that nobody can flood a user's inbox through the public reset form.
+    password_reset_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = UserManager()
 

@@ -145,6 +145,8 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = False
 # Log-in throttling (core/login_throttle.py, docs/configuration.md): per account, a progressive delay.
 # After AXES_FAILURE_LIMIT failures in a row, each further attempt waits 2, 4, 8... seconds after the last
 # failure, at most LOGIN_DELAY_MAX_SECONDS; attempts while waiting are refused uncounted.
+# At most one password-reset mail per address in this many seconds (the reset form is public).
+PASSWORD_RESET_MAIL_INTERVAL_SECONDS = int(os.environ.get("PASSWORD_RESET_MAIL_INTERVAL_SECONDS", "300"))
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 LOGIN_DELAY_MAX_SECONDS = int(os.environ.get("LOGIN_DELAY_MAX_SECONDS", "900"))
 AXES_HANDLER = "estatecrm.core.login_throttle.ProgressiveDelayHandler"

@@ -1,11 +1,13 @@
 """Account pages: password change, password reset by e-mail, and the unit the user acts in."""
 
+import datetime
 import re
 
 import pytest
 from django.conf import settings
 from django.core import mail
 from django.urls import reverse
+from django.utils import timezone
 
 from estatecrm.audit.models import AuditEvent
 from estatecrm.core import testing
@@ -185,3 +187,16 @@ def test_is_admin_in_the_page_context(client, company, org, agent):
     assert client.get(reverse("account:home")).context["is_admin"]() is False
     client.force_login(org_admin)
     assert client.get(reverse("account:home")).context["is_admin"]() is True
+
+
+def test_the_reset_form_sends_one_mail_per_address_per_interval_and_answers_the_same(client, agent, settings):
+    # given: a stranger asks for the agent's reset link again and again
+    settings.PASSWORD_RESET_MAIL_INTERVAL_SECONDS = 300
+    answers = {client.post(reverse("account:password_reset"), {"email": "agent@acme.example.jp"})["Location"] for _ in range(5)}
+    # then: one mail, and the same answer every time (nothing tells the stranger a mail was held back)
+    assert (answers, len(mail.outbox)) == ({reverse("account:password_reset_done")}, 1)
+    # when: the interval has passed
+    User.objects.filter(pk=agent.pk).update(password_reset_sent_at=timezone.now() - datetime.timedelta(seconds=301))
+    client.post(reverse("account:password_reset"), {"email": "agent@acme.example.jp"})
+    # then: the next mail goes out
+    assert len(mail.outbox) == 2
