@@ -378,8 +378,14 @@ def csv_error(name: str, reader, error: csv.Error) -> ReadError:
         return ReadError(error_codes.BAD_CSV, _(
             "“%(name)s” has a value longer than %(limit)d characters at line %(line)d: it was refused.")
             % {"name": name, "limit": csv.field_size_limit(), "line": reader.line_num})
-    return ReadError(error_codes.BAD_CSV, _("“%(name)s” is not a valid CSV file (line %(line)d): %(error)s")
-                     % {"name": name, "line": reader.line_num, "error": error})
+    if "new-line character" in str(error):
+        return ReadError(error_codes.BAD_CSV, _(
+            "“%(name)s” has a line break of the old Mac kind (a bare CR) inside a value at line %(line)d: it was refused.")
+            % {"name": name, "line": reader.line_num})
+    # Never Python's own English text: say where, and what to do.
+    return ReadError(error_codes.BAD_CSV, _(
+        "“%(name)s” is not a valid CSV file (line %(line)d). Export the bundle again from the desktop app.")
+        % {"name": name, "line": reader.line_num})
 
 
 def decode_cp932(data: bytes, name: str) -> str:

@@ -407,3 +407,22 @@ def test_a_value_in_a_column_without_a_name_goes_to_the_other_information(sample
     # then
     case = Case.objects.unscoped().get()
     assert "列17: 大事な申し送り" in case.other_info.splitlines()
+
+
+@pytest.mark.parametrize(("lines", "expected"), [
+    (["追客番号\r\n", "a\rb\r\n"], "bare CR"),
+    (["a\r\n", '"x"y"\r\n'], "not a valid CSV file"),
+])
+def test_a_member_the_csv_module_cannot_read_is_refused_in_our_words(lines, expected):
+    # given: csv errors raised while a member's lines are read (strict parsing)
+    import csv
+
+    from estatecrm.legacy.bundle import csv_error
+
+    reader = csv.reader(lines, strict=True)
+    # when
+    with pytest.raises(csv.Error) as raised:
+        list(reader)
+    error = csv_error("追客.csv", reader, raised.value)
+    # then: the message names the member and line, and holds none of Python's own text
+    assert expected in error.message and str(raised.value) not in error.message
