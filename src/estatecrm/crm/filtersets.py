@@ -54,6 +54,20 @@ SORT_CHOICES = [("-updated", _("Recently updated")), ("updated", _("Least recent
                 ("-created", _("Newest")), ("created", _("Oldest"))]
 
 
+# The case list's filter names as its form labels them (the pages name a filter that could not be read).
+FILTER_LABELS = {
+    "q": _("Search"), "status": _("Status"), "sub_status": _("Sub-status"),
+    "rank": _("Rank"), "tag": _("Tag"), "kind": _("Kind"), "org": _("Owning unit"),
+    "assignee": _("Main assignee"), "origin": _("Origin"), "started_from": _("Started from"),
+    "started_to": _("Started up to"), "sort": _("Sort"),
+}
+
+
+def filter_error_lines(filters) -> list[str]:
+    """`label: message` for each filter of the query that could not be read."""
+    return [f"{FILTER_LABELS.get(name, name)}: {message}" for name, message in filters.errors.items()]
+
+
 @dataclass
 class CaseFilters:
     """Every filter of the case list; None or empty means "any"."""

@@ -102,8 +102,8 @@ def _list_context(actor: Actor, filters: filtersets.CaseFilters) -> dict:
 @actor_view
 def case_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     filters = filtersets.CaseFilters.from_query(request.GET)
-    for name, message in filters.errors.items():
-        messages.warning(request, f"{name}: {message}")
+    for line in filtersets.filter_error_lines(filters):
+        messages.warning(request, line)
     # A filter that could not be read lists nothing: the whole list under a filter line would look filtered.
     cases = filtersets.filter_cases(actor=actor, filters=filters)
     if filters.errors:
@@ -181,7 +181,7 @@ def case_export(request: HttpRequest, actor: Actor) -> HttpResponse:
     if filters.errors:
         # Refused before anything streams: exporting the unfiltered list would pass it off as the filtered one.
         lines = [_("The export was refused: some filters are not valid.")]
-        lines += [f"{name}: {message}" for name, message in filters.errors.items()]
+        lines += filtersets.filter_error_lines(filters)
         return HttpResponse("\n".join(lines) + "\n", status=400, content_type="text/plain; charset=utf-8")
     cases = filtersets.filter_cases(actor=actor, filters=filters)
     records = export_cases(actor.company, {"queryset": cases})

@@ -13,6 +13,7 @@ from django.test import Client
 from estatecrm.config.tests.test_isolation import NOT_TENANT_ROUTES, fill, project_routes
 from estatecrm.core import testing
 from estatecrm.core.ids import MAX_ID, parse_id
+from estatecrm.crm.filtersets import FILTER_LABELS
 from estatecrm.tenancy.tokens import do_create_api_token
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +72,7 @@ def test_case_list_page_shows_the_invalid_filter_and_lists_nothing(admin_client,
     # then: the error is shown, and the list does not pretend that every case matches the filter
     assert response.status_code == 400
     body = response.content.decode()
-    assert "Choose a valid option." in body
+    assert f"{FILTER_LABELS[name]}: Choose a valid option." in body  # named as the form labels it
     assert f"/cases/{case.pk}/" not in body
 
 
@@ -84,7 +85,7 @@ def test_export_with_an_invalid_filter_is_refused_instead_of_exporting_everythin
     # then
     assert [response.status_code for response in responses] == [400, 400]
     assert all(response["Content-Type"].startswith("text/plain") for response in responses)
-    assert "org: Choose a valid option." in responses[0].content.decode()
+    assert "Owning unit: Choose a valid option." in responses[0].content.decode()
 
 
 def test_every_page_route_answers_404_for_ids_beyond_64_bits(admin_client, company, org):
