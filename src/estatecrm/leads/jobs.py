@@ -16,13 +16,13 @@ from estatecrm.leads.converter import LeadRow, convert_row
 from estatecrm.leads.fields import lead_fields
 from estatecrm.pipeline.bulk import allocate_ids, insert_rows
 from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
-from estatecrm.pipeline.engine import Batch, Job, RunRefused, register_job
+from estatecrm.pipeline.engine import Batch, Job, register_job
 from estatecrm.pipeline.lock_objects import lock_for_write, write_version
 from estatecrm.pipeline.mapping import check_mapping, column_indexes
 from estatecrm.pipeline.models import LedgerEntry, RowIssue, Run
 from estatecrm.pipeline.parallel import can_share_database, produce_in_child, use_own_connections
 from estatecrm.pipeline.readers import ReadError, open_table
-from estatecrm.pipeline.reverts import REVERT_BATCH, revert_kind
+from estatecrm.pipeline.reverts import REVERT_BATCH, RevertJob, revert_kind
 from estatecrm.tenancy.models import Membership, User
 
 # Rows per batch (one transaction), unless the run's params say `batch_rows`. Measured at 1,000,000 rows
@@ -473,7 +473,7 @@ def mapping_problem_message(key: str, code: str, header: str) -> str:
 
 
 @register_job
-class LeadImportRevertJob(Job):
+class LeadImportRevertJob(RevertJob):
     """Undoes a lead import (`params["run_id"]`), reading its ledger from the last row up, a batch of
     entries per transaction: created leads (customer and cases) go to the trash, overwritten values come
     back from each entry's `before` (the last row's first, so two updates of one lead end in its
@@ -484,23 +484,12 @@ class LeadImportRevertJob(Job):
 
     kind = revert_kind(RUN_KIND)
 
-    def __init__(self, run):
-        from django.utils.dateparse import parse_datetime
-
-        super().__init__(run)
-        self.company_id = run.company_id
-        self.target = Run.objects.for_company(self.company_id).get(pk=run.params["run_id"])
-        self.at = parse_datetime(run.params["at"])
-
-    def prepare(self) -> int:
-        from estatecrm.core.errors import ApplicationError
+    def check_revertible(self, *, force: bool) -> None:
         from estatecrm.leads.actions import check_lead_import_revertible
 
-        # Again here: the leads may have been edited between the request and this worker.
-        try:
-            check_lead_import_revertible(self.target, force=bool(self.run.params.get("force")))
-        except ApplicationError as error:
-            raise RunRefused(error.code, error.message) from None
+        check_lead_import_revertible(self.target, force=force)
+
+    def rows_to_undo(self) -> int:
         return LedgerEntry.objects.for_company(self.company_id).filter(run=self.target).count()
 
     def batches(self, after_row: int):

@@ -3,23 +3,21 @@
 from collections import Counter
 
 from django.db.models import Exists, OuterRef
-from django.utils.dateparse import parse_datetime
 
 from estatecrm.audit.actions import record_event
-from estatecrm.core.errors import ApplicationError
 from estatecrm.crm.models import Case, Customer
 from estatecrm.legacy.choices import CUSTOMER_SOURCE_SYSTEM, RUN_KIND, SOURCE_SYSTEM, Outcome
 from estatecrm.legacy.models import CaseOutcome
 from estatecrm.pipeline.choices import RunStatus
-from estatecrm.pipeline.engine import Batch, Job, RunRefused, register_job
+from estatecrm.pipeline.engine import Batch, register_job
 from estatecrm.pipeline.models import LedgerEntry, Run
-from estatecrm.pipeline.reverts import REVERT_BATCH, revert_kind
+from estatecrm.pipeline.reverts import REVERT_BATCH, RevertJob, revert_kind
 
 MIGRATED = Outcome.MIGRATED.value
 
 
 @register_job
-class LegacyMigrationRevertJob(Job):
+class LegacyMigrationRevertJob(RevertJob):
     """Undoes a migration run (`params["run_id"]`), reading its outcomes (one per source case, by line
     of 追客.csv) a batch per transaction: the batch's migrated cases go to the trash, their ledger entries
     go (so the cases can be migrated again), and so do the customers the run created that no case in use
@@ -30,20 +28,12 @@ class LegacyMigrationRevertJob(Job):
 
     kind = revert_kind(RUN_KIND)
 
-    def __init__(self, run):
-        super().__init__(run)
-        self.company_id = run.company_id
-        self.target = Run.objects.for_company(self.company_id).get(pk=run.params["run_id"])
-        self.at = parse_datetime(run.params["at"])
-
-    def prepare(self) -> int:
+    def check_revertible(self, *, force: bool) -> None:
         from estatecrm.legacy.actions import check_legacy_migration_revertible
 
-        # Again here: cases may have been edited between the request and this worker.
-        try:
-            check_legacy_migration_revertible(self.target, force=bool(self.run.params.get("force")))
-        except ApplicationError as error:
-            raise RunRefused(error.code, error.message) from None
+        check_legacy_migration_revertible(self.target, force=force)
+
+    def rows_to_undo(self) -> int:
         return CaseOutcome.objects.for_company(self.company_id).filter(run=self.target).count()
 
     def batches(self, after_row: int):

@@ -5,7 +5,11 @@ legacy/jobs.py); these helpers find and create such runs."""
 
 import secrets
 
+from django.utils.dateparse import parse_datetime
+
+from estatecrm.core.errors import ApplicationError
 from estatecrm.pipeline.choices import RunStatus
+from estatecrm.pipeline.engine import Job, RunRefused
 from estatecrm.pipeline.models import Run
 
 REVERT_BATCH = 2000
@@ -33,3 +37,29 @@ def new_revert_run(run: Run, *, user, at, **params) -> Run:
     """Create (not start) the revert run of `run` by `user`; `at` is the time every row it changes is stamped with."""
     return Run.objects.create(company_id=run.company_id, kind=revert_kind(run.kind), token=secrets.token_hex(8), created_by=user,
                               source_name=run.source_name, params={"run_id": run.pk, "at": at.isoformat(), "acting_user_id": user.pk, **params})
+
+
+class RevertJob(Job):
+    """What every revert job shares: the run it reverts (`target`), the time it stamps (`at`), and a
+    prepare() that asks the feature's revertibility check again (what was imported may have been
+    edited between the request and this worker) before counting the source rows to undo."""
+
+    def __init__(self, run: Run):
+        super().__init__(run)
+        self.company_id = run.company_id
+        self.target = Run.objects.for_company(self.company_id).get(pk=run.params["run_id"])
+        self.at = parse_datetime(run.params["at"])
+
+    def check_revertible(self, *, force: bool) -> None:
+        """Raise ApplicationError when the target can no longer be reverted."""
+        raise NotImplementedError
+
+    def rows_to_undo(self) -> int:
+        raise NotImplementedError
+
+    def prepare(self) -> int:
+        try:
+            self.check_revertible(force=bool(self.run.params.get("force")))
+        except ApplicationError as error:
+            raise RunRefused(error.code, error.message) from None
+        return self.rows_to_undo()
