@@ -159,23 +159,14 @@ def do_start_lead_import_revert(*, actor: Actor, run: Run, force: bool = False, 
     leads were edited since, unless `force` (checked again when the revert run starts). Admin only;
     audited (the start here, the revert with its counts when it ends). `background`: enqueue the revert
     run once this transaction commits; otherwise the caller executes it (the CLI, with its progress)."""
-    from estatecrm.pipeline.reverts import active_revert, new_revert_run
+    from estatecrm.pipeline.reverts import start_revert
 
     if not actor.is_admin:
         raise PermissionDenied(_("Only administrators can revert imports."))
     run = Run.objects.for_company(actor.company_id).select_for_update().get(pk=run.pk)
-    running = active_revert(run)
-    if running is not None:
-        raise ApplicationError(error_codes.REVERT_IN_PROGRESS, _("This import is being reverted already (run #%(run)d).") % {"run": running.pk})
-    check_lead_import_revertible(run, force=force)
-    revert = new_revert_run(run, user=actor.user, at=timezone.now(), force=force)
-    record_event(company_id=run.company_id, actor=actor.user, verb="start_revert", instance=run, after={"revert_id": revert.pk, "force": force},
-                 run_id=run.pk)
-    if background:
-        from estatecrm.pipeline.tasks import run_pipeline
-
-        enqueue_on_commit(run_pipeline, revert.pk)
-    return revert
+    return start_revert(run, actor=actor, force=force, check_revertible=check_lead_import_revertible, background=background,
+                        in_progress=lambda running: ApplicationError(error_codes.REVERT_IN_PROGRESS, _(
+                            "This import is being reverted already (run #%(run)d).") % {"run": running.pk}))
 
 
 def do_revert_lead_import(*, actor: Actor, run: Run, force: bool = False) -> Counter:

@@ -235,24 +235,15 @@ def do_start_legacy_migration_revert(*, actor: Actor, run: Run, force: bool = Fa
     starts), and while a revert of the run is under way. Admins of the run's unit only; audited (the start
     here, the revert with its counts when it ends). `background`: enqueue it once this transaction commits;
     otherwise the caller executes it (the CLI, with its progress)."""
-    from estatecrm.pipeline.reverts import active_revert, new_revert_run
+    from estatecrm.pipeline.reverts import start_revert
 
     check_admin_of_run(actor, run)
     run = Run.objects.for_company(actor.company_id).select_for_update().get(pk=run.pk)
     if run.kind != RUN_KIND:
         raise ApplicationError(error_codes.NOT_REVERTIBLE, _("Only a finished run that was not reverted can be reverted."))
-    running = active_revert(run)
-    if running is not None:
-        raise ApplicationError(error_codes.REVERT_IN_PROGRESS, _("This run is being reverted already (run #%(run)d).") % {"run": running.pk})
-    check_legacy_migration_revertible(run, force=force)
-    revert = new_revert_run(run, user=actor.user, at=timezone.now(), force=force)
-    record_event(company_id=run.company_id, actor=actor.user, verb="start_revert", instance=run, after={"revert_id": revert.pk, "force": force},
-                 run_id=run.pk)
-    if background:
-        from estatecrm.pipeline.tasks import run_pipeline
-
-        enqueue_on_commit(run_pipeline, revert.pk)
-    return revert
+    return start_revert(run, actor=actor, force=force, check_revertible=check_legacy_migration_revertible, background=background,
+                        in_progress=lambda running: ApplicationError(error_codes.REVERT_IN_PROGRESS, _(
+                            "This run is being reverted already (run #%(run)d).") % {"run": running.pk}))
 
 
 def do_revert_legacy_migration(*, actor: Actor, run: Run, force: bool = False) -> Counter:

@@ -5,9 +5,11 @@ legacy/jobs.py); these helpers find and create such runs."""
 
 import secrets
 
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from estatecrm.core.errors import ApplicationError
+from estatecrm.core.transactions import enqueue_on_commit
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.engine import Job, RunRefused
 from estatecrm.pipeline.models import Run
@@ -37,6 +39,26 @@ def new_revert_run(run: Run, *, user, at, **params) -> Run:
     """Create (not start) the revert run of `run` by `user`; `at` is the time every row it changes is stamped with."""
     return Run.objects.create(company_id=run.company_id, kind=revert_kind(run.kind), token=secrets.token_hex(8), created_by=user,
                               source_name=run.source_name, params={"run_id": run.pk, "at": at.isoformat(), "acting_user_id": user.pk, **params})
+
+
+def start_revert(run: Run, *, actor, force: bool, check_revertible, in_progress, background: bool) -> Run:
+    """What every `do_start_<kind>_revert` does once it has locked `run` and checked who asks: refuse
+    while a revert of it is under way (`in_progress(revert)` gives the ApplicationError), ask the
+    feature's `check_revertible(run, force=...)`, create the revert run, audit the start, and enqueue it
+    after commit (`background`; otherwise the caller executes it). Call inside the caller's transaction."""
+    from estatecrm.audit.actions import record_event
+    from estatecrm.pipeline.tasks import run_pipeline
+
+    running = active_revert(run)
+    if running is not None:
+        raise in_progress(running)
+    check_revertible(run, force=force)
+    revert = new_revert_run(run, user=actor.user, at=timezone.now(), force=force)
+    record_event(company_id=run.company_id, actor=actor.user, verb="start_revert", instance=run, after={"revert_id": revert.pk, "force": force},
+                 run_id=run.pk)
+    if background:
+        enqueue_on_commit(run_pipeline, revert.pk)
+    return revert
 
 
 class RevertJob(Job):
