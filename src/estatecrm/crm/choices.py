@@ -156,6 +156,21 @@ class ActivityKind(models.TextChoices):
     SYSTEM = "system", _("System event")
 
 
+# Activities that are a contact with the customer: they set Case.last_contact_at (notes and system
+# events do not, nor does an open visit appointment until it is done).
+CONTACT_KINDS = (
+    ActivityKind.CALL, ActivityKind.EMAIL_OUT, ActivityKind.EMAIL_IN, ActivityKind.VISIT,
+    ActivityKind.SHOWING, ActivityKind.LINE, ActivityKind.VISIT_APPOINTMENT,
+)
+
+
+class ActivityDirection(models.TextChoices):
+    """Who reached whom: the office the customer (outbound) or the customer the office (inbound)."""
+
+    OUTBOUND = "outbound", _("Outbound")
+    INBOUND = "inbound", _("Inbound")
+
+
 class IntroductionMethod(models.TextChoices):
     EMAIL = "email", _("E-mail")
     LINE = "line", _("LINE")

@@ -9,6 +9,7 @@ from estatecrm.core.models import TenantOwnedModel, TimeStampedModel
 from estatecrm.crm.choices import (
     MAX_SUB_ASSIGNEES_PER_CASE,
     MAX_TAGS_PER_CASE,
+    ActivityDirection,
     ActivityKind,
     BuildingAge,
     CaseKind,
@@ -302,6 +303,11 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
     first_inquiry_listing_name = models.CharField(_("first inquiry listing name"), max_length=200, blank=True)
     auto_intro_mail = models.BooleanField(_("automatic listing mails"), default=False)
     other_info = models.TextField(_("other information"), blank=True)
+    # 次回対応: when the next follow-up is due and what to do then (empty when nothing is planned).
+    next_action_at = models.DateTimeField(_("next action at"), null=True, blank=True)
+    next_action = models.CharField(_("next action"), max_length=200, blank=True)
+    # The last contact with the customer (call, mail, visit, LINE...), kept by the actions that log one.
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
     needs_review = models.BooleanField(_("needs review"), default=False)
     review_messages = models.JSONField(_("review messages"), default=list, blank=True)
     custom_values = models.JSONField(_("custom fields"), default=dict, blank=True)
@@ -453,6 +459,7 @@ class Activity(TenantOwnedModel, TimeStampedModel):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="activities", db_index=False)
     kind = models.CharField(_("kind"), max_length=20, choices=ActivityKind.choices)
+    direction = models.CharField(_("direction"), max_length=8, choices=ActivityDirection.choices, blank=True)
     occurred_at = models.DateTimeField(_("when"))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities",
