@@ -17,7 +17,7 @@ from estatecrm.core.errors import ApplicationError, Conflict, NotFound, Permissi
 from estatecrm.core.versions import ReadVersion, rebound_at_version
 from estatecrm.tenancy import actions, forms, selectors
 from estatecrm.tenancy.decorators import permission_view
-from estatecrm.tenancy.models import Membership, User, Workgroup, WorkgroupMember
+from estatecrm.tenancy.models import Membership, OrgUnit, User, Workgroup, WorkgroupMember
 from estatecrm.tenancy.selectors import Actor
 
 # ---------------------------------------------------------------------------------------------
@@ -58,7 +58,9 @@ def _administered_units(actor: Actor):
 
 @permission_view("organisation")
 def home(request: HttpRequest, actor: Actor) -> HttpResponse:
-    return render(request, "tenancy/home.html", {"actor": actor})
+    # A legacy migration goes into one unit: the home links to it for every unit the admin administers.
+    migration_units = [unit for unit in selectors.org_unit_list(actor=actor) if actor.can_admin_unit(unit.pk)]
+    return render(request, "tenancy/home.html", {"actor": actor, "migration_units": migration_units})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,8 +72,19 @@ def unit_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     units = list(selectors.org_unit_list(actor=actor))
     for unit in units:
         unit.can_edit = actor.can_admin_unit(unit.pk)
-        unit.indent = range(max(unit.depth, 0))
-    return render(request, "tenancy/units/list.html", {"actor": actor, "units": units})
+    return render(request, "tenancy/units/list.html", {"actor": actor, "units": nest_units(units)})
+
+
+def nest_units(units: list[OrgUnit]) -> list[OrgUnit]:
+    """The roots of units given in tree order, each unit with `subunits` below it, so the page draws nested lists."""
+    by_pk: dict[int, OrgUnit] = {}
+    roots: list[OrgUnit] = []
+    for unit in units:
+        unit.subunits = []
+        by_pk[unit.pk] = unit
+        parent = by_pk.get(unit.parent_id)
+        (parent.subunits if parent is not None else roots).append(unit)
+    return roots
 
 
 @permission_view("organisation")

@@ -226,7 +226,12 @@ PIPELINE_STALE_SECONDS = int(os.environ.get("PIPELINE_STALE_SECONDS", "60"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"refusal_without_traceback": {"()": "estatecrm.core.logging.RefusalWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # A refused request (403) is one WARNING line without a traceback (core/logging.py).
+        "django.request": {"filters": ["refusal_without_traceback"]},
+    },
 }

@@ -12,6 +12,11 @@
   const progress = card.querySelector("progress");
   const text = card.querySelector("[data-progress-text]");
   const status = card.querySelector("[data-testid=run-status]");
+  // Rows done / total; before the total is known, the words the page was rendered with (waiting, checking).
+  const progressText = (item, element) => {
+    if (item.rows_total !== null && item.rows_total !== undefined) return `${item.rows_done} / ${item.rows_total}`;
+    return item.status === "pending" ? element.dataset.labelPending : element.dataset.labelCounting;
+  };
   const poll = async () => {
     try {
       const response = await fetch(card.dataset.statusUrl, {credentials: "same-origin", headers: {Accept: "application/json"}});
@@ -28,14 +33,14 @@
           revertProgress.value = revert.rows_done;
         }
         const revertText = document.querySelector("[data-revert-progress-text]");
-        if (revert && revertText) revertText.textContent = `${revert.rows_done} / ${revert.rows_total ?? "?"}`;
+        if (revert && revertText) revertText.textContent = progressText(revert, revertText);
         const revertStatus = document.querySelector("[data-revert-status]");
         if (revert && revertStatus) revertStatus.textContent = revert.status_label;
         if (progress && run.rows_total) {
           progress.max = run.rows_total;
           progress.value = run.rows_done;
         }
-        if (text) text.textContent = `${run.rows_done} / ${run.rows_total ?? "?"}`;
+        if (text) text.textContent = progressText(run, text);
         if (status) status.textContent = run.status_label;
         for (const [key, value] of Object.entries(run)) {
           const cell = card.querySelector(`[data-count="${key}"]`);
