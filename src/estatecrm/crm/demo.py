@@ -27,6 +27,7 @@ from estatecrm.crm.actions import (
     do_upsert_tag,
 )
 from estatecrm.crm.choices import (
+    CONTACT_KINDS,
     ActivityKind,
     BuildingAge,
     CaseKind,
@@ -79,6 +80,43 @@ UNITS = [("HQ", "本社", None, CaseVisibility.ORG), ("TKY", "東京エリア", 
          ("KWS", "川崎店", "KNG", CaseVisibility.ORG)]
 STORES = ["SBY", "SJK", "YKH", "KWS"]
 TAGS = ["ファミリー", "単身", "ペット", "法人", "学生", "急ぎ", "高予算", "転勤"]
+# How a real office's cases are spread over the statuses: most are being followed, few reach a contract.
+STATUS_WEIGHTS = {CaseStatus.FOLLOWING: 52, CaseStatus.NEW: 14, CaseStatus.APPLYING: 4, CaseStatus.CONTRACTED: 7,
+                  CaseStatus.CLOSED: 14, CaseStatus.ON_HOLD: 9}
+OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.FOLLOWING, CaseStatus.APPLYING, CaseStatus.ON_HOLD)
+# Timeline entries as agents write them: (kind, direction, subject, body); {station}, {listing}, {rent}, {layout} are the case's.
+FIRST_CONTACTS = [
+    (ActivityKind.EMAIL_IN, "inbound", "【{medium}】物件へのお問い合わせ", "{listing}の空室状況と初期費用を教えてください。{station}周辺で{layout}を探しています。"),
+    (ActivityKind.CALL, "inbound", "新規のお問い合わせ（入電）", "{station}周辺で{layout}、予算{rent}までで探しているとのこと。平日は18時以降なら電話可。"),
+    (ActivityKind.SYSTEM, "", "{medium}から反響を受信", "反響物件：{listing}\n希望連絡方法：メール"),
+]
+FOLLOW_UPS = [
+    (ActivityKind.CALL, "outbound", "初回ヒアリング", "入居希望時期、家族構成、勤務先の最寄り駅を確認。{station}まで30分以内が希望。"),
+    (ActivityKind.CALL, "outbound", "空室確認の折り返し", "{listing}は募集中とお伝えした。週末に内見を希望されている。"),
+    (ActivityKind.CALL, "outbound", "不在のため留守電", "内見日程の件で留守電を残した。明日もう一度かける。"),
+    (ActivityKind.CALL, "inbound", "お客様から折り返し", "紹介した物件の駐車場の有無について質問あり。管理会社に確認して回答する。"),
+    (ActivityKind.EMAIL_OUT, "outbound", "ご希望条件に合う物件のご案内", "いつもお世話になっております。{station}周辺で{layout}の新着物件を3件お送りします。"),
+    (ActivityKind.EMAIL_OUT, "outbound", "内見日程のご確認", "今週土曜日 11時に{listing}の現地でお待ちしております。"),
+    (ActivityKind.EMAIL_IN, "inbound", "Re: 物件のご案内", "資料ありがとうございます。2件目の物件を見てみたいです。土日どちらでも大丈夫です。"),
+    (ActivityKind.EMAIL_IN, "inbound", "条件変更のご相談", "予算を少し上げてもよいので、駅から徒歩10分以内の物件を探してほしいです。"),
+    (ActivityKind.LINE, "inbound", "LINEでお問い合わせ", "ペット（小型犬）可の物件はありますか、とのこと。"),
+    (ActivityKind.LINE, "outbound", "間取り図を送付", "{listing}の間取り図と周辺地図をLINEで送付。"),
+    (ActivityKind.VISIT, "inbound", "ご来店・ヒアリング", "ご夫婦でご来店。ヒアリングシート記入。{layout}、予算{rent}、{station}希望。"),
+    (ActivityKind.VISIT_APPOINTMENT, "", "ご来店（初回面談）", "来店予約どおりご来店。希望条件を整理した。"),
+    (ActivityKind.SHOWING, "", "{listing} 内見", "日当たりと収納を気に入られた様子。駐輪場の空きを気にされていた。"),
+    (ActivityKind.SHOWING, "", "2物件を内見", "{listing}ほか1件を案内。2件目は駅から遠いとのこと。"),
+    (ActivityKind.NOTE, "", "社内メモ", "競合他社でも検討中。早めに条件の合う物件を紹介する。"),
+    (ActivityKind.NOTE, "", "引継ぎメモ", "平日昼間は電話に出られないため、連絡はメールかLINEで。"),
+]
+CLOSING_STEPS = {
+    CaseStatus.APPLYING: (ActivityKind.NOTE, "", "入居申込書を受領", "申込書と本人確認書類を受領。保証会社の審査中。結果は3営業日ほど。"),
+    CaseStatus.CONTRACTED: (ActivityKind.VISIT, "inbound", "ご契約", "{listing}の重要事項説明と契約手続きを実施。鍵渡しは来月1日。"),
+    CaseStatus.CLOSED: (ActivityKind.CALL, "outbound", "追客終了のご連絡", "他社で契約が決まったとのこと。お礼を伝えて追客を終了。"),
+    CaseStatus.ON_HOLD: (ActivityKind.EMAIL_IN, "inbound", "しばらく保留にしたい", "転勤の時期が未定のため、決まり次第こちらから連絡します。"),
+}
+APPOINTMENT_TEXTS = [("ご来店予約", "初回面談。希望条件のヒアリングと物件紹介。"), ("内見の待ち合わせ", "{listing}の現地で待ち合わせ。"),
+                     ("申込前の最終確認", "初期費用の見積りと申込書類の説明。")]
+NEXT_ACTIONS = ["折り返し電話", "物件資料を送付", "内見日程の確認", "申込書類の確認", "審査結果の連絡", "条件変更のヒアリング", "新着物件の紹介"]
 FULL_WIDTH = str.maketrans("0123456789-@", "０１２３４５６７８９－＠")
 OLD_FORMS = str.maketrans({"高": "髙", "崎": "﨑", "辺": "邊", "斎": "齋"})
 
@@ -111,6 +149,77 @@ def _phone(rng: random.Random) -> tuple[str, str]:
     rest = f"{rng.randint(1000, 9999)}{rng.randint(1000, 9999)}"[: 10 - len(digits)]
     number = digits + rest
     return ContactPointKind.PHONE, f"{number[:-8]}-{number[-8:-4]}-{number[-4:]}" if number.startswith("03") else f"{number[:3]}-{number[3:6]}-{number[6:]}"
+
+
+def _office_time(rng: random.Random, day: datetime.date) -> datetime.datetime:
+    """A moment of office hours (10:00-18:45) on `day`, in the office's time zone."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time(rng.randint(10, 18), rng.choice([0, 15, 30, 45]))))
+
+
+def _business_day(rng: random.Random, today: datetime.date, low: int, high: int) -> datetime.date:
+    """A day between today+low and today+high that is not a Wednesday (the day estate offices close)."""
+    day = today + datetime.timedelta(days=rng.randint(low, high))
+    return day + datetime.timedelta(days=1) if day.weekday() == 2 else day
+
+
+def _next_action(rng: random.Random, today: datetime.date) -> tuple[datetime.datetime | None, str]:
+    """次回対応 of an open case: some due today, some overdue, most in the coming weeks, a few with none planned."""
+    roll = rng.random()
+    if roll < 0.1:
+        return None, ""
+    if roll < 0.25:
+        day = today
+    elif roll < 0.38:
+        day = today - datetime.timedelta(days=rng.randint(1, 10))
+    else:
+        day = _business_day(rng, today, 1, 21)
+    return _office_time(rng, day), rng.choice(NEXT_ACTIONS)
+
+
+def _timeline(rng: random.Random, case: Case, listings: list[Listing], *, now: datetime.datetime, today: datetime.date) -> list[Activity]:
+    """The case's history as agents write it: the first inquiry, calls and mails both ways, visits and showings,
+    notes, the step that brought it to its status; an open case may have a visit booked this week or next."""
+    listing = rng.choice(listings)
+    values = {"listing": listing.name, "station": rng.choice(STATIONS).split("/")[1], "layout": rng.choice(["1K", "1LDK", "2LDK", "3LDK"]),
+              "rent": f"{rng.randint(7, 20)}万円", "medium": case.first_inquiry_source}
+    steps = [rng.choice(FIRST_CONTACTS[2:] if case.origin == CaseOrigin.INQUIRY else FIRST_CONTACTS[:2])]
+    count = {CaseStatus.NEW: 0, CaseStatus.APPLYING: 4, CaseStatus.CONTRACTED: 5}.get(case.status, rng.randint(1, 5))
+    steps += rng.sample(FOLLOW_UPS, count)
+    if case.status in CLOSING_STEPS:
+        steps.append(CLOSING_STEPS[case.status])
+    start = case.demo_created_at
+    span = max((now - start).total_seconds(), 3600)
+    moments = sorted([start] + [start + datetime.timedelta(seconds=rng.uniform(0, span)) for _ in steps[1:]])
+    activities = [
+        Activity(company_id=case.company_id, case=case, kind=kind, direction=direction, occurred_at=when, actor_id=case.main_assignee_id,
+                 subject=subject.format(**values), body=body.format(**values), is_done=True,
+                 org_unit_id=case.owning_org_id if kind == ActivityKind.VISIT_APPOINTMENT else None)
+        for (kind, direction, subject, body), when in zip(steps, moments, strict=True)
+    ]
+    if case.status in OPEN_STATUSES and rng.random() < 0.12:
+        subject, body = rng.choice(APPOINTMENT_TEXTS)
+        activities.append(Activity(company_id=case.company_id, case=case, kind=ActivityKind.VISIT_APPOINTMENT, occurred_at=_office_time(
+            rng, _business_day(rng, today, 0, 13)), actor_id=case.main_assignee_id, subject=subject, body=body.format(**values),
+            is_done=False, org_unit_id=case.owning_org_id))
+    return activities
+
+
+def _date_cases(cases: list[Case], activities: list[Activity]) -> None:
+    """Give cases the dates they would have: created when they started, updated at their latest entry, the last
+    contact at their latest done contact (as the actions keep it). bulk_create stamped them all with now."""
+    latest: dict[int, datetime.datetime] = {}
+    contact: dict[int, datetime.datetime] = {}
+    for activity in activities:
+        if not activity.is_done:
+            continue
+        latest[activity.case_id] = max(latest.get(activity.case_id, activity.occurred_at), activity.occurred_at)
+        if activity.kind in CONTACT_KINDS:
+            contact[activity.case_id] = max(contact.get(activity.case_id, activity.occurred_at), activity.occurred_at)
+    for case in cases:
+        case.created_at = case.demo_created_at
+        case.updated_at = latest.get(case.pk, case.created_at)
+        case.last_contact_at = contact.get(case.pk)
+    Case.objects.bulk_update(cases, ["created_at", "updated_at", "last_contact_at"], batch_size=500)
 
 
 @transaction.atomic
@@ -188,25 +297,29 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
         points.append(build_contact_point(contact=contact, kind=ContactPointKind.EMAIL, raw=person["email"], position=1))
     ContactPoint.objects.bulk_create(points, batch_size=1000)
 
-    statuses = list(CaseStatus.values)
+    status_values, status_weights = list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values())
     cases = []
     for index, customer in enumerate(customer_objects):
         for _ in range(2 if index % 5 == 0 else 1):
             agent, store = rng.choice(agents)
-            status = statuses[len(cases) % len(statuses)]
-            started = today - datetime.timedelta(days=rng.randint(0, 720))
+            # The first cases get one of each status, so even a small demo shows every status.
+            status = status_values[len(cases)] if len(cases) < len(status_values) else rng.choices(status_values, status_weights)[0]
+            started = today - datetime.timedelta(days=min(rng.randint(0, 200), rng.randint(0, 540)))
             origin = rng.choice([CaseOrigin.MANUAL] * 6 + [CaseOrigin.INQUIRY] * 3 + [CaseOrigin.LEAD_IMPORT])
-            cases.append(Case(
+            case = Case(
                 company=company, customer=customer, kind=rng.choice([CaseKind.RENT, CaseKind.RENT, CaseKind.BUY]), status=status,
                 sub_status=rng.choice(sub_statuses[status]) if status in sub_statuses and rng.random() < 0.7 else None,
                 rank=rng.choice(ranks + [None]), owning_org=store, main_assignee=agent, origin=origin,
                 project=project if origin == CaseOrigin.LEAD_IMPORT else None, started_on=started,
                 first_inquiry_date=started - datetime.timedelta(days=rng.randint(0, 3)), first_inquiry_source=rng.choice(MEDIA),
                 first_inquiry_listing_ref=rng.choice(listings).ref, auto_intro_mail=rng.random() < 0.3,
-            ))
+            )
+            case.demo_created_at = _office_time(rng, started)
+            if status in OPEN_STATUSES:
+                case.next_action_at, case.next_action = _next_action(rng, today)
+            cases.append(case)
     Case.objects.bulk_create(cases, batch_size=1000)
     case_tags, case_assignees, desired, activities, introductions = [], [], [], [], []
-    kinds = list(ActivityKind.values)
     for case in cases:
         for position, tag in enumerate(rng.sample(tags, rng.randint(0, 3))):
             case_tags.append(CaseTag(company=company, case=case, tag=tag, position=position))
@@ -223,13 +336,7 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
             areas=[f"{rng.choice(PLACES)[1]}{rng.choice(PLACES)[2]}"], move_in=rng.choice(MoveIn.values),
             features=rng.sample(Feature.values, 3),
         ))
-        for step in range(rng.randint(2, 5)):
-            kind = kinds[(case.pk + step) % len(kinds)]
-            is_appointment = kind == ActivityKind.VISIT_APPOINTMENT
-            when = (now + datetime.timedelta(days=rng.randint(1, 14))) if is_appointment and step % 2 else now - datetime.timedelta(days=rng.randint(0, 300))
-            activities.append(Activity(company=company, case=case, kind=kind, occurred_at=when, actor_id=case.main_assignee_id,
-                                       subject=ActivityKind(kind).label, body="", is_done=not (is_appointment and when > now),
-                                       org_unit_id=case.owning_org_id if is_appointment else None))
+        activities.extend(_timeline(rng, case, listings, now=now, today=today))
         for listing in rng.sample(listings, rng.randint(0, 2)):
             introductions.append(Introduction(company=company, case=case, listing=listing, listing_ref=listing.ref, listing_name=listing.name,
                                               rent_or_price=listing.rent or listing.price, layout=listing.layout,
@@ -239,6 +346,7 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
     CaseAssignee.objects.bulk_create(case_assignees, batch_size=1000)
     DesiredConditions.objects.bulk_create(desired, batch_size=1000)
     Activity.objects.bulk_create(activities, batch_size=1000)
+    _date_cases(cases, activities)
     Introduction.objects.bulk_create(introductions, batch_size=1000)
     record_event(company_id=company.pk, actor=None, verb="load_demo", object_type="tenancy.company", object_id=company.pk,
                  object_repr=company.name, after={"customers": len(customer_objects), "cases": len(cases), "activities": len(activities),

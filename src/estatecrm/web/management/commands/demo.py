@@ -1,4 +1,7 @@
-"""`estatecrm demo [--if-empty] [--seed N] [--customers N]`: load the demo company and print its login."""
+"""`estatecrm demo [--if-empty] [--seed N] [--customers N]`: load the demo company and print its login.
+
+Here in web, the shell, because the demo spans apps: crm's company, then a lead import (leads) and a legacy
+migration (legacy) run for real, which a domain app may not import."""
 
 from pathlib import Path
 
@@ -6,7 +9,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from estatecrm.crm.demo import ADMIN_EMAIL, do_load_demo_company
-from estatecrm.tenancy.models import Company
+from estatecrm.leads.demo import do_load_demo_lead_import
+from estatecrm.legacy.demo import do_load_demo_migration
+from estatecrm.tenancy.models import Company, User
 
 
 class Command(BaseCommand):
@@ -24,9 +29,14 @@ class Command(BaseCommand):
                 self.print_login()
                 return
         result = do_load_demo_company(seed=seed, customers=customers)
+        # The history of bringing data in, run through the pipeline after the company is committed.
+        admin = User.objects.get(company=result.company, email=ADMIN_EMAIL)
+        lead_import = do_load_demo_lead_import(company=result.company, admin=admin)
+        migration = do_load_demo_migration(company=result.company, admin=admin)
         self.stdout.write(
             f"Demo company {result.company.code}: {result.customers} customers ({result.planted_duplicates} planted duplicates), "
-            f"{result.cases} cases, {result.activities} activities."
+            f"{result.cases} cases, {result.activities} activities; lead import #{lead_import.pk} {lead_import.status}, "
+            f"legacy migration #{migration.pk} {migration.status}."
         )
         self.print_login()
 
