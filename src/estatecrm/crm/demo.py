@@ -219,7 +219,8 @@ def _date_cases(cases: list[Case], activities: list[Activity]) -> None:
         case.created_at = case.demo_created_at
         case.updated_at = latest.get(case.pk, case.created_at)
         case.last_contact_at = contact.get(case.pk)
-    Case.objects.bulk_update(cases, ["created_at", "updated_at", "last_contact_at"], batch_size=500)
+    # bulk_update filters by pk through the fail-closed manager: the company must be named.
+    Case.objects.for_company(cases[0].company_id).bulk_update(cases, ["created_at", "updated_at", "last_contact_at"], batch_size=500)
 
 
 @transaction.atomic

@@ -58,12 +58,14 @@ def test_demo_is_deterministic_and_if_empty_does_nothing_the_second_time(setting
         raise RollBack
     assert not Customer.objects.unscoped().exists()
     call_command("demo", "--customers", "50", stdout=io.StringIO())
-    assert names() == first_load
+    # The command then runs a lead import and a legacy migration: their customers come after the demo's.
+    assert names()[:50] == first_load
+    loaded = Customer.objects.unscoped().count()
     out = io.StringIO()
     call_command("demo", "--if-empty", stdout=out)
     assert out.getvalue().splitlines()[0] == "The database already has data: no demo loaded."
     assert "admin@demo.example.jp" in out.getvalue()
-    assert Customer.objects.unscoped().count() == 50
+    assert Customer.objects.unscoped().count() == loaded
 
 
 class RollBack(Exception):
