@@ -196,7 +196,7 @@ def _timeline(rng: random.Random, case: Case, listings: list[Listing], *, now: d
                  org_unit_id=case.owning_org_id if kind == ActivityKind.VISIT_APPOINTMENT else None)
         for (kind, direction, subject, body), when in zip(steps, moments, strict=True)
     ]
-    if case.status in OPEN_STATUSES and rng.random() < 0.12:
+    if case.status in OPEN_STATUSES and rng.random() < 0.06:
         subject, body = rng.choice(APPOINTMENT_TEXTS)
         activities.append(Activity(company_id=case.company_id, case=case, kind=ActivityKind.VISIT_APPOINTMENT, occurred_at=_office_time(
             rng, _business_day(rng, today, 0, 13)), actor_id=case.main_assignee_id, subject=subject, body=body.format(**values),
