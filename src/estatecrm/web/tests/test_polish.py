@@ -34,14 +34,19 @@ def test_run_progress_says_in_words_what_an_unknown_total_means(status, rows_tot
     assert "?" not in html
 
 
-def test_dashboard_shows_a_waiting_run_in_words(client, company, company_admin):
-    # given
-    Run.objects.create(company=company, kind="lead_import", status=RunStatus.PENDING, source_name="leads.csv", created_by=company_admin)
+def test_dashboard_says_in_words_what_a_run_without_total_is_doing(client, company, company_admin):
+    # given: one run waiting for a worker (its status says so), one counting its rows, one halfway
+    Run.objects.create(company=company, kind="lead_import", status=RunStatus.PENDING, source_name="waiting.csv", created_by=company_admin)
+    Run.objects.create(company=company, kind="lead_import", status=RunStatus.RUNNING, source_name="counting.csv", created_by=company_admin)
+    Run.objects.create(company=company, kind="lead_import", status=RunStatus.RUNNING, source_name="half.csv", created_by=company_admin,
+                       rows_total=200, rows_done=100)
     client.force_login(company_admin)
     # when
     content = client.get(reverse("web:dashboard")).content.decode()
     # then
-    assert re.search(r"leads\.csv — Waiting \(Waiting to start\)", content)
+    assert re.search(r"waiting\.csv — Waiting</li>", content)
+    assert re.search(r"counting\.csv — Running \(Checking the rows\)</li>", content)
+    assert re.search(r"half\.csv — Running \(100 / 200\)</li>", content)
 
 
 def test_status_filter_is_checkboxes_and_filters_on_several_statuses(client, company, org, company_admin):
