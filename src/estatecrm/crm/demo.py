@@ -26,6 +26,7 @@ from estatecrm.crm.actions import (
     do_upsert_sub_status,
     do_upsert_tag,
 )
+from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import (
     ActivityKind,
     BuildingAge,
@@ -204,6 +205,8 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
                 first_inquiry_date=started - datetime.timedelta(days=rng.randint(0, 3)), first_inquiry_source=rng.choice(MEDIA),
                 first_inquiry_listing_ref=rng.choice(listings).ref, auto_intro_mail=rng.random() < 0.3,
             ))
+    for case, number in zip(cases, allocate_case_numbers(company.pk, len(cases)), strict=True):
+        case.number = number
     Case.objects.bulk_create(cases, batch_size=1000)
     case_tags, case_assignees, desired, activities, introductions = [], [], [], [], []
     kinds = list(ActivityKind.values)

@@ -87,6 +87,7 @@ def company_a(company, org, company_admin):
 KWARG_FACTORIES = {
     "case_id": lambda a: a.case.pk,
     "customer_id": lambda a: a.customer.pk,
+    "contact_id": lambda a: a.customer.contacts.order_by("pk").first().pk,
     "activity_id": lambda a: a.visit.pk,
     "attachment_id": lambda a: a.attachment.pk,
     "listing_id": lambda a: a.listing.pk,
