@@ -108,6 +108,13 @@ def check_unit_reachable(actor: Actor, unit: OrgUnit) -> None:
 # Stale updates: ETag / If-Match or the `updated_at` the client read
 
 
+def optional_read_version(request: HttpRequest, updated_at: datetime.datetime | None) -> ReadVersion | None:
+    """The version the change is based on when the caller sent one (adding to an object: no check without it)."""
+    if request.headers.get("If-Match") or updated_at is not None:
+        return read_version_of(request, updated_at)
+    return None
+
+
 def read_version_of(request: HttpRequest, updated_at: datetime.datetime | None) -> ReadVersion | None:
     """The version the change is based on: If-Match (`*` skips the check) or the `updated_at` the client read.
 
@@ -554,11 +561,11 @@ def customer_contact(actor: Actor, customer: Customer, contact_id: int) -> Conta
 @router.post("/customers/{customer_id}/contacts", response={201: schemas.ContactOut})
 def add_contact(request, customer_id: PathId, payload: schemas.ContactEditIn, response: HttpResponse):
     """Add a contact person with phones and e-mails (normalized; an invalid one is a 400 `contact_point_invalid`,
-    `fields` naming `points-<index>`). 409 when the customer changed since the `updated_at`/ETag read."""
+    `fields` naming `points-<index>`). With `updated_at` or If-Match: 409 when the customer changed since."""
     actor = acting(request)
     with transaction.atomic():
         customer = access_customer(actor, customer_id, include_trashed=False)
-        read_version = read_version_of(request, payload.updated_at)
+        read_version = optional_read_version(request, payload.updated_at)
         contact = actions.do_save_contact(customer=customer, contact=None, data=contact_edit(payload), acting_user=actor.user,
                                           read_version=read_version)
     customer = access_customer(actor, customer_id)
@@ -605,7 +612,7 @@ def mark_case_reviewed(request, case_id: PathId, payload: schemas.ReviewIn, resp
     actor = acting(request)
     with transaction.atomic():
         case = access_case(actor, case_id, for_write=True)
-        read_version = read_version_of(request, payload.updated_at)
+        read_version = optional_read_version(request, payload.updated_at)
         actions.do_mark_case_reviewed(case=case, note=payload.note, acting_user=actor.user, read_version=read_version)
     case = reload_case(actor, case_id)
     with_etag(response, case)
