@@ -308,7 +308,8 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
     other_info = models.TextField(_("other information"), blank=True)
     # 次回対応: when the next follow-up is due and what to do then (empty when nothing is planned).
     next_action_at = models.DateTimeField(_("next action at"), null=True, blank=True)
-    next_action = models.CharField(_("next action"), max_length=200, blank=True)
+    # db_default: the pipeline's bulk writers list their columns (crm/bulk_columns.py) and leave this one out.
+    next_action = models.CharField(_("next action"), max_length=200, blank=True, db_default="")
     # The last contact with the customer (call, mail, visit, LINE...), kept by the actions that log one.
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
     needs_review = models.BooleanField(_("needs review"), default=False)
@@ -484,7 +485,7 @@ class Activity(TenantOwnedModel, TimeStampedModel):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="activities", db_index=False)
     kind = models.CharField(_("kind"), max_length=20, choices=ActivityKind.choices)
-    direction = models.CharField(_("direction"), max_length=8, choices=ActivityDirection.choices, blank=True)
+    direction = models.CharField(_("direction"), max_length=8, choices=ActivityDirection.choices, blank=True, db_default="")
     occurred_at = models.DateTimeField(_("when"))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities",
