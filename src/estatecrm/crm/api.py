@@ -166,7 +166,7 @@ class CaseListQuery(Schema):
     """The case list's filters (the same as the page's); unknown values are a 422 on that field."""
 
     view: str = Field("", description="all | mine | duplicates | unsubscribed | trash")
-    q: str = Field("", description="Name or reading prefix, a phone number in any format, or an e-mail address")
+    q: str = Field("", description="The company's case number (#123 or 123), a name or reading prefix, a phone number in any format, or an e-mail address")
     status: list[str] = Field(default_factory=list)
     sub_status: str = ""
     rank: str = ""
@@ -177,6 +177,7 @@ class CaseListQuery(Schema):
     origin: str = ""
     started_from: str = Field("", description="YYYY-MM-DD")
     started_to: str = Field("", description="YYYY-MM-DD")
+    needs_review: str = Field("", description="1: only cases flagged 要確認 (needs review)")
     sort: str = Field("", description="-updated (default) | updated | -created | created")
     cursor: str = ""
     limit: int = Field(50, ge=1, le=200)
