@@ -97,6 +97,11 @@ def cases_sharing_contact(*, actor: Actor, phone: str = "", email: str = "") -> 
     return list(cases.order_by("-updated_at")[:10])
 
 
+def case_numbers(*, actor: Actor, case_ids) -> dict[int, int]:
+    """The company's case number (#) of each of these cases the actor sees, by id (pages show numbers, not ids)."""
+    return dict(visible_cases(actor=actor, include_trashed=True).filter(pk__in=list(case_ids)).values_list("pk", "number"))
+
+
 def access_contact(actor: Actor, customer: Customer, contact_id) -> Contact:
     """A contact of `customer` (reached through a case the actor sees); NotFound for any other id."""
     try:
