@@ -1112,10 +1112,10 @@ def do_save_contact(*, customer: Customer, contact: Contact | None, data: Contac
             continue
         point = existing[edit.pk]
         values = {"kind": new.kind, "raw": new.raw, "normalized": new.normalized, "invalid_reason": new.invalid_reason, "position": new.position}
-        changed = [name for name, value in values.items() if getattr(point, name) != value]
+        changed = [field_name for field_name, value in values.items() if getattr(point, field_name) != value]
         if changed:
-            for name_ in changed:
-                setattr(point, name_, values[name_])
+            for field_name in changed:
+                setattr(point, field_name, values[field_name])
             point.save(update_fields=changed)
         points.append(point)
     after = contact_state(contact, points)
