@@ -37,6 +37,7 @@ def setup_django(workdir: Path) -> None:
 def fill(cases: int):
     from estatecrm.core import testing
     from estatecrm.crm.actions import customer_keys, do_upsert_tag
+    from estatecrm.crm.case_numbers import allocate_case_numbers
     from estatecrm.crm.models import Case, CaseTag, Customer
     from estatecrm.tenancy.choices import Role
 
@@ -49,8 +50,9 @@ def fill(cases: int):
     key, kana_key = customer_keys("person", "佐藤 花子", "サトウ ハナコ")
     customers = Customer.objects.bulk_create(
         [Customer(company=company, name="佐藤 花子", name_key=key, kana="サトウ ハナコ", kana_key=kana_key) for _ in range(cases)], batch_size=5000)
-    created = Case.objects.bulk_create([Case(company=company, customer=customer, owning_org=store, main_assignee=agents[0], status="追客中")
-                                        for customer in customers], batch_size=5000)
+    numbers = allocate_case_numbers(company.pk, len(customers))
+    created = Case.objects.bulk_create([Case(company=company, number=number, customer=customer, owning_org=store, main_assignee=agents[0],
+                                             status="追客中") for customer, number in zip(customers, numbers, strict=True)], batch_size=5000)
     CaseTag.objects.bulk_create([CaseTag(company=company, case=case, tag=tag, position=position)
                                  for case in created for position, tag in enumerate(tags)], batch_size=5000)
     return admin, agents, tags, [case.pk for case in created]

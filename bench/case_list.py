@@ -46,6 +46,7 @@ def fill(cases: int) -> None:
 
     from estatecrm.core import testing
     from estatecrm.crm.actions import customer_keys, do_upsert_rank, do_upsert_tag
+    from estatecrm.crm.case_numbers import allocate_case_numbers
     from estatecrm.crm.choices import CaseKind, CaseOrigin, CaseStatus, ContactPointKind
     from estatecrm.crm.demo import FAMILY, GIVEN
     from estatecrm.crm.models import Case, CaseTag, Contact, ContactPoint, Customer
@@ -90,11 +91,11 @@ def fill(cases: int) -> None:
                                            raw=f"user{index}@example.jp", normalized=f"user{index}@example.jp", position=1))
             ContactPoint.objects.bulk_create(points, batch_size=5000)
             batch_cases = []
-            for customer in customers:
+            for customer, number in zip(customers, allocate_case_numbers(company.pk, len(customers)), strict=True):
                 agent = rng.choice(agents)
                 store = stores[agents.index(agent) % 4]
                 batch_cases.append(Case(
-                    company=company, customer=customer, kind=CaseKind.RENT if rng.random() < 0.7 else CaseKind.BUY,
+                    company=company, number=number, customer=customer, kind=CaseKind.RENT if rng.random() < 0.7 else CaseKind.BUY,
                     status=rng.choice(statuses), rank=rng.choice(ranks + [None]), owning_org=store, main_assignee=agent,
                     origin=rng.choice(CaseOrigin.values), started_on=(now - datetime.timedelta(days=rng.randint(0, 1500))).date(),
                 ))

@@ -15,7 +15,7 @@ from estatecrm.core.versions import ReadVersion
 STALE = "stale"
 MAX_LISTED_CHANGES = 5
 # Audit keys that are not model fields, with their labels.
-EXTRA_LABELS = {"tags": lambda: _("Tags"), "sub_assignees": lambda: _("Sub-assignees")}
+EXTRA_LABELS = {"tags": lambda: _("Tags"), "sub_assignees": lambda: _("Sub-assignees"), "contacts": lambda: _("Contacts")}
 
 
 def history_filter(instance) -> Q:

@@ -59,9 +59,9 @@ AUTHENTICATED_OPERATION_ERRORS = {
     404: "An id does not exist, is of another company or is outside the caller's visibility.",
 }
 # Writes to an existing object: it changed since the caller read it, or its state forbids this (a run that
-# ended); a PATCH also needs If-Match or updated_at (428).
+# ended); a PATCH (and a contact's PUT or DELETE) also needs If-Match or updated_at (428).
 WRITE_OPERATION_ERRORS = {409: "The object changed since it was read, or its state does not allow this."}
-PATCH_OPERATION_ERRORS = {428: "An update without If-Match and without updated_at."}
+PATCH_OPERATION_ERRORS = {428: "An update without If-Match and without updated_at (where the operation needs them)."}
 
 
 def with_error_responses(schema: dict) -> dict:
@@ -75,7 +75,7 @@ def with_error_responses(schema: dict) -> dict:
                 statuses.update(AUTHENTICATED_OPERATION_ERRORS)
             if "{" in path and method != "get":
                 statuses.update(WRITE_OPERATION_ERRORS)
-            if method == "patch":
+            if method in ("patch", "put", "delete"):
                 statuses.update(PATCH_OPERATION_ERRORS)
             responses = operation.setdefault("responses", {})
             for status, description in statuses.items():

@@ -19,12 +19,14 @@ from estatecrm.audit.stale import check_read_version
 from estatecrm.core.errors import ApplicationError
 from estatecrm.core.versions import ReadVersion
 from estatecrm.crm import error_codes
+from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import (
     MAX_SUB_ASSIGNEES_PER_CASE,
     MAX_TAGS_PER_CASE,
     ActivityKind,
     CaseOrigin,
     CaseStatus,
+    ContactPointKind,
     CustomerKind,
     CustomFieldType,
 )
@@ -48,6 +50,7 @@ from estatecrm.crm.models import (
     Tag,
 )
 from estatecrm.normalize import (
+    MESSAGES,
     company_name_key,
     name_key,
     normalize_name,
@@ -185,11 +188,14 @@ class CustomerInput:
 
 
 @transaction.atomic(savepoint=False)
-def do_create_customer(*, company, data: CustomerInput, acting_user, run_id: int | None = None) -> Customer:
+def do_create_customer(*, company, data: CustomerInput, acting_user, run_id: int | None = None,
+                       refuse_invalid_points: bool = False) -> Customer:
     """Create a customer with its contacts and their phones and e-mails (raw kept, normalized stored).
 
     A person without explicit contacts gets one contact: themself. Audited. Details are checked and
-    normalized by check_customer_fields (refused: nothing written).
+    normalized by check_customer_fields (refused: nothing written). A phone or e-mail that cannot be
+    normalized is stored with its `invalid_reason` (data brought from elsewhere is kept as it was),
+    or, with `refuse_invalid_points` (what people type: the page, the API), refused like an edit.
     """
     details = check_customer_fields({name: getattr(data, name) for name in CUSTOMER_DETAIL_FIELDS})
     name = normalize_name(data.name)
@@ -211,6 +217,8 @@ def do_create_customer(*, company, data: CustomerInput, acting_user, run_id: int
             points.append(build_contact_point(contact=contact, kind=kind, raw=raw, region=company.phone_region, position=len(points)))
         for raw in contact_data.emails:
             points.append(build_contact_point(contact=contact, kind="email", raw=raw, position=len(points)))
+    if refuse_invalid_points:
+        check_contact_points(points, field_prefix="contacts")
     ContactPoint.objects.bulk_create(points)
     record_event(company_id=company.pk, actor=acting_user, verb="create", instance=customer, after=snapshot(customer), run_id=run_id)
     return customer
@@ -255,8 +263,9 @@ def do_create_case(*, customer: Customer, data: CaseInput, acting_user, run_id: 
     check_sub_assignees(customer.company_id, data.sub_assignees, data.main_assignee)
     check_sub_status(data.status, data.sub_status)
     custom_values = check_custom_values(customer.company_id, data.custom_values)
+    [number] = allocate_case_numbers(customer.company_id, 1)
     case = Case.objects.create(
-        company_id=customer.company_id, customer=customer, kind=data.kind, status=data.status, sub_status=data.sub_status,
+        company_id=customer.company_id, number=number, customer=customer, kind=data.kind, status=data.status, sub_status=data.sub_status,
         rank=data.rank, owning_org=data.owning_org, main_assignee=data.main_assignee, project=data.project,
         origin=data.origin, source_system=data.source_system, source_id=data.source_id, started_on=data.started_on or timezone.localdate(), first_inquiry_date=data.first_inquiry_date,
         first_inquiry_source=data.first_inquiry_source, first_inquiry_listing_ref=data.first_inquiry_listing_ref,
@@ -1000,3 +1009,166 @@ def do_delete_master(*, instance, acting_user) -> None:
     if isinstance(instance, Project):
         ProjectField.objects.for_company(instance.company_id).filter(project=instance).delete()
     instance.delete()
+
+
+# ---------------------------------------------------------------------------------------------
+# Contacts of a customer (page and API edits; imports write contacts in bulk)
+
+MAX_POINTS_PER_CONTACT = 20
+MAX_REVIEW_NOTE = 1000
+
+
+@dataclass
+class ContactPointEdit:
+    kind: str
+    raw: str
+    pk: int | None = None  # an existing point of the contact; None adds one
+
+
+@dataclass
+class ContactEdit:
+    """A contact as it should be: points not listed are removed, in the order given."""
+
+    name: str
+    kana: str = ""
+    points: list[ContactPointEdit] = field(default_factory=list)
+
+
+def contact_point_error(kind: str, reason: str) -> str:
+    """Why a phone or e-mail cannot be stored, in the user's words (normalize.MESSAGES, translated)."""
+    if kind == ContactPointKind.EMAIL:
+        reason = "invalid_email"
+    return _(MESSAGES.get(reason, MESSAGES["invalid_number"]))
+
+
+def check_contact_points(points: Sequence[ContactPoint], *, field_prefix: str = "points") -> None:
+    """Refuse (ApplicationError, a message per point `<prefix>-<index>`) phones and e-mails that could not be
+    normalized: what people type on a page or send through the API is stored valid or not at all."""
+    errors = {f"{field_prefix}-{index}": [contact_point_error(point.kind, point.invalid_reason)]
+              for index, point in enumerate(points) if point.invalid_reason}
+    if errors:
+        raise ApplicationError(error_codes.CONTACT_POINT_INVALID, " ".join(messages[0] for messages in errors.values()), fields=errors)
+
+
+def contact_state(contact: Contact, points: Sequence[ContactPoint]) -> dict:
+    """A contact as its audit events show it: who, and each point as typed with its normalized form."""
+    return {"id": contact.pk, "name": contact.name, "kana": contact.kana,
+            "points": [{"id": point.pk, "kind": point.kind, "raw": point.raw, "normalized": point.normalized} for point in points]}
+
+
+def _lock_customer(customer: Customer, read_version: ReadVersion | None) -> Customer:
+    from estatecrm.crm.selectors import customer_history
+
+    customer = Customer.objects.for_company(customer.company_id).select_for_update().get(pk=customer.pk)
+    check_read_version(customer, read_version, history=customer_history(customer))
+    return customer
+
+
+@transaction.atomic(savepoint=False)
+def do_save_contact(*, customer: Customer, contact: Contact | None, data: ContactEdit, acting_user,
+                    read_version: ReadVersion | None = None) -> Contact:
+    """Add a contact to the customer (`contact` None) or make an existing one what `data` says: name and
+    reading normalized, each phone (E.164) and e-mail normalized; an invalid one refuses the whole edit
+    (nothing written). The customer's `updated_at` moves (its version: the optimistic lock of every edit
+    of its contacts), and one audit event on the customer holds the contact before and after."""
+    customer = _lock_customer(customer, read_version)
+    name = normalize_name(data.name)
+    if not name:
+        raise ApplicationError(error_codes.CONTACT_INVALID, _("Enter the contact's name."), fields={"name": [_("This field is required.")]})
+    reading = normalize_reading(data.kana) if data.kana.strip() else None
+    kana = reading.value if reading is not None and reading.is_valid else data.kana.strip()
+    if len(data.points) > MAX_POINTS_PER_CONTACT:
+        raise ApplicationError(error_codes.CONTACT_INVALID,
+                               _("A contact has at most %(count)d phones and e-mails.") % {"count": MAX_POINTS_PER_CONTACT})
+    if any(point.kind not in ContactPointKind.values for point in data.points):
+        raise ApplicationError(error_codes.CONTACT_INVALID, _("Choose phone, mobile phone, fax or e-mail."))
+    if contact is None:
+        last = Contact.objects.for_company(customer.company_id).filter(customer=customer).order_by("-position").values_list("position", flat=True).first()
+        contact = Contact(company_id=customer.company_id, customer=customer, position=0 if last is None else last + 1)
+        existing: dict[int, ContactPoint] = {}
+        before = None
+    else:
+        contact = Contact.objects.for_company(customer.company_id).get(pk=contact.pk, customer=customer)
+        existing = {point.pk: point for point in ContactPoint.objects.for_company(customer.company_id).filter(contact=contact).order_by("position", "pk")}
+        before = contact_state(contact, list(existing.values()))
+    if any(point.pk is not None and point.pk not in existing for point in data.points):
+        raise ApplicationError(error_codes.CONTACT_INVALID, _("A phone or e-mail of another contact cannot be changed here."))
+    built = [build_contact_point(contact=contact, kind=point.kind, raw=point.raw, region=customer.company.phone_region, position=position)
+             for position, point in enumerate(data.points)]
+    check_contact_points(built)
+    contact.name, contact.kana = name, kana
+    if contact.pk is None:
+        contact.save()
+    elif (before["name"], before["kana"]) != (name, kana):
+        contact.save(update_fields=["name", "kana", "updated_at"])
+    kept = {point.pk for point in data.points if point.pk is not None}
+    ContactPoint.objects.for_company(customer.company_id).filter(contact=contact).exclude(pk__in=kept).delete()
+    points = []
+    for edit, new in zip(data.points, built, strict=True):
+        new.contact = contact
+        if edit.pk is None:
+            new.save(force_insert=True)
+            points.append(new)
+            continue
+        point = existing[edit.pk]
+        values = {"kind": new.kind, "raw": new.raw, "normalized": new.normalized, "invalid_reason": new.invalid_reason, "position": new.position}
+        changed = [field_name for field_name, value in values.items() if getattr(point, field_name) != value]
+        if changed:
+            for field_name in changed:
+                setattr(point, field_name, values[field_name])
+            point.save(update_fields=changed)
+        points.append(point)
+    after = contact_state(contact, points)
+    if after == before:
+        return contact
+    customer.save(update_fields=["updated_at"])
+    record_event(company_id=customer.company_id, actor=acting_user, verb="update", instance=customer,
+                 before={"contacts": [before] if before else []}, after={"contacts": [after]})
+    return contact
+
+
+@transaction.atomic(savepoint=False)
+def do_remove_contact(*, customer: Customer, contact: Contact, acting_user, read_version: ReadVersion | None = None) -> None:
+    """Remove a contact with its phones and e-mails. Refused for the customer's last contact: a customer
+    is always reachable by a named person (the one its cases, exports and duplicate checks show), so
+    the last one is edited, not removed. Audited on the customer; the customer's version moves."""
+    customer = _lock_customer(customer, read_version)
+    contact = Contact.objects.for_company(customer.company_id).get(pk=contact.pk, customer=customer)
+    if not Contact.objects.for_company(customer.company_id).filter(customer=customer).exclude(pk=contact.pk).exists():
+        raise ApplicationError(error_codes.LAST_CONTACT, _("A customer keeps at least one contact: change this one instead of removing it."))
+    before = contact_state(contact, list(ContactPoint.objects.for_company(customer.company_id).filter(contact=contact).order_by("position", "pk")))
+    contact.delete()
+    customer.save(update_fields=["updated_at"])
+    record_event(company_id=customer.company_id, actor=acting_user, verb="update", instance=customer,
+                 before={"contacts": [before]}, after={"contacts": []})
+
+
+# ---------------------------------------------------------------------------------------------
+# 要確認 -> 確認済み
+
+
+@transaction.atomic(savepoint=False)
+def do_mark_case_reviewed(*, case: Case, note: str, acting_user, read_version: ReadVersion | None = None) -> Case:
+    """Mark a case flagged 要確認 (by a migration or import) as 確認済み with the reviewer's note.
+
+    The review messages stay on the case; who cleared the flag, when and the note are kept on the
+    case, in one audit event and in a system entry of the timeline. Refused (nothing written) when the
+    case is not waiting for review, or (read_version) when it changed since it was read.
+    """
+    case = Case.objects.for_company(case.company_id).select_for_update().get(pk=case.pk)
+    check_case_version(case, read_version)
+    if not case.needs_review:
+        raise ApplicationError(error_codes.NOT_WAITING_FOR_REVIEW, _("This case is not waiting for review."))
+    note = (note or "").strip()
+    if len(note) > MAX_REVIEW_NOTE:
+        message = _("Write the note in at most %(count)d characters.") % {"count": MAX_REVIEW_NOTE}
+        raise ApplicationError(error_codes.REVIEW_NOTE_TOO_LONG, message, fields={"note": [message]})
+    now = timezone.now()
+    fields = ("needs_review", "reviewed_at", "reviewed_by_id", "review_note")
+    before = snapshot(case, fields)
+    case.needs_review, case.reviewed_at, case.reviewed_by, case.review_note = False, now, acting_user, note
+    case.save(update_fields=["needs_review", "reviewed_at", "reviewed_by", "review_note", "updated_at"])
+    Activity.objects.create(company_id=case.company_id, case=case, kind=ActivityKind.SYSTEM, occurred_at=now, actor=acting_user,
+                            subject=_("Marked as reviewed"), body=note, is_done=True)
+    record_event(company_id=case.company_id, actor=acting_user, verb="update", instance=case, before=before, after=snapshot(case, fields))
+    return case

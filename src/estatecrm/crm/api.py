@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from estatecrm.core.datetimes import ApiDateTime
 from estatecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from estatecrm.core.ids import PathId
 from estatecrm.core.pagination import InvalidInput, invalid_cursor, keyset_page
@@ -107,6 +108,13 @@ def check_unit_reachable(actor: Actor, unit: OrgUnit) -> None:
 # Stale updates: ETag / If-Match or the `updated_at` the client read
 
 
+def optional_read_version(request: HttpRequest, updated_at: datetime.datetime | None) -> ReadVersion | None:
+    """The version the change is based on when the caller sent one (adding to an object: no check without it)."""
+    if request.headers.get("If-Match") or updated_at is not None:
+        return read_version_of(request, updated_at)
+    return None
+
+
 def read_version_of(request: HttpRequest, updated_at: datetime.datetime | None) -> ReadVersion | None:
     """The version the change is based on: If-Match (`*` skips the check) or the `updated_at` the client read.
 
@@ -131,8 +139,8 @@ def case_out(case: Case, tag_ids: list[int], sub_assignee_ids: list[int]) -> dic
         **{name: getattr(case, name) for name in (
             "kind", "status", "sub_status_id", "rank_id", "owning_org_id", "main_assignee_id", "project_id", "origin",
             "started_on", "first_inquiry_date", "first_inquiry_source", "first_inquiry_listing_ref", "first_inquiry_listing_name",
-            "auto_intro_mail", "other_info", "needs_review", "review_messages", "custom_values", "created_at", "updated_at",
-            "deleted_at")},
+            "auto_intro_mail", "other_info", "needs_review", "review_messages", "reviewed_at", "reviewed_by_id", "review_note",
+            "custom_values", "created_at", "updated_at", "deleted_at", "number")},
         "id": case.pk,
         "customer": {"id": case.customer.pk, "name": case.customer.name, "kana": case.customer.kana},
         "tag_ids": tag_ids,
@@ -158,7 +166,7 @@ class CaseListQuery(Schema):
     """The case list's filters (the same as the page's); unknown values are a 422 on that field."""
 
     view: str = Field("", description="all | mine | duplicates | unsubscribed | trash")
-    q: str = Field("", description="Name or reading prefix, a phone number in any format, or an e-mail address")
+    q: str = Field("", description="The company's case number (#123 or 123), a name or reading prefix, a phone number in any format, or an e-mail address")
     status: list[str] = Field(default_factory=list)
     sub_status: str = ""
     rank: str = ""
@@ -169,6 +177,7 @@ class CaseListQuery(Schema):
     origin: str = ""
     started_from: str = Field("", description="YYYY-MM-DD")
     started_to: str = Field("", description="YYYY-MM-DD")
+    needs_review: str = Field("", description="1: only cases flagged 要確認 (needs review)")
     sort: str = Field("", description="-updated (default) | updated | -created | created")
     cursor: str = ""
     limit: int = Field(50, ge=1, le=200)
@@ -228,7 +237,8 @@ def create_case(request, payload: schemas.CaseCreateIn, response: HttpResponse):
             except NotFound:
                 raise unknown("customer_id") from None
         else:
-            customer = actions.do_create_customer(company=actor.company, data=customer_input(payload.customer), acting_user=actor.user)
+            customer = actions.do_create_customer(company=actor.company, data=customer_input(payload.customer), acting_user=actor.user,
+                                                   refuse_invalid_points=True)
         case = actions.do_create_case(customer=customer, data=data, acting_user=actor.user)
         if payload.desired is not None:
             actions.do_update_desired_conditions(case=case, changes=desired_changes(payload.desired), acting_user=actor.user)
@@ -469,7 +479,8 @@ def create_customer(request, payload: schemas.CustomerIn):
     actor = acting(request)
     require(actor, "customers_manage")
     with transaction.atomic():
-        customer = actions.do_create_customer(company=actor.company, data=customer_input(payload), acting_user=actor.user)
+        customer = actions.do_create_customer(company=actor.company, data=customer_input(payload), acting_user=actor.user,
+                                               refuse_invalid_points=True)
     return Status(201, customer_detail(actor, customer))
 
 
@@ -530,6 +541,83 @@ def list_contacts(request, customer_id: PathId):
     """The customer's contacts with their phones and e-mails (raw as typed, and normalized)."""
     actor = acting(request)
     return contacts_of(actor, access_customer(actor, customer_id, include_trashed=True))
+
+
+def contact_edit(payload: schemas.ContactEditIn) -> actions.ContactEdit:
+    return actions.ContactEdit(name=payload.name, kana=payload.kana, points=[
+        actions.ContactPointEdit(kind=plain(point.kind), raw=point.raw, pk=point.id) for point in payload.points])
+
+
+def contact_out(actor: Actor, customer: Customer, contact_id: int) -> dict:
+    return next(contact for contact in contacts_of(actor, customer) if contact["id"] == contact_id)
+
+
+def customer_contact(actor: Actor, customer: Customer, contact_id: int) -> Contact:
+    try:
+        return Contact.objects.for_company(actor.company_id).get(pk=contact_id, customer=customer)
+    except Contact.DoesNotExist:
+        raise NotFound() from None
+
+
+@router.post("/customers/{customer_id}/contacts", response={201: schemas.ContactOut})
+def add_contact(request, customer_id: PathId, payload: schemas.ContactEditIn, response: HttpResponse):
+    """Add a contact person with phones and e-mails (normalized; an invalid one is a 400 `contact_point_invalid`,
+    `fields` naming `points-<index>`). With `updated_at` or If-Match: 409 when the customer changed since."""
+    actor = acting(request)
+    with transaction.atomic():
+        customer = access_customer(actor, customer_id, include_trashed=False)
+        read_version = optional_read_version(request, payload.updated_at)
+        contact = actions.do_save_contact(customer=customer, contact=None, data=contact_edit(payload), acting_user=actor.user,
+                                          read_version=read_version)
+    customer = access_customer(actor, customer_id)
+    response["ETag"] = etag_of(customer)
+    return Status(201, contact_out(actor, customer, contact.pk))
+
+
+@router.put("/customers/{customer_id}/contacts/{contact_id}", response=schemas.ContactOut)
+def update_contact(request, customer_id: PathId, contact_id: PathId, payload: schemas.ContactEditIn, response: HttpResponse):
+    """Make the contact what the body says: points with an `id` are kept (changed when their kind or text
+    changed), points without one are added, the others removed. Same refusals as adding."""
+    actor = acting(request)
+    with transaction.atomic():
+        customer = access_customer(actor, customer_id, include_trashed=False)
+        contact = customer_contact(actor, customer, contact_id)
+        read_version = read_version_of(request, payload.updated_at)
+        actions.do_save_contact(customer=customer, contact=contact, data=contact_edit(payload), acting_user=actor.user,
+                                read_version=read_version)
+    customer = access_customer(actor, customer_id)
+    response["ETag"] = etag_of(customer)
+    return contact_out(actor, customer, contact.pk)
+
+
+class ContactRemoveQuery(Schema):
+    updated_at: ApiDateTime | None = Field(None, description="The customer's `updated_at` you read (or send If-Match)")
+
+
+@router.delete("/customers/{customer_id}/contacts/{contact_id}", response={204: None})
+def remove_contact(request, customer_id: PathId, contact_id: PathId, query: Query[ContactRemoveQuery]):
+    """Remove a contact with its phones and e-mails; the customer's last contact is refused (400 `last_contact`)."""
+    actor = acting(request)
+    with transaction.atomic():
+        customer = access_customer(actor, customer_id, include_trashed=False)
+        contact = customer_contact(actor, customer, contact_id)
+        read_version = read_version_of(request, query.updated_at)
+        actions.do_remove_contact(customer=customer, contact=contact, acting_user=actor.user, read_version=read_version)
+    return Status(204, None)
+
+
+@router.post("/cases/{case_id}/review", response=schemas.CaseOut)
+def mark_case_reviewed(request, case_id: PathId, payload: schemas.ReviewIn, response: HttpResponse):
+    """Mark a 要確認 case 確認済み with a note (whoever may edit the case); 400 `not_waiting_for_review`
+    when it is not flagged. The review messages stay; who, when and the note are on the case."""
+    actor = acting(request)
+    with transaction.atomic():
+        case = access_case(actor, case_id, for_write=True)
+        read_version = optional_read_version(request, payload.updated_at)
+        actions.do_mark_case_reviewed(case=case, note=payload.note, acting_user=actor.user, read_version=read_version)
+    case = reload_case(actor, case_id)
+    with_etag(response, case)
+    return case_detail(actor, case)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from estatecrm.crm.actions import (
     do_upsert_sub_status,
     do_upsert_tag,
 )
+from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import (
     CONTACT_KINDS,
     ActivityKind,
@@ -319,6 +320,8 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
             if status in OPEN_STATUSES:
                 case.next_action_at, case.next_action = _next_action(rng, today)
             cases.append(case)
+    for case, number in zip(cases, allocate_case_numbers(company.pk, len(cases)), strict=True):
+        case.number = number
     Case.objects.bulk_create(cases, batch_size=1000)
     case_tags, case_assignees, desired, activities, introductions = [], [], [], [], []
     for case in cases:

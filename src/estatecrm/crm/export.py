@@ -104,7 +104,7 @@ def export_cases(company, options=None) -> Iterator[dict]:
                 return
             customer_ids = {case.customer_id for case in batch}
             points: dict[int, list[ContactPoint]] = {}
-            for point in ContactPoint.objects.for_company(company).filter(customer_id__in=customer_ids).exclude(normalized="").order_by("customer_id", "contact__position", "position", "pk"):
+            for point in ContactPoint.objects.for_company(company).filter(customer_id__in=customer_ids).order_by("customer_id", "contact__position", "position", "pk"):
                 points.setdefault(point.customer_id, []).append(point)
             for case in batch:
                 yield case_dict(case, points.get(case.customer_id, []))
@@ -119,6 +119,7 @@ def case_dict(case: Case, points: list[ContactPoint]) -> dict:
         desired = None
     return {
         "id": case.pk,
+        "number": case.number,
         "source": {"system": case.source_system, "id": case.source_id} if case.source_system else None,
         "origin": case.origin,
         "kind": case.kind,
@@ -138,9 +139,10 @@ def case_dict(case: Case, points: list[ContactPoint]) -> dict:
         "other_info": case.other_info,
         "needs_review": case.needs_review,
         "customer": {
-            "id": customer.pk, "name": customer.name, "kana": customer.kana,
-            "phones": [point.normalized for point in points if point.kind in PHONE_KINDS],
-            "emails": [point.normalized for point in points if point.kind == ContactPointKind.EMAIL],
+            "id": customer.pk, "kind": customer.kind, "name": customer.name, "kana": customer.kana,
+            "phones": [point.normalized for point in points if point.kind in PHONE_KINDS and point.normalized],
+            "emails": [point.normalized for point in points if point.kind == ContactPointKind.EMAIL and point.normalized],
+            "contact_points": [contact_point_dict(point) for point in points],
             "postal_code": customer.postal_code, "address": customer.address,
             "birth_date": customer.birth_date.isoformat() if customer.birth_date else None,
         },
@@ -149,6 +151,13 @@ def case_dict(case: Case, points: list[ContactPoint]) -> dict:
         "attachments": case.attachment_count,
         "created_at": timezone.localtime(case.created_at).isoformat(),
     }
+
+
+def contact_point_dict(point: ContactPoint) -> dict:
+    """A phone or e-mail as typed beside its normalized form: `e164` for phones, `normalized` for
+    e-mail addresses (empty when it could not be normalized)."""
+    key = "normalized" if point.kind == ContactPointKind.EMAIL else "e164"
+    return {"kind": point.kind, "raw": point.raw, key: point.normalized}
 
 
 def flatten(record: dict, prefix: str = "") -> dict:

@@ -5,7 +5,8 @@ never raised; the page, the API and the export refuse a query with errors rather
 the unfiltered list as if it were filtered); `filter_cases(actor=, filters=)` applies them on top of the access rules and
 `paginate_cases` pages by keyset (no OFFSET), so page 5,000 of a million cases costs what page 1 costs.
 
-Free text matches the customer's name or reading by prefix (index range scans on the stored
+Free text matches the company's case number (`#123` or `123`, on the (company, number) unique index),
+the customer's name or reading by prefix (index range scans on the stored
 matching keys, so `佐藤` finds `佐藤 花子` and `髙橋` finds `高橋`), a phone number in any format,
 or an e-mail address (exact, on the normalized contact point index).
 """
@@ -20,6 +21,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
 from estatecrm.core.ids import parse_id
+from estatecrm.crm.case_numbers import parse_case_number
 from estatecrm.crm.choices import CaseKind, CaseOrigin, CaseStatus
 from estatecrm.crm.models import Case, CaseAssignee, CaseTag, ContactPoint, Customer
 from estatecrm.normalize import name_key, normalize_email, normalize_phone, reading_key
@@ -59,7 +61,7 @@ FILTER_LABELS = {
     "q": _("Search"), "status": _("Status"), "sub_status": _("Sub-status"),
     "rank": _("Rank"), "tag": _("Tag"), "kind": _("Kind"), "org": _("Owning unit"),
     "assignee": _("Main assignee"), "origin": _("Origin"), "started_from": _("Started from"),
-    "started_to": _("Started up to"), "sort": _("Sort"),
+    "started_to": _("Started up to"), "needs_review": _("Needs review"), "sort": _("Sort"),
 }
 
 
@@ -84,6 +86,7 @@ class CaseFilters:
     origin: str = ""
     started_from: datetime.date | None = None
     started_to: datetime.date | None = None
+    needs_review: bool = False
     sort: str = "-updated"
     errors: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -136,6 +139,7 @@ class CaseFilters:
         filters.kind = choice("kind", CaseKind.values)
         filters.origin = choice("origin", CaseOrigin.values)
         filters.started_from, filters.started_to = date("started_from"), date("started_to")
+        filters.needs_review = choice("needs_review", ("1",)) == "1"
         filters.sort = choice("sort", SORTS) or "-updated"
         filters.errors = errors
         return filters
@@ -147,9 +151,9 @@ class CaseFilters:
             if item.name == "errors":
                 continue
             value = getattr(self, item.name)
-            if value in (None, "", []) or (item.name == "view" and value == View.ALL) or (item.name == "sort" and value == "-updated"):
+            if value in (None, "", []) or value is False or (item.name == "view" and value == View.ALL) or (item.name == "sort" and value == "-updated"):
                 continue
-            query[item.name] = [str(v) for v in value] if isinstance(value, list) else str(value)
+            query[item.name] = [str(v) for v in value] if isinstance(value, list) else "1" if value is True else str(value)
         return query
 
     @property
@@ -163,6 +167,10 @@ def _text_match(company_id: int, text: str) -> Q:
     Written as `customer_id IN (subquery)`: the database finds the few matching customers through
     their index first, then their cases through (company, customer), instead of testing every case.
     """
+    number = parse_case_number(text)
+    if number is not None and (text.lstrip().startswith(("#", "＃")) or not normalize_phone(text).is_valid):
+        # `#123` or `123`: the company's case number (a whole phone number is still a phone search).
+        return Q(number=number)
     values = [result.value for result in (normalize_phone(text), normalize_email(text)) if result.is_valid]
     if values:
         return Q(customer_id__in=ContactPoint.objects.unscoped().filter(company_id=company_id, normalized__in=values).values("customer_id"))
@@ -266,6 +274,8 @@ def filter_cases(*, actor: Actor, filters: CaseFilters) -> QuerySet[Case]:
         cases = cases.filter(started_on__gte=filters.started_from)
     if filters.started_to:
         cases = cases.filter(started_on__lte=filters.started_to)
+    if filters.needs_review:
+        cases = cases.filter(needs_review=True)
     if filters.q:
         cases = cases.filter(_text_match(company_id, filters.q))
     sort_field, descending = SORTS[filters.sort]

@@ -13,6 +13,7 @@ from estatecrm.crm.choices import (
     BuildingAge,
     CaseKind,
     CaseStatus,
+    ContactPointKind,
     CustomerKind,
     Feature,
     Gender,
@@ -231,3 +232,34 @@ class BulkForm(CompanyChoicesMixin, forms.Form):
         return {"reassign": self.cleaned_data.get("main_assignee"), "add_tag": self.cleaned_data.get("tag"),
                 "remove_tag": self.cleaned_data.get("tag"), "set_status": self.cleaned_data.get("status")}.get(operation)
 
+
+
+class ContactForm(forms.Form):
+    """A contact person's name and reading; its phones and e-mails are the rows of ContactPointFormSet."""
+
+    version = VersionField()
+    name = forms.CharField(label=_("Name"), max_length=200)
+    kana = forms.CharField(label=_("Reading"), max_length=200, required=False)
+
+
+class ContactPointForm(forms.Form):
+    """One phone or e-mail row; a row left empty, or ticked for removal, is not kept."""
+
+    point_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    kind = forms.ChoiceField(label=_("Kind"), choices=ContactPointKind.choices)
+    raw = forms.CharField(label=_("Phone or e-mail"), max_length=300, required=False,
+                          widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}))
+
+
+ContactPointFormSet = forms.formset_factory(ContactPointForm, extra=2, can_delete=True, max_num=20, absolute_max=40)
+
+
+class ReviewForm(forms.Form):
+    version = VersionField()
+    note = forms.CharField(label=_("Note"), max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class VersionForm(forms.Form):
+    """A button that changes an object: the version of the page it was pressed on."""
+
+    version = VersionField()

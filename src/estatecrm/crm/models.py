@@ -276,6 +276,9 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
     the position range and uniqueness on CaseTag and CaseAssignee.
     """
 
+    # The company's own case number (#), what people see and search; never the database id, which
+    # counts every company's cases. Handed out by crm.case_numbers (CaseNumberSequence).
+    number = models.PositiveIntegerField(_("case number"))
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="cases", verbose_name=_("customer"), db_index=False)
     kind = models.CharField(_("kind"), max_length=8, choices=CaseKind.choices, default=CaseKind.RENT)
     status = models.CharField(_("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.NEW)
@@ -305,11 +308,19 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
     other_info = models.TextField(_("other information"), blank=True)
     # 次回対応: when the next follow-up is due and what to do then (empty when nothing is planned).
     next_action_at = models.DateTimeField(_("next action at"), null=True, blank=True)
-    next_action = models.CharField(_("next action"), max_length=200, blank=True)
+    # db_default: the pipeline's bulk writers list their columns (crm/bulk_columns.py) and leave this one out.
+    next_action = models.CharField(_("next action"), max_length=200, blank=True, db_default="")
     # The last contact with the customer (call, mail, visit, LINE...), kept by the actions that log one.
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
     needs_review = models.BooleanField(_("needs review"), default=False)
     review_messages = models.JSONField(_("review messages"), default=list, blank=True)
+    # Who marked a 要確認 case 確認済み, when, and their note (the messages stay). Bulk writers leave them
+    # out (NULL, and the database's own empty default for the note).
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("reviewed by"),
+        db_index=False)
+    review_note = models.TextField(_("review note"), blank=True, default="", db_default="")
     custom_values = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     class Meta:
@@ -326,10 +337,25 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
             models.Index(fields=["company", "origin", "created_at"], name="case_origin_created_idx"),
             models.Index(fields=["company", "source_system", "source_id"], name="case_source_idx"),
             models.Index(fields=["company", "deleted_at"], name="case_deleted_idx"),
+            # Few cases wait for review (要確認): the filter reads exactly them.
+            models.Index(fields=["company", "-updated_at", "-id"], condition=models.Q(needs_review=True), name="case_needs_review_idx"),
         ]
+        constraints = [models.UniqueConstraint(fields=["company", "number"], name="case_number_unique")]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.customer.name}"
+        return f"#{self.number} {self.customer.name}"
+
+
+class CaseNumberSequence(TenantOwnedModel):
+    """The last case number a company handed out. Numbers only grow: a number of a case that was
+    trashed, purged or reverted with its import is never given again. crm.case_numbers increments
+    `last_number` by a whole batch in one UPDATE, which holds the row until the transaction ends
+    (PostgreSQL; SQLite has one writer), so two writers never receive the same numbers."""
+
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company"], name="casenumbersequence_company_unique")]
 
 
 class CaseAssignee(TenantOwnedModel):
@@ -459,7 +485,7 @@ class Activity(TenantOwnedModel, TimeStampedModel):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="activities", db_index=False)
     kind = models.CharField(_("kind"), max_length=20, choices=ActivityKind.choices)
-    direction = models.CharField(_("direction"), max_length=8, choices=ActivityDirection.choices, blank=True)
+    direction = models.CharField(_("direction"), max_length=8, choices=ActivityDirection.choices, blank=True, db_default="")
     occurred_at = models.DateTimeField(_("when"))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities",

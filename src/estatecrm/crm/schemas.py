@@ -14,6 +14,7 @@ from estatecrm.crm.choices import (
     BuildingAge,
     CaseKind,
     CaseStatus,
+    ContactPointKind,
     CustomerKind,
     CustomFieldType,
     Feature,
@@ -53,6 +54,7 @@ class CustomerRef(Schema):
 
 class CaseOut(Schema):
     id: int
+    number: int = Field(..., description="The company's own case number (#), what people see and search; `id` is for URLs")
     customer: CustomerRef
     kind: str
     status: str
@@ -73,6 +75,9 @@ class CaseOut(Schema):
     other_info: str
     needs_review: bool
     review_messages: list
+    reviewed_at: datetime.datetime | None
+    reviewed_by_id: int | None
+    review_note: str
     custom_values: dict
     created_at: datetime.datetime
     updated_at: datetime.datetime
@@ -135,9 +140,34 @@ class CustomerUpdateIn(Schema):
 class ContactPointOut(Schema):
     id: int
     kind: str
-    raw: str
-    normalized: str
+    raw: str = Field(..., description="As typed")
+    e164: str = Field(..., description="Phones (phone, mobile, fax): E.164 (`+819012345678`); empty for e-mail or when invalid")
+    normalized: str = Field(..., description="E.164 for phones, the lower-cased address for e-mail; empty when invalid")
     invalid_reason: str
+
+    @staticmethod
+    def resolve_e164(point) -> str:
+        return "" if point.kind == "email" else point.normalized
+
+
+class ContactPointIn(Schema):
+    id: BodyId | None = Field(None, description="An existing point of this contact to keep or change; omit to add one")
+    kind: ContactPointKind
+    raw: RawContactPoint = Field(..., description="As typed; refused (400 `contact_point_invalid`) when it is no valid phone or e-mail")
+
+
+class ContactEditIn(Schema):
+    """The contact as it should be: points not listed are removed."""
+
+    updated_at: ApiDateTime | None = Field(None, description="The customer's `updated_at` you read (or send If-Match with its ETag)")
+    name: str = Field(..., min_length=1, max_length=column_length(Contact, "name"))
+    kana: str = Field("", max_length=column_length(Contact, "kana"))
+    points: list[ContactPointIn] = Field(default_factory=list, max_length=20)
+
+
+class ReviewIn(Schema):
+    updated_at: ApiDateTime | None = Field(None, description="The case's `updated_at` you read (or send If-Match with its ETag)")
+    note: str = Field("", max_length=1000)
 
 
 class ContactOut(Schema):

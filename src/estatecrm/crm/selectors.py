@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from estatecrm.core.errors import NotFound
 from estatecrm.crm.choices import ActivityKind, CaseOrigin, CaseStatus
-from estatecrm.crm.models import Activity, Case, ContactPoint, Customer, DesiredConditions
+from estatecrm.crm.models import Activity, Case, Contact, ContactPoint, Customer, DesiredConditions
 from estatecrm.normalize import normalize_email, normalize_phone
 from estatecrm.tenancy.selectors import Actor
 
@@ -93,6 +93,28 @@ def cases_sharing_contact(*, actor: Actor, phone: str = "", email: str = "") -> 
     if not values:
         return []
     customer_ids = ContactPoint.objects.for_company(actor.company_id).filter(normalized__in=values).values("customer_id")
+    cases = visible_cases(actor=actor).filter(customer_id__in=customer_ids).select_related("customer", "main_assignee")
+    return list(cases.order_by("-updated_at")[:10])
+
+
+def case_numbers(*, actor: Actor, case_ids) -> dict[int, int]:
+    """The company's case number (#) of each of these cases the actor sees, by id (pages show numbers, not ids)."""
+    return dict(visible_cases(actor=actor, include_trashed=True).filter(pk__in=list(case_ids)).values_list("pk", "number"))
+
+
+def access_contact(actor: Actor, customer: Customer, contact_id) -> Contact:
+    """A contact of `customer` (reached through a case the actor sees); NotFound for any other id."""
+    try:
+        return Contact.objects.for_company(actor.company_id).get(pk=int(contact_id), customer=customer)
+    except Contact.DoesNotExist:
+        raise NotFound() from None
+
+
+def cases_sharing_customer_contacts(*, actor: Actor, customer) -> list[Case]:
+    """Visible cases of other customers that share a normalized phone or e-mail with `customer`: the
+    duplicate warning of a case page, checked again whenever the page shows the contacts."""
+    values = ContactPoint.objects.for_company(actor.company_id).filter(customer=customer).exclude(normalized="").values("normalized")
+    customer_ids = ContactPoint.objects.for_company(actor.company_id).filter(normalized__in=values).exclude(customer=customer).values("customer_id")
     cases = visible_cases(actor=actor).filter(customer_id__in=customer_ids).select_related("customer", "main_assignee")
     return list(cases.order_by("-updated_at")[:10])
 

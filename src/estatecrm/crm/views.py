@@ -33,9 +33,13 @@ from estatecrm.crm.forms import (
     AttachmentForm,
     BulkForm,
     CaseForm,
+    ContactForm,
+    ContactPointFormSet,
     CustomerForm,
     DesiredConditionsForm,
     NewCaseForm,
+    ReviewForm,
+    VersionForm,
     VisitForm,
 )
 from estatecrm.crm.guards import customer_badges
@@ -232,11 +236,14 @@ def _case_context(actor: Actor, case: Case) -> dict:
         "attachment_form": AttachmentForm(),
         "attachment_max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
         "appointment_kind": ActivityKind.VISIT_APPOINTMENT,
+        "duplicates": selectors.cases_sharing_customer_contacts(actor=actor, customer=case.customer),
+        "customer_version": _version_now(actor, case.customer, selectors.customer_history(case.customer)).as_field(),
+        "review_form": ReviewForm(initial={"version": _version_now(actor, case, selectors.case_history(case)).as_field()}),
     }
 
 
 def _load_case(actor: Actor, case_id: int, *, include_trashed: bool = True) -> Case:
-    return access_case(actor, case_id, include_trashed=include_trashed, related=("main_assignee", "rank", "sub_status", "project"))
+    return access_case(actor, case_id, include_trashed=include_trashed, related=("main_assignee", "rank", "sub_status", "project", "reviewed_by"))
 
 
 @require_GET
@@ -327,6 +334,98 @@ def customer_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespo
             messages.success(request, _("The customer was saved."))
             return redirect("crm:detail", case_id=case.pk)
     return render(request, "crm/customer_edit.html", {"actor": actor, "case": case, "form": form}, status=400 if form.errors else 200)
+
+
+def _contact_page(request: HttpRequest, actor: Actor, case: Case, contact, form, points, *, status: int = 200) -> HttpResponse:
+    context = {"actor": actor, "case": case, "contact": contact, "form": form, "points": points,
+               "duplicates": selectors.cases_sharing_customer_contacts(actor=actor, customer=case.customer)}
+    return render(request, "crm/contact_edit.html", context, status=status)
+
+
+def _place_point_errors(error: ApplicationError, points, rows: list[int]) -> bool:
+    """An action's refusal of the n-th kept point shown on its row of the formset."""
+    placed = False
+    for name, field_messages in error.fields.items():
+        prefix, _sep, index = name.rpartition("-")
+        if prefix == "points" and index.isdigit() and int(index) < len(rows):
+            for message in field_messages:
+                points.forms[rows[int(index)]].add_error("raw", message)
+            placed = True
+    return placed
+
+
+@actor_view
+def contact_edit(request: HttpRequest, actor: Actor, case_id: int, contact_id: int | None = None) -> HttpResponse:
+    """Add a contact person to the case's customer, or change one: name, reading, phones and e-mails."""
+    case = _load_case(actor, case_id, include_trashed=False)
+    customer = case.customer
+    contact = selectors.access_contact(actor, customer, contact_id) if contact_id is not None else None
+    version = _version_now(actor, customer, selectors.customer_history(customer))
+    initial = {"version": version.as_field(), "name": contact.name if contact else "", "kana": contact.kana if contact else ""}
+    existing = list(contact.points.order_by("position", "pk")) if contact else []
+    point_initial = [{"point_id": point.pk, "kind": point.kind, "raw": point.raw} for point in existing]
+    form = ContactForm(request.POST or None, initial=initial)
+    points = ContactPointFormSet(request.POST or None, initial=point_initial, prefix="points")
+    if request.method != "POST":
+        return _contact_page(request, actor, case, contact, form, points)
+    if not (form.is_valid() and points.is_valid()):
+        return _contact_page(request, actor, case, contact, form, points, status=400)
+    rows = [index for index, row in enumerate(points.forms)
+            if row.cleaned_data.get("raw", "").strip() and not row.cleaned_data.get("DELETE")]
+    data = actions.ContactEdit(name=form.cleaned_data["name"], kana=form.cleaned_data["kana"], points=[
+        actions.ContactPointEdit(kind=points.forms[index].cleaned_data["kind"], raw=points.forms[index].cleaned_data["raw"],
+                                 pk=points.forms[index].cleaned_data.get("point_id")) for index in rows])
+    try:
+        with transaction.atomic():
+            actions.do_save_contact(customer=customer, contact=contact, data=data, acting_user=actor.user,
+                                    read_version=ReadVersion.from_field(form.cleaned_data["version"]))
+    except Conflict as error:
+        form = rebound_at_version(request.POST, ContactForm, version, error.message, initial=initial)
+        return _contact_page(request, actor, case, contact, form, points, status=409)
+    except ApplicationError as error:
+        if not _place_point_errors(error, points, rows):
+            show_error(request, error, form)
+        return _contact_page(request, actor, case, contact, form, points, status=400)
+    messages.success(request, _("The contact was saved."))
+    return redirect(reverse("crm:detail", kwargs={"case_id": case.pk}) + "#contacts")
+
+
+@require_POST
+@actor_view
+def contact_remove(request: HttpRequest, actor: Actor, case_id: int, contact_id: int) -> HttpResponse:
+    case = _load_case(actor, case_id, include_trashed=False)
+    contact = selectors.access_contact(actor, case.customer, contact_id)
+    form = VersionForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError("stale", form.errors["version"][0])
+        with transaction.atomic():
+            actions.do_remove_contact(customer=case.customer, contact=contact, acting_user=actor.user,
+                                      read_version=ReadVersion.from_field(form.cleaned_data["version"]))
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The contact was removed."))
+    return redirect(reverse("crm:detail", kwargs={"case_id": case.pk}) + "#contacts")
+
+
+@require_POST
+@actor_view
+def case_review(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    """Mark a 要確認 case 確認済み with a note (anyone who may edit the case)."""
+    case = _load_case(actor, case_id, include_trashed=False)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        return _detail_with_errors(request, actor, case, review_form=form)
+    try:
+        with transaction.atomic():
+            actions.do_mark_case_reviewed(case=case, note=form.cleaned_data["note"], acting_user=actor.user,
+                                          read_version=ReadVersion.from_field(form.cleaned_data["version"]))
+    except ApplicationError as error:
+        show_error(request, error, form)
+        return _detail_with_errors(request, actor, case, review_form=form)
+    messages.success(request, _("The case was marked as reviewed."))
+    return redirect("crm:detail", case_id=case.pk)
 
 
 def _detail_with_errors(request: HttpRequest, actor: Actor, case: Case, **forms) -> HttpResponse:
@@ -449,7 +548,7 @@ def case_new(request: HttpRequest, actor: Actor) -> HttpResponse:
                         data=actions.CustomerInput(name=data["name"], kind=data["customer_kind"], kana=data["kana"], contacts=[
                             actions.ContactInput(name=data["name"], kana=data["kana"], phones=phones,
                                                  emails=[data["email"]] if data["email"] else [])]),
-                        acting_user=actor.user)
+                        acting_user=actor.user, refuse_invalid_points=True)
                     case = actions.do_create_case(customer=customer, acting_user=actor.user, data=actions.CaseInput(
                         kind=data["kind"], owning_org=data["owning_org"], status=data["status"], sub_status=data["sub_status"],
                         rank=data["rank"], main_assignee=data["main_assignee"], sub_assignees=list(data["sub_assignees"]),

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from estatecrm.audit.actions import record_event
 from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_COLUMNS, POINT_COLUMNS
+from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import CaseKind, CaseOrigin, CaseStatus, ContactPointKind, CustomerKind
 from estatecrm.crm.models import Case, Contact, ContactPoint, Customer, CustomField
 from estatecrm.leads.choices import RUN_KIND, SOURCE_SYSTEM, DuplicateKey, DuplicatePolicy
@@ -41,7 +42,7 @@ ISSUE_COLUMNS = ("company_id", "run_id", "row_number", "field", "code", "params"
 CUSTOMER_VARYING = ("id", "kind", "name", "name_key", "postal_code", "prefecture", "city", "street", "building", "homepage", "custom_values")
 CONTACT_VARYING = ("id", "customer_id", "name", "kana", "position")
 POINT_VARYING = ("contact_id", "customer_id", "kind", "raw", "normalized", "position")
-CASE_VARYING = ("id", "customer_id", "kind", "owning_org_id", "main_assignee_id", "source_id")
+CASE_VARYING = ("id", "customer_id", "kind", "owning_org_id", "main_assignee_id", "source_id", "number")
 LEDGER_VARYING = ("source_key", "row_number", "outcome", "target_type", "target_id", "before")
 ISSUE_VARYING = ("row_number", "field", "code", "params", "cells", "is_failure")
 LEDGER_ROW_NUMBER, LEDGER_TARGET, LEDGER_BEFORE = (LEDGER_VARYING.index(name) for name in ("row_number", "target_id", "before"))
@@ -297,12 +298,14 @@ class LeadImportJob(Job):
 
     def write_cases(self, new_leads: list[LeadRow], customer_ids: list[int], constants: dict) -> None:
         case_ids = allocate_ids(Case, len(new_leads))
+        numbers = iter(allocate_case_numbers(self.company_id, len(new_leads)))
         cases = []
         default_unit, run = self.params["org_unit_id"], self.run.pk
         for lead, customer_id, case_id in zip(new_leads, customer_ids, case_ids, strict=True):
             assignee = self.assignees[lead.assignee_email] if lead.assignee_email else self.importer
             kind = BUY if customer_kind_for(lead.lead_name) == COMPANY else RENT
-            cases.append((case_id, customer_id, kind, self.primary_units.get(assignee.pk) or default_unit, assignee.pk, f"{run}:{lead.row_number}"))
+            cases.append((case_id, customer_id, kind, self.primary_units.get(assignee.pk) or default_unit, assignee.pk, f"{run}:{lead.row_number}",
+                          next(numbers)))
         # No desired conditions row: a lead has none yet; the first edit creates it (every reader allows for none).
         insert_rows(Case, CASE_VARYING, cases, adapted=True, constants=constants[Case])
 

@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 
 from estatecrm.audit.actions import record_event
 from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_COLUMNS, POINT_COLUMNS
+from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import CONTACT_KINDS, KIND_DIRECTIONS, ActivityKind, CaseOrigin, CustomerKind
 from estatecrm.crm.models import (
     Activity,
@@ -153,7 +154,7 @@ def processing_order(source: Source, mode: str) -> Sequence[tuple[int, dict]]:
 # `customers`: 顧客番号 -> `(customer, contact, points)` for the customers this batch's cases use for
 # the first time in this process.
 
-CASE_TAIL = slice(3, -3)  # after id, company_id, customer_id; before created_at, updated_at, deleted_at
+CASE_TAIL = slice(4, -3)  # after id, company_id, customer_id, number; before created_at, updated_at, deleted_at
 DESIRED_TAIL = slice(2, None)  # after company_id, case_id
 ACTIVITY_TAIL = slice(2, -2)  # after company_id, case_id; before created_at, updated_at
 INTRODUCTION_TAIL = slice(2, -2)
@@ -394,7 +395,8 @@ class LegacyMigrationJob(Job):
         ledger: list[tuple] = []
         customer_ids = self.write_customers(plans, ledger, counts, now_value)
         case_ids = allocate_ids(Case, len(plans))
-        self.write_cases(plans, case_ids, customer_ids, now, now_value, counts, saved_files)
+        numbers = allocate_case_numbers(company_id, len(plans))
+        self.write_cases(plans, case_ids, numbers, customer_ids, now, now_value, counts, saved_files)
         rows_used = [0, 0, 0, 0]
         for (line, source_id, customer_source_id, _fail, _skip, plan), case_id in zip(plans, case_ids, strict=True):
             needs_review = plan[8]
@@ -454,7 +456,7 @@ class LegacyMigrationJob(Job):
         known.update(zip(new, ids, strict=True))
         return known
 
-    def write_cases(self, plans, case_ids, customer_ids, now, now_value, counts: Counter, saved_files: list[str]) -> None:
+    def write_cases(self, plans, case_ids, numbers, customer_ids, now, now_value, counts: Counter, saved_files: list[str]) -> None:
         company_id = self.company_id
         cases, desired_rows, tag_rows, assignee_rows, activity_rows, introduction_rows, attachment_rows = [], [], [], [], [], [], []
         is_dry_run = bool(self.params.get("dry_run"))
@@ -463,9 +465,9 @@ class LegacyMigrationJob(Job):
         stamps = (now_value, now_value)
         activities = memos = introductions = attachments = 0
         try:
-            for (_line, _source_id, customer_source_id, _fail, _skip, plan), case_id in zip(plans, case_ids, strict=True):
+            for (_line, _source_id, customer_source_id, _fail, _skip, plan), case_id, number in zip(plans, case_ids, numbers, strict=True):
                 case, desired, tag_ids, sub_ids, case_activities, memo, case_introductions, case_attachments = plan[:8]
-                cases.append((case_id, company_id, customer_ids[customer_source_id], *case, *case_end))
+                cases.append((case_id, company_id, customer_ids[customer_source_id], number, *case, *case_end))
                 desired_rows.append((company_id, case_id, *desired))
                 tag_rows.extend((company_id, case_id, tag_id, position) for position, tag_id in enumerate(tag_ids))
                 assignee_rows.extend((company_id, case_id, user_id, position) for position, user_id in enumerate(sub_ids))

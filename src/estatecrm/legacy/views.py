@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from estatecrm.core.errors import ApplicationError, NotFound
+from estatecrm.crm.selectors import case_numbers
 from estatecrm.legacy import actions, error_codes, forms, selectors
 from estatecrm.legacy.choices import QUICK_CAP, REVERT_DAYS, Mode, Outcome
 from estatecrm.legacy.reports import reason_label, write_migrated_ids, write_reconciliation
@@ -345,6 +346,9 @@ def run_revert(request: HttpRequest, actor: Actor, unit: OrgUnit, run_id: int) -
         edited = None
         if error.code == error_codes.EDITED_SINCE:
             edited = actions.edited_since(run)
+            # People know a case by the company's number (#), not its database id.
+            numbers = case_numbers(actor=actor, case_ids=[case_id for _source, case_id in edited])
+            edited = [(source_id, case_id, numbers.get(case_id)) for source_id, case_id in edited]
         return _render_run(request, actor, unit, run, revert_form=form, edited=edited, revert_error=error.message, status=409)
     # The revert runs in the background (as long as the migration did): its progress shows on the run's page.
     messages.success(request, _("The run is being reverted in the background: this page shows its progress."))

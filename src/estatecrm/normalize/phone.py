@@ -63,6 +63,16 @@ def format_phone(e164: str) -> str:
     return phonenumbers.format_number(number, style)
 
 
+def format_national(value: str) -> str:
+    """How a phone is shown on pages: a Japanese number in national format (`090-1234-5678`,
+    `03-1234-5678`), another country's in international format; the text unchanged when it is no
+    valid number (an invalid number as typed is shown as typed). Accepts E.164 or the raw text."""
+    if not value:
+        return value or ""
+    result = normalize_phone(value)
+    return format_phone(result.value) if result.is_valid else value
+
+
 def _clean(raw: str) -> str:
     """`raw` reduced to what the parser needs: NFKC, `(0)` after a country code dropped, separators gone."""
     if isinstance(raw, float) and raw.is_integer():

@@ -24,7 +24,7 @@ from estatecrm.config.tests.routes import api_call, api_operations, content_of, 
 from estatecrm.core import testing
 from estatecrm.core.scope import company_scope
 from estatecrm.crm import actions as crm_actions
-from estatecrm.crm.models import Attachment, Listing
+from estatecrm.crm.models import Attachment, Contact, Listing
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import Run
 from estatecrm.tenancy.actions import do_upsert_workgroup
@@ -87,6 +87,7 @@ def company_a(company, org, company_admin):
 KWARG_FACTORIES = {
     "case_id": lambda a: a.case.pk,
     "customer_id": lambda a: a.customer.pk,
+    "contact_id": lambda a: Contact.objects.for_company(a.customer.company_id).filter(customer=a.customer).order_by("pk").first().pk,
     "activity_id": lambda a: a.visit.pk,
     "attachment_id": lambda a: a.attachment.pk,
     "listing_id": lambda a: a.listing.pk,

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.django_db
 SCHEMA_MODELS = {
     "CustomerIn": Customer, "CustomerUpdateIn": Customer, "ContactIn": Contact, "CaseCreateIn": Case, "CaseUpdateIn": Case,
     "ActivityIn": Activity, "NamedMasterIn": Rank, "TagIn": Tag, "SubStatusIn": SubStatus, "CustomFieldIn": CustomField,
-    "ProjectIn": Project, "DesiredConditionsIn": None, "RevertIn": None,
+    "ProjectIn": Project, "DesiredConditionsIn": None, "RevertIn": None, "ContactEditIn": Contact, "ContactPointIn": ContactPoint,
+    "ReviewIn": Case,
 }
 # Strings stored without a length (text and JSON columns): bounded by the request size only.
 UNBOUNDED = {("CaseCreateIn", "other_info"), ("CaseUpdateIn", "other_info"), ("DesiredConditionsIn", "lines_stations[]"),
@@ -122,10 +123,12 @@ def test_a_customer_value_longer_than_its_column_is_a_422_and_nothing_is_written
 def test_a_customer_value_at_its_column_length_is_stored_whole(client, company_admin):
     # given
     limit = ContactPoint._meta.get_field("raw").max_length
-    body = {"name": "ア" * Customer._meta.get_field("name").max_length, "contacts": [{"name": "佐藤", "phones": ["0" * limit]}]}
+    # a valid number, padded with separators to the column's length (an invalid one is refused, not stored)
+    phone = "090" + "-" * (limit - 11) + "12345678"
+    body = {"name": "ア" * Customer._meta.get_field("name").max_length, "contacts": [{"name": "佐藤", "phones": [phone]}]}
     # when
     response = Api(client, company_admin).post("/customers", body)
     # then
     assert response.status_code == 201
-    assert ContactPoint.objects.unscoped().get().raw == "0" * limit
+    assert (ContactPoint.objects.unscoped().get().raw, ContactPoint.objects.unscoped().get().normalized) == (phone, "+819012345678")
     assert Customer.objects.unscoped().get().name == body["name"]

@@ -1,5 +1,6 @@
 """Demo data and the case export: the export round-trips the demo's counts; every key exact."""
 
+import csv
 import io
 import json
 from collections import Counter
@@ -19,7 +20,7 @@ from estatecrm.tenancy.models import Company, Membership, OrgUnit, User
 
 pytestmark = pytest.mark.django_db
 
-KEYS = {"id", "source", "origin", "kind", "status", "sub_status", "rank", "tags", "org", "main_assignee", "sub_assignees", "started_on",
+KEYS = {"id", "number", "source", "origin", "kind", "status", "sub_status", "rank", "tags", "org", "main_assignee", "sub_assignees", "started_on",
         "first_inquiry", "auto_intro_mail", "desired", "management_comment", "other_info", "needs_review", "customer", "activities",
         "introductions", "attachments", "created_at"}
 
@@ -100,7 +101,7 @@ def test_every_field_of_a_case_is_exported_exactly(company, org, agent, company_
     record = json.loads(export("cases", "--company", "acme"))
     # then
     assert {key: record[key] for key in KEYS - {"created_at", "customer", "desired"}} == {
-        "id": case.pk, "source": {"system": "legacy-desktop", "id": "T0000001"}, "origin": "manual", "kind": "rent", "status": "追客中",
+        "id": case.pk, "number": case.number, "source": {"system": "legacy-desktop", "id": "T0000001"}, "origin": "manual", "kind": "rent", "status": "追客中",
         "sub_status": None, "rank": None, "tags": ["ペット", "単身"], "org": "SBY", "main_assignee": "agent@acme.example.jp",
         "sub_assignees": ["admin@acme.example.jp"], "started_on": "2026-04-01",
         "first_inquiry": {"date": "2026-03-30", "source": "SUUMO", "listing_ref": "B001", "listing_name": "パークハイツ渋谷 301"},
@@ -109,8 +110,12 @@ def test_every_field_of_a_case_is_exported_exactly(company, org, agent, company_
     }
     assert (record["desired"]["rent_max"], record["desired"]["walk_minutes"], record["desired"]["building_age"]) == (12.5, 10, "新築")
     assert (record["desired"]["features"], record["desired"]["layouts"]) == (["ペット相談"], ["1LDK"])
-    assert record["customer"] == {"id": case.customer_id, "name": "佐藤 花子", "kana": "サトウ ハナコ", "phones": ["+819012345678"],
-                                  "emails": ["hanako@example.jp"], "postal_code": "", "address": "", "birth_date": None}
+    assert record["customer"] == {
+        "id": case.customer_id, "kind": "person", "name": "佐藤 花子", "kana": "サトウ ハナコ", "phones": ["+819012345678"],
+        "emails": ["hanako@example.jp"], "postal_code": "", "address": "", "birth_date": None,
+        "contact_points": [{"kind": "mobile", "raw": "090-1234-5678", "e164": "+819012345678"},
+                           {"kind": "email", "raw": "hanako@example.jp", "normalized": "hanako@example.jp"}]}
+    assert case.number == 1
     assert record["created_at"].endswith("+09:00")
 
 
@@ -123,7 +128,8 @@ def test_csv_and_xlsx_are_excel_friendly_and_neutralize_formulas(company, org, a
     raw = csv_path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
     header, first, second = raw.decode("utf-8-sig").splitlines()[:3]
-    assert "source.system" in header.split(",") and "customer.phones" in header.split(",")
+    columns = header.split(",")
+    assert {"source.system", "customer.phones", "number", "customer.kind", "customer.contact_points"} <= set(columns)
     assert "'=HYPERLINK" in first and "legacy-desktop" in second
     rows = CalamineWorkbook.from_path(str(xlsx_path)).get_sheet_by_name("export").to_python()
     assert len(rows) == 3
@@ -151,3 +157,26 @@ def test_attachments_are_counted(company, org, agent):
     Attachment.objects.create(company=company, case=case, file="attachments/x.pdf", original_name="x.pdf", uploaded_at=timezone.now())
     with company_scope(company):
         assert json.loads(export("cases", "--company", "acme"))["attachments"] == 1
+
+
+def test_export_has_the_company_number_and_customer_kind_in_every_format(company, org, agent, tmp_path):
+    # given: company B's cases come first in the database; company A's numbers still start at 1
+    other = testing.make_company("other")
+    testing.make_case(other, testing.make_unit(other, "HQ"))
+    first = testing.make_case(company, org["SBY"], main_assignee=agent)
+    second = testing.make_case(company, org["SBY"], main_assignee=agent, customer_name="株式会社ＡＢＣ", phones=(("phone", "03-1234-5678"),))
+    Customer.objects.for_company(company).filter(pk=second.customer_id).update(kind="company")
+    csv_path, xlsx_path = tmp_path / "cases.csv", tmp_path / "cases.xlsx"
+    # when
+    records = [json.loads(line) for line in export("cases", "--company", "acme").splitlines()]
+    export("cases", "--company", "acme", "--format", "csv", "--out", str(csv_path))
+    export("cases", "--company", "acme", "--format", "xlsx", "--out", str(xlsx_path))
+    # then
+    assert [(record["id"], record["number"], record["customer"]["kind"]) for record in records] == [
+        (first.pk, 1, "person"), (second.pk, 2, "company")]
+    assert records[1]["customer"]["contact_points"][0] == {"kind": "phone", "raw": "03-1234-5678", "e164": "+81312345678"}
+    for rows in (list(csv.reader(csv_path.read_text(encoding="utf-8-sig").splitlines())),
+                 CalamineWorkbook.from_path(str(xlsx_path)).get_sheet_by_name("export").to_python()):
+        header = rows[0]
+        assert [(str(row[header.index("number")]).removesuffix(".0"), row[header.index("customer.kind")]) for row in rows[1:]] == [
+            ("1", "person"), ("2", "company")]

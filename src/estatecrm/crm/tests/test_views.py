@@ -280,7 +280,7 @@ def test_new_case_with_duplicate_warning(agent_client, company, org, agent):
         "customer_kind": "person", "name": "佐藤 花子", "kana": "サトウ ハナコ", "phone": "090-1234-5678", "email": "",
         "kind": "rent", "status": "新規", "owning_org": org["SBY"].pk, "main_assignee": agent.pk, "started_on": "2026-11-01"})
     # then
-    assert f"#{existing.pk}" in warning.content.decode()
+    assert f"#{existing.number} 佐藤 花子" in warning.content.decode()
     assert created.status_code == 302
     case = Case.objects.for_company(company).exclude(pk=existing.pk).get()
     assert (case.origin, case.owning_org_id, case.main_assignee_id) == ("manual", org["SBY"].pk, agent.pk)

@@ -43,6 +43,8 @@ def test_two_imports_of_one_file_at_once_create_each_lead_once(company, company_
         assert Customer.objects.count() == ROWS
         assert Customer.objects.values("name").distinct().count() == ROWS
         assert Case.objects.count() == ROWS
+        # the company's case numbers: each once, 1 to ROWS, whichever run wrote which batch
+        assert sorted(Case.objects.values_list("number", flat=True)) == list(range(1, ROWS + 1))
 
 
 def test_an_import_alone_never_looks_its_duplicates_up_twice(company, company_admin, admin_actor, project, tmp_path, monkeypatch):
@@ -69,3 +71,24 @@ def test_an_import_alone_never_looks_its_duplicates_up_twice(company, company_ad
     assert looked_up_here == []
     with company_scope(company):
         assert Customer.objects.count() == 1000
+
+
+def test_an_import_numbers_its_cases_after_the_company_s_and_a_revert_does_not_give_them_back(
+        company, org, company_admin, admin_actor, project, tmp_path):
+    from estatecrm.core import testing
+    from estatecrm.pipeline.engine import execute_run
+
+    # given: one case typed on a page, then an import of 3 leads in batches of 2
+    typed = testing.make_case(company, org["SBY"], main_assignee=company_admin)
+    path = tmp_path / "leads.csv"
+    path.write_text("会社名,担当者,電話番号\r\n" + "".join(f"株式会社番号{n},担当{n},03-5555-000{n}\r\n" for n in range(3)), encoding="cp932")
+    run = actions.do_start_lead_import(actor=admin_actor, path=path, file_name=path.name, project=project, background=False)
+    Run.objects.for_company(company).filter(pk=run.pk).update(params={**run.params, "batch_rows": 2})
+    # when
+    assert execute_run(run.pk) == RunStatus.COMPLETED
+    actions.do_revert_lead_import(actor=admin_actor, run=Run.objects.for_company(company).get(pk=run.pk), force=True)
+    after_revert = testing.make_case(company, org["SBY"], main_assignee=company_admin, customer_name="後 太郎")
+    # then
+    with company_scope(company):
+        imported = sorted(Case.objects.filter(origin="lead_import").values_list("number", flat=True))
+    assert (typed.number, imported, after_revert.number) == (1, [2, 3, 4], 5)

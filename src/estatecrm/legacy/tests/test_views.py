@@ -316,8 +316,8 @@ def test_revert_is_refused_with_the_edited_cases_then_forced(sample_company, sam
     refused = client.post(url("legacy:run-revert", units["HQ"], run))
     # then: refused, with the list of edited cases, nothing trashed
     assert refused.status_code == 409
-    assert refused.context["edited"] == [(edited.source_id, edited.pk)]
-    assert f'<a href="/cases/{edited.pk}/">#{edited.pk}</a>' in refused.content.decode()
+    assert refused.context["edited"] == [(edited.source_id, edited.pk, edited.number)]
+    assert f'<a href="/cases/{edited.pk}/">#{edited.number}</a>' in refused.content.decode()
     assert Case.objects.for_company(sample_company).filter(deleted_at__isnull=False).count() == 0
     # when forced (the revert runs in the background: here when the request's transaction commits)
     with django_capture_on_commit_callbacks(execute=True):
