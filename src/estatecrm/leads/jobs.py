@@ -34,14 +34,18 @@ BATCH_ROWS = 5000
 EMPTY_DICT = "{}"
 CONTACT_ADDED = {"contact_added": True}
 CONTACT_ADDED_JSON = json.dumps(CONTACT_ADDED)
+# The follow-up columns (crm 0007) are not in the shared CASE_COLUMNS yet: a new lead has none of them.
+CASE_TABLE_COLUMNS = (*CASE_COLUMNS, *(name for name in ("next_action_at", "next_action", "last_contact_at") if name not in CASE_COLUMNS))
 LEDGER_COLUMNS = ("company_id", "run_id", "source_system", "source_key", "row_number", "outcome", "target_type", "target_id", "before", "created_at")
 ISSUE_COLUMNS = ("company_id", "run_id", "row_number", "field", "code", "params", "cells", "is_failure")
 # The columns a row of the import fills per row, in the order of its value tuples; every other column
 # of the table has one value for the whole batch (`constants` of insert_rows: bound once, not per row).
-CUSTOMER_VARYING = ("id", "kind", "name", "name_key", "postal_code", "prefecture", "city", "street", "building", "homepage", "custom_values")
+CUSTOMER_VARYING = ("id", "kind", "name", "name_key", "postal_code", "prefecture", "city", "street", "building", "homepage", "custom_values",
+                    "birth_date")
 CONTACT_VARYING = ("id", "customer_id", "name", "kana", "position")
 POINT_VARYING = ("contact_id", "customer_id", "kind", "raw", "normalized", "position")
-CASE_VARYING = ("id", "customer_id", "kind", "owning_org_id", "main_assignee_id", "source_id")
+CASE_VARYING = ("id", "customer_id", "kind", "owning_org_id", "main_assignee_id", "source_id", "first_inquiry_date", "first_inquiry_source",
+                "other_info")
 LEDGER_VARYING = ("source_key", "row_number", "outcome", "target_type", "target_id", "before")
 ISSUE_VARYING = ("row_number", "field", "code", "params", "cells", "is_failure")
 LEDGER_ROW_NUMBER, LEDGER_TARGET, LEDGER_BEFORE = (LEDGER_VARYING.index(name) for name in ("row_number", "target_id", "before"))
@@ -51,15 +55,13 @@ OVERWRITE_FIELDS = ("postal_code", "prefecture", "city", "street", "building", "
 DUPLICATE_LOCK = "leads.duplicates"
 
 
-# Plain str values for the rows written in bulk: sqlite3 binds an exact str without a lookup, a str
-# subclass such as a choices member through its adapter protocol (about 0.5 µs a value).
-HOUSEHOLD, COMPANY = CustomerKind.HOUSEHOLD.value, CustomerKind.COMPANY.value
-BUY, RENT = CaseKind.BUY.value, CaseKind.RENT.value
 
 
-def customer_kind_for(lead_name: str) -> str:
-    """A lead is a household (田中家, 田中様) or a company (everything else)."""
-    return HOUSEHOLD if lead_name.endswith(("家", "様", "邸")) else COMPANY
+def import_kinds(params: dict) -> tuple[str, str]:
+    """(case kind, customer kind) the run creates: chosen for the import (defaulted from its project when it
+    started); a row's own kind columns win over them. Plain str values: sqlite3 binds an exact str without
+    a lookup, a choices member through its adapter protocol (about 0.5 µs a value)."""
+    return str(params.get("case_kind") or CaseKind.RENT.value), str(params.get("customer_kind") or CustomerKind.PERSON.value)
 
 
 def open_run_table(run):
@@ -86,6 +88,7 @@ class LeadImportJob(Job):
             field.name: (field.field_type, list(field.choices or []))
             for field in CustomField.objects.for_company(self.company_id)
         }
+        self.case_kind, self.customer_kind = import_kinds(self.params)
         self._state_loaded = False
         # Versions of the duplicate lock that this run's own batches committed (see `lock_duplicates`).
         self.own_versions: set[int] = set()
@@ -93,7 +96,7 @@ class LeadImportJob(Job):
     # -- reading -------------------------------------------------------------------------------
     def prepare(self) -> int:
         table = open_run_table(self.run)
-        fields = lead_fields(self.project_custom_field_names())
+        fields = lead_fields(self.project_custom_field_names(), self.params["mapping"])
         problems = check_mapping(self.params["mapping"], table.info.headers, fields)
         if problems:
             key, code = next(iter(problems.items()))
@@ -214,7 +217,8 @@ class LeadImportJob(Job):
             self.run_leads[lead.lead_key] = customer_id
             self.run_customer_ids.add(customer_id)
             ledger.append(self.ledger_row(lead, LedgerOutcome.CREATED, customer_id))
-        insert_rows(Customer, CUSTOMER_VARYING, [customer_row(lead, customer_id) for lead, customer_id in zip(new_leads, customer_ids, strict=True)],
+        insert_rows(Customer, CUSTOMER_VARYING, [customer_row(lead, customer_id, self.customer_kind)
+                                                 for lead, customer_id in zip(new_leads, customer_ids, strict=True)],
                     adapted=True, constants=constants[Customer])
         resolved = [(lead, target if isinstance(target, int) else self.run_leads[target]) for lead, target in contact_rows]
         self.fill_ledger_targets(ledger, resolved)
@@ -256,12 +260,12 @@ class LeadImportJob(Job):
             }),
             Contact: only_others(CONTACT_COLUMNS, CONTACT_VARYING, stamps),
             ContactPoint: only_others(POINT_COLUMNS, POINT_VARYING, {"company_id": company, "invalid_reason": ""}),
-            Case: only_others(CASE_COLUMNS, CASE_VARYING, {
+            Case: only_others(CASE_TABLE_COLUMNS, CASE_VARYING, {
                 **stamps, "status": CaseStatus.NEW, "sub_status_id": None, "rank_id": None, "project_id": self.params["project_id"],
                 "origin": CaseOrigin.LEAD_IMPORT, "source_system": SOURCE_SYSTEM, "started_on": timezone.localdate(),
                 "first_inquiry_date": None, "first_inquiry_source": "", "first_inquiry_listing_ref": "", "first_inquiry_listing_name": "",
                 "auto_intro_mail": False, "other_info": "", "needs_review": False, "review_messages": [], "custom_values": {},
-                "deleted_at": None,
+                "deleted_at": None, "next_action_at": None, "next_action": "", "last_contact_at": None,
             }),
             LedgerEntry: only_others(LEDGER_COLUMNS, LEDGER_VARYING, {"company_id": company, "run_id": run, "source_system": SOURCE_SYSTEM,
                                                                       "created_at": now}),
@@ -301,8 +305,8 @@ class LeadImportJob(Job):
         default_unit, run = self.params["org_unit_id"], self.run.pk
         for lead, customer_id, case_id in zip(new_leads, customer_ids, case_ids, strict=True):
             assignee = self.assignees[lead.assignee_email] if lead.assignee_email else self.importer
-            kind = BUY if customer_kind_for(lead.lead_name) == COMPANY else RENT
-            cases.append((case_id, customer_id, kind, self.primary_units.get(assignee.pk) or default_unit, assignee.pk, f"{run}:{lead.row_number}"))
+            cases.append((case_id, customer_id, lead.case_kind or self.case_kind, self.primary_units.get(assignee.pk) or default_unit, assignee.pk,
+                          f"{run}:{lead.row_number}", lead.first_inquiry_date, lead.first_inquiry_source, lead.note))
         # No desired conditions row: a lead has none yet; the first edit creates it (every reader allows for none).
         insert_rows(Case, CASE_VARYING, cases, adapted=True, constants=constants[Case])
 
@@ -376,10 +380,10 @@ def only_others(columns: tuple[str, ...], varying: tuple[str, ...], values: dict
     return {name: values[name] for name in columns if name not in varying}
 
 
-def customer_row(lead: LeadRow, customer_id: int) -> tuple:
-    """A new lead's customer in CUSTOMER_VARYING order."""
-    return (customer_id, customer_kind_for(lead.lead_name), lead.lead_name, lead.lead_key, lead.postal_code, lead.prefecture, lead.city,
-            lead.street, lead.building, lead.homepage, lead.custom_json or (to_json(lead.custom) if lead.custom else EMPTY_DICT))
+def customer_row(lead: LeadRow, customer_id: int, customer_kind: str) -> tuple:
+    """A new lead's customer in CUSTOMER_VARYING order; `customer_kind`: the import's, unless the row says."""
+    return (customer_id, lead.customer_kind or customer_kind, lead.lead_name, lead.lead_key, lead.postal_code, lead.prefecture, lead.city,
+            lead.street, lead.building, lead.homepage, lead.custom_json or (to_json(lead.custom) if lead.custom else EMPTY_DICT), lead.birth_date)
 
 
 def candidate_matches(company_id: int, duplicate_keys, rows) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
@@ -430,7 +434,7 @@ def converted_batches(file_name: str, params: dict, custom_fields: dict, after_r
     for row in table.rows():
         if row.number <= after_row:
             continue
-        lead = convert_row(row.number, row.cells, columns, custom_fields, region)
+        lead = convert_row(row.number, row.cells, columns, custom_fields, region, table.info.headers)
         # JSON text is encoded here, beside the writer: the custom values, and the cells of a failing row.
         if lead.custom:
             lead.custom_json = to_json(lead.custom)
