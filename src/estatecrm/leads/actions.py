@@ -16,7 +16,7 @@ from estatecrm.crm.choices import CaseKind, CustomerKind
 from estatecrm.crm.models import Case, Customer, Project, ProjectField
 from estatecrm.leads import error_codes
 from estatecrm.leads.choices import RUN_KIND, DuplicatePolicy
-from estatecrm.leads.fields import CUSTOM_PREFIX, NEW_CUSTOM_PREFIX, lead_fields
+from estatecrm.leads.fields import CUSTOM_PREFIX, NEW_CUSTOM_PREFIX, is_column_key, lead_fields
 from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
 from estatecrm.pipeline.engine import execute_run
 from estatecrm.pipeline.mapping import check_mapping, suggest_mapping
@@ -303,7 +303,7 @@ def mapping_for_headers(saved: dict, headers, fields) -> dict:
     known = {field.key for field in fields}
     applied = {}
     for key, header in (saved or {}).items():
-        if key not in known or not isinstance(header, str):
+        if (key not in known and not is_column_key(key)) or not isinstance(header, str):
             continue
         match = header if header in headers else by_folded.get(fold_header(header))
         if match:
@@ -322,12 +322,14 @@ def check_new_project_name(actor: Actor, name: str) -> str:
     return name[:200]
 
 
-def _project_for_import(actor: Actor, project: Project | None, new_project_name: str) -> Project:
+def _project_for_import(actor: Actor, project: Project | None, new_project_name: str, options: dict) -> Project:
+    """The chosen project, or the new one named on the page: its imports' kinds default to this import's."""
     if project is not None:
         return project
     from estatecrm.crm.actions import do_upsert_project
 
-    created, _created = do_upsert_project(company=actor.company, name=check_new_project_name(actor, new_project_name), acting_user=actor.user)
+    created, _created = do_upsert_project(company=actor.company, name=check_new_project_name(actor, new_project_name), acting_user=actor.user,
+                                          case_kind=options.get("case_kind"), customer_kind=options.get("customer_kind"))
     return created
 
 
@@ -338,7 +340,7 @@ def do_start_lead_import_from_page(*, actor: Actor, project: Project | None = No
     mapping under `mapping_name` in the same transaction, so a refused import leaves neither behind."""
     if not actor.is_admin:
         raise PermissionDenied(_("Only administrators can import leads."))
-    project = _project_for_import(actor, project, new_project_name)
+    project = _project_for_import(actor, project, new_project_name, options)
     run = do_start_lead_import(actor=actor, project=project, **options)
     if mapping_name:
         do_save_lead_mapping(actor=actor, project=project, name=mapping_name, mapping=run.params["mapping"])
@@ -365,7 +367,7 @@ def do_dry_run_lead_import_from_page(*, actor: Actor, project: Project | None = 
         raise PermissionDenied(_("Only administrators can import leads."))
     counts: Counter = Counter()
     with transaction.atomic():
-        project = _project_for_import(actor, project, new_project_name)
+        project = _project_for_import(actor, project, new_project_name, options)
         run = do_start_lead_import(actor=actor, project=project, **options, background=False)
         execute_run(run.pk)
         run.refresh_from_db()
@@ -402,7 +404,7 @@ def do_save_lead_mapping(*, actor: Actor, project: Project, name: str, mapping: 
         message = _("Name the mapping to save it.")
         raise ApplicationError(error_codes.MAPPING_INVALID, message, fields={"mapping_name": [message]})
     known = {field.key for field in fields_for_project(project)}
-    cleaned = {key: header for key, header in (mapping or {}).items() if key in known and isinstance(header, str) and header}
+    cleaned = {key: header for key, header in (mapping or {}).items() if (key in known or is_column_key(key)) and isinstance(header, str) and header}
     if not cleaned:
         message = _("Map at least one column before saving the mapping.")
         raise ApplicationError(error_codes.MAPPING_INVALID, message, fields={"mapping_name": [message]})

@@ -180,12 +180,15 @@ class LeadImportJob(Job):
             duplicate_of, rule = self.duplicate_of(lead, existing_by_name, existing_by_phone)
             if duplicate_of is not None:
                 counts[f"duplicates:{rule}"] += 1
+                # A name alone is a weak match (same name, another phone: 山田 太郎 is common); the same phone is a strong one.
+                strength = "weak" if rule == "name" and existing_by_phone.get(lead.phone) != duplicate_of else "strong"
+                counts[f"duplicate_matches:{strength}"] += 1
                 decision = self.decisions.get(lead.row_number, self.policy)
                 # Flagged, not failed: the dry run lists these rows so an admin can decide them one by one.
                 existing = duplicate_of if isinstance(duplicate_of, int) and duplicate_of > 0 else None
                 issues.append((lead.row_number, "lead_name" if rule == "name" else "phone",
                                f"duplicate_{rule}", to_json({"customer_id": existing, "lead_name": lead.lead_name, "phone": lead.phone,
-                                                             "decision": decision}), None, False))
+                                                             "decision": decision, "match": strength}), None, False))
                 if decision == DuplicatePolicy.SKIP:
                     counts["skipped_duplicates"] += 1
                     target = duplicate_of if isinstance(duplicate_of, int) else self.run_leads.get(duplicate_of)

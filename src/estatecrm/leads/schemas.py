@@ -14,6 +14,7 @@ class ImportSummary(Schema):
     failed: int
     failed_by_reason: dict[str, int]
     duplicates_by_rule: dict[str, int]
+    duplicate_matches: dict[str, int] = {}  # strong (same phone) / weak (same name, another phone)
 
 
 class RevertOut(Schema):
@@ -61,6 +62,7 @@ class DryRunOut(Schema):
     failed: int
     failed_by_reason: dict[str, int]
     duplicates_by_rule: dict[str, int]
+    duplicate_matches: dict[str, int] = {}  # strong (same phone) / weak (same name, another phone)
 
 
 class RevertIn(Schema):

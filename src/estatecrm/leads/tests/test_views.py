@@ -194,7 +194,8 @@ def test_dry_run_shows_counts_and_row_errors_and_writes_nothing(admin_client, co
     response = admin_client.post("/imports/new/mapping/", mapping_data(action="dry_run"))
     # then
     assert counts_of(response) == {"rows": 3, "leads_created": 2, "contacts_created": 2, "updated": 0, "skipped_duplicates": 0,
-                                   "failed": 1, "failed_by_reason": {"phone_invalid": 1}, "duplicates_by_rule": {}}
+                                   "failed": 1, "failed_by_reason": {"phone_invalid": 1}, "duplicates_by_rule": {},
+                                   "duplicate_matches": {}}
     assert response.context["dry_run"]["issues"] == [(3, "Phone", "The phone number is not valid.")]
     with company_scope(company):
         assert (Run.objects.count(), Customer.objects.count()) == (0, 0)
