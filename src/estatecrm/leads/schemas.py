@@ -32,6 +32,8 @@ class RevertOut(Schema):
 class ImportOut(ImportSummary):
     file: str
     project_id: int | None
+    case_kind: str = ""  # rent / buy: what its new leads are (empty: an import from before the kinds were chosen)
+    customer_kind: str = ""  # person / household / company
     created_by: str | None
     created_at: datetime
     rows_total: int | None
