@@ -198,7 +198,7 @@ def test_a_same_name_with_another_phone_is_a_weak_match_and_the_same_phone_a_str
 
 @pytest.mark.django_db
 def test_the_case_list_filters_the_cases_of_one_import_and_of_one_project(company, org, company_admin, admin_actor, tmp_path):
-    # given: two imports into one project, and a manual case of the project
+    # given: two imports into one project
     project, _ = do_upsert_project(company=company, name="来店リスト")
     first = run_import(admin_actor, people_file(tmp_path, "utf-8", rows=PEOPLE[:2], name="a.csv"), project)
     run_import(admin_actor, people_file(tmp_path, "utf-8", rows=PEOPLE[2:], name="b.csv"), project)
