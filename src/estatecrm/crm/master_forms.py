@@ -70,8 +70,9 @@ class ProjectForm(forms.Form):
         label=_("Custom fields"), queryset=CustomField.objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
         help_text=_("The custom fields that the project's imports carry."),
     )
-    default_case_kind = forms.ChoiceField(label=_("Case kind of its imports"), choices=CaseKind.choices, initial=CaseKind.RENT)
-    default_customer_kind = forms.ChoiceField(label=_("Customer kind of its imports"), choices=CustomerKind.choices,
+    # Not sent: unchanged (a new project: 賃貸 / 個人).
+    default_case_kind = forms.ChoiceField(label=_("Case kind of its imports"), choices=CaseKind.choices, initial=CaseKind.RENT, required=False)
+    default_customer_kind = forms.ChoiceField(label=_("Customer kind of its imports"), choices=CustomerKind.choices, required=False,
                                               initial=CustomerKind.PERSON, help_text=_("Each import can change both on its mapping step."))
 
     def __init__(self, *args, fields, editing: bool = False, **kwargs):

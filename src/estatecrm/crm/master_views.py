@@ -274,8 +274,8 @@ def project_list(request: HttpRequest, actor: Actor) -> HttpResponse:
                 actions.check_master_name_free(Project, company_id=actor.company_id, name=name)
                 actions.do_upsert_project(company=actor.company, name=name,
                                           custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user,
-                                          case_kind=form.cleaned_data["default_case_kind"],
-                                          customer_kind=form.cleaned_data["default_customer_kind"])
+                                          case_kind=form.cleaned_data["default_case_kind"] or None,
+                                          customer_kind=form.cleaned_data["default_customer_kind"] or None)
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -306,8 +306,8 @@ def project_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
                                          read_version=ReadVersion.from_field(form.cleaned_data["version"]))
                 actions.do_upsert_project(company=actor.company, name=instance.name,
                                           custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user,
-                                          case_kind=form.cleaned_data["default_case_kind"],
-                                          customer_kind=form.cleaned_data["default_customer_kind"])
+                                          case_kind=form.cleaned_data["default_case_kind"] or None,
+                                          customer_kind=form.cleaned_data["default_customer_kind"] or None)
         except Conflict as error:
             form = rebound_at_version(request.POST, master_forms.ProjectForm, version, error.message, **form_kwargs)
             status = 409
