@@ -27,7 +27,7 @@ DEFAULT_FIELDS = (
     FieldSpec("first_inquiry_date", _("First inquiry date"), ("反響日", "問合せ日", "問い合わせ日", "お問い合わせ日", "反響日時", "受付日")),
     FieldSpec("first_inquiry_source", _("First inquiry medium"), ("反響媒体", "媒体", "反響元", "流入元")),
     FieldSpec("birth_date", _("Date of birth"), ("生年月日", "誕生日", "birthday", "birth date")),
-    FieldSpec("note", _("Note"), ("備考", "メモ", "特記事項", "note", "remarks")),
+    FieldSpec("note", _("Remarks"), ("備考", "メモ", "特記事項", "note", "remarks")),
     # Per row, these win over the kinds the import creates (賃貸 / 売買, 個人 / 法人).
     FieldSpec("case_kind", _("Case kind"), ("案件種別", "賃貸売買", "売買賃貸", "case kind")),
     FieldSpec("customer_kind", _("Customer kind"), ("顧客種別", "個人法人", "法人個人", "customer kind")),

@@ -31,7 +31,7 @@ FIELD_LABELS = {
     "postal_code": _("Postal code"), "prefecture": _("Prefecture"), "city": _("City"), "street": _("Street and number"),
     "building": _("Building"), "email": _("E-mail"), "homepage": _("Homepage"), "assignee_email": _("Assignee e-mail"),
     "first_inquiry_date": _("First inquiry date"), "first_inquiry_source": _("First inquiry medium"), "birth_date": _("Date of birth"),
-    "note": _("Note"), "case_kind": _("Case kind"), "customer_kind": _("Customer kind"),
+    "note": _("Remarks"), "case_kind": _("Case kind"), "customer_kind": _("Customer kind"),
 }
 # The default fields an unmapped column can be sent to with one click on the mapping step.
 ONE_CLICK_FIELDS = ("first_inquiry_date", "first_inquiry_source", "birth_date")
