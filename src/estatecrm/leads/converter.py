@@ -58,6 +58,7 @@ class LeadRow:
     cells: tuple
     lead_name: str = ""
     lead_key: str = ""
+    is_named_after_contact: bool = False
     contact_name: str = ""
     contact_kana: str = ""
     phone_raw: str = ""
@@ -115,7 +116,8 @@ def convert_row(row_number: int, cells: tuple, columns: dict[str, int], custom_f
 
     lead = LeadRow(row_number=row_number, cells=cells)
     lead.contact_name = normalize_name(text("contact_name"))
-    lead.lead_name = normalize_name(text("lead_name")) if "lead_name" in columns else lead.contact_name
+    lead.is_named_after_contact = "lead_name" not in columns
+    lead.lead_name = lead.contact_name if lead.is_named_after_contact else normalize_name(text("lead_name"))
     lead.lead_key = company_name_key(lead.lead_name)
     if not lead.lead_name and "lead_name" in columns:
         lead.errors.append(("lead_name", "lead_name_missing"))

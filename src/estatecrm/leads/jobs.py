@@ -14,6 +14,7 @@ from estatecrm.crm.models import Case, Contact, ContactPoint, Customer, CustomFi
 from estatecrm.leads.choices import RUN_KIND, SOURCE_SYSTEM, DuplicateKey, DuplicatePolicy
 from estatecrm.leads.converter import LeadRow, convert_row
 from estatecrm.leads.fields import lead_fields
+from estatecrm.normalize import reading_key
 from estatecrm.pipeline.bulk import allocate_ids, insert_rows
 from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
 from estatecrm.pipeline.engine import Batch, Job, register_job
@@ -41,7 +42,7 @@ ISSUE_COLUMNS = ("company_id", "run_id", "row_number", "field", "code", "params"
 # The columns a row of the import fills per row, in the order of its value tuples; every other column
 # of the table has one value for the whole batch (`constants` of insert_rows: bound once, not per row).
 CUSTOMER_VARYING = ("id", "kind", "name", "name_key", "postal_code", "prefecture", "city", "street", "building", "homepage", "custom_values",
-                    "birth_date")
+                    "birth_date", "kana", "kana_key")
 CONTACT_VARYING = ("id", "customer_id", "name", "kana", "position")
 POINT_VARYING = ("contact_id", "customer_id", "kind", "raw", "normalized", "position")
 CASE_VARYING = ("id", "customer_id", "kind", "owning_org_id", "main_assignee_id", "source_id", "first_inquiry_date", "first_inquiry_source",
@@ -385,8 +386,11 @@ def only_others(columns: tuple[str, ...], varying: tuple[str, ...], values: dict
 
 def customer_row(lead: LeadRow, customer_id: int, customer_kind: str) -> tuple:
     """A new lead's customer in CUSTOMER_VARYING order; `customer_kind`: the import's, unless the row says."""
+    # A lead named after its contact (a person) is also found by the contact's reading.
+    kana = lead.contact_kana if lead.is_named_after_contact else ""
     return (customer_id, lead.customer_kind or customer_kind, lead.lead_name, lead.lead_key, lead.postal_code, lead.prefecture, lead.city,
-            lead.street, lead.building, lead.homepage, lead.custom_json or (to_json(lead.custom) if lead.custom else EMPTY_DICT), lead.birth_date)
+            lead.street, lead.building, lead.homepage, lead.custom_json or (to_json(lead.custom) if lead.custom else EMPTY_DICT), lead.birth_date,
+            kana, reading_key(kana) if kana else "")
 
 
 def candidate_matches(company_id: int, duplicate_keys, rows) -> tuple[dict[str, list[int]], dict[str, list[int]]]:

@@ -116,8 +116,12 @@ def test_the_suggested_mapping_of_a_person_list_imports_every_row_with_the_proje
     assert (run.counts["leads_created"], run.counts.get("failed", 0)) == (3, 0)
     assert (run.params["case_kind"], run.params["customer_kind"]) == ("rent", "person")
     with company_scope(company):
-        customers = {customer.name: customer.kind for customer in Customer.objects.all()}
-        assert customers == {"渡邊 髙志": "person", "佐藤 花子": "person", "髙﨑 一郎": "person"}
+        customers = {customer.name: (customer.kind, customer.kana) for customer in Customer.objects.all()}
+        assert customers == {"渡邊 髙志": ("person", "ワタナベ タカシ"), "佐藤 花子": ("person", "サトウ ハナコ"),
+                             "髙﨑 一郎": ("person", "タカサキ イチロウ")}
+        # found by reading on the case list, like a customer entered by hand
+        found = filter_cases(actor=admin_actor, filters=CaseFilters.from_query({"q": "わたなべ"}))
+        assert list(found.values_list("customer__name", flat=True)) == ["渡邊 髙志"]
         assert set(Case.objects.values_list("kind", flat=True)) == {"rent"}
 
 
