@@ -1,5 +1,6 @@
 """The lead import as a pipeline job: read -> map -> normalize/validate -> resolve duplicates -> write."""
 
+import datetime
 import json
 from collections import Counter
 from pathlib import Path
@@ -50,7 +51,7 @@ CASE_VARYING = ("id", "customer_id", "kind", "owning_org_id", "main_assignee_id"
 LEDGER_VARYING = ("source_key", "row_number", "outcome", "target_type", "target_id", "before")
 ISSUE_VARYING = ("row_number", "field", "code", "params", "cells", "is_failure")
 LEDGER_ROW_NUMBER, LEDGER_TARGET, LEDGER_BEFORE = (LEDGER_VARYING.index(name) for name in ("row_number", "target_id", "before"))
-OVERWRITE_FIELDS = ("postal_code", "prefecture", "city", "street", "building", "homepage")
+OVERWRITE_FIELDS = ("postal_code", "prefecture", "city", "street", "building", "homepage", "birth_date")
 # The company's write lock (pipeline.WriteLock) of every lead import: duplicates are looked for among
 # the whole company's customers, so two imports of one company check and write one after the other.
 DUPLICATE_LOCK = "leads.duplicates"
@@ -351,7 +352,8 @@ class LeadImportJob(Job):
         values = {name: getattr(lead, name) for name in OVERWRITE_FIELDS if getattr(lead, name)}
         changed = {name: value for name, value in values.items() if getattr(customer, name) != value}
         custom = {**customer.custom_values, **lead.custom}
-        before = {"customer": {name: getattr(customer, name) for name in changed}, "contacts": [], "points": []}
+        # Dates as ISO text in the ledger (JSON); a revert's update() reads them back.
+        before = {"customer": {name: json_value(getattr(customer, name)) for name in changed}, "contacts": [], "points": []}
         if custom != customer.custom_values:
             before["customer"]["custom_values"] = customer.custom_values
             changed["custom_values"] = custom
@@ -376,6 +378,10 @@ class LeadImportJob(Job):
                                                     raw=raw[:300], normalized=normalized, position=len(existing))
                 before["points"].append(point.pk)
         return before
+
+
+def json_value(value):
+    return value.isoformat() if isinstance(value, datetime.date) else value
 
 
 def only_others(columns: tuple[str, ...], varying: tuple[str, ...], values: dict) -> dict:

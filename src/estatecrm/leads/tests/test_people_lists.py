@@ -213,3 +213,22 @@ def test_the_case_list_filters_the_cases_of_one_import_and_of_one_project(compan
     assert sorted(of_run.values_list("customer__name", flat=True)) == ["佐藤 花子", "渡邊 髙志"]
     assert of_project.count() == 3
     assert CaseFilters.from_query({"run": "x"}).errors == {"run": "Choose a valid option."}
+
+
+@pytest.mark.django_db
+def test_overwriting_an_existing_lead_sets_its_birth_date_and_a_revert_takes_it_back(company, org, admin_actor, tmp_path):
+    # given: an existing 佐藤 花子 without a birth date
+    existing = make_case(company, org["HQ"], customer_name="佐藤 花子", phones=(("mobile", "080-2222-3333"),))
+    project, _ = do_upsert_project(company=company, name="来店リスト")
+    path = people_file(tmp_path, "cp932", header=("氏名", "電話番号", "生年月日"), rows=[("佐藤 花子", "080-2222-3333", "S60.1.1")])
+    # when
+    run = run_import(admin_actor, path, project, on_duplicate="overwrite")
+    # then
+    assert run.counts["updated"] == 1
+    customer = Customer.objects.for_company(company).get(pk=existing.customer_id)
+    assert customer.birth_date == datetime.date(1985, 1, 1)
+    # when: reverted
+    actions.do_revert_lead_import(actor=admin_actor, run=run, force=True)
+    # then
+    customer.refresh_from_db()
+    assert customer.birth_date is None
