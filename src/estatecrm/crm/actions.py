@@ -24,6 +24,7 @@ from estatecrm.crm.choices import (
     MAX_SUB_ASSIGNEES_PER_CASE,
     MAX_TAGS_PER_CASE,
     ActivityKind,
+    CaseKind,
     CaseOrigin,
     CaseStatus,
     ContactPointKind,
@@ -585,24 +586,37 @@ def do_upsert_custom_field(
 
 
 @transaction.atomic(savepoint=False)
-def do_upsert_project(*, company, name: str, custom_fields: Sequence[CustomField] = (), acting_user=None) -> tuple[Project, bool]:
-    """Create the project and make its linked custom fields exactly `custom_fields`, in order."""
+def do_upsert_project(*, company, name: str, custom_fields: Sequence[CustomField] = (), acting_user=None,
+                      case_kind: str | None = None, customer_kind: str | None = None) -> tuple[Project, bool]:
+    """Create the project and make its linked custom fields exactly `custom_fields`, in order; `case_kind`
+    and `customer_kind` (None: unchanged, or the defaults for a new project) are what its imports create."""
     name = check_master_name(Project, name)
-    project, created = Project.objects.for_company(company).get_or_create(company=company, name=name)
+    if case_kind is not None and case_kind not in CaseKind.values:
+        raise ApplicationError(error_codes.MASTER_INVALID, _("Unknown case kind: %(kind)s") % {"kind": case_kind})
+    if customer_kind is not None and customer_kind not in CustomerKind.values:
+        raise ApplicationError(error_codes.MASTER_INVALID, _("Unknown customer kind: %(kind)s") % {"kind": customer_kind})
+    kinds = {key: value for key, value in (("default_case_kind", case_kind), ("default_customer_kind", customer_kind)) if value is not None}
+    project, created = Project.objects.for_company(company).get_or_create(company=company, name=name, defaults=kinds)
     current = list(ProjectField.objects.for_company(company).filter(project=project).order_by("position").values_list("custom_field_id", flat=True))
     wanted = [field.pk for field in custom_fields]
-    if not created and current == wanted:
+    changed_kinds = {} if created else {key: value for key, value in kinds.items() if getattr(project, key) != value}
+    if not created and current == wanted and not changed_kinds:
         return project, False
-    ProjectField.objects.for_company(company).filter(project=project).delete()
-    ProjectField.objects.bulk_create(
-        [ProjectField(company=company, project=project, custom_field_id=field_id, position=i) for i, field_id in enumerate(wanted)]
-    )
+    before = {key: getattr(project, key) for key in changed_kinds}
+    if current != wanted or created:
+        ProjectField.objects.for_company(company).filter(project=project).delete()
+        ProjectField.objects.bulk_create(
+            [ProjectField(company=company, project=project, custom_field_id=field_id, position=i) for i, field_id in enumerate(wanted)]
+        )
     if not created:
+        for key, value in changed_kinds.items():
+            setattr(project, key, value)
         # The linked fields are part of the project's version (the settings page's optimistic lock).
-        project.save(update_fields=["updated_at"])
+        project.save(update_fields=[*changed_kinds, "updated_at"])
     record_event(
         company_id=company.pk, actor=acting_user, verb="create" if created else "update", instance=project,
-        before=None if created else {"custom_fields": current}, after={"custom_fields": wanted},
+        before=None if created else {"custom_fields": current, **before},
+        after={"custom_fields": wanted, **({key: getattr(project, key) for key in ("default_case_kind", "default_customer_kind")} if created else changed_kinds)},
     )
     return project, True
 

@@ -61,7 +61,7 @@ FILTER_LABELS = {
     "q": _("Search"), "status": _("Status"), "sub_status": _("Sub-status"),
     "rank": _("Rank"), "tag": _("Tag"), "kind": _("Kind"), "org": _("Owning unit"),
     "assignee": _("Main assignee"), "origin": _("Origin"), "started_from": _("Started from"),
-    "started_to": _("Started up to"), "needs_review": _("Needs review"), "sort": _("Sort"),
+    "started_to": _("Started up to"), "needs_review": _("Needs review"), "sort": _("Sort"), "project": _("Project"), "run": _("Import"),
 }
 
 
@@ -87,6 +87,8 @@ class CaseFilters:
     started_from: datetime.date | None = None
     started_to: datetime.date | None = None
     needs_review: bool = False
+    project: int | None = None
+    run: int | None = None  # the lead import (pipeline run) that created the cases
     sort: str = "-updated"
     errors: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -136,6 +138,7 @@ class CaseFilters:
             errors["status"] = _("Choose a valid option.")
         filters.sub_status, filters.rank, filters.tag = number("sub_status"), number("rank"), number("tag")
         filters.org, filters.assignee = number("org"), number("assignee")
+        filters.project, filters.run = number("project"), number("run")
         filters.kind = choice("kind", CaseKind.values)
         filters.origin = choice("origin", CaseOrigin.values)
         filters.started_from, filters.started_to = date("started_from"), date("started_to")
@@ -268,6 +271,11 @@ def filter_cases(*, actor: Actor, filters: CaseFilters) -> QuerySet[Case]:
         value = getattr(filters, name)
         if value not in (None, ""):
             cases = cases.filter(**{lookup: value})
+    if filters.project is not None:
+        cases = cases.filter(project_id=filters.project)
+    if filters.run is not None:
+        # A lead import's cases carry `<run id>:<row number>` as their source id.
+        cases = cases.filter(origin=CaseOrigin.LEAD_IMPORT, source_id__startswith=f"{filters.run}:")
     if filters.tag is not None:
         cases = cases.filter(Exists(CaseTag.objects.unscoped().filter(case_id=OuterRef("pk"), tag_id=filters.tag)))
     if filters.started_from:

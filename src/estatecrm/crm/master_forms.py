@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from estatecrm.core.forms import IdsMultipleChoiceField
 from estatecrm.core.versions import VersionField
-from estatecrm.crm.choices import CaseStatus, CustomFieldType
+from estatecrm.crm.choices import CaseKind, CaseStatus, CustomerKind, CustomFieldType
 from estatecrm.crm.models import CustomField
 
 
@@ -70,6 +70,10 @@ class ProjectForm(forms.Form):
         label=_("Custom fields"), queryset=CustomField.objects.none(), required=False, widget=forms.CheckboxSelectMultiple,
         help_text=_("The custom fields that the project's imports carry."),
     )
+    # Not sent: unchanged (a new project: 賃貸 / 個人).
+    default_case_kind = forms.ChoiceField(label=_("Case kind of its imports"), choices=CaseKind.choices, initial=CaseKind.RENT, required=False)
+    default_customer_kind = forms.ChoiceField(label=_("Customer kind of its imports"), choices=CustomerKind.choices, required=False,
+                                              initial=CustomerKind.PERSON, help_text=_("Each import can change both on its mapping step."))
 
     def __init__(self, *args, fields, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -273,7 +273,9 @@ def project_list(request: HttpRequest, actor: Actor) -> HttpResponse:
             with transaction.atomic():
                 actions.check_master_name_free(Project, company_id=actor.company_id, name=name)
                 actions.do_upsert_project(company=actor.company, name=name,
-                                          custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user)
+                                          custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user,
+                                          case_kind=form.cleaned_data["default_case_kind"] or None,
+                                          customer_kind=form.cleaned_data["default_customer_kind"] or None)
         except ApplicationError as error:
             add_error(form, error)
         else:
@@ -293,7 +295,8 @@ def project_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
     fields = CustomField.objects.for_company(actor.company_id).order_by("position", "pk")
     current = list(ProjectField.objects.for_company(actor.company_id).filter(project=instance).values_list("custom_field_id", flat=True))
     form_kwargs = {"fields": fields, "editing": True,
-                   "initial": {"name": instance.name, "custom_fields": current, "version": version.as_field()}}
+                   "initial": {"name": instance.name, "custom_fields": current, "version": version.as_field(),
+                               "default_case_kind": instance.default_case_kind, "default_customer_kind": instance.default_customer_kind}}
     form = master_forms.ProjectForm(request.POST or None, **form_kwargs)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -302,7 +305,9 @@ def project_edit(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
                 actions.do_update_master(instance=instance, name=form.cleaned_data["name"], acting_user=request.user,
                                          read_version=ReadVersion.from_field(form.cleaned_data["version"]))
                 actions.do_upsert_project(company=actor.company, name=instance.name,
-                                          custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user)
+                                          custom_fields=_ordered_fields(actor, form.cleaned_data["custom_fields"]), acting_user=request.user,
+                                          case_kind=form.cleaned_data["default_case_kind"] or None,
+                                          customer_kind=form.cleaned_data["default_customer_kind"] or None)
         except Conflict as error:
             form = rebound_at_version(request.POST, master_forms.ProjectForm, version, error.message, **form_kwargs)
             status = 409

@@ -128,6 +128,10 @@ class Project(TenantOwnedModel, TimeStampedModel):
 
     name = models.CharField(_("name"), max_length=200)
     custom_fields = models.ManyToManyField(CustomField, through="ProjectField", related_name="projects")
+    # What the project's imports create unless an import says otherwise: nothing is guessed from a name.
+    default_case_kind = models.CharField(_("default case kind"), max_length=8, choices=CaseKind.choices, default=CaseKind.RENT)
+    default_customer_kind = models.CharField(
+        _("default customer kind"), max_length=12, choices=CustomerKind.choices, default=CustomerKind.PERSON)
 
     class Meta:
         verbose_name = _("project")

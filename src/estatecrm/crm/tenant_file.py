@@ -19,7 +19,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from estatecrm.crm.choices import CaseStatus, CustomFieldType
+from estatecrm.crm.choices import CaseKind, CaseStatus, CustomerKind, CustomFieldType
 from estatecrm.normalize import MESSAGES, normalize_email, normalize_name
 from estatecrm.tenancy.choices import CaseVisibility, Role
 
@@ -95,6 +95,8 @@ class CustomFieldSpec:
 class ProjectSpec:
     name: str
     custom_fields: tuple[str, ...] = ()
+    case_kind: str | None = None  # None: the project's current (or default) kind
+    customer_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -451,7 +453,7 @@ class _Validator:
         projects = []
         seen: dict[str, str] = {}
         for _index, item, path in self.items(value, "projects"):
-            data = self.mapping(item, path, required=("name",), optional=("custom_fields",))
+            data = self.mapping(item, path, required=("name",), optional=("custom_fields", "case_kind", "customer_kind"))
             if data is None:
                 continue
             name = self.unique(
@@ -459,8 +461,10 @@ class _Validator:
             )
             before = len(self.errors)
             field_names = self.name_list(data.get("custom_fields"), _join(path, "custom_fields"), max_length=MAX_MASTER_NAME)
+            kinds = {key: self.choice(data[key], _join(path, key), list(choices)) for key, choices in
+                     (("case_kind", CaseKind.values), ("customer_kind", CustomerKind.values)) if key in data}
             if name is not None and len(self.errors) == before:
-                projects.append(ProjectSpec(name, field_names))
+                projects.append(ProjectSpec(name, field_names, **kinds))
         return tuple(projects)
 
     def workgroups(self, value) -> tuple[WorkgroupSpec, ...]:

@@ -195,7 +195,7 @@ def do_apply_tenant_spec(spec: TenantSpec, *, acting_user=None, dry_run: bool = 
         }
         _project, changed = do_upsert_project(
             company=company, name=project_spec.name, custom_fields=[fields_by_name[name] for name in project_spec.custom_fields],
-            acting_user=acting_user,
+            acting_user=acting_user, case_kind=project_spec.case_kind, customer_kind=project_spec.customer_kind,
         )
         result._count("projects", created=project_spec.name not in existing_projects, changed=changed)
 

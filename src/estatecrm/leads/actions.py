@@ -12,10 +12,11 @@ from django.utils.translation import gettext as _
 from estatecrm.audit.actions import record_event
 from estatecrm.core.errors import ApplicationError, PermissionDenied
 from estatecrm.core.transactions import enqueue_on_commit
+from estatecrm.crm.choices import CaseKind, CustomerKind
 from estatecrm.crm.models import Case, Customer, Project, ProjectField
 from estatecrm.leads import error_codes
 from estatecrm.leads.choices import RUN_KIND, DuplicatePolicy
-from estatecrm.leads.fields import lead_fields
+from estatecrm.leads.fields import CUSTOM_PREFIX, NEW_CUSTOM_PREFIX, is_column_key, lead_fields
 from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
 from estatecrm.pipeline.engine import execute_run
 from estatecrm.pipeline.mapping import check_mapping, suggest_mapping
@@ -40,10 +41,52 @@ def suggest_default_mapping(table) -> dict:
 
 
 def resolve_mapping(table, project: Project, mapping: dict | None) -> tuple[dict, dict]:
-    """The mapping to use (given, or suggested from the headers) and its problems by field key."""
-    fields = lead_fields(project_field_names(project))
-    chosen = dict(mapping) if mapping else suggest_mapping(table.info.headers, fields)
-    return chosen, check_mapping(chosen, table.info.headers, fields)
+    """The mapping to use (given, or suggested from the headers) and its problems by field key. Without a
+    lead name column (a list of people: 氏名, フリガナ, 電話番号) each lead is named after its contact."""
+    names = project_field_names(project) if project.pk else []
+    chosen = dict(mapping) if mapping else suggest_mapping(table.info.headers, lead_fields(names))
+    return chosen, check_mapping(chosen, table.info.headers, lead_fields(names, chosen))
+
+
+def check_import_kinds(project: Project, case_kind: str | None, customer_kind: str | None) -> tuple[str, str]:
+    """The kinds an import creates: those chosen, else its project's defaults; refused when unknown."""
+    case_kind = case_kind or project.default_case_kind
+    customer_kind = customer_kind or project.default_customer_kind
+    if case_kind not in CaseKind.values:
+        message = _("The case kind must be rent or buy.")
+        raise ApplicationError(error_codes.KIND_INVALID, message, fields={"case_kind": [message]})
+    if customer_kind not in CustomerKind.values:
+        message = _("The customer kind must be person, household or company.")
+        raise ApplicationError(error_codes.KIND_INVALID, message, fields={"customer_kind": [message]})
+    return case_kind, customer_kind
+
+
+def create_column_fields(*, actor: Actor, project: Project, mapping: dict) -> dict:
+    """Columns mapped to a new custom field (`new_custom:<header>`) get one, named after the header (a
+    text field; an existing field of that name is reused) and linked to the project; returns the mapping
+    with `custom:<name>` keys in their place. Needs the `masters_edit` rule (custom fields are company
+    masters): an org admin's import refuses it, nothing is created."""
+    from estatecrm.crm.actions import do_upsert_custom_field, do_upsert_project
+    from estatecrm.crm.choices import CustomFieldType
+    from estatecrm.crm.models import CustomField
+
+    columns = [key for key in mapping if key.startswith(NEW_CUSTOM_PREFIX)]
+    if not columns:
+        return mapping
+    require(actor, "masters_edit")
+    links = ProjectField.objects.for_company(actor.company_id).filter(project=project).select_related("custom_field").order_by("position")
+    linked = [link.custom_field for link in links]
+    chosen = {key: header for key, header in mapping.items() if key not in columns}
+    for key in columns:
+        name = " ".join(key.removeprefix(NEW_CUSTOM_PREFIX).split())[:100]
+        field = CustomField.objects.for_company(actor.company_id).filter(name=name).first()
+        if field is None:
+            field, _changed = do_upsert_custom_field(company=actor.company, name=name, field_type=CustomFieldType.TEXT, acting_user=actor.user)
+        if field.pk not in {item.pk for item in linked}:
+            linked.append(field)
+        chosen[f"{CUSTOM_PREFIX}{field.name}"] = mapping[key]
+    do_upsert_project(company=actor.company, name=project.name, custom_fields=linked, acting_user=actor.user)
+    return chosen
 
 
 @transaction.atomic
@@ -51,8 +94,13 @@ def do_start_lead_import(
     *, actor: Actor, path: Path, file_name: str, project: Project, mapping: dict | None = None, encoding: str = "",
     delimiter: str = "", sheet: str = "", header_row: int | None = None, duplicate_keys=("name", "phone"),
     on_duplicate: str = DuplicatePolicy.ADD, decisions: dict | None = None, background: bool = True,
+    case_kind: str | None = None, customer_kind: str | None = None,
 ) -> Run:
     """Check the file and mapping (nothing is written when they are bad), store the file, create the run.
+
+    `case_kind` (rent / buy) and `customer_kind` (person / household / company): what every new lead is,
+    unless its row has a kind column; None takes the project's defaults. Nothing is guessed from names.
+    Columns mapped to new custom fields get them here (`create_column_fields`, rule `masters_edit`).
 
     `background`: enqueue the run for a worker once this transaction commits; otherwise the caller
     executes it (the CLI, with its progress bar). Admin only (a bulk operation), and the new leads go to
@@ -63,8 +111,12 @@ def do_start_lead_import(
     require(actor, "lead_imports", unit_id=actor.primary_unit_id)
     if project.company_id != actor.company_id:
         raise ApplicationError(error_codes.UNKNOWN_PROJECT, _("Unknown project."))
+    kinds = check_import_kinds(project, case_kind, customer_kind)
     table = open_table(path, encoding=encoding or None, delimiter=delimiter or None, sheet=sheet or None, header_row=header_row)
     chosen, problems = resolve_mapping(table, project, mapping)
+    if not problems:
+        chosen = create_column_fields(actor=actor, project=project, mapping=chosen)
+        chosen, problems = resolve_mapping(table, project, chosen)
     if problems:
         raise ApplicationError(
             error_codes.MAPPING_INVALID, _("The column mapping is not complete."),
@@ -80,12 +132,13 @@ def do_start_lead_import(
             "header_row": header_row or table.info.header_row, "duplicate_keys": list(duplicate_keys), "on_duplicate": on_duplicate,
             "decisions": {str(row): decision for row, decision in (decisions or {}).items()}, "acting_user_id": actor.user.pk,
             "org_unit_id": actor.primary_unit_id, "region": actor.company.phone_region,
+            "case_kind": kinds[0], "customer_kind": kinds[1],
         },
     )
     run.keep_source_file(path, file_name)
     run.save()
     record_event(company_id=actor.company_id, actor=actor.user, verb="start_import", instance=run,
-                 after={"file": file_name, "project": project.name}, run_id=run.pk)
+                 after={"file": file_name, "project": project.name, "case_kind": kinds[0], "customer_kind": kinds[1]}, run_id=run.pk)
     if background:
         from estatecrm.pipeline.tasks import run_pipeline
 
@@ -250,7 +303,7 @@ def mapping_for_headers(saved: dict, headers, fields) -> dict:
     known = {field.key for field in fields}
     applied = {}
     for key, header in (saved or {}).items():
-        if key not in known or not isinstance(header, str):
+        if (key not in known and not is_column_key(key)) or not isinstance(header, str):
             continue
         match = header if header in headers else by_folded.get(fold_header(header))
         if match:
@@ -269,12 +322,14 @@ def check_new_project_name(actor: Actor, name: str) -> str:
     return name[:200]
 
 
-def _project_for_import(actor: Actor, project: Project | None, new_project_name: str) -> Project:
+def _project_for_import(actor: Actor, project: Project | None, new_project_name: str, options: dict) -> Project:
+    """The chosen project, or the new one named on the page: its imports' kinds default to this import's."""
     if project is not None:
         return project
     from estatecrm.crm.actions import do_upsert_project
 
-    created, _created = do_upsert_project(company=actor.company, name=check_new_project_name(actor, new_project_name), acting_user=actor.user)
+    created, _created = do_upsert_project(company=actor.company, name=check_new_project_name(actor, new_project_name), acting_user=actor.user,
+                                          case_kind=options.get("case_kind"), customer_kind=options.get("customer_kind"))
     return created
 
 
@@ -285,7 +340,7 @@ def do_start_lead_import_from_page(*, actor: Actor, project: Project | None = No
     mapping under `mapping_name` in the same transaction, so a refused import leaves neither behind."""
     if not actor.is_admin:
         raise PermissionDenied(_("Only administrators can import leads."))
-    project = _project_for_import(actor, project, new_project_name)
+    project = _project_for_import(actor, project, new_project_name, options)
     run = do_start_lead_import(actor=actor, project=project, **options)
     if mapping_name:
         do_save_lead_mapping(actor=actor, project=project, name=mapping_name, mapping=run.params["mapping"])
@@ -312,7 +367,7 @@ def do_dry_run_lead_import_from_page(*, actor: Actor, project: Project | None = 
         raise PermissionDenied(_("Only administrators can import leads."))
     counts: Counter = Counter()
     with transaction.atomic():
-        project = _project_for_import(actor, project, new_project_name)
+        project = _project_for_import(actor, project, new_project_name, options)
         run = do_start_lead_import(actor=actor, project=project, **options, background=False)
         execute_run(run.pk)
         run.refresh_from_db()
@@ -349,7 +404,7 @@ def do_save_lead_mapping(*, actor: Actor, project: Project, name: str, mapping: 
         message = _("Name the mapping to save it.")
         raise ApplicationError(error_codes.MAPPING_INVALID, message, fields={"mapping_name": [message]})
     known = {field.key for field in fields_for_project(project)}
-    cleaned = {key: header for key, header in (mapping or {}).items() if key in known and isinstance(header, str) and header}
+    cleaned = {key: header for key, header in (mapping or {}).items() if (key in known or is_column_key(key)) and isinstance(header, str) and header}
     if not cleaned:
         message = _("Map at least one column before saving the mapping.")
         raise ApplicationError(error_codes.MAPPING_INVALID, message, fields={"mapping_name": [message]})

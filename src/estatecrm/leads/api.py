@@ -77,6 +77,7 @@ def import_out(run, reverts: dict | None = None) -> dict:
     revert = reverts.get(run.pk) if reverts is not None else latest_revert(run)
     return {
         **import_summary(run), "file": run.source_name, "project_id": run.params.get("project_id"),
+        "case_kind": run.params.get("case_kind", ""), "customer_kind": run.params.get("customer_kind", ""),
         "created_by": run.created_by.email if run.created_by else None, "created_at": run.created_at,
         "rows_total": run.rows_total, "rows_done": run.rows_done, "error": run.error_message, "revert": revert_summary(revert),
     }
@@ -127,14 +128,16 @@ def detect(request, project_id: int = Form(...), file: UploadedFile = File(...),
 @router.post("/lead-imports/dry-run", response=schemas.DryRunOut)
 def dry_run(request, project_id: int = Form(...), file: UploadedFile = File(...), mapping: str | None = Form(None),
             encoding: str = Form(""), sheet: str = Form(""), duplicate_keys: str = Form("name,phone"),
-            on_duplicate: str = Form("add"), decisions: str | None = Form(None)):
+            on_duplicate: str = Form("add"), decisions: str | None = Form(None),
+                 case_kind: str = Form(""), customer_kind: str = Form("")):
     """Step 2: the counts an import would give (new leads and contacts, duplicates by rule, failures by reason); writes nothing."""
     actor = acting(request, "lead_imports")
     project = project_of(actor, project_id)
     with stored_upload(file) as path, company_scope(actor.company_id):
         try:
             counts = actions.do_dry_run_lead_import(actor=actor, path=path, file_name=file.name, project=project, encoding=encoding,
-                                                    sheet=sheet, **options_from(mapping, duplicate_keys, on_duplicate, decisions))
+                                                    sheet=sheet, **options_from(mapping, duplicate_keys, on_duplicate, decisions),
+                                                    case_kind=case_kind or None, customer_kind=customer_kind or None)
         except ReadError as error:
             raise read_error(error) from None
     from estatecrm.leads.selectors import summarize_counts
@@ -145,14 +148,16 @@ def dry_run(request, project_id: int = Form(...), file: UploadedFile = File(...)
 @router.post("/lead-imports", response={202: schemas.ImportOut})
 def start_import(request, project_id: int = Form(...), file: UploadedFile = File(...), mapping: str | None = Form(None),
                  encoding: str = Form(""), sheet: str = Form(""), duplicate_keys: str = Form("name,phone"),
-                 on_duplicate: str = Form("add"), decisions: str | None = Form(None)):
+                 on_duplicate: str = Form("add"), decisions: str | None = Form(None),
+                 case_kind: str = Form(""), customer_kind: str = Form("")):
     """Start an import in the background; poll GET /lead-imports/{id} for progress."""
     actor = acting(request, "lead_imports")
     project = project_of(actor, project_id)
     with stored_upload(file) as path, company_scope(actor.company_id):
         try:
             run = actions.do_start_lead_import(actor=actor, path=path, file_name=file.name, project=project, encoding=encoding,
-                                               sheet=sheet, **options_from(mapping, duplicate_keys, on_duplicate, decisions))
+                                               sheet=sheet, **options_from(mapping, duplicate_keys, on_duplicate, decisions),
+                                                    case_kind=case_kind or None, customer_kind=customer_kind or None)
         except ReadError as error:
             raise read_error(error) from None
         run.refresh_from_db()

@@ -1,11 +1,14 @@
 """One source row -> a canonical lead row with its per-field errors (pure: no database)."""
 
+import datetime
 import operator
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from estatecrm.crm.choices import CaseKind, CustomerKind
 from estatecrm.crm.custom_fields import clean_custom_value
-from estatecrm.leads.fields import CUSTOM_PREFIX, field_max_lengths
+from estatecrm.leads.fields import CUSTOM_PREFIX, NOTE_PREFIX, field_max_lengths
 from estatecrm.normalize import (
     clean_text,
     company_name_key,
@@ -15,12 +18,14 @@ from estatecrm.normalize import (
     normalize_postal_code,
     normalize_prefecture,
     normalize_reading,
+    parse_date,
 )
 from estatecrm.pipeline.readers import cell_text
 
 FAILURE_CODES = (
     "lead_name_missing", "contact_name_missing", "phone_missing", "phone_invalid", "email_invalid", "custom_value_invalid",
-    "postal_code_invalid", "prefecture_invalid", "assignee_unknown", "too_long",
+    "postal_code_invalid", "prefecture_invalid", "assignee_unknown", "too_long", "date_invalid", "case_kind_invalid",
+    "customer_kind_invalid",
 )
 # The values checked against their column's length: field key -> the LeadRow attributes stored from it
 # (as stored: normalized, so the check sees what the database would).
@@ -28,6 +33,17 @@ STORED_VALUES = {
     "lead_name": ("lead_name", "lead_key"), "contact_name": ("contact_name",), "phone": ("phone_raw", "phone"),
     "contact_kana": ("contact_kana",), "postal_code": ("postal_code",), "prefecture": ("prefecture",), "city": ("city",),
     "street": ("street",), "building": ("building",), "email": ("email_raw", "email"), "homepage": ("homepage",),
+    "first_inquiry_source": ("first_inquiry_source",),
+}
+# The words a kind column may hold (folded: NFKC, lower case), per kind. An empty cell takes the import's kind.
+CASE_KIND_WORDS = {
+    **dict.fromkeys(("賃貸", "借", "賃", "rent", "rental"), CaseKind.RENT.value),
+    **dict.fromkeys(("売買", "買", "購入", "売", "buy", "sale", "sales"), CaseKind.BUY.value),
+}
+CUSTOMER_KIND_WORDS = {
+    **dict.fromkeys(("個人", "個", "person", "private"), CustomerKind.PERSON.value),
+    **dict.fromkeys(("世帯", "家族", "household"), CustomerKind.HOUSEHOLD.value),
+    **dict.fromkeys(("法人", "会社", "企業", "法", "company", "corporate"), CustomerKind.COMPANY.value),
 }
 
 
@@ -42,6 +58,7 @@ class LeadRow:
     cells: tuple
     lead_name: str = ""
     lead_key: str = ""
+    is_named_after_contact: bool = False
     contact_name: str = ""
     contact_kana: str = ""
     phone_raw: str = ""
@@ -55,6 +72,13 @@ class LeadRow:
     building: str = ""
     homepage: str = ""
     assignee_email: str = ""
+    # From the row's own kind columns; empty: the import's kinds.
+    case_kind: str = ""
+    customer_kind: str = ""
+    first_inquiry_date: datetime.date | None = None
+    first_inquiry_source: str = ""
+    birth_date: datetime.date | None = None
+    note: str = ""  # `column: value` lines of the columns kept as notes
     custom: dict = field(default_factory=dict)
     # Encoded by the reading process for the writer (JSON column text): the custom values, and the
     # original cells of a row that failed there.
@@ -75,9 +99,11 @@ def phone_text(cell) -> str:
     return cell_text(cell)
 
 
-def convert_row(row_number: int, cells: tuple, columns: dict[str, int], custom_fields: dict, region: str = "JP") -> LeadRow:
+def convert_row(row_number: int, cells: tuple, columns: dict[str, int], custom_fields: dict, region: str = "JP",
+                headers=()) -> LeadRow:
     """Normalize and validate one row. `columns` maps field keys to cell indexes; `custom_fields` maps a
-    custom field name to (field_type, choices)."""
+    custom field name to (field_type, choices); `headers` label the notes. Without a lead name column,
+    the lead is named after its contact (a list of people)."""
 
     def text(key: str) -> str:
         index = columns.get(key)
@@ -89,10 +115,11 @@ def convert_row(row_number: int, cells: tuple, columns: dict[str, int], custom_f
         return clean_text(cell_text(cell))
 
     lead = LeadRow(row_number=row_number, cells=cells)
-    lead.lead_name = normalize_name(text("lead_name"))
-    lead.lead_key = company_name_key(lead.lead_name)
     lead.contact_name = normalize_name(text("contact_name"))
-    if not lead.lead_name:
+    lead.is_named_after_contact = "lead_name" not in columns
+    lead.lead_name = lead.contact_name if lead.is_named_after_contact else normalize_name(text("lead_name"))
+    lead.lead_key = company_name_key(lead.lead_name)
+    if not lead.lead_name and "lead_name" in columns:
         lead.errors.append(("lead_name", "lead_name_missing"))
     if not lead.contact_name:
         lead.errors.append(("contact_name", "contact_name_missing"))
@@ -136,6 +163,32 @@ def convert_row(row_number: int, cells: tuple, columns: dict[str, int], custom_f
     lead.city, lead.street, lead.building = text("city"), text("street"), text("building")
     lead.homepage = text("homepage")
     lead.assignee_email = text("assignee_email").lower()
+    lead.first_inquiry_source = text("first_inquiry_source")
+    for key in ("first_inquiry_date", "birth_date"):
+        index = columns.get(key)
+        raw = cells[index] if index is not None and index < len(cells) else None
+        if raw is not None and (raw.__class__ is not str or raw.strip()):
+            day = parse_date(raw if raw.__class__ is not str else clean_text(raw))
+            if day.is_valid:
+                setattr(lead, key, day.value)
+            else:
+                lead.errors.append((key, "date_invalid"))
+    for key, words in (("case_kind", CASE_KIND_WORDS), ("customer_kind", CUSTOMER_KIND_WORDS)):
+        word = unicodedata.normalize("NFKC", text(key)).lower()
+        if word:
+            if word in words:
+                setattr(lead, key, words[word])
+            else:
+                lead.errors.append((key, f"{key}_invalid"))
+    notes = [(key, index) for key, index in columns.items() if key == "note" or key.startswith(NOTE_PREFIX)]
+    if notes:
+        lines = []
+        for key, index in notes:
+            value = text(key)
+            if value:
+                label = headers[index] if index < len(headers) and headers[index] else key.partition(":")[2] or key
+                lines.append(f"{label}: {value}")
+        lead.note = "\n".join(lines)
     check_lengths(lead)
     for key, index in columns.items():
         if not key.startswith(CUSTOM_PREFIX):

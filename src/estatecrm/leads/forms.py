@@ -4,8 +4,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from estatecrm.core.forms import IdsMultipleChoiceField
+from estatecrm.crm.choices import CaseKind, CustomerKind
 from estatecrm.crm.models import Project
 from estatecrm.leads.choices import DuplicateKey, DuplicatePolicy
+from estatecrm.leads.fields import NEW_CUSTOM_PREFIX, NOTE_PREFIX
 from estatecrm.tenancy.models import Workgroup
 
 ENCODING_CHOICES = [
@@ -28,7 +30,11 @@ FIELD_LABELS = {
     "lead_name": _("Lead name"), "contact_name": _("Contact name"), "phone": _("Phone"), "contact_kana": _("Contact reading"),
     "postal_code": _("Postal code"), "prefecture": _("Prefecture"), "city": _("City"), "street": _("Street and number"),
     "building": _("Building"), "email": _("E-mail"), "homepage": _("Homepage"), "assignee_email": _("Assignee e-mail"),
+    "first_inquiry_date": _("First inquiry date"), "first_inquiry_source": _("First inquiry medium"), "birth_date": _("Date of birth"),
+    "note": _("Remarks"), "case_kind": _("Case kind"), "customer_kind": _("Customer kind"),
 }
+# The default fields an unmapped column can be sent to with one click on the mapping step.
+ONE_CLICK_FIELDS = ("first_inquiry_date", "first_inquiry_source", "birth_date")
 
 
 def field_label(field) -> str:
@@ -80,7 +86,16 @@ class ReadSettingsForm(forms.Form):
 
 
 class MappingForm(forms.Form):
-    """Step 2: one column per field, the duplicate check and an optional name to save the mapping under."""
+    """Step 2: one column per field, the kinds the import creates, the columns kept as notes or in new custom
+    fields, the duplicate check and an optional name to save the mapping under."""
+
+    # Not sent (an older page, a script): the project's defaults.
+    case_kind = forms.ChoiceField(label=_("Kind of case"), choices=CaseKind.choices, widget=forms.RadioSelect, initial=CaseKind.RENT,
+                                  required=False)
+    customer_kind = forms.ChoiceField(label=_("Kind of customer"), choices=CustomerKind.choices, widget=forms.RadioSelect,
+                                      initial=CustomerKind.PERSON, required=False)
+    note_columns = forms.MultipleChoiceField(required=False, widget=forms.MultipleHiddenInput)
+    new_custom_columns = forms.MultipleChoiceField(required=False, widget=forms.MultipleHiddenInput)
 
     duplicate_keys = forms.MultipleChoiceField(label=_("Duplicate check by"), choices=DuplicateKey.choices, required=False,
                                                widget=forms.CheckboxSelectMultiple, initial=DuplicateKey.values)
@@ -89,16 +104,25 @@ class MappingForm(forms.Form):
     mapping_name = forms.CharField(label=_("Save this mapping as"), max_length=100, required=False,
                                    help_text=_("Saved with the project when you start the import or press “Save mapping”."))
 
-    def __init__(self, *args, lead_fields, headers, mapping=None, **kwargs):
+    def __init__(self, *args, lead_fields, headers, mapping=None, project=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.lead_fields = list(lead_fields)
-        choices = [("", _("(not imported)"))] + [(header, header) for header in dict.fromkeys(headers) if header]
+        columns = [(header, header) for header in dict.fromkeys(headers) if header]
+        choices = [("", _("(not imported)"))] + columns
         mapping = mapping or {}
         for field in self.lead_fields:
             self.fields[MAPPING_PREFIX + field.key] = forms.ChoiceField(
-                label=field_label(field), choices=choices, required=False, initial=mapping.get(field.key, ""),
+                label=field_label(field), choices=choices if field.key != "lead_name" else [("", _("(the contact's name)")), *columns],
+                required=False, initial=mapping.get(field.key, ""),
             )
             self.fields[MAPPING_PREFIX + field.key].is_required_field = field.is_required
+        self.fields[MAPPING_PREFIX + "lead_name"].help_text = _("A list of people leaves it empty: each lead is named after its contact.")
+        for name, prefix in (("note_columns", NOTE_PREFIX), ("new_custom_columns", NEW_CUSTOM_PREFIX)):
+            self.fields[name].choices = columns
+            self.fields[name].initial = [key.removeprefix(prefix) for key in mapping if key.startswith(prefix)]
+        if project is not None:
+            self.fields["case_kind"].initial = project.default_case_kind
+            self.fields["customer_kind"].initial = project.default_customer_kind
 
     def mapping_fields(self):
         return [self[MAPPING_PREFIX + field.key] for field in self.lead_fields]
@@ -107,9 +131,24 @@ class MappingForm(forms.Form):
         """{field key: header} of the mapped fields (bound and valid: the chosen columns; else the initial ones)."""
         if self.is_bound and self.is_valid():
             values = {field.key: self.cleaned_data.get(MAPPING_PREFIX + field.key) for field in self.lead_fields}
+            columns = {name: self.cleaned_data.get(name) or [] for name in ("note_columns", "new_custom_columns")}
         else:
             values = {field.key: self.fields[MAPPING_PREFIX + field.key].initial for field in self.lead_fields}
-        return {key: header for key, header in values.items() if header}
+            columns = {name: self.fields[name].initial or [] for name in ("note_columns", "new_custom_columns")}
+        mapping = {key: header for key, header in values.items() if header}
+        mapping.update({f"{NOTE_PREFIX}{header}": header for header in columns["note_columns"]})
+        mapping.update({f"{NEW_CUSTOM_PREFIX}{header}": header for header in columns["new_custom_columns"]})
+        return mapping
+
+    def unmapped_columns(self, headers) -> list[str]:
+        """The file's columns that no field takes: listed on the page (「取り込まれない列」) with their one-click targets."""
+        taken = set(self.mapping().values())
+        return [header for header in dict.fromkeys(headers) if header and header not in taken]
+
+    def free_one_click_fields(self) -> list[tuple[str, str]]:
+        """(key, label) of the one-click default fields no column feeds yet."""
+        mapping = self.mapping()
+        return [(key, str(FIELD_LABELS[key])) for key in ONE_CLICK_FIELDS if key not in mapping]
 
     def field_name(self, key: str) -> str:
         return MAPPING_PREFIX + key

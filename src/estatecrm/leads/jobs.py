@@ -1,5 +1,6 @@
 """The lead import as a pipeline job: read -> map -> normalize/validate -> resolve duplicates -> write."""
 
+import datetime
 import json
 from collections import Counter
 from pathlib import Path
@@ -15,6 +16,7 @@ from estatecrm.crm.models import Case, Contact, ContactPoint, Customer, CustomFi
 from estatecrm.leads.choices import RUN_KIND, SOURCE_SYSTEM, DuplicateKey, DuplicatePolicy
 from estatecrm.leads.converter import LeadRow, convert_row
 from estatecrm.leads.fields import lead_fields
+from estatecrm.normalize import reading_key
 from estatecrm.pipeline.bulk import allocate_ids, insert_rows
 from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
 from estatecrm.pipeline.engine import Batch, Job, register_job
@@ -39,28 +41,28 @@ LEDGER_COLUMNS = ("company_id", "run_id", "source_system", "source_key", "row_nu
 ISSUE_COLUMNS = ("company_id", "run_id", "row_number", "field", "code", "params", "cells", "is_failure")
 # The columns a row of the import fills per row, in the order of its value tuples; every other column
 # of the table has one value for the whole batch (`constants` of insert_rows: bound once, not per row).
-CUSTOMER_VARYING = ("id", "kind", "name", "name_key", "postal_code", "prefecture", "city", "street", "building", "homepage", "custom_values")
+CUSTOMER_VARYING = ("id", "kind", "name", "name_key", "postal_code", "prefecture", "city", "street", "building", "homepage", "custom_values",
+                    "birth_date", "kana", "kana_key")
 CONTACT_VARYING = ("id", "customer_id", "name", "kana", "position")
 POINT_VARYING = ("contact_id", "customer_id", "kind", "raw", "normalized", "position")
-CASE_VARYING = ("id", "customer_id", "kind", "owning_org_id", "main_assignee_id", "source_id", "number")
+CASE_VARYING = ("id", "customer_id", "kind", "owning_org_id", "main_assignee_id", "source_id", "number", "first_inquiry_date",
+                "first_inquiry_source", "other_info")
 LEDGER_VARYING = ("source_key", "row_number", "outcome", "target_type", "target_id", "before")
 ISSUE_VARYING = ("row_number", "field", "code", "params", "cells", "is_failure")
 LEDGER_ROW_NUMBER, LEDGER_TARGET, LEDGER_BEFORE = (LEDGER_VARYING.index(name) for name in ("row_number", "target_id", "before"))
-OVERWRITE_FIELDS = ("postal_code", "prefecture", "city", "street", "building", "homepage")
+OVERWRITE_FIELDS = ("postal_code", "prefecture", "city", "street", "building", "homepage", "birth_date")
 # The company's write lock (pipeline.WriteLock) of every lead import: duplicates are looked for among
 # the whole company's customers, so two imports of one company check and write one after the other.
 DUPLICATE_LOCK = "leads.duplicates"
 
 
-# Plain str values for the rows written in bulk: sqlite3 binds an exact str without a lookup, a str
-# subclass such as a choices member through its adapter protocol (about 0.5 µs a value).
-HOUSEHOLD, COMPANY = CustomerKind.HOUSEHOLD.value, CustomerKind.COMPANY.value
-BUY, RENT = CaseKind.BUY.value, CaseKind.RENT.value
 
 
-def customer_kind_for(lead_name: str) -> str:
-    """A lead is a household (田中家, 田中様) or a company (everything else)."""
-    return HOUSEHOLD if lead_name.endswith(("家", "様", "邸")) else COMPANY
+def import_kinds(params: dict) -> tuple[str, str]:
+    """(case kind, customer kind) the run creates: chosen for the import (defaulted from its project when it
+    started); a row's own kind columns win over them. Plain str values: sqlite3 binds an exact str without
+    a lookup, a choices member through its adapter protocol (about 0.5 µs a value)."""
+    return str(params.get("case_kind") or CaseKind.RENT.value), str(params.get("customer_kind") or CustomerKind.PERSON.value)
 
 
 def open_run_table(run):
@@ -87,6 +89,7 @@ class LeadImportJob(Job):
             field.name: (field.field_type, list(field.choices or []))
             for field in CustomField.objects.for_company(self.company_id)
         }
+        self.case_kind, self.customer_kind = import_kinds(self.params)
         self._state_loaded = False
         # Versions of the duplicate lock that this run's own batches committed (see `lock_duplicates`).
         self.own_versions: set[int] = set()
@@ -94,7 +97,7 @@ class LeadImportJob(Job):
     # -- reading -------------------------------------------------------------------------------
     def prepare(self) -> int:
         table = open_run_table(self.run)
-        fields = lead_fields(self.project_custom_field_names())
+        fields = lead_fields(self.project_custom_field_names(), self.params["mapping"])
         problems = check_mapping(self.params["mapping"], table.info.headers, fields)
         if problems:
             key, code = next(iter(problems.items()))
@@ -178,12 +181,15 @@ class LeadImportJob(Job):
             duplicate_of, rule = self.duplicate_of(lead, existing_by_name, existing_by_phone)
             if duplicate_of is not None:
                 counts[f"duplicates:{rule}"] += 1
+                # A name alone is a weak match (same name, another phone: 山田 太郎 is common); the same phone is a strong one.
+                strength = "weak" if rule == "name" and existing_by_phone.get(lead.phone) != duplicate_of else "strong"
+                counts[f"duplicate_matches:{strength}"] += 1
                 decision = self.decisions.get(lead.row_number, self.policy)
                 # Flagged, not failed: the dry run lists these rows so an admin can decide them one by one.
                 existing = duplicate_of if isinstance(duplicate_of, int) and duplicate_of > 0 else None
                 issues.append((lead.row_number, "lead_name" if rule == "name" else "phone",
                                f"duplicate_{rule}", to_json({"customer_id": existing, "lead_name": lead.lead_name, "phone": lead.phone,
-                                                             "decision": decision}), None, False))
+                                                             "decision": decision, "match": strength}), None, False))
                 if decision == DuplicatePolicy.SKIP:
                     counts["skipped_duplicates"] += 1
                     target = duplicate_of if isinstance(duplicate_of, int) else self.run_leads.get(duplicate_of)
@@ -215,7 +221,8 @@ class LeadImportJob(Job):
             self.run_leads[lead.lead_key] = customer_id
             self.run_customer_ids.add(customer_id)
             ledger.append(self.ledger_row(lead, LedgerOutcome.CREATED, customer_id))
-        insert_rows(Customer, CUSTOMER_VARYING, [customer_row(lead, customer_id) for lead, customer_id in zip(new_leads, customer_ids, strict=True)],
+        insert_rows(Customer, CUSTOMER_VARYING, [customer_row(lead, customer_id, self.customer_kind)
+                                                 for lead, customer_id in zip(new_leads, customer_ids, strict=True)],
                     adapted=True, constants=constants[Customer])
         resolved = [(lead, target if isinstance(target, int) else self.run_leads[target]) for lead, target in contact_rows]
         self.fill_ledger_targets(ledger, resolved)
@@ -303,9 +310,8 @@ class LeadImportJob(Job):
         default_unit, run = self.params["org_unit_id"], self.run.pk
         for lead, customer_id, case_id in zip(new_leads, customer_ids, case_ids, strict=True):
             assignee = self.assignees[lead.assignee_email] if lead.assignee_email else self.importer
-            kind = BUY if customer_kind_for(lead.lead_name) == COMPANY else RENT
-            cases.append((case_id, customer_id, kind, self.primary_units.get(assignee.pk) or default_unit, assignee.pk, f"{run}:{lead.row_number}",
-                          next(numbers)))
+            cases.append((case_id, customer_id, lead.case_kind or self.case_kind, self.primary_units.get(assignee.pk) or default_unit, assignee.pk,
+                          f"{run}:{lead.row_number}", next(numbers), lead.first_inquiry_date, lead.first_inquiry_source, lead.note))
         # No desired conditions row: a lead has none yet; the first edit creates it (every reader allows for none).
         insert_rows(Case, CASE_VARYING, cases, adapted=True, constants=constants[Case])
 
@@ -346,7 +352,8 @@ class LeadImportJob(Job):
         values = {name: getattr(lead, name) for name in OVERWRITE_FIELDS if getattr(lead, name)}
         changed = {name: value for name, value in values.items() if getattr(customer, name) != value}
         custom = {**customer.custom_values, **lead.custom}
-        before = {"customer": {name: getattr(customer, name) for name in changed}, "contacts": [], "points": []}
+        # Dates as ISO text in the ledger (JSON); a revert's update() reads them back.
+        before = {"customer": {name: json_value(getattr(customer, name)) for name in changed}, "contacts": [], "points": []}
         if custom != customer.custom_values:
             before["customer"]["custom_values"] = customer.custom_values
             changed["custom_values"] = custom
@@ -373,16 +380,23 @@ class LeadImportJob(Job):
         return before
 
 
+def json_value(value):
+    return value.isoformat() if isinstance(value, datetime.date) else value
+
+
 def only_others(columns: tuple[str, ...], varying: tuple[str, ...], values: dict) -> dict:
     """The constant columns of a table: every column not in `varying`, each with its value (KeyError
     when a column, say a new model field, has none: the import must decide what it writes there)."""
     return {name: values[name] for name in columns if name not in varying}
 
 
-def customer_row(lead: LeadRow, customer_id: int) -> tuple:
-    """A new lead's customer in CUSTOMER_VARYING order."""
-    return (customer_id, customer_kind_for(lead.lead_name), lead.lead_name, lead.lead_key, lead.postal_code, lead.prefecture, lead.city,
-            lead.street, lead.building, lead.homepage, lead.custom_json or (to_json(lead.custom) if lead.custom else EMPTY_DICT))
+def customer_row(lead: LeadRow, customer_id: int, customer_kind: str) -> tuple:
+    """A new lead's customer in CUSTOMER_VARYING order; `customer_kind`: the import's, unless the row says."""
+    # A lead named after its contact (a person) is also found by the contact's reading.
+    kana = lead.contact_kana if lead.is_named_after_contact else ""
+    return (customer_id, lead.customer_kind or customer_kind, lead.lead_name, lead.lead_key, lead.postal_code, lead.prefecture, lead.city,
+            lead.street, lead.building, lead.homepage, lead.custom_json or (to_json(lead.custom) if lead.custom else EMPTY_DICT), lead.birth_date,
+            kana, reading_key(kana) if kana else "")
 
 
 def candidate_matches(company_id: int, duplicate_keys, rows) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
@@ -433,7 +447,7 @@ def converted_batches(file_name: str, params: dict, custom_fields: dict, after_r
     for row in table.rows():
         if row.number <= after_row:
             continue
-        lead = convert_row(row.number, row.cells, columns, custom_fields, region)
+        lead = convert_row(row.number, row.cells, columns, custom_fields, region, table.info.headers)
         # JSON text is encoded here, beside the writer: the custom values, and the cells of a failing row.
         if lead.custom:
             lead.custom_json = to_json(lead.custom)

@@ -28,6 +28,9 @@ REASON_MESSAGES = {
     "prefecture_invalid": _("The prefecture is not one of the 47 prefectures."),
     "assignee_unknown": _("No active user has this assignee e-mail address."),
     "too_long": _("A value is longer than its field can hold."),
+    "date_invalid": _("The date is not valid (e.g. 2024/4/1, R6.4.1, 令和6年4月1日)."),
+    "case_kind_invalid": _("The case kind must be 賃貸 or 売買."),
+    "customer_kind_invalid": _("The customer kind must be 個人, 世帯 or 法人."),
 }
 
 

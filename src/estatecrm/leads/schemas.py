@@ -14,6 +14,7 @@ class ImportSummary(Schema):
     failed: int
     failed_by_reason: dict[str, int]
     duplicates_by_rule: dict[str, int]
+    duplicate_matches: dict[str, int] = {}  # strong (same phone) / weak (same name, another phone)
 
 
 class RevertOut(Schema):
@@ -31,6 +32,8 @@ class RevertOut(Schema):
 class ImportOut(ImportSummary):
     file: str
     project_id: int | None
+    case_kind: str = ""  # rent / buy: what its new leads are (empty: an import from before the kinds were chosen)
+    customer_kind: str = ""  # person / household / company
     created_by: str | None
     created_at: datetime
     rows_total: int | None
@@ -61,6 +64,7 @@ class DryRunOut(Schema):
     failed: int
     failed_by_reason: dict[str, int]
     duplicates_by_rule: dict[str, int]
+    duplicate_matches: dict[str, int] = {}  # strong (same phone) / weak (same name, another phone)
 
 
 class RevertIn(Schema):

@@ -35,6 +35,10 @@ def summarize_counts(counts: dict) -> dict:
     summary["duplicates_by_rule"] = {
         key.split(":", 1)[1]: int(value) for key, value in sorted(counts.items()) if key.startswith("duplicates:")
     }
+    # Strong (same phone) and weak (same name, another phone) matches among the duplicates.
+    summary["duplicate_matches"] = {
+        key.split(":", 1)[1]: int(value) for key, value in sorted(counts.items()) if key.startswith("duplicate_matches:")
+    }
     return summary
 
 
@@ -140,3 +144,12 @@ def edited_leads(actor: Actor, run: Run) -> list[dict]:
     for customer_id, case_id in Case.objects.for_company(actor.company_id).filter(customer_id__in=customer_ids).order_by("pk").values_list("customer_id", "pk"):
         case_ids.setdefault(customer_id, case_id)
     return [{"customer_id": pk, "name": names.get(pk, ""), "case_id": case_ids.get(pk)} for pk in customer_ids]
+
+
+def first_case_ids(actor: Actor, customer_ids) -> dict[int, int]:
+    """Customer id -> the id of its first live case the actor sees (a duplicate's link to the existing lead)."""
+    from estatecrm.crm.models import Case
+
+    cases = Case.objects.for_company(actor.company_id).filter(
+        actor.case_visibility_q(), customer_id__in=set(customer_ids), deleted_at__isnull=True).order_by("-pk")
+    return dict(cases.values_list("customer_id", "pk"))

@@ -25,14 +25,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from estatecrm.core.errors import ApplicationError, NotFound
 from estatecrm.core.ids import parse_id
+from estatecrm.crm.choices import CaseKind, CustomerKind
 from estatecrm.crm.models import CustomField, Project
 from estatecrm.leads import actions, error_codes, selectors
 from estatecrm.leads.choices import DuplicatePolicy
 from estatecrm.leads.converter import convert_row
 from estatecrm.leads.dnc import DNC_FIELDS
-from estatecrm.leads.fields import CUSTOM_PREFIX, DEFAULT_FIELDS
+from estatecrm.leads.fields import CUSTOM_PREFIX, DEFAULT_FIELDS, NOTE_PREFIX, is_column_key
 from estatecrm.leads.forms import (
     DELIMITER_CHOICES,
+    MAPPING_PREFIX,
+    ONE_CLICK_FIELDS,
     DoNotCallImportForm,
     MappingForm,
     ReadSettingsForm,
@@ -48,6 +51,7 @@ from estatecrm.pipeline.mapping import column_indexes, suggest_mapping
 from estatecrm.pipeline.readers import ReadError, cell_text, encoding_label, open_table
 from estatecrm.pipeline.reverts import latest_revert
 from estatecrm.tenancy.decorators import permission_view
+from estatecrm.tenancy.permissions import allows
 from estatecrm.tenancy.selectors import Actor
 from estatecrm.tenancy.views import add_error
 
@@ -148,6 +152,7 @@ def row_decisions(post, policy: str) -> dict[int, str]:
 
 def import_options(draft: dict, mapping: dict, form: MappingForm, post=None) -> dict:
     return {
+        "case_kind": form.cleaned_data["case_kind"] or None, "customer_kind": form.cleaned_data["customer_kind"] or None,
         "decisions": row_decisions(post or {}, form.cleaned_data["on_duplicate"]) or None,
         "path": Path(default_storage.path(draft["storage_name"])), "file_name": draft["file_name"], "mapping": mapping,
         "encoding": draft.get("encoding") or "", "delimiter": draft.get("delimiter") or "", "sheet": draft.get("sheet") or "",
@@ -296,9 +301,13 @@ def import_mapping(request: HttpRequest, actor: Actor) -> HttpResponse:
         saved = selectors.access_saved_mapping(actor, request.GET["saved"])
         mapping = actions.mapping_for_headers(saved.mapping, info.headers, lead_fields)
         messages.info(request, _("The saved mapping “%(name)s” was applied to the columns of this file.") % {"name": saved.name})
-    form = MappingForm(request.POST if request.method == "POST" else None, lead_fields=lead_fields, headers=info.headers, mapping=mapping)
+    data = request.POST if request.method == "POST" else None
+    assigned = data is not None and not action and assign_column(data, info.headers)
+    if assigned:
+        data = assigned
+    form = MappingForm(data, lead_fields=lead_fields, headers=info.headers, mapping=mapping, project=project)
     dry_run = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and not assigned:
         chosen = form.mapping()
         target = {"project": project, "new_project_name": draft.get("new_project") or ""}
         try:
@@ -312,11 +321,13 @@ def import_mapping(request: HttpRequest, actor: Actor) -> HttpResponse:
             elif action == "dry_run":
                 report = actions.do_dry_run_lead_import_from_page(actor=actor, **target, **import_options(draft, chosen, form, request.POST))
                 labels = field_labels(lead_fields)
+                case_ids = selectors.first_case_ids(actor, [item["customer_id"] for item in report.duplicates if item.get("customer_id")])
                 dry_run = {
                     **summary_context(report.counts),
                     "issues": [(row, labels.get(key, key), reason_label(code, key)) for row, key, code in report.issues],
                     "issue_count": report.issue_count, "more_issues": report.issue_count - len(report.issues),
-                    "duplicates": report.duplicates, "duplicate_count": report.duplicate_count,
+                    "duplicates": [{**item, "case_id": case_ids.get(item.get("customer_id"))} for item in report.duplicates],
+                    "duplicate_count": report.duplicate_count,
                     "more_duplicates": report.duplicate_count - len(report.duplicates),
                     "decision_choices": DuplicatePolicy.choices,
                 }
@@ -350,7 +361,47 @@ def import_mapping(request: HttpRequest, actor: Actor) -> HttpResponse:
         "delimiter_name": dict(DELIMITER_CHOICES).get(info.delimiter, info.delimiter) if info.delimiter else "", "settings_form": settings_form,
         "raw_rows": raw_rows, "converted_rows": converted_rows, "saved_mappings": saved_mappings, "dry_run": dry_run,
         "custom_names": [field.label for field in lead_fields if field.key.startswith(CUSTOM_PREFIX)],
+        "unmapped": unmapped_columns(form, info.headers, raw_rows), "one_click_fields": form.free_one_click_fields(),
+        "can_create_fields": allows(actor, "masters_edit"),
+        "kept_columns": [(key, key.partition(":")[2], key.startswith(NOTE_PREFIX)) for key in form.mapping() if is_column_key(key)],
     })
+
+
+def assign_column(post, headers) -> dict | None:
+    """The posted mapping with one column sent (a one-click button of 「取り込まれない列」: `assign_<target>` =
+    header) to a note, a new custom field or a default field, or taken back (`unassign` = its key); None
+    when the post is no such click."""
+    data = post.copy()
+    if post.get("unassign"):
+        target, _sep, header = post["unassign"].partition(":")
+        name = "note_columns" if f"{target}:" == NOTE_PREFIX else "new_custom_columns"
+        data.setlist(name, [value for value in post.getlist(name) if value != header])
+        return data
+    for name in post:
+        header = post[name] if name.startswith("assign_") else ""
+        if header not in headers:
+            continue
+        target = name.removeprefix("assign_")
+        if target == "note":
+            if not post.get(MAPPING_PREFIX + "note"):
+                data[MAPPING_PREFIX + "note"] = header
+            else:
+                data.setlist("note_columns", [*post.getlist("note_columns"), header])
+        elif target == "new_custom":
+            data.setlist("new_custom_columns", [*post.getlist("new_custom_columns"), header])
+        elif target in ONE_CLICK_FIELDS:
+            data[MAPPING_PREFIX + target] = header
+        else:
+            continue
+        return data
+    return None
+
+
+def unmapped_columns(form: MappingForm, headers, raw_rows) -> list[tuple[str, str]]:
+    """(header, its value in the first row) of each column no field takes."""
+    first = raw_rows[0][1] if raw_rows else []
+    position = {header: index for index, header in reversed(list(enumerate(headers)))}
+    return [(header, first[position[header]] if position[header] < len(first) else "") for header in form.unmapped_columns(headers)]
 
 
 def reread(request: HttpRequest, draft: dict) -> HttpResponse:
@@ -404,6 +455,9 @@ def import_detail(request: HttpRequest, actor: Actor, run_id: int) -> HttpRespon
         "is_revertible": run.status in actions.REVERTIBLE and not is_reverting,
         "revert": revert, "is_reverting": is_reverting, "revert_percent": revert_percent,
         "source_encoding": encoding_label((run.detected or {}).get("encoding") or "") if (run.detected or {}).get("encoding") else "",
+        # Imports from before the kinds were chosen have none recorded.
+        "case_kind_label": CaseKind(run.params["case_kind"]).label if run.params.get("case_kind") in CaseKind.values else "",
+        "customer_kind_label": CustomerKind(run.params["customer_kind"]).label if run.params.get("customer_kind") in CustomerKind.values else "",
         **summary_context(run.counts),
     })
 

@@ -181,6 +181,25 @@ def test_create_a_project_with_its_fields_and_change_them(admin_client, company,
     project.refresh_from_db()
     assert project.name == "秋の反響2026"
     assert list(linked.values_list("custom_field__name", flat=True)) == ["予算メモ"]
+    assert (project.default_case_kind, project.default_customer_kind) == ("rent", "person")
+
+
+def test_a_project_says_which_kinds_its_imports_create(admin_client, company):
+    # given
+    admin_client.post(reverse("masters:projects"), {"name": "売買反響", "default_case_kind": "buy", "default_customer_kind": "company"})
+    project = Project.objects.for_company(company).get(name="売買反響")
+    assert (project.default_case_kind, project.default_customer_kind) == ("buy", "company")
+    url = reverse("masters:project_edit", args=[project.pk])
+    page = admin_client.get(url)
+    assert (page.context["form"].initial["default_case_kind"], page.context["form"].initial["default_customer_kind"]) == ("buy", "company")
+    # when
+    admin_client.post(url, {"name": "売買反響", "default_case_kind": "rent", "default_customer_kind": "person",
+                            "version": version_read(admin_client, url)})
+    # then: changed and audited with what it was
+    project.refresh_from_db()
+    assert (project.default_case_kind, project.default_customer_kind) == ("rent", "person")
+    [event] = events(company, "crm.project", "update")
+    assert (event.before["default_case_kind"], event.after["default_customer_kind"]) == ("buy", "person")
 
 
 # ---------------------------------------------------------------------------------------------

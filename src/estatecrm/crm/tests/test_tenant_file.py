@@ -225,6 +225,8 @@ UNITS = "org_units: [{code: HQ, name: 本社}]\n"
             "custom_fields[1].name: Listed twice: already at custom_fields[0].name.",
         ], id="bad required flag and duplicate field"),
         pytest.param(COMPANY + "projects: [{name: 春, custom_fields: 年収}]\n", ["projects[0].custom_fields: Expected a list."], id="project fields not a list"),
+        pytest.param(COMPANY + "projects: [{name: 春, case_kind: lease, customer_kind: person}]\n",
+                     ["projects[0].case_kind: Must be one of: rent, buy."], id="project case kind"),
         pytest.param(COMPANY + "workgroups: [{name: 新人, members: [x@example.jp, X@example.jp, nobody]}]\n", [
             "workgroups[0].members[1]: Listed twice: already at workgroups[0].members[0].",
             "workgroups[0].members[2]: This is not a valid e-mail address.",
@@ -628,3 +630,19 @@ def test_command_reports_a_missing_file(tmp_path):
     with pytest.raises(CommandError) as raised:
         run_command("apply", str(tmp_path / "missing.yaml"))
     assert str(raised.value) == f"Cannot read {tmp_path / 'missing.yaml'}: No such file or directory"
+
+
+@pytest.mark.django_db
+def test_a_project_of_the_file_says_which_kinds_its_imports_create():
+    # given
+    spec = spec_of(COMPANY.replace("c1", "k0002") + UNITS + """
+projects: [{name: 売買リスト, case_kind: buy, customer_kind: company}, {name: 賃貸リスト}]
+""")
+    # when
+    do_apply_tenant_spec(spec)
+    # then: a project without kinds keeps the defaults (賃貸 / 個人)
+    from estatecrm.crm.models import Project
+
+    kinds = dict((name, (case, customer)) for name, case, customer in Project.objects.unscoped().filter(company__code="k0002").values_list(
+        "name", "default_case_kind", "default_customer_kind"))
+    assert kinds == {"売買リスト": ("buy", "company"), "賃貸リスト": ("rent", "person")}

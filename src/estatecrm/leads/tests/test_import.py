@@ -31,8 +31,8 @@ def run_import(actor, path, project, **options):
 
 
 def test_rows_with_the_same_lead_name_become_one_lead_with_contacts(company, admin_actor, project, write_csv):
-    # when
-    run = run_import(admin_actor, write_csv(ROWS), project)
+    # when: the import says what it creates (a name such as 田中家 decides nothing)
+    run = run_import(admin_actor, write_csv(ROWS), project, case_kind="buy", customer_kind="company")
     # then
     assert run.status == RunStatus.COMPLETED_WITH_FAILURES
     assert {key: value for key, value in run.counts.items() if not key.startswith("duplicates")} == {
@@ -47,11 +47,11 @@ def test_rows_with_the_same_lead_name_become_one_lead_with_contacts(company, adm
         assert sorted(ContactPoint.objects.filter(customer=abc).values_list("normalized", flat=True)) == [
             "+81312345678", "+819011112222", "info@abc.example.jp"]
         tanaka = Customer.objects.get(name="田中家")
-        assert tanaka.kind == "household"
+        assert tanaka.kind == "company"
         assert sorted(ContactPoint.objects.filter(customer=tanaka).values_list("normalized", flat=True)) == ["+818033334444", "ichiro@example.jp"]
         cases = Case.objects.filter(project=project)
         assert cases.count() == 2
-        assert set(cases.values_list("origin", "main_assignee_id", "status")) == {("lead_import", admin_actor.user.pk, "新規")}
+        assert set(cases.values_list("origin", "main_assignee_id", "status", "kind")) == {("lead_import", admin_actor.user.pk, "新規", "buy")}
     issues = list(RowIssue.objects.for_company(company).filter(run=run).values_list("row_number", "field", "code"))
     assert issues == [(5, "lead_name", "lead_name_missing"), (6, "phone", "phone_invalid"), (6, "email", "email_invalid"),
                       (6, "custom:所有物件数", "custom_value_invalid")]

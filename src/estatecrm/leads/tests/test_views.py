@@ -194,7 +194,8 @@ def test_dry_run_shows_counts_and_row_errors_and_writes_nothing(admin_client, co
     response = admin_client.post("/imports/new/mapping/", mapping_data(action="dry_run"))
     # then
     assert counts_of(response) == {"rows": 3, "leads_created": 2, "contacts_created": 2, "updated": 0, "skipped_duplicates": 0,
-                                   "failed": 1, "failed_by_reason": {"phone_invalid": 1}, "duplicates_by_rule": {}}
+                                   "failed": 1, "failed_by_reason": {"phone_invalid": 1}, "duplicates_by_rule": {},
+                                   "duplicate_matches": {}}
     assert response.context["dry_run"]["issues"] == [(3, "Phone", "The phone number is not valid.")]
     with company_scope(company):
         assert (Run.objects.count(), Customer.objects.count()) == (0, 0)
@@ -393,21 +394,24 @@ def test_sample_csv_has_the_canonical_japanese_headers_and_the_project_fields(ad
     with_project = admin_client.get(f"/imports/template.csv?project={project.pk}")
     # then
     assert default["Content-Type"] == "text/csv; charset=utf-8"
-    assert default.content == ("\ufeffリード名,連絡先名,電話番号,フリガナ,郵便番号,都道府県,市区町村,番地,建物名,メールアドレス,ホームページ,担当者メール\r\n").encode()
+    assert default.content == ("\ufeffリード名,連絡先名,電話番号,フリガナ,郵便番号,都道府県,市区町村,番地,建物名,メールアドレス,ホームページ,担当者メール,"
+                               "反響日,反響媒体,生年月日,備考,案件種別,顧客種別\r\n").encode()
     assert with_project.content.decode("utf-8-sig").strip().split(",")[-1] == "所有物件数"
 
 
 def test_the_sample_csv_maps_every_field_by_itself(admin_client, project):
     # given: the template with one row filled in
     template = admin_client.get(f"/imports/template.csv?project={project.pk}").content
-    content = template + "株式会社ABC,本社,03-1234-5678,,,,,,,,,,2\r\n".encode()
+    content = template + "株式会社ABC,本社,03-1234-5678,,,,,,,,,,R6.4.1,SUUMO,,,売買,法人,2\r\n".encode()
     # when
     post_upload(admin_client, project, content=content)
     # then
     mapping = admin_client.get("/imports/new/mapping/").context["form"].mapping()
     assert mapping == {"lead_name": "リード名", "contact_name": "連絡先名", "phone": "電話番号", "contact_kana": "フリガナ",
                        "postal_code": "郵便番号", "prefecture": "都道府県", "city": "市区町村", "street": "番地", "building": "建物名",
-                       "email": "メールアドレス", "homepage": "ホームページ", "assignee_email": "担当者メール", "custom:所有物件数": "所有物件数"}
+                       "email": "メールアドレス", "homepage": "ホームページ", "assignee_email": "担当者メール", "first_inquiry_date": "反響日",
+                       "first_inquiry_source": "反響媒体", "birth_date": "生年月日", "note": "備考", "case_kind": "案件種別",
+                       "customer_kind": "顧客種別", "custom:所有物件数": "所有物件数"}
 
 
 def test_sample_csv_of_another_company_project_is_not_found(admin_client, other_company):

@@ -35,6 +35,9 @@ class Command(BaseCommand):
         parser.add_argument("--header-row", type=int)
         parser.add_argument("--duplicate-keys", default="name,phone")
         parser.add_argument("--on-duplicate", default=DuplicatePolicy.ADD, choices=DuplicatePolicy.values)
+        parser.add_argument("--case-kind", choices=("rent", "buy"), help="the kind of case each new lead gets (default: the project's)")
+        parser.add_argument("--customer-kind", choices=("person", "company"),
+                            help="the kind of customer each new lead is (default: the project's)")
         parser.add_argument("--dry-run", action="store_true")
         parser.add_argument("--json", action="store_true")
 
@@ -63,12 +66,14 @@ class Command(BaseCommand):
                     # A dry run writes nothing: it checks against a project made for it and rolled back.
                     project = Project(company=company, name=options["project"])
                 else:
-                    project, _created = do_upsert_project(company=company, name=options["project"], acting_user=actor.user)
+                    project, _created = do_upsert_project(company=company, name=options["project"], acting_user=actor.user,
+                                                          case_kind=options["case_kind"], customer_kind=options["customer_kind"])
             if mapping is None:
                 self.print_suggested_mapping(path, project, settings, options["json"])
             common = {
                 "actor": actor, "path": path, "file_name": path.name, "project": project, "mapping": mapping,
-                "duplicate_keys": keys, "on_duplicate": options["on_duplicate"], **settings,
+                "duplicate_keys": keys, "on_duplicate": options["on_duplicate"], "case_kind": options["case_kind"],
+                "customer_kind": options["customer_kind"], **settings,
             }
             if options["dry_run"]:
                 self.dry_run(project, common, options["json"])
@@ -99,6 +104,8 @@ class Command(BaseCommand):
         # With --json, stdout carries only the final object: the suggestion goes to stderr.
         stream = self.stderr if as_json else self.stdout
         stream.write("Suggested mapping: " + json.dumps(mapping, ensure_ascii=False))
+        if "lead_name" not in mapping and "contact_name" in mapping:
+            stream.write(f"lead_name: the contact's name ({mapping['contact_name']})")
 
     def dry_run(self, project, common, as_json):
         from django.db import transaction
