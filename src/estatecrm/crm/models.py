@@ -326,6 +326,9 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
             models.Index(fields=["company", "origin", "created_at"], name="case_origin_created_idx"),
             models.Index(fields=["company", "source_system", "source_id"], name="case_source_idx"),
             models.Index(fields=["company", "deleted_at"], name="case_deleted_idx"),
+            # The dashboard's counts per agent and per unit: next actions due up to today, cases started this week.
+            models.Index(fields=["company", "next_action_at"], condition=Q(deleted_at__isnull=True), name="case_next_action_idx"),
+            models.Index(fields=["company", "started_on"], condition=Q(deleted_at__isnull=True), name="case_started_idx"),
         ]
 
     def __str__(self) -> str:
@@ -482,6 +485,8 @@ class Activity(TenantOwnedModel, TimeStampedModel):
                 fields=["company", "org_unit", "occurred_at"], name="activity_open_appointment_idx",
                 condition=Q(kind="visit_appointment", is_done=False),
             ),
+            # The visit calendar and the dashboard: a week's visits, open or done.
+            models.Index(fields=["company", "occurred_at"], condition=Q(kind="visit_appointment"), name="activity_visit_idx"),
         ]
 
 
