@@ -119,6 +119,12 @@ def calendar_staff(*, actor: Actor, unit_id: int) -> QuerySet[User]:
     return User.objects.filter(company_id=actor.company_id, is_active=True, pk__in=members).order_by("name", "pk")
 
 
+def staff_unit_id(*, actor: Actor, user_id: int, allowed: set[int]) -> int | None:
+    """A unit of the user whose calendar the actor may open (their primary unit first), for a link to their visits."""
+    memberships = Membership.objects.for_company(actor.company_id).filter(user_id=user_id, org_unit_id__in=allowed)
+    return memberships.order_by("-is_primary", "org_unit_id").values_list("org_unit_id", flat=True).first()
+
+
 def visible_visits(*, actor: Actor) -> QuerySet[Activity]:
     """Visit appointments (open or done) of the live cases the actor sees: a visit of a case they
     cannot see shows nowhere."""

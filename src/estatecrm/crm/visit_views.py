@@ -62,6 +62,10 @@ def calendar(request: HttpRequest, actor: Actor) -> HttpResponse:
     monday, start, end = selectors.week_of(asked_week or today)
     allowed = selectors.calendar_unit_ids(actor)
     unit_id = _chosen_unit(request, actor, allowed)
+    asked_staff_id = parse_id(request.GET.get("agent") or "")
+    if "unit" not in request.GET and asked_staff_id is not None:
+        # A link to someone's visits (the dashboard's tables) opens the calendar of their unit.
+        unit_id = selectors.staff_unit_id(actor=actor, user_id=asked_staff_id, allowed=allowed) or unit_id
     staff_list = list(selectors.calendar_staff(actor=actor, unit_id=unit_id)) if unit_id else []
     asked_staff = request.GET.get("agent")
     if asked_staff is None:
