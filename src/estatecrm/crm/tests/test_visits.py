@@ -307,3 +307,62 @@ def test_a_hidden_visit_is_not_found_on_any_page(client, company, org, agent, co
     for name in ("visits:move", "visits:complete", "visits:cancel"):
         assert client.post(reverse(name, kwargs={"activity_id": visit.pk}), {}).status_code == 404
     assert Activity.objects.for_company(company.pk).get(pk=visit.pk).is_done is False
+
+
+# ---------------------------------------------------------------------------------------------
+# API
+
+
+@pytest.fixture
+def agent_api(client, agent):
+    from estatecrm.crm.tests.test_api import Api
+
+    return Api(client, agent)
+
+
+def test_api_lists_the_visits_of_a_range_the_agent_sees(agent_api, company, org, agent, company_admin):
+    # given: a visit of the agent's case, one of a 新宿店 case hidden from them, one outside the range
+    case = testing.make_case(company, org["SBY"], main_assignee=agent)
+    shown = book(agent, case, tokyo(2026, 3, 3, 10, 0))
+    book(company_admin, testing.make_case(company, org["SJK"]), tokyo(2026, 3, 3, 11, 0))
+    book(agent, case, tokyo(2026, 3, 9, 0, 0))
+    # when
+    response = agent_api.get("/visits", {"start": "2026-03-02T00:00:00+09:00", "end": "2026-03-09T00:00:00+09:00"})
+    # then
+    assert response.status_code == 200
+    assert [(item["id"], item["customer_name"], item["is_done"]) for item in response.json()] == [(shown.pk, "佐藤 花子", False)]
+
+
+def test_api_refuses_a_range_too_long_or_a_unit_the_caller_may_not_open(agent_api, org):
+    # when
+    too_long = agent_api.get("/visits", {"start": "2026-03-01T00:00:00+09:00", "end": "2026-06-01T00:00:00+09:00"})
+    other_unit = agent_api.get("/visits", {"unit_id": org["SJK"].pk})
+    # then
+    assert (too_long.status_code, other_unit.status_code) == (422, 422)
+    assert (list(too_long.json()["error"]["fields"]), list(other_unit.json()["error"]["fields"])) == (["end"], ["unit_id"])
+
+
+def test_api_moves_with_the_version_read_and_refuses_a_stale_one(agent_api, company, org, agent):
+    # given
+    visit = book(agent, testing.make_case(company, org["SBY"], main_assignee=agent), tokyo(2026, 3, 3, 10, 0))
+    read = agent_api.get("/visits", {"start": "2026-03-02T00:00:00+09:00"}).json()[0]["updated_at"]
+    path = f"/visits/{visit.pk}/move"
+    # when
+    moved = agent_api.post(path, {"visit_at": "2026-03-04T15:00:00+09:00", "updated_at": read})
+    stale = agent_api.post(path, {"visit_at": "2026-03-05T15:00:00+09:00", "updated_at": read})
+    unversioned = agent_api.post(path, {"visit_at": "2026-03-05T15:00:00+09:00"})
+    # then
+    assert (moved.status_code, stale.status_code, unversioned.status_code) == (200, 409, 428)
+    assert moved.json()["occurred_at"].startswith("2026-03-04T06:00:00")
+    visit.refresh_from_db()
+    assert visit.occurred_at == tokyo(2026, 3, 4, 15, 0)
+
+
+def test_api_cancels_a_visit(agent_api, company, org, agent):
+    # given
+    visit = book(agent, testing.make_case(company, org["SBY"], main_assignee=agent), tokyo(2026, 3, 3, 10, 0))
+    # when
+    response = agent_api.post(f"/visits/{visit.pk}/cancel", {}, HTTP_IF_MATCH=f'"{visit.pk}-{visit.updated_at.timestamp():.6f}"')
+    # then
+    assert response.status_code == 204
+    assert not Activity.objects.for_company(company.pk).filter(pk=visit.pk).exists()
