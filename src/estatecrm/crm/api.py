@@ -438,7 +438,7 @@ def list_visits(request, query: Query[VisitListQuery]):
     return visits_between(actor=actor, start=start, end=end, unit_id=query.unit_id, staff_id=query.staff_id)
 
 
-@router.post("/visits/{activity_id}/move", response=schemas.VisitOut)
+@router.patch("/visits/{activity_id}", response=schemas.VisitOut)
 def move_visit(request, activity_id: PathId, payload: schemas.VisitMoveIn):
     """Move an open visit to another time (and holding unit). 409 when it changed since it was read."""
     actor = acting(request)
@@ -450,11 +450,11 @@ def move_visit(request, activity_id: PathId, payload: schemas.VisitMoveIn):
     return access_visit(actor, activity_id)
 
 
-@router.post("/visits/{activity_id}/cancel", response={204: None})
-def cancel_visit(request, activity_id: PathId, payload: schemas.VisitVersionIn):
-    """Cancel an open visit (it is removed; the audit keeps it). 409 when it changed since it was read."""
+@router.delete("/visits/{activity_id}", response={204: None})
+def cancel_visit(request, activity_id: PathId):
+    """Cancel an open visit (it is removed; the audit keeps it). With If-Match, 409 when it changed since it was read."""
     actor = acting(request)
-    read_version = read_version_of(request, payload.updated_at)
+    read_version = read_version_of(request, None) if request.headers.get("If-Match") else None
     with transaction.atomic():
         visit = access_visit(actor, activity_id)
         actions.do_cancel_visit(actor=actor, activity=visit, read_version=read_version)

@@ -306,10 +306,6 @@ class VisitMoveIn(Schema):
     updated_at: ApiDateTime | None = Field(None, description="The visit's updated_at as read (or send If-Match).")
 
 
-class VisitVersionIn(Schema):
-    updated_at: ApiDateTime | None = Field(None, description="The visit's updated_at as read (or send If-Match).")
-
-
 class ActivityPage(Schema):
     items: list[ActivityOut]
     next_cursor: str | None

@@ -346,11 +346,11 @@ def test_api_moves_with_the_version_read_and_refuses_a_stale_one(agent_api, comp
     # given
     visit = book(agent, testing.make_case(company, org["SBY"], main_assignee=agent), tokyo(2026, 3, 3, 10, 0))
     read = agent_api.get("/visits", {"start": "2026-03-02T00:00:00+09:00"}).json()[0]["updated_at"]
-    path = f"/visits/{visit.pk}/move"
+    path = f"/visits/{visit.pk}"
     # when
-    moved = agent_api.post(path, {"visit_at": "2026-03-04T15:00:00+09:00", "updated_at": read})
-    stale = agent_api.post(path, {"visit_at": "2026-03-05T15:00:00+09:00", "updated_at": read})
-    unversioned = agent_api.post(path, {"visit_at": "2026-03-05T15:00:00+09:00"})
+    moved = agent_api.patch(path, {"visit_at": "2026-03-04T15:00:00+09:00", "updated_at": read})
+    stale = agent_api.patch(path, {"visit_at": "2026-03-05T15:00:00+09:00", "updated_at": read})
+    unversioned = agent_api.patch(path, {"visit_at": "2026-03-05T15:00:00+09:00"})
     # then
     assert (moved.status_code, stale.status_code, unversioned.status_code) == (200, 409, 428)
     assert moved.json()["occurred_at"].startswith("2026-03-04T06:00:00")
@@ -362,7 +362,8 @@ def test_api_cancels_a_visit(agent_api, company, org, agent):
     # given
     visit = book(agent, testing.make_case(company, org["SBY"], main_assignee=agent), tokyo(2026, 3, 3, 10, 0))
     # when
-    response = agent_api.post(f"/visits/{visit.pk}/cancel", {}, HTTP_IF_MATCH=f'"{visit.pk}-{visit.updated_at.timestamp():.6f}"')
+    stale = agent_api.send("delete", f"/visits/{visit.pk}", HTTP_IF_MATCH='"1-1.000000"')
+    response = agent_api.send("delete", f"/visits/{visit.pk}", HTTP_IF_MATCH=f'"{visit.pk}-{visit.updated_at.timestamp():.6f}"')
     # then
-    assert response.status_code == 204
+    assert (stale.status_code, response.status_code) == (409, 204)
     assert not Activity.objects.for_company(company.pk).filter(pk=visit.pk).exists()
