@@ -258,6 +258,8 @@ def test_booking_a_case_the_agent_cannot_see_is_refused_and_writes_nothing(clien
                                                      "org_unit": org["SBY"].pk}) for case in (hidden, other_company["case"])]
     # then
     assert [response.status_code for response in responses] == [400, 400]
+    assert all(list(response.context["form"].errors) == ["case"] for response in responses)
+    assert 'data-field="case"' in responses[0].content.decode()
     assert not Activity.objects.unscoped().filter(kind=ActivityKind.VISIT_APPOINTMENT).exists()
 
 
