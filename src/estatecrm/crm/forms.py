@@ -198,6 +198,12 @@ class VisitForm(forms.Form):
         return value
 
 
+def case_choice_label(case) -> str:
+    """How a case is told apart from others of the same name: its number, status and main assignee."""
+    assignee = f" / {case.main_assignee}" if case.main_assignee_id else ""
+    return f"#{case.pk} {case.customer.name}（{case.get_status_display()}{assignee}）"
+
+
 class NewVisitForm(VisitForm):
     """A visit booked from the calendar: the case is one of those the search found (the view checks access)."""
 
@@ -206,7 +212,7 @@ class NewVisitForm(VisitForm):
 
     def __init__(self, *args, cases=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["case"].choices = [(case.pk, f"#{case.pk} {case.customer.name}") for case in cases]
+        self.fields["case"].choices = [(case.pk, case_choice_label(case)) for case in cases]
 
 
 class VisitMoveForm(forms.Form):

@@ -100,11 +100,11 @@ def visit_new(request: HttpRequest, actor: Actor) -> HttpResponse:
     cases = []
     if chosen_id is not None:
         try:
-            cases = [selectors.access_case(actor, chosen_id)]
+            cases = [selectors.access_case(actor, chosen_id, related=("main_assignee",))]
         except NotFound:
             cases = []
     if request.method == "GET" and query:
-        found = selectors.case_list(actor=actor, filters={"q": query}).select_related("customer")[:SEARCH_RESULTS]
+        found = selectors.case_list(actor=actor, filters={"q": query}).select_related("customer", "main_assignee")[:SEARCH_RESULTS]
         cases += [case for case in found if case.pk != chosen_id]
     initial = {"org_unit": parse_id(request.GET.get("unit") or "") or getattr(get_acting_unit(request), "pk", None)}
     asked_at = parse_datetime(request.GET.get("at") or "")
