@@ -4,7 +4,8 @@
 
 Fills the database as bench/case_list.py does (same company, units and agents; `--reuse` keeps a
 filled one, also one filled by case_list.py), then gives a third of the cases a next action spread
-over two months around today and books 100,000 visits over the same months (a fifth of them done).
+over two months around today and books 5,000 visits over the same months (a fifth of them done;
+about six a day per agent).
 Requests through Django's full stack and prints p50/p95 in milliseconds for: the dashboard of the
 company admin (the per-agent and per-unit tables), of an org admin, of an agent, and the week
 calendar of a unit and of an agent.
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import case_list  # the bench folder is not a package: imported from sys.path
 
-VISITS = 100_000
+VISITS = 5_000
 
 
 def add_day_data() -> None:

@@ -327,7 +327,13 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
             models.Index(fields=["company", "source_system", "source_id"], name="case_source_idx"),
             models.Index(fields=["company", "deleted_at"], name="case_deleted_idx"),
             # The dashboard's counts per agent and per unit: next actions due up to today, cases started this week.
-            models.Index(fields=["company", "next_action_at"], condition=Q(deleted_at__isnull=True), name="case_next_action_idx"),
+            # Covering (deleted_at too: SQLite reads no column from an index's condition), so the overdue next
+            # actions of a whole company are counted from the index alone.
+            models.Index(fields=["company", "next_action_at", "main_assignee", "owning_org", "deleted_at"],
+                         condition=Q(deleted_at__isnull=True), name="case_next_action_idx"),
+            # An agent's own next actions (their dashboard and "my cases due today"): one range of their cases.
+            models.Index(fields=["company", "main_assignee", "next_action_at"], condition=Q(deleted_at__isnull=True),
+                         name="case_assignee_next_action_idx"),
             models.Index(fields=["company", "started_on"], condition=Q(deleted_at__isnull=True), name="case_started_idx"),
         ]
 

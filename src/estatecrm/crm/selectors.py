@@ -3,7 +3,7 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from estatecrm.core.errors import NotFound
@@ -76,19 +76,14 @@ def dashboard_summary(*, actor: Actor) -> dict:
         "brought_in": sum(count for origin, count in by_origin.items() if origin in bulk),
         "by_origin": [{"value": value, "label": label, "count": by_origin.get(value, 0)} for value, label in CaseOrigin.choices],
         "by_status": [{"value": value, "label": label, "count": by_status.get(value, 0)} for value, label in CaseStatus.choices],
-        "open_appointments": Activity.objects.for_company(actor.company_id)
-        .filter(kind=ActivityKind.VISIT_APPOINTMENT, is_done=False, case__in=cases)
-        .count(),
+        "open_appointments": visible_visits(actor=actor).filter(is_done=False).count(),
     }
 
 
 def open_visit_appointments(*, actor: Actor, limit: int = 10) -> list[Activity]:
     """The next open visit appointments of cases the actor sees, soonest first."""
-    return list(
-        Activity.objects.for_company(actor.company_id)
-        .filter(kind=ActivityKind.VISIT_APPOINTMENT, is_done=False, case__in=visible_cases(actor=actor))
-        .select_related("case__customer", "org_unit").order_by("occurred_at", "pk")[:limit]
-    )
+    return list(visible_visits(actor=actor).filter(is_done=False)
+                .select_related("case__customer", "org_unit").order_by("occurred_at", "pk")[:limit])
 
 
 def week_of(day: datetime.date) -> tuple[datetime.date, datetime.datetime, datetime.datetime]:
@@ -128,8 +123,10 @@ def staff_unit_id(*, actor: Actor, user_id: int, allowed: set[int]) -> int | Non
 def visible_visits(*, actor: Actor) -> QuerySet[Activity]:
     """Visit appointments (open or done) of the live cases the actor sees: a visit of a case they
     cannot see shows nowhere."""
+    # The access rule as a join on the case (not `case IN (visible cases)`): the week's visits are read
+    # from the visit index and each joined to its case, whatever the number of cases the actor sees.
     return Activity.objects.for_company(actor.company_id).filter(
-        kind=ActivityKind.VISIT_APPOINTMENT, case__in=visible_cases(actor=actor))
+        actor.case_visibility_q(prefix="case__"), kind=ActivityKind.VISIT_APPOINTMENT, case__deleted_at__isnull=True)
 
 
 def visits_between(*, actor: Actor, start, end, unit_id: int | None = None, staff_id: int | None = None) -> list[Activity]:
@@ -176,31 +173,36 @@ class DayBounds:
 DAY_NUMBERS = ("next_today", "overdue", "visits_today", "visits_week", "new_week")
 
 
-def _case_numbers(cases: QuerySet[Case], key: str | None, day: DayBounds) -> dict:
-    """Next actions due today and overdue, cases started this week: one query (GROUP BY `key` when given)."""
-    sunday = day.monday + datetime.timedelta(days=6)
-    started = Q(started_on__gte=day.monday, started_on__lte=sunday)
-    cases = cases.filter(Q(next_action_at__lt=day.tomorrow_start) | started)
-    aggregates = {
-        "next_today": Count("pk", filter=Q(next_action_at__gte=day.today_start, next_action_at__lt=day.tomorrow_start)),
-        "overdue": Count("pk", filter=Q(next_action_at__lt=day.now)),
-        "new_week": Count("pk", filter=started),
-    }
+def _grouped(queryset: QuerySet, key: str | None, aggregates: dict) -> dict:
+    """`aggregates` over the whole queryset, or per value of `key` (one GROUP BY query either way)."""
     if key is None:
-        return cases.aggregate(**aggregates)
-    return {row.pop(key): row for row in cases.values(key).annotate(**aggregates).order_by()}
+        return queryset.aggregate(**aggregates)
+    # Grouped by an expression, not the column itself: SQLite would walk an index in the column's order
+    # (every case of the company) instead of the filter's index range.
+    grouped = queryset.annotate(group=ExpressionWrapper(F(key) + 0, output_field=IntegerField())).values("group")
+    return {row.pop("group"): row for row in grouped.annotate(**aggregates).order_by()}
+
+
+def _case_numbers(cases: QuerySet[Case], key: str | None, day: DayBounds) -> dict:
+    """Next actions due today and overdue, cases started this week. Two queries, each one range of an
+    index (next_action_at, started_on): an OR of both ranges in one query scans every case on SQLite."""
+    due = _grouped(cases.filter(next_action_at__lt=day.tomorrow_start), key, {
+        "next_today": Count("pk", filter=Q(next_action_at__gte=day.today_start)),
+        "overdue": Count("pk", filter=Q(next_action_at__lt=day.now)),
+    })
+    started = _grouped(cases.filter(started_on__gte=day.monday, started_on__lte=day.monday + datetime.timedelta(days=6)), key,
+                       {"new_week": Count("pk")})
+    if key is None:
+        return {**due, **started}
+    return {value: {**due.get(value, {}), **started.get(value, {})} for value in due.keys() | started.keys()}
 
 
 def _visit_numbers(visits: QuerySet[Activity], key: str | None, day: DayBounds) -> dict:
     """Visits today and this week: one query (GROUP BY `key` when given)."""
-    visits = visits.filter(occurred_at__gte=day.week_start, occurred_at__lt=day.week_end)
-    aggregates = {
+    return _grouped(visits.filter(occurred_at__gte=day.week_start, occurred_at__lt=day.week_end), key, {
         "visits_today": Count("pk", filter=Q(occurred_at__gte=day.today_start, occurred_at__lt=day.tomorrow_start)),
         "visits_week": Count("pk"),
-    }
-    if key is None:
-        return visits.aggregate(**aggregates)
-    return {row.pop(key): row for row in visits.values(key).annotate(**aggregates).order_by()}
+    })
 
 
 def agent_day_numbers(*, actor: Actor, day: DayBounds) -> dict:
@@ -212,7 +214,7 @@ def agent_day_numbers(*, actor: Actor, day: DayBounds) -> dict:
 
 def admin_day_tables(*, actor: Actor, day: DayBounds) -> tuple[list[dict], list[dict]]:
     """For an admin, the five numbers per agent (the users of the administered units) and per unit (each
-    unit's own cases and the visits it holds). Two GROUP BY queries per table, whatever the number of rows."""
+    unit's own cases and the visits it holds). Three GROUP BY queries per table (two of cases, one of visits), whatever the number of rows."""
     unit_ids = calendar_unit_ids(actor) if actor.is_company_admin else set(actor.admin_unit_ids)
     units = list(OrgUnit.objects.for_company(actor.company_id).filter(pk__in=unit_ids).order_by("path"))
     members = Membership.objects.for_company(actor.company_id).filter(org_unit_id__in=unit_ids).values("user_id")
