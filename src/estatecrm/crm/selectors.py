@@ -140,13 +140,10 @@ def visits_between(*, actor: Actor, start, end, unit_id: int | None = None, staf
     return list(visits.select_related("case__customer", "org_unit", "actor").order_by("occurred_at", "pk"))
 
 
-def access_visit(actor: Actor, activity_id, *, for_write: bool = False) -> Activity:
-    """The visit appointment when the actor sees its case; NotFound otherwise."""
+def access_visit(actor: Actor, activity_id) -> Activity:
+    """The visit appointment when the actor sees its case; NotFound otherwise (the actions lock it)."""
     try:
-        visits = visible_visits(actor=actor)
-        if for_write:
-            visits = visits.select_for_update(of=("self",))
-        return visits.select_related("case__customer", "org_unit", "actor").get(pk=int(activity_id))
+        return visible_visits(actor=actor).select_related("case__customer", "org_unit", "actor").get(pk=int(activity_id))
     except (Activity.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
 
@@ -214,7 +211,8 @@ def agent_day_numbers(*, actor: Actor, day: DayBounds) -> dict:
 
 def admin_day_tables(*, actor: Actor, day: DayBounds) -> tuple[list[dict], list[dict]]:
     """For an admin, the five numbers per agent (the users of the administered units) and per unit (each
-    unit's own cases and the visits it holds). Three GROUP BY queries per table (two of cases, one of visits), whatever the number of rows."""
+    unit's own cases and the visits it holds). Three GROUP BY queries per table (two of cases, one of
+    visits), whatever the number of rows."""
     unit_ids = calendar_unit_ids(actor) if actor.is_company_admin else set(actor.admin_unit_ids)
     units = list(OrgUnit.objects.for_company(actor.company_id).filter(pk__in=unit_ids).order_by("path"))
     members = Membership.objects.for_company(actor.company_id).filter(org_unit_id__in=unit_ids).values("user_id")
@@ -233,13 +231,15 @@ def admin_day_tables(*, actor: Actor, day: DayBounds) -> tuple[list[dict], list[
 
 def next_actions_due(*, actor: Actor, day: DayBounds, limit: int = 50) -> list[Case]:
     """The acting user's cases (main assignee) with a next action due today, soonest first, each with
-    `phone`: the customer's first phone as typed (one more query for all of them)."""
+    `phone`: the customer's first phone or mobile in national format (as typed when it could not be
+    normalized), one more query for all of them."""
     cases = list(visible_cases(actor=actor).filter(
         main_assignee_id=actor.user.pk, next_action_at__gte=day.today_start, next_action_at__lt=day.tomorrow_start,
     ).select_related("customer").order_by("next_action_at", "pk")[:limit])
     phones: dict[int, str] = {}
     points = ContactPoint.objects.for_company(actor.company_id).filter(
-        customer_id__in=[case.customer_id for case in cases], kind__in=(ContactPointKind.MOBILE, ContactPointKind.PHONE)).order_by("customer_id", "position", "pk")
+        customer_id__in=[case.customer_id for case in cases], kind__in=(ContactPointKind.MOBILE, ContactPointKind.PHONE),
+    ).order_by("customer_id", "position", "pk")
     for customer_id, normalized, raw in points.values_list("customer_id", "normalized", "raw"):
         phones.setdefault(customer_id, format_phone(normalized) if normalized else raw)
     for case in cases:
