@@ -41,6 +41,14 @@ def calendar_url(*, week: datetime.date, unit_id: int | None = None, staff: str 
     return reverse("visits:calendar") + "?" + urlencode(query)
 
 
+def _asked_date(text: str | None) -> datetime.date | None:
+    """A YYYY-MM-DD from the query; None for anything else (the calendar then shows this week)."""
+    try:
+        return parse_date((text or "")[:10])
+    except ValueError:
+        return None
+
+
 def _chosen_unit(request: HttpRequest, actor: Actor, allowed: set[int]) -> int | None:
     """The unit asked for when the actor may open its calendar; else the acting unit, else the first allowed."""
     asked = parse_id(request.GET.get("unit") or "")
@@ -58,8 +66,7 @@ def calendar(request: HttpRequest, actor: Actor) -> HttpResponse:
     """Monday to Sunday of the asked week (default: this week) of one unit, of all its staff or of one.
     An admin starts with the whole unit, anyone else with their own visits ("my visits")."""
     today = timezone.localdate()
-    asked_week = parse_date(request.GET.get("week") or "") if len(request.GET.get("week") or "") == 10 else None
-    monday, start, end = selectors.week_of(asked_week or today)
+    monday, start, end = selectors.week_of(_asked_date(request.GET.get("week")) or today)
     allowed = selectors.calendar_unit_ids(actor)
     unit_id = _chosen_unit(request, actor, allowed)
     asked_staff_id = parse_id(request.GET.get("agent") or "")
@@ -119,8 +126,7 @@ def visit_new(request: HttpRequest, actor: Actor) -> HttpResponse:
             visit = actions.do_book_visit(actor=actor, case=case, visit_at=form.cleaned_data["visit_at"],
                                           org_unit=form.cleaned_data["org_unit"], subject=form.cleaned_data["subject"])
         messages.success(request, _("The visit appointment was booked."))
-        return redirect(calendar_url(week=timezone.localdate(visit.occurred_at), unit_id=visit.org_unit_id,
-                                     staff=request.POST.get("agent") or ""))
+        return redirect(calendar_url(week=timezone.localdate(visit.occurred_at), unit_id=visit.org_unit_id))
     return render(request, "crm/visit_new.html", {"actor": actor, "form": form, "q": query, "searched": bool(query)},
                   status=400 if form.errors else 200)
 
@@ -168,8 +174,7 @@ def visit_move(request: HttpRequest, actor: Actor, activity_id: int) -> HttpResp
         messages.error(request, error.message)
         return _visit_page(request, actor, visit, status=400)
     messages.success(request, _("The visit was moved."))
-    return redirect(calendar_url(week=timezone.localdate(visit.occurred_at), unit_id=visit.org_unit_id,
-                                 staff=request.POST.get("agent") or ""))
+    return redirect(calendar_url(week=timezone.localdate(visit.occurred_at), unit_id=visit.org_unit_id))
 
 
 @require_POST

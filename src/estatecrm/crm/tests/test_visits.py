@@ -223,6 +223,17 @@ def test_the_calendar_moves_by_weeks(client, company, org, company_admin):
     assert f"unit={org['SBY'].pk}" in response.context["next_url"]
 
 
+def test_a_week_that_is_no_date_shows_this_week(client, company, org, agent):
+    # given
+    client.force_login(agent)
+    # when
+    responses = [client.get(reverse("visits:calendar"), {"week": week}) for week in ("2026-02-30", "next", "2026-03-05\x00")]
+    # then
+    this_monday = selectors.week_of(timezone.localdate())[0]
+    assert [(response.status_code, response.context["monday"]) for response in responses] == [
+        (200, this_monday), (200, this_monday), (200, datetime.date(2026, 3, 2))]
+
+
 def test_a_unit_the_actor_may_not_open_falls_back_to_their_own(client, company, org, agent):
     # given
     client.force_login(agent)
