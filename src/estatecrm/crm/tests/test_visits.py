@@ -223,6 +223,15 @@ def test_the_calendar_moves_by_weeks(client, company, org, company_admin):
     assert f"unit={org['SBY'].pk}" in response.context["next_url"]
 
 
+def test_a_link_to_someones_visits_opens_the_calendar_of_their_unit(client, company, org, agent, company_admin):
+    # given: the dashboard's link of an agent, followed by the company admin (acting in 本社)
+    client.force_login(company_admin)
+    # when
+    response = client.get(reverse("visits:calendar"), {"agent": agent.pk})
+    # then
+    assert (response.context["unit_id"], response.context["staff"]) == (org["SBY"].pk, str(agent.pk))
+
+
 def test_a_week_that_is_no_date_shows_this_week(client, company, org, agent):
     # given
     client.force_login(agent)
