@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("cases/", include("estatecrm.crm.urls")),
+    path("visits/", include("estatecrm.crm.visit_urls")),
     path("imports/", include("estatecrm.leads.urls")),
     path("settings/masters/", include("estatecrm.crm.master_urls")),
     path("settings/units/<id:unit_id>/onboarding/migration/", include("estatecrm.legacy.urls")),

@@ -659,17 +659,80 @@ def do_book_visit(*, actor, case: Case, visit_at, org_unit=None, subject: str = 
     return activity
 
 
-@transaction.atomic(savepoint=False)
-def do_complete_visit(*, actor, activity) -> bool:
-    """Mark an open visit appointment done. Returns False when it already was."""
+def check_open_visit(activity) -> None:
+    """Refuse anything but an open visit appointment (a done visit is history: neither moved nor cancelled)."""
     if activity.kind != ActivityKind.VISIT_APPOINTMENT:
         raise ApplicationError(error_codes.NOT_AN_APPOINTMENT, _("Only a visit appointment can be completed."))
-    updated = Activity.objects.for_company(activity.company_id).filter(pk=activity.pk, is_done=False).update(is_done=True, updated_at=timezone.now())
-    if not updated:
+    if activity.is_done:
+        raise ApplicationError(error_codes.VISIT_DONE, _("This visit is already done; it cannot be changed."))
+
+
+def lock_visit(activity, read_version: ReadVersion | None):
+    """The visit's row locked, refused (409 `stale`) when it changed since `read_version` was read."""
+    locked = Activity.objects.for_company(activity.company_id).select_for_update().get(pk=activity.pk)
+    check_read_version(locked, read_version)
+    return locked
+
+
+@transaction.atomic(savepoint=False)
+def do_move_visit(*, actor, activity, visit_at, org_unit=None, read_version: ReadVersion | None = None) -> bool:
+    """Move an open visit appointment to another date and time (and holding unit when given). Audited;
+    refused when done or changed since `read_version`. Returns whether anything changed."""
+    check_open_visit(activity)
+    locked = lock_visit(activity, read_version)
+    check_open_visit(locked)
+    changes = {"occurred_at": visit_at}
+    if org_unit is not None:
+        changes["org_unit"] = org_unit
+    changed = [name for name, value in changes.items() if getattr(locked, name) != value]
+    if not changed:
         return False
-    activity.is_done = True
-    record_event(company_id=activity.company_id, actor=actor.user, verb="complete", instance=activity, before={"is_done": False}, after={"is_done": True})
+    before = snapshot(locked, changed)
+    for name in changed:
+        setattr(locked, name, changes[name])
+    locked.save(update_fields=[*changed, "updated_at"])
+    record_event(company_id=locked.company_id, actor=actor.user, verb="update", instance=locked, before=before,
+                 after=snapshot(locked, changed))
+    activity.__dict__.update({name: getattr(locked, name) for name in ("occurred_at", "org_unit_id", "updated_at")})
     return True
+
+
+@transaction.atomic(savepoint=False)
+def do_complete_visit(*, actor, activity, result: str = "", read_version: ReadVersion | None = None) -> bool:
+    """Mark an open visit appointment done, with its result appended to its text. The case's last
+    contact becomes the visit's time (not later than now) unless it already is later. Audited.
+    Returns False when it already was done."""
+    if activity.kind != ActivityKind.VISIT_APPOINTMENT:
+        raise ApplicationError(error_codes.NOT_AN_APPOINTMENT, _("Only a visit appointment can be completed."))
+    locked = lock_visit(activity, read_version)
+    if locked.is_done:
+        return False
+    now = timezone.now()
+    result = result.strip()
+    body = "\n\n".join(part for part in (locked.body, result) if part)
+    Activity.objects.for_company(locked.company_id).filter(pk=locked.pk).update(is_done=True, body=body, updated_at=now)
+    contact_at = min(locked.occurred_at, now)
+    cases = Case.objects.for_company(locked.company_id).filter(pk=locked.case_id)
+    cases.filter(Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=contact_at)).update(last_contact_at=contact_at)
+    cases.update(updated_at=now)
+    activity.is_done, activity.body, activity.updated_at = True, body, now
+    record_event(company_id=activity.company_id, actor=actor.user, verb="complete", instance=activity,
+                 before={"is_done": False}, after={"is_done": True, **({"result": result} if result else {})})
+    return True
+
+
+@transaction.atomic(savepoint=False)
+def do_cancel_visit(*, actor, activity, read_version: ReadVersion | None = None) -> None:
+    """Cancel an open visit appointment: the row goes, the audit event keeps what it was. Refused when
+    done or changed since `read_version`."""
+    check_open_visit(activity)
+    locked = lock_visit(activity, read_version)
+    check_open_visit(locked)
+    before = {"case": locked.case_id, "visit_at": locked.occurred_at.isoformat(), "org_unit": locked.org_unit_id,
+              "subject": locked.subject}
+    record_event(company_id=locked.company_id, actor=actor.user, verb="cancel", instance=locked, before=before)
+    locked.delete()
+    Case.objects.for_company(locked.company_id).filter(pk=locked.case_id).update(updated_at=timezone.now())
 
 
 # ---------------------------------------------------------------------------------------------

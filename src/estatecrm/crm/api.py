@@ -9,6 +9,7 @@ import datetime
 from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
@@ -38,7 +39,16 @@ from estatecrm.crm.models import (
     SubStatus,
     Tag,
 )
-from estatecrm.crm.selectors import access_case, access_customer, visible_cases, visible_customers
+from estatecrm.crm.selectors import (
+    access_case,
+    access_customer,
+    access_visit,
+    calendar_unit_ids,
+    visible_cases,
+    visible_customers,
+    visits_between,
+    week_of,
+)
 from estatecrm.tenancy.models import OrgUnit, User
 from estatecrm.tenancy.permissions import can_place_case, require
 from estatecrm.tenancy.selectors import Actor, actor_for
@@ -411,6 +421,53 @@ def complete_visit(request, activity_id: PathId):
         actions.do_complete_visit(actor=actor, activity=activity)
     activity.refresh_from_db()
     return activity
+
+
+MAX_VISIT_RANGE = datetime.timedelta(days=62)
+
+
+class VisitListQuery(Schema):
+    start: ApiDateTime | None = Field(None, description="From (included); default: this week's Monday 00:00 (TIME_ZONE)")
+    end: ApiDateTime | None = Field(None, description="Up to (excluded), at most 62 days after start; default: a week after start")
+    unit_id: int | None = Field(None, description="Visits held by this unit or below it (a unit whose calendar the caller may open)")
+    staff_id: int | None = Field(None, description="Visits booked by this user")
+
+
+@router.get("/visits", response=list[schemas.VisitOut])
+def list_visits(request, query: Query[VisitListQuery]):
+    """Visit appointments (open and done) in a time range, soonest first: the calendar's data."""
+    actor = acting(request)
+    _monday, week_start, _week_end = week_of(timezone.localdate())
+    start = query.start or week_start
+    end = query.end or start + datetime.timedelta(days=7)
+    if not start < end <= start + MAX_VISIT_RANGE:
+        raise unknown("end", _("The end must be after the start, at most 62 days."))
+    if query.unit_id is not None and query.unit_id not in calendar_unit_ids(actor):
+        raise unknown("unit_id")
+    return visits_between(actor=actor, start=start, end=end, unit_id=query.unit_id, staff_id=query.staff_id)
+
+
+@router.patch("/visits/{activity_id}", response=schemas.VisitOut)
+def move_visit(request, activity_id: PathId, payload: schemas.VisitMoveIn):
+    """Move an open visit to another time (and holding unit). 409 when it changed since it was read."""
+    actor = acting(request)
+    read_version = read_version_of(request, payload.updated_at)
+    with transaction.atomic():
+        visit = access_visit(actor, activity_id)
+        actions.do_move_visit(actor=actor, activity=visit, visit_at=payload.visit_at,
+                              org_unit=resolve(OrgUnit, actor, payload.org_unit_id, "org_unit_id"), read_version=read_version)
+    return access_visit(actor, activity_id)
+
+
+@router.delete("/visits/{activity_id}", response={204: None})
+def cancel_visit(request, activity_id: PathId):
+    """Cancel an open visit (it is removed; the audit keeps it). With If-Match, 409 when it changed since it was read."""
+    actor = acting(request)
+    read_version = read_version_of(request, None) if request.headers.get("If-Match") else None
+    with transaction.atomic():
+        visit = access_visit(actor, activity_id)
+        actions.do_cancel_visit(actor=actor, activity=visit, read_version=read_version)
+    return Status(204, None)
 
 
 @router.get("/cases/{case_id}/introductions", response=list[schemas.IntroductionOut])

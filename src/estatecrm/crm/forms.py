@@ -199,6 +199,44 @@ class VisitForm(forms.Form):
         return value
 
 
+def case_choice_label(case) -> str:
+    """How a case is told apart from others of the same name: its number, status and main assignee."""
+    assignee = f" / {case.main_assignee}" if case.main_assignee_id else ""
+    return f"#{case.pk} {case.customer.name}（{case.get_status_display()}{assignee}）"
+
+
+class NewVisitForm(VisitForm):
+    """A visit booked from the calendar: the case is one of those the search found (the view checks access)."""
+
+    case = forms.TypedChoiceField(label=_("Case"), coerce=int, choices=(), widget=forms.RadioSelect)
+    field_order = ["case", "visit_at", "org_unit", "subject"]
+
+    def __init__(self, *args, cases=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["case"].choices = [(case.pk, case_choice_label(case)) for case in cases]
+
+
+class VisitMoveForm(forms.Form):
+    """Another date and time (and holding unit) for an open visit, at the version the page was read."""
+
+    visit_at = forms.DateTimeField(label=_("Visit date and time"), widget=DATETIME_INPUT)
+    org_unit = forms.ModelChoiceField(label=_("Held by"), queryset=OrgUnit.objects.none())
+    version = VersionField()
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["org_unit"].queryset = OrgUnit.objects.for_company(actor.company_id).order_by("path")
+
+
+class VisitCompleteForm(forms.Form):
+    result = forms.CharField(label=_("Result of the visit"), widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000)
+    version = VersionField()
+
+
+class VisitCancelForm(forms.Form):
+    version = VersionField()
+
+
 class AttachmentForm(forms.Form):
     file = forms.FileField(label=_("File"))
 

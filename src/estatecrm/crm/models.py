@@ -343,6 +343,15 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
             models.Index(fields=["company", "deleted_at"], name="case_deleted_idx"),
             # Few cases wait for review (要確認): the filter reads exactly them.
             models.Index(fields=["company", "-updated_at", "-id"], condition=models.Q(needs_review=True), name="case_needs_review_idx"),
+            # The dashboard's counts per agent and per unit: next actions due up to today, cases started this week.
+            # Covering (deleted_at too: SQLite reads no column from an index's condition), so the overdue next
+            # actions of a whole company are counted from the index alone.
+            models.Index(fields=["company", "next_action_at", "main_assignee", "owning_org", "deleted_at"],
+                         condition=Q(deleted_at__isnull=True), name="case_next_action_idx"),
+            # An agent's own next actions (their dashboard and "my cases due today"): one range of their cases.
+            models.Index(fields=["company", "main_assignee", "next_action_at"], condition=Q(deleted_at__isnull=True),
+                         name="case_assignee_next_action_idx"),
+            models.Index(fields=["company", "started_on"], condition=Q(deleted_at__isnull=True), name="case_started_idx"),
         ]
         constraints = [models.UniqueConstraint(fields=["company", "number"], name="case_number_unique")]
 
@@ -512,6 +521,8 @@ class Activity(TenantOwnedModel, TimeStampedModel):
                 fields=["company", "org_unit", "occurred_at"], name="activity_open_appointment_idx",
                 condition=Q(kind="visit_appointment", is_done=False),
             ),
+            # The visit calendar and the dashboard: a week's visits, open or done.
+            models.Index(fields=["company", "occurred_at"], condition=Q(kind="visit_appointment"), name="activity_visit_idx"),
         ]
 
 

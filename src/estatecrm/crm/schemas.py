@@ -319,6 +319,23 @@ class ActivityOut(Schema):
     created_at: datetime.datetime
 
 
+class VisitOut(ActivityOut):
+    """A visit appointment on the calendar; `updated_at` is the version a move or a cancel sends back."""
+
+    updated_at: datetime.datetime
+    customer_name: str
+
+    @staticmethod
+    def resolve_customer_name(obj) -> str:
+        return obj.case.customer.name
+
+
+class VisitMoveIn(Schema):
+    visit_at: ApiDateTime
+    org_unit_id: BodyId | None = Field(None, description="The new holding unit (default: unchanged).")
+    updated_at: ApiDateTime | None = Field(None, description="The visit's updated_at as read (or send If-Match).")
+
+
 class ActivityPage(Schema):
     items: list[ActivityOut]
     next_cursor: str | None

@@ -1,13 +1,18 @@
 """Every read of customers and cases goes through these, with the acting user's access rules."""
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, ExpressionWrapper, F, IntegerField, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from estatecrm.core.errors import NotFound
-from estatecrm.crm.choices import ActivityKind, CaseOrigin, CaseStatus
+from estatecrm.crm.choices import ActivityKind, CaseOrigin, CaseStatus, ContactPointKind
 from estatecrm.crm.models import Activity, Case, Contact, ContactPoint, Customer, DesiredConditions
 from estatecrm.normalize import normalize_email, normalize_phone
-from estatecrm.tenancy.selectors import Actor
+from estatecrm.normalize.phone import format_phone
+from estatecrm.tenancy.models import Membership, OrgUnit, User
+from estatecrm.tenancy.selectors import Actor, subtree_ids
 
 
 def visible_cases(*, actor: Actor, include_trashed: bool = False) -> QuerySet[Case]:
@@ -71,19 +76,175 @@ def dashboard_summary(*, actor: Actor) -> dict:
         "brought_in": sum(count for origin, count in by_origin.items() if origin in bulk),
         "by_origin": [{"value": value, "label": label, "count": by_origin.get(value, 0)} for value, label in CaseOrigin.choices],
         "by_status": [{"value": value, "label": label, "count": by_status.get(value, 0)} for value, label in CaseStatus.choices],
-        "open_appointments": Activity.objects.for_company(actor.company_id)
-        .filter(kind=ActivityKind.VISIT_APPOINTMENT, is_done=False, case__in=cases)
-        .count(),
+        "open_appointments": visible_visits(actor=actor).filter(is_done=False).count(),
     }
 
 
 def open_visit_appointments(*, actor: Actor, limit: int = 10) -> list[Activity]:
     """The next open visit appointments of cases the actor sees, soonest first."""
-    return list(
-        Activity.objects.for_company(actor.company_id)
-        .filter(kind=ActivityKind.VISIT_APPOINTMENT, is_done=False, case__in=visible_cases(actor=actor))
-        .select_related("case__customer", "org_unit").order_by("occurred_at", "pk")[:limit]
-    )
+    return list(visible_visits(actor=actor).filter(is_done=False)
+                .select_related("case__customer", "org_unit").order_by("occurred_at", "pk")[:limit])
+
+
+def week_of(day: datetime.date) -> tuple[datetime.date, datetime.datetime, datetime.datetime]:
+    """The Monday of `day`'s week and the week's bounds (Monday 00:00 to the next Monday 00:00, TIME_ZONE)."""
+    monday = day - datetime.timedelta(days=day.weekday())
+    start = timezone.make_aware(datetime.datetime.combine(monday, datetime.time.min))
+    return monday, start, timezone.make_aware(datetime.datetime.combine(monday + datetime.timedelta(days=7), datetime.time.min))
+
+
+def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
+    """`day` from 00:00 to the next day's 00:00 in TIME_ZONE (Asia/Tokyo)."""
+    start = timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+    return start, timezone.make_aware(datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min))
+
+
+def calendar_unit_ids(actor: Actor) -> set[int]:
+    """The units whose visit calendar the actor may open: an admin's administered units, an agent's
+    units and those below them (a company admin: every unit)."""
+    if actor.is_company_admin:
+        return set(actor.unit_paths)
+    return set(actor.admin_unit_ids | actor.org_visible_unit_ids | actor.assignee_visible_unit_ids)
+
+
+def calendar_staff(*, actor: Actor, unit_id: int) -> QuerySet[User]:
+    """The active users with a membership in the unit or below it (whose visits its calendar can show)."""
+    units = subtree_ids(actor.unit_paths, [unit_id])
+    members = Membership.objects.for_company(actor.company_id).filter(org_unit_id__in=units).values("user_id")
+    return User.objects.filter(company_id=actor.company_id, is_active=True, pk__in=members).order_by("name", "pk")
+
+
+def staff_unit_id(*, actor: Actor, user_id: int, allowed: set[int]) -> int | None:
+    """A unit of the user whose calendar the actor may open (their primary unit first), for a link to their visits."""
+    memberships = Membership.objects.for_company(actor.company_id).filter(user_id=user_id, org_unit_id__in=allowed)
+    return memberships.order_by("-is_primary", "org_unit_id").values_list("org_unit_id", flat=True).first()
+
+
+def visible_visits(*, actor: Actor) -> QuerySet[Activity]:
+    """Visit appointments (open or done) of the live cases the actor sees: a visit of a case they
+    cannot see shows nowhere."""
+    # The access rule as a join on the case (not `case IN (visible cases)`): the week's visits are read
+    # from the visit index and each joined to its case, whatever the number of cases the actor sees.
+    return Activity.objects.for_company(actor.company_id).filter(
+        actor.case_visibility_q(prefix="case__"), kind=ActivityKind.VISIT_APPOINTMENT, case__deleted_at__isnull=True)
+
+
+def visits_between(*, actor: Actor, start, end, unit_id: int | None = None, staff_id: int | None = None) -> list[Activity]:
+    """The visits from `start` (included) to `end` (excluded), soonest first: held by the unit or a unit
+    below it, and/or those of one staff member (who booked them)."""
+    visits = visible_visits(actor=actor).filter(occurred_at__gte=start, occurred_at__lt=end)
+    if unit_id is not None:
+        visits = visits.filter(org_unit_id__in=subtree_ids(actor.unit_paths, [unit_id]))
+    if staff_id is not None:
+        visits = visits.filter(actor_id=staff_id)
+    return list(visits.select_related("case__customer", "org_unit", "actor").order_by("occurred_at", "pk"))
+
+
+def access_visit(actor: Actor, activity_id) -> Activity:
+    """The visit appointment when the actor sees its case; NotFound otherwise (the actions lock it)."""
+    try:
+        return visible_visits(actor=actor).select_related("case__customer", "org_unit", "actor").get(pk=int(activity_id))
+    except (Activity.DoesNotExist, ValueError, TypeError):
+        raise NotFound() from None
+
+
+@dataclass(frozen=True)
+class DayBounds:
+    """Today and this week in TIME_ZONE, as the dashboard counts them."""
+
+    now: datetime.datetime
+    today: datetime.date
+    today_start: datetime.datetime
+    tomorrow_start: datetime.datetime
+    monday: datetime.date
+    week_start: datetime.datetime
+    week_end: datetime.datetime
+
+    @classmethod
+    def at(cls, now: datetime.datetime) -> "DayBounds":
+        today = timezone.localdate(now)
+        monday, week_start, week_end = week_of(today)
+        return cls(now, today, *day_bounds(today), monday, week_start, week_end)
+
+
+DAY_NUMBERS = ("next_today", "overdue", "visits_today", "visits_week", "new_week")
+
+
+def _grouped(queryset: QuerySet, key: str | None, aggregates: dict) -> dict:
+    """`aggregates` over the whole queryset, or per value of `key` (one GROUP BY query either way)."""
+    if key is None:
+        return queryset.aggregate(**aggregates)
+    # Grouped by an expression, not the column itself: SQLite would walk an index in the column's order
+    # (every case of the company) instead of the filter's index range.
+    grouped = queryset.annotate(group=ExpressionWrapper(F(key) + 0, output_field=IntegerField())).values("group")
+    return {row.pop("group"): row for row in grouped.annotate(**aggregates).order_by()}
+
+
+def _case_numbers(cases: QuerySet[Case], key: str | None, day: DayBounds) -> dict:
+    """Next actions due today and overdue, cases started this week. Two queries, each one range of an
+    index (next_action_at, started_on): an OR of both ranges in one query scans every case on SQLite."""
+    due = _grouped(cases.filter(next_action_at__lt=day.tomorrow_start), key, {
+        "next_today": Count("pk", filter=Q(next_action_at__gte=day.today_start)),
+        "overdue": Count("pk", filter=Q(next_action_at__lt=day.now)),
+    })
+    started = _grouped(cases.filter(started_on__gte=day.monday, started_on__lte=day.monday + datetime.timedelta(days=6)), key,
+                       {"new_week": Count("pk")})
+    if key is None:
+        return {**due, **started}
+    return {value: {**due.get(value, {}), **started.get(value, {})} for value in due.keys() | started.keys()}
+
+
+def _visit_numbers(visits: QuerySet[Activity], key: str | None, day: DayBounds) -> dict:
+    """Visits today and this week: one query (GROUP BY `key` when given)."""
+    return _grouped(visits.filter(occurred_at__gte=day.week_start, occurred_at__lt=day.week_end), key, {
+        "visits_today": Count("pk", filter=Q(occurred_at__gte=day.today_start, occurred_at__lt=day.tomorrow_start)),
+        "visits_week": Count("pk"),
+    })
+
+
+def agent_day_numbers(*, actor: Actor, day: DayBounds) -> dict:
+    """The acting user's five numbers: next actions due today and overdue on the cases they are the main
+    assignee of, their visits (booked by them) today and this week, their cases started this week."""
+    return {**_case_numbers(visible_cases(actor=actor).filter(main_assignee_id=actor.user.pk), None, day),
+            **_visit_numbers(visible_visits(actor=actor).filter(actor_id=actor.user.pk), None, day)}
+
+
+def admin_day_tables(*, actor: Actor, day: DayBounds) -> tuple[list[dict], list[dict]]:
+    """For an admin, the five numbers per agent (the users of the administered units) and per unit (each
+    unit's own cases and the visits it holds). Three GROUP BY queries per table (two of cases, one of
+    visits), whatever the number of rows."""
+    unit_ids = calendar_unit_ids(actor) if actor.is_company_admin else set(actor.admin_unit_ids)
+    units = list(OrgUnit.objects.for_company(actor.company_id).filter(pk__in=unit_ids).order_by("path"))
+    members = Membership.objects.for_company(actor.company_id).filter(org_unit_id__in=unit_ids).values("user_id")
+    agents = list(User.objects.filter(company_id=actor.company_id, is_active=True, pk__in=members).order_by("name", "pk"))
+    cases = visible_cases(actor=actor)
+    visits = visible_visits(actor=actor)
+    if not actor.is_company_admin:
+        cases, visits = cases.filter(owning_org_id__in=unit_ids), visits.filter(org_unit_id__in=unit_ids)
+    zero = dict.fromkeys(DAY_NUMBERS, 0)
+    by_agent = [_case_numbers(cases, "main_assignee_id", day), _visit_numbers(visits, "actor_id", day)]
+    by_unit = [_case_numbers(cases, "owning_org_id", day), _visit_numbers(visits, "org_unit_id", day)]
+    agent_rows = [{"agent": agent, **zero, **by_agent[0].get(agent.pk, {}), **by_agent[1].get(agent.pk, {})} for agent in agents]
+    unit_rows = [{"unit": unit, **zero, **by_unit[0].get(unit.pk, {}), **by_unit[1].get(unit.pk, {})} for unit in units]
+    return agent_rows, unit_rows
+
+
+def next_actions_due(*, actor: Actor, day: DayBounds, limit: int = 50) -> list[Case]:
+    """The acting user's cases (main assignee) with a next action due today, soonest first, each with
+    `phone`: the customer's first phone or mobile in national format (as typed when it could not be
+    normalized), one more query for all of them."""
+    cases = list(visible_cases(actor=actor).filter(
+        main_assignee_id=actor.user.pk, next_action_at__gte=day.today_start, next_action_at__lt=day.tomorrow_start,
+    ).select_related("customer").order_by("next_action_at", "pk")[:limit])
+    phones: dict[int, str] = {}
+    points = ContactPoint.objects.for_company(actor.company_id).filter(
+        customer_id__in=[case.customer_id for case in cases], kind__in=(ContactPointKind.MOBILE, ContactPointKind.PHONE),
+    ).order_by("customer_id", "position", "pk")
+    for customer_id, normalized, raw in points.values_list("customer_id", "normalized", "raw"):
+        phones.setdefault(customer_id, format_phone(normalized) if normalized else raw)
+    for case in cases:
+        case.phone = phones.get(case.customer_id, "")
+    return cases
 
 
 def cases_sharing_contact(*, actor: Actor, phone: str = "", email: str = "") -> list[Case]:

@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from estatecrm.crm import selectors as crm_selectors
 from estatecrm.pipeline.choices import RunStatus
@@ -19,8 +20,19 @@ def active_runs(actor: Actor) -> list[Run]:
 
 @actor_view
 def dashboard(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The agent's day first (their five numbers, today's next actions and visits); an admin also gets the
+    numbers per agent and per unit of the administered units."""
+    day = crm_selectors.DayBounds.at(timezone.now())
+    agent_rows, unit_rows = crm_selectors.admin_day_tables(actor=actor, day=day) if actor.is_admin else ([], [])
     return render(request, "web/dashboard.html", {
         "actor": actor,
+        "day": day,
+        "numbers": crm_selectors.agent_day_numbers(actor=actor, day=day),
+        "next_actions": crm_selectors.next_actions_due(actor=actor, day=day),
+        "visits_today": crm_selectors.visits_between(actor=actor, start=day.today_start, end=day.tomorrow_start,
+                                                     staff_id=actor.user.pk),
+        "agent_rows": agent_rows,
+        "unit_rows": unit_rows,
         "summary": crm_selectors.dashboard_summary(actor=actor),
         "appointments": crm_selectors.open_visit_appointments(actor=actor, limit=10),
         "runs": active_runs(actor),

@@ -26,7 +26,7 @@ SCHEMA_MODELS = {
     "CustomerIn": Customer, "CustomerUpdateIn": Customer, "ContactIn": Contact, "CaseCreateIn": Case, "CaseUpdateIn": Case,
     "ActivityIn": Activity, "NamedMasterIn": Rank, "TagIn": Tag, "SubStatusIn": SubStatus, "CustomFieldIn": CustomField,
     "ProjectIn": Project, "DesiredConditionsIn": None, "RevertIn": None, "ContactEditIn": Contact, "ContactPointIn": ContactPoint,
-    "ReviewIn": Case,
+    "ReviewIn": Case, "VisitMoveIn": Activity,
 }
 # Strings stored without a length (text and JSON columns): bounded by the request size only.
 UNBOUNDED = {("CaseCreateIn", "other_info"), ("CaseUpdateIn", "other_info"), ("DesiredConditionsIn", "lines_stations[]"),
