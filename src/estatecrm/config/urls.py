@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("cases/", include("estatecrm.crm.urls")),
     path("imports/", include("estatecrm.leads.urls")),
+    path("listings/", include("estatecrm.listings.urls")),
     path("settings/masters/", include("estatecrm.crm.master_urls")),
     path("settings/units/<id:unit_id>/onboarding/migration/", include("estatecrm.legacy.urls")),
     path("settings/", include("estatecrm.tenancy.urls")),

@@ -30,7 +30,6 @@ from estatecrm.crm.models import (
     CustomField,
     DesiredConditions,
     Introduction,
-    Listing,
     Project,
     ProjectField,
     Rank,
@@ -530,45 +529,6 @@ def list_contacts(request, customer_id: PathId):
     """The customer's contacts with their phones and e-mails (raw as typed, and normalized)."""
     actor = acting(request)
     return contacts_of(actor, access_customer(actor, customer_id, include_trashed=True))
-
-
-# ---------------------------------------------------------------------------------------------
-# Listings
-
-
-class ListingListQuery(Schema):
-    q: str = Field("", description="Name or listing number contains")
-    kind: str = ""
-    active: bool | None = None
-    cursor: str = ""
-    limit: int = Field(50, ge=1, le=200)
-
-
-@router.get("/listings", response=schemas.ListingPage)
-def list_listings(request, query: Query[ListingListQuery]):
-    """The company's listings (not secret inside the company), newest first."""
-    actor = acting(request)
-    listings = Listing.objects.for_company(actor.company_id)
-    if query.kind:
-        listings = listings.filter(kind=query.kind)
-    if query.active is not None:
-        listings = listings.filter(is_active=query.active)
-    text = query.q.strip()
-    if text:
-        from django.db.models import Q
-
-        listings = listings.filter(Q(name__contains=text) | Q(ref__contains=text))
-    page = keyset_page(listings, order=("-pk",), cursor=query.cursor, limit=query.limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
-
-
-@router.get("/listings/{listing_id}", response=schemas.ListingOut)
-def get_listing(request, listing_id: PathId):
-    actor = acting(request)
-    listing = Listing.objects.for_company(actor.company_id).filter(pk=listing_id).first()
-    if listing is None:
-        raise NotFound()
-    return listing
 
 
 # ---------------------------------------------------------------------------------------------

@@ -144,6 +144,18 @@ class Feature(models.TextChoices):
     NO_DEPOSIT_KEY_MONEY = "敷金礼金0", _("No deposit or key money")
 
 
+# Bit of each feature in Listing.feature_bits, so "has every wanted feature" is one portable SQL test
+# (`feature_bits & wanted = wanted`). Stored data depends on these numbers: never renumber, only append.
+FEATURE_BITS = {feature.value: 1 << index for index, feature in enumerate(Feature)}
+
+
+class ListingStatus(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    APPLIED = "applied", _("Application received")
+    CONTRACTED = "contracted", _("Contracted")
+    HIDDEN = "hidden", _("Not public")
+
+
 class ActivityKind(models.TextChoices):
     CALL = "call", _("Phone call")
     EMAIL_OUT = "email_out", _("E-mail sent")
