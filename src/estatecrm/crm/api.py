@@ -29,7 +29,6 @@ from estatecrm.crm.models import (
     Customer,
     CustomField,
     DesiredConditions,
-    Introduction,
     Project,
     ProjectField,
     Rank,
@@ -400,14 +399,6 @@ def complete_visit(request, activity_id: PathId):
         actions.do_complete_visit(actor=actor, activity=activity)
     activity.refresh_from_db()
     return activity
-
-
-@router.get("/cases/{case_id}/introductions", response=list[schemas.IntroductionOut])
-def list_introductions(request, case_id: PathId):
-    """Listings introduced to the case's customer, newest first."""
-    actor = acting(request)
-    case = access_case(actor, case_id, include_trashed=True)
-    return list(Introduction.objects.for_company(actor.company_id).filter(case=case).order_by("-introduced_on", "-pk")[:500])
 
 
 # ---------------------------------------------------------------------------------------------

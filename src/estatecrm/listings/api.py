@@ -132,6 +132,14 @@ def case_matching_listings(request, case_id: PathId, cursor: str = "", limit: in
     return {"items": listing_out(page.items, actor), "next_cursor": page.next_cursor}
 
 
+@router.get("/cases/{case_id}/introductions", response=list[IntroductionOut])
+def list_introductions(request, case_id: PathId):
+    """Listings introduced to the case's customer, newest first (kept with the case's ids when a listing is gone)."""
+    actor = acting(request)
+    case = access_case(actor, case_id, include_trashed=True)
+    return list(selectors.introductions_of_case(actor, case)[:500])
+
+
 @router.post("/cases/{case_id}/introductions", response={201: list[IntroductionOut]})
 def introduce_listings(request, case_id: PathId, payload: schemas.IntroduceIn):
     """Introduce listings to the case's customer (201, the new introductions; listings already introduced are skipped)."""

@@ -131,7 +131,7 @@ class ListingPage(Schema):
 
 
 class IntroduceIn(Schema):
-    listing_ids: list[BodyId] = Field(..., min_length=1, max_length=50)
+    listing_ids: list[BodyId] = Field(..., max_length=50)
     method: IntroductionMethod
     introduced_on: datetime.date
 

@@ -158,7 +158,7 @@ ROUTE_RULES = {
     "GET /api/v1/cases/{case_id}/activities": "cases",
     "POST /api/v1/cases/{case_id}/activities": "cases",
     "POST /api/v1/activities/{activity_id}/complete": "cases",
-    "GET /api/v1/cases/{case_id}/introductions": "cases",
+    "GET /api/v1/cases/{case_id}/introductions": "listings",
     "GET /api/v1/customers": "cases",
     "POST /api/v1/customers": "customers_manage",
     "GET /api/v1/customers/{customer_id}": "cases",
