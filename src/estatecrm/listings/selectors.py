@@ -5,7 +5,6 @@ Listings are the company's, not a unit's: every member reads them (tenancy/permi
 """
 
 import datetime
-from decimal import Decimal
 
 from django.db.models import DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Concat
@@ -122,17 +121,16 @@ def matching_listings(actor: Actor, desired: DesiredConditions | None, *, kind: 
     if desired is None:
         return listings
     if kind == CaseKind.RENT and (desired.rent_min is not None or desired.rent_max is not None):
+        # Compared in yen: the fee is in yen, and SQLite divides integers as integers (5000 / 10000 = 0).
+        monthly = F("rent") * Value(10000)
         if desired.includes_management_fee:
-            monthly = ExpressionWrapper(F("rent") + Coalesce(F("management_fee"), Value(0)) / Value(Decimal("10000")),
-                                        output_field=DecimalField(max_digits=12, decimal_places=4))
-            listings = listings.annotate(monthly=monthly)
-            field = "monthly"
-        else:
-            field = "rent"
+            monthly = monthly + Coalesce(F("management_fee"), Value(0))
+        listings = listings.filter(rent__isnull=False).annotate(
+            monthly_yen=ExpressionWrapper(monthly, output_field=DecimalField(max_digits=14, decimal_places=1)))
         if desired.rent_min is not None:
-            listings = listings.filter(**{f"{field}__gte": desired.rent_min})
+            listings = listings.filter(monthly_yen__gte=desired.rent_min * 10000)
         if desired.rent_max is not None:
-            listings = listings.filter(**{f"{field}__lte": desired.rent_max})
+            listings = listings.filter(monthly_yen__lte=desired.rent_max * 10000)
     if kind == CaseKind.BUY:
         if desired.price_min is not None:
             listings = listings.filter(price__gte=desired.price_min)
