@@ -124,26 +124,24 @@ def do_update_listing(*, listing: Listing, values: dict, stations: Sequence[dict
     unknown = set(values) - set(LISTING_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
+    wanted_stations = None if stations is None else [
+        {"line": (item.get("line") or "").strip(), "station": station_name(item.get("station", "")), "walk_minutes": item.get("walk_minutes")}
+        for item in stations]
+    # The rules first, on the listing as read (the version check below refuses it if it changed since).
+    check_listing(listing.company_id, {**_editable_values(listing), **values}, wanted_stations or [])
+    if "status" in values and values["status"] != listing.status and ListingStatus.HIDDEN in {listing.status, values["status"]}:
+        require_user(acting_user, "listing_hide")
     with transaction.atomic(savepoint=False):
         listing = Listing.objects.for_company(listing.company_id).select_for_update().get(pk=listing.pk)
         check_read_version(listing, read_version)
-        merged = {name: getattr(listing, name) for name in LISTING_FIELDS if name != "features"}
-        merged["features"] = listing.features
-        merged.update(values)
-        current_stations = _current_stations(listing)
-        wanted_stations = current_stations if stations is None else [
-            {"line": (item.get("line") or "").strip(), "station": station_name(item.get("station", "")),
-             "walk_minutes": item.get("walk_minutes")} for item in stations]
-        check_listing(listing.company_id, merged, wanted_stations)
-        stored = _stored_values(merged)
+        stored = _stored_values({**_editable_values(listing), **values})
         changed = [name for name, value in stored.items() if getattr(listing, name) != value]
-        if ListingStatus.HIDDEN in {listing.status, stored["status"]} and "status" in changed:
-            require_user(acting_user, "listing_hide")
-        stations_changed = wanted_stations != current_stations
+        current_stations = _current_stations(listing)
+        stations_changed = wanted_stations is not None and wanted_stations != current_stations
         if not changed and not stations_changed:
             return False
         attnames = [listing._meta.get_field(name).attname for name in changed]
-        before, after = snapshot(listing, attnames), {}
+        before = snapshot(listing, attnames)
         for name in changed:
             setattr(listing, name, stored[name])
         _save_refusing_taken_ref(listing, update_fields=[*changed, "updated_at"])
@@ -153,6 +151,12 @@ def do_update_listing(*, listing: Listing, values: dict, stations: Sequence[dict
             after["stations"] = _write_stations(listing, wanted_stations)
         record_event(company_id=listing.company_id, actor=acting_user, verb="update", instance=listing, before=before, after=after)
     return True
+
+
+def _editable_values(listing: Listing) -> dict:
+    values = {name: getattr(listing, name) for name in LISTING_FIELDS if name != "features"}
+    values["features"] = listing.features
+    return values
 
 
 def image_type(head: bytes) -> str | None:
