@@ -66,6 +66,10 @@ class ListingForm(forms.Form):
             self.fields[f"station_{row}"] = forms.CharField(label=_("Station"), max_length=100, required=False)
             self.fields[f"walk_{row}"] = forms.IntegerField(label=_("Walk (min)"), min_value=0, max_value=120, required=False)
 
+    def listing_fields(self):
+        """The visible fields but the station rows (drawn apart, as rows of line, station and walk)."""
+        return [field for field in self.visible_fields() if not field.name.startswith(("line_", "station_", "walk_"))]
+
     def station_rows(self):
         return [(self[f"line_{row}"], self[f"station_{row}"], self[f"walk_{row}"]) for row in range(STATION_ROWS)]
 
