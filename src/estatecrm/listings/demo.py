@@ -88,7 +88,8 @@ def plant_demo_matches(*, company, rng: random.Random, agents, desired: list[Des
         else:
             money = Decimal(item.price_min or 3000) if item.price_max is None else Decimal((item.price_min or 0) + item.price_max) // 2
         area_low = item.area_min or Decimal(25)
-        square_metres = min(area_low + 5, item.area_max) if item.area_max else area_low + 5
+        square_metres = area_low + Decimal(rng.randint(0, 150)) / 10
+        square_metres = min(square_metres, item.area_max) if item.area_max else square_metres
         years = 0 if item.building_age is None else max(item.building_age - 1, 0)
         built_on = (today.replace(day=1) - datetime.timedelta(days=years * 365 // 2 + 31)).replace(day=1)
         layout = item.layouts[0] if item.layouts else Layout.L1K
