@@ -22,6 +22,7 @@ from estatecrm.crm.choices import (
 from estatecrm.crm.models import Case, Introduction, Listing, ListingPhoto, ListingStation
 from estatecrm.listings import error_codes
 from estatecrm.listings.selectors import station_name
+from estatecrm.normalize import normalize_postal_code
 from estatecrm.tenancy.permissions import require_user
 
 # Editable fields of a listing; `features` is a list of choices.Feature values (stored as bits).
@@ -60,11 +61,15 @@ def check_listing(company_id: int, values: dict, stations: list[dict]) -> None:
         raise invalid("stations", _("At most %(count)d stations.") % {"count": MAX_STATIONS})
     if any(not station_name(item.get("station", "")) for item in stations):
         raise invalid("stations", _("Each station needs its name."))
+    if values.get("postal_code") and not normalize_postal_code(values["postal_code"]).is_valid:
+        raise invalid("postal_code", _("Enter a postal code of 7 digits, e.g. 150-0002."))
 
 
 def _stored_values(values: dict) -> dict:
     """Form or API values as columns: the feature list becomes the bits, money for the other kind is dropped."""
     stored = {name: value for name, value in values.items() if name != "features"}
+    if stored.get("postal_code"):
+        stored["postal_code"] = normalize_postal_code(stored["postal_code"]).value
     if "features" in values:
         stored["feature_bits"] = sum(FEATURE_BITS[name] for name in set(values["features"]))
     if stored.get("kind") == CaseKind.BUY:
