@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 MAX_TAGS_PER_CASE = 10
 MAX_SUB_ASSIGNEES_PER_CASE = 19
@@ -152,7 +153,7 @@ FEATURE_BITS = {feature.value: 1 << index for index, feature in enumerate(Featur
 class ListingStatus(models.TextChoices):
     AVAILABLE = "available", _("Available")
     APPLIED = "applied", _("Application received")
-    CONTRACTED = "contracted", _("Contracted")
+    CONTRACTED = "contracted", pgettext_lazy("listing status", "Contracted")
     HIDDEN = "hidden", _("Not public")
 
 
