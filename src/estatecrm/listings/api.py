@@ -53,7 +53,9 @@ class ListingListQuery(Schema):
     limit: int = Field(50, ge=1, le=200)
 
 
-class QueryDict(dict):
+class ParsedQuery(dict):
+    """The parsed API query read like a page's QueryDict, so that one `ListingFilters.from_query` serves both."""
+
     def getlist(self, name):
         return self.get(name) or []
 
@@ -62,7 +64,7 @@ class QueryDict(dict):
 def list_listings(request, query: Query[ListingListQuery]):
     """The company's listings, newest first, with the list page's filters."""
     actor = acting(request)
-    filters = ListingFilters.from_query(QueryDict(query.model_dump()))
+    filters = ListingFilters.from_query(ParsedQuery(query.model_dump()))
     page = keyset_page(filter_listings(actor, filters), order=("-pk",), cursor=query.cursor, limit=query.limit)
     return {"items": listing_out(page.items, actor), "next_cursor": page.next_cursor}
 
