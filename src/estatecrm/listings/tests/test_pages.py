@@ -162,3 +162,15 @@ def test_see_all_matches_lists_the_case_matches(agent_client, company, case):
     assert 'data-testid="match-count">12<' in page
     assert f'href="/listings/?case={case.pk}"' in page
     assert len(listed_refs(agent_client.get(reverse("listings:list"), {"case": case.pk}))) == 12
+
+
+def test_list_page_queries_do_not_grow_with_the_listings(agent_client, company, agent, django_assert_max_num_queries):
+    for number in range(3):
+        make_listing(company, f"L-{number}", agent=agent)
+    agent_client.get(reverse("listings:list"))  # warm the session and the actor
+    with django_assert_max_num_queries(12) as few:
+        agent_client.get(reverse("listings:list"))
+    for number in range(3, 30):
+        make_listing(company, f"L-{number}", agent=agent)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        agent_client.get(reverse("listings:list"))
