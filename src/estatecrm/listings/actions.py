@@ -104,12 +104,12 @@ def _save_refusing_taken_ref(listing: Listing, **save_kwargs) -> None:
 def do_create_listing(*, company_id: int, values: dict, stations: Sequence[dict], acting_user) -> Listing:
     """A new listing with its stations (in order: the first is the nearest shown). Audited.
 
-    Only an administrator makes a listing 非公開 (rule `listing_hide`); a taken listing number is refused.
+    Only an administrator makes a listing 非公開 (rule `listings_manage`); a taken listing number is refused.
     """
     stations = list(stations)
     check_listing(company_id, values, stations)
     if values.get("status") == ListingStatus.HIDDEN:
-        require_user(acting_user, "listing_hide")
+        require_user(acting_user, "listings_manage")
     with transaction.atomic(savepoint=False):
         listing = Listing(company_id=company_id, **_stored_values(values))
         _save_refusing_taken_ref(listing, force_insert=True)
@@ -124,7 +124,7 @@ def do_update_listing(*, listing: Listing, values: dict, stations: Sequence[dict
     """Change a listing (and its stations when given). Returns whether anything changed. Audited.
 
     Refused with Conflict (409 `stale`) when the listing changed since `read_version`; hiding it or
-    making a hidden one public again is for administrators (rule `listing_hide`).
+    making a hidden one public again is for administrators (rule `listings_manage`).
     """
     unknown = set(values) - set(LISTING_FIELDS)
     if unknown:
@@ -135,7 +135,7 @@ def do_update_listing(*, listing: Listing, values: dict, stations: Sequence[dict
     # The rules first, on the listing as read (the version check below refuses it if it changed since).
     check_listing(listing.company_id, {**_editable_values(listing), **values}, wanted_stations or [])
     if "status" in values and values["status"] != listing.status and ListingStatus.HIDDEN in {listing.status, values["status"]}:
-        require_user(acting_user, "listing_hide")
+        require_user(acting_user, "listings_manage")
     with transaction.atomic(savepoint=False):
         listing = Listing.objects.for_company(listing.company_id).select_for_update().get(pk=listing.pk)
         check_read_version(listing, read_version)
@@ -195,6 +195,17 @@ def do_add_listing_photo(*, listing: Listing, upload, acting_user) -> ListingPho
         record_event(company_id=listing.company_id, actor=acting_user, verb="create", instance=photo,
                      after={"listing": listing.pk, "name": photo.original_name, "size": photo.size})
     return photo
+
+
+def do_remove_listing_photo(*, photo: ListingPhoto, acting_user) -> None:
+    """Remove a photo (administrators, rule `listings_manage`): the row, then its file once the removal is committed. Audited."""
+    require_user(acting_user, "listings_manage")
+    with transaction.atomic(savepoint=False):
+        record_event(company_id=photo.company_id, actor=acting_user, verb="delete", instance=photo,
+                     before={"listing": photo.listing_id, "name": photo.original_name, "size": photo.size})
+        name, storage = photo.file.name, photo.file.storage
+        photo.delete()
+        transaction.on_commit(lambda: storage.delete(name))
 
 
 def introduction_amount(listing: Listing):

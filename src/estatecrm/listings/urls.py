@@ -10,6 +10,7 @@ urlpatterns = [
     path("<id:listing_id>/edit/", views.listing_edit, name="edit"),
     path("<id:listing_id>/photos/", views.photo_upload, name="photo-upload"),
     path("<id:listing_id>/photos/<id:photo_id>/", views.photo_download, name="photo"),
+    path("<id:listing_id>/photos/<id:photo_id>/remove/", views.photo_remove, name="photo-remove"),
     path("cases/<id:case_id>/introduce/", views.introduce, name="introduce"),
     path("cases/<id:case_id>/introductions/<id:introduction_id>/reaction/", views.reaction, name="reaction"),
 ]

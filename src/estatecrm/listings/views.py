@@ -23,6 +23,7 @@ from estatecrm.listings import actions, selectors
 from estatecrm.listings.filtersets import ListingFilters, filter_listings
 from estatecrm.listings.forms import IntroduceForm, ListingEditForm, ListingForm, PhotoForm, ReactionForm
 from estatecrm.tenancy.decorators import permission_view
+from estatecrm.tenancy.permissions import allows
 from estatecrm.tenancy.selectors import Actor
 
 PAGE_SIZE = 50
@@ -85,6 +86,7 @@ def listing_detail(request: HttpRequest, actor: Actor, listing_id: int) -> HttpR
     return render(request, "listings/listing_detail.html", {
         "actor": actor, "listing": listing, "stations": selectors.stations_of(actor, listing),
         "photos": selectors.photos_of(actor, listing), "photo_form": PhotoForm(), "photo_max_mb": actions.PHOTO_MAX_BYTES // (1024 * 1024),
+        "may_manage": allows(actor, "listings_manage"),
     })
 
 
@@ -128,6 +130,7 @@ def photo_upload(request: HttpRequest, actor: Actor, listing_id: int) -> HttpRes
     return render(request, "listings/listing_detail.html", {
         "actor": actor, "listing": listing, "stations": selectors.stations_of(actor, listing),
         "photos": selectors.photos_of(actor, listing), "photo_form": form, "photo_max_mb": actions.PHOTO_MAX_BYTES // (1024 * 1024),
+        "may_manage": allows(actor, "listings_manage"),
     }, status=400)
 
 
@@ -140,6 +143,16 @@ def photo_download(request: HttpRequest, actor: Actor, listing_id: int, photo_id
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+@require_POST
+@permission_view("listings_manage")
+def photo_remove(request: HttpRequest, actor: Actor, listing_id: int, photo_id: int) -> HttpResponse:
+    photo = selectors.access_photo(actor, selectors.access_listing(actor, listing_id), photo_id)
+    with transaction.atomic():
+        actions.do_remove_listing_photo(photo=photo, acting_user=actor.user)
+    messages.success(request, _("The photo was removed."))
+    return redirect(reverse("listings:detail", kwargs={"listing_id": listing_id}) + "#photos")
 
 
 @require_POST

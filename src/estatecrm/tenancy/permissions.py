@@ -60,7 +60,7 @@ RULES: dict[str, Rule] = {
     "do_not_call": Rule(ADMIN, "read, import, export and change the do-not-call list"),
     "legacy_migration": Rule(ADMIN, "data migration of a legacy bundle into a unit: upload, check, run, abort, revert, reports",
                              unit_scoped=True),
-    "listing_hide": Rule(ADMIN, "make a listing 非公開 (not public) or public again"),
+    "listings_manage": Rule(ADMIN, "make a listing 非公開 (not public) or public again; remove a listing's photo"),
     "run_abort": Rule(ADMIN, "abort a background run (and the rule of the run's own kind)"),
     "organisation": Rule(ADMIN, "settings: units, users and memberships of the administered subtree", unit_scoped=True),
     # Company administrators

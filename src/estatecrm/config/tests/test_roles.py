@@ -86,6 +86,7 @@ ROUTE_RULES = {
     "listings:edit": "listings",
     "listings:photo-upload": "listings",
     "listings:photo": "listings",
+    "listings:photo-remove": "listings_manage",
     "listings:introduce": "listings",
     "listings:reaction": "listings",
     # lead imports and do-not-call

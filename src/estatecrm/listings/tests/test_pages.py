@@ -174,3 +174,19 @@ def test_list_page_queries_do_not_grow_with_the_listings(agent_client, company, 
         make_listing(company, f"L-{number}", agent=agent)
     with django_assert_max_num_queries(len(few.captured_queries)):
         agent_client.get(reverse("listings:list"))
+
+
+def test_only_an_admin_removes_a_photo_and_its_file(client, company, agent, company_admin, tmp_path, django_capture_on_commit_callbacks):
+    listing = make_listing(company)
+    client.force_login(agent)
+    client.post(reverse("listings:photo-upload", kwargs={"listing_id": listing.pk}),
+                {"photo": SimpleUploadedFile("外観.png", PNG, content_type="image/png")})
+    photo = ListingPhoto.objects.for_company(company).get()
+    url = reverse("listings:photo-remove", kwargs={"listing_id": listing.pk, "photo_id": photo.pk})
+    assert client.post(url).status_code == 403
+    assert ListingPhoto.objects.for_company(company).count() == 1
+    client.force_login(company_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url).status_code == 302
+    assert not ListingPhoto.objects.for_company(company).exists()
+    assert not [path for path in tmp_path.rglob("*") if path.is_file()]
