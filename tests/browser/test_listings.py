@@ -71,8 +71,7 @@ def test_agent_creates_a_listing_with_a_photo_and_introduces_it_to_a_matching_ca
     with page.expect_navigation():
         page.click("[data-testid=photo-form] button[type=submit]")
     assert ListingPhoto.objects.unscoped().filter(listing=listing).count() == 1
-    page.wait_for_function("document.querySelector('.thumbs img').complete")
-    assert page.locator(".thumbs img").evaluate("img => img.naturalWidth") == 1
+    assert page.locator(".thumbs img").evaluate("img => img.decode().then(() => img.naturalWidth)") == 1
     assert body_fits(page, width)
     # then: the list finds it by its address
     page.goto("/listings/")
