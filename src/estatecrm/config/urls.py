@@ -17,6 +17,7 @@ urlpatterns = [
     path("cases/", include("estatecrm.crm.urls")),
     path("visits/", include("estatecrm.crm.visit_urls")),
     path("imports/", include("estatecrm.leads.urls")),
+    path("listings/", include("estatecrm.listings.urls")),
     path("settings/masters/", include("estatecrm.crm.master_urls")),
     path("settings/units/<id:unit_id>/onboarding/migration/", include("estatecrm.legacy.urls")),
     path("settings/", include("estatecrm.tenancy.urls")),

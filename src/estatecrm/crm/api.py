@@ -31,8 +31,6 @@ from estatecrm.crm.models import (
     Customer,
     CustomField,
     DesiredConditions,
-    Introduction,
-    Listing,
     Project,
     ProjectField,
     Rank,
@@ -470,14 +468,6 @@ def cancel_visit(request, activity_id: PathId):
     return Status(204, None)
 
 
-@router.get("/cases/{case_id}/introductions", response=list[schemas.IntroductionOut])
-def list_introductions(request, case_id: PathId):
-    """Listings introduced to the case's customer, newest first."""
-    actor = acting(request)
-    case = access_case(actor, case_id, include_trashed=True)
-    return list(Introduction.objects.for_company(actor.company_id).filter(case=case).order_by("-introduced_on", "-pk")[:500])
-
-
 # ---------------------------------------------------------------------------------------------
 # Customers and contacts
 
@@ -675,45 +665,6 @@ def mark_case_reviewed(request, case_id: PathId, payload: schemas.ReviewIn, resp
     case = reload_case(actor, case_id)
     with_etag(response, case)
     return case_detail(actor, case)
-
-
-# ---------------------------------------------------------------------------------------------
-# Listings
-
-
-class ListingListQuery(Schema):
-    q: str = Field("", description="Name or listing number contains")
-    kind: str = ""
-    active: bool | None = None
-    cursor: str = ""
-    limit: int = Field(50, ge=1, le=200)
-
-
-@router.get("/listings", response=schemas.ListingPage)
-def list_listings(request, query: Query[ListingListQuery]):
-    """The company's listings (not secret inside the company), newest first."""
-    actor = acting(request)
-    listings = Listing.objects.for_company(actor.company_id)
-    if query.kind:
-        listings = listings.filter(kind=query.kind)
-    if query.active is not None:
-        listings = listings.filter(is_active=query.active)
-    text = query.q.strip()
-    if text:
-        from django.db.models import Q
-
-        listings = listings.filter(Q(name__contains=text) | Q(ref__contains=text))
-    page = keyset_page(listings, order=("-pk",), cursor=query.cursor, limit=query.limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
-
-
-@router.get("/listings/{listing_id}", response=schemas.ListingOut)
-def get_listing(request, listing_id: PathId):
-    actor = acting(request)
-    listing = Listing.objects.for_company(actor.company_id).filter(pk=listing_id).first()
-    if listing is None:
-        raise NotFound()
-    return listing
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 MAX_TAGS_PER_CASE = 10
 MAX_SUB_ASSIGNEES_PER_CASE = 19
@@ -142,6 +143,18 @@ class Feature(models.TextChoices):
     OFFICE_USE = "事務所利用可", _("Office use allowed")
     NO_GUARANTOR = "保証人不要", _("No guarantor needed")
     NO_DEPOSIT_KEY_MONEY = "敷金礼金0", _("No deposit or key money")
+
+
+# Bit of each feature in Listing.feature_bits, so "has every wanted feature" is one portable SQL test
+# (`feature_bits & wanted = wanted`). Stored data depends on these numbers: never renumber, only append.
+FEATURE_BITS = {feature.value: 1 << index for index, feature in enumerate(Feature)}
+
+
+class ListingStatus(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    APPLIED = "applied", _("Application received")
+    CONTRACTED = "contracted", pgettext_lazy("listing status", "Contracted")
+    HIDDEN = "hidden", _("Not public")
 
 
 class ActivityKind(models.TextChoices):

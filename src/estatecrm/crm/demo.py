@@ -255,12 +255,12 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
     field, _ = do_upsert_custom_field(company=company, name="所有物件数", field_type="number")
     project, _ = do_upsert_project(company=company, name="春の反響リスト", custom_fields=[field])
 
-    listings = Listing.objects.bulk_create([
-        Listing(company=company, ref=f"B{number:05d}", name=f"{rng.choice(['パークハイツ', 'メゾン', 'グランフォルム', 'レジデンス'])}{rng.choice(PLACES)[3]} {rng.randint(1, 9)}0{rng.randint(1, 9)}",
-                kind=CaseKind.RENT if number % 3 else CaseKind.BUY, rent=Decimal(rng.randint(60, 250)) / 10 if number % 3 else None,
-                price=None if number % 3 else rng.randint(3000, 12000), layout=rng.choice(Layout.values), area=Decimal(rng.randint(200, 900)) / 10)
-        for number in range(1, 101)
-    ])
+    # The listings app draws the listings (imported here, not at the top: crm is the domain app below it);
+    # its own random stream, so that what the demo holds besides listings does not depend on their number.
+    from estatecrm.listings.demo import load_demo_listings, plant_demo_matches
+
+    listing_rng = random.Random(seed)
+    listings = load_demo_listings(company=company, rng=listing_rng, agents=agents)
 
     people = []
     planted = 0
@@ -349,6 +349,7 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
     CaseTag.objects.bulk_create(case_tags, batch_size=1000)
     CaseAssignee.objects.bulk_create(case_assignees, batch_size=1000)
     DesiredConditions.objects.bulk_create(desired, batch_size=1000)
+    plant_demo_matches(company=company, rng=listing_rng, agents=agents, desired=desired)
     Activity.objects.bulk_create(activities, batch_size=1000)
     _date_cases(cases, activities)
     Introduction.objects.bulk_create(introductions, batch_size=1000)

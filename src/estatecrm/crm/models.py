@@ -3,10 +3,12 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from estatecrm.core.models import TenantOwnedModel, TimeStampedModel
 from estatecrm.crm.choices import (
+    FEATURE_BITS,
     MAX_SUB_ASSIGNEES_PER_CASE,
     MAX_TAGS_PER_CASE,
     ActivityDirection,
@@ -21,6 +23,8 @@ from estatecrm.crm.choices import (
     Gender,
     IntroductionMethod,
     IntroductionReaction,
+    Layout,
+    ListingStatus,
     MoveIn,
     WalkMinutes,
 )
@@ -444,30 +448,108 @@ class DesiredConditions(TenantOwnedModel):
 
 
 class Listing(TenantOwnedModel, TimeStampedModel):
-    """A property the office offers (for introductions and matching)."""
+    """A property the office offers, for rent or for sale (introductions and matching, listings/).
+
+    Money in 万円 (rent, price), the management fee in yen as offices quote it (管理費 5,000円), deposit
+    and key money in months of rent (敷1礼1). Features are bits of `feature_bits` (choices.FEATURE_BITS)
+    so that matching is one SQL test on every database; stations are ListingStation rows.
+    """
 
     ref = models.CharField(_("listing number"), max_length=64)
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=8, choices=CaseKind.choices, default=CaseKind.RENT)
+    status = models.CharField(_("status"), max_length=16, choices=ListingStatus.choices, default=ListingStatus.AVAILABLE)
     rent = models.DecimalField(_("rent (10,000 yen)"), max_digits=8, decimal_places=1, null=True, blank=True)
+    management_fee = models.PositiveIntegerField(_("management fee (yen)"), null=True, blank=True)
+    deposit_months = models.DecimalField(_("deposit (months)"), max_digits=4, decimal_places=1, null=True, blank=True)
+    key_money_months = models.DecimalField(_("key money (months)"), max_digits=4, decimal_places=1, null=True, blank=True)
     price = models.PositiveIntegerField(_("price (10,000 yen)"), null=True, blank=True)
-    layout = models.CharField(_("layout"), max_length=16, blank=True)
+    layout = models.CharField(_("layout"), max_length=16, choices=Layout.choices, blank=True)
     area = models.DecimalField(_("floor area (㎡)"), max_digits=8, decimal_places=2, null=True, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=8, blank=True)
     prefecture = models.CharField(_("prefecture"), max_length=10, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
-    line_station = models.CharField(_("line / station"), max_length=200, blank=True)
-    walk_minutes = models.PositiveSmallIntegerField(_("walk to station (min)"), null=True, blank=True)
-    built_on = models.DateField(_("built on"), null=True, blank=True)
-    features = models.JSONField(_("features"), default=list, blank=True)
-    is_active = models.BooleanField(_("available"), default=True)
+    street = models.CharField(_("street address"), max_length=200, blank=True)
+    building = models.CharField(_("building"), max_length=200, blank=True)
+    built_on = models.DateField(_("built in"), null=True, blank=True)
+    feature_bits = models.BigIntegerField(_("features"), default=0)
+    suumo_id = models.CharField(_("SUUMO id"), max_length=64, blank=True)
+    homes_id = models.CharField(_("LIFULL HOME'S id"), max_length=64, blank=True)
+    athome_id = models.CharField(_("at home id"), max_length=64, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="listings",
+                              verbose_name=_("agent in charge"), db_index=False)
 
     class Meta:
         verbose_name = _("listing")
         verbose_name_plural = _("listings")
         constraints = [models.UniqueConstraint(fields=["company", "ref"], name="listing_unique_ref")]
+        indexes = [
+            models.Index(fields=["company", "status", "kind", "rent"], name="listing_match_rent_idx"),
+            models.Index(fields=["company", "status", "kind", "price"], name="listing_match_price_idx"),
+            models.Index(fields=["company", "agent"], name="listing_agent_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def features(self) -> list[str]:
+        return [value for value, bit in FEATURE_BITS.items() if self.feature_bits & bit]
+
+    @property
+    def address(self) -> str:
+        return f"{self.prefecture}{self.city}{self.street} {self.building}".strip()
+
+    @property
+    def age_years(self) -> int | None:
+        """Full years since it was built (築年数), None when unknown."""
+        if self.built_on is None:
+            return None
+        today = timezone.localdate()
+        return max(0, today.year - self.built_on.year - ((today.month, today.day) < (self.built_on.month, self.built_on.day)))
+
+
+class ListingStation(TenantOwnedModel):
+    """A station near a listing with the walk to it (駅徒歩); `position` 0 is the nearest one shown first."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="stations", db_index=False)
+    line = models.CharField(_("line"), max_length=100, blank=True)
+    station = models.CharField(_("station"), max_length=100)
+    walk_minutes = models.PositiveSmallIntegerField(_("walk (min)"), null=True, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("station")
+        verbose_name_plural = _("stations")
+        ordering = ["position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["company", "listing", "position"], name="listingstation_unique_position")]
+        indexes = [models.Index(fields=["company", "station", "walk_minutes"], name="listingstation_station_idx")]
+
+
+def listing_photo_path(instance: "ListingPhoto", filename: str) -> str:
+    return f"listings/{instance.company_id}/{instance.listing_id}/{filename}"
+
+
+class ListingPhoto(TenantOwnedModel):
+    """An image of a listing (JPEG, PNG, WebP or GIF by its content), stored like case attachments."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="photos", db_index=False)
+    file = models.FileField(_("photo"), upload_to=listing_photo_path, max_length=500)
+    original_name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"), default=0)
+    content_type = models.CharField(max_length=100)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+
+    class Meta:
+        verbose_name = _("listing photo")
+        verbose_name_plural = _("listing photos")
+        ordering = ["uploaded_at", "pk"]
+        indexes = [models.Index(fields=["company", "listing"], name="listingphoto_listing_idx")]
+
+    def __str__(self) -> str:
+        return self.original_name
 
 
 class Introduction(TenantOwnedModel, TimeStampedModel):

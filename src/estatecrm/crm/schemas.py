@@ -353,30 +353,6 @@ class IntroductionOut(Schema):
     reaction: str
 
 
-class ListingOut(Schema):
-    id: int
-    ref: str
-    name: str
-    kind: str
-    rent: Decimal | None
-    price: int | None
-    layout: str
-    area: Decimal | None
-    prefecture: str
-    city: str
-    line_station: str
-    walk_minutes: int | None
-    built_on: datetime.date | None
-    features: list[str]
-    is_active: bool
-    updated_at: datetime.datetime
-
-
-class ListingPage(Schema):
-    items: list[ListingOut]
-    next_cursor: str | None
-
-
 class RankOut(Schema):
     id: int
     name: str

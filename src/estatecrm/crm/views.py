@@ -228,7 +228,6 @@ def _case_context(actor: Actor, case: Case) -> dict:
         "tags": [link.tag for link in CaseTag.objects.for_company(company_id).filter(case=case).select_related("tag").order_by("position")],
         "sub_assignees": [link.user for link in CaseAssignee.objects.for_company(company_id).filter(case=case).select_related("user").order_by("position")],
         "activities": Activity.objects.for_company(company_id).filter(case=case).select_related("actor", "org_unit").order_by("-occurred_at", "-pk")[:200],
-        "introductions": case.introductions.order_by("-introduced_on", "-pk")[:100],
         "attachments": Attachment.objects.for_company(company_id).filter(case=case).order_by("-uploaded_at"),
         "linked_cases": visible_cases(actor=actor).filter(customer_id=case.customer_id).exclude(pk=case.pk).select_related("main_assignee")[:50],
         "activity_form": ActivityForm(),

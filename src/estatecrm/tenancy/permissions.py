@@ -45,7 +45,9 @@ RULES: dict[str, Rule] = {
     "public": Rule(ANYONE, "log in and out, reset a forgotten password, choose the language, the API's health and schema"),
     # Everyone of the company (narrowed by the selectors)
     "cases": Rule(MEMBER, "read, create and edit the cases the actor sees, with their customer, activities, attachments"),
-    "masters_read": Rule(MEMBER, "read ranks, statuses, tags, custom fields, projects and listings"),
+    "masters_read": Rule(MEMBER, "read ranks, statuses, tags, custom fields and projects"),
+    "listings": Rule(MEMBER, "read, create and edit the company's listings and their photos; introduce listings to the "
+                             "cases the actor sees and record the customer's reaction"),
     "directory": Rule(MEMBER, "read the company's org units and users (to assign cases)"),
     "own_runs": Rule(MEMBER, "read the background runs: an admin every run, others the runs they started"),
     "account": Rule(MEMBER, "the user's own account: password, acting unit, personal API tokens"),
@@ -58,6 +60,7 @@ RULES: dict[str, Rule] = {
     "do_not_call": Rule(ADMIN, "read, import, export and change the do-not-call list"),
     "legacy_migration": Rule(ADMIN, "data migration of a legacy bundle into a unit: upload, check, run, abort, revert, reports",
                              unit_scoped=True),
+    "listings_manage": Rule(ADMIN, "make a listing 非公開 (not public) or public again; remove a listing's photo"),
     "run_abort": Rule(ADMIN, "abort a background run (and the rule of the run's own kind)"),
     "organisation": Rule(ADMIN, "settings: units, users and memberships of the administered subtree", unit_scoped=True),
     # Company administrators

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "estatecrm.pipeline",
     "estatecrm.leads",
     "estatecrm.legacy",
+    "estatecrm.listings",
     "estatecrm.web",
 ]
 

@@ -11,7 +11,7 @@ from estatecrm.config.tests.test_isolation import CompanyA
 from estatecrm.core import testing
 from estatecrm.core.scope import company_scope
 from estatecrm.crm import actions as crm_actions
-from estatecrm.crm.models import Attachment, Listing
+from estatecrm.crm.models import Attachment, Introduction, Listing, ListingPhoto
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import Run
 from estatecrm.tenancy.actions import do_upsert_workgroup
@@ -54,6 +54,9 @@ def roles(company, org, company_admin, agent):
     attachment = Attachment.objects.create(company=company, case=case, file=stored, original_name="a.txt", size=1,
                                            uploaded_at=timezone.now())
     listing = Listing.objects.create(company=company, ref="L-1", name="物件A")
+    photo = ListingPhoto.objects.create(company=company, listing=listing, file=default_storage.save("listings/roles-a.png", ContentFile(b"\x89PNG\r\n\x1a\n")),
+                                        original_name="a.png", size=8, content_type="image/png", uploaded_at=timezone.now())
+    introduction = Introduction.objects.create(company=company, case=case, listing=listing, listing_ref="L-1", listing_name="物件A")
     # A lead import the agent started (when they were an administrator): theirs to read among the runs.
     run = Run.objects.create(company=company, kind="lead_import", status=RunStatus.COMPLETED, token="lead-run", created_by=agent,
                              source_name="leads.csv", params={"project_id": project.pk, "org_unit_id": org["SBY"].pk},
@@ -66,7 +69,7 @@ def roles(company, org, company_admin, agent):
     tokens = {role: do_create_api_token(user=user, name=f"roles-{role}", acting_user=user) for role, user in users.items()}
     objects = CompanyA({
         "company": company, "case": case, "customer": case.customer, "visit": visit, "attachment": attachment, "listing": listing,
-        "unit": org["SBY"], "user": subject, "membership": Membership.objects.for_company(company).get(user=subject),
+        "photo": photo, "introduction": introduction, "unit": org["SBY"], "user": subject, "membership": Membership.objects.for_company(company).get(user=subject),
         "workgroup": workgroup, "rank": rank, "tag": tag, "sub_status": sub_status, "custom_field": custom_field,
         "project": project, "run": run, "legacy_run": legacy_run, "entry": entry, "saved_mapping": saved_mapping,
         "tokens": tokens, "token": None,

@@ -24,7 +24,7 @@ from estatecrm.config.tests.routes import api_call, api_operations, content_of, 
 from estatecrm.core import testing
 from estatecrm.core.scope import company_scope
 from estatecrm.crm import actions as crm_actions
-from estatecrm.crm.models import Attachment, Contact, Listing
+from estatecrm.crm.models import Attachment, Contact, Introduction, Listing, ListingPhoto
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import Run
 from estatecrm.tenancy.actions import do_upsert_workgroup
@@ -69,6 +69,9 @@ def company_a(company, org, company_admin):
     attachment = Attachment.objects.create(company=company, case=case, file="attachments/secret.txt", original_name="secret.txt",
                                            size=1, uploaded_at=timezone.now())
     listing = Listing.objects.create(company=company, ref="SECRET-1", name="機密物件")
+    photo = ListingPhoto.objects.create(company=company, listing=listing, file="listings/secret.png", original_name="secret.png", size=8,
+                                        content_type="image/png", uploaded_at=timezone.now())
+    introduction = Introduction.objects.create(company=company, case=case, listing=listing, listing_ref="SECRET-1", listing_name="機密物件")
     run = Run.objects.create(company=company, kind="lead_import", status=RunStatus.COMPLETED, token="secret-run",
                              created_by=company_admin, source_name="secret.csv")
     entry = DoNotCallEntry.objects.create(company=company, name="機密 リード", phone="+819000000000", phone_raw="090-0000-0000")
@@ -77,7 +80,7 @@ def company_a(company, org, company_admin):
     membership = Membership.objects.for_company(company).get(user=secret_user)
     return CompanyA({
         "company": company, "case": case, "customer": case.customer, "visit": visit, "attachment": attachment, "listing": listing,
-        "unit": org["SBY"], "user": secret_user, "membership": membership, "workgroup": workgroup, "rank": rank, "tag": tag,
+        "photo": photo, "introduction": introduction, "unit": org["SBY"], "user": secret_user, "membership": membership, "workgroup": workgroup, "rank": rank, "tag": tag,
         "sub_status": sub_status, "custom_field": custom_field, "project": project, "run": run, "entry": entry, "token": token,
         "saved_mapping": saved_mapping,
     })
@@ -91,6 +94,8 @@ KWARG_FACTORIES = {
     "activity_id": lambda a: a.visit.pk,
     "attachment_id": lambda a: a.attachment.pk,
     "listing_id": lambda a: a.listing.pk,
+    "photo_id": lambda a: a.photo.pk,
+    "introduction_id": lambda a: a.introduction.pk,
     "unit_id": lambda a: a.unit.pk,
     "user_id": lambda a: a.user.pk,
     "run_id": lambda a: a.run.pk,

@@ -41,7 +41,7 @@ ROLES = ("agent", "org_admin", "other_unit_admin", "company_admin")
 # (and its customer, activities, attachments) and the lead import into SBY that the agent started.
 SEES_THE_CASE = {"agent", "org_admin", "company_admin"}
 SEES_THE_RUN = {"agent", "org_admin", "company_admin"}
-CASE_KWARGS = {"case_id", "customer_id", "activity_id", "attachment_id"}
+CASE_KWARGS = {"case_id", "customer_id", "activity_id", "attachment_id", "introduction_id"}
 
 # Every route -> the rule of tenancy/permissions.py it applies. Page routes by "namespace:name", API
 # routes by "METHOD /api/v1/path". Add your route here (and its rule to RULES when it is a new action).
@@ -89,6 +89,16 @@ ROUTE_RULES = {
     "crm:attachment-upload": "cases",
     "crm:attachment-download": "cases",
     "crm:trash": "case_trash",
+    # listings and introductions
+    "listings:list": "listings",
+    "listings:new": "listings",
+    "listings:detail": "listings",
+    "listings:edit": "listings",
+    "listings:photo-upload": "listings",
+    "listings:photo": "listings",
+    "listings:photo-remove": "listings_manage",
+    "listings:introduce": "listings",
+    "listings:reaction": "listings",
     # lead imports and do-not-call
     "leads:list": "lead_imports",
     "leads:new": "lead_imports",
@@ -162,7 +172,7 @@ ROUTE_RULES = {
     "GET /api/v1/visits": "cases",
     "PATCH /api/v1/visits/{activity_id}": "cases",
     "DELETE /api/v1/visits/{activity_id}": "cases",
-    "GET /api/v1/cases/{case_id}/introductions": "cases",
+    "GET /api/v1/cases/{case_id}/introductions": "listings",
     "GET /api/v1/customers": "cases",
     "POST /api/v1/customers": "customers_manage",
     "GET /api/v1/customers/{customer_id}": "cases",
@@ -174,8 +184,13 @@ ROUTE_RULES = {
     "PUT /api/v1/customers/{customer_id}/contacts/{contact_id}": "cases",
     "DELETE /api/v1/customers/{customer_id}/contacts/{contact_id}": "cases",
     "POST /api/v1/cases/{case_id}/review": "cases",
-    "GET /api/v1/listings": "masters_read",
-    "GET /api/v1/listings/{listing_id}": "masters_read",
+    "GET /api/v1/listings": "listings",
+    "POST /api/v1/listings": "listings",
+    "GET /api/v1/listings/{listing_id}": "listings",
+    "PATCH /api/v1/listings/{listing_id}": "listings",
+    "GET /api/v1/cases/{case_id}/matching-listings": "listings",
+    "POST /api/v1/cases/{case_id}/introductions": "listings",
+    "PATCH /api/v1/cases/{case_id}/introductions/{introduction_id}": "listings",
     "GET /api/v1/ranks": "masters_read",
     "POST /api/v1/ranks": "masters_edit",
     "GET /api/v1/sub-statuses": "masters_read",

@@ -10,7 +10,7 @@ from estatecrm.audit.models import AuditEvent
 from estatecrm.core import testing
 from estatecrm.core.scope import company_scope
 from estatecrm.crm import actions
-from estatecrm.crm.models import Activity, Case, ContactPoint, Customer, DesiredConditions, Listing, Rank, Tag
+from estatecrm.crm.models import Activity, Case, ContactPoint, Customer, DesiredConditions, Rank, Tag
 from estatecrm.tenancy.tokens import do_create_api_token
 
 pytestmark = pytest.mark.django_db
@@ -535,21 +535,6 @@ def test_customers_of_other_companies_are_404(admin_api, other_company):
 def test_customer_schema_errors(admin_api):
     status, code, fields = error(admin_api.post("/customers", {"name": "", "gender": "other"}))
     assert (status, code, sorted(fields)) == (422, "invalid", ["gender", "name"])
-
-
-# ---------------------------------------------------------------------------------------------
-# Listings
-
-
-def test_listings(agent_api, company, other_company):
-    mine = Listing.objects.create(company=company, ref="L-1", name="メゾン渋谷", rent="8.5", layout="1K")
-    Listing.objects.create(company=company, ref="L-2", name="コーポ新宿", is_active=False)
-    Listing.objects.create(company=other_company["company"], ref="L-1", name="他社物件")
-    assert [row["ref"] for row in agent_api.get("/listings").json()["items"]] == ["L-2", "L-1"]
-    assert [row["ref"] for row in agent_api.get("/listings", {"active": "true", "q": "渋谷"}).json()["items"]] == ["L-1"]
-    assert agent_api.get(f"/listings/{mine.pk}").json()["rent"] == "8.5"
-    foreign = Listing.objects.for_company(other_company["company"]).get()
-    assert error(agent_api.get(f"/listings/{foreign.pk}"))[:2] == (404, "not_found")
 
 
 # ---------------------------------------------------------------------------------------------

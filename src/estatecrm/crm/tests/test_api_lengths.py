@@ -12,6 +12,8 @@ from estatecrm.crm.models import (
     ContactPoint,
     Customer,
     CustomField,
+    Listing,
+    ListingStation,
     Project,
     Rank,
     SubStatus,
@@ -27,6 +29,7 @@ SCHEMA_MODELS = {
     "ActivityIn": Activity, "NamedMasterIn": Rank, "TagIn": Tag, "SubStatusIn": SubStatus, "CustomFieldIn": CustomField,
     "ProjectIn": Project, "DesiredConditionsIn": None, "RevertIn": None, "ContactEditIn": Contact, "ContactPointIn": ContactPoint,
     "ReviewIn": Case, "VisitMoveIn": Activity,
+    "ListingIn": Listing, "ListingUpdateIn": Listing, "StationIn": ListingStation, "IntroduceIn": None, "ReactionIn": None,
 }
 # Strings stored without a length (text and JSON columns): bounded by the request size only.
 UNBOUNDED = {("CaseCreateIn", "other_info"), ("CaseUpdateIn", "other_info"), ("DesiredConditionsIn", "lines_stations[]"),

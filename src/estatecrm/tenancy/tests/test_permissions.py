@@ -35,6 +35,7 @@ def test_each_rule_allows_the_roles_its_level_names(org, people):
     assert table == {
         "public": everyone, "cases": everyone, "masters_read": everyone, "directory": everyone, "own_runs": everyone, "account": everyone,
         "case_trash": sby_admins, "case_bulk": admins, "lead_imports": sby_admins, "lead_mappings": admins, "do_not_call": admins, "legacy_migration": sby_admins,
+        "listings": everyone, "listings_manage": admins,
         "run_abort": admins, "organisation": sby_admins, "masters_edit": company_admins, "workgroups": company_admins,
         "top_level_units": company_admins, "customers_manage": company_admins,
     }
