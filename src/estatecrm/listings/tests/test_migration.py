@@ -1,4 +1,4 @@
-"""crm 0008-0010 carry the old listing columns over: is_active to a status, the line/station text to a
+"""crm 0012-0014 carry the old listing columns over: is_active to a status, the line/station text to a
 ListingStation row, the JSON feature names to bits (names that were never flags are dropped)."""
 
 import pytest
@@ -9,8 +9,8 @@ from estatecrm.crm.choices import FEATURE_BITS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BEFORE = [("crm", "0007_next_action_last_contact_direction")]
-AFTER = [("crm", "0010_listing_drop_is_active")]
+BEFORE = [("crm", "0011_visit_dashboard_indexes")]
+AFTER = [("crm", "0014_listing_drop_is_active")]
 
 
 def test_old_listings_become_statuses_stations_and_feature_bits():

@@ -34,6 +34,6 @@ def carry_listing_data(apps, schema_editor):
 
 class Migration(migrations.Migration):
 
-    dependencies = [("crm", "0008_listing_details")]
+    dependencies = [("crm", "0012_listing_details")]
 
     operations = [migrations.RunPython(carry_listing_data, migrations.RunPython.noop)]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0007_next_action_last_contact_direction'),
+        ('crm', '0010_project_default_kinds'),
         ('tenancy', '0003_user_password_reset_sent_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

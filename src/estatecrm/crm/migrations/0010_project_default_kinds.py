@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0007_next_action_last_contact_direction'),
+        ('crm', '0009_bulk_writers_leave_new_columns_out'),
     ]
 
     operations = [

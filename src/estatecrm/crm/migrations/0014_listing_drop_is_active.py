@@ -3,7 +3,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
 
-    dependencies = [("crm", "0009_listing_status_stations_features")]
+    dependencies = [("crm", "0013_listing_status_stations_features")]
 
     operations = [
         migrations.RemoveField(
