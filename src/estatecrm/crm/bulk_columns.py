@@ -12,5 +12,5 @@ CASE_COLUMNS = (
     "id", "company_id", "customer_id", "kind", "status", "sub_status_id", "rank_id", "owning_org_id", "main_assignee_id",
     "project_id", "origin", "source_system", "source_id", "started_on", "first_inquiry_date", "first_inquiry_source",
     "first_inquiry_listing_ref", "first_inquiry_listing_name", "auto_intro_mail", "other_info", "needs_review",
-    "review_messages", "custom_values", "created_at", "updated_at", "deleted_at",
+    "review_messages", "custom_values", "next_action_at", "next_action", "last_contact_at", "created_at", "updated_at", "deleted_at",
 )

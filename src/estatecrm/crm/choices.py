@@ -171,6 +171,10 @@ class ActivityDirection(models.TextChoices):
     INBOUND = "inbound", _("Inbound")
 
 
+# The direction a mail's kind says (a call, a visit or a LINE message can go either way).
+KIND_DIRECTIONS = {ActivityKind.EMAIL_OUT: ActivityDirection.OUTBOUND, ActivityKind.EMAIL_IN: ActivityDirection.INBOUND}
+
+
 class IntroductionMethod(models.TextChoices):
     EMAIL = "email", _("E-mail")
     LINE = "line", _("LINE")

@@ -261,7 +261,7 @@ class LeadImportJob(Job):
                 "origin": CaseOrigin.LEAD_IMPORT, "source_system": SOURCE_SYSTEM, "started_on": timezone.localdate(),
                 "first_inquiry_date": None, "first_inquiry_source": "", "first_inquiry_listing_ref": "", "first_inquiry_listing_name": "",
                 "auto_intro_mail": False, "other_info": "", "needs_review": False, "review_messages": [], "custom_values": {},
-                "deleted_at": None,
+                "next_action_at": None, "next_action": "", "last_contact_at": None, "deleted_at": None,
             }),
             LedgerEntry: only_others(LEDGER_COLUMNS, LEDGER_VARYING, {"company_id": company, "run_id": run, "source_system": SOURCE_SYSTEM,
                                                                       "created_at": now}),

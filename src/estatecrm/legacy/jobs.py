@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 
 from estatecrm.audit.actions import record_event
 from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_COLUMNS, POINT_COLUMNS
-from estatecrm.crm.choices import ActivityKind, CaseOrigin, CustomerKind
+from estatecrm.crm.choices import CONTACT_KINDS, KIND_DIRECTIONS, ActivityKind, CaseOrigin, CustomerKind
 from estatecrm.crm.models import (
     Activity,
     Attachment,
@@ -72,6 +72,7 @@ logger = logging.getLogger(__name__)
 BATCH_CASES = 2000
 CREATED = LedgerOutcome.CREATED.value  # plain str values bind faster (see converter.KIND)
 EMPTY_DICT: dict = {}
+DIRECTIONS = {kind.value: direction.value for kind, direction in KIND_DIRECTIONS.items()}  # plain str (see CREATED)
 DESIRED_COLUMNS = (
     "company_id", "case_id", "rent_min", "rent_max", "includes_management_fee", "price_min", "price_max", "layouts", "area_min",
     "area_max", "land_area_min", "walk_minutes", "building_age", "lines_stations", "areas", "move_in", "features", "management_comment",
@@ -79,7 +80,7 @@ DESIRED_COLUMNS = (
 TAG_COLUMNS = ("company_id", "case_id", "tag_id", "position")
 ASSIGNEE_COLUMNS = ("company_id", "case_id", "user_id", "position")
 ACTIVITY_COLUMNS = ("company_id", "case_id", "kind", "occurred_at", "actor_id", "subject", "body", "is_done", "org_unit_id",
-                    "is_migrated", "created_at", "updated_at")
+                    "is_migrated", "direction", "created_at", "updated_at")
 INTRODUCTION_COLUMNS = ("company_id", "case_id", "listing_id", "listing_ref", "listing_name", "rent_or_price", "layout", "introduced_on",
                         "method", "reaction", "is_migrated", "created_at", "updated_at")
 ATTACHMENT_COLUMNS = ("company_id", "case_id", "file", "original_name", "size", "content_type", "uploaded_by_id", "uploaded_at", "is_migrated")
@@ -212,11 +213,13 @@ class Converted:
 
     def plan(self, record: CaseRecord) -> tuple:
         desired = record.desired
+        # The case's last contact comes with its row: no update of the batch's cases afterwards.
+        last_contact = max((item.occurred_at for item in record.activities if item.is_done and item.kind in CONTACT_KINDS), default=None)
         case = self.case([
             record.kind, record.status, record.sub_status_id, record.rank_id, record.owning_org_id, record.main_assignee_id, None,
             CaseOrigin.LEGACY_MIGRATION.value, SOURCE_SYSTEM, record.source_id, record.started_on, record.first_inquiry_date,
             record.first_inquiry_source, record.first_inquiry_listing_ref, record.first_inquiry_listing_name, False, record.other_info,
-            record.needs_review, record.review_messages, EMPTY_DICT,
+            record.needs_review, record.review_messages, EMPTY_DICT, None, "", last_contact,
         ])
         desired_row = self.desired([
             desired.get("rent_min"), desired.get("rent_max"), desired.get("includes_management_fee"), desired.get("price_min"),
@@ -228,12 +231,13 @@ class Converted:
         activity = self.activity
         appointment = ActivityKind.VISIT_APPOINTMENT.value
         activities = [activity([item.kind, item.occurred_at, item.actor_id, item.subject, item.body, item.is_done,
-                                unit if item.kind == appointment else None, True]) for item in record.activities]
+                                unit if item.kind == appointment else None, True, DIRECTIONS.get(item.kind, "")])
+                      for item in record.activities]
         memo = None
         if record.memo:
             # occurred_at None: the time of writing (the memo's own time is unknown)
             memo = (ActivityKind.NOTE.value, self.activity_at(record.memo_at) if record.memo_at else None, None, _("Follow-up memo (desktop app)"),
-                    record.memo, True, None, True)
+                    record.memo, True, None, True, "")
         introductions = [self.introduction([None, item.listing_ref, item.listing_name, item.rent_or_price, item.layout, item.introduced_on,
                                             item.method, item.reaction, True]) for item in record.introductions]
         return (case, desired_row, record.tag_ids, record.sub_assignee_ids, activities, memo, introductions, record.attachments,
