@@ -326,6 +326,9 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
             models.Index(fields=["company", "origin", "created_at"], name="case_origin_created_idx"),
             models.Index(fields=["company", "source_system", "source_id"], name="case_source_idx"),
             models.Index(fields=["company", "deleted_at"], name="case_deleted_idx"),
+            # 今日の対応 / 対応漏れ and the next-action sort: a range of next actions, company-wide or per unit.
+            models.Index(fields=["company", "deleted_at", "next_action_at", "id"], name="case_next_action_idx"),
+            models.Index(fields=["company", "owning_org", "deleted_at", "next_action_at", "id"], name="case_org_next_action_idx"),
         ]
 
     def __str__(self) -> str:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<id:case_id>/edit/", views.case_edit, name="edit"),
     path("<id:case_id>/desired/", views.desired_edit, name="desired"),
     path("<id:case_id>/customer/", views.customer_edit, name="customer"),
+    path("<id:case_id>/next-action/", views.next_action_set, name="next-action"),
     path("<id:case_id>/activities/", views.activity_add, name="activity-add"),
     path("<id:case_id>/visits/", views.visit_book, name="visit-book"),
     path("<id:case_id>/visits/<id:activity_id>/complete/", views.visit_complete, name="visit-complete"),

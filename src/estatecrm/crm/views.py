@@ -36,6 +36,7 @@ from estatecrm.crm.forms import (
     CustomerForm,
     DesiredConditionsForm,
     NewCaseForm,
+    NextActionForm,
     VisitForm,
 )
 from estatecrm.crm.guards import customer_badges
@@ -90,6 +91,7 @@ def _list_context(actor: Actor, filters: filtersets.CaseFilters) -> dict:
         "kinds": CaseKind.choices,
         "origins": CaseOrigin.choices,
         "sorts": filtersets.SORT_CHOICES,
+        "follow_ups": filtersets.FollowUp.CHOICES,
         "ranks": Rank.objects.for_company(company_id).order_by("position", "name"),
         "sub_statuses": SubStatus.objects.for_company(company_id).order_by("status", "position", "name"),
         "tags": Tag.objects.for_company(company_id).order_by("position", "name"),
@@ -113,8 +115,10 @@ def case_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         Prefetch("tag_links", queryset=CaseTag.objects.select_related("tag").order_by("position")))
     page = filtersets.paginate_cases(cases, sort=filters.sort, cursor=request.GET.get("cursor", ""))
     badges = customer_badges(actor, {case.customer_id for case in page.items})
+    phones = selectors.first_phones(actor=actor, customer_ids={case.customer_id for case in page.items})
     for case in page.items:
         case.badges = badges.get(case.customer_id, [])
+        case.phone = phones.get(case.customer_id, "")
     query = filters.as_query()
     context = {
         **_list_context(actor, filters),
@@ -124,6 +128,11 @@ def case_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         "bulk_form": BulkForm(actor=actor) if actor.is_admin else None,
         "view_links": [(value, label, f"?{urlencode({**filters.as_query(), 'view': value}, doseq=True)}")
                        for value, label in filtersets.View.CHOICES],
+        # 追客: the follow-up lists of every visible case, next actions soonest first.
+        "follow_up_links": [(value, label, f"?{urlencode({'follow_up': value} if value == filtersets.FollowUp.NEW_UNCONTACTED else {'follow_up': value, 'sort': 'next_action'})}")
+                            for value, label in filtersets.FollowUp.CHOICES],
+        "now": timezone.now(),
+        "today_end": filtersets.today_bounds()[1],
     }
     template = "crm/partials/case_rows.html" if request.headers.get("HX-Request") else "crm/case_list.html"
     return render(request, template, context, status=400 if filters.errors else 200)
@@ -208,6 +217,7 @@ def case_export(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 def _case_context(actor: Actor, case: Case) -> dict:
     company_id = actor.company_id
+    version = _version_now(actor, case, selectors.case_history(case)).as_field()
     try:
         desired = DesiredConditions.objects.for_company(company_id).get(case=case)
     except DesiredConditions.DoesNotExist:
@@ -227,7 +237,9 @@ def _case_context(actor: Actor, case: Case) -> dict:
         "introductions": case.introductions.order_by("-introduced_on", "-pk")[:100],
         "attachments": Attachment.objects.for_company(company_id).filter(case=case).order_by("-uploaded_at"),
         "linked_cases": visible_cases(actor=actor).filter(customer_id=case.customer_id).exclude(pk=case.pk).select_related("main_assignee")[:50],
-        "activity_form": ActivityForm(),
+        "activity_form": ActivityForm(initial={"version": version, "occurred_at": timezone.localtime().replace(second=0, microsecond=0)}),
+        "next_action_form": NextActionForm(initial={"version": version, "next_action_at": case.next_action_at, "next_action": case.next_action}),
+        "now": timezone.now(),
         "visit_form": VisitForm(actor=actor, initial={"org_unit": case.owning_org_id}),
         "attachment_form": AttachmentForm(),
         "attachment_max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
@@ -329,27 +341,61 @@ def customer_edit(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespo
     return render(request, "crm/customer_edit.html", {"actor": actor, "case": case, "form": form}, status=400 if form.errors else 200)
 
 
-def _detail_with_errors(request: HttpRequest, actor: Actor, case: Case, **forms) -> HttpResponse:
+def _detail_with_errors(request: HttpRequest, actor: Actor, case: Case, status: int = 400, **forms) -> HttpResponse:
     context = _case_context(actor, case)
     context.update(forms)
-    return render(request, "crm/case_detail.html", context, status=400)
+    return render(request, "crm/case_detail.html", context, status=status)
 
 
 @require_POST
 @actor_view
 def activity_add(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    """Log a call, mail, visit or note, and with it (次回対応を設定) the case's next action."""
     case = _load_case(actor, case_id, include_trashed=False)
     form = ActivityForm(request.POST)
     if not form.is_valid():
         return _detail_with_errors(request, actor, case, activity_form=form)
+    data, next_action = form.cleaned_data, form.next_action_value()
     try:
-        actions.do_log_activity(actor=actor, case=case, kind=form.cleaned_data["kind"], occurred_at=form.cleaned_data["occurred_at"],
-                                subject=form.cleaned_data["subject"], body=form.cleaned_data["body"])
+        with transaction.atomic():
+            actions.do_log_activity(actor=actor, case=case, kind=data["kind"], occurred_at=data["occurred_at"], subject=data["subject"],
+                                    body=data["body"], direction=data["direction"], next_action=next_action,
+                                    read_version=ReadVersion.from_field(data["version"]) if next_action else None)
+    except Conflict as error:
+        case = _load_case(actor, case_id, include_trashed=False)
+        form = rebound_at_version(request.POST, ActivityForm, _version_now(actor, case, selectors.case_history(case)), error.message)
+        return _detail_with_errors(request, actor, case, status=409, activity_form=form)
     except ApplicationError as error:
         show_error(request, error, form)
         return _detail_with_errors(request, actor, case, activity_form=form)
     messages.success(request, _("The activity was added."))
     return redirect(reverse("crm:detail", kwargs={"case_id": case.pk}) + "#timeline")
+
+
+@require_POST
+@actor_view
+def next_action_set(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    """Set, change or (button `clear`) clear the case's 次回対応, under the optimistic lock."""
+    case = _load_case(actor, case_id, include_trashed=False)
+    data = request.POST.copy()
+    if data.get("clear"):
+        data.update({"next_action_at": "", "next_action": ""})
+    form = NextActionForm(data)
+    if not form.is_valid():
+        return _detail_with_errors(request, actor, case, next_action_form=form)
+    try:
+        with transaction.atomic():
+            actions.do_update_case(case=case, acting_user=actor.user, read_version=ReadVersion.from_field(form.cleaned_data["version"]),
+                                   changes={name: form.cleaned_data[name] for name in ("next_action_at", "next_action")})
+    except Conflict as error:
+        case = _load_case(actor, case_id, include_trashed=False)
+        form = rebound_at_version(data, NextActionForm, _version_now(actor, case, selectors.case_history(case)), error.message)
+        return _detail_with_errors(request, actor, case, status=409, next_action_form=form)
+    except ApplicationError as error:
+        show_error(request, error, form)
+        return _detail_with_errors(request, actor, case, next_action_form=form)
+    messages.success(request, _("The next action was saved.") if form.cleaned_data["next_action_at"] else _("The next action was cleared."))
+    return redirect(reverse("crm:detail", kwargs={"case_id": case.pk}) + "#next-action")
 
 
 @require_POST

@@ -15,7 +15,7 @@ from estatecrm.normalize.names import (
     normalize_reading,
     reading_key,
 )
-from estatecrm.normalize.phone import format_phone, normalize_phone
+from estatecrm.normalize.phone import format_national, format_phone, normalize_phone
 from estatecrm.normalize.postal import Address, lookup_address, normalize_postal_code
 from estatecrm.normalize.prefectures import PREFECTURES, normalize_prefecture, split_prefecture
 from estatecrm.normalize.result import MESSAGES, Result
@@ -28,6 +28,7 @@ __all__ = [
     "Result",
     "clean_text",
     "company_name_key",
+    "format_national",
     "format_phone",
     "lookup_address",
     "name_key",

@@ -63,6 +63,13 @@ def format_phone(e164: str) -> str:
     return phonenumbers.format_number(number, style)
 
 
+def format_national(e164_or_raw: str, region: str = "JP") -> str:
+    """A phone for people to read: a stored E.164 number or the text as typed, in its display form
+    (format_phone: `090-1234-5678`, `03-1234-5678`); text that is not a valid number comes back as given."""
+    result = normalize_phone(e164_or_raw, region)
+    return format_phone(result.value) if result.is_valid else (e164_or_raw or "")
+
+
 def _clean(raw: str) -> str:
     """`raw` reduced to what the parser needs: NFKC, `(0)` after a country code dropped, separators gone."""
     if isinstance(raw, float) and raw.is_integer():

@@ -74,6 +74,7 @@ ROUTE_RULES = {
     "crm:desired": "cases",
     "crm:customer": "cases",
     "crm:activity-add": "cases",
+    "crm:next-action": "cases",
     "crm:visit-book": "cases",
     "crm:visit-complete": "cases",
     "crm:attachment-upload": "cases",
