@@ -25,8 +25,11 @@ from estatecrm.crm.actions import (
     do_upsert_rank,
     do_upsert_sub_status,
     do_upsert_tag,
+    refresh_last_contacts,
 )
 from estatecrm.crm.choices import (
+    KIND_DIRECTIONS,
+    ActivityDirection,
     ActivityKind,
     BuildingAge,
     CaseKind,
@@ -79,6 +82,20 @@ UNITS = [("HQ", "本社", None, CaseVisibility.ORG), ("TKY", "東京エリア", 
          ("KWS", "川崎店", "KNG", CaseVisibility.ORG)]
 STORES = ["SBY", "SJK", "YKH", "KWS"]
 TAGS = ["ファミリー", "単身", "ペット", "法人", "学生", "急ぎ", "高予算", "転勤"]
+# What each kind of timeline entry says (its kind is shown beside it, never as its text).
+ACTIVITY_TEXTS = {
+    ActivityKind.CALL: [("内見日程の確認", "土曜午前で調整。候補物件を2件に絞る。"), ("折り返し", "不在のため留守電に伝言。"),
+                        ("申込意思の確認", "家族と相談して週内に回答とのこと。")],
+    ActivityKind.EMAIL_OUT: [("新着物件のご案内", "ご希望条件に合う物件を3件お送りしました。"), ("内見日程のご連絡", "日曜14時で確定しました。")],
+    ActivityKind.EMAIL_IN: [("Re: 新着物件のご案内", "2件目の物件が気になります。"), ("お問い合わせ", "ペット可の物件はありますか。")],
+    ActivityKind.VISIT: [("初回来店", "希望条件をヒアリング。駅徒歩10分以内、2LDK。"), ("再来店", "申込書類の説明。")],
+    ActivityKind.SHOWING: [("2件内見", "1件目を気に入った様子。日当たりを重視。")],
+    ActivityKind.VISIT_APPOINTMENT: [("来店予約", "ご夫婦で来店予定。")],
+    ActivityKind.LINE: [("LINEで物件URL送付", "既読、返信待ち。"), ("LINE返信", "来週末に内見したいとのこと。")],
+    ActivityKind.NOTE: [("", "連絡は平日18時以降希望。"), ("", "転勤のため3月までに入居希望。")],
+    ActivityKind.SYSTEM: [("", "担当者を変更しました。")],
+}
+NEXT_ACTIONS = ["内見の日程を電話で確認", "新着物件をメールで案内", "申込書類の提出を確認", "LINEで返信を催促", "来店の御礼電話"]
 FULL_WIDTH = str.maketrans("0123456789-@", "０１２３４５６７８９－＠")
 OLD_FORMS = str.maketrans({"高": "髙", "崎": "﨑", "辺": "邊", "斎": "齋"})
 
@@ -227,8 +244,10 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
             kind = kinds[(case.pk + step) % len(kinds)]
             is_appointment = kind == ActivityKind.VISIT_APPOINTMENT
             when = (now + datetime.timedelta(days=rng.randint(1, 14))) if is_appointment and step % 2 else now - datetime.timedelta(days=rng.randint(0, 300))
-            activities.append(Activity(company=company, case=case, kind=kind, occurred_at=when, actor_id=case.main_assignee_id,
-                                       subject=ActivityKind(kind).label, body="", is_done=not (is_appointment and when > now),
+            subject, body = rng.choice(ACTIVITY_TEXTS[kind])
+            direction = KIND_DIRECTIONS.get(kind) or (rng.choice(ActivityDirection.values) if kind in (ActivityKind.CALL, ActivityKind.LINE) else "")
+            activities.append(Activity(company=company, case=case, kind=kind, direction=direction, occurred_at=when,
+                                       actor_id=case.main_assignee_id, subject=subject, body=body, is_done=not (is_appointment and when > now),
                                        org_unit_id=case.owning_org_id if is_appointment else None))
         for listing in rng.sample(listings, rng.randint(0, 2)):
             introductions.append(Introduction(company=company, case=case, listing=listing, listing_ref=listing.ref, listing_name=listing.name,
@@ -239,8 +258,29 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
     CaseAssignee.objects.bulk_create(case_assignees, batch_size=1000)
     DesiredConditions.objects.bulk_create(desired, batch_size=1000)
     Activity.objects.bulk_create(activities, batch_size=1000)
+    refresh_last_contacts(company.pk)
+    _plan_next_actions(rng, company, cases, now)
     Introduction.objects.bulk_create(introductions, batch_size=1000)
     record_event(company_id=company.pk, actor=None, verb="load_demo", object_type="tenancy.company", object_id=company.pk,
                  object_repr=company.name, after={"customers": len(customer_objects), "cases": len(cases), "activities": len(activities),
                                                   "planted_duplicates": planted, "seed": seed})
     return DemoResult(company=company, customers=len(customer_objects), cases=len(cases), activities=len(activities), planted_duplicates=planted)
+
+
+def _plan_next_actions(rng: random.Random, company: Company, cases: list[Case], now: datetime.datetime) -> None:
+    """次回対応 on the open cases: some due today, some overdue, most in the coming two weeks."""
+    open_cases = [case for case in cases if case.status in (CaseStatus.NEW, CaseStatus.FOLLOWING, CaseStatus.APPLYING)]
+    start_of_day = timezone.localtime(now).replace(hour=9, minute=0, second=0, microsecond=0)
+    for case in open_cases:
+        draw = rng.random()
+        if draw < 0.1:
+            case.next_action_at = start_of_day + datetime.timedelta(minutes=30 * rng.randint(0, 18))  # today, 9:00-18:00
+        elif draw < 0.2:
+            case.next_action_at = start_of_day - datetime.timedelta(days=rng.randint(1, 10))  # overdue
+        elif draw < 0.7:
+            case.next_action_at = start_of_day + datetime.timedelta(days=rng.randint(1, 14), minutes=30 * rng.randint(0, 18))
+        else:
+            continue
+        case.next_action = rng.choice(NEXT_ACTIONS)
+    Case.objects.for_company(company).bulk_update([case for case in open_cases if case.next_action_at], ["next_action_at", "next_action"],
+                                                  batch_size=1000)
