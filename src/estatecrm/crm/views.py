@@ -153,6 +153,11 @@ def view_counts(actor: Actor) -> dict[str, int]:
     return {**counts, filtersets.View.DUPLICATES: duplicates}
 
 
+def forget_view_counts(actor: Actor) -> None:
+    """After the actor's own change, the side menu counts it (others see it within COUNTS_CACHE_SECONDS)."""
+    cache.delete(f"crm:view-counts:{actor.company_id}:{actor.user.pk}")
+
+
 @require_GET
 @actor_view
 def case_counts(request: HttpRequest, actor: Actor) -> HttpResponse:
@@ -177,7 +182,7 @@ def case_bulk(request: HttpRequest, actor: Actor) -> HttpResponse:
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect(back)
-    cache.delete(f"crm:view-counts:{actor.company_id}:{actor.user.pk}")
+    forget_view_counts(actor)
     messages.success(request, _("%(count)d cases changed.") % {"count": changed})
     return redirect(back)
 
@@ -368,6 +373,7 @@ def activity_add(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespon
     except ApplicationError as error:
         show_error(request, error, form)
         return _detail_with_errors(request, actor, case, activity_form=form)
+    forget_view_counts(actor)
     messages.success(request, _("The activity was added."))
     return redirect(reverse("crm:detail", kwargs={"case_id": case.pk}) + "#timeline")
 
@@ -394,6 +400,7 @@ def next_action_set(request: HttpRequest, actor: Actor, case_id: int) -> HttpRes
     except ApplicationError as error:
         show_error(request, error, form)
         return _detail_with_errors(request, actor, case, next_action_form=form)
+    forget_view_counts(actor)
     messages.success(request, _("The next action was saved.") if form.cleaned_data["next_action_at"] else _("The next action was cleared."))
     return redirect(reverse("crm:detail", kwargs={"case_id": case.pk}) + "#next-action")
 
