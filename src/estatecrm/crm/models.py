@@ -329,6 +329,10 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
             # 今日の対応 / 対応漏れ and the next-action sort: a range of next actions, company-wide or per unit.
             models.Index(fields=["company", "deleted_at", "next_action_at", "id"], name="case_next_action_idx"),
             models.Index(fields=["company", "owning_org", "deleted_at", "next_action_at", "id"], name="case_org_next_action_idx"),
+            # 未対応の新規反響 (new, never contacted): listed in the default order without a sort, counted from the
+            # index alone (the unit last: an agent's count reads it from the index too).
+            models.Index(fields=["company", "status", "last_contact_at", "deleted_at", "-updated_at", "-id", "owning_org"],
+                         name="case_status_contact_idx"),
         ]
 
     def __str__(self) -> str:
