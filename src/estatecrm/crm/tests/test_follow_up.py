@@ -370,3 +370,16 @@ def test_api_refuses_a_next_action_on_a_stale_read(client, case, agent, company_
     response = api.post(f"/cases/{case.pk}/activities", {"kind": "call", "next_action_at": "2030-01-01T00:00:00Z"}, HTTP_IF_MATCH=etag)
     assert response.status_code == 409
     assert not Activity.objects.for_company(case.company_id).exists()
+
+
+def test_export_takes_the_follow_up_filter(client, company, org, agent):
+    # given
+    overdue = testing.make_case(company, org["SBY"], main_assignee=agent, customer_name="鈴木 一郎")
+    testing.make_case(company, org["SBY"], main_assignee=agent, customer_name="佐藤 花子")
+    Case.objects.for_company(company).filter(pk=overdue.pk).update(next_action_at=at(-1))
+    client.force_login(agent)
+    # when
+    response = client.get(reverse("crm:export"), {"follow_up": "overdue", "format": "csv"})
+    # then
+    lines = b"".join(response.streaming_content).decode("utf-8").strip().split("\r\n")
+    assert len(lines) == 2 and "鈴木 一郎" in lines[1]
