@@ -206,3 +206,11 @@ def test_a_number_longer_than_e164_allows_is_too_long_though_phonenumbers_calls_
 ])
 def test_national_format_from_e164_or_as_typed(stored, shown):
     assert format_national(stored) == shown
+
+
+@settings(max_examples=300)
+@given(st.sampled_from("5789"), st.integers(min_value=10_000_000, max_value=99_999_999))
+def test_fast_display_of_mobiles_agrees_with_phonenumbers(second, rest):
+    e164 = f"+81{second}0{rest}"
+    expected = phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.NATIONAL)
+    assert format_phone(e164) == expected
