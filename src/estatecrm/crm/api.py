@@ -369,7 +369,8 @@ def list_activities(request, case_id: PathId, query: Query[ActivityListQuery]):
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.post("/cases/{case_id}/activities", response={201: schemas.ActivityOut})
+@router.post("/cases/{case_id}/activities", response={201: schemas.ActivityOut}, openapi_extra={"responses": {
+    "428": {"description": "A next action without If-Match and without updated_at (as on PATCH)."}}})
 def add_activity(request, case_id: PathId, payload: schemas.ActivityIn):
     """Log a call, e-mail, visit, showing, LINE message or note; `visit_appointment` books a visit."""
     actor = acting(request)
