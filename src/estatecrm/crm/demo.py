@@ -90,7 +90,7 @@ ACTIVITY_TEXTS = {
     ActivityKind.EMAIL_IN: [("Re: 新着物件のご案内", "2件目の物件が気になります。"), ("お問い合わせ", "ペット可の物件はありますか。")],
     ActivityKind.VISIT: [("初回来店", "希望条件をヒアリング。駅徒歩10分以内、2LDK。"), ("再来店", "申込書類の説明。")],
     ActivityKind.SHOWING: [("2件内見", "1件目を気に入った様子。日当たりを重視。")],
-    ActivityKind.VISIT_APPOINTMENT: [("来店予約", "ご夫婦で来店予定。")],
+    ActivityKind.VISIT_APPOINTMENT: [("物件相談", "ご夫婦で来店予定。"), ("申込手続き", "印鑑と身分証明書を持参。")],
     ActivityKind.LINE: [("LINEで物件URL送付", "既読、返信待ち。"), ("LINE返信", "来週末に内見したいとのこと。")],
     ActivityKind.NOTE: [("", "連絡は平日18時以降希望。"), ("", "転勤のため3月までに入居希望。")],
     ActivityKind.SYSTEM: [("", "担当者を変更しました。")],
