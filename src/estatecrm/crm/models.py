@@ -326,13 +326,16 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
             models.Index(fields=["company", "origin", "created_at"], name="case_origin_created_idx"),
             models.Index(fields=["company", "source_system", "source_id"], name="case_source_idx"),
             models.Index(fields=["company", "deleted_at"], name="case_deleted_idx"),
-            # 今日の対応 / 対応漏れ and the next-action sort: a range of next actions, company-wide or per unit.
-            models.Index(fields=["company", "deleted_at", "next_action_at", "id"], name="case_next_action_idx"),
-            models.Index(fields=["company", "owning_org", "deleted_at", "next_action_at", "id"], name="case_org_next_action_idx"),
+            # 今日の対応 / 対応漏れ and the next-action sort: a range of live cases' next actions, company-wide or per
+            # unit. Partial on the live cases: PostgreSQL sorts by an index only after equality columns, and
+            # `deleted_at IS NULL` is not one for it (SQLite uses a partial index when the query says the same).
+            models.Index(fields=["company", "next_action_at", "id"], condition=Q(deleted_at__isnull=True), name="case_next_action_idx"),
+            models.Index(fields=["company", "owning_org", "next_action_at", "id"], condition=Q(deleted_at__isnull=True),
+                         name="case_org_next_action_idx"),
             # 未対応の新規反響 (new, never contacted): listed in the default order without a sort, counted from the
             # index alone (the unit last: an agent's count reads it from the index too).
-            models.Index(fields=["company", "status", "last_contact_at", "deleted_at", "-updated_at", "-id", "owning_org"],
-                         name="case_status_contact_idx"),
+            models.Index(fields=["company", "status", "-updated_at", "-id", "owning_org"],
+                         condition=Q(last_contact_at__isnull=True, deleted_at__isnull=True), name="case_status_contact_idx"),
         ]
 
     def __str__(self) -> str:
