@@ -21,8 +21,11 @@ from estatecrm.core.versions import ReadVersion
 from estatecrm.crm import error_codes
 from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import (
+    CONTACT_KINDS,
+    KIND_DIRECTIONS,
     MAX_SUB_ASSIGNEES_PER_CASE,
     MAX_TAGS_PER_CASE,
+    ActivityDirection,
     ActivityKind,
     CaseKind,
     CaseOrigin,
@@ -290,7 +293,22 @@ def do_create_case(*, customer: Customer, data: CaseInput, acting_user, run_id: 
 CASE_EDITABLE_FIELDS = (
     "kind", "status", "sub_status", "rank", "owning_org", "main_assignee", "started_on", "first_inquiry_date",
     "first_inquiry_source", "first_inquiry_listing_ref", "first_inquiry_listing_name", "auto_intro_mail", "other_info",
+    "next_action_at", "next_action",
 )
+NEXT_ACTION_MAX_LENGTH = Case._meta.get_field("next_action").max_length
+
+
+def check_next_action(next_action_at, next_action: str) -> tuple:
+    """次回対応 as stored: (when, what) with the text trimmed; both empty clears it. Refused (fields
+    `next_action_at`, `next_action`): a text without a date and time, a text longer than the column."""
+    next_action = (next_action or "").strip()
+    if len(next_action) > NEXT_ACTION_MAX_LENGTH:
+        message = _("The next action has at most %(count)d characters.") % {"count": NEXT_ACTION_MAX_LENGTH}
+        raise ApplicationError(error_codes.NEXT_ACTION_INVALID, message, fields={"next_action": [message]})
+    if next_action and next_action_at is None:
+        message = _("Give the date and time of the next action.")
+        raise ApplicationError(error_codes.NEXT_ACTION_INVALID, message, fields={"next_action_at": [message]})
+    return next_action_at, next_action
 
 
 def check_case_version(case: Case, read_version: ReadVersion | None) -> None:
@@ -318,6 +336,10 @@ def do_update_case(*, case: Case, changes: dict, acting_user, read_version: Read
         raise ValueError(f"not editable: {sorted(unknown)}")
     if "custom_values" in changes:
         changes = {**changes, "custom_values": check_custom_values(case.company_id, changes["custom_values"])}
+    if "next_action_at" in changes or "next_action" in changes:
+        next_action_at, next_action = check_next_action(changes.get("next_action_at", case.next_action_at),
+                                                        changes.get("next_action", case.next_action))
+        changes = {**changes, "next_action_at": next_action_at, "next_action": next_action}
     status = changes.get("status", case.status)
     sub_status = changes.get("sub_status", case.sub_status)
     if "status" in changes and "sub_status" not in changes and sub_status is not None and sub_status.status != status:
@@ -625,24 +647,82 @@ def do_upsert_project(*, company, name: str, custom_fields: Sequence[CustomField
 # Activities and visit appointments
 
 
+# A logged activity happened already; a little slack for the clocks of API clients.
+FUTURE_SLACK = datetime.timedelta(minutes=5)
+
+
+def check_activity(kind: str, direction: str, occurred_at) -> str:
+    """The activity's direction as stored: a mail's comes from its kind, a note has none. Refused
+    (fields `direction`, `occurred_at`): a direction against the kind, a time in the future."""
+    implied = KIND_DIRECTIONS.get(kind)
+    direction = direction or (implied.value if implied else "")
+    errors = {}
+    if direction and direction not in ActivityDirection.values:
+        errors["direction"] = [_("Choose a valid direction.")]
+    elif implied and direction != implied:
+        errors["direction"] = [_("The kind of the activity says its direction: %(direction)s.") % {"direction": implied.label}]
+    elif direction and kind not in CONTACT_KINDS:
+        errors["direction"] = [_("A note has no direction.")]
+    if occurred_at is not None and occurred_at > timezone.now() + FUTURE_SLACK:
+        errors["occurred_at"] = [_("A logged activity has happened already; book a visit for a future appointment.")]
+    if errors:
+        raise ApplicationError(error_codes.ACTIVITY_INVALID, _("The activity is not valid."), fields=errors)
+    return direction
+
+
+def last_contact_after(contact_at) -> models.Case:
+    """The case's last contact once a contact at `contact_at` is added: the later of the two (an
+    UPDATE's value, so two contacts logged at once both count)."""
+    later = Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=contact_at)
+    return models.Case(models.When(later, then=models.Value(contact_at)), default=models.F("last_contact_at"))
+
+
+def refresh_last_contacts(company_id: int, case_ids=None) -> int:
+    """Set each case's last contact to its latest done contact activity (None without one): one
+    UPDATE for the cases `case_ids` (a list or a subquery; None: every case of the company). For
+    writers that add or remove activities in bulk, and reverts. Returns the number of cases."""
+    latest = (Activity.objects.unscoped().filter(company_id=company_id, case_id=models.OuterRef("pk"), is_done=True,
+                                                 kind__in=[kind.value for kind in CONTACT_KINDS])
+              .order_by().values("case_id").annotate(latest=models.Max("occurred_at")).values("latest"))
+    cases = Case.objects.unscoped().filter(company_id=company_id)
+    if case_ids is not None:
+        cases = cases.filter(pk__in=case_ids)
+    return cases.update(last_contact_at=models.Subquery(latest))
+
+
 @transaction.atomic(savepoint=False)
-def do_log_activity(*, actor, case: Case, kind: str, occurred_at=None, subject: str = "", body: str = "") -> "Activity":
+def do_log_activity(*, actor, case: Case, kind: str, occurred_at=None, subject: str = "", body: str = "", direction: str = "",
+                    next_action: tuple | None = None, read_version: ReadVersion | None = None) -> "Activity":
     """Record a call, e-mail, visit, showing, LINE message or note on the case. Audited.
 
-    Refused (nothing written) when a registered guard refuses it, e.g. a call to a do-not-call lead.
+    A contact (CONTACT_KINDS) moves the case's last contact to its time when later. `next_action`
+    (when, what), given, sets the case's 次回対応 in the same transaction (audited as a case update;
+    `read_version`, the case as the page read it, refuses it with Conflict when the case changed since).
+    Refused (nothing written) when a registered guard refuses it, e.g. a call to a do-not-call lead,
+    for a direction against the kind, a time in the future, an invalid next action.
     """
     from estatecrm.crm.guards import activity_refusal
 
+    occurred_at = occurred_at or timezone.now()
+    direction = check_activity(kind, direction, occurred_at)
+    if next_action is not None:
+        next_action = check_next_action(*next_action)
     reason = activity_refusal(actor, case, kind)
     if reason:
         raise ApplicationError(error_codes.ACTIVITY_REFUSED, reason)
+    if next_action is not None:
+        do_update_case(case=case, changes={"next_action_at": next_action[0], "next_action": next_action[1]}, acting_user=actor.user,
+                       read_version=read_version)
     activity = Activity.objects.create(
-        company_id=case.company_id, case=case, kind=kind, occurred_at=occurred_at or timezone.now(), actor=actor.user,
+        company_id=case.company_id, case=case, kind=kind, direction=direction, occurred_at=occurred_at, actor=actor.user,
         subject=subject, body=body, is_done=True,
     )
-    Case.objects.for_company(case.company_id).filter(pk=case.pk).update(updated_at=timezone.now())
+    case_changes = {"updated_at": timezone.now()}
+    if kind in CONTACT_KINDS:
+        case_changes["last_contact_at"] = last_contact_after(occurred_at)
+    Case.objects.for_company(case.company_id).filter(pk=case.pk).update(**case_changes)
     record_event(company_id=case.company_id, actor=actor.user, verb="create", instance=activity,
-                 after={"case": case.pk, "kind": kind, "subject": subject})
+                 after={"case": case.pk, "kind": kind, "direction": direction, "subject": subject})
     return activity
 
 

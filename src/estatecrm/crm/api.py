@@ -148,7 +148,7 @@ def case_out(case: Case, tag_ids: list[int], sub_assignee_ids: list[int]) -> dic
             "kind", "status", "sub_status_id", "rank_id", "owning_org_id", "main_assignee_id", "project_id", "origin",
             "started_on", "first_inquiry_date", "first_inquiry_source", "first_inquiry_listing_ref", "first_inquiry_listing_name",
             "auto_intro_mail", "other_info", "needs_review", "review_messages", "reviewed_at", "reviewed_by_id", "review_note",
-            "custom_values", "created_at", "updated_at", "deleted_at", "number")},
+            "custom_values", "next_action_at", "next_action", "last_contact_at", "created_at", "updated_at", "deleted_at", "number")},
         "id": case.pk,
         "customer": {"id": case.customer.pk, "name": case.customer.name, "kana": case.customer.kana},
         "tag_ids": tag_ids,
@@ -174,6 +174,8 @@ class CaseListQuery(Schema):
     """The case list's filters (the same as the page's); unknown values are a 422 on that field."""
 
     view: str = Field("", description="all | mine | duplicates | unsubscribed | trash")
+    follow_up: str = Field("", description="today (next action due today, the company's day) | overdue (next action before now) | "
+                                           "new_uncontacted (status 新規, never contacted)")
     q: str = Field("", description="The company's case number (#123 or 123), a name or reading prefix, a phone number in any format, or an e-mail address")
     status: list[str] = Field(default_factory=list)
     sub_status: str = ""
@@ -185,8 +187,10 @@ class CaseListQuery(Schema):
     origin: str = ""
     started_from: str = Field("", description="YYYY-MM-DD")
     started_to: str = Field("", description="YYYY-MM-DD")
+    project: str = Field("", description="Project id")
+    run: str = Field("", description="Lead import (run) id: the cases that import created")
     needs_review: str = Field("", description="1: only cases flagged 要確認 (needs review)")
-    sort: str = Field("", description="-updated (default) | updated | -created | created")
+    sort: str = Field("", description="-updated (default) | updated | -created | created | next_action (cases with one, soonest first)")
     cursor: str = ""
     limit: int = Field(50, ge=1, le=200)
 
@@ -266,7 +270,7 @@ def get_case(request, case_id: PathId, response: HttpResponse):
 
 CASE_REFERENCES = {"sub_status_id": SubStatus, "rank_id": Rank, "owning_org_id": OrgUnit}
 CASE_REQUIRED = ("kind", "status", "owning_org_id", "auto_intro_mail", "custom_values")
-CASE_TEXT = ("first_inquiry_source", "first_inquiry_listing_ref", "first_inquiry_listing_name", "other_info")
+CASE_TEXT = ("first_inquiry_source", "first_inquiry_listing_ref", "first_inquiry_listing_name", "other_info", "next_action")
 
 
 @router.patch("/cases/{case_id}", response=schemas.CaseOut)
@@ -385,7 +389,8 @@ def list_activities(request, case_id: PathId, query: Query[ActivityListQuery]):
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
-@router.post("/cases/{case_id}/activities", response={201: schemas.ActivityOut})
+@router.post("/cases/{case_id}/activities", response={201: schemas.ActivityOut}, openapi_extra={"responses": {
+    "428": {"description": "A next action without If-Match and without updated_at (as on PATCH)."}}})
 def add_activity(request, case_id: PathId, payload: schemas.ActivityIn):
     """Log a call, e-mail, visit, showing, LINE message or note; `visit_appointment` books a visit."""
     actor = acting(request)
@@ -400,8 +405,12 @@ def add_activity(request, case_id: PathId, payload: schemas.ActivityIn):
                 actor=actor, case=case, visit_at=payload.occurred_at,
                 org_unit=resolve(OrgUnit, actor, payload.org_unit_id, "org_unit_id"), subject=payload.subject, body=payload.body)
         else:
-            activity = actions.do_log_activity(actor=actor, case=case, kind=plain(payload.kind), occurred_at=payload.occurred_at,
-                                               subject=payload.subject, body=payload.body)
+            sets_next_action = "next_action_at" in payload.model_fields_set or "next_action" in payload.model_fields_set
+            activity = actions.do_log_activity(
+                actor=actor, case=case, kind=plain(payload.kind), occurred_at=payload.occurred_at, subject=payload.subject,
+                body=payload.body, direction=plain(payload.direction) or "",
+                next_action=(payload.next_action_at, payload.next_action or "") if sets_next_action else None,
+                read_version=read_version_of(request, payload.updated_at) if sets_next_action else None)
     return Status(201, activity)
 
 

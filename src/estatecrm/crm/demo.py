@@ -357,3 +357,4 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
                  object_repr=company.name, after={"customers": len(customer_objects), "cases": len(cases), "activities": len(activities),
                                                   "planted_duplicates": planted, "seed": seed})
     return DemoResult(company=company, customers=len(customer_objects), cases=len(cases), activities=len(activities), planted_duplicates=planted)
+

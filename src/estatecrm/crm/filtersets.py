@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass, field, fields
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
@@ -45,15 +46,28 @@ class View:
                (UNSUBSCRIBED, _("Unsubscribed customers")), (TRASH, _("Trash"))]
 
 
+class FollowUp:
+    """The follow-up filters (追客): next actions due today (the company's local day, TIME_ZONE), next
+    actions overdue (before now), and new inquiries nobody has contacted yet."""
+
+    TODAY = "today"
+    OVERDUE = "overdue"
+    NEW_UNCONTACTED = "new_uncontacted"
+    CHOICES = [(TODAY, _("Due today")), (OVERDUE, _("Overdue")), (NEW_UNCONTACTED, _("New, not contacted yet"))]
+
+
 # sort name -> (field, descending); every order ends with pk in the same direction (the keyset).
 SORTS = {
     "-updated": ("updated_at", True),
     "updated": ("updated_at", False),
     "-created": ("pk", True),
     "created": ("pk", False),
+    # Only the cases that have a next action, soonest first (a keyset over NULLs would need a sort of every case).
+    "next_action": ("next_action_at", False),
 }
 SORT_CHOICES = [("-updated", _("Recently updated")), ("updated", _("Least recently updated")),
-                ("-created", _("Newest")), ("created", _("Oldest"))]
+                ("-created", _("Newest")), ("created", _("Oldest")), ("next_action", _("Next action, soonest first"))]
+DATETIME_SORT_FIELDS = ("updated_at", "next_action_at")
 
 
 # The case list's filter names as its form labels them (the pages name a filter that could not be read).
@@ -62,6 +76,7 @@ FILTER_LABELS = {
     "rank": _("Rank"), "tag": _("Tag"), "kind": _("Kind"), "org": _("Owning unit"),
     "assignee": _("Main assignee"), "origin": _("Origin"), "started_from": _("Started from"),
     "started_to": _("Started up to"), "needs_review": _("Needs review"), "sort": _("Sort"), "project": _("Project"), "run": _("Import"),
+    "follow_up": _("Follow-up"),
 }
 
 
@@ -75,6 +90,7 @@ class CaseFilters:
     """Every filter of the case list; None or empty means "any"."""
 
     view: str = View.ALL
+    follow_up: str = ""
     q: str = ""
     status: list[str] = field(default_factory=list)
     sub_status: int | None = None
@@ -131,6 +147,7 @@ class CaseFilters:
 
         view = choice("view", [value for value, _label in View.CHOICES])
         filters.view = view or View.ALL
+        filters.follow_up = choice("follow_up", [value for value, _label in FollowUp.CHOICES])
         filters.q = text("q")[:200]
         statuses = query.getlist("status") if hasattr(query, "getlist") else ([query["status"]] if query.get("status") else [])
         filters.status = [status for status in statuses if status in CaseStatus.values]
@@ -211,6 +228,25 @@ def duplicate_customers_subquery(company_id: int) -> QuerySet:
     return ContactPoint.objects.unscoped().filter(company_id=company_id, normalized__in=shared).values("customer_id")
 
 
+def today_bounds() -> tuple[datetime.datetime, datetime.datetime]:
+    """The start of today and of tomorrow in the current time zone (TIME_ZONE: the company's day)."""
+    today = timezone.localdate()
+    start = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
+    return start, timezone.make_aware(datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time.min))
+
+
+def follow_up_q(follow_up: str) -> Q:
+    """The condition of a follow-up filter (FollowUp), on the (company, [owning_org,] deleted_at, next_action_at) indexes."""
+    if follow_up == FollowUp.TODAY:
+        start, end = today_bounds()
+        return Q(next_action_at__gte=start, next_action_at__lt=end)
+    if follow_up == FollowUp.OVERDUE:
+        return Q(next_action_at__lt=timezone.now())
+    if follow_up == FollowUp.NEW_UNCONTACTED:
+        return Q(status=CaseStatus.NEW, last_contact_at__isnull=True)
+    raise ValueError(f"unknown follow-up filter {follow_up!r}")
+
+
 def _live_cases(actor: Actor) -> QuerySet[Case]:
     return Case.objects.for_company(actor.company_id).filter(actor.case_visibility_q(), deleted_at__isnull=True).order_by()
 
@@ -236,6 +272,7 @@ def view_counts(actor: Actor) -> dict[str, int]:
         View.MINE: _without_unsubscribed(mine, company_id),
         View.UNSUBSCRIBED: live.filter(customer_id__in=_unsubscribed_customers(company_id)).count(),
         View.TRASH: Case.objects.for_company(company_id).filter(actor.case_visibility_q(), deleted_at__isnull=False).count(),
+        **{value: _without_unsubscribed(live.filter(follow_up_q(value)), company_id) for value, _label in FollowUp.CHOICES},
     }
 
 
@@ -264,6 +301,8 @@ def filter_cases(*, actor: Actor, filters: CaseFilters) -> QuerySet[Case]:
             CaseAssignee.objects.unscoped().filter(case_id=OuterRef("pk"), user_id=actor.user.pk)))
     if filters.view == View.DUPLICATES:
         cases = cases.filter(duplicate_candidates_q(company_id))
+    if filters.follow_up:
+        cases = cases.filter(follow_up_q(filters.follow_up))
     if filters.status:
         cases = cases.filter(status__in=filters.status)
     for name, lookup in (("sub_status", "sub_status_id"), ("rank", "rank_id"), ("org", "owning_org_id"), ("assignee", "main_assignee_id"),
@@ -287,6 +326,8 @@ def filter_cases(*, actor: Actor, filters: CaseFilters) -> QuerySet[Case]:
     if filters.q:
         cases = cases.filter(_text_match(company_id, filters.q))
     sort_field, descending = SORTS[filters.sort]
+    if sort_field == "next_action_at":
+        cases = cases.filter(next_action_at__isnull=False)
     order = [f"-{sort_field}", "-pk"] if descending else [sort_field, "pk"]
     return cases.order_by(*dict.fromkeys(order))
 
@@ -313,7 +354,7 @@ def decode_cursor(cursor: str, sort: str) -> tuple[object, int] | None:
         if cursor_sort != sort or not isinstance(pk, int):
             return None
         sort_field, _descending = SORTS[sort]
-        if sort_field == "updated_at":
+        if sort_field in DATETIME_SORT_FIELDS:
             value = datetime.datetime.fromisoformat(value)
         elif not isinstance(value, int):
             return None

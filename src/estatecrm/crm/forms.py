@@ -9,6 +9,7 @@ from estatecrm.core.ids import parse_id
 from estatecrm.core.versions import VersionField
 from estatecrm.crm.choices import (
     MAX_TAGS_PER_CASE,
+    ActivityDirection,
     ActivityKind,
     BuildingAge,
     CaseKind,
@@ -174,13 +175,45 @@ class CustomerForm(forms.Form):
     # (crm.actions.check_customer_fields), the same for the API and every other door.
 
 
+class NextActionForm(forms.Form):
+    """次回対応 of a case: when and what; both empty clears it (the action refuses a text without a date)."""
+
+    version = VersionField()
+    next_action_at = forms.DateTimeField(label=_("Next action at"), required=False, widget=DATETIME_INPUT)
+    next_action = forms.CharField(label=_("What to do"), max_length=200, required=False,
+                                  widget=forms.TextInput(attrs={"placeholder": _("e.g. Call about the showing")}))
+
+
 class ActivityForm(forms.Form):
+    """One form for a call, mail, visit or note: what happened, and optionally the next action (次回対応を設定).
+
+    `version` (the case as the page read it) is checked only when a next action is set: adding an
+    activity alone never conflicts with someone else's change."""
+
+    NEXT_ACTION_FIELDS = ("next_action_at", "next_action")
+
+    version = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
     kind = forms.ChoiceField(label=_("Kind"), choices=[(kind.value, kind.label) for kind in (
         ActivityKind.CALL, ActivityKind.EMAIL_OUT, ActivityKind.EMAIL_IN, ActivityKind.VISIT, ActivityKind.SHOWING, ActivityKind.LINE,
         ActivityKind.NOTE)])
-    occurred_at = forms.DateTimeField(label=_("When"), required=False, widget=DATETIME_INPUT)
+    direction = forms.ChoiceField(label=_("Direction"), choices=[("", _("Not applicable")), *ActivityDirection.choices], required=False,
+                                  widget=forms.RadioSelect, help_text=_("E-mails take theirs from the kind."))
+    occurred_at = forms.DateTimeField(label=_("When"), required=False, widget=DATETIME_INPUT, help_text=_("Empty: now."))
     subject = forms.CharField(label=_("Subject"), max_length=300, required=False)
     body = forms.CharField(label=_("Content"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    next_action_at = forms.DateTimeField(label=_("Next action at"), required=False, widget=DATETIME_INPUT)
+    next_action = forms.CharField(label=_("What to do"), max_length=200, required=False)
+
+    def activity_fields(self):
+        return [field for field in self.visible_fields() if field.name not in self.NEXT_ACTION_FIELDS]
+
+    def next_action_fields(self):
+        return [field for field in self.visible_fields() if field.name in self.NEXT_ACTION_FIELDS]
+
+    def next_action_value(self) -> tuple | None:
+        """(when, what) when the form sets a next action, else None (the case's stays as it is)."""
+        when, what = self.cleaned_data.get("next_action_at"), self.cleaned_data.get("next_action", "")
+        return (when, what) if when is not None or what.strip() else None
 
 
 class VisitForm(forms.Form):

@@ -351,11 +351,21 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
             # Covering (deleted_at too: SQLite reads no column from an index's condition), so the overdue next
             # actions of a whole company are counted from the index alone.
             models.Index(fields=["company", "next_action_at", "main_assignee", "owning_org", "deleted_at"],
-                         condition=Q(deleted_at__isnull=True), name="case_next_action_idx"),
+                         condition=Q(deleted_at__isnull=True), name="case_next_action_cover_idx"),
             # An agent's own next actions (their dashboard and "my cases due today"): one range of their cases.
             models.Index(fields=["company", "main_assignee", "next_action_at"], condition=Q(deleted_at__isnull=True),
                          name="case_assignee_next_action_idx"),
             models.Index(fields=["company", "started_on"], condition=Q(deleted_at__isnull=True), name="case_started_idx"),
+            # 今日の対応 / 対応漏れ and the next-action sort: a range of live cases' next actions, company-wide or per
+            # unit. Partial on the live cases: PostgreSQL sorts by an index only after equality columns, and
+            # `deleted_at IS NULL` is not one for it (SQLite uses a partial index when the query says the same).
+            models.Index(fields=["company", "next_action_at", "id"], condition=Q(deleted_at__isnull=True), name="case_next_action_idx"),
+            models.Index(fields=["company", "owning_org", "next_action_at", "id"], condition=Q(deleted_at__isnull=True),
+                         name="case_org_next_action_idx"),
+            # 未対応の新規反響 (new, never contacted): listed in the default order without a sort, counted from the
+            # index alone (the unit last: an agent's count reads it from the index too).
+            models.Index(fields=["company", "status", "-updated_at", "-id", "owning_org"],
+                         condition=Q(last_contact_at__isnull=True, deleted_at__isnull=True), name="case_status_contact_idx"),
         ]
         constraints = [models.UniqueConstraint(fields=["company", "number"], name="case_number_unique")]
 

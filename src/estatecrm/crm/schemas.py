@@ -10,6 +10,7 @@ from pydantic import StringConstraints
 from estatecrm.core.datetimes import ApiDateTime
 from estatecrm.core.ids import BodyId
 from estatecrm.crm.choices import (
+    ActivityDirection,
     ActivityKind,
     BuildingAge,
     CaseKind,
@@ -79,6 +80,10 @@ class CaseOut(Schema):
     reviewed_by_id: int | None
     review_note: str
     custom_values: dict
+    next_action_at: datetime.datetime | None = Field(description="次回対応: when the next follow-up is due")
+    next_action: str = Field(description="次回対応: what to do then")
+    last_contact_at: datetime.datetime | None = Field(
+        description="The latest done contact activity (call, mail, visit, showing, LINE); kept by the system, read-only")
     created_at: datetime.datetime
     updated_at: datetime.datetime
     deleted_at: datetime.datetime | None
@@ -295,20 +300,28 @@ class CaseUpdateIn(Schema):
     auto_intro_mail: bool | None = None
     other_info: str | None = None
     custom_values: dict | None = None
+    next_action_at: ApiDateTime | None = Field(None, description="次回対応: when; null with an empty next_action clears it")
+    next_action: str | None = Field(None, max_length=column_length(Case, "next_action"), description="次回対応: what to do")
 
 
 class ActivityIn(Schema):
     kind: ActivityKind
+    direction: ActivityDirection | None = Field(None, description="outbound | inbound; e-mails take theirs from the kind, notes have none")
     occurred_at: ApiDateTime | None = Field(None, description="When it happened; for a visit appointment, when the visit is.")
     subject: str = Field("", max_length=column_length(Activity, "subject"))
     body: str = Field("", max_length=20000)
     org_unit_id: BodyId | None = Field(None, description="Visit appointments: the holding unit (default: the case's unit).")
+    next_action_at: ApiDateTime | None = Field(
+        None, description="次回対応を設定: the case's next action with this activity (with If-Match or updated_at, as on update)")
+    next_action: str | None = Field(None, max_length=column_length(Case, "next_action"))
+    updated_at: ApiDateTime | None = Field(None, description="The case's updated_at as read, when setting the next action")
 
 
 class ActivityOut(Schema):
     id: int
     case_id: int
     kind: str
+    direction: str
     occurred_at: datetime.datetime
     actor_id: int | None
     subject: str

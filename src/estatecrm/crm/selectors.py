@@ -9,7 +9,7 @@ from django.utils import timezone
 from estatecrm.core.errors import NotFound
 from estatecrm.crm.choices import ActivityKind, CaseOrigin, CaseStatus, ContactPointKind
 from estatecrm.crm.models import Activity, Case, Contact, ContactPoint, Customer, DesiredConditions
-from estatecrm.normalize import normalize_email, normalize_phone
+from estatecrm.normalize import format_national, normalize_email, normalize_phone
 from estatecrm.normalize.phone import format_phone
 from estatecrm.tenancy.models import Membership, OrgUnit, User
 from estatecrm.tenancy.selectors import Actor, subtree_ids
@@ -245,6 +245,19 @@ def next_actions_due(*, actor: Actor, day: DayBounds, limit: int = 50) -> list[C
     for case in cases:
         case.phone = phones.get(case.customer_id, "")
     return cases
+
+
+def first_phones(*, actor: Actor, customer_ids) -> dict[int, str]:
+    """Per customer, its first phone or mobile in display form (`090-1234-5678`): one query for a
+    page's customers, on the (company, customer) index."""
+    phones: dict[int, str] = {}
+    points = (ContactPoint.objects.for_company(actor.company_id)
+              .filter(customer_id__in=list(customer_ids), kind__in=[ContactPointKind.PHONE, ContactPointKind.MOBILE])
+              .order_by("customer_id", "position", "pk").values_list("customer_id", "normalized", "raw"))
+    for customer_id, normalized, raw in points:
+        if customer_id not in phones:
+            phones[customer_id] = format_national(normalized or raw)
+    return phones
 
 
 def cases_sharing_contact(*, actor: Actor, phone: str = "", email: str = "") -> list[Case]:

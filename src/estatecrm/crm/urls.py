@@ -19,6 +19,7 @@ urlpatterns = [
     path("<id:case_id>/contacts/<id:contact_id>/", views.contact_edit, name="contact-edit"),
     path("<id:case_id>/contacts/<id:contact_id>/remove/", views.contact_remove, name="contact-remove"),
     path("<id:case_id>/review/", views.case_review, name="review"),
+    path("<id:case_id>/next-action/", views.next_action_set, name="next-action"),
     path("<id:case_id>/activities/", views.activity_add, name="activity-add"),
     path("<id:case_id>/visits/", views.visit_book, name="visit-book"),
     path("<id:case_id>/visits/<id:activity_id>/complete/", views.visit_complete, name="visit-complete"),

@@ -38,6 +38,7 @@ from estatecrm.crm.forms import (
     CustomerForm,
     DesiredConditionsForm,
     NewCaseForm,
+    NextActionForm,
     ReviewForm,
     VersionForm,
     VisitForm,
@@ -94,6 +95,7 @@ def _list_context(actor: Actor, filters: filtersets.CaseFilters) -> dict:
         "kinds": CaseKind.choices,
         "origins": CaseOrigin.choices,
         "sorts": filtersets.SORT_CHOICES,
+        "follow_ups": filtersets.FollowUp.CHOICES,
         "ranks": Rank.objects.for_company(company_id).order_by("position", "name"),
         "sub_statuses": SubStatus.objects.for_company(company_id).order_by("status", "position", "name"),
         "tags": Tag.objects.for_company(company_id).order_by("position", "name"),
@@ -117,8 +119,10 @@ def case_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         Prefetch("tag_links", queryset=CaseTag.objects.select_related("tag").order_by("position")))
     page = filtersets.paginate_cases(cases, sort=filters.sort, cursor=request.GET.get("cursor", ""))
     badges = customer_badges(actor, {case.customer_id for case in page.items})
+    phones = selectors.first_phones(actor=actor, customer_ids={case.customer_id for case in page.items})
     for case in page.items:
         case.badges = badges.get(case.customer_id, [])
+        case.phone = phones.get(case.customer_id, "")
     query = filters.as_query()
     context = {
         **_list_context(actor, filters),
@@ -128,6 +132,11 @@ def case_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         "bulk_form": BulkForm(actor=actor) if actor.is_admin else None,
         "view_links": [(value, label, f"?{urlencode({**filters.as_query(), 'view': value}, doseq=True)}")
                        for value, label in filtersets.View.CHOICES],
+        # 追客: the follow-up lists of every visible case, next actions soonest first.
+        "follow_up_links": [(value, label, f"?{urlencode({'follow_up': value} if value == filtersets.FollowUp.NEW_UNCONTACTED else {'follow_up': value, 'sort': 'next_action'})}")
+                            for value, label in filtersets.FollowUp.CHOICES],
+        "now": timezone.now(),
+        "today_end": filtersets.today_bounds()[1],
     }
     template = "crm/partials/case_rows.html" if request.headers.get("HX-Request") else "crm/case_list.html"
     return render(request, template, context, status=400 if filters.errors else 200)
@@ -146,6 +155,11 @@ def view_counts(actor: Actor) -> dict[str, int]:
         duplicates = filtersets.duplicate_count(actor)
         cache.set(duplicates_key, duplicates, DUPLICATE_COUNT_CACHE_SECONDS)
     return {**counts, filtersets.View.DUPLICATES: duplicates}
+
+
+def forget_view_counts(actor: Actor) -> None:
+    """After the actor's own change, the side menu counts it (others see it within COUNTS_CACHE_SECONDS)."""
+    cache.delete(f"crm:view-counts:{actor.company_id}:{actor.user.pk}")
 
 
 @require_GET
@@ -172,7 +186,7 @@ def case_bulk(request: HttpRequest, actor: Actor) -> HttpResponse:
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect(back)
-    cache.delete(f"crm:view-counts:{actor.company_id}:{actor.user.pk}")
+    forget_view_counts(actor)
     messages.success(request, _("%(count)d cases changed.") % {"count": changed})
     return redirect(back)
 
@@ -212,6 +226,7 @@ def case_export(request: HttpRequest, actor: Actor) -> HttpResponse:
 
 def _case_context(actor: Actor, case: Case) -> dict:
     company_id = actor.company_id
+    version = _version_now(actor, case, selectors.case_history(case)).as_field()
     try:
         desired = DesiredConditions.objects.for_company(company_id).get(case=case)
     except DesiredConditions.DoesNotExist:
@@ -230,7 +245,9 @@ def _case_context(actor: Actor, case: Case) -> dict:
         "activities": Activity.objects.for_company(company_id).filter(case=case).select_related("actor", "org_unit").order_by("-occurred_at", "-pk")[:200],
         "attachments": Attachment.objects.for_company(company_id).filter(case=case).order_by("-uploaded_at"),
         "linked_cases": visible_cases(actor=actor).filter(customer_id=case.customer_id).exclude(pk=case.pk).select_related("main_assignee")[:50],
-        "activity_form": ActivityForm(),
+        "activity_form": ActivityForm(initial={"version": version, "occurred_at": timezone.localtime().replace(second=0, microsecond=0)}),
+        "next_action_form": NextActionForm(initial={"version": version, "next_action_at": case.next_action_at, "next_action": case.next_action}),
+        "now": timezone.now(),
         "visit_form": VisitForm(actor=actor, initial={"org_unit": case.owning_org_id}),
         "attachment_form": AttachmentForm(),
         "attachment_max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
@@ -427,27 +444,63 @@ def case_review(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespons
     return redirect("crm:detail", case_id=case.pk)
 
 
-def _detail_with_errors(request: HttpRequest, actor: Actor, case: Case, **forms) -> HttpResponse:
+def _detail_with_errors(request: HttpRequest, actor: Actor, case: Case, status: int = 400, **forms) -> HttpResponse:
     context = _case_context(actor, case)
     context.update(forms)
-    return render(request, "crm/case_detail.html", context, status=400)
+    return render(request, "crm/case_detail.html", context, status=status)
 
 
 @require_POST
 @actor_view
 def activity_add(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    """Log a call, mail, visit or note, and with it (次回対応を設定) the case's next action."""
     case = _load_case(actor, case_id, include_trashed=False)
     form = ActivityForm(request.POST)
     if not form.is_valid():
         return _detail_with_errors(request, actor, case, activity_form=form)
+    data, next_action = form.cleaned_data, form.next_action_value()
     try:
-        actions.do_log_activity(actor=actor, case=case, kind=form.cleaned_data["kind"], occurred_at=form.cleaned_data["occurred_at"],
-                                subject=form.cleaned_data["subject"], body=form.cleaned_data["body"])
+        with transaction.atomic():
+            actions.do_log_activity(actor=actor, case=case, kind=data["kind"], occurred_at=data["occurred_at"], subject=data["subject"],
+                                    body=data["body"], direction=data["direction"], next_action=next_action,
+                                    read_version=ReadVersion.from_field(data["version"]) if next_action else None)
+    except Conflict as error:
+        case = _load_case(actor, case_id, include_trashed=False)
+        form = rebound_at_version(request.POST, ActivityForm, _version_now(actor, case, selectors.case_history(case)), error.message)
+        return _detail_with_errors(request, actor, case, status=409, activity_form=form)
     except ApplicationError as error:
         show_error(request, error, form)
         return _detail_with_errors(request, actor, case, activity_form=form)
+    forget_view_counts(actor)
     messages.success(request, _("The activity was added."))
     return redirect(reverse("crm:detail", kwargs={"case_id": case.pk}) + "#timeline")
+
+
+@require_POST
+@actor_view
+def next_action_set(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
+    """Set, change or (button `clear`) clear the case's 次回対応, under the optimistic lock."""
+    case = _load_case(actor, case_id, include_trashed=False)
+    data = request.POST.copy()
+    if data.get("clear"):
+        data.update({"next_action_at": "", "next_action": ""})
+    form = NextActionForm(data)
+    if not form.is_valid():
+        return _detail_with_errors(request, actor, case, next_action_form=form)
+    try:
+        with transaction.atomic():
+            actions.do_update_case(case=case, acting_user=actor.user, read_version=ReadVersion.from_field(form.cleaned_data["version"]),
+                                   changes={name: form.cleaned_data[name] for name in ("next_action_at", "next_action")})
+    except Conflict as error:
+        case = _load_case(actor, case_id, include_trashed=False)
+        form = rebound_at_version(data, NextActionForm, _version_now(actor, case, selectors.case_history(case)), error.message)
+        return _detail_with_errors(request, actor, case, status=409, next_action_form=form)
+    except ApplicationError as error:
+        show_error(request, error, form)
+        return _detail_with_errors(request, actor, case, next_action_form=form)
+    forget_view_counts(actor)
+    messages.success(request, _("The next action was saved.") if form.cleaned_data["next_action_at"] else _("The next action was cleared."))
+    return redirect(reverse("crm:detail", kwargs={"case_id": case.pk}) + "#next-action")
 
 
 @require_POST

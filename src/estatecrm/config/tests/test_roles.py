@@ -78,6 +78,7 @@ ROUTE_RULES = {
     "crm:contact-remove": "cases",
     "crm:review": "cases",
     "crm:activity-add": "cases",
+    "crm:next-action": "cases",
     "crm:visit-book": "cases",
     "crm:visit-complete": "cases",
     "visits:calendar": "cases",

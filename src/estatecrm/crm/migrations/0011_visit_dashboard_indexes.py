@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='case',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['company', 'next_action_at', 'main_assignee', 'owning_org', 'deleted_at'], name='case_next_action_idx'),
+            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['company', 'next_action_at', 'main_assignee', 'owning_org', 'deleted_at'], name='case_next_action_cover_idx'),
         ),
         migrations.AddIndex(
             model_name='case',

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from estatecrm.normalize import Result, format_phone, normalize_phone
+from estatecrm.normalize import Result, format_national, format_phone, normalize_phone
 
 
 def reference_e164(text: str, region: str = "JP") -> str | None:
@@ -192,3 +192,25 @@ def test_a_number_longer_than_e164_allows_is_too_long_though_phonenumbers_calls_
     assert normalize_phone("+4920100000000000") == Result.invalid("too_long")
     assert normalize_phone("+49 201 000000000000") == Result.invalid("too_long")
     assert normalize_phone("+49 201 0000000000") == Result.ok("+492010000000000")
+
+
+@pytest.mark.parametrize(("stored", "shown"), [
+    ("+819012345678", "090-1234-5678"),
+    ("+81312345678", "03-1234-5678"),
+    ("+81451234567", "045-123-4567"),
+    ("０９０－１２３４－５６７８", "090-1234-5678"),  # as typed, not yet normalized
+    ("0312345678", "03-1234-5678"),
+    ("+48601234567", "+48 601 234 567"),
+    ("内線12", "内線12"),  # not a number: shown as typed
+    ("", ""),
+])
+def test_national_format_from_e164_or_as_typed(stored, shown):
+    assert format_national(stored) == shown
+
+
+@settings(max_examples=300)
+@given(st.sampled_from("5789"), st.integers(min_value=10_000_000, max_value=99_999_999))
+def test_fast_display_of_mobiles_agrees_with_phonenumbers(second, rest):
+    e164 = f"+81{second}0{rest}"
+    expected = phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.NATIONAL)
+    assert format_phone(e164) == expected

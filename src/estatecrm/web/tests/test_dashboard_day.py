@@ -117,9 +117,9 @@ def test_the_page_links_each_number(client, agent, company_admin, org, day_data)
     assert response.status_code == 200
     assert {row["agent"].pk for row in response.context["agent_rows"]} == {company_admin.pk, agent.pk, day_data["sjk_agent"].pk}
     assert body.count('data-unit-id="') == 4
-    assert f"?assignee={agent.pk}&amp;next_action=today" in body
-    assert f"?assignee={agent.pk}&amp;next_action=overdue" in body
-    assert f"?org={org['SJK'].pk}&amp;next_action=overdue" in body
+    assert f"?assignee={agent.pk}&amp;follow_up=today&amp;sort=next_action" in body
+    assert f"?assignee={agent.pk}&amp;follow_up=overdue&amp;sort=next_action" in body
+    assert f"?org={org['SJK'].pk}&amp;follow_up=overdue&amp;sort=next_action" in body
     assert f'{reverse("visits:calendar")}?agent={agent.pk}&amp;week=' in body
 
 
