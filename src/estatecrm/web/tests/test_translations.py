@@ -18,7 +18,8 @@ def unescape(value: str) -> str:
 
 
 def po_entries(text: str):
-    """(msgid, msgstr, is_fuzzy) for each entry of a .po file (plural forms: the first msgstr)."""
+    """(msgctxt, msgid, msgstr, is_fuzzy) for each entry of a .po file (plural forms: the first msgstr;
+    msgctxt "" when the entry has no context)."""
     for block in text.split("\n\n"):
         if "msgid" not in block or block.lstrip().startswith("#~"):
             continue
@@ -26,8 +27,9 @@ def po_entries(text: str):
         msgid = "".join(re.findall(r'"(.*)"', re.search(r'^msgid ((?:".*"\n?)+)', block, re.MULTILINE).group(1)))
         match = re.search(r'^msgstr(?:\[0\])? ((?:".*"\n?)+)', block, re.MULTILINE)
         msgstr = "".join(re.findall(r'"(.*)"', match.group(1))) if match else ""
+        context = re.search(r'^msgctxt "(.*)"', block, re.MULTILINE)
         if msgid:
-            yield unescape(msgid), unescape(msgstr), fuzzy
+            yield unescape(context.group(1)) if context else "", unescape(msgid), unescape(msgstr), fuzzy
 
 
 def test_every_message_has_a_japanese_translation(tmp_path):
@@ -46,7 +48,7 @@ def test_every_message_has_a_japanese_translation(tmp_path):
     # then: none lacks a translation, none is fuzzy
     entries = list(po_entries((copy / "locale/ja/LC_MESSAGES/django.po").read_text(encoding="utf-8")))
     assert len(entries) > 300
-    assert [msgid for msgid, msgstr, fuzzy in entries if not msgstr or fuzzy] == []
+    assert [msgid for _context, msgid, msgstr, fuzzy in entries if not msgstr or fuzzy] == []
 
 
 def test_compiled_catalogue_matches_the_po_file():
@@ -55,8 +57,9 @@ def test_compiled_catalogue_matches_the_po_file():
     po = (PACKAGE / "locale/ja/LC_MESSAGES/django.po").read_text(encoding="utf-8")
     with (PACKAGE / "locale/ja/LC_MESSAGES/django.mo").open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
-    stale = [msgid for msgid, msgstr, fuzzy in po_entries(po)
-             if not fuzzy and "%(count)d error" not in msgid and compiled.gettext(msgid) != msgstr]
+    stale = [msgid for context, msgid, msgstr, fuzzy in po_entries(po)
+             if not fuzzy and "%(count)d error" not in msgid
+             and (compiled.pgettext(context, msgid) if context else compiled.gettext(msgid)) != msgstr]
     assert stale == [], "run `make messages` (compilemessages) after editing the .po"
 
 
