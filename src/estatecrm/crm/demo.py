@@ -30,18 +30,14 @@ from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import (
     CONTACT_KINDS,
     ActivityKind,
-    BuildingAge,
     CaseKind,
     CaseOrigin,
     CaseStatus,
     ContactPointKind,
     CustomerKind,
-    Feature,
     IntroductionMethod,
     IntroductionReaction,
-    Layout,
     MoveIn,
-    WalkMinutes,
 )
 from estatecrm.crm.contact_points import build_contact_point
 from estatecrm.crm.models import (
@@ -177,6 +173,35 @@ def _next_action(rng: random.Random, today: datetime.date) -> tuple[datetime.dat
     return _office_time(rng, day), rng.choice(NEXT_ACTIONS)
 
 
+RENT_LAYOUT_STEPS = ["ワンルーム", "1K", "1DK", "1LDK", "2LDK", "3LDK"]
+BUY_LAYOUT_STEPS = ["2LDK", "3LDK", "4LDK"]
+COMMON_FEATURES = ["バス・トイレ別", "2階以上", "エアコン付き", "オートロック", "室内洗濯機置場", "ペット相談"]
+
+
+def _desired(rng: random.Random, company: Company, case: Case, areas) -> DesiredConditions:
+    """What customers ask for: a budget always, two neighbouring layouts, and only some of area, station,
+    walk, age and features (so that many cases have matching listings, as in a real office)."""
+    _postal, prefecture, city, _town, stations = rng.choice(areas)
+    steps = RENT_LAYOUT_STEPS if case.kind == CaseKind.RENT else BUY_LAYOUT_STEPS
+    first = rng.randrange(len(steps) - 1)
+    money = {}
+    if case.kind == CaseKind.RENT:
+        low = Decimal(rng.randint(12, 30) * 5) / 10
+        money = {"rent_min": low if rng.random() < 0.5 else None, "rent_max": low + rng.choice([2, 3, 4, 5]),
+                 "includes_management_fee": rng.random() < 0.4}
+    else:
+        low = rng.randint(30, 60) * 100
+        money = {"price_min": low if rng.random() < 0.5 else None, "price_max": low + rng.choice([2000, 3000, 4000])}
+    return DesiredConditions(
+        company=company, case=case, **money, layouts=steps[first:first + 2] if rng.random() < 0.7 else [],
+        areas=[f"{prefecture}{city}"] if rng.random() < 0.5 else [],
+        lines_stations=[{"line": line, "station": f"{station}駅"} for line, station in rng.sample(stations, 1)] if rng.random() < 0.4 else [],
+        walk_minutes=rng.choice([10, 15, 20]) if rng.random() < 0.5 else None,
+        building_age=rng.choice([15, 20, 25, 30]) if rng.random() < 0.3 else None,
+        move_in=rng.choice(MoveIn.values), features=rng.sample(COMMON_FEATURES, 1) if rng.random() < 0.4 else [],
+    )
+
+
 def _timeline(rng: random.Random, case: Case, listings: list[Listing], *, now: datetime.datetime, today: datetime.date) -> list[Activity]:
     """The case's history as agents write it: the first inquiry, calls and mails both ways, visits and showings,
     notes, the step that brought it to its status; an open case may have a visit booked this week or next."""
@@ -190,7 +215,9 @@ def _timeline(rng: random.Random, case: Case, listings: list[Listing], *, now: d
         steps.append(CLOSING_STEPS[case.status])
     start = case.demo_created_at
     span = max((now - start).total_seconds(), 3600)
-    moments = sorted([start] + [start + datetime.timedelta(seconds=rng.uniform(0, span)) for _ in steps[1:]])
+    # Later entries fall in office hours of a day between the start and now (never in the future).
+    later = [_office_time(rng, timezone.localtime(start + datetime.timedelta(seconds=rng.uniform(0, span))).date()) for _ in steps[1:]]
+    moments = sorted([start] + [min(max(when, start), now) for when in later])
     activities = [
         Activity(company_id=case.company_id, case=case, kind=kind, direction=direction, occurred_at=when, actor_id=case.main_assignee_id,
                  subject=subject.format(**values), body=body.format(**values), is_done=True,
@@ -257,6 +284,7 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
 
     # The listings app draws the listings (imported here, not at the top: crm is the domain app below it);
     # its own random stream, so that what the demo holds besides listings does not depend on their number.
+    from estatecrm.listings.demo import AREAS as listing_areas
     from estatecrm.listings.demo import load_demo_listings, plant_demo_matches
 
     listing_rng = random.Random(seed)
@@ -330,16 +358,7 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
         others = [agent for agent, _unit in agents if agent.pk != case.main_assignee_id]
         for position, user in enumerate(rng.sample(others, rng.randint(0, 2))):
             case_assignees.append(CaseAssignee(company=company, case=case, user=user, position=position))
-        is_rent = case.kind == CaseKind.RENT
-        low = Decimal(rng.randint(50, 150)) / 10
-        desired.append(DesiredConditions(
-            company=company, case=case, rent_min=low if is_rent else None, rent_max=low + 3 if is_rent else None,
-            price_min=None if is_rent else rng.randint(2000, 5000), price_max=None if is_rent else rng.randint(5000, 9000),
-            layouts=rng.sample(Layout.values, 2), walk_minutes=rng.choice(WalkMinutes.values), building_age=rng.choice(BuildingAge.values),
-            lines_stations=[{"line": station.split("/")[0], "station": station.split("/")[1]} for station in rng.sample(STATIONS, 2)],
-            areas=[f"{rng.choice(PLACES)[1]}{rng.choice(PLACES)[2]}"], move_in=rng.choice(MoveIn.values),
-            features=rng.sample(Feature.values, 3),
-        ))
+        desired.append(_desired(rng, company, case, listing_areas))
         activities.extend(_timeline(rng, case, listings, now=now, today=today))
         for listing in rng.sample(listings, rng.randint(0, 2)):
             introductions.append(Introduction(company=company, case=case, listing=listing, listing_ref=listing.ref, listing_name=listing.name,

@@ -24,7 +24,7 @@ AREAS = [
 NAMES = ["パークハイツ", "メゾン", "グランフォルム", "レジデンス", "コーポ", "ヴィラ", "プラウド", "ライオンズマンション"]
 RENT_LAYOUTS = [("ワンルーム", 18, 25), ("1K", 20, 28), ("1DK", 25, 35), ("1LDK", 33, 48), ("2LDK", 50, 70), ("3LDK", 65, 85)]
 SALE_LAYOUTS = [("2LDK", 55, 72), ("3LDK", 68, 90), ("4LDK", 85, 110)]
-GENERIC_LISTINGS = 32
+GENERIC_LISTINGS = 60
 PLANTED_MATCHES = 8
 
 
