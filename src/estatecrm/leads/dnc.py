@@ -6,6 +6,7 @@ from pathlib import Path
 from django.core.files.storage import default_storage
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from estatecrm.crm.choices import ActivityKind, ContactPointKind
 from estatecrm.crm.guards import register_activity_guard, register_customer_badges
@@ -111,6 +112,7 @@ class DoNotCallImportJob(Job):
     """Rows with a lead name and/or a phone become entries scoped to the run's workgroups."""
 
     kind = DNC_RUN_KIND
+    label = gettext_lazy("Do-not-call list import")
     permission_rule = "do_not_call"
 
     def table(self):

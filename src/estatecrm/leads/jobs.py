@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from estatecrm.audit.actions import record_event
 from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_COLUMNS, POINT_COLUMNS
@@ -75,6 +76,7 @@ def open_run_table(run):
 @register_job
 class LeadImportJob(Job):
     kind = RUN_KIND
+    label = gettext_lazy("Lead import")
     permission_rule = "lead_imports"
     unit_param = "org_unit_id"
 
@@ -500,6 +502,7 @@ class LeadImportRevertJob(RevertJob):
     batch stay exact. When it completes, the import is marked reverted in the same transaction."""
 
     kind = revert_kind(RUN_KIND)
+    label = gettext_lazy("Revert of a lead import")
 
     def check_revertible(self, *, force: bool) -> None:
         from estatecrm.leads.actions import check_lead_import_revertible

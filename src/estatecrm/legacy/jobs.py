@@ -18,6 +18,7 @@ from pathlib import Path
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from estatecrm.audit.actions import record_event
 from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_COLUMNS, POINT_COLUMNS
@@ -288,6 +289,7 @@ def converted_batches(converter: Converter, order: Sequence[tuple[int, dict]], a
 @register_job
 class LegacyMigrationJob(Job):
     kind = RUN_KIND
+    label = gettext_lazy("Legacy migration")
     permission_rule = "legacy_migration"
     unit_param = "org_unit_id"
 

@@ -3,6 +3,7 @@
 from collections import Counter
 
 from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy
 
 from estatecrm.audit.actions import record_event
 from estatecrm.crm.models import Case, Customer
@@ -27,6 +28,7 @@ class LegacyMigrationRevertJob(RevertJob):
     is settled and the run is marked reverted, in the same transaction."""
 
     kind = revert_kind(RUN_KIND)
+    label = gettext_lazy("Revert of a data migration")
 
     def check_revertible(self, *, force: bool) -> None:
         from estatecrm.legacy.actions import check_legacy_migration_revertible

@@ -85,6 +85,8 @@ class JobResult:
 
 class Job(ABC):
     kind: ClassVar[str]
+    # What people call a run of this kind (pages: the dashboard's background jobs); `Run.kind_label`.
+    label: ClassVar[str] = ""
     # Who may read, abort and revert runs of this kind: a rule of tenancy/permissions.py, and the
     # params key naming the unit a unit-scoped rule is checked against.
     permission_rule: ClassVar[str] = "run_abort"

@@ -59,6 +59,14 @@ class Run(TenantOwnedModel, TimeStampedModel):
             models.Index(fields=["company", "status"], name="run_status_idx"),
         ]
 
+    @property
+    def kind_label(self) -> str:
+        """What people call this kind of run (the job's label; the kind itself for a kind without a job here)."""
+        from estatecrm.pipeline.engine import JOBS
+
+        job = JOBS.get(self.kind)
+        return str(job.label) if job is not None and job.label else self.kind
+
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
 

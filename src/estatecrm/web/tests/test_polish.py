@@ -115,3 +115,17 @@ def test_count_columns_do_not_reuse_the_list_title(client, company_admin):
     client.force_login(company_admin)
     content = client.get(reverse("masters:projects")).content.decode()
     assert "<th>Number of cases</th>" in content
+
+
+def test_dashboard_names_the_kind_of_each_background_run(client, company, company_admin):
+    # given: a lead import waiting and a migration's revert running
+    waiting = Run.objects.create(company=company, kind="lead_import", status=RunStatus.PENDING, source_name="leads.csv", created_by=company_admin)
+    revert = Run.objects.create(company=company, kind="legacy_migration_revert", status=RunStatus.RUNNING, source_name="bundle.zip",
+                                created_by=company_admin)
+    client.force_login(company_admin)
+    # when
+    content = client.get(reverse("web:dashboard"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    # then: what people call them, not the kind's code
+    assert f"#{waiting.pk} リードインポート leads.csv" in content
+    assert f"#{revert.pk} データ移行の取り消し bundle.zip" in content
+    assert "lead_import" not in content
