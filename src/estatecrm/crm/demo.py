@@ -40,6 +40,8 @@ from estatecrm.crm.choices import (
     MoveIn,
 )
 from estatecrm.crm.contact_points import build_contact_point
+from estatecrm.crm.demo_listings import AREAS as LISTING_AREAS
+from estatecrm.crm.demo_listings import load_demo_listings, plant_demo_matches
 from estatecrm.crm.models import (
     Activity,
     Case,
@@ -282,11 +284,8 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
     field, _ = do_upsert_custom_field(company=company, name="所有物件数", field_type="number")
     project, _ = do_upsert_project(company=company, name="春の反響リスト", custom_fields=[field])
 
-    # The listings app draws the listings (imported here, not at the top: crm is the domain app below it);
-    # its own random stream, so that what the demo holds besides listings does not depend on their number.
-    from estatecrm.listings.demo import AREAS as listing_areas
-    from estatecrm.listings.demo import load_demo_listings, plant_demo_matches
-
+    # The listings have their own random stream, so that what the demo holds besides listings does not
+    # depend on their number.
     listing_rng = random.Random(seed)
     listings = load_demo_listings(company=company, rng=listing_rng, agents=agents)
 
@@ -358,7 +357,7 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
         others = [agent for agent, _unit in agents if agent.pk != case.main_assignee_id]
         for position, user in enumerate(rng.sample(others, rng.randint(0, 2))):
             case_assignees.append(CaseAssignee(company=company, case=case, user=user, position=position))
-        desired.append(_desired(rng, company, case, listing_areas))
+        desired.append(_desired(rng, company, case, LISTING_AREAS))
         activities.extend(_timeline(rng, case, listings, now=now, today=today))
         for listing in rng.sample(listings, rng.randint(0, 2)):
             introductions.append(Introduction(company=company, case=case, listing=listing, listing_ref=listing.ref, listing_name=listing.name,
