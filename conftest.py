@@ -10,6 +10,17 @@ def _testing():
     return testing
 
 
+@pytest.fixture(autouse=True)
+def forget_cached_counts():
+    """The side menu's counts are cached per (company, user) id, and ids come back in later tests (a
+    rolled-back SQLite table reuses them): the cache goes with each test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def company(db):
     return _testing().make_company("acme", "アクメ不動産株式会社")

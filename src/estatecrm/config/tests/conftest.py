@@ -1,7 +1,6 @@
 """Fixtures of the generated route tests (roles, redirects)."""
 
 import pytest
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
@@ -19,14 +18,6 @@ from estatecrm.tenancy.choices import Role
 from estatecrm.tenancy.models import Membership
 from estatecrm.tenancy.selectors import actor_for
 from estatecrm.tenancy.tokens import do_create_api_token
-
-
-@pytest.fixture(autouse=True)
-def forget_cached_counts():
-    """The walks load every page, the side menu's counts too, which are cached per (company, user) id:
-    ids come back in later tests (a rolled-back SQLite table reuses them), so the cache goes with the test."""
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -27,16 +27,6 @@ def english_pages(client):
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
 
 
-@pytest.fixture(autouse=True)
-def fresh_counts():
-    """The side menu's counts are cached per company and user id; ids come again in later tests."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def case(company, org, agent):
     return testing.make_case(company, org["SBY"], main_assignee=agent, status=CaseStatus.NEW)
