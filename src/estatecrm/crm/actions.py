@@ -728,9 +728,11 @@ def do_log_activity(*, actor, case: Case, kind: str, occurred_at=None, subject: 
 
 @transaction.atomic(savepoint=False)
 def do_book_visit(*, actor, case: Case, visit_at, org_unit=None, subject: str = "", body: str = "") -> "Activity":
-    """Book a visit appointment (open until completed), held by `org_unit` (default: the case's unit)."""
+    """Book a visit appointment (open until completed), held by `org_unit` (default: the case's unit). The
+    visit is the case's main assignee's (their calendar and day), whoever books it: the audit says who did."""
     activity = Activity.objects.create(
-        company_id=case.company_id, case=case, kind=ActivityKind.VISIT_APPOINTMENT, occurred_at=visit_at, actor=actor.user,
+        company_id=case.company_id, case=case, kind=ActivityKind.VISIT_APPOINTMENT, occurred_at=visit_at,
+        actor_id=case.main_assignee_id or actor.user.pk,
         subject=subject, body=body, is_done=False, org_unit=org_unit or case.owning_org,
     )
     Case.objects.for_company(case.company_id).filter(pk=case.pk).update(updated_at=timezone.now())

@@ -194,12 +194,12 @@ def test_a_done_visit_can_be_neither_moved_nor_cancelled(company, org, company_a
 
 
 def test_an_agent_opens_on_their_own_visits_and_may_show_the_whole_unit(client, company, org, agent, company_admin):
-    # given: this week, a visit of the agent and one of the admin, both held by 渋谷店
+    # given: this week, a visit of the agent's case and one of the admin's case, both held by 渋谷店
     case = testing.make_case(company, org["SBY"], main_assignee=agent)
     today = timezone.localdate()
     noon = tokyo(*today.timetuple()[:3], 12, 0)
     mine = book(agent, case, noon)
-    admins = book(company_admin, case, noon + datetime.timedelta(minutes=30))
+    admins = book(company_admin, testing.make_case(company, org["SBY"], main_assignee=company_admin), noon + datetime.timedelta(minutes=30))
     client.force_login(agent)
     # when
     own = client.get(reverse("visits:calendar"))
@@ -210,6 +210,20 @@ def test_an_agent_opens_on_their_own_visits_and_may_show_the_whole_unit(client, 
     assert [len(day["visits"]) for day in own.context["days"]] == [1 if day["date"] == today else 0 for day in own.context["days"]]
     assert [visit.pk for day in everyone.context["days"] for visit in day["visits"]] == [mine.pk, admins.pk]
     assert f'data-visit-id="{mine.pk}"' in own.content.decode()
+
+
+def test_a_visit_booked_for_an_agent_s_case_is_on_the_agent_s_calendar(client, company, org, agent, company_admin):
+    # given: the admin (reception) books a visit for the agent's customer
+    case = testing.make_case(company, org["SBY"], main_assignee=agent)
+    visit = book(company_admin, case, next_week_at(11))
+    client.force_login(agent)
+    # when
+    own = client.get(reverse("visits:calendar"), {"week": visit.occurred_at.date().isoformat()})
+    # then: it is the agent's visit; the audit keeps who booked it
+    assert visit.actor_id == agent.pk
+    assert [item.pk for day in own.context["days"] for item in day["visits"]] == [visit.pk]
+    assert AuditEvent.objects.for_company(company.pk).filter(object_type="crm.activity", object_id=str(visit.pk), verb="create",
+                                                        actor=company_admin).exists()
 
 
 def test_the_calendar_moves_by_weeks(client, company, org, company_admin):
