@@ -352,7 +352,7 @@ class DryRunReport:
     counts: Counter
     issues: list  # [(row number, field key, reason code)], the first MAX_REPORTED_ISSUES
     issue_count: int
-    # Rows flagged as duplicates, the first MAX_ROW_DECISIONS: {"row", "rule", "customer_id", "lead_name", "phone", "decision"}
+    # Rows flagged as duplicates, the first MAX_ROW_DECISIONS: {"row", "rule", "customer_id", "lead_name", "phone", "email", "decision", "match"}
     duplicates: list = field(default_factory=list)
     duplicate_count: int = 0
 

@@ -13,7 +13,13 @@ from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_C
 from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import CaseKind, CaseOrigin, CaseStatus, ContactPointKind, CustomerKind
 from estatecrm.crm.models import Case, Contact, ContactPoint, Customer, CustomField
-from estatecrm.leads.choices import DEFAULT_DUPLICATE_KEYS, RUN_KIND, SOURCE_SYSTEM, DuplicateKey, DuplicatePolicy
+from estatecrm.leads.choices import (
+    DEFAULT_DUPLICATE_KEYS,
+    RUN_KIND,
+    SOURCE_SYSTEM,
+    DuplicateKey,
+    DuplicatePolicy,
+)
 from estatecrm.leads.converter import LeadRow, convert_row
 from estatecrm.leads.fields import lead_fields
 from estatecrm.normalize import reading_key
@@ -439,7 +445,6 @@ def candidate_matches(company_id: int, duplicate_keys, rows) -> tuple[dict[str, 
             by_phone.setdefault(phone, []).append(customer_id)
     emails = {lead.email for lead in rows if lead.email} if DuplicateKey.EMAIL in duplicate_keys else set()
     if emails:
-        # A phone's normalized form (E.164) never looks like an address: the kind only keeps it exact.
         points = ContactPoint.objects.for_company(company_id).filter(
             normalized__in=emails, kind=ContactPointKind.EMAIL, customer__deleted_at__isnull=True
         ).order_by()

@@ -172,3 +172,23 @@ def test_the_api_takes_email_as_a_duplicate_key_and_refuses_an_unknown_one(admin
     assert default["duplicates_by_rule"] == {"email": 1}
     assert unknown.status_code == 400
     assert unknown.json()["error"]["fields"] == {"duplicate_keys": ["Unknown duplicate keys: mail (use name, phone, email)."]}
+
+
+def test_the_dry_run_page_offers_the_key_and_lists_an_email_match(admin_client, company, org, project, settings, tmp_path):
+    # given: an existing customer with the address of the file's second row, and another name and phone
+    settings.MEDIA_ROOT = tmp_path / "media"
+    existing = make_case(company, org["HQ"], customer_name="高橋 健", phones=(("mobile", "090-7777-0000"),), emails=("hanako@example.jp",))
+    content = "氏名,電話番号,メール\r\n渡邊 髙志,090-1234-5678,takashi@example.jp\r\n佐藤 花子,080-2222-3333,Hanako@Example.jp\r\n".encode("cp932")
+    admin_client.post("/imports/new/", {"file": SimpleUploadedFile("people.csv", content, content_type="text/csv"), "project": project.pk})
+    page = admin_client.get("/imports/new/mapping/")
+    form = page.context["form"]
+    data = {name: form[name].value() for name in form.fields if form[name].value() not in (None, "", [])}
+    # when: the dry run with the keys the page checks at first
+    page = admin_client.post("/imports/new/mapping/", {**data, "action": "dry_run"})
+    # then
+    assert list(data["duplicate_keys"]) == ["name", "phone", "email"]
+    assert 'name="duplicate_keys" value="email"' in page.content.decode()
+    duplicates = [(item["row"], item["rule"], item["match"], item["email"], item["case_id"]) for item in page.context["dry_run"]["duplicates"]]
+    assert duplicates == [(3, "email", "strong", "hanako@example.jp", existing.pk)]
+    assert page.context["dry_run"]["summary"]["duplicates_by_rule"] == {"email": 1}
+    assert '<span class="badge" data-match="strong">Strong: same e-mail</span>' in page.content.decode()
