@@ -193,7 +193,7 @@ class LeadImportJob(Job):
                 counts[f"duplicates:{rule}"] += 1
                 # A name alone is a weak match (same name, another phone and e-mail: 山田 太郎 is common); the
                 # same phone or e-mail is a strong one.
-                strength = "weak" if rule == "name" and not self.same_point(lead, duplicate_of, existing) else "strong"
+                strength = "weak" if rule == "name" and not same_point(lead, duplicate_of, *existing[1:]) else "strong"
                 counts[f"duplicate_matches:{strength}"] += 1
                 decision = self.decisions.get(lead.row_number, self.policy)
                 # Flagged, not failed: the dry run lists these rows so an admin can decide them one by one.
@@ -346,9 +346,13 @@ class LeadImportJob(Job):
         )
 
     def duplicate_of(self, lead, by_name, by_phone, by_email) -> tuple[int | str | None, str]:
-        """An existing customer's id, or the lead key of a lead earlier in this file, that the row duplicates."""
-        if DuplicateKey.NAME in self.duplicate_keys and lead.lead_key in by_name:
-            return by_name[lead.lead_key], "name"
+        """An existing customer's id, or the lead key of a lead earlier in this file, that the row duplicates.
+
+        A strong match wins over a weak one: a row whose name matches one customer while its phone or
+        e-mail address is another's duplicates the other."""
+        named = by_name.get(lead.lead_key) if DuplicateKey.NAME in self.duplicate_keys else None
+        if named is not None and same_point(lead, named, by_phone, by_email):
+            return named, "name"
         for key, value, existing, earlier_leads in ((DuplicateKey.PHONE, lead.phone, by_phone, self.run_phones),
                                                     (DuplicateKey.EMAIL, lead.email, by_email, self.run_emails)):
             if key not in self.duplicate_keys or not value:
@@ -360,13 +364,7 @@ class LeadImportJob(Job):
             # lead it is just another contact row of that lead.
             if earlier is not None and earlier != lead.lead_key:
                 return earlier, f"{key.value}_in_file"
-        return None, ""
-
-    @staticmethod
-    def same_point(lead, customer_id, existing) -> bool:
-        """Whether the row's phone or e-mail belongs to the existing customer its name matched."""
-        _by_name, by_phone, by_email = existing
-        return by_phone.get(lead.phone) == customer_id or bool(lead.email) and by_email.get(lead.email) == customer_id
+        return (named, "name") if named is not None else (None, "")
 
     def overwrite(self, lead: LeadRow, customer_id: int, counts: Counter) -> dict:
         """Update the existing lead with the row's non-empty values; returns what it was (for revert)."""
@@ -419,6 +417,11 @@ def customer_row(lead: LeadRow, customer_id: int, customer_kind: str) -> tuple:
     return (customer_id, lead.customer_kind or customer_kind, lead.lead_name, lead.lead_key, lead.postal_code, lead.prefecture, lead.city,
             lead.street, lead.building, lead.homepage, lead.custom_json or (to_json(lead.custom) if lead.custom else EMPTY_DICT), lead.birth_date,
             kana, reading_key(kana) if kana else "")
+
+
+def same_point(lead: LeadRow, customer_id: int, by_phone: dict[str, int], by_email: dict[str, int]) -> bool:
+    """Whether the row's phone or e-mail address belongs to the existing customer its name matched."""
+    return by_phone.get(lead.phone) == customer_id or bool(lead.email) and by_email.get(lead.email) == customer_id
 
 
 def candidate_matches(company_id: int, duplicate_keys, rows) -> tuple[dict[str, list[int]], dict[str, list[int]], dict[str, list[int]]]:

@@ -192,3 +192,19 @@ def test_the_dry_run_page_offers_the_key_and_lists_an_email_match(admin_client, 
     assert duplicates == [(3, "email", "strong", "hanako@example.jp", existing.pk)]
     assert page.context["dry_run"]["summary"]["duplicates_by_rule"] == {"email": 1}
     assert '<span class="badge" data-match="strong">Strong: same e-mail</span>' in page.content.decode()
+
+
+def test_a_strong_match_wins_over_a_weak_one_with_another_customer(company, org, admin_actor, tmp_path):
+    # given: 佐藤 花子 with other points, and 高橋 健 with the address and the phone of the file's rows
+    make_case(company, org["HQ"], customer_name="佐藤 花子", phones=(("mobile", "090-8888-0000"),), emails=("sato@example.jp",))
+    takahashi = make_case(company, org["HQ"], customer_name="高橋 健", phones=(("mobile", "090-7777-0000"),), emails=("ken@example.jp",))
+    project, _ = do_upsert_project(company=company, name="来店リスト")
+    path = tmp_path / "people.csv"
+    rows = ["氏名,電話番号,メール", "佐藤 花子,080-2222-3333,ken@example.jp", "佐藤 花子,090-7777-0000,"]
+    path.write_bytes(("\r\n".join(rows) + "\r\n").encode("cp932"))
+    # when
+    run = run_import(admin_actor, path, project, on_duplicate="skip")
+    # then: both rows duplicate 高橋 健, by e-mail and by phone, though their name is 佐藤 花子's
+    assert duplicate_counts(run) == {"duplicates:email": 1, "duplicates:phone": 1, "duplicate_matches:strong": 2}
+    assert flagged(company, run) == [(2, "email", "duplicate_email", "strong", takahashi.customer_id),
+                                     (3, "phone", "duplicate_phone", "strong", takahashi.customer_id)]
