@@ -15,7 +15,7 @@ from estatecrm.core.transactions import enqueue_on_commit
 from estatecrm.crm.choices import CaseKind, CustomerKind
 from estatecrm.crm.models import Case, Customer, Project, ProjectField
 from estatecrm.leads import error_codes
-from estatecrm.leads.choices import RUN_KIND, DuplicatePolicy
+from estatecrm.leads.choices import DEFAULT_DUPLICATE_KEYS, RUN_KIND, DuplicatePolicy
 from estatecrm.leads.fields import CUSTOM_PREFIX, NEW_CUSTOM_PREFIX, is_column_key, lead_fields
 from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
 from estatecrm.pipeline.engine import execute_run
@@ -92,7 +92,7 @@ def create_column_fields(*, actor: Actor, project: Project, mapping: dict) -> di
 @transaction.atomic
 def do_start_lead_import(
     *, actor: Actor, path: Path, file_name: str, project: Project, mapping: dict | None = None, encoding: str = "",
-    delimiter: str = "", sheet: str = "", header_row: int | None = None, duplicate_keys=("name", "phone"),
+    delimiter: str = "", sheet: str = "", header_row: int | None = None, duplicate_keys=DEFAULT_DUPLICATE_KEYS,
     on_duplicate: str = DuplicatePolicy.ADD, decisions: dict | None = None, background: bool = True,
     case_kind: str | None = None, customer_kind: str | None = None,
 ) -> Run:
@@ -352,7 +352,7 @@ class DryRunReport:
     counts: Counter
     issues: list  # [(row number, field key, reason code)], the first MAX_REPORTED_ISSUES
     issue_count: int
-    # Rows flagged as duplicates, the first MAX_ROW_DECISIONS: {"row", "rule", "customer_id", "lead_name", "phone", "decision"}
+    # Rows flagged as duplicates, the first MAX_ROW_DECISIONS: {"row", "rule", "customer_id", "lead_name", "phone", "email", "decision", "match"}
     duplicates: list = field(default_factory=list)
     duplicate_count: int = 0
 

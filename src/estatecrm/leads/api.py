@@ -16,7 +16,7 @@ from estatecrm.core.ids import PathId
 from estatecrm.core.scope import company_scope
 from estatecrm.crm.models import Project
 from estatecrm.leads import actions, schemas
-from estatecrm.leads.choices import DuplicatePolicy
+from estatecrm.leads.choices import DEFAULT_DUPLICATE_KEYS, DuplicateKey, DuplicatePolicy
 from estatecrm.leads.models import DoNotCallEntry, DoNotCallScope
 from estatecrm.leads.reports import write_failed_rows
 from estatecrm.leads.selectors import (
@@ -103,6 +103,9 @@ def options_from(mapping: str | None, duplicate_keys: str, on_duplicate: str, de
         raise ApplicationError("invalid", str(error), fields={"mapping": [str(error)]}) from None
     parsed_decisions = parse_decisions(decisions) if decisions else None
     keys = [key.strip() for key in duplicate_keys.split(",") if key.strip()]
+    if unknown := sorted(set(keys) - set(DuplicateKey.values)):
+        message = _("Unknown duplicate keys: %(keys)s (use name, phone, email).") % {"keys": ", ".join(unknown)}
+        raise ApplicationError("invalid", message, fields={"duplicate_keys": [message]})
     if on_duplicate not in DuplicatePolicy.values:
         message = _("on_duplicate must be add, skip or overwrite.")
         raise ApplicationError("invalid", message, fields={"on_duplicate": [message]})
@@ -127,7 +130,7 @@ def detect(request, project_id: int = Form(...), file: UploadedFile = File(...),
 
 @router.post("/lead-imports/dry-run", response=schemas.DryRunOut)
 def dry_run(request, project_id: int = Form(...), file: UploadedFile = File(...), mapping: str | None = Form(None),
-            encoding: str = Form(""), sheet: str = Form(""), duplicate_keys: str = Form("name,phone"),
+            encoding: str = Form(""), sheet: str = Form(""), duplicate_keys: str = Form(",".join(DEFAULT_DUPLICATE_KEYS)),
             on_duplicate: str = Form("add"), decisions: str | None = Form(None),
                  case_kind: str = Form(""), customer_kind: str = Form("")):
     """Step 2: the counts an import would give (new leads and contacts, duplicates by rule, failures by reason); writes nothing."""
@@ -147,7 +150,7 @@ def dry_run(request, project_id: int = Form(...), file: UploadedFile = File(...)
 
 @router.post("/lead-imports", response={202: schemas.ImportOut})
 def start_import(request, project_id: int = Form(...), file: UploadedFile = File(...), mapping: str | None = Form(None),
-                 encoding: str = Form(""), sheet: str = Form(""), duplicate_keys: str = Form("name,phone"),
+                 encoding: str = Form(""), sheet: str = Form(""), duplicate_keys: str = Form(",".join(DEFAULT_DUPLICATE_KEYS)),
                  on_duplicate: str = Form("add"), decisions: str | None = Form(None),
                  case_kind: str = Form(""), customer_kind: str = Form("")):
     """Start an import in the background; poll GET /lead-imports/{id} for progress."""

@@ -14,3 +14,8 @@ class DuplicatePolicy(models.TextChoices):
 class DuplicateKey(models.TextChoices):
     NAME = "name", _("Lead name")
     PHONE = "phone", _("Phone number")
+    EMAIL = "email", _("E-mail address")
+
+
+# What an import checks unless told otherwise. A run keeps the keys it started with in its params.
+DEFAULT_DUPLICATE_KEYS = (DuplicateKey.NAME.value, DuplicateKey.PHONE.value, DuplicateKey.EMAIL.value)

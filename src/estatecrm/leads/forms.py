@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from estatecrm.core.forms import IdsMultipleChoiceField
 from estatecrm.crm.choices import CaseKind, CustomerKind
 from estatecrm.crm.models import Project
-from estatecrm.leads.choices import DuplicateKey, DuplicatePolicy
+from estatecrm.leads.choices import DEFAULT_DUPLICATE_KEYS, DuplicateKey, DuplicatePolicy
 from estatecrm.leads.fields import NEW_CUSTOM_PREFIX, NOTE_PREFIX
 from estatecrm.tenancy.models import Workgroup
 
@@ -98,7 +98,7 @@ class MappingForm(forms.Form):
     new_custom_columns = forms.MultipleChoiceField(required=False, widget=forms.MultipleHiddenInput)
 
     duplicate_keys = forms.MultipleChoiceField(label=_("Duplicate check by"), choices=DuplicateKey.choices, required=False,
-                                               widget=forms.CheckboxSelectMultiple, initial=DuplicateKey.values)
+                                               widget=forms.CheckboxSelectMultiple, initial=DEFAULT_DUPLICATE_KEYS)
     on_duplicate = forms.ChoiceField(label=_("When a row is a duplicate"), choices=DuplicatePolicy.choices, widget=forms.RadioSelect,
                                      initial=DuplicatePolicy.ADD)
     mapping_name = forms.CharField(label=_("Save this mapping as"), max_length=100, required=False,

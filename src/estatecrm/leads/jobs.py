@@ -14,7 +14,13 @@ from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_C
 from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import CaseKind, CaseOrigin, CaseStatus, ContactPointKind, CustomerKind
 from estatecrm.crm.models import Case, Contact, ContactPoint, Customer, CustomField
-from estatecrm.leads.choices import RUN_KIND, SOURCE_SYSTEM, DuplicateKey, DuplicatePolicy
+from estatecrm.leads.choices import (
+    DEFAULT_DUPLICATE_KEYS,
+    RUN_KIND,
+    SOURCE_SYSTEM,
+    DuplicateKey,
+    DuplicatePolicy,
+)
 from estatecrm.leads.converter import LeadRow, convert_row
 from estatecrm.leads.fields import lead_fields
 from estatecrm.normalize import reading_key
@@ -55,6 +61,8 @@ OVERWRITE_FIELDS = ("postal_code", "prefecture", "city", "street", "building", "
 # The company's write lock (pipeline.WriteLock) of every lead import: duplicates are looked for among
 # the whole company's customers, so two imports of one company check and write one after the other.
 DUPLICATE_LOCK = "leads.duplicates"
+# The row field a duplicate rule's issue points at.
+RULE_FIELDS = {"name": "lead_name", "phone": "phone", "phone_in_file": "phone", "email": "email", "email_in_file": "email"}
 
 
 
@@ -85,7 +93,7 @@ class LeadImportJob(Job):
         self.company_id = run.company_id
         self.params = run.params
         self.policy = self.params.get("on_duplicate", DuplicatePolicy.ADD)
-        self.duplicate_keys = set(self.params.get("duplicate_keys", [DuplicateKey.NAME, DuplicateKey.PHONE]))
+        self.duplicate_keys = set(self.params.get("duplicate_keys", DEFAULT_DUPLICATE_KEYS))
         self.decisions = {int(row): decision for row, decision in (self.params.get("decisions") or {}).items()}
         self.custom_fields = {
             field.name: (field.field_type, list(field.choices or []))
@@ -139,13 +147,15 @@ class LeadImportJob(Job):
         self.run_customer_ids: set[int] = set(created)
         self.run_leads: dict[str, int] = {}
         self.run_phones: dict[str, str] = {}  # phone -> lead key of this run's lead that has it
+        self.run_emails: dict[str, str] = {}  # e-mail -> lead key of this run's lead that has it
         if self.run_customer_ids:
             key_of = dict(Customer.objects.for_company(self.company_id).filter(pk__in=self.run_customer_ids).values_list("pk", "name_key"))
             for pk, key in key_of.items():
                 self.run_leads.setdefault(key, pk)
             points = ContactPoint.objects.for_company(self.company_id).filter(customer_id__in=self.run_customer_ids)
-            for customer_id, phone in points.exclude(kind=ContactPointKind.EMAIL).values_list("customer_id", "normalized"):
-                self.run_phones.setdefault(phone, key_of[customer_id])
+            for customer_id, kind, normalized in points.values_list("customer_id", "kind", "normalized"):
+                known = self.run_emails if kind == ContactPointKind.EMAIL else self.run_phones
+                known.setdefault(normalized, key_of[customer_id])
         self.importer = User.objects.get(pk=self.params["acting_user_id"])
         self.assignees: dict[str, User] = {}
         self.primary_units = dict(
@@ -174,24 +184,25 @@ class LeadImportJob(Job):
                 ledger.append(self.ledger_row(lead, LedgerOutcome.FAILED))
             else:
                 valid.append(lead)
-        existing_by_name, existing_by_phone = self.existing_matches(valid, looked_up)
+        existing = self.existing_matches(valid, looked_up)
         new_leads: list[LeadRow] = []
         # (row, customer id, or the lead key of a lead created in this batch)
         contact_rows: list[tuple[LeadRow, int | str]] = []
         for lead in valid:
             same_run_customer = self.run_leads.get(lead.lead_key)
-            duplicate_of, rule = self.duplicate_of(lead, existing_by_name, existing_by_phone)
+            duplicate_of, rule = self.duplicate_of(lead, *existing)
             if duplicate_of is not None:
                 counts[f"duplicates:{rule}"] += 1
-                # A name alone is a weak match (same name, another phone: 山田 太郎 is common); the same phone is a strong one.
-                strength = "weak" if rule == "name" and existing_by_phone.get(lead.phone) != duplicate_of else "strong"
+                # A name alone is a weak match (same name, another phone and e-mail: 山田 太郎 is common); the
+                # same phone or e-mail is a strong one.
+                strength = "weak" if rule == "name" and not same_point(lead, duplicate_of, *existing[1:]) else "strong"
                 counts[f"duplicate_matches:{strength}"] += 1
                 decision = self.decisions.get(lead.row_number, self.policy)
                 # Flagged, not failed: the dry run lists these rows so an admin can decide them one by one.
-                existing = duplicate_of if isinstance(duplicate_of, int) and duplicate_of > 0 else None
-                issues.append((lead.row_number, "lead_name" if rule == "name" else "phone",
-                               f"duplicate_{rule}", to_json({"customer_id": existing, "lead_name": lead.lead_name, "phone": lead.phone,
-                                                             "decision": decision, "match": strength}), None, False))
+                existing_id = duplicate_of if isinstance(duplicate_of, int) and duplicate_of > 0 else None
+                issues.append((lead.row_number, RULE_FIELDS[rule], f"duplicate_{rule}",
+                               to_json({"customer_id": existing_id, "lead_name": lead.lead_name, "phone": lead.phone, "email": lead.email,
+                                        "decision": decision, "match": strength}), None, False))
                 if decision == DuplicatePolicy.SKIP:
                     counts["skipped_duplicates"] += 1
                     target = duplicate_of if isinstance(duplicate_of, int) else self.run_leads.get(duplicate_of)
@@ -210,6 +221,8 @@ class LeadImportJob(Job):
                     counts["contacts_added_to_leads"] += 1
                     continue
             self.run_phones.setdefault(lead.phone, lead.lead_key)
+            if lead.email:
+                self.run_emails.setdefault(lead.email, lead.lead_key)
             if same_run_customer is not None:
                 contact_rows.append((lead, same_run_customer if same_run_customer > 0 else lead.lead_key))
                 ledger.append(self.ledger_row(lead, LedgerOutcome.UPDATED, None, CONTACT_ADDED))
@@ -250,9 +263,9 @@ class LeadImportJob(Job):
         self.own_versions.add(version)
         if looked_up is None:
             return None
-        by_name, by_phone, seen_version = looked_up
+        *matches, seen_version = looked_up
         if all(other in self.own_versions for other in range(seen_version + 1, version)):
-            return by_name, by_phone
+            return tuple(matches)
         return None
 
     def constants(self, now) -> dict:
@@ -323,30 +336,37 @@ class LeadImportJob(Job):
             for user in User.objects.filter(company_id=self.company_id, email__in=wanted, is_active=True):
                 self.assignees[user.email] = user
 
-    def existing_matches(self, rows, looked_up=None) -> tuple[dict[str, int], dict[str, int]]:
-        """Per key, the existing customer a row duplicates: the lowest id not created by this run.
+    def existing_matches(self, rows, looked_up=None) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        """Per key (name, phone, e-mail), the existing customer a row duplicates: the lowest id not created by this run.
 
         `looked_up`: the batch's `candidate_matches`, when the reading process looked them up already."""
-        by_name, by_phone = looked_up if looked_up is not None else candidate_matches(self.company_id, self.duplicate_keys, rows)
+        matches = looked_up if looked_up is not None else candidate_matches(self.company_id, self.duplicate_keys, rows)
         run_customers = self.run_customer_ids
-        return (
-            {key: lowest for key, ids in by_name.items() if (lowest := min((pk for pk in ids if pk not in run_customers), default=None))},
-            {key: lowest for key, ids in by_phone.items() if (lowest := min((pk for pk in ids if pk not in run_customers), default=None))},
+        return tuple(
+            {key: lowest for key, ids in by_key.items() if (lowest := min((pk for pk in ids if pk not in run_customers), default=None))}
+            for by_key in matches
         )
 
-    def duplicate_of(self, lead, by_name, by_phone) -> tuple[int | str | None, str]:
-        """An existing customer's id, or the lead key of a lead earlier in this file, that the row duplicates."""
-        if DuplicateKey.NAME in self.duplicate_keys and lead.lead_key in by_name:
-            return by_name[lead.lead_key], "name"
-        if DuplicateKey.PHONE in self.duplicate_keys:
-            if lead.phone in by_phone:
-                return by_phone[lead.phone], "phone"
-            earlier = self.run_phones.get(lead.phone)
-            # Within the file, a phone seen under another lead is a duplicate; under the same lead it is
-            # just another contact row of that lead.
+    def duplicate_of(self, lead, by_name, by_phone, by_email) -> tuple[int | str | None, str]:
+        """An existing customer's id, or the lead key of a lead earlier in this file, that the row duplicates.
+
+        A strong match wins over a weak one: a row whose name matches one customer while its phone or
+        e-mail address is another's duplicates the other."""
+        named = by_name.get(lead.lead_key) if DuplicateKey.NAME in self.duplicate_keys else None
+        if named is not None and same_point(lead, named, by_phone, by_email):
+            return named, "name"
+        for key, value, existing, earlier_leads in ((DuplicateKey.PHONE, lead.phone, by_phone, self.run_phones),
+                                                    (DuplicateKey.EMAIL, lead.email, by_email, self.run_emails)):
+            if key not in self.duplicate_keys or not value:
+                continue
+            if value in existing:
+                return existing[value], key.value
+            earlier = earlier_leads.get(value)
+            # Within the file, a phone or e-mail seen under another lead is a duplicate; under the same
+            # lead it is just another contact row of that lead.
             if earlier is not None and earlier != lead.lead_key:
-                return earlier, "phone_in_file"
-        return None, ""
+                return earlier, f"{key.value}_in_file"
+        return (named, "name") if named is not None else (None, "")
 
     def overwrite(self, lead: LeadRow, customer_id: int, counts: Counter) -> dict:
         """Update the existing lead with the row's non-empty values; returns what it was (for revert)."""
@@ -401,14 +421,21 @@ def customer_row(lead: LeadRow, customer_id: int, customer_kind: str) -> tuple:
             kana, reading_key(kana) if kana else "")
 
 
-def candidate_matches(company_id: int, duplicate_keys, rows) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-    """Customers of the company (not in the trash) sharing a duplicate key with a valid row: key -> ids.
+def same_point(lead: LeadRow, customer_id: int, by_phone: dict[str, int], by_email: dict[str, int]) -> bool:
+    """Whether the row's phone or e-mail address belongs to the existing customer its name matched."""
+    return by_phone.get(lead.phone) == customer_id or bool(lead.email) and by_email.get(lead.email) == customer_id
+
+
+def candidate_matches(company_id: int, duplicate_keys, rows) -> tuple[dict[str, list[int]], dict[str, list[int]], dict[str, list[int]]]:
+    """Customers of the company (not in the trash) sharing a duplicate key with a valid row, per key
+    (name, phone, e-mail): key -> ids. One query per key and batch.
 
     No ORDER BY in SQL: it would make SQLite walk the company's rows in id order instead of using the
     (company, key) indexes.
     """
     by_name: dict[str, list[int]] = {}
     by_phone: dict[str, list[int]] = {}
+    by_email: dict[str, list[int]] = {}
     rows = [lead for lead in rows if not lead.errors]
     if DuplicateKey.NAME in duplicate_keys and rows:
         keys = {lead.lead_key for lead in rows}
@@ -421,10 +448,17 @@ def candidate_matches(company_id: int, duplicate_keys, rows) -> tuple[dict[str, 
         ).exclude(kind=ContactPointKind.EMAIL).order_by()
         for customer_id, phone in points.values_list("customer_id", "normalized"):
             by_phone.setdefault(phone, []).append(customer_id)
-    return by_name, by_phone
+    emails = {lead.email for lead in rows if lead.email} if DuplicateKey.EMAIL in duplicate_keys else set()
+    if emails:
+        points = ContactPoint.objects.for_company(company_id).filter(
+            normalized__in=emails, kind=ContactPointKind.EMAIL, customer__deleted_at__isnull=True
+        ).order_by()
+        for customer_id, email in points.values_list("customer_id", "normalized"):
+            by_email.setdefault(email, []).append(customer_id)
+    return by_name, by_phone, by_email
 
 
-def looked_up_matches(lookup: tuple, rows) -> tuple[dict, dict, int]:
+def looked_up_matches(lookup: tuple, rows) -> tuple[dict, dict, dict, int]:
     """`candidate_matches` of the rows (`lookup`: company id, duplicate keys), with the version of the
     company's duplicate lock noted before looking (the writer learns from it whether they are still current)."""
     company_id, duplicate_keys = lookup

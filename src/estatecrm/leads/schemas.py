@@ -14,7 +14,7 @@ class ImportSummary(Schema):
     failed: int
     failed_by_reason: dict[str, int]
     duplicates_by_rule: dict[str, int]
-    duplicate_matches: dict[str, int] = {}  # strong (same phone) / weak (same name, another phone)
+    duplicate_matches: dict[str, int] = {}  # strong (same phone or e-mail) / weak (same name, another phone and e-mail)
 
 
 class RevertOut(Schema):
@@ -64,7 +64,7 @@ class DryRunOut(Schema):
     failed: int
     failed_by_reason: dict[str, int]
     duplicates_by_rule: dict[str, int]
-    duplicate_matches: dict[str, int] = {}  # strong (same phone) / weak (same name, another phone)
+    duplicate_matches: dict[str, int] = {}  # strong (same phone or e-mail) / weak (same name, another phone and e-mail)
 
 
 class RevertIn(Schema):

@@ -196,7 +196,8 @@ def summary_context(counts: dict, lead_fields=None) -> dict:
 
 
 def rule_label(rule: str) -> str:
-    return {"name": _("Lead name"), "phone": _("Phone number"), "phone_in_file": _("Phone number, within the file")}.get(rule, rule)
+    return {"name": _("Lead name"), "phone": _("Phone number"), "phone_in_file": _("Phone number, within the file"),
+            "email": _("E-mail address"), "email_in_file": _("E-mail address, within the file")}.get(rule, rule)
 
 
 # ---------------------------------------------------------------------------------------------

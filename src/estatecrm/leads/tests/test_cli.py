@@ -58,7 +58,7 @@ def test_dry_run_with_a_new_project_writes_nothing(company, company_admin, write
     ("args", "message"),
     [
         (["--project", "ない"], "Unknown project: ない (pass --create-project to create it)"),
-        (["--project", "春の反響リスト", "--duplicate-keys", "name,fax"], "Unknown duplicate keys: fax (use name, phone)"),
+        (["--project", "春の反響リスト", "--duplicate-keys", "name,fax"], "Unknown duplicate keys: fax (use name, phone, email)"),
         (["--project", "春の反響リスト", "--as", "nobody@example.jp"], "No user nobody@example.jp in company acme"),
     ],
 )

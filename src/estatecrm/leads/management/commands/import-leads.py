@@ -11,7 +11,7 @@ from estatecrm.core.scope import company_scope
 from estatecrm.crm.actions import do_upsert_project
 from estatecrm.crm.models import Project
 from estatecrm.leads import actions
-from estatecrm.leads.choices import DuplicateKey, DuplicatePolicy
+from estatecrm.leads.choices import DEFAULT_DUPLICATE_KEYS, DuplicateKey, DuplicatePolicy
 from estatecrm.leads.selectors import import_summary, summarize_counts
 from estatecrm.pipeline.commands import check_run_ended_well
 from estatecrm.pipeline.engine import execute_run
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         parser.add_argument("--sheet")
         parser.add_argument("--encoding")
         parser.add_argument("--header-row", type=int)
-        parser.add_argument("--duplicate-keys", default="name,phone")
+        parser.add_argument("--duplicate-keys", default=",".join(DEFAULT_DUPLICATE_KEYS), help="comma-separated: name, phone, email")
         parser.add_argument("--on-duplicate", default=DuplicatePolicy.ADD, choices=DuplicatePolicy.values)
         parser.add_argument("--case-kind", choices=("rent", "buy"), help="the kind of case each new lead gets (default: the project's)")
         parser.add_argument("--customer-kind", choices=("person", "company"),
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         keys = [key.strip() for key in options["duplicate_keys"].split(",") if key.strip()]
         unknown = set(keys) - set(DuplicateKey.values)
         if unknown:
-            raise CommandError(f"Unknown duplicate keys: {', '.join(sorted(unknown))} (use name, phone)")
+            raise CommandError(f"Unknown duplicate keys: {', '.join(sorted(unknown))} (use name, phone, email)")
         project = Project.objects.for_company(company).filter(name=options["project"]).first()
         if project is None and not options["create_project"]:
             raise CommandError(f"Unknown project: {options['project']} (pass --create-project to create it)")
