@@ -14,12 +14,13 @@ from estatecrm.core.errors import ApplicationError
 from estatecrm.core.versions import ReadVersion
 from estatecrm.crm.choices import (
     FEATURE_BITS,
+    ActivityKind,
     CaseKind,
     IntroductionMethod,
     IntroductionReaction,
     ListingStatus,
 )
-from estatecrm.crm.models import Case, Introduction, Listing, ListingPhoto, ListingStation
+from estatecrm.crm.models import Activity, Case, Introduction, Listing, ListingPhoto, ListingStation
 from estatecrm.listings import error_codes
 from estatecrm.listings.selectors import station_name
 from estatecrm.normalize import normalize_postal_code
@@ -242,6 +243,14 @@ def do_introduce_listings(*, case: Case, listings: Sequence[Listing], method: st
             record_event(company_id=case.company_id, actor=acting_user, verb="create", instance=introduction,
                          after={"case": case.pk, **snapshot(introduction, ["listing_id", "introduced_on", "method"])})
             created.append(introduction)
+        if created:
+            # The timeline says what was introduced and how (a record, not a contact: the last contact stays).
+            now = timezone.now()
+            Activity.objects.create(
+                company_id=case.company_id, case=case, kind=ActivityKind.SYSTEM, occurred_at=now, actor=acting_user,
+                subject=_("Listings introduced (%(method)s)") % {"method": IntroductionMethod(method).label},
+                body="\n".join(f"{item.listing_ref} {item.listing_name} {item.layout}".rstrip() for item in created), is_done=True)
+            Case.objects.for_company(case.company_id).filter(pk=case.pk).update(updated_at=now)
     return created
 
 

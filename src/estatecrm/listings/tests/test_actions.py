@@ -11,7 +11,7 @@ from estatecrm.audit.models import AuditEvent
 from estatecrm.core.errors import ApplicationError, Conflict, PermissionDenied
 from estatecrm.core.versions import ReadVersion
 from estatecrm.crm.choices import FEATURE_BITS
-from estatecrm.crm.models import Introduction, Listing, ListingPhoto, ListingStation
+from estatecrm.crm.models import Activity, Introduction, Listing, ListingPhoto, ListingStation
 from estatecrm.listings import actions
 from estatecrm.listings.tests.conftest import make_listing
 
@@ -119,6 +119,11 @@ def test_introduce_several_listings_in_one_step_skipping_those_already_introduce
     assert again == []
     assert Introduction.objects.for_company(company).filter(case=case).count() == 2
     assert AuditEvent.objects.for_company(company).filter(object_type="crm.introduction", verb="create").count() == 2
+    # the timeline has one entry for the step that introduced something, none for the one that did not
+    entries = list(Activity.objects.for_company(company).filter(case=case).values_list("kind", "subject", "body", "actor_id"))
+    assert entries == [("system", "Listings introduced (E-mail)", f"R-1 {rent.name} 1K\nS-1 {sale.name} 3LDK", agent.pk)]
+    case.refresh_from_db()
+    assert case.last_contact_at is None
 
 
 def test_introduce_refuses_an_unknown_method_or_no_listing(company, agent, case):
