@@ -131,3 +131,16 @@ def test_an_agent_gets_no_tables(client, agent, day_data):
     # then
     assert (response.context["agent_rows"], response.context["unit_rows"]) == ([], [])
     assert 'data-testid="agents-table"' not in response.content.decode()
+
+
+def test_the_overview_is_computed_once_a_minute_and_the_users_own_numbers_are_live(client, company, org, company_admin, agent):
+    # given: the admin has seen the dashboard once
+    client.force_login(company_admin)
+    first = client.get(reverse("web:dashboard"))
+    # when: a case of the admin becomes due today
+    case_for(company, org["HQ"], company_admin, next_action_at=timezone.now())
+    again = client.get(reverse("web:dashboard"))
+    # then: their own number moved at once; the tables over every agent come from the minute's copy
+    assert (first.context["numbers"]["next_today"], again.context["numbers"]["next_today"]) == (0, 1)
+    admin_row = [row for row in again.context["agent_rows"] if row["agent"].pk == company_admin.pk]
+    assert [row["next_today"] for row in admin_row] == [0]
