@@ -10,7 +10,6 @@ from estatecrm.core.errors import NotFound
 from estatecrm.crm.choices import ActivityKind, CaseOrigin, CaseStatus, ContactPointKind
 from estatecrm.crm.models import Activity, Case, Contact, ContactPoint, Customer, DesiredConditions
 from estatecrm.normalize import format_national, normalize_email, normalize_phone
-from estatecrm.normalize.phone import format_phone
 from estatecrm.tenancy.models import Membership, OrgUnit, User
 from estatecrm.tenancy.selectors import Actor, subtree_ids
 
@@ -236,12 +235,7 @@ def next_actions_due(*, actor: Actor, day: DayBounds, limit: int = 50) -> list[C
     cases = list(visible_cases(actor=actor).filter(
         main_assignee_id=actor.user.pk, next_action_at__gte=day.today_start, next_action_at__lt=day.tomorrow_start,
     ).select_related("customer").order_by("next_action_at", "pk")[:limit])
-    phones: dict[int, str] = {}
-    points = ContactPoint.objects.for_company(actor.company_id).filter(
-        customer_id__in=[case.customer_id for case in cases], kind__in=(ContactPointKind.MOBILE, ContactPointKind.PHONE),
-    ).order_by("customer_id", "position", "pk")
-    for customer_id, normalized, raw in points.values_list("customer_id", "normalized", "raw"):
-        phones.setdefault(customer_id, format_phone(normalized) if normalized else raw)
+    phones = first_phones(actor=actor, customer_ids={case.customer_id for case in cases})
     for case in cases:
         case.phone = phones.get(case.customer_id, "")
     return cases
