@@ -36,6 +36,7 @@ from estatecrm.crm.choices import (
 )
 from estatecrm.crm.contact_points import build_contact_point
 from estatecrm.crm.custom_fields import clean_custom_values
+from estatecrm.crm.link_numbers import allocate_link_numbers
 from estatecrm.crm.models import (
     Activity,
     Attachment,
@@ -189,6 +190,7 @@ class CustomerInput:
     homepage: str = ""
     custom_values: dict = field(default_factory=dict)
     contacts: list[ContactInput] = field(default_factory=list)
+    line_user_id: str = ""
 
 
 @transaction.atomic(savepoint=False)
@@ -209,7 +211,8 @@ def do_create_customer(*, company, data: CustomerInput, acting_user, run_id: int
     customer = Customer.objects.create(
         company=company, kind=data.kind, name=name, name_key=key, kana=kana, kana_key=kana_key, gender=data.gender,
         city=data.city, street=data.street, building=data.building, employer=data.employer, homepage=data.homepage, **details,
-        custom_values=check_custom_values(company.pk, data.custom_values),
+        custom_values=check_custom_values(company.pk, data.custom_values), line_link_number=allocate_link_numbers(company.pk, 1)[0],
+        line_user_id=data.line_user_id,
     )
     contacts = data.contacts or [ContactInput(name=name, kana=kana)]
     points: list[ContactPoint] = []

@@ -19,7 +19,7 @@ from estatecrm.core.ids import PathId
 from estatecrm.core.pagination import InvalidInput, invalid_cursor, keyset_page
 from estatecrm.core.versions import ReadVersion, etag_of
 from estatecrm.crm import actions, error_codes, schemas
-from estatecrm.crm.choices import ActivityKind, ContactPointKind
+from estatecrm.crm.choices import SYSTEM_KINDS, ActivityKind, ContactPointKind
 from estatecrm.crm.filtersets import CaseFilters, decode_cursor, filter_cases, paginate_cases
 from estatecrm.crm.models import (
     Activity,
@@ -394,7 +394,7 @@ def list_activities(request, case_id: PathId, query: Query[ActivityListQuery]):
 def add_activity(request, case_id: PathId, payload: schemas.ActivityIn):
     """Log a call, e-mail, visit, showing, LINE message or note; `visit_appointment` books a visit."""
     actor = acting(request)
-    if payload.kind == ActivityKind.SYSTEM:
+    if payload.kind in SYSTEM_KINDS:
         raise unknown("kind", _("System events are written by the system."))
     with transaction.atomic():
         case = access_case(actor, case_id, for_write=True)

@@ -167,6 +167,12 @@ class ActivityKind(models.TextChoices):
     LINE = "line", _("LINE")
     NOTE = "note", _("Note")
     SYSTEM = "system", _("System event")
+    # 反響: what a portal, the office's website or LINE brought in (inquiries/), written by the intake.
+    INQUIRY = "inquiry", _("Inquiry")
+
+
+# Kinds only the system writes (refused from the pages and the API's activity form).
+SYSTEM_KINDS = (ActivityKind.SYSTEM, ActivityKind.INQUIRY)
 
 
 # Activities that are a contact with the customer: they set Case.last_contact_at (notes and system

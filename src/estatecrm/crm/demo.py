@@ -42,6 +42,7 @@ from estatecrm.crm.choices import (
 from estatecrm.crm.contact_points import build_contact_point
 from estatecrm.crm.demo_listings import AREAS as LISTING_AREAS
 from estatecrm.crm.demo_listings import load_demo_listings, plant_demo_matches
+from estatecrm.crm.link_numbers import allocate_link_numbers
 from estatecrm.crm.models import (
     Activity,
     Case,
@@ -311,11 +312,13 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
                        "birth": datetime.date(rng.randint(1950, 2004), rng.randint(1, 12), rng.randint(1, 28))})
 
     customer_objects = []
+    link_numbers = iter(allocate_link_numbers(company.pk, len(people)))
     for person in people:
         key, kana_key = customer_keys(CustomerKind.PERSON, person["name"], person["kana"])
         customer_objects.append(Customer(company=company, kind=CustomerKind.PERSON, name=person["name"], name_key=key, kana=person["kana"],
                                          kana_key=kana_key, birth_date=person["birth"], postal_code=person["postal"],
-                                         prefecture=person["prefecture"], city=person["city"], street=person["street"]))
+                                         prefecture=person["prefecture"], city=person["city"], street=person["street"],
+                                         line_link_number=next(link_numbers)))
     Customer.objects.bulk_create(customer_objects, batch_size=1000)
     contacts = Contact.objects.bulk_create(
         [Contact(company=company, customer=customer, name=customer.name, kana=customer.kana) for customer in customer_objects], batch_size=1000

@@ -200,8 +200,12 @@ class Customer(TenantOwnedModel, TimeStampedModel, SoftDeletable):
     annual_income = models.PositiveIntegerField(_("annual income (10,000 yen)"), null=True, blank=True)
     household_size = models.PositiveSmallIntegerField(_("household size"), null=True, blank=True)
     homepage = models.CharField(_("homepage"), max_length=500, blank=True)
+    # LINE連携番号: a short number unique in the company, handed out to every customer by
+    # crm.link_numbers (a customer sends it to the office's LINE account to link their LINE to this record).
     line_link_number = models.CharField(_("LINE link number"), max_length=32, blank=True)
     line_user_id = models.CharField(_("LINE user id"), max_length=64, blank=True)
+    # When the customer blocked (unfollowed) the office's LINE account; None while they are a friend.
+    line_blocked_at = models.DateTimeField(_("blocked on LINE"), null=True, blank=True)
     is_unsubscribed = models.BooleanField(_("unsubscribed from mails"), default=False)
     custom_values = models.JSONField(_("custom fields"), default=dict, blank=True)
 
@@ -214,6 +218,10 @@ class Customer(TenantOwnedModel, TimeStampedModel, SoftDeletable):
             models.Index(fields=["company", "line_user_id"], name="customer_line_user_idx"),
             # Few customers unsubscribe: a partial index finds them without reading the others.
             models.Index(fields=["company"], condition=models.Q(is_unsubscribed=True), name="customer_unsubscribed_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["company", "line_link_number"], condition=~models.Q(line_link_number=""),
+                                    name="customer_line_link_unique"),
         ]
 
     def __str__(self) -> str:
@@ -388,6 +396,18 @@ class CaseNumberSequence(TenantOwnedModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company"], name="casenumbersequence_company_unique")]
+
+
+class LinkNumberSequence(TenantOwnedModel):
+    """How a company's LINE link numbers are made (crm.link_numbers): the count handed out so far and
+    the company's own random offset. Serial n becomes (n * LINK_NUMBER_STEP + offset) mod 10**8, a
+    one-to-one map, so numbers never repeat within a company and do not reveal how many customers it has."""
+
+    last_serial = models.PositiveBigIntegerField(default=0)
+    offset = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company"], name="linknumbersequence_company_unique")]
 
 
 class CaseAssignee(TenantOwnedModel):

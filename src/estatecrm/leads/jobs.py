@@ -13,6 +13,7 @@ from estatecrm.audit.actions import record_event
 from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_COLUMNS, POINT_COLUMNS
 from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import CaseKind, CaseOrigin, CaseStatus, ContactPointKind, CustomerKind
+from estatecrm.crm.link_numbers import allocate_link_numbers
 from estatecrm.crm.models import Case, Contact, ContactPoint, Customer, CustomField
 from estatecrm.leads.choices import (
     DEFAULT_DUPLICATE_KEYS,
@@ -49,7 +50,7 @@ ISSUE_COLUMNS = ("company_id", "run_id", "row_number", "field", "code", "params"
 # The columns a row of the import fills per row, in the order of its value tuples; every other column
 # of the table has one value for the whole batch (`constants` of insert_rows: bound once, not per row).
 CUSTOMER_VARYING = ("id", "kind", "name", "name_key", "postal_code", "prefecture", "city", "street", "building", "homepage", "custom_values",
-                    "birth_date", "kana", "kana_key")
+                    "birth_date", "kana", "kana_key", "line_link_number")
 CONTACT_VARYING = ("id", "customer_id", "name", "kana", "position")
 POINT_VARYING = ("contact_id", "customer_id", "kind", "raw", "normalized", "position")
 CASE_VARYING = ("id", "customer_id", "kind", "owning_org_id", "main_assignee_id", "source_id", "number", "first_inquiry_date",
@@ -236,8 +237,9 @@ class LeadImportJob(Job):
             self.run_leads[lead.lead_key] = customer_id
             self.run_customer_ids.add(customer_id)
             ledger.append(self.ledger_row(lead, LedgerOutcome.CREATED, customer_id))
-        insert_rows(Customer, CUSTOMER_VARYING, [customer_row(lead, customer_id, self.customer_kind)
-                                                 for lead, customer_id in zip(new_leads, customer_ids, strict=True)],
+        link_numbers = allocate_link_numbers(self.company_id, len(new_leads))
+        insert_rows(Customer, CUSTOMER_VARYING, [(*customer_row(lead, customer_id, self.customer_kind), link_number)
+                                                 for lead, customer_id, link_number in zip(new_leads, customer_ids, link_numbers, strict=True)],
                     adapted=True, constants=constants[Customer])
         resolved = [(lead, target if isinstance(target, int) else self.run_leads[target]) for lead, target in contact_rows]
         self.fill_ledger_targets(ledger, resolved)
@@ -275,7 +277,7 @@ class LeadImportJob(Job):
         return {
             Customer: only_others(CUSTOMER_COLUMNS, CUSTOMER_VARYING, {
                 **stamps, "kana": "", "kana_key": "", "gender": "", "birth_date": None, "employer": "", "annual_income": None,
-                "household_size": None, "line_link_number": "", "line_user_id": "", "is_unsubscribed": False, "deleted_at": None,
+                "household_size": None, "line_user_id": "", "is_unsubscribed": False, "deleted_at": None,
             }),
             Contact: only_others(CONTACT_COLUMNS, CONTACT_VARYING, stamps),
             ContactPoint: only_others(POINT_COLUMNS, POINT_VARYING, {"company_id": company, "invalid_reason": ""}),

@@ -24,6 +24,7 @@ from estatecrm.audit.actions import record_event
 from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_COLUMNS, POINT_COLUMNS
 from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import CONTACT_KINDS, KIND_DIRECTIONS, ActivityKind, CaseOrigin, CustomerKind
+from estatecrm.crm.link_numbers import allocate_link_numbers
 from estatecrm.crm.models import (
     Activity,
     Attachment,
@@ -160,6 +161,7 @@ DESIRED_TAIL = slice(2, None)  # after company_id, case_id
 ACTIVITY_TAIL = slice(2, -2)  # after company_id, case_id; before created_at, updated_at
 INTRODUCTION_TAIL = slice(2, -2)
 CUSTOMER_TAIL = slice(2, -3)  # after id, company_id; before created_at, updated_at, deleted_at
+CUSTOMER_LINK_AT = CUSTOMER_COLUMNS.index("line_link_number") - CUSTOMER_TAIL.start  # filled when written (crm.link_numbers)
 CONTACT_TAIL = slice(3, -2)  # after id, company_id, customer_id; before created_at, updated_at
 POINT_TAIL = slice(3, None)  # after company_id, contact_id, customer_id
 
@@ -441,12 +443,13 @@ class LegacyMigrationJob(Job):
         contact_ids = allocate_ids(Contact, len(new))
         customers, contacts, points = [], [], []
         head_now = (now_value, now_value, None)
-        for key, customer_id, contact_id in zip(new, ids, contact_ids, strict=True):
+        link_numbers = allocate_link_numbers(company_id, len(new))
+        for key, customer_id, contact_id, link_number in zip(new, ids, contact_ids, link_numbers, strict=True):
             converted = self.pending_customers.pop(key, None)
             if converted is None:  # converted in a process that is gone (cannot happen in one run; kept safe)
                 converted = self.converted.customer(self.converter.convert_customer(key, self.source.customers[key][1]))
             customer, contact, customer_points = converted
-            customers.append((customer_id, company_id, *customer, *head_now))
+            customers.append((customer_id, company_id, *customer[:CUSTOMER_LINK_AT], link_number, *customer[CUSTOMER_LINK_AT + 1:], *head_now))
             contacts.append((contact_id, company_id, customer_id, *contact, now_value, now_value))
             points.extend((company_id, contact_id, customer_id, *point) for point in customer_points)
             ledger.append((company_id, self.run.pk, CUSTOMER_SOURCE_SYSTEM, key, first_row[key], CREATED, "crm.customer",

@@ -97,6 +97,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # When the last password-reset mail went out: one mail per PASSWORD_RESET_MAIL_INTERVAL_SECONDS,
     # so that nobody can flood a user's inbox through the public reset form.
     password_reset_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Whether a new inquiry assigned to the user is mailed to them (inquiries/: 反響の通知メール).
+    inquiry_mail = models.BooleanField(_("mail me new inquiries assigned to me"), default=True, db_default=True)
 
     objects = UserManager()
 

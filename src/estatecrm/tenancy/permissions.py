@@ -50,6 +50,7 @@ RULES: dict[str, Rule] = {
                              "cases the actor sees and record the customer's reaction"),
     "directory": Rule(MEMBER, "read the company's org units and users (to assign cases)"),
     "own_runs": Rule(MEMBER, "read the background runs: an admin every run, others the runs they started"),
+    "inquiries_submit": Rule(MEMBER, "send an inquiry to the intake (POST /api/v1/inquiries, an integration's token)"),
     "account": Rule(MEMBER, "the user's own account: password, acting unit, personal API tokens"),
     # Administrators
     "case_trash": Rule(ADMIN, "move a case to the trash and restore it", unit_scoped=True),
@@ -62,12 +63,16 @@ RULES: dict[str, Rule] = {
                              unit_scoped=True),
     "listings_manage": Rule(ADMIN, "make a listing 非公開 (not public) or public again; remove a listing's photo"),
     "run_abort": Rule(ADMIN, "abort a background run (and the rule of the run's own kind)"),
+    "inquiry_inbox": Rule(ADMIN, "「取り込めなかった反響」: read the inquiries no source could take, assign them by hand, teach a "
+                                 "source a label and read again, dismiss"),
     "organisation": Rule(ADMIN, "settings: units, users and memberships of the administered subtree", unit_scoped=True),
     # Company administrators
     "masters_edit": Rule(COMPANY_ADMIN, "add, change and delete ranks, sub-statuses, tags, custom fields, projects"),
     "workgroups": Rule(COMPANY_ADMIN, "workgroups"),
     "top_level_units": Rule(COMPANY_ADMIN, "create a unit at the top of the tree"),
     "customers_manage": Rule(COMPANY_ADMIN, "a customer without a case; a customer's trash and restore"),
+    "inquiry_settings": Rule(COMPANY_ADMIN, "inquiry intake settings: the sources (portals, the website) with their labels and "
+                                            "mailboxes, the LINE channel"),
 }
 
 

@@ -37,6 +37,8 @@ def load_secret_key() -> str:
 SECRET_KEY = load_secret_key()
 DEBUG = env_bool("DEBUG")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+# The address people open the CRM at: links in mails sent by background tasks (a new inquiry's case).
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -58,6 +60,7 @@ INSTALLED_APPS = [
     "estatecrm.leads",
     "estatecrm.legacy",
     "estatecrm.listings",
+    "estatecrm.inquiries",
     "estatecrm.web",
 ]
 

@@ -1,0 +1,29 @@
+"""Background tasks of the inquiry intake."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django_tasks import task
+
+from estatecrm.core.scope import company_scope
+from estatecrm.crm.models import Case
+
+
+@task()
+def mail_new_inquiry(company_id: int, case_id: int) -> None:
+    """Mail the case's main assignee that a new inquiry arrived (反響の通知メール), if they still want it."""
+    with company_scope(company_id):
+        case = Case.objects.for_company(company_id).select_related("customer", "main_assignee").filter(pk=case_id).first()
+        if case is None or case.main_assignee is None:
+            return
+        user = case.main_assignee
+        if not (user.is_active and user.inquiry_mail and user.email):
+            return
+        with translation.override(settings.LANGUAGE_CODE):
+            context = {"case": case, "user": user, "link": settings.SITE_URL + reverse("crm:detail", args=[case.pk]),
+                       "settings_link": settings.SITE_URL + reverse("account:home")}
+            subject = "".join(render_to_string("inquiries/email/new_inquiry_subject.txt", context).splitlines())
+            body = render_to_string("inquiries/email/new_inquiry_body.txt", context)
+        send_mail(subject, body, None, [user.email])

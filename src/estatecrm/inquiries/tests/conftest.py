@@ -1,0 +1,10 @@
+import pytest
+
+from estatecrm.inquiries.choices import Preset
+from estatecrm.inquiries.models import InquirySource
+
+
+@pytest.fixture
+def suumo(company, org, agent):
+    return InquirySource.objects.create(company=company, code="suumo", name="SUUMO", preset=Preset.SUUMO, org_unit=org["SBY"],
+                                        default_assignee=agent, from_contains="jds.suumo.jp", subject_contains="反響")
