@@ -2,8 +2,6 @@
 
 from email.message import EmailMessage
 
-from django.core import mail as outbox
-
 from estatecrm.crm.choices import ActivityKind, CaseOrigin, CaseStatus
 from estatecrm.crm.models import Activity, Case, ContactPoint, Customer, Listing, ListingStation
 from estatecrm.inquiries.choices import Channel, InquiryStatus
