@@ -23,7 +23,8 @@ from estatecrm.pipeline.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
 
-IGNORED = {"id", "case", "customer", "contact", "created_at", "updated_at"}
+# line_link_number: drawn from a per-company random offset (crm.link_numbers), which the rolled-back first run does not keep.
+IGNORED = {"id", "case", "customer", "contact", "created_at", "updated_at", "line_link_number"}
 
 
 def values(instance) -> dict:
@@ -71,3 +72,5 @@ def test_cases_converted_in_a_second_process_are_written_as_in_one_batch(sample_
     assert (one.status, one.counts) == (many.status, many.counts)
     assert many.counts["migrated"] == 27
     assert snapshot(sample_company) == expected
+    numbers = list(Customer.objects.for_company(sample_company).values_list("line_link_number", flat=True))
+    assert len(set(numbers)) == len(numbers) and all(len(number) == 8 for number in numbers)
