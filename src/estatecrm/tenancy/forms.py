@@ -87,8 +87,8 @@ class ActingUnitForm(forms.Form):
 
 class NotificationsForm(forms.Form):
     inquiry_mail = forms.BooleanField(label=_("Receive an e-mail for each new inquiry assigned to me"), required=False,
-                                      help_text=_("Inquiries from portals, the website and LINE that are assigned to you as their "
-                                                  "default assignee. The mail names the customer and links to the case."))
+                                      help_text=_("One mail for each inquiry (portal, website, LINE) that becomes a case assigned "
+                                                  "to you, with the customer's name and a link to the case."))
 
 
 class ThrottledPasswordResetForm(PasswordResetForm):
