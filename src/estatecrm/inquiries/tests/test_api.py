@@ -336,3 +336,23 @@ def test_the_assignee_turning_mail_off_on_the_account_page_stops_the_next_mail(c
         send(BODY)
     # then
     assert mailoutbox == []
+
+
+def test_the_openapi_document_describes_the_operation_with_examples(client):
+    # when
+    document = client.get("/api/v1/openapi.json").json()
+    # then
+    operation = document["paths"]["/api/v1/inquiries"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]
+    assert body["schema"] == {"$ref": "#/components/schemas/InquiryIn"}
+    assert body["examples"]["full"]["value"]["customer"]["name"] == "山田 花子"
+    assert set(operation["responses"]) >= {"200", "201", "400", "401", "403", "422"}
+    assert operation["responses"]["201"]["content"]["application/json"]["example"]["created"] is True
+    assert "unknown_source" in operation["responses"]["400"]["description"]
+    schemas = document["components"]["schemas"]
+    assert schemas["InquiryIn"]["required"] == ["source"]
+    assert set(schemas["InquiryIn"]["properties"]) == {"source", "inquiry_id", "received_at", "inquiry_type", "customer", "message",
+                                                       "listing", "desired_move_in"}
+    assert set(schemas["InquiryCustomerIn"]["properties"]) == {"name", "kana", "phone", "email"}
+    assert set(schemas["InquiryListingIn"]["properties"]) == {"ref", "name", "price", "address", "layout", "area", "station"}
+    assert set(schemas["InquiryOut"]["required"]) == {"created", "status", "case_id", "case_number", "customer_id"}
