@@ -9,6 +9,7 @@ from django_tasks import task
 
 from estatecrm.core.scope import company_scope
 from estatecrm.crm.models import Case
+from estatecrm.inquiries.models import Inquiry
 
 
 @task()
@@ -21,9 +22,12 @@ def mail_new_inquiry(company_id: int, case_id: int) -> None:
         user = case.main_assignee
         if not (user.is_active and user.inquiry_mail and user.email):
             return
+        # The inquiry that made the case (none for a LINE follow): when it arrived and its kind.
+        inquiry = Inquiry.objects.for_company(company_id).filter(case_id=case.pk).order_by("pk").first()
         with translation.override(settings.LANGUAGE_CODE):
-            context = {"case": case, "user": user, "link": settings.SITE_URL + reverse("crm:detail", args=[case.pk]),
-                       "settings_link": settings.SITE_URL + reverse("account:home")}
+            context = {"case": case, "user": user, "inquiry": inquiry, "inquiry_type": (inquiry.fields or {}).get("inquiry_type", "") if inquiry else "",
+                       "link": settings.SITE_URL + reverse("crm:detail", args=[case.pk]),
+                       "settings_link": settings.SITE_URL + reverse("account:home") + "#notifications"}
             subject = "".join(render_to_string("inquiries/email/new_inquiry_subject.txt", context).splitlines())
             body = render_to_string("inquiries/email/new_inquiry_body.txt", context)
         send_mail(subject, body, None, [user.email])

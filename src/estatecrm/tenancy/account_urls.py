@@ -6,6 +6,7 @@ app_name = "account"
 urlpatterns = [
     path("", views.home, name="home"),
     path("unit/", views.acting_unit, name="acting_unit"),
+    path("notifications/", views.notifications, name="notifications"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/done/", views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),

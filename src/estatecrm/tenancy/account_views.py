@@ -9,7 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.generic.edit import FormView
 
@@ -24,7 +24,14 @@ def home(request: HttpRequest) -> HttpResponse:
     if len(units) > 1:
         current = get_acting_unit(request)
         form = forms.ActingUnitForm(units=_units_queryset(request), initial={"org_unit": current.pk if current else None})
-    return render(request, "tenancy/account/home.html", {"acting_unit_form": form})
+    return render(request, "tenancy/account/home.html", {"acting_unit_form": form, "notifications_form": _notifications_form(request)})
+
+
+def _notifications_form(request: HttpRequest, data=None):
+    # A superuser without a company gets no inquiries (cases are a company's).
+    if request.user.company_id is None:
+        return None
+    return forms.NotificationsForm(data, initial={"inquiry_mail": request.user.inquiry_mail})
 
 
 def _units_queryset(request: HttpRequest):
@@ -46,6 +53,20 @@ def acting_unit(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("You now act in %(unit)s.") % {"unit": unit.name})
         return redirect("account:home")
     return render(request, "tenancy/account/home.html", {"acting_unit_form": form}, status=400)
+
+
+@login_required
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The user's own mail settings: 反響の通知メール (inquiries assigned to them)."""
+    form = _notifications_form(request, request.POST if request.method == "POST" else None)
+    if request.method != "POST" or form is None:
+        return redirect("account:home")
+    form.is_valid()  # one optional checkbox: always valid
+    enabled = form.cleaned_data["inquiry_mail"]
+    if actions.do_set_inquiry_mail(user=request.user, enabled=enabled, acting_user=request.user):
+        messages.success(request, _("New inquiries assigned to you will be mailed to you.") if enabled
+                         else _("New inquiries assigned to you will no longer be mailed to you."))
+    return redirect(reverse("account:home") + "#notifications")
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

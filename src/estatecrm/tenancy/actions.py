@@ -381,6 +381,20 @@ def do_set_password(*, user: User, password: str, acting_user) -> None:
         record_event(company_id=user.company_id, actor=acting_user, verb="set_password", instance=user, after={"password": "***"})
 
 
+@transaction.atomic(savepoint=False)
+def do_set_inquiry_mail(*, user: User, enabled: bool, acting_user) -> bool:
+    """Whether new inquiries assigned to `user` are mailed to them (反響の通知メール, inquiries.tasks).
+    The user's own setting (the account page). Returns whether it changed; audited when it did."""
+    if user.inquiry_mail == enabled:
+        return False
+    user.inquiry_mail = enabled
+    user.save(update_fields=["inquiry_mail"])
+    if user.company_id is not None:
+        record_event(company_id=user.company_id, actor=acting_user, verb="update", instance=user,
+                     before={"inquiry_mail": not enabled}, after={"inquiry_mail": enabled})
+    return True
+
+
 def do_claim_password_reset_mail(*, user: User, now=None) -> bool:
     """Whether a password-reset mail may go to `user` now: at most one per
     PASSWORD_RESET_MAIL_INTERVAL_SECONDS (the public reset form must not flood an inbox). Claims the slot

@@ -85,6 +85,12 @@ class ActingUnitForm(forms.Form):
         self.fields["org_unit"].queryset = units
 
 
+class NotificationsForm(forms.Form):
+    inquiry_mail = forms.BooleanField(label=_("Receive an e-mail for each new inquiry assigned to me"), required=False,
+                                      help_text=_("One mail for each inquiry (portal, website, LINE) that becomes a case assigned "
+                                                  "to you, with the customer's name and a link to the case."))
+
+
 class ThrottledPasswordResetForm(PasswordResetForm):
     """Django's reset form, sending to an address at most once per PASSWORD_RESET_MAIL_INTERVAL_SECONDS.
     The page answers the same either way, so it still reveals nothing about the address."""

@@ -35,13 +35,17 @@ def hash_token(token: str) -> str:
 
 
 @transaction.atomic
-def do_create_api_token(*, user: User, name: str, acting_user: User) -> tuple[ApiToken, str]:
-    """Create a personal token of `user` (acting_user must be that user). Returns (token, clear token).
+def do_create_api_token(*, user: User, name: str, acting_user: User | None) -> tuple[ApiToken, str]:
+    """Create a personal token of `user`. Returns (token, clear token).
 
-    The clear token exists only in the return value: store it nowhere. Refuses an empty name and more
-    than MAX_ACTIVE_TOKENS_PER_USER active tokens. Audited (name and prefix, never the secret).
+    `acting_user` is that user (the account page), or None: the operator (`estatecrm tokens create`,
+    for an integration user such as a website form sending inquiries). The clear token exists only in
+    the return value: store it nowhere. Refuses an inactive or company-less user, an empty name and
+    more than MAX_ACTIVE_TOKENS_PER_USER active tokens. Audited (name and prefix, never the secret).
     """
-    if acting_user.pk != user.pk or user.company_id is None or not user.is_active:
+    if acting_user is not None and acting_user.pk != user.pk:
+        raise PermissionDenied()
+    if user.company_id is None or not user.is_active:
         raise PermissionDenied()
     name = (name or "").strip()
     if not name:
@@ -67,9 +71,10 @@ def do_create_api_token(*, user: User, name: str, acting_user: User) -> tuple[Ap
 
 
 @transaction.atomic
-def do_revoke_api_token(*, token: ApiToken, acting_user: User) -> bool:
-    """Revoke the token for good (its owner only). Returns False when it already was. Audited."""
-    if acting_user.pk != token.user_id:
+def do_revoke_api_token(*, token: ApiToken, acting_user: User | None) -> bool:
+    """Revoke the token for good: its owner, or the operator (acting_user None, `estatecrm tokens
+    revoke`). Returns False when it already was. Audited."""
+    if acting_user is not None and acting_user.pk != token.user_id:
         raise PermissionDenied()
     now = timezone.now()
     updated = ApiToken.objects.for_company(token.company_id).filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
@@ -86,6 +91,11 @@ def token_list(*, user: User) -> QuerySet[ApiToken]:
     if user.company_id is None:
         return ApiToken.objects.none()
     return ApiToken.objects.for_company(user.company_id).filter(user=user).order_by("-created_at", "-pk")
+
+
+def company_token_list(company_id: int) -> QuerySet[ApiToken]:
+    """Every token of the company with its user, newest first (the operator's `estatecrm tokens list`)."""
+    return ApiToken.objects.for_company(company_id).select_related("user").order_by("-created_at", "-pk")
 
 
 def access_token(user: User, token_id) -> ApiToken:

@@ -52,6 +52,7 @@ ROUTE_RULES = {
     "web:dashboard": "cases",
     "account:home": "account",
     "account:acting_unit": "account",
+    "account:notifications": "account",
     "account:password_change": "account",
     "account:password_change_done": "account",
     "account:password_reset": "public",
@@ -219,6 +220,7 @@ ROUTE_RULES = {
     "POST /api/v1/lead-imports/{import_id}/revert": "lead_imports",
     "GET /api/v1/do-not-call": "do_not_call",
     "DELETE /api/v1/do-not-call/{entry_id}": "do_not_call",
+    "POST /api/v1/inquiries": "inquiries_submit",
 }
 
 # Ids in request bodies (the schema's minimal body says 1): the company's own object, whatever the database numbered it.
