@@ -81,7 +81,8 @@ class FetchResult:
     errors: list[str]
     mailboxes: int = 0
     failed_mailboxes: int = 0
-    busy: bool = False  # another fetch of the company was under way: this one read nothing
+    # Another fetch of the company was under way (or, for the worker, one began within the period): nothing read.
+    busy: bool = False
 
     @property
     def every_mailbox_failed(self) -> bool:
@@ -348,7 +349,8 @@ def folder_argument(folder: str) -> str:
 
 def fetch_due_mailboxes() -> dict[int, FetchResult]:
     """Every worker, every INQUIRY_FETCH_SECONDS: fetch each company that has a source with an IMAP
-    host and whose last fetch began that long ago (whichever worker or cron ran it)."""
+    host and whose last fetch began that long ago (whichever worker or cron ran it). Returns the
+    results of the companies fetched."""
     seconds = settings.INQUIRY_FETCH_SECONDS
     if seconds <= 0:
         return {}
@@ -364,6 +366,8 @@ def fetch_due_mailboxes() -> dict[int, FetchResult]:
             result = fetch_mailboxes(company_id, not_since=not_since)
         except Exception:
             logger.exception("company %s: fetching inquiry mail failed", company_id)
+            continue
+        if result.busy:
             continue
         results[company_id] = result
         if result.errors or any(result.counts.values()):
