@@ -186,12 +186,18 @@ service imap-login {{
 
     def append(self, account: Account, raw: bytes, folder: str = "INBOX") -> int:
         """Deliver a mail the way a mail client files one: IMAP APPEND. Returns its UID."""
+        return self.append_many(account, [raw], folder)[0]
+
+    def append_many(self, account: Account, mails: list[bytes], folder: str = "INBOX") -> list[int]:
         client = self.client(account)
         try:
-            status, data = client.append(folder, None, None, raw)
-            assert status == "OK", data
-            # [APPENDUID <uidvalidity> <uid>] (UIDPLUS)
-            return int(data[0].split(b"APPENDUID ")[1].split(b"]")[0].split()[1])
+            uids = []
+            for raw in mails:
+                status, data = client.append(folder, None, None, raw)
+                assert status == "OK", data
+                # [APPENDUID <uidvalidity> <uid>] (UIDPLUS)
+                uids.append(int(data[0].split(b"APPENDUID ")[1].split(b"]")[0].split()[1]))
+            return uids
         finally:
             client.logout()
 

@@ -4,6 +4,7 @@ becomes a case once and is marked seen only after it is stored."""
 import datetime
 import io
 import json
+import socket
 from email.message import EmailMessage
 
 import pytest
@@ -353,3 +354,39 @@ def test_a_fetch_reads_only_its_company(suumo_box, dovecot, account, other_compa
     # then
     assert Inquiry.objects.for_company(other_company["company"]).count() == 0
     assert dovecot.flags(other_account) == {other_uid: {"\\Recent"}}
+
+
+def test_a_mail_stored_but_not_marked_is_a_duplicate_next_time_and_marked_then(suumo_box, dovecot, account, monkeypatch):
+    # given: the connection breaks after the mail was stored, before it was marked seen
+    uid = dovecot.append(account, suumo_mail(1))
+
+    def broken(client, mailbox, uids):
+        raise imap.MailboxError("The connection to the server failed: EOF")
+
+    monkeypatch.setattr(imap, "mark_seen", broken)
+    with pytest.raises(CommandError):
+        fetch()
+    assert Inquiry.objects.for_company(suumo_box.company_id).count() == 1
+    assert SEEN not in dovecot.flags(account)[uid]
+    # when: the next fetch
+    monkeypatch.undo()
+    result = fetch()
+    # then: taken once, and now marked
+    assert result == counts(duplicates=1)
+    assert Inquiry.objects.for_company(suumo_box.company_id).count() == 1
+    assert SEEN in dovecot.flags(account)[uid]
+
+
+def test_a_server_that_never_answers_times_out(suumo, dovecot, account, monkeypatch):
+    # given: a port that accepts connections and never says a word
+    monkeypatch.setattr(imap, "TIMEOUT_SECONDS", 1)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        use_mailbox(suumo, dovecot, account, port=silent.getsockname()[1])
+        # when
+        with pytest.raises(CommandError):
+            fetch()
+    # then
+    suumo.refresh_from_db()
+    assert suumo.last_fetch_error == f"Could not connect to 127.0.0.1:{suumo.imap_port}: timed out"

@@ -2,7 +2,10 @@
 at most once in that time whichever worker runs it."""
 
 import datetime
+import json
 import signal
+import subprocess
+import sys
 
 import pytest
 from django.utils import timezone
@@ -90,3 +93,22 @@ def test_a_running_worker_fetches_new_mail_every_few_seconds(suumo, dovecot, tmp
     assert suumo.last_fetch_error == ""
     lease = MailFetch.objects.for_company(suumo.company_id).get()
     assert lease.holder == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_fetches_at_once_take_each_mail_once(suumo, dovecot, tmp_path):
+    # given: 60 mails, and two `inquiries fetch` processes started together (a cron job and a worker, say)
+    account = dovecot.add_account()
+    use_mailbox(suumo, dovecot, account)
+    dovecot.append_many(account, [suumo_mail(number, name=f"顧客 {number}") for number in range(1, 61)])
+    environment = worker_environment()
+    command = [sys.executable, "-m", "estatecrm", "inquiries", "fetch", "--company", "acme", "--json"]
+    processes = [subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [process.communicate(timeout=180) for process in processes]
+    # then: both succeed; together they created each case once, and nobody met a mail twice
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    results = [json.loads(stdout) for stdout, _stderr in outputs]
+    assert sum(result["created"] for result in results) == 60
+    assert [result["duplicates"] for result in results] == [0, 0]
+    assert Inquiry.objects.for_company(suumo.company_id).count() == 60
+    assert all(SEEN in flags for flags in dovecot.flags(account).values())
