@@ -44,6 +44,7 @@ DEFAULT_PORTS = {ImapSecurity.SSL: 993, ImapSecurity.STARTTLS: 143, ImapSecurity
 # The counts of `inquiries fetch`, as import-eml's: created, linked_existing, duplicates, unmatched, failed.
 COUNT_KEYS = ("created", "linked_existing", "duplicates", "unmatched", "failed")
 UID = re.compile(rb"\bUID (\d+)")
+SERVER_TIMING = re.compile(r"\s*\([\d.]+ \+ [\d.]+(?: \+ [\d.]+)* secs\)(?=\.?$)")
 
 
 class MailboxError(Exception):
@@ -320,6 +321,8 @@ def describe(error) -> str:
     if not isinstance(parts, list | tuple):
         parts = [parts]
     text = " ".join(part.decode(errors="replace") if isinstance(part, bytes) else str(part) for part in parts if part is not None)
+    # Dovecot appends how long a command took ("(0.001 + 0.000 secs)."): it would make each error new.
+    text = SERVER_TIMING.sub("", text).strip()
     return (text or type(error).__name__)[:300]
 
 

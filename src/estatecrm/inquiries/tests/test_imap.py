@@ -2,6 +2,7 @@
 becomes a case once and is marked seen only after it is stored."""
 
 import datetime
+import imaplib
 import io
 import json
 import socket
@@ -231,7 +232,7 @@ def test_a_missing_folder_fails_that_mailbox_only(suumo_box, company, org, dovec
     result = fetch()
     # then: SUUMO's mailbox was read; the website's error is recorded, and the command succeeds
     website.refresh_from_db()
-    assert website.last_fetch_error.startswith("The folder 反響メール cannot be opened: Mailbox doesn't exist: ")
+    assert website.last_fetch_error == "The folder 反響メール cannot be opened: Mailbox doesn't exist: 反響メール."
     assert result == counts(created=1, errors=[f"{other.user}@127.0.0.1:{dovecot.port}/反響メール: {website.last_fetch_error}"])
     suumo_box.refresh_from_db()
     assert suumo_box.last_fetch_error == ""
@@ -390,3 +391,10 @@ def test_a_server_that_never_answers_times_out(suumo, dovecot, account, monkeypa
     # then
     suumo.refresh_from_db()
     assert suumo.last_fetch_error == f"Could not connect to 127.0.0.1:{suumo.imap_port}: timed out"
+
+
+def test_server_answers_are_read_without_dovecots_timings():
+    assert imap.describe([b"Mailbox doesn't exist: Nope (0.001 + 0.000 secs)."]) == "Mailbox doesn't exist: Nope."
+    assert imap.describe(imaplib.IMAP4.error(b"[AUTHENTICATIONFAILED] Authentication failed.")) == (
+        "[AUTHENTICATIONFAILED] Authentication failed.")
+    assert imap.describe(TimeoutError()) == "TimeoutError"
