@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from estatecrm.core.scope import company_scope
 from estatecrm.inquiries.choices import Channel, ImapSecurity
@@ -166,9 +167,13 @@ def fetch_mailboxes(company_id: int, *, not_since: datetime.datetime | None = No
             mailboxes = mailboxes_of(sources)
             result.mailboxes = len(mailboxes)
             for mailbox in mailboxes:
-                error, lease_lost = "", False
+                error, lease_lost, unstored = "", False, 0
                 try:
-                    read_mailbox(company_id, mailbox, sources, result, lease)
+                    unstored = read_mailbox(company_id, mailbox, sources, result, lease)
+                    if unstored:
+                        error = ngettext("%(count)d mail could not be stored; it stays unread and the next fetch takes it.",
+                                         "%(count)d mails could not be stored; they stay unread and the next fetch takes them.",
+                                         unstored) % {"count": unstored}
                 except MailboxError as failure:
                     error = failure.message
                 except LeaseLost:
@@ -177,7 +182,7 @@ def fetch_mailboxes(company_id: int, *, not_since: datetime.datetime | None = No
                 except Exception as failure:
                     logger.exception("company %s: reading mailbox %s failed", company_id, mailbox.name)
                     error = _("The mailbox could not be read: %(error)s") % {"error": str(failure)[:300]}
-                if error:
+                if error and not unstored:
                     result.failed_mailboxes += 1
                     result.errors.append(f"{mailbox.name}: {error}")
                 record_fetch(company_id, mailbox, error)
@@ -194,8 +199,10 @@ def record_fetch(company_id: int, mailbox: Mailbox, error: str) -> None:
         last_fetched_at=timezone.now(), last_fetch_error=error[:2000])
 
 
-def read_mailbox(company_id: int, mailbox: Mailbox, sources: list[InquirySource], result: FetchResult, lease: Lease) -> None:
+def read_mailbox(company_id: int, mailbox: Mailbox, sources: list[InquirySource], result: FetchResult, lease: Lease) -> int:
+    """Take the mailbox's unseen mails into `result`; return how many could not be stored (left unseen)."""
     client = connect(mailbox)
+    unstored = 0
     try:
         uids = unseen(client, mailbox)
         for start in range(0, len(uids), CHUNK):
@@ -208,6 +215,7 @@ def read_mailbox(company_id: int, mailbox: Mailbox, sources: list[InquirySource]
                     # Not stored (a database failure): the mail stays unseen, and the next fetch takes it.
                     logger.exception("company %s: mail %s of %s could not be stored", company_id, uid.decode(), mailbox.name)
                     result.counts["failed"] += 1
+                    unstored += 1
                     result.errors.append(_("%(mailbox)s: mail %(uid)s could not be stored and stays unread for the next fetch: %(error)s")
                                          % {"mailbox": mailbox.name, "uid": uid.decode(), "error": str(failure)[:300]})
                     continue
@@ -217,6 +225,7 @@ def read_mailbox(company_id: int, mailbox: Mailbox, sources: list[InquirySource]
                 mark_seen(client, mailbox, stored)
     finally:
         disconnect(client)
+    return unstored
 
 
 def tls_context() -> ssl.SSLContext:

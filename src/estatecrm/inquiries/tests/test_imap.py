@@ -193,12 +193,16 @@ def test_a_mail_that_cannot_be_stored_stays_unseen_and_the_next_fetch_takes_it(s
         assert Case.objects.count() == 2
     flags = dovecot.flags(account)
     assert [SEEN in flags[uid] for uid in uids] == [True, False, True]
+    suumo_box.refresh_from_db()
+    assert suumo_box.last_fetch_error == "1 mail could not be stored; it stays unread and the next fetch takes it."
     # when: the next fetch, the database well again
     monkeypatch.setattr(intake, "record_inquiry_activity", real)
     assert fetch() == counts(created=1)
     # then
     assert all(SEEN in flags for flags in dovecot.flags(account).values())
     assert Inquiry.objects.for_company(suumo_box.company_id).count() == 3
+    suumo_box.refresh_from_db()
+    assert suumo_box.last_fetch_error == ""
 
 
 def test_sources_sharing_a_mailbox_read_it_once(suumo_box, company, org, dovecot, account, monkeypatch):
