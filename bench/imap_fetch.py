@@ -70,8 +70,8 @@ def main() -> None:
             "c = testing.make_company('bench', 'ベンチ不動産'); u = testing.make_unit(c, 'HQ')\n"
             "a = testing.make_user(c, u, email='agent@bench.example.jp')\n"
             "InquirySource.objects.create(company=c, code='suumo', name='SUUMO', preset='suumo', org_unit=u, default_assignee=a,\n"
-            "    from_contains='jds.suumo.jp', imap_host='127.0.0.1', imap_port=%d, imap_security='none',\n"
-            "    imap_user=%r, imap_password=%r)\n" % (server.port, account.user, account.password)
+            "    from_contains='jds.suumo.jp', imap_host='127.0.0.1', imap_security='none',\n"
+            f"    imap_port={server.port}, imap_user={account.user!r}, imap_password={account.password!r})\n"
         )
         run([PYTHON, "-c", setup], env)
         command = ESTATECRM + ["inquiries", "fetch", "--company", "bench", "--json"]
