@@ -6,3 +6,12 @@ class InquiriesConfig(AppConfig):
     name = "estatecrm.inquiries"
     label = "inquiries"
     verbose_name = _("Inquiries")
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from estatecrm.core import periodic
+        from estatecrm.inquiries.imap import fetch_due_mailboxes
+
+        # The worker reads the sources' IMAP mailboxes every INQUIRY_FETCH_SECONDS (0: off).
+        periodic.register("inquiries.fetch", fetch_due_mailboxes, seconds=lambda: settings.INQUIRY_FETCH_SECONDS)

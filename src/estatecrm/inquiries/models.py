@@ -137,3 +137,20 @@ class LineEvent(TenantOwnedModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company", "webhook_event_id"], name="lineevent_unique_id")]
         indexes = [models.Index(fields=["company", "received_at"], condition=Q(processed_at__isnull=True), name="lineevent_pending_idx")]
+
+
+class MailFetch(TenantOwnedModel):
+    """The company's mailbox fetch (`inquiries fetch`, and the worker's): one at a time per company.
+
+    A fetch holds this row's lease (`holder` until `held_until`, renewed as it goes), taken with a
+    compare-and-set update: of two fetches starting at once (two workers, or a cron and a worker) one
+    gets it and the other fetches nothing. The lease of a fetch whose process died expires.
+    `started_at` is when the last fetch began: the worker fetches again INQUIRY_FETCH_SECONDS later."""
+
+    holder = models.CharField(max_length=32, blank=True)
+    held_until = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company"], name="mailfetch_company_unique")]

@@ -226,6 +226,10 @@ SESSION_COOKIE_HTTPONLY = True
 TRASH_RETENTION_DAYS = int(os.environ.get("TRASH_RETENTION_DAYS", "30"))
 # A run whose worker sent no heartbeat for this long is taken over by another worker.
 PIPELINE_STALE_SECONDS = int(os.environ.get("PIPELINE_STALE_SECONDS", "60"))
+# Every worker fetches the inquiry sources' IMAP mailboxes this often (0: never; `inquiries fetch` still works).
+INQUIRY_FETCH_SECONDS = int(os.environ.get("INQUIRY_FETCH_SECONDS", "300"))
+# A PEM file of certificate authorities trusted for IMAP over TLS besides the system's (a mail server with a private CA).
+INQUIRY_IMAP_CA_FILE = os.environ.get("INQUIRY_IMAP_CA_FILE", "")
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,7 @@ import pytest
 
 from estatecrm.inquiries.choices import Preset
 from estatecrm.inquiries.models import InquirySource
+from estatecrm.inquiries.tests.dovecot import dovecot  # noqa: F401  (the session's IMAP server, a fixture)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """`estatecrm worker [db_worker options]`: a background worker (run as many as you like with PostgreSQL).
 
 Before it takes tasks, and every minute after, it re-enqueues pipeline runs whose worker died
-(killed mid-run), so they resume from their checkpoint.
+(killed mid-run), so they resume from their checkpoint. A second thread runs the periodic jobs that
+apps register (core/periodic.py; the inquiry mailboxes' fetch every INQUIRY_FETCH_SECONDS).
 """
 
 import logging
@@ -11,8 +12,12 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from estatecrm.core.periodic import run_periodic_jobs
+
 logger = logging.getLogger(__name__)
 SWEEP_SECONDS = 60
+# How long a stopping worker waits for a periodic job under way (a fetch stopped later leaves its mail unseen).
+PERIODIC_STOP_SECONDS = 10
 OPTIMIZE_SECONDS = 3600
 
 
@@ -66,6 +71,10 @@ class Command(BaseCommand):
         seconds = min(SWEEP_SECONDS, getattr(settings, "PIPELINE_STALE_SECONDS", SWEEP_SECONDS))
         sweeper = threading.Thread(target=sweep_stale_runs, args=(stop, options["backend"], seconds), name="stale-run-sweeper", daemon=True)
         sweeper.start()
+        # A --batch worker empties the queue and exits: periodic jobs are for the long-running ones.
+        periodic = threading.Thread(target=run_periodic_jobs, args=(stop,), name="periodic-jobs", daemon=True)
+        if not options["batch"]:
+            periodic.start()
         worker_options = {"queue_name": options["queue_name"], "interval": options["interval"], "reload": False,
                           "startup_delay": False}
         if options["batch"]:
@@ -80,3 +89,5 @@ class Command(BaseCommand):
             call_command("db_worker", "--backend", options["backend"], **worker_options)
         finally:
             stop.set()
+            if periodic.is_alive():
+                periodic.join(PERIODIC_STOP_SECONDS)

@@ -57,17 +57,23 @@ class Command(BaseCommand):
         self.report(counts, errors, options["json"])
 
     def handle_fetch(self, company, options):
-        from estatecrm.inquiries.imap import fetch_company
+        from estatecrm.inquiries.imap import fetch_mailboxes
 
-        counts, errors = fetch_company(company.pk)
-        self.report(counts, errors, options["json"])
+        result = fetch_mailboxes(company.pk)
+        if result.busy:
+            self.stderr.write(f"Another fetch of {company.code}'s mailboxes is under way; it takes the new mail.")
+        elif not result.mailboxes:
+            raise CommandError(f"No enabled inquiry source of {company.code} has an IMAP host.")
+        self.report(result.counts, result.errors, options["json"], failed=result.every_mailbox_failed)
 
-    def report(self, counts: Counter, errors: list[str], as_json: bool) -> None:
+    def report(self, counts: Counter, errors: list[str], as_json: bool, *, failed: bool = False) -> None:
         if as_json:
             self.stdout.write(json.dumps({**counts, "errors": errors}, ensure_ascii=False))
         else:
             self.stdout.write(", ".join(f"{key}: {value}" for key, value in counts.items()))
             for error in errors:
                 self.stderr.write(error)
+        if failed:
+            raise CommandError("No mailbox could be read.")
         if errors and not any(counts[key] for key in ("created", "linked_existing", "duplicates", "unmatched")) and counts["failed"] == len(errors):
             raise CommandError("No mail could be read.")
