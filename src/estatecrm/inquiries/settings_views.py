@@ -4,6 +4,8 @@ Company admins only (rule `inquiry_settings`). Secrets are write-only: the IMAP 
 channel secret and access token are never rendered back; an empty field keeps the stored value.
 """
 
+import re
+
 from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -17,7 +19,7 @@ from estatecrm.core.versions import ReadVersion, rebound_at_version
 from estatecrm.inquiries import actions
 from estatecrm.inquiries.choices import FIELDS
 from estatecrm.inquiries.forms import FIELD_LABELS, LineChannelForm, SourceForm, field_choices
-from estatecrm.inquiries.mail import read_labels
+from estatecrm.inquiries.mail import decode_mail, read_labels
 from estatecrm.inquiries.models import Inquiry, InquirySource, LineChannel
 from estatecrm.inquiries.presets import preset_labels
 from estatecrm.tenancy.decorators import permission_view
@@ -25,6 +27,8 @@ from estatecrm.tenancy.selectors import Actor
 from estatecrm.tenancy.views import add_error
 
 LINE_WEBHOOK_PATH = "/hooks/line/{code}/"
+# A pasted text that starts like a mail's source: header lines (`Name: value`) up to an empty line.
+RAW_MAIL = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*:[^\n]*\n(?:[ \t][^\n]*\n)*){2,}\n")
 
 
 def _source(actor: Actor, source_id: int) -> InquirySource:
@@ -69,7 +73,14 @@ def try_labels(form: SourceForm) -> dict | None:
     if not body.strip():
         return {"empty": True}
     labels = {**preset_labels(form.cleaned_data.get("preset") or ""), **(form.cleaned_data.get("labels") or {})}
-    found = read_labels(body.replace("\r\n", "\n"), labels)
+    body = body.replace("\r\n", "\n")
+    if RAW_MAIL.match(body):
+        # A whole mail pasted as source (headers, then an encoded body): read its body as the intake would.
+        try:
+            body = decode_mail(body.encode("utf-8")).text
+        except Exception:  # whatever it is, the pasted text is then read as it is
+            pass
+    found = read_labels(body, labels)
     return {
         "empty": False,
         "rows": [(FIELD_LABELS[name], name, found[name]) for name in FIELD_LABELS if name in found],

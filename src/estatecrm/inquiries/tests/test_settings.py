@@ -178,6 +178,20 @@ def test_trying_the_labels_shows_what_they_read_and_writes_nothing(client, compa
     assert AuditEvent.objects.for_company(company).count() == events
 
 
+def test_a_whole_mail_pasted_as_source_is_decoded_before_reading(client, company, suumo):
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "info@jds.suumo.jp"
+    message["Subject"] = "反響お知らせ"
+    message.set_content(SUUMO_BODY, charset="iso-2022-jp")
+    raw = bytes(message).decode("ascii")
+    assert "佐藤" not in raw
+    response = client.post(f"/settings/inquiries/sources/{suumo.pk}/", edit_post(client, suumo, sample_body=raw, **{"try": "1"}))
+    rows = {name: value for _label, name, value in response.context["tried"]["rows"]}
+    assert (rows["customer_name"], rows["phone"]) == ("佐藤 花子", "090-1234-5678")
+
+
 def test_trying_a_body_the_labels_cannot_read_says_so(client, company, suumo):
     response = client.post(f"/settings/inquiries/sources/{suumo.pk}/", edit_post(client, suumo, preset="", sample_body="こんにちは\n本文のみ", **{"try": "1"}))
     assert response.context["tried"]["rows"] == []
