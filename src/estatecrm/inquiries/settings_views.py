@@ -7,7 +7,7 @@ channel secret and access token are never rendered back; an empty field keeps th
 import re
 
 from django.contrib import messages
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,7 +17,7 @@ from estatecrm.audit.stale import history_filter, last_event_id
 from estatecrm.core.errors import ApplicationError, Conflict, NotFound
 from estatecrm.core.versions import ReadVersion, rebound_at_version
 from estatecrm.inquiries import actions
-from estatecrm.inquiries.choices import FIELDS
+from estatecrm.inquiries.choices import FIELDS, InquiryStatus
 from estatecrm.inquiries.forms import FIELD_LABELS, LineChannelForm, SourceForm, field_choices
 from estatecrm.inquiries.mail import decode_mail, read_labels
 from estatecrm.inquiries.models import Inquiry, InquirySource, LineChannel
@@ -46,10 +46,12 @@ def line_webhook_url(request: HttpRequest, company) -> str:
 @permission_view("inquiry_settings")
 def source_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     sources = list(InquirySource.objects.for_company(actor.company_id).select_related("org_unit", "default_assignee").order_by("position", "pk"))
-    received = dict(Inquiry.objects.for_company(actor.company_id).filter(source__isnull=False).values("source")
-                    .annotate(count=Count("pk")).values_list("source", "count"))
+    received = {source_id: (count, failed) for source_id, count, failed in Inquiry.objects.for_company(actor.company_id)
+                .filter(source__isnull=False).values("source")
+                .annotate(count=Count("pk"), failed=Count("pk", filter=Q(status__in=InquiryStatus.inbox())))
+                .values_list("source", "count", "failed")}
     for source in sources:
-        source.received_count = received.get(source.pk, 0)
+        source.received_count, source.failed_count = received.get(source.pk, (0, 0))
         source.own_label_count = len(source.labels or {})
     channel = LineChannel.objects.for_company(actor.company_id).select_related("org_unit", "default_assignee").first()
     return render(request, "inquiries/settings/source_list.html", {"actor": actor, "sources": sources, "channel": channel})

@@ -219,7 +219,10 @@ def test_the_list_counts_inquiries_received_and_shows_fetch_errors(client, compa
     InquirySource.objects.for_company(company).filter(pk=suumo.pk).update(imap_host="imap.example.jp", imap_user="in@acme.example.jp",
                                                                          last_fetch_error="LOGIN failed")
     response = client.get("/settings/inquiries/")
-    assert response.context["sources"][0].received_count == 3
+    Inquiry.objects.create(company=company, channel="eml", status="failed", source=suumo, message_id="x@y", received_at=timezone.now())
+    response = client.get("/settings/inquiries/")
+    assert (response.context["sources"][0].received_count, response.context["sources"][0].failed_count) == (4, 1)
+    assert "1 not taken" in response.content.decode()
     assert "LOGIN failed" in response.content.decode()
 
 
