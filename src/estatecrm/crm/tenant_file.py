@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from estatecrm.crm.choices import CaseKind, CaseStatus, CustomerKind, CustomFieldType
+from estatecrm.crm.tenant_sections import FileContext, tenant_sections
 from estatecrm.normalize import MESSAGES, normalize_email, normalize_name
 from estatecrm.tenancy.choices import CaseVisibility, Role
 
@@ -118,6 +119,12 @@ class TenantSpec:
     custom_fields: tuple[CustomFieldSpec, ...] = ()
     projects: tuple[ProjectSpec, ...] = ()
     workgroups: tuple[WorkgroupSpec, ...] = ()
+    # The sections feature apps add (crm/tenant_sections.py), as (key, parsed value), in file order.
+    sections: tuple[tuple[str, object], ...] = ()
+
+    def section(self, key: str):
+        """The parsed value of a registered section, or None when the file does not have it."""
+        return dict(self.sections).get(key)
 
     def org_units_parents_first(self) -> tuple[OrgUnitSpec, ...]:
         """The units in creation order: each after its parent, otherwise in file order."""
@@ -498,7 +505,8 @@ def validate_tenant_data(data: object) -> TenantFileResult:
     validator = _Validator()
     if not isinstance(data, dict):
         return TenantFileResult(None, (SpecError("", _("The file must be a mapping of keys (company, org_units, users, ...).")),))
-    validator.mapping(data, "", required=("company",), optional=TOP_LEVEL_KEYS[1:])
+    sections = tenant_sections()
+    validator.mapping(data, "", required=("company",), optional=(*TOP_LEVEL_KEYS[1:], *(section.key for section in sections)))
     company = validator.company(data["company"]) if "company" in data else None
     org_units = validator.org_units(data.get("org_units"))
     unit_codes = {
@@ -515,6 +523,23 @@ def validate_tenant_data(data: object) -> TenantFileResult:
         "projects": validator.projects(data.get("projects")),
         "workgroups": validator.workgroups(data.get("workgroups")),
     }
+    context = FileContext(unit_codes=frozenset(unit_codes), user_emails=frozenset(_file_emails(data.get("users"))))
+    spec_kwargs["sections"] = tuple(
+        (section.key, section.parse(validator, data[section.key], section.key, context)) for section in sections if section.key in data
+    )
     if validator.errors or company is None:
         return TenantFileResult(None, tuple(validator.errors))
     return TenantFileResult(TenantSpec(company=company, **spec_kwargs))
+
+
+def _file_emails(users) -> set[str]:
+    """The normalized e-mail addresses the file's users list gives, valid or not otherwise (for sections' references)."""
+    if not isinstance(users, list):
+        return set()
+    emails = set()
+    for item in users:
+        if isinstance(item, dict) and isinstance(item.get("email"), str):
+            result = normalize_email(item["email"])
+            if result.is_valid:
+                emails.add(result.value)
+    return emails

@@ -24,6 +24,7 @@ from estatecrm.crm.actions import (
 )
 from estatecrm.crm.models import CustomField, Project, Rank, SubStatus, Tag
 from estatecrm.crm.tenant_file import SpecError, TenantSpec
+from estatecrm.crm.tenant_sections import ApplyContext, section_kinds, tenant_sections
 from estatecrm.tenancy.actions import (
     do_set_primary_membership,
     do_upsert_company,
@@ -42,13 +43,18 @@ KINDS = (
 )
 
 
+def all_kinds() -> tuple[str, ...]:
+    """KINDS, then the kinds of the sections feature apps registered (crm/tenant_sections.py)."""
+    return (*KINDS, *section_kinds())
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     """What applying a spec created and updated, per kind (every kind of KINDS, zeros included)."""
 
     company_code: str
-    created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
-    updated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(all_kinds(), 0))
+    updated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(all_kinds(), 0))
     dry_run: bool = False
 
     @property
@@ -108,6 +114,9 @@ def check_tenant_spec(spec: TenantSpec) -> list[SpecError]:
                 errors.append(SpecError(f"workgroups[{index}].members[{member_index}]", _(
                     "No user with the e-mail address %(email)s in the file or in the company."
                 ) % {"email": email}))
+    sections = {section.key: section for section in tenant_sections()}
+    for key, parsed in spec.sections:
+        errors.extend(sections[key].check(parsed, spec, company_id))
     return errors
 
 
@@ -209,6 +218,11 @@ def do_apply_tenant_spec(spec: TenantSpec, *, acting_user=None, dry_run: bool = 
             acting_user=acting_user,
         )
         result._count("workgroups", created=workgroup_spec.name not in existing_workgroups, changed=changed)
+
+    sections = {section.key: section for section in tenant_sections()}
+    for key, parsed in spec.sections:
+        sections[key].apply(parsed, ApplyContext(company=company, units=units, users=users, acting_user=acting_user,
+                                                 count=result._count, dry_run=dry_run))
 
     if dry_run:
         transaction.set_rollback(True)

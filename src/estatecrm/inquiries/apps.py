@@ -11,7 +11,12 @@ class InquiriesConfig(AppConfig):
         from django.conf import settings
 
         from estatecrm.core import periodic
+        from estatecrm.crm.tenant_sections import register_tenant_section
         from estatecrm.inquiries.imap import fetch_due_mailboxes
+        from estatecrm.inquiries.tenant_file import SECTIONS
 
         # The worker reads the sources' IMAP mailboxes every INQUIRY_FETCH_SECONDS (0: off).
         periodic.register("inquiries.fetch", fetch_due_mailboxes, seconds=lambda: settings.INQUIRY_FETCH_SECONDS)
+        # The tenant file's `inquiry_sources` and `line` (crm reads them through its registry).
+        for section in SECTIONS:
+            register_tenant_section(section)

@@ -58,12 +58,15 @@ def roles(company, org, company_admin, agent):
     entry = DoNotCallEntry.objects.create(company=company, name="架電禁止 リード", phone="+819000000000", phone_raw="090-0000-0000")
     saved_mapping = SavedMapping.objects.create(company=company, project=project, name="マッピングA", mapping={"氏名": "name"})
     tokens = {role: do_create_api_token(user=user, name=f"roles-{role}", acting_user=user) for role, user in users.items()}
+    from estatecrm.inquiries.models import InquirySource
+
+    source = InquirySource.objects.create(company=company, code="suumo", name="SUUMO", org_unit=org["SBY"], default_assignee=agent)
     objects = CompanyA({
         "company": company, "case": case, "customer": case.customer, "visit": visit, "attachment": attachment, "listing": listing,
         "photo": photo, "introduction": introduction, "unit": org["SBY"], "user": subject, "membership": Membership.objects.for_company(company).get(user=subject),
         "workgroup": workgroup, "rank": rank, "tag": tag, "sub_status": sub_status, "custom_field": custom_field,
         "project": project, "run": run, "legacy_run": legacy_run, "entry": entry, "saved_mapping": saved_mapping,
-        "tokens": tokens, "token": None,
+        "tokens": tokens, "token": None, "source": source,
     })
     return Roles(users=users, objects=objects)
 

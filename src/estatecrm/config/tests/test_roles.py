@@ -141,6 +141,11 @@ ROUTE_RULES = {
     "masters:projects": "masters_edit",
     "masters:project_edit": "masters_edit",
     "masters:delete": "masters_edit",
+    "inquiry_settings:sources": "inquiry_settings",
+    "inquiry_settings:source_create": "inquiry_settings",
+    "inquiry_settings:source_edit": "inquiry_settings",
+    "inquiry_settings:source_set_enabled": "inquiry_settings",
+    "inquiry_settings:line": "inquiry_settings",
     # data migration of a unit
     "legacy:home": "legacy_migration",
     "legacy:upload": "legacy_migration",

@@ -26,7 +26,7 @@ from estatecrm.crm.tenant_file import (
     WorkgroupSpec,
     parse_tenant_file,
 )
-from estatecrm.crm.tenant_setup import KINDS, do_apply_tenant_spec
+from estatecrm.crm.tenant_setup import all_kinds, do_apply_tenant_spec
 from estatecrm.tenancy.models import Company, Membership, OrgUnit, User, Workgroup, WorkgroupMember
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
@@ -71,7 +71,7 @@ def spec_of(text: str) -> TenantSpec:
 
 
 def counts(**nonzero) -> dict[str, int]:
-    return {kind: nonzero.get(kind, 0) for kind in KINDS}
+    return {kind: nonzero.get(kind, 0) for kind in all_kinds()}
 
 
 def database_dump() -> dict[str, list[dict]]:
@@ -153,7 +153,8 @@ UNITS = "org_units: [{code: HQ, name: 本社}]\n"
     [
         pytest.param("org_units: []\n", ["company: This key is required."], id="company missing"),
         pytest.param(COMPANY + "users_list: []\n", [
-            "users_list: Unknown key (expected one of: company, org_units, users, ranks, statuses, tags, custom_fields, projects, workgroups).",
+            "users_list: Unknown key (expected one of: company, org_units, users, ranks, statuses, tags, custom_fields, projects, workgroups, "
+            "inquiry_sources, line).",
         ], id="unknown top-level key"),
         pytest.param("company: {code: c1}\n", ["company.name: This key is required."], id="company name missing"),
         pytest.param("company: {code: 'k 01', name: 会社}\n", [

@@ -11,10 +11,12 @@ from django.db.models import Max
 from django.utils import timezone, translation
 
 from estatecrm.crm.choices import CONTACT_KINDS, ActivityKind, CaseOrigin, CaseStatus
-from estatecrm.crm.demo import do_load_demo_company
+from estatecrm.crm.demo import ADMIN_EMAIL, do_load_demo_company
 from estatecrm.crm.models import Activity, Case
+from estatecrm.inquiries.demo import do_load_demo_inquiries
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import LedgerEntry, Run
+from estatecrm.tenancy.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +25,8 @@ pytestmark = pytest.mark.django_db
 def demo(settings, tmp_path):
     settings.VAR_DIR = tmp_path
     result = do_load_demo_company(customers=300)
+    # The intake's part of the full demo (the command runs it too): the 反響 activities of portal mails.
+    do_load_demo_inquiries(company=result.company, admin=User.objects.get(company=result.company, email=ADMIN_EMAIL))
     return result.company
 
 

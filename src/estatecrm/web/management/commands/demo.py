@@ -9,13 +9,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from estatecrm.crm.demo import ADMIN_EMAIL, do_load_demo_company
+from estatecrm.inquiries.demo import do_load_demo_inquiries
 from estatecrm.leads.demo import do_load_demo_lead_import
 from estatecrm.legacy.demo import do_load_demo_migration
 from estatecrm.tenancy.models import Company, User
 
 
 class Command(BaseCommand):
-    help = "Fill the database with the demo company (units, 13 users, customers, cases, activities)."
+    help = "Fill the database with the demo company (units, 13 users, customers, cases, activities, inquiry sources and mails)."
 
     def add_arguments(self, parser):
         parser.add_argument("--if-empty", action="store_true", help="do nothing when any company exists")
@@ -33,10 +34,12 @@ class Command(BaseCommand):
         admin = User.objects.get(company=result.company, email=ADMIN_EMAIL)
         lead_import = do_load_demo_lead_import(company=result.company, admin=admin)
         migration = do_load_demo_migration(company=result.company, admin=admin)
+        inquiries = do_load_demo_inquiries(company=result.company, admin=admin, seed=seed)
         self.stdout.write(
             f"Demo company {result.company.code}: {result.customers} customers ({result.planted_duplicates} planted duplicates), "
             f"{result.cases} cases, {result.activities} activities; lead import #{lead_import.pk} {lead_import.status}, "
-            f"legacy migration #{migration.pk} {migration.status}."
+            f"legacy migration #{migration.pk} {migration.status}; inquiry mails taken: "
+            + ", ".join(f"{status} {count}" for status, count in sorted(inquiries.items())) + "."
         )
         self.print_login()
 
