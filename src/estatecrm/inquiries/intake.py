@@ -119,19 +119,41 @@ def _number(text: str) -> float | None:
     return float(match.group().replace(",", "")) if match else None
 
 
-def money_in_man_yen(text: str) -> float | None:
-    """An amount in 万円: `8.5万円` -> 8.5, `85,000円` -> 8.5, `3,980万円` -> 3980, `1億2000万円` -> 12000."""
+def money_in_man_yen(text: str, kind: str = CaseKind.RENT) -> float | None:
+    """An amount in 万円: `8.5万円` -> 8.5, `85,000円` -> 8.5, `6万3000円` -> 6.3, `3,980万円` -> 3980,
+    `1億2000万円` -> 12000. A bare number is read by the case kind: rent `85000` is yen and `8.5`
+    is 万円; a price `3980` is 万円 and `39800000` is yen."""
     text = unicodedata.normalize("NFKC", text or "").replace(" ", "")
     oku = re.search(r"(\d[\d,]*(?:\.\d+)?)億", text)
     if oku:
         rest = _number(text[oku.end():]) or 0
         return float(oku.group(1).replace(",", "")) * 10000 + rest
+    man_and_yen = re.search(r"(\d[\d,]*(?:\.\d+)?)万(\d[\d,]*)円", text)
+    if man_and_yen:
+        return float(man_and_yen.group(1).replace(",", "")) + float(man_and_yen.group(2).replace(",", "")) / 10000
     value = _number(text)
     if value is None:
         return None
-    if "万" in text:
+    unit = text[re.search(r"\d[\d,]*(?:\.\d+)?", text).end():][:1]
+    if unit == "万":
         return value
+    if unit == "円":
+        return value / 10000
+    if kind == CaseKind.BUY:
+        return value / 10000 if value >= 100000 else value
     return value / 10000 if value >= 1000 else value
+
+
+_CITY = re.compile(r"(.+?郡.+?[町村]|.+?市.+?区|.+?[市区町村])(.*)")
+
+
+def split_city(rest: str) -> tuple[str, str]:
+    """(city, street) of an address without its prefecture: `渋谷区道玄坂1丁目` -> (`渋谷区`, `道玄坂1丁目`),
+    `横浜市中区山下町` -> (`横浜市中区`, `山下町`)."""
+    match = _CITY.fullmatch(rest.strip())
+    if match is None:
+        return rest.strip(), ""
+    return match.group(1), match.group(2).strip()
 
 
 def layout_choice(text: str) -> str:
@@ -229,13 +251,14 @@ def create_listing(source: InquirySource, data: InquiryData, portal_field: str |
     ref = data.listing_ref[:64]
     if not ref or listings.filter(ref=ref).exists():
         ref = f"{source.code}-{base}"[:64]
-    price = money_in_man_yen(data.listing_price)
+    price = money_in_man_yen(data.listing_price, source.case_kind)
     prefecture, rest = split_prefecture(unicodedata.normalize("NFKC", data.listing_address)) if data.listing_address else ("", "")
+    city, street = split_city(rest) if rest else ("", "")
     area = _number(data.listing_area)
     listing = Listing(
         company_id=source.company_id, ref=ref, name=(data.listing_name or data.listing_ref)[:200], kind=source.case_kind,
         layout=layout_choice(data.listing_layout), area=round(area, 2) if area is not None and area < 10**6 else None,
-        prefecture=prefecture[:10], city=rest[:100],
+        prefecture=prefecture[:10], city=city[:100], street=street[:200],
         notes=_("Registered from an inquiry (%(source)s).") % {"source": source.name},
     )
     if price is not None:
