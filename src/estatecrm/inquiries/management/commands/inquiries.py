@@ -1,23 +1,27 @@
 """`estatecrm inquiries import-eml --company CODE FILE... [--json]` and `estatecrm inquiries fetch --company CODE`.
 
-import-eml takes each `.eml` file as one inquiry mail (inquiries.mail.take_mail) and counts what
+import-eml takes each `.eml` file (a directory: its `*.eml` files) as one inquiry mail (inquiries.mail.take_mail) and counts what
 became of it: `created` (a new customer and case), `linked_existing` (a new case of a customer known by
 phone or e-mail), `duplicates` (the same mail or inquiry id again), `unmatched` (no source recognized
 it; kept for 「取り込めなかった反響」), `failed` (a source recognized it but it could not be read, also kept;
 or the file could not be opened). fetch reads new mail from the sources' IMAP mailboxes (inquiries.imap).
 """
 
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from estatecrm.core.scope import company_scope
 from estatecrm.inquiries.choices import Channel, InquiryStatus
+from estatecrm.inquiries.intake import record_unread
 from estatecrm.inquiries.mail import mail_sources, take_mail
 from estatecrm.tenancy.commands import company_by_code
 
+BATCH = 200
 COUNT_KEYS = {InquiryStatus.CREATED.value: "created", InquiryStatus.LINKED_EXISTING.value: "linked_existing", "duplicate": "duplicates",
               InquiryStatus.UNMATCHED.value: "unmatched", InquiryStatus.FAILED.value: "failed"}
 
@@ -28,7 +32,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         commands = parser.add_subparsers(dest="action", required=True)
         importing = commands.add_parser("import-eml", help="take .eml files as inquiry mails")
-        importing.add_argument("files", nargs="+", metavar="FILE")
+        importing.add_argument("files", nargs="+", metavar="FILE", help=".eml files, or directories (their *.eml files)")
         importing.add_argument("--company", required=True)
         importing.add_argument("--json", action="store_true", help="print one JSON object with the counts")
         fetching = commands.add_parser("fetch", help="read new mail from the sources' IMAP mailboxes")
@@ -43,18 +47,39 @@ class Command(BaseCommand):
     def handle_import_eml(self, company, options):
         counts = Counter(dict.fromkeys(COUNT_KEYS.values(), 0))
         errors = []
-        sources = mail_sources(company.pk)
+        paths = []
         for name in options["files"]:
             path = Path(name)
-            try:
-                raw = path.read_bytes()
-            except OSError as error:
-                counts["failed"] += 1
-                errors.append(f"{name}: {error.strerror or error}")
-                continue
-            outcome = take_mail(company.pk, raw, channel=Channel.EML, sources=sources)
-            counts[COUNT_KEYS[outcome.status]] += 1
+            if path.is_dir():
+                found = sorted(child for child in path.glob("*.eml") if child.is_file())
+                if not found:
+                    errors.append(f"{name}: no .eml files")
+                paths.extend(found)
+            else:
+                paths.append(path)
+        sources = mail_sources(company.pk)
+        # One transaction per batch of mails (a commit per mail is most of the time on SQLite); each
+        # mail is still taken in its own savepoint, so one mail's failure leaves the others' outcome.
+        for start in range(0, len(paths), BATCH):
+            with transaction.atomic():
+                for path in paths[start:start + BATCH]:
+                    status = self.take_file(company, path, sources, errors)
+                    counts[COUNT_KEYS[status]] += 1
         self.report(counts, errors, options["json"])
+
+    def take_file(self, company, path: Path, sources, errors: list[str]) -> str:
+        try:
+            raw = path.read_bytes()
+        except OSError as error:
+            errors.append(f"{path}: {error.strerror or error}")
+            return InquiryStatus.FAILED
+        try:
+            with transaction.atomic():
+                return take_mail(company.pk, raw, channel=Channel.EML, sources=sources).status
+        except Exception as error:  # kept, never dropped: an admin sees it in 「取り込めなかった反響」
+            errors.append(f"{path}: {error}")
+            return record_unread(company.pk, channel=Channel.EML, status=InquiryStatus.FAILED, raw=raw,
+                                 message_id="sha256:" + hashlib.sha256(raw).hexdigest(), error=str(error)[:1000]).status
 
     def handle_fetch(self, company, options):
         from estatecrm.inquiries.imap import fetch_company
