@@ -195,12 +195,13 @@ def parse_station(text: str) -> tuple[str, str, int | None]:
 def find_duplicate(company_id: int, *, source: InquirySource | None, inquiry_id: str = "", message_id: str = "") -> Inquiry | None:
     """The inquiry already received with this (source, inquiry id) or this Message-ID."""
     inquiries = Inquiry.objects.for_company(company_id)
+    # The `exclude`s repeat the partial unique indexes' conditions, so that SQLite uses them.
     if inquiry_id and source is not None:
-        found = inquiries.filter(source=source, inquiry_id=inquiry_id[:100]).first()
+        found = next(iter(inquiries.filter(source=source, inquiry_id=inquiry_id[:100]).exclude(inquiry_id="")[:1]), None)
         if found is not None:
             return found
     if message_id:
-        return inquiries.filter(message_id=message_id[:255]).first()
+        return next(iter(inquiries.filter(message_id=message_id[:255]).exclude(message_id="")[:1]), None)
     return None
 
 
@@ -348,12 +349,13 @@ def record_inquiry_activity(case: Case, *, received: datetime.datetime, subject:
 
 
 def take_inquiry(source: InquirySource, data: InquiryData, *, channel: str, message_id: str = "", raw: bytes | None = None,
-                 sender: str = "", subject: str = "", received_fallback: datetime.datetime | None = None) -> Outcome:
+                 sender: str = "", subject: str = "", received_fallback: datetime.datetime | None = None,
+                 message_id_checked: bool = False) -> Outcome:
     """Take one inquiry of `source` (see the module). Raises ApplicationError (fields, nothing
     written) when it cannot be taken: callers that must keep everything (mail) record it with
-    `record_unread` instead."""
+    `record_unread` instead. `message_id_checked`: the caller has just looked the Message-ID up."""
     company_id = source.company_id
-    duplicate = find_duplicate(company_id, source=source, inquiry_id=data.inquiry_id, message_id=message_id)
+    duplicate = find_duplicate(company_id, source=source, inquiry_id=data.inquiry_id, message_id="" if message_id_checked else message_id)
     if duplicate is not None:
         return Outcome(DUPLICATE, duplicate, duplicate.case, duplicate.customer)
     region = source.company.phone_region

@@ -25,8 +25,8 @@ import html.parser
 import re
 import unicodedata
 from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
+import email.utils
+from email.message import Message
 
 from django.utils.translation import gettext as _
 
@@ -173,7 +173,7 @@ def decode_header(value: str | None) -> str:
     return re.sub(r"[\r\n]+[ \t]*", " ", text).strip()
 
 
-def _raw_header(message: EmailMessage, name: str) -> str:
+def _raw_header(message: Message, name: str) -> str:
     """The header as it stands in the mail (encoded words not yet decoded)."""
     for key, value in message.raw_items():
         if key.lower() == name.lower():
@@ -192,8 +192,10 @@ def _raw_header(message: EmailMessage, name: str) -> str:
 
 
 def decode_mail(raw: bytes) -> ReadMail:
-    """Parse the mail's bytes (any charset, quoted-printable or base64, plain or HTML-only)."""
-    message = email.message_from_bytes(raw, policy=policy.default)
+    """Parse the mail's bytes (any charset, quoted-printable or base64, plain or HTML-only). The
+    compat32 parser is used (headers are decoded here, by decode_header): the header registry of
+    `policy.default` costs more than the rest of reading a mail."""
+    message = email.message_from_bytes(raw)
     message_id = _raw_header(message, "Message-ID").strip()
     message_id = message_id.split()[0].strip("<>").strip() if message_id.split() else ""
     if not message_id:
@@ -202,28 +204,26 @@ def decode_mail(raw: bytes) -> ReadMail:
                     subject=decode_header(_raw_header(message, "Subject")), text=body_text(message), date=_date(message))
 
 
-def _date(message: EmailMessage):
+def _date(message: Message):
+    header = _raw_header(message, "Date")
+    if not header:
+        return None
     try:
-        header = message.get("Date")
-        value = getattr(header, "datetime", None) if header is not None else None
-    except (TypeError, ValueError, IndexError, AttributeError):
+        value = email.utils.parsedate_to_datetime(header.strip())
+    except (TypeError, ValueError, IndexError):
         return None
     return value if value is not None and value.tzinfo is not None else None
 
 
-def body_text(message: EmailMessage) -> str:
-    """The body as text: the plain part (unless it is empty), else the HTML part read as text."""
-    parts = []
-    try:
-        for kind in ("plain", "html"):
-            part = message.get_body(preferencelist=(kind,))
-            if part is not None:
-                parts.append(part)
-    except (KeyError, TypeError, ValueError):
-        parts = []
-    if not parts:
-        parts = [part for part in message.walk() if part.get_content_maintype() == "text" and not part.is_attachment()]
-    for part in parts:
+def body_text(message: Message) -> str:
+    """The body as text: the first plain part that is not an attachment (unless it is empty), else
+    the first HTML part read as text."""
+    plain, markup = [], []
+    for part in message.walk():
+        if part.get_content_maintype() != "text" or _is_attachment(part):
+            continue
+        (markup if part.get_content_subtype() == "html" else plain if part.get_content_subtype() == "plain" else []).append(part)
+    for part in plain + markup:
         text = _part_text(part)
         if part.get_content_subtype() == "html":
             text = html_to_text(text)
@@ -233,7 +233,12 @@ def body_text(message: EmailMessage) -> str:
     return ""
 
 
-def _part_text(part: EmailMessage) -> str:
+def _is_attachment(part: Message) -> bool:
+    disposition = str(part.get("Content-Disposition", "")).split(";")[0].strip().lower()
+    return disposition == "attachment"
+
+
+def _part_text(part: Message) -> str:
     try:
         payload = part.get_payload(decode=True) or b""
     except (ValueError, TypeError):
@@ -524,7 +529,7 @@ def take_mail(company_id: int, raw: bytes, *, channel: str = Channel.EML, source
                              error=_("No inquiry source recognizes this mail."), **common)
     data = read_mail_fields(source, mail)
     try:
-        return take_inquiry(source, data, received_fallback=mail.date, **common)
+        return take_inquiry(source, data, received_fallback=mail.date, message_id_checked=True, **common)
     except ApplicationError as error:
         reasons = "; ".join(str(message) for messages in (error.fields or {}).values() for message in messages) or str(error.message)
         return record_unread(company_id, status=InquiryStatus.FAILED, source=source, data=data, received=mail.date, error=reasons, **common)
