@@ -233,7 +233,8 @@ def match_listing(source: InquirySource, data: InquiryData) -> Listing | None:
     portal_field = PORTAL_ID_FIELDS.get(source.preset) or PORTAL_ID_FIELDS.get(source.code.lower())
     if ref:
         if portal_field:
-            found = listings.filter(**{portal_field: ref}).first()
+            # The `exclude` repeats the partial index's condition, so that SQLite uses it.
+            found = listings.filter(**{portal_field: ref}).exclude(**{portal_field: ""}).order_by("pk").first()
             if found is not None:
                 return found
         found = listings.filter(ref=ref).first()
