@@ -351,12 +351,14 @@ def record_inquiry_activity(case: Case, *, received: datetime.datetime, subject:
 
 def take_inquiry(source: InquirySource, data: InquiryData, *, channel: str, message_id: str = "", raw: bytes | None = None,
                  sender: str = "", subject: str = "", received_fallback: datetime.datetime | None = None,
-                 message_id_checked: bool = False) -> Outcome:
+                 message_id_checked: bool = False, inquiry_id_checked: bool = False) -> Outcome:
     """Take one inquiry of `source` (see the module). Raises ApplicationError (fields, nothing
     written) when it cannot be taken: callers that must keep everything (mail) record it with
-    `record_unread` instead. `message_id_checked`: the caller has just looked the Message-ID up."""
+    `record_unread` instead. `message_id_checked` / `inquiry_id_checked`: the caller has just looked
+    the Message-ID / the inquiry id up (a race is still caught by the unique constraints)."""
     company_id = source.company_id
-    duplicate = find_duplicate(company_id, source=source, inquiry_id=data.inquiry_id, message_id="" if message_id_checked else message_id)
+    duplicate = find_duplicate(company_id, source=source, inquiry_id="" if inquiry_id_checked else data.inquiry_id,
+                               message_id="" if message_id_checked else message_id)
     if duplicate is not None:
         return Outcome(DUPLICATE, duplicate, duplicate.case, duplicate.customer)
     region = source.company.phone_region

@@ -20,12 +20,12 @@ NFKC and without spaces, so `名前（カナ）` finds `名前(カナ)` and `Ｔ
 
 import email
 import email.header
+import email.utils
 import hashlib
 import html.parser
 import re
 import unicodedata
 from dataclasses import dataclass
-import email.utils
 from email.message import Message
 
 from django.utils.translation import gettext as _
@@ -509,27 +509,64 @@ def read_mail_fields(source: InquirySource, mail: ReadMail) -> InquiryData:
     return InquiryData.from_fields(tidy_fields(label_reader(source).read(mail.text)))
 
 
+@dataclass
+class PreparedMail:
+    """A mail decoded, recognized and read (no database): what taking it needs."""
+
+    raw: bytes
+    mail: ReadMail | None
+    error: str = ""
+    source: InquirySource | None = None
+    data: InquiryData | None = None
+
+    @property
+    def message_id(self) -> str:
+        return self.mail.message_id if self.mail is not None else "sha256:" + hashlib.sha256(self.raw).hexdigest()
+
+    @property
+    def inquiry_key(self) -> tuple[int, str] | None:
+        """(source, inquiry id) when the mail names its inquiry."""
+        if self.source is None or self.data is None or not self.data.inquiry_id:
+            return None
+        return self.source.pk, self.data.inquiry_id[:100]
+
+
+def prepare_mail(raw: bytes, sources: list[InquirySource]) -> PreparedMail:
+    """Decode the mail, find its source among `sources`, read its fields (pure: no database)."""
+    try:
+        mail = decode_mail(raw)
+    except Exception as error:  # a mail so broken that the parser gives up: it is kept as failed
+        return PreparedMail(raw, None, error=str(error)[:200] or error.__class__.__name__)
+    source = recognizing_source(sources, mail)
+    return PreparedMail(raw, mail, source=source, data=read_mail_fields(source, mail) if source is not None else None)
+
+
 def take_mail(company_id: int, raw: bytes, *, channel: str = Channel.EML, sources: list[InquirySource] | None = None) -> Outcome:
     """Take one mail (see the module). `sources`: the company's enabled sources, when the caller
     takes many mails (read once). Never raises for the mail's content: whatever cannot be taken is
     kept as unmatched or failed."""
-    try:
-        mail = decode_mail(raw)
-    except Exception as error:  # a mail so broken that the parser gives up: keep it
-        message_id = "sha256:" + hashlib.sha256(raw).hexdigest()
-        return record_unread(company_id, channel=channel, status=InquiryStatus.FAILED, message_id=message_id, raw=raw,
-                             error=_("The mail could not be read: %(error)s") % {"error": str(error)[:200]})
-    duplicate = find_duplicate(company_id, source=None, message_id=mail.message_id)
-    if duplicate is not None:
-        return Outcome("duplicate", duplicate, duplicate.case, duplicate.customer)
-    source = recognizing_source(sources if sources is not None else mail_sources(company_id), mail)
+    return take_prepared(company_id, prepare_mail(raw, sources if sources is not None else mail_sources(company_id)), channel=channel)
+
+
+def take_prepared(company_id: int, prepared: PreparedMail, *, channel: str = Channel.EML, checked: bool = False) -> Outcome:
+    """Take a prepared mail. `checked`: the caller has made sure that no inquiry has the mail's
+    Message-ID or its (source, inquiry id) (import-eml looks them up for a whole batch); a race with
+    another delivery is still caught by the unique constraints."""
+    mail, raw = prepared.mail, prepared.raw
+    if mail is None:
+        return record_unread(company_id, channel=channel, status=InquiryStatus.FAILED, message_id=prepared.message_id, raw=raw,
+                             error=_("The mail could not be read: %(error)s") % {"error": prepared.error})
+    if not checked:
+        duplicate = find_duplicate(company_id, source=None, message_id=mail.message_id)
+        if duplicate is not None:
+            return Outcome("duplicate", duplicate, duplicate.case, duplicate.customer)
+    source, data = prepared.source, prepared.data
     common = {"channel": channel, "message_id": mail.message_id, "raw": raw, "sender": mail.sender, "subject": mail.subject}
     if source is None:
         return record_unread(company_id, status=InquiryStatus.UNMATCHED, received=mail.date,
                              error=_("No inquiry source recognizes this mail."), **common)
-    data = read_mail_fields(source, mail)
     try:
-        return take_inquiry(source, data, received_fallback=mail.date, message_id_checked=True, **common)
+        return take_inquiry(source, data, received_fallback=mail.date, message_id_checked=True, inquiry_id_checked=checked, **common)
     except ApplicationError as error:
         reasons = "; ".join(str(message) for messages in (error.fields or {}).values() for message in messages) or str(error.message)
         return record_unread(company_id, status=InquiryStatus.FAILED, source=source, data=data, received=mail.date, error=reasons, **common)

@@ -18,7 +18,8 @@ from django.db import transaction
 from estatecrm.core.scope import company_scope
 from estatecrm.inquiries.choices import Channel, InquiryStatus
 from estatecrm.inquiries.intake import record_unread
-from estatecrm.inquiries.mail import mail_sources, take_mail
+from estatecrm.inquiries.mail import PreparedMail, mail_sources, prepare_mail, take_prepared
+from estatecrm.inquiries.models import Inquiry
 from estatecrm.tenancy.commands import company_by_code
 
 BATCH = 200
@@ -62,24 +63,49 @@ class Command(BaseCommand):
         # mail is still taken in its own savepoint, so one mail's failure leaves the others' outcome.
         for start in range(0, len(paths), BATCH):
             with transaction.atomic():
-                for path in paths[start:start + BATCH]:
-                    status = self.take_file(company, path, sources, errors)
+                for status in self.take_batch(company, paths[start:start + BATCH], sources, errors):
                     counts[COUNT_KEYS[status]] += 1
         self.report(counts, errors, options["json"])
 
-    def take_file(self, company, path: Path, sources, errors: list[str]) -> str:
-        try:
-            raw = path.read_bytes()
-        except OSError as error:
-            errors.append(f"{path}: {error.strerror or error}")
-            return InquiryStatus.FAILED
+    def take_batch(self, company, paths: list[Path], sources, errors: list[str]):
+        """The status of each file, in order. The batch's Message-IDs and inquiry ids are looked up
+        in two queries; a mail whose ids are new (not stored, not earlier in the run) skips its own
+        look-ups, any other is looked up as usual (and found a duplicate)."""
+        prepared: list[tuple[Path, PreparedMail | None]] = []
+        for path in paths:
+            try:
+                prepared.append((path, prepare_mail(path.read_bytes(), sources)))
+            except OSError as error:
+                errors.append(f"{path}: {error.strerror or error}")
+                prepared.append((path, None))
+        inquiries = Inquiry.objects.for_company(company.pk)
+        message_ids = {item.message_id for _path, item in prepared if item is not None}
+        stored_messages = set(inquiries.filter(message_id__in=message_ids).exclude(message_id="").values_list("message_id", flat=True))
+        keys = {item.inquiry_key for _path, item in prepared if item is not None and item.inquiry_key}
+        stored_keys = set()
+        if keys:
+            stored_keys = set(inquiries.filter(source_id__in={key[0] for key in keys}, inquiry_id__in={key[1] for key in keys})
+                              .exclude(inquiry_id="").values_list("source_id", "inquiry_id"))
+        seen_messages, seen_keys = set(stored_messages), set(stored_keys)
+        for path, item in prepared:
+            if item is None:
+                yield InquiryStatus.FAILED
+                continue
+            key = item.inquiry_key
+            checked = item.message_id not in seen_messages and (key is None or key not in seen_keys)
+            seen_messages.add(item.message_id)
+            if key is not None:
+                seen_keys.add(key)
+            yield self.take_one(company, path, item, checked, errors)
+
+    def take_one(self, company, path: Path, item: PreparedMail, checked: bool, errors: list[str]) -> str:
         try:
             with transaction.atomic():
-                return take_mail(company.pk, raw, channel=Channel.EML, sources=sources).status
+                return take_prepared(company.pk, item, channel=Channel.EML, checked=checked).status
         except Exception as error:  # kept, never dropped: an admin sees it in 「取り込めなかった反響」
             errors.append(f"{path}: {error}")
-            return record_unread(company.pk, channel=Channel.EML, status=InquiryStatus.FAILED, raw=raw,
-                                 message_id="sha256:" + hashlib.sha256(raw).hexdigest(), error=str(error)[:1000]).status
+            return record_unread(company.pk, channel=Channel.EML, status=InquiryStatus.FAILED, raw=item.raw,
+                                 message_id="sha256:" + hashlib.sha256(item.raw).hexdigest(), error=str(error)[:1000]).status
 
     def handle_fetch(self, company, options):
         from estatecrm.inquiries.imap import fetch_company
