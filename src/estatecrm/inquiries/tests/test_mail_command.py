@@ -96,3 +96,29 @@ def test_import_eml_as_a_process(company, org, agent, tmp_path):
     summary = json.loads(result.stdout.decode().strip().splitlines()[-1])
     assert {key: summary[key] for key in ALL_MAILS} == ALL_MAILS
     assert Case.objects.for_company(company.pk).count() == 9
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_in_one_mail_leaves_the_others(company, org, agent, monkeypatch):
+    # given: taking the HTML mail's inquiry breaks (a bug, a lost connection...)
+    add_sources(company, org, agent)
+    from estatecrm.inquiries import mail as mail_module
+
+    take_inquiry = mail_module.take_inquiry
+
+    def breaking(source, data, **kwargs):
+        if data.inquiry_id == "W-20261206-0046":
+            Case.objects.for_company(company.pk).update(other_info="half-written")  # rolled back with the mail's savepoint
+            raise RuntimeError("boom")
+        return take_inquiry(source, data, **kwargs)
+
+    monkeypatch.setattr(mail_module, "take_inquiry", breaking)
+    names = ["suumo_iso2022jp.eml", "website_html_only.eml", "website_shift_jis.eml"]
+    # when
+    out, _err = call("import-eml", "--company", "acme", *(str(MAILS / name) for name in names), "--json")
+    # then: the two others are cases, the broken one is kept as failed with its bytes
+    summary = json.loads(out)
+    assert (summary["created"], summary["failed"], summary["errors"]) == (2, 1, [f"{MAILS / 'website_html_only.eml'}: boom"])
+    kept = Inquiry.objects.for_company(company.pk).get(status="failed")
+    assert bytes(kept.raw) == (MAILS / "website_html_only.eml").read_bytes() and kept.error == "boom"
+    assert list(Case.objects.for_company(company.pk).values_list("other_info", flat=True)) == ["", ""]
