@@ -194,7 +194,8 @@ def parse_station(text: str) -> tuple[str, str, int | None]:
 
 def find_duplicate(company_id: int, *, source: InquirySource | None, inquiry_id: str = "", message_id: str = "") -> Inquiry | None:
     """The inquiry already received with this (source, inquiry id) or this Message-ID."""
-    inquiries = Inquiry.objects.for_company(company_id)
+    # A duplicate's outcome names its case and customer: read with it.
+    inquiries = Inquiry.objects.for_company(company_id).select_related("case", "customer")
     # The `exclude`s repeat the partial unique indexes' conditions, so that SQLite uses them.
     if inquiry_id and source is not None:
         found = next(iter(inquiries.filter(source=source, inquiry_id=inquiry_id[:100]).exclude(inquiry_id="")[:1]), None)
