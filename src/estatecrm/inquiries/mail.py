@@ -38,11 +38,11 @@ from estatecrm.inquiries.presets import preset_labels
 from estatecrm.normalize import parse_datetime
 
 # Marks a label may stand after (after NFKC: `･` is `・`, `＞` is `>`).
-LEADING_MARKS = "■□◆◇●○・◎★☆▼▽▲△▶▷◉※>*#[【〔《〈「『 \t\u3000"
+LEADING_MARKS = "■□◆◇●○・◎★☆▼▽▲△▶▷►◉♦▪※>*#-+[【〔《〈「『 \t\u3000"
 # What may follow a label before its value (after NFKC: `：` is `:`).
 AFTER_LABEL = ":】]〕》〉」』= \t\u3000"
 # The same in a line's own text (full-width and half-width forms).
-LEADING_MARKS_RAW = LEADING_MARKS + "･＞＊＃［"
+LEADING_MARKS_RAW = LEADING_MARKS + "･＞＊＃－＋［"
 AFTER_LABEL_RAW = AFTER_LABEL + "：］＝"
 SEPARATOR = re.compile(r"^\s*[-=─━_~〜＝－*＊─━┄┅═]{3,}\s*$")
 MULTILINE_FIELDS = frozenset({"message"})

@@ -136,6 +136,12 @@ def test_longer_label_wins_and_a_label_must_end_at_a_separator():
     assert read_labels("お名前欄：山田", {"お名前": "customer_name"}) == {}
 
 
+def test_list_marks_and_quotes_before_labels():
+    labels = {"お名前": "customer_name", "電話番号": "phone", "メールアドレス": "email"}
+    assert read_labels("- お名前: 山田\n> ＊電話番号：03-1234-5678\n> > ▪メールアドレス a@example.jp", labels) == {
+        "customer_name": "山田", "phone": "03-1234-5678", "email": "a@example.jp"}
+
+
 def test_half_width_kana_label():
     assert read_labels("ﾌﾘｶﾞﾅ：ﾔﾏﾀﾞ ﾀﾛｳ", {"フリガナ": "customer_kana"}) == {"customer_kana": "ﾔﾏﾀﾞ ﾀﾛｳ"}
 
