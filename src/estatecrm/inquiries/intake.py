@@ -234,7 +234,8 @@ def match_listing(source: InquirySource, data: InquiryData) -> Listing | None:
     portal_field = PORTAL_ID_FIELDS.get(source.preset) or PORTAL_ID_FIELDS.get(source.code.lower())
     if ref:
         if portal_field:
-            # The `exclude` repeats the partial index's condition, so that SQLite uses it.
+            # The `exclude` repeats the partial index's condition, so that SQLite uses it (an OR of
+            # both look-ups in one query would scan the company's listings instead).
             found = listings.filter(**{portal_field: ref}).exclude(**{portal_field: ""}).order_by("pk").first()
             if found is not None:
                 return found
@@ -245,14 +246,16 @@ def match_listing(source: InquirySource, data: InquiryData) -> Listing | None:
         found = listings.filter(name=data.listing_name[:200]).order_by("pk").first()
         if found is not None:
             return found
-    return create_listing(source, data, portal_field)
+    return create_listing(source, data, portal_field, ref_is_free=True)
 
 
-def create_listing(source: InquirySource, data: InquiryData, portal_field: str | None) -> Listing:
+def create_listing(source: InquirySource, data: InquiryData, portal_field: str | None, *, ref_is_free: bool = False) -> Listing:
+    """A new listing from what the inquiry says. `ref_is_free`: the caller found no listing with
+    the inquiry's listing number."""
     listings = Listing.objects.for_company(source.company_id)
     base = data.listing_ref or hashlib.sha256(data.listing_name.encode()).hexdigest()[:10]
     ref = data.listing_ref[:64]
-    if not ref or listings.filter(ref=ref).exists():
+    if not ref or (not ref_is_free and listings.filter(ref=ref).exists()):
         ref = f"{source.code}-{base}"[:64]
     price = money_in_man_yen(data.listing_price, source.case_kind)
     prefecture, rest = split_prefecture(unicodedata.normalize("NFKC", data.listing_address)) if data.listing_address else ("", "")
