@@ -1,4 +1,7 @@
-"""Writes the test mails once (committed as bytes). Run: python /tmp/make_mails.py DIR"""
+"""Wrote the test mails of this folder once (their bytes are committed; tests never run this).
+
+    python src/estatecrm/inquiries/tests/mails/make_mails.py src/estatecrm/inquiries/tests/mails
+"""
 import base64
 import quopri
 import sys
