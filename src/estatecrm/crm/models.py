@@ -523,6 +523,11 @@ class Listing(TenantOwnedModel, TimeStampedModel):
             models.Index(fields=["company", "status", "kind", "rent"], name="listing_match_rent_idx"),
             models.Index(fields=["company", "status", "kind", "price"], name="listing_match_price_idx"),
             models.Index(fields=["company", "agent"], name="listing_agent_idx"),
+            # An inquiry finds its listing by the portal's id, else by name (inquiries/intake.py).
+            models.Index(fields=["company", "suumo_id"], condition=~models.Q(suumo_id=""), name="listing_suumo_idx"),
+            models.Index(fields=["company", "homes_id"], condition=~models.Q(homes_id=""), name="listing_homes_idx"),
+            models.Index(fields=["company", "athome_id"], condition=~models.Q(athome_id=""), name="listing_athome_idx"),
+            models.Index(fields=["company", "name"], name="listing_name_idx"),
         ]
 
     def __str__(self) -> str:

@@ -119,19 +119,41 @@ def _number(text: str) -> float | None:
     return float(match.group().replace(",", "")) if match else None
 
 
-def money_in_man_yen(text: str) -> float | None:
-    """An amount in 万円: `8.5万円` -> 8.5, `85,000円` -> 8.5, `3,980万円` -> 3980, `1億2000万円` -> 12000."""
+def money_in_man_yen(text: str, kind: str = CaseKind.RENT) -> float | None:
+    """An amount in 万円: `8.5万円` -> 8.5, `85,000円` -> 8.5, `6万3000円` -> 6.3, `3,980万円` -> 3980,
+    `1億2000万円` -> 12000. A bare number is read by the case kind: rent `85000` is yen and `8.5`
+    is 万円; a price `3980` is 万円 and `39800000` is yen."""
     text = unicodedata.normalize("NFKC", text or "").replace(" ", "")
     oku = re.search(r"(\d[\d,]*(?:\.\d+)?)億", text)
     if oku:
         rest = _number(text[oku.end():]) or 0
         return float(oku.group(1).replace(",", "")) * 10000 + rest
+    man_and_yen = re.search(r"(\d[\d,]*(?:\.\d+)?)万(\d[\d,]*)円", text)
+    if man_and_yen:
+        return float(man_and_yen.group(1).replace(",", "")) + float(man_and_yen.group(2).replace(",", "")) / 10000
     value = _number(text)
     if value is None:
         return None
-    if "万" in text:
+    unit = text[re.search(r"\d[\d,]*(?:\.\d+)?", text).end():][:1]
+    if unit == "万":
         return value
+    if unit == "円":
+        return value / 10000
+    if kind == CaseKind.BUY:
+        return value / 10000 if value >= 100000 else value
     return value / 10000 if value >= 1000 else value
+
+
+_CITY = re.compile(r"(.+?郡.+?[町村]|.+?市.+?区|.+?[市区町村])(.*)")
+
+
+def split_city(rest: str) -> tuple[str, str]:
+    """(city, street) of an address without its prefecture: `渋谷区道玄坂1丁目` -> (`渋谷区`, `道玄坂1丁目`),
+    `横浜市中区山下町` -> (`横浜市中区`, `山下町`)."""
+    match = _CITY.fullmatch(rest.strip())
+    if match is None:
+        return rest.strip(), ""
+    return match.group(1), match.group(2).strip()
 
 
 def layout_choice(text: str) -> str:
@@ -172,13 +194,15 @@ def parse_station(text: str) -> tuple[str, str, int | None]:
 
 def find_duplicate(company_id: int, *, source: InquirySource | None, inquiry_id: str = "", message_id: str = "") -> Inquiry | None:
     """The inquiry already received with this (source, inquiry id) or this Message-ID."""
-    inquiries = Inquiry.objects.for_company(company_id)
+    # A duplicate's outcome names its case and customer: read with it.
+    inquiries = Inquiry.objects.for_company(company_id).select_related("case", "customer")
+    # The `exclude`s repeat the partial unique indexes' conditions, so that SQLite uses them.
     if inquiry_id and source is not None:
-        found = inquiries.filter(source=source, inquiry_id=inquiry_id[:100]).first()
+        found = next(iter(inquiries.filter(source=source, inquiry_id=inquiry_id[:100]).exclude(inquiry_id="")[:1]), None)
         if found is not None:
             return found
     if message_id:
-        return inquiries.filter(message_id=message_id[:255]).first()
+        return next(iter(inquiries.filter(message_id=message_id[:255]).exclude(message_id="")[:1]), None)
     return None
 
 
@@ -210,7 +234,9 @@ def match_listing(source: InquirySource, data: InquiryData) -> Listing | None:
     portal_field = PORTAL_ID_FIELDS.get(source.preset) or PORTAL_ID_FIELDS.get(source.code.lower())
     if ref:
         if portal_field:
-            found = listings.filter(**{portal_field: ref}).first()
+            # The `exclude` repeats the partial index's condition, so that SQLite uses it (an OR of
+            # both look-ups in one query would scan the company's listings instead).
+            found = listings.filter(**{portal_field: ref}).exclude(**{portal_field: ""}).order_by("pk").first()
             if found is not None:
                 return found
         found = listings.filter(ref=ref).first()
@@ -220,22 +246,25 @@ def match_listing(source: InquirySource, data: InquiryData) -> Listing | None:
         found = listings.filter(name=data.listing_name[:200]).order_by("pk").first()
         if found is not None:
             return found
-    return create_listing(source, data, portal_field)
+    return create_listing(source, data, portal_field, ref_is_free=True)
 
 
-def create_listing(source: InquirySource, data: InquiryData, portal_field: str | None) -> Listing:
+def create_listing(source: InquirySource, data: InquiryData, portal_field: str | None, *, ref_is_free: bool = False) -> Listing:
+    """A new listing from what the inquiry says. `ref_is_free`: the caller found no listing with
+    the inquiry's listing number."""
     listings = Listing.objects.for_company(source.company_id)
     base = data.listing_ref or hashlib.sha256(data.listing_name.encode()).hexdigest()[:10]
     ref = data.listing_ref[:64]
-    if not ref or listings.filter(ref=ref).exists():
+    if not ref or (not ref_is_free and listings.filter(ref=ref).exists()):
         ref = f"{source.code}-{base}"[:64]
-    price = money_in_man_yen(data.listing_price)
+    price = money_in_man_yen(data.listing_price, source.case_kind)
     prefecture, rest = split_prefecture(unicodedata.normalize("NFKC", data.listing_address)) if data.listing_address else ("", "")
+    city, street = split_city(rest) if rest else ("", "")
     area = _number(data.listing_area)
     listing = Listing(
         company_id=source.company_id, ref=ref, name=(data.listing_name or data.listing_ref)[:200], kind=source.case_kind,
         layout=layout_choice(data.listing_layout), area=round(area, 2) if area is not None and area < 10**6 else None,
-        prefecture=prefecture[:10], city=rest[:100],
+        prefecture=prefecture[:10], city=city[:100], street=street[:200],
         notes=_("Registered from an inquiry (%(source)s).") % {"source": source.name},
     )
     if price is not None:
@@ -325,12 +354,15 @@ def record_inquiry_activity(case: Case, *, received: datetime.datetime, subject:
 
 
 def take_inquiry(source: InquirySource, data: InquiryData, *, channel: str, message_id: str = "", raw: bytes | None = None,
-                 sender: str = "", subject: str = "", received_fallback: datetime.datetime | None = None) -> Outcome:
+                 sender: str = "", subject: str = "", received_fallback: datetime.datetime | None = None,
+                 message_id_checked: bool = False, inquiry_id_checked: bool = False) -> Outcome:
     """Take one inquiry of `source` (see the module). Raises ApplicationError (fields, nothing
     written) when it cannot be taken: callers that must keep everything (mail) record it with
-    `record_unread` instead."""
+    `record_unread` instead. `message_id_checked` / `inquiry_id_checked`: the caller has just looked
+    the Message-ID / the inquiry id up (a race is still caught by the unique constraints)."""
     company_id = source.company_id
-    duplicate = find_duplicate(company_id, source=source, inquiry_id=data.inquiry_id, message_id=message_id)
+    duplicate = find_duplicate(company_id, source=source, inquiry_id="" if inquiry_id_checked else data.inquiry_id,
+                               message_id="" if message_id_checked else message_id)
     if duplicate is not None:
         return Outcome(DUPLICATE, duplicate, duplicate.case, duplicate.customer)
     region = source.company.phone_region
