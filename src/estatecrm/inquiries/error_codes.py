@@ -3,3 +3,8 @@
 INQUIRY_INVALID = "inquiry_invalid"
 UNKNOWN_SOURCE = "unknown_source"
 SOURCE_DISABLED = "source_disabled"
+LINE_NOT_CONFIGURED = "line_not_configured"
+LINE_NOT_LINKED = "line_not_linked"
+LINE_BLOCKED = "line_blocked"
+LINE_TEXT_INVALID = "line_text_invalid"
+LINE_SEND_FAILED = "line_send_failed"

@@ -2,6 +2,7 @@ import pytest
 
 from estatecrm.inquiries.choices import Preset
 from estatecrm.inquiries.models import InquirySource
+from estatecrm.inquiries.tests.line_fake import fake_line, line_channel  # noqa: F401 - the LINE tests' fixtures
 
 
 @pytest.fixture
