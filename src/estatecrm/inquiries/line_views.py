@@ -10,6 +10,7 @@ import logging
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,6 +20,8 @@ from django.views.decorators.http import require_POST
 from estatecrm.core.errors import ApplicationError
 from estatecrm.core.scope import company_scope
 from estatecrm.core.transactions import enqueue_on_commit
+from estatecrm.crm.choices import ActivityKind
+from estatecrm.crm.models import Activity
 from estatecrm.crm.selectors import access_case
 from estatecrm.inquiries import line
 from estatecrm.inquiries.line_forms import LineTextForm
@@ -27,6 +30,7 @@ from estatecrm.tenancy.decorators import permission_view
 from estatecrm.tenancy.selectors import Actor
 
 logger = logging.getLogger(__name__)
+CONVERSATION_SHOWN = 10
 
 
 def client_address(request: HttpRequest) -> str:
@@ -43,10 +47,14 @@ def webhook(request: HttpRequest, company_code: str) -> HttpResponse:
     if channel is None:
         return HttpResponse(status=404)
     signature = request.headers.get("X-Line-Signature", "")
-    body = request.body
-    if not line.signature_is_valid(channel, body, signature):
+    try:
+        body = request.body
+    except RawPostDataException:
+        # A multipart form (read as a stream by the NUL check): not LINE's JSON, no raw body to check.
+        body = None
+    if body is None or not line.signature_is_valid(channel, body, signature):
         logger.warning("LINE webhook of company %s refused: %s signature (from %s, %d bytes)", channel.company.code,
-                       "wrong" if signature else "no", client_address(request), len(body))
+                       "wrong" if signature else "no", client_address(request), len(body or b""))
         return HttpResponse(status=401)
     try:
         payload = json.loads(body)
@@ -70,7 +78,7 @@ def send_text(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     case = access_case(actor, case_id, related=("main_assignee",))
     back = reverse("crm:detail", kwargs={"case_id": case.pk}) + "#timeline"
     if request.method != "POST":
-        return render(request, "inquiries/line_send.html", {"case": case, "customer": case.customer, "form": LineTextForm.fresh()})
+        return render(request, "inquiries/line_send.html", send_page(case, LineTextForm.fresh()))
     form = LineTextForm(request.POST)
     status = 400
     if form.is_valid():
@@ -83,4 +91,11 @@ def send_text(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The LINE message was sent.") if sent.sent_now else _("This LINE message had already been sent."))
             return redirect(back)
-    return render(request, "inquiries/line_send.html", {"case": case, "customer": case.customer, "form": form}, status=status)
+    return render(request, "inquiries/line_send.html", send_page(case, form), status=status)
+
+
+def send_page(case, form) -> dict:
+    """The send page: the form under the case's latest LINE messages (what the customer wrote last)."""
+    latest = list(Activity.objects.for_company(case.company_id).filter(case=case, kind=ActivityKind.LINE).select_related("actor")
+                  .order_by("-occurred_at", "-pk")[:CONVERSATION_SHOWN])
+    return {"case": case, "customer": case.customer, "form": form, "conversation": latest[::-1]}

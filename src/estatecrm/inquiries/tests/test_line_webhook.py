@@ -128,3 +128,10 @@ def test_events_go_to_the_company_of_the_url(company, line_channel, other_compan
         assert post(body, sign(body, "other-secret"), url="/hooks/line/other/").status_code == 200
     assert LineEvent.objects.for_company(other_company["company"]).count() == 1
     assert LineEvent.objects.for_company(company).count() == 0
+
+
+def test_a_form_post_is_401_like_any_unsigned_body(company, line_channel, caplog):
+    with caplog.at_level(logging.WARNING, logger="estatecrm.inquiries.line_views"):
+        response = Client().post(URL, {"events": "[]"}, HTTP_X_LINE_SIGNATURE="x")
+    assert response.status_code == 401 and LineEvent.objects.for_company(company).count() == 0
+    assert "refused: wrong signature" in caplog.text
