@@ -184,7 +184,8 @@ def process_event(company_id: int, pk: int, channel: LineChannel | None, profile
     if event is None:
         return 0
     name = None
-    if channel is not None and event.event_type in ("follow", "message") and event.line_user_id \
+    source = event.payload.get("source") if isinstance(event.payload.get("source"), dict) else {}
+    if channel is not None and event.event_type in ("follow", "message") and event.line_user_id and source.get("type") == "user" \
             and line_customer(company_id, event.line_user_id) is None:
         name = profile_name(channel, event.line_user_id)
     with transaction.atomic():
@@ -224,8 +225,9 @@ def latest_case(customer: Customer) -> Case | None:
 
 def apply_event(channel: LineChannel, event: LineEvent, name: str | None) -> None:
     handler = {"follow": on_follow, "message": on_message, "unfollow": on_unfollow}.get(event.event_type)
-    if handler is None or not event.line_user_id:
-        return  # other events (postback, join, ...) and events of groups carry nothing for the CRM
+    source = event.payload.get("source") if isinstance(event.payload.get("source"), dict) else {}
+    if handler is None or not event.line_user_id or source.get("type") != "user":
+        return  # other events (postback, join, ...) and what is said in groups and rooms: the CRM follows 1:1 chats
     handler(channel, event, name)
 
 
@@ -386,6 +388,9 @@ def do_send_line_text(*, actor, case_id, text: str, retry_key: uuid.UUID | None 
     case = access_case(actor, case_id)
     earlier = LineMessage.objects.for_company(actor.company_id).filter(retry_key=retry_key).select_related("activity").first()
     if earlier is not None:
+        if earlier.case_id != case.pk:
+            raise ApplicationError(error_codes.LINE_RETRY_KEY_USED, _("This retry key was used for another message; use a new one."),
+                                   fields={"retry_key": [_("This retry key was used for another message; use a new one.")]})
         return Sent(earlier.activity, False)
     channel = check_line_reachable(case)
     reason = activity_refusal(actor, case, ActivityKind.LINE)

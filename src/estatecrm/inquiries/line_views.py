@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from estatecrm.core.errors import ApplicationError
 from estatecrm.core.scope import company_scope
@@ -71,6 +71,7 @@ def webhook(request: HttpRequest, company_code: str) -> HttpResponse:
     return HttpResponse(status=200)
 
 
+@require_http_methods(["GET", "POST"])
 @permission_view("cases")
 def send_text(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
     """「LINEを送る」: push a LINE text to the case's customer (GET: the form alone, also where a failed
@@ -86,7 +87,7 @@ def send_text(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
             sent = line.do_send_line_text(actor=actor, case_id=case.pk, text=form.cleaned_data["text"],
                                           retry_key=form.cleaned_data["retry_key"])
         except ApplicationError as error:
-            form.add_error("text" if "text" in error.fields else None, error.message)
+            form.add_error("text" if error.fields.keys() & {"text", "retry_key"} else None, error.message)
             status = getattr(error, "status_code", 400)
         else:
             messages.success(request, _("The LINE message was sent.") if sent.sent_now else _("This LINE message had already been sent."))

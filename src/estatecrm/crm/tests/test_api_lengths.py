@@ -30,6 +30,8 @@ SCHEMA_MODELS = {
     "ProjectIn": Project, "DesiredConditionsIn": None, "RevertIn": None, "ContactEditIn": Contact, "ContactPointIn": ContactPoint,
     "ReviewIn": Case, "VisitMoveIn": Activity,
     "ListingIn": Listing, "ListingUpdateIn": Listing, "StationIn": ListingStation, "IntroduceIn": None, "ReactionIn": None,
+    # inquiries: a LINE text (at most LINE's 5,000 characters, stored as text)
+    "LineMessageIn": None,
 }
 # Strings stored without a length (text and JSON columns): bounded by the request size only.
 UNBOUNDED = {("CaseCreateIn", "other_info"), ("CaseUpdateIn", "other_info"), ("DesiredConditionsIn", "lines_stations[]"),

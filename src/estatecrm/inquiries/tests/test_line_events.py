@@ -243,7 +243,8 @@ def test_a_known_customer_whose_cases_are_all_trashed_gets_a_new_case_for_a_mess
 
 def test_events_of_groups_and_other_types_are_processed_without_effect(company, line_channel, fake_line):
     group_message = {**text_message("01HGROUP", "グループの発言"), "source": {"type": "group", "groupId": "Cgroup"}}
-    receive(line_channel, group_message, event("postback", "01HPOSTBACK", postback={"data": "a=1"}))
+    member_message = {**text_message("01HMEMBER", "メンバーの発言"), "source": {"type": "group", "groupId": "Cgroup", "userId": USER_ID}}
+    receive(line_channel, group_message, member_message, event("postback", "01HPOSTBACK", postback={"data": "a=1"}))
     assert Customer.objects.for_company(company).count() == 0 and fake_line.requests == []
     assert LineEvent.objects.for_company(company).filter(processed_at__isnull=True).count() == 0
 

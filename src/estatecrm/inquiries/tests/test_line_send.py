@@ -71,6 +71,16 @@ def test_the_same_form_sent_twice_is_one_message(company, agent, line_case, fake
     assert len(fake_line.pushes()) == 1 and len(line_activities(line_case)) == 1
 
 
+def test_a_retry_key_of_another_case_is_refused(company, org, agent, line_case, fake_line):
+    other = testing.make_case(company, org["SBY"], main_assignee=agent, customer_name="山田 花子")
+    Customer.objects.for_company(company).filter(pk=other.customer_id).update(line_user_id=USER_ID[:-1] + "c")
+    key = str(uuid.uuid4())
+    assert api_post(agent, line_case.pk, {"text": "一通目", "retry_key": key}).status_code == 201
+    reused = api_post(agent, other.pk, {"text": "別の方へ", "retry_key": key})
+    assert (reused.status_code, reused.json()["error"]["code"]) == (400, "line_retry_key_used")
+    assert len(fake_line.pushes()) == 1 and line_activities(other) == []
+
+
 def test_a_retry_key_line_accepted_before_is_recorded_once(company, agent, line_case, fake_line):
     # given: LINE accepted the key but our answer was lost (nothing recorded here)
     key = uuid.uuid4()

@@ -23,7 +23,8 @@ from estatecrm.pipeline.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
 
-IGNORED = {"id", "case", "customer", "contact", "created_at", "updated_at"}
+# The LINE link number comes from a per-company random offset, drawn again after the rollback above.
+IGNORED = {"id", "case", "customer", "contact", "created_at", "updated_at", "line_link_number"}
 
 
 def values(instance) -> dict:
