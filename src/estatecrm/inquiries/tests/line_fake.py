@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -109,18 +110,26 @@ def make_handler(fake: FakeLine):
     return Handler
 
 
-@pytest.fixture
-def fake_line(settings):
-    """The fake LINE API on a free local port, with the SDK pointed at it."""
+@contextmanager
+def running_fake_line(settings):
+    """The fake LINE API on a free local port, with the SDK pointed at it (`settings`: pytest-django's fixture)."""
     fake = FakeLine()
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(fake))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     settings.LINE_API_BASE_URL = fake.base_url
-    yield fake
-    server.shutdown()
-    server.server_close()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def fake_line(settings):
+    with running_fake_line(settings) as fake:
+        yield fake
 
 
 @pytest.fixture
