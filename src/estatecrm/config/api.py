@@ -154,6 +154,7 @@ def http_error(request: HttpRequest, exc: HttpError):
 def add_routers() -> None:
     from estatecrm.crm.api import router as crm_router
     from estatecrm.inquiries.api import router as inquiries_router
+    from estatecrm.inquiries.line_api import router as line_router
     from estatecrm.leads.api import router as leads_router
     from estatecrm.listings.api import router as listings_router
     from estatecrm.pipeline.api import router as pipeline_router
@@ -164,6 +165,7 @@ def add_routers() -> None:
     api.add_router("/", pipeline_router)
     api.add_router("/", listings_router)
     api.add_router("/", inquiries_router)
+    api.add_router("/", line_router)
     # The leads router names session auth itself; mounting it with the API-wide auth lets tokens in too.
     api.add_router("/", leads_router, auth=api_auth)
 

@@ -24,6 +24,8 @@ urlpatterns = [
     path("settings/", include("estatecrm.tenancy.urls")),
     path("account/", include("estatecrm.tenancy.account_urls")),
     path("account/tokens/", include("estatecrm.tenancy.token_urls")),
+    # LINE: the webhook /hooks/line/<company code>/ and a case's 「LINEを送る」 /cases/<id>/line/.
+    path("", include("estatecrm.inquiries.line_urls")),
     path("", include("estatecrm.web.urls")),
 ]
 

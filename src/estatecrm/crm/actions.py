@@ -683,9 +683,13 @@ def last_contact_after(contact_at) -> models.Case:
 def refresh_last_contacts(company_id: int, case_ids=None) -> int:
     """Set each case's last contact to its latest done contact activity (None without one): one
     UPDATE for the cases `case_ids` (a list or a subquery; None: every case of the company). For
-    writers that add or remove activities in bulk, and reverts. Returns the number of cases."""
+    writers that add or remove activities in bulk, and reverts. Returns the number of cases.
+
+    A LINE message the customer sent, written by the intake (inbound, no staff member), is not a
+    contact: the case stays 未対応 until someone on the staff acts (as when the intake writes it)."""
     latest = (Activity.objects.unscoped().filter(company_id=company_id, case_id=models.OuterRef("pk"), is_done=True,
                                                  kind__in=[kind.value for kind in CONTACT_KINDS])
+              .exclude(kind=ActivityKind.LINE, direction=ActivityDirection.INBOUND, actor__isnull=True)
               .order_by().values("case_id").annotate(latest=models.Max("occurred_at")).values("latest"))
     cases = Case.objects.unscoped().filter(company_id=company_id)
     if case_ids is not None:

@@ -145,6 +145,7 @@ def case_dict(case: Case, points: list[ContactPoint]) -> dict:
             "contact_points": [contact_point_dict(point) for point in points],
             "postal_code": customer.postal_code, "address": customer.address,
             "birth_date": customer.birth_date.isoformat() if customer.birth_date else None,
+            "line_link_number": customer.line_link_number, "line_user_id": customer.line_user_id,
         },
         "activities": case.activity_count,
         "introductions": case.introduction_count,

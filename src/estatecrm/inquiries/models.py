@@ -154,3 +154,25 @@ class MailFetch(TenantOwnedModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["company"], name="mailfetch_company_unique")]
+
+
+class LineMessage(TenantOwnedModel):
+    """A LINE text pushed from the CRM to a customer (the case page or the API). One row per retry key,
+    written once LINE accepted it, with the outbound LINE activity it became: the same retry key again
+    (a form sent twice, a client retrying) finds this row and neither pushes nor records again."""
+
+    retry_key = models.UUIDField(_("retry key"))
+    case = models.ForeignKey("crm.Case", on_delete=models.CASCADE, related_name="+", verbose_name=_("case"), db_index=False)
+    activity = models.ForeignKey("crm.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                 verbose_name=_("activity"), db_index=False)
+    line_user_id = models.CharField(_("LINE user id"), max_length=64)
+    text = models.TextField(_("text"))
+    sent_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                verbose_name=_("sent by"), db_index=False)
+    sent_at = models.DateTimeField(_("sent at"))
+
+    class Meta:
+        verbose_name = _("LINE message sent")
+        verbose_name_plural = _("LINE messages sent")
+        constraints = [models.UniqueConstraint(fields=["company", "retry_key"], name="linemessage_unique_retry_key")]
+        indexes = [models.Index(fields=["company", "case"], name="linemessage_case_idx")]

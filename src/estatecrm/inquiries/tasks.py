@@ -31,3 +31,13 @@ def mail_new_inquiry(company_id: int, case_id: int) -> None:
             subject = "".join(render_to_string("inquiries/email/new_inquiry_subject.txt", context).splitlines())
             body = render_to_string("inquiries/email/new_inquiry_body.txt", context)
         send_mail(subject, body, None, [user.email])
+
+
+@task()
+def process_line_events(company_id: int) -> int:
+    """Apply the company's pending LINE webhook events in the order received (inquiries/line.py).
+    Idempotent: each event is applied once, whoever runs this task and however often."""
+    from estatecrm.inquiries.line import process_pending
+
+    with company_scope(company_id):
+        return process_pending(company_id)

@@ -223,6 +223,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 
+# The LINE Messaging API (profiles, push messages) that the LINE SDK calls; tests point it at a local fake.
+LINE_API_BASE_URL = os.environ.get("LINE_API_BASE_URL", "https://api.line.me").rstrip("/")
 TRASH_RETENTION_DAYS = int(os.environ.get("TRASH_RETENTION_DAYS", "30"))
 # A run whose worker sent no heartbeat for this long is taken over by another worker.
 PIPELINE_STALE_SECONDS = int(os.environ.get("PIPELINE_STALE_SECONDS", "60"))

@@ -130,12 +130,24 @@ ROUTE_KWARG_FACTORIES = {
     "settings:membership_add": lambda a: [{"pk": a.user.pk}],
     "settings:membership_change": lambda a: [{"pk": a.membership.pk}],
     "settings:workgroup_edit": lambda a: [{"pk": a.workgroup.pk}],
+    # The company's LINE webhook, with a LINE channel so that it answers (401 without LINE's signature).
+    "line:webhook": lambda a: [{"company_code": line_channel_of(a).company.code}],
 }
+
+
+def line_channel_of(a: CompanyA):
+    from estatecrm.inquiries.models import LineChannel
+
+    channel, _created = LineChannel.objects.for_company(a.company).get_or_create(
+        company=a.company, defaults={"channel_secret": "roles-secret", "channel_access_token": "roles-token", "org_unit": a.unit})
+    return channel
 
 # Routes whose kwargs are not tenant object ids (they answer any visitor alike): checked for leaks, not for 404.
 NON_TENANT_KWARG_ROUTES = {
     # A reset link of company A's user with a wrong token: the "invalid link" page, nothing of the user.
     "account:password_reset_confirm": lambda a: [{"uidb64": urlsafe_base64_encode(force_bytes(a.user.pk)), "token": "set-password"}],
+    # LINE's webhook names a company by code: public, authenticated by LINE's signature (404 or 401 for anyone else).
+    "line:webhook": lambda a: [{"company_code": a.company.code}],
 }
 
 # Route prefixes that are not the project's own tenant pages, with the reason.

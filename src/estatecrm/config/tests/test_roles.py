@@ -163,6 +163,9 @@ ROUTE_RULES = {
     "legacy:run-report": "legacy_migration",
     "legacy:run-migrated-ids": "legacy_migration",
     "legacy:run-cases": "legacy_migration",
+    # LINE: the webhook is authenticated by LINE's signature, not by a user (401 without it)
+    "line:webhook": "public",
+    "line:send": "cases",
     # the API
     "GET /api/v1/health": "public",
     "GET /api/v1/cases": "cases",
@@ -226,6 +229,7 @@ ROUTE_RULES = {
     "GET /api/v1/do-not-call": "do_not_call",
     "DELETE /api/v1/do-not-call/{entry_id}": "do_not_call",
     "POST /api/v1/inquiries": "inquiries_submit",
+    "POST /api/v1/cases/{case_id}/line-messages": "cases",
 }
 
 # Ids in request bodies (the schema's minimal body says 1): the company's own object, whatever the database numbered it.

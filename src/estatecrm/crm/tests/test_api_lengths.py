@@ -34,6 +34,8 @@ SCHEMA_MODELS = {
     # POST /inquiries: the customer's name and reading land in Customer, the id in Inquiry; the listing's texts are read by
     # the intake (a price, a layout, a station line), not stored as sent.
     "InquiryIn": Inquiry, "InquiryCustomerIn": Customer, "InquiryListingIn": None,
+    # inquiries: a LINE text (at most LINE's 5,000 characters, stored as text)
+    "LineMessageIn": None,
 }
 # Strings stored without a length (text and JSON columns): bounded by the request size only.
 UNBOUNDED = {("CaseCreateIn", "other_info"), ("CaseUpdateIn", "other_info"), ("DesiredConditionsIn", "lines_stations[]"),

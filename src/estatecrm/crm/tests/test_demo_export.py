@@ -115,6 +115,7 @@ def test_every_field_of_a_case_is_exported_exactly(company, org, agent, company_
     assert record["customer"] == {
         "id": case.customer_id, "kind": "person", "name": "佐藤 花子", "kana": "サトウ ハナコ", "phones": ["+819012345678"],
         "emails": ["hanako@example.jp"], "postal_code": "", "address": "", "birth_date": None,
+        "line_link_number": case.customer.line_link_number, "line_user_id": "",
         "contact_points": [{"kind": "mobile", "raw": "090-1234-5678", "e164": "+819012345678"},
                            {"kind": "email", "raw": "hanako@example.jp", "normalized": "hanako@example.jp"}]}
     assert case.number == 1
@@ -131,7 +132,8 @@ def test_csv_and_xlsx_are_excel_friendly_and_neutralize_formulas(company, org, a
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
     header, first, second = raw.decode("utf-8-sig").splitlines()[:3]
     columns = header.split(",")
-    assert {"source.system", "customer.phones", "number", "customer.kind", "customer.contact_points"} <= set(columns)
+    assert {"source.system", "customer.phones", "number", "customer.kind", "customer.contact_points", "customer.line_link_number",
+            "customer.line_user_id"} <= set(columns)
     assert "'=HYPERLINK" in first and "legacy-desktop" in second
     rows = CalamineWorkbook.from_path(str(xlsx_path)).get_sheet_by_name("export").to_python()
     assert len(rows) == 3

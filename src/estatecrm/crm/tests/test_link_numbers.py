@@ -6,7 +6,13 @@ from django.db.migrations.executor import MigrationExecutor
 
 from estatecrm.core.scope import company_scope
 from estatecrm.crm.actions import CustomerInput, do_create_customer
-from estatecrm.crm.link_numbers import LINK_NUMBER_SPACE, LINK_NUMBER_STEP, allocate_link_numbers, link_number, normalize_link_number
+from estatecrm.crm.link_numbers import (
+    LINK_NUMBER_SPACE,
+    LINK_NUMBER_STEP,
+    allocate_link_numbers,
+    link_number,
+    normalize_link_number,
+)
 from estatecrm.crm.models import Customer
 from estatecrm.leads import actions as lead_actions
 from estatecrm.pipeline.engine import execute_run

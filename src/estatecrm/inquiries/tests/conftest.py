@@ -3,6 +3,7 @@ import pytest
 from estatecrm.inquiries.choices import Preset
 from estatecrm.inquiries.models import InquirySource
 from estatecrm.inquiries.tests.dovecot import dovecot  # noqa: F401  (the session's IMAP server, a fixture)
+from estatecrm.inquiries.tests.line_fake import fake_line, line_channel  # noqa: F401 - the LINE tests' fixtures
 
 
 @pytest.fixture
