@@ -24,7 +24,14 @@ from estatecrm.crm.choices import CaseKind
 from estatecrm.inquiries import error_codes
 from estatecrm.inquiries.choices import FIELDS, InquiryStatus
 from estatecrm.inquiries.intake import DUPLICATE, Destination, InquiryData, Outcome, take_inquiry
-from estatecrm.inquiries.mail import decode_mail, label_map, mail_sources, read_labels, recognizing_source
+from estatecrm.inquiries.mail import (
+    LEADING_MARKS,
+    decode_mail,
+    label_map,
+    mail_sources,
+    read_labels,
+    recognizing_source,
+)
 from estatecrm.inquiries.models import Inquiry, InquirySource
 from estatecrm.inquiries.selectors import access_inquiry, inquiry_visibility_q
 from estatecrm.tenancy.models import OrgUnit, User
@@ -35,6 +42,7 @@ AUDITED_FIELDS = ("status", "source_id", "inquiry_id", "error", "fields", "case_
                   "resolved_at", "dismissal_reason", "status_before_dismissal")
 LABEL_MAX_LENGTH = 100
 REASON_MAX_LENGTH = 500
+TRAILING_MARKS = ":：】〕》〉 \t\u3000"
 
 
 def _audit(actor: Actor, inquiry: Inquiry, verb: str, before: dict) -> None:
@@ -186,10 +194,16 @@ class Lesson:
     subject_contains: str | None = None
 
 
+def label_as_taught(text: str) -> str:
+    """A label as the reading compares it: without the marks before it and the colon or bracket after it that
+    an admin copies from the mail (`【お名前】` -> `お名前`, `■TEL：` -> `TEL`); brackets inside stay (`名前(漢字)`)."""
+    return (text or "").strip().lstrip(LEADING_MARKS).rstrip(TRAILING_MARKS).strip()
+
+
 def check_labels(pairs: list[tuple[str, str]]) -> dict[str, str]:
     labels, errors = {}, []
     for label, field in pairs:
-        label = (label or "").strip()
+        label = label_as_taught(label)
         if not label and not field:
             continue
         if not label or len(label) > LABEL_MAX_LENGTH:
