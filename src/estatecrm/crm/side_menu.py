@@ -18,7 +18,11 @@ class MenuEntry:
     label: object
     url_name: str
     visible: Callable[[object], bool]
-    count: Callable[[object], int] | None = None
+    count: Callable[[object], int] | None = None  # templates read `has_count` (they would call `count` without the actor)
+
+    @property
+    def has_count(self) -> bool:
+        return self.count is not None
 
 
 _entries: list[MenuEntry] = []

@@ -111,8 +111,10 @@ def _detail_context(actor: Actor, inquiry, *, teach_form=None, dismiss_form=None
     version = etag_of(inquiry)
     mail = selectors.shown_mail(inquiry)
     is_waiting = inquiry.status in InquiryStatus.inbox()
+    sources = list(selectors.company_sources(actor=actor))
+    likely = selectors.likely_source(inquiry, sources)
     if teach_form is None and is_waiting:
-        initial = {"version": version, "source": inquiry.source_id}
+        initial = {"version": version, "source": likely.pk if likely else None}
         if inquiry.status == InquiryStatus.UNMATCHED:
             initial.update(from_contains=inbox_actions.sender_domain(inquiry.sender), subject_contains=inquiry.subject[:200])
         teach_form = TeachForm(actor=actor, initial=initial)
@@ -122,7 +124,8 @@ def _detail_context(actor: Actor, inquiry, *, teach_form=None, dismiss_form=None
         "mail": mail,
         "is_waiting": is_waiting,
         "fields_read": [(FIELD_LABELS.get(name, name), value) for name, value in (inquiry.fields or {}).items()],
-        "sources": list(selectors.company_sources(actor=actor)),
+        "sources": sources,
+        "likely_source": likely,
         "teach_form": teach_form,
         "dismiss_form": dismiss_form or DismissForm(initial={"version": version}),
         "version_form": VersionOnlyForm(initial={"version": version}),
@@ -178,11 +181,11 @@ def inquiry_assign(request: HttpRequest, actor: Actor, inquiry_id: int) -> HttpR
         if inquiry.status not in InquiryStatus.inbox():
             messages.info(request, inbox_actions.already_resolved_message(inquiry))
             return redirect(_detail_url(inquiry.pk))
-        sources = selectors.company_sources(actor=actor)
+        sources = list(selectors.company_sources(actor=actor))
         chosen = parse_id(request.GET.get("source", ""))
-        source = sources.filter(pk=chosen).first() if chosen else None
+        source = next((item for item in sources if item.pk == chosen), None)
         if source is None:
-            source = inquiry.source or sources.filter(is_enabled=True).first() or sources.first()
+            source = selectors.likely_source(inquiry, sources) or next((item for item in sources if item.is_enabled), None)
         fields = selectors.prefill(inquiry, source)
         form = AssignForm(actor=actor, initial={"version": etag_of(inquiry), "source": source.pk if source else None,
                                                 **{name: value for name, value in fields.items() if name in AssignForm.DATA_FIELDS}})

@@ -36,7 +36,7 @@ SHOWN_HEADERS = ("From", "To", "Cc", "Reply-To", "Date", "Subject", "Message-ID"
 class Tab:
     WAITING = "waiting"
     DISMISSED = "dismissed"
-    CHOICES = [(WAITING, gettext_lazy("Waiting")), (DISMISSED, gettext_lazy("Dismissed"))]
+    CHOICES = [(WAITING, gettext_lazy("Not taken yet")), (DISMISSED, gettext_lazy("Dismissed"))]
 
 
 def inquiry_visibility_q(actor: Actor) -> Q:
@@ -256,6 +256,15 @@ def shown_mail(inquiry: Inquiry) -> ShownMail | None:
     except Exception as error:  # a mail that cannot be parsed is still shown as what it is
         return ShownMail(headers=[], text=raw[:20000].decode("utf-8", errors="replace"), attachments=[],
                          error=_("The mail could not be decoded: %(error)s") % {"error": str(error)[:200]})
+
+
+def likely_source(inquiry: Inquiry, sources) -> InquirySource | None:
+    """The source the mail most likely came from: its own, else the first whose code or name the sender or
+    subject contains (`toiawase@homes.co.jp` -> homes). Only a default for the admin's choice."""
+    if inquiry.source_id is not None:
+        return next((source for source in sources if source.pk == inquiry.source_id), None)
+    text = f"{inquiry.sender} {inquiry.subject}".casefold()
+    return next((source for source in sources if source.code.casefold() in text or source.name.casefold() in text), None)
 
 
 def prefill(inquiry: Inquiry, source: InquirySource | None) -> dict[str, str]:
