@@ -6,7 +6,9 @@ import json
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from estatecrm.audit.models import AuditEvent
@@ -382,3 +384,38 @@ def test_every_inquiry_is_listed_with_what_became_of_it(admin_client, company, c
         unmatched.pk, taken.inquiry.pk, failed.pk]
     bad = admin_client.get(url, {"status": "lost"})
     assert bad.status_code == 400 and listed_ids(bad) == []
+
+
+def test_a_mail_whose_inquiry_id_was_already_taken_is_refused(company, company_admin, homes):
+    # given: the same HOME'S inquiry came in through the API already
+    from estatecrm.inquiries.intake import InquiryData, take_inquiry
+
+    taken = take_inquiry(homes, InquiryData(customer_name="高橋 美咲", phone="080-4321-8765", inquiry_id="H-2026-120601"), channel="api")
+    inquiry = take_mail(company.pk, homes_mail()).inquiry
+    assignment = inbox_actions.Assignment(source_id=homes.pk, data=InquiryData(customer_name="高橋 美咲", inquiry_id="H-2026-120601"))
+    # when
+    with pytest.raises(Conflict) as refused:
+        inbox_actions.do_assign_inquiry(actor=actor_for(company_admin), inquiry_id=inquiry.pk, version=etag_of(inquiry), assignment=assignment)
+    # then
+    assert refused.value.code == "inquiry_taken_elsewhere" and f"case #{taken.case.number}" in refused.value.message
+    inquiry.refresh_from_db()
+    assert inquiry.status == InquiryStatus.UNMATCHED and Case.objects.for_company(company).count() == 1
+
+
+def test_the_inbox_and_the_list_read_a_page_in_a_fixed_number_of_queries(admin_client, company, suumo, django_assert_max_num_queries):
+    # given: a few mails, then many more
+    def add(count, start):
+        for index in range(start, start + count):
+            take_mail(company.pk, advertising_mail(f"<ad{index}@seminar.example.com>"))
+            take_mail(company.pk, suumo_without_customer(f"<s{index}@jds.suumo.jp>"))
+
+    add(2, 0)
+    admin_client.get(reverse("inbox:inbox"))
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get(reverse("inbox:inbox"))
+        admin_client.get(reverse("inbox:list"))
+    add(20, 2)
+    # when / then: as many queries for 44 mails as for 4
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        admin_client.get(reverse("inbox:inbox"))
+        admin_client.get(reverse("inbox:list"))
