@@ -387,6 +387,12 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
                          condition=Q(last_contact_at__isnull=True, deleted_at__isnull=True,
                                      origin__in=(CaseOrigin.INQUIRY.value, CaseOrigin.LINE.value)),
                          name="case_new_inquiry_idx"),
+            # Its count per unit (an agent's, an org admin's): SQLite would rather count by unit through case_live_status_idx
+            # and read every new case's row (0.8 s at 1,000,000 cases) than walk the index above; this one counts in 0.3 ms.
+            models.Index(fields=["company", "status", "owning_org"],
+                         condition=Q(last_contact_at__isnull=True, deleted_at__isnull=True,
+                                     origin__in=(CaseOrigin.INQUIRY.value, CaseOrigin.LINE.value)),
+                         name="case_new_inquiry_unit_idx"),
         ]
         constraints = [models.UniqueConstraint(fields=["company", "number"], name="case_number_unique")]
 

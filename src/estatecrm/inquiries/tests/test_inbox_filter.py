@@ -76,7 +76,7 @@ def test_new_inquiries_in_the_export_and_the_api(client, cases, company_admin):
     assert api.get("/cases", {"follow_up": "new_inquiry"}).status_code == 422
 
 
-def test_new_inquiries_are_read_from_the_partial_index(cases, company_admin):
+def test_new_inquiries_are_read_from_the_partial_indexes(cases, company_admin, agent):
     # given: the filter as the page and the count run it
     cases_query = filter_cases(actor=actor_for(company_admin), filters=CaseFilters.from_query({"follow_up": FollowUp.NEW_INQUIRIES}))
     # when: with planner statistics, as production keeps them (`estatecrm worker` runs PRAGMA optimize; PostgreSQL autovacuum),
@@ -87,9 +87,11 @@ def test_new_inquiries_are_read_from_the_partial_index(cases, company_admin):
             cursor.execute("SET LOCAL enable_seqscan = off")
     plan = cases_query.values("pk")[:51].explain()
     count_plan = explain_count(live_cases(actor_for(company_admin)).filter(follow_up_q(FollowUp.NEW_INQUIRIES)))
+    agent_count_plan = explain_count(live_cases(actor_for(agent)).filter(follow_up_q(FollowUp.NEW_INQUIRIES)))
     # then
     assert "case_new_inquiry_idx" in plan, plan
-    assert "case_new_inquiry_idx" in count_plan, count_plan
+    assert "case_new_inquiry_" in count_plan, count_plan
+    assert "case_new_inquiry_unit_idx" in agent_count_plan, agent_count_plan
 
 
 def explain_count(queryset) -> str:
