@@ -88,10 +88,13 @@ def test_new_inquiries_are_read_from_the_partial_indexes(cases, company_admin, a
     plan = cases_query.values("pk")[:51].explain()
     count_plan = explain_count(live_cases(actor_for(company_admin)).filter(follow_up_q(FollowUp.NEW_INQUIRIES)))
     agent_count_plan = explain_count(live_cases(actor_for(agent)).filter(follow_up_q(FollowUp.NEW_INQUIRIES)))
-    # then
-    assert "case_new_inquiry_idx" in plan, plan
+    # then: one of the two partial indexes of exactly these cases (on a few rows PostgreSQL may take either and sort)
+    assert "case_new_inquiry_" in plan, plan
     assert "case_new_inquiry_" in count_plan, count_plan
-    assert "case_new_inquiry_unit_idx" in agent_count_plan, agent_count_plan
+    assert "case_new_inquiry_" in agent_count_plan, agent_count_plan
+    if connection.vendor == "sqlite":
+        # SQLite: the page in the index's order, the unit's count from the unit index (bench/case_list.py at 1,000,000 cases)
+        assert "case_new_inquiry_idx" in plan and "case_new_inquiry_unit_idx" in agent_count_plan, (plan, agent_count_plan)
 
 
 def explain_count(queryset) -> str:
