@@ -175,6 +175,7 @@ class CaseListQuery(Schema):
 
     view: str = Field("", description="all | mine | duplicates | unsubscribed | trash")
     follow_up: str = Field("", description="today (next action due today, the company's day) | overdue (next action before now) | "
+                                           "new_inquiries (未対応の新規反響: origin inquiry or line, status 新規, never contacted) | "
                                            "new_uncontacted (status 新規, never contacted)")
     q: str = Field("", description="The company's case number (#123 or 123), a name or reading prefix, a phone number in any format, or an e-mail address")
     status: list[str] = Field(default_factory=list)

@@ -14,9 +14,10 @@ or an e-mail address (exact, on the normalized contact point index).
 import base64
 import datetime
 import json
+import re
 from dataclasses import dataclass, field, fields
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Lookup, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
@@ -48,12 +49,21 @@ class View:
 
 class FollowUp:
     """The follow-up filters (追客): next actions due today (the company's local day, TIME_ZONE), next
-    actions overdue (before now), and new inquiries nobody has contacted yet."""
+    actions overdue (before now), new cases nobody has contacted yet, and among them the inquiries
+    (未対応の新規反響: origin inquiry or LINE, nobody on the staff acted on them yet)."""
 
     TODAY = "today"
     OVERDUE = "overdue"
     NEW_UNCONTACTED = "new_uncontacted"
-    CHOICES = [(TODAY, _("Due today")), (OVERDUE, _("Overdue")), (NEW_UNCONTACTED, _("New, not contacted yet"))]
+    NEW_INQUIRIES = "new_inquiries"
+    CHOICES = [(TODAY, _("Due today")), (OVERDUE, _("Overdue")), (NEW_INQUIRIES, _("New inquiries, not contacted yet")),
+               (NEW_UNCONTACTED, _("New cases, not contacted yet"))]
+    # Listed in the default order (most recently updated first), not by next action.
+    UNSORTED = (NEW_UNCONTACTED, NEW_INQUIRIES)
+
+
+# The origins of 未対応の新規反響, in the order of the partial index `case_new_inquiry_idx` (crm/models.py).
+INQUIRY_ORIGINS = (CaseOrigin.INQUIRY.value, CaseOrigin.LINE.value)
 
 
 # sort name -> (field, descending); every order ends with pk in the same direction (the keyset).
@@ -228,6 +238,21 @@ def duplicate_customers_subquery(company_id: int) -> QuerySet:
     return ContactPoint.objects.unscoped().filter(company_id=company_id, normalized__in=shared).values("customer_id")
 
 
+class InConstants(Lookup):
+    """`column IN ('a', 'b')` with the values written into the SQL instead of passed as parameters, so that
+    SQLite matches the term with a partial index's condition (it never does for a bound parameter).
+    Only for fixed code constants (checked: lower-case letters and underscores), never for input."""
+
+    lookup_name = "in_constants"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        if not self.rhs or not all(re.fullmatch(r"[a-z_]+", value) for value in self.rhs):
+            raise ValueError(f"InConstants takes code constants only, not {self.rhs!r}")
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} IN ({', '.join(repr(value) for value in self.rhs)})", params
+
+
 def today_bounds() -> tuple[datetime.datetime, datetime.datetime]:
     """The start of today and of tomorrow in the current time zone (TIME_ZONE: the company's day)."""
     today = timezone.localdate()
@@ -236,7 +261,8 @@ def today_bounds() -> tuple[datetime.datetime, datetime.datetime]:
 
 
 def follow_up_q(follow_up: str) -> Q:
-    """The condition of a follow-up filter (FollowUp), on the (company, [owning_org,] deleted_at, next_action_at) indexes."""
+    """The condition of a follow-up filter (FollowUp), on the (company, [owning_org,] deleted_at, next_action_at) indexes,
+    and the partial indexes of new cases never contacted (case_status_contact_idx, case_new_inquiry_idx)."""
     if follow_up == FollowUp.TODAY:
         start, end = today_bounds()
         return Q(next_action_at__gte=start, next_action_at__lt=end)
@@ -244,6 +270,9 @@ def follow_up_q(follow_up: str) -> Q:
         return Q(next_action_at__lt=timezone.now())
     if follow_up == FollowUp.NEW_UNCONTACTED:
         return Q(status=CaseStatus.NEW, last_contact_at__isnull=True)
+    if follow_up == FollowUp.NEW_INQUIRIES:
+        # The condition of the partial index case_new_inquiry_idx, origins as constants: the page and its count read the index.
+        return Q(status=CaseStatus.NEW, last_contact_at__isnull=True) & Q(InConstants(F("origin"), INQUIRY_ORIGINS))
     raise ValueError(f"unknown follow-up filter {follow_up!r}")
 
 

@@ -379,6 +379,20 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
             # index alone (the unit last: an agent's count reads it from the index too).
             models.Index(fields=["company", "status", "-updated_at", "-id", "owning_org"],
                          condition=Q(last_contact_at__isnull=True, deleted_at__isnull=True), name="case_status_contact_idx"),
+            # 未対応の新規反響 (follow_up=new_inquiries): the new inquiry and LINE cases nobody contacted yet, listed in the
+            # default order and counted from this index alone. The origins are in the condition, which the filter writes
+            # as constants (crm/filtersets.py `InConstants`): SQLite uses a partial index only for a query whose terms
+            # are the condition's own, never for bound parameters.
+            models.Index(fields=["company", "status", "-updated_at", "-id", "owning_org"],
+                         condition=Q(last_contact_at__isnull=True, deleted_at__isnull=True,
+                                     origin__in=(CaseOrigin.INQUIRY.value, CaseOrigin.LINE.value)),
+                         name="case_new_inquiry_idx"),
+            # Its count per unit (an agent's, an org admin's): SQLite would rather count by unit through case_live_status_idx
+            # and read every new case's row (0.8 s at 1,000,000 cases) than walk the index above; this one counts in 0.3 ms.
+            models.Index(fields=["company", "status", "owning_org"],
+                         condition=Q(last_contact_at__isnull=True, deleted_at__isnull=True,
+                                     origin__in=(CaseOrigin.INQUIRY.value, CaseOrigin.LINE.value)),
+                         name="case_new_inquiry_unit_idx"),
         ]
         constraints = [models.UniqueConstraint(fields=["company", "number"], name="case_number_unique")]
 

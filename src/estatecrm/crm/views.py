@@ -57,6 +57,7 @@ from estatecrm.crm.models import (
     Tag,
 )
 from estatecrm.crm.selectors import access_case, visible_cases
+from estatecrm.crm.side_menu import menu_counts, menu_groups
 from estatecrm.normalize import lookup_address, normalize_phone
 from estatecrm.tenancy.context_processors import get_acting_unit
 from estatecrm.tenancy.decorators import actor_view
@@ -133,8 +134,9 @@ def case_list(request: HttpRequest, actor: Actor) -> HttpResponse:
         "view_links": [(value, label, f"?{urlencode({**filters.as_query(), 'view': value}, doseq=True)}")
                        for value, label in filtersets.View.CHOICES],
         # 追客: the follow-up lists of every visible case, next actions soonest first.
-        "follow_up_links": [(value, label, f"?{urlencode({'follow_up': value} if value == filtersets.FollowUp.NEW_UNCONTACTED else {'follow_up': value, 'sort': 'next_action'})}")
+        "follow_up_links": [(value, label, f"?{urlencode({'follow_up': value} if value in filtersets.FollowUp.UNSORTED else {'follow_up': value, 'sort': 'next_action'})}")
                             for value, label in filtersets.FollowUp.CHOICES],
+        "menu_groups": menu_groups(actor),
         "now": timezone.now(),
         "today_end": filtersets.today_bounds()[1],
     }
@@ -165,8 +167,9 @@ def forget_view_counts(actor: Actor) -> None:
 @require_GET
 @actor_view
 def case_counts(request: HttpRequest, actor: Actor) -> HttpResponse:
-    """The side menu's counts as JSON (loaded after the page, so the list itself stays fast)."""
-    return JsonResponse(view_counts(actor))
+    """The side menu's counts as JSON (loaded after the page, so the list itself stays fast); the entries of
+    feature apps (crm/side_menu.py: 「取り込めなかった反響」) are counted live, each from one index."""
+    return JsonResponse({**view_counts(actor), **menu_counts(actor)})
 
 
 @require_POST

@@ -20,3 +20,7 @@ class InquiriesConfig(AppConfig):
         # The tenant file's `inquiry_sources` and `line` (crm reads them through its registry).
         for section in SECTIONS:
             register_tenant_section(section)
+        # 反響 in the case list's side menu (admins): the inbox with its count, the list of inquiries.
+        from estatecrm.inquiries.selectors import register_side_menu
+
+        register_side_menu()

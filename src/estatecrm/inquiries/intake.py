@@ -328,11 +328,13 @@ def destination_of(source: InquirySource) -> Destination:
 
 
 def open_case(destination: Destination, customer: Customer, *, received: datetime.datetime, source_id: str = "",
-              listing: Listing | None = None, data: InquiryData | None = None, review: list[str] | None = None) -> Case:
-    """A new case (status 新規) of `customer` at the destination, as the intake writes it."""
+              listing: Listing | None = None, data: InquiryData | None = None, review: list[str] | None = None,
+              acting_user=None) -> Case:
+    """A new case (status 新規) of `customer` at the destination, as the intake writes it. `acting_user`: the
+    admin who took it by hand (the unit must be one they may place cases in); None: the intake itself."""
     data = data or InquiryData()
     move_in = unicodedata.normalize("NFKC", data.desired_move_in).replace("ケ", "ヶ").replace("カ", "ヶ")
-    case = do_create_case(customer=customer, acting_user=None, data=CaseInput(
+    case = do_create_case(customer=customer, acting_user=acting_user, data=CaseInput(
         kind=destination.kind, owning_org=destination.org_unit, status=CaseStatus.NEW, main_assignee=destination.assignee,
         origin=destination.origin, source_system=destination.origin, source_id=source_id[:64],
         started_on=timezone.localdate(received), first_inquiry_date=timezone.localdate(received),
@@ -355,14 +357,26 @@ def record_inquiry_activity(case: Case, *, received: datetime.datetime, subject:
 
 def take_inquiry(source: InquirySource, data: InquiryData, *, channel: str, message_id: str = "", raw: bytes | None = None,
                  sender: str = "", subject: str = "", received_fallback: datetime.datetime | None = None,
-                 message_id_checked: bool = False, inquiry_id_checked: bool = False) -> Outcome:
+                 message_id_checked: bool = False, inquiry_id_checked: bool = False,
+                 waiting: Inquiry | None = None, destination: Destination | None = None, acting_user=None) -> Outcome:
     """Take one inquiry of `source` (see the module). Raises ApplicationError (fields, nothing
     written) when it cannot be taken: callers that must keep everything (mail) record it with
     `record_unread` instead. `message_id_checked` / `inquiry_id_checked`: the caller has just looked
-    the Message-ID / the inquiry id up (a race is still caught by the unique constraints)."""
+    the Message-ID / the inquiry id up (a race is still caught by the unique constraints).
+
+    `waiting`: an inquiry of 「取り込めなかった反響」 (unmatched or failed, locked by the caller) that is taken
+    now (by hand or read again): that same row becomes the taken inquiry (it holds the mail's unique
+    Message-ID and raw bytes), resolved by `acting_user`; its channel, mail and sender stay. The same
+    (source, inquiry id) already taken on another row answers "duplicate" with that row, and nothing
+    is written. `destination` overrides the source's unit, assignee and kind (an admin's choice)."""
     company_id = source.company_id
-    duplicate = find_duplicate(company_id, source=source, inquiry_id="" if inquiry_id_checked else data.inquiry_id,
-                               message_id="" if message_id_checked else message_id)
+    if waiting is None:
+        duplicate = find_duplicate(company_id, source=source, inquiry_id="" if inquiry_id_checked else data.inquiry_id,
+                                   message_id="" if message_id_checked else message_id)
+    else:
+        duplicate = _taken_elsewhere(waiting, source, data.inquiry_id)
+        channel, message_id, raw, sender, subject = waiting.channel, waiting.message_id, None, waiting.sender, waiting.subject
+        received_fallback = waiting.received_at
     if duplicate is not None:
         return Outcome(DUPLICATE, duplicate, duplicate.case, duplicate.customer)
     region = source.company.phone_region
@@ -375,16 +389,28 @@ def take_inquiry(source: InquirySource, data: InquiryData, *, channel: str, mess
     try:
         with transaction.atomic():
             return _take(source, data, channel=channel, message_id=message_id, raw=raw, sender=sender, subject=subject,
-                         phone=phone, email=email, received=received)
+                         phone=phone, email=email, received=received, waiting=waiting, destination=destination, acting_user=acting_user)
     except IntegrityError:
         # Two deliveries of the same inquiry at once: the other one committed first.
-        duplicate = find_duplicate(company_id, source=source, inquiry_id=data.inquiry_id, message_id=message_id)
+        if waiting is not None:
+            duplicate = _taken_elsewhere(waiting, source, data.inquiry_id)
+        else:
+            duplicate = find_duplicate(company_id, source=source, inquiry_id=data.inquiry_id, message_id=message_id)
         if duplicate is None:
             raise
         return Outcome(DUPLICATE, duplicate, duplicate.case, duplicate.customer)
 
 
-def _take(source, data, *, channel, message_id, raw, sender, subject, phone, email, received) -> Outcome:
+def _taken_elsewhere(waiting: Inquiry, source: InquirySource, inquiry_id: str) -> Inquiry | None:
+    """The other inquiry of `source` that already has this inquiry id (the portal sent it twice)."""
+    if not inquiry_id:
+        return None
+    return (Inquiry.objects.for_company(waiting.company_id).filter(source=source, inquiry_id=inquiry_id[:100])
+            .exclude(pk=waiting.pk).first())
+
+
+def _take(source, data, *, channel, message_id, raw, sender, subject, phone, email, received, waiting=None, destination=None,
+          acting_user=None) -> Outcome:
     company_id = source.company_id
     customer, matched_by, matched_ids = known_customer(company_id, phone, email)
     review = []
@@ -397,17 +423,22 @@ def _take(source, data, *, channel, message_id, raw, sender, subject, phone, ema
         if len(matched_ids) > 1:
             review.append(_("Inquiry from %(source)s: its phone number or e-mail address belongs to %(count)d customers; "
                             "a new customer was made. Check whether it is one of them.") % {"source": source.name, "count": len(matched_ids)})
-        customer = do_create_customer(company=source.company, data=customer_input(data, phone, email), acting_user=None)
+        customer = do_create_customer(company=source.company, data=customer_input(data, phone, email), acting_user=acting_user)
     listing = match_listing(source, data)
-    case = open_case(destination_of(source), customer, received=received, source_id=data.inquiry_id, listing=listing, data=data,
-                     review=review)
+    case = open_case(destination or destination_of(source), customer, received=received, source_id=data.inquiry_id, listing=listing,
+                     data=data, review=review, acting_user=acting_user)
     activity_subject, body = activity_text(source.name, data)
     record_inquiry_activity(case, received=received, subject=activity_subject, body=body)
-    inquiry = Inquiry.objects.create(
-        company_id=company_id, channel=channel, status=status, source=source, inquiry_id=data.inquiry_id[:100], message_id=message_id[:255],
-        received_at=received, sender=sender[:300], subject=subject[:300], fields=data.as_dict(), raw=raw, matched_by=matched_by,
-        customer=customer, case=case,
-    )
+    taken = {"status": status, "source": source, "inquiry_id": data.inquiry_id[:100], "received_at": received, "fields": data.as_dict(),
+             "matched_by": matched_by, "customer": customer, "case": case}
+    if waiting is None:
+        inquiry = Inquiry.objects.create(company_id=company_id, channel=channel, message_id=message_id[:255], sender=sender[:300],
+                                         subject=subject[:300], raw=raw, **taken)
+    else:
+        inquiry = waiting
+        for name, value in {**taken, "resolved_by": acting_user, "resolved_at": timezone.now()}.items():
+            setattr(inquiry, name, value)
+        inquiry.save(update_fields=[*taken, "resolved_by", "resolved_at", "updated_at"])
     notify_assignee(case)
     return Outcome(status, inquiry, case, customer)
 

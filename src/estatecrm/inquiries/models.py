@@ -103,6 +103,9 @@ class Inquiry(TenantOwnedModel, TimeStampedModel):
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                     verbose_name=_("resolved by"), db_index=False)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    # Dismissed from 「取り込めなかった反響」 (spam, not an inquiry): why, and the status it is restored to.
+    dismissal_reason = models.TextField(_("why it was dismissed"), blank=True)
+    status_before_dismissal = models.CharField(_("status before it was dismissed"), max_length=16, blank=True)
 
     class Meta:
         verbose_name = _("inquiry")
@@ -116,6 +119,8 @@ class Inquiry(TenantOwnedModel, TimeStampedModel):
             # 「取り込めなかった反響」: the few waiting for an admin.
             models.Index(fields=["company", "-received_at", "-id"], condition=Q(status__in=InquiryStatus.inbox()), name="inquiry_inbox_idx"),
             models.Index(fields=["company", "case"], name="inquiry_case_idx"),
+            # The dismissed tab, the list of every inquiry by status, and its counts per status.
+            models.Index(fields=["company", "status", "-received_at", "-id"], name="inquiry_status_idx"),
         ]
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ from estatecrm.core import testing
 from estatecrm.core.scope import company_scope
 from estatecrm.crm import actions as crm_actions
 from estatecrm.crm.models import Attachment, Introduction, Listing, ListingPhoto
+from estatecrm.inquiries.models import Inquiry
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import Run
 from estatecrm.tenancy.actions import do_upsert_workgroup
@@ -61,12 +62,16 @@ def roles(company, org, company_admin, agent):
     from estatecrm.inquiries.models import InquirySource
 
     source = InquirySource.objects.create(company=company, code="suumo", name="SUUMO", org_unit=org["SBY"], default_assignee=agent)
+    # A mail in 「取り込めなかった反響」 that no source recognized (no unit yet: every admin may sort it out).
+    inquiry = Inquiry.objects.create(company=company, channel="eml", status="unmatched", received_at=timezone.now(), sender="a@example.jp",
+                                     subject="反響A", message_id="a@example.jp",
+                                     raw=b"From: a@example.jp\r\nSubject: a\r\nMessage-ID: <a@example.jp>\r\n\r\na\r\n")
     objects = CompanyA({
         "company": company, "case": case, "customer": case.customer, "visit": visit, "attachment": attachment, "listing": listing,
         "photo": photo, "introduction": introduction, "unit": org["SBY"], "user": subject, "membership": Membership.objects.for_company(company).get(user=subject),
         "workgroup": workgroup, "rank": rank, "tag": tag, "sub_status": sub_status, "custom_field": custom_field,
         "project": project, "run": run, "legacy_run": legacy_run, "entry": entry, "saved_mapping": saved_mapping,
-        "tokens": tokens, "token": None, "source": source,
+        "tokens": tokens, "token": None, "source": source, "inquiry": inquiry,
     })
     return Roles(users=users, objects=objects)
 

@@ -25,7 +25,7 @@ from estatecrm.core import testing
 from estatecrm.core.scope import company_scope
 from estatecrm.crm import actions as crm_actions
 from estatecrm.crm.models import Attachment, Contact, Introduction, Listing, ListingPhoto
-from estatecrm.inquiries.models import InquirySource
+from estatecrm.inquiries.models import Inquiry, InquirySource
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import Run
 from estatecrm.tenancy.actions import do_upsert_workgroup
@@ -79,12 +79,16 @@ def company_a(company, org, company_admin):
     saved_mapping = SavedMapping.objects.create(company=company, project=project, name="機密マッピング", mapping={"氏名": "name"})
     token, _clear = do_create_api_token(user=secret_user, name="機密トークン", acting_user=secret_user)
     source = InquirySource.objects.create(company=company, code="secret", name="機密ソース", org_unit=org["SBY"], default_assignee=secret_user)
+    # A mail waiting in 「取り込めなかった反響」 (no source recognized it: every admin of the company may sort it out).
+    inquiry = Inquiry.objects.create(company=company, channel="eml", status="unmatched", received_at=timezone.now(), sender="secret@example.jp",
+                                     subject="機密の反響", message_id="secret@example.jp",
+                                     raw=b"From: secret@example.jp\r\nSubject: secret\r\nMessage-ID: <secret@example.jp>\r\n\r\nsecret\r\n")
     membership = Membership.objects.for_company(company).get(user=secret_user)
     return CompanyA({
         "company": company, "case": case, "customer": case.customer, "visit": visit, "attachment": attachment, "listing": listing,
         "photo": photo, "introduction": introduction, "unit": org["SBY"], "user": secret_user, "membership": membership, "workgroup": workgroup, "rank": rank, "tag": tag,
         "sub_status": sub_status, "custom_field": custom_field, "project": project, "run": run, "entry": entry, "token": token,
-        "saved_mapping": saved_mapping, "source": source,
+        "saved_mapping": saved_mapping, "source": source, "inquiry": inquiry,
     })
 
 
@@ -108,6 +112,7 @@ KWARG_FACTORIES = {
     "workgroup_id": lambda a: a.workgroup.pk,
     "mapping_id": lambda a: a.saved_mapping.pk,
     "source_id": lambda a: a.source.pk,
+    "inquiry_id": lambda a: a.inquiry.pk,
     # A bundle uploaded for company A's unit on the data migration pages (files in storage, no row).
     "upload_token": lambda a: __import__("estatecrm.legacy.tests.factories", fromlist=["make_stored_upload"]).make_stored_upload(
         a.company, a.unit),

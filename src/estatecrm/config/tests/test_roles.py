@@ -91,6 +91,16 @@ ROUTE_RULES = {
     "crm:attachment-upload": "cases",
     "crm:attachment-download": "cases",
     "crm:trash": "case_trash",
+    # inquiries: 反響一覧 and 「取り込めなかった反響」
+    "inbox:list": "inquiry_inbox",
+    "inbox:inbox": "inquiry_inbox",
+    "inbox:reread": "inquiry_inbox",
+    "inbox:detail": "inquiry_inbox",
+    "inbox:raw": "inquiry_inbox",
+    "inbox:assign": "inquiry_inbox",
+    "inbox:teach": "inquiry_inbox",
+    "inbox:dismiss": "inquiry_inbox",
+    "inbox:restore": "inquiry_inbox",
     # listings and introductions
     "listings:list": "listings",
     "listings:new": "listings",

@@ -111,7 +111,8 @@ def test_side_menu_views_and_counts(agent_client, company, org, agent, company_a
     assert listed_ids(agent_client.get(url, {"view": "unsubscribed"})) == [unsubscribed.pk]
     assert listed_ids(agent_client.get(url, {"view": "trash"})) == [gone.pk]
     assert json.loads(agent_client.get(reverse("crm:counts")).content) == {
-        "all": 2, "mine": 1, "duplicates": 2, "unsubscribed": 1, "trash": 1, "today": 0, "overdue": 0, "new_uncontacted": 0}
+        "all": 2, "mine": 1, "duplicates": 2, "unsubscribed": 1, "trash": 1, "today": 0, "overdue": 0, "new_uncontacted": 0,
+        "new_inquiries": 0}
 
 
 def test_agent_sees_only_visible_cases_and_other_cases_are_404(agent_client, company, org, company_admin, other_company):
