@@ -16,6 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from estatecrm.core.scope import company_scope
+from estatecrm.inquiries.batch import take_prepared_batch
 from estatecrm.inquiries.choices import Channel, InquiryStatus
 from estatecrm.inquiries.intake import record_unread
 from estatecrm.inquiries.mail import PreparedMail, mail_sources, prepare_mail, take_prepared
@@ -87,8 +88,13 @@ class Command(BaseCommand):
             stored_keys = set(inquiries.filter(source_id__in={key[0] for key in keys}, inquiry_id__in={key[1] for key in keys})
                               .exclude(inquiry_id="").values_list("source_id", "inquiry_id"))
         seen_messages, seen_keys = set(stored_messages), set(stored_keys)
+        # Consecutive mails with new ids are taken together (inquiries.batch); a mail that may be a
+        # duplicate is taken alone, after the mails before it were written.
+        run: list[tuple[Path, PreparedMail]] = []
         for path, item in prepared:
             if item is None:
+                yield from self.take_run(company, run, errors)
+                run = []
                 yield InquiryStatus.FAILED
                 continue
             key = item.inquiry_key
@@ -96,7 +102,24 @@ class Command(BaseCommand):
             seen_messages.add(item.message_id)
             if key is not None:
                 seen_keys.add(key)
+            if checked:
+                run.append((path, item))
+                continue
+            yield from self.take_run(company, run, errors)
+            run = []
             yield self.take_one(company, path, item, checked, errors)
+        yield from self.take_run(company, run, errors)
+
+    def take_run(self, company, run: list[tuple[Path, PreparedMail]], errors: list[str]) -> list[str]:
+        """Take mails with new ids at once; on an unexpected error (a race with another delivery, a
+        bug) nothing of the batch is kept and each mail is taken alone, so that none is lost."""
+        if not run:
+            return []
+        try:
+            with transaction.atomic():
+                return take_prepared_batch(company, [item for _path, item in run], channel=Channel.EML)
+        except Exception:
+            return [self.take_one(company, path, item, True, errors) for path, item in run]
 
     def take_one(self, company, path: Path, item: PreparedMail, checked: bool, errors: list[str]) -> str:
         try:
