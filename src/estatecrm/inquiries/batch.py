@@ -14,10 +14,12 @@ commits); an exception leaves the batch's writes to the caller's rollback.
 
 import unicodedata
 
+from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from estatecrm.audit.actions import audit_event, bulk_record_events, snapshot
+from estatecrm.audit.actions import audit_event, snapshot
+from estatecrm.audit.models import AuditEvent
 from estatecrm.crm.actions import check_customer_fields, customer_keys
 from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import ActivityDirection, ActivityKind, CaseOrigin, CaseStatus, MoveIn
@@ -46,6 +48,29 @@ from estatecrm.inquiries.intake import (
 )
 from estatecrm.inquiries.models import Inquiry
 from estatecrm.normalize import normalize_email, normalize_name, normalize_phone, normalize_reading
+from estatecrm.pipeline.bulk import allocate_ids, insert_rows
+
+
+def _insert(model, objects: list) -> None:
+    """Insert the model instances (pipeline.bulk: ids allocated up front, one statement) and make them
+    what `save()` leaves: ids, auto_now times and database defaults set, no longer `adding`."""
+    if not objects:
+        return
+    fields = model._meta.concrete_fields
+    for obj, pk in zip(objects, allocate_ids(model, len(objects)), strict=True):
+        obj.pk = pk
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            for obj in objects:
+                field.pre_save(obj, add=True)
+        elif field.has_db_default():
+            for obj in objects:
+                if isinstance(getattr(obj, field.attname), DatabaseDefault):
+                    setattr(obj, field.attname, getattr(field.db_default, "value", field.db_default))
+    columns = [field.attname for field in fields]
+    insert_rows(model, columns, ([getattr(obj, column) for column in columns] for obj in objects))
+    for obj in objects:
+        obj._state.adding, obj._state.db = False, "default"
 
 
 def _portal_field(source) -> str | None:
@@ -105,13 +130,13 @@ class _Listings:
     def save(self) -> None:
         if not self.new:
             return
-        Listing.objects.bulk_create([listing for listing, _station in self.new])
+        _insert(Listing, [listing for listing, _station in self.new])
         stations = []
         for listing, station in self.new:
             if station is not None:
                 station.listing = listing
                 stations.append(station)
-        ListingStation.objects.bulk_create(stations)
+        _insert(ListingStation, stations)
 
 
 def _new_customer(company, data, phone, email) -> tuple[Customer, list[tuple[Contact, list[ContactPoint]]]]:
@@ -222,18 +247,18 @@ def take_prepared_batch(company, items: list, *, channel: str) -> list[str]:
     # Customers, their contacts and contact points.
     for (customer, _contacts), number in zip(new_customers, allocate_link_numbers(company_id, len(new_customers)), strict=True):
         customer.line_link_number = number
-    Customer.objects.bulk_create([customer for customer, _contacts in new_customers])
+    _insert(Customer, [customer for customer, _contacts in new_customers])
     contacts = [contact for _customer, pairs in new_customers for contact, _points in pairs]
     for contact in contacts:
         contact.customer_id = contact.customer.pk
-    Contact.objects.bulk_create(contacts)
+    _insert(Contact, contacts)
     points = []
     for _customer, pairs in new_customers:
         for contact, contact_points in pairs:
             for point in contact_points:
                 point.contact, point.customer_id = contact, contact.customer_id
                 points.append(point)
-    ContactPoint.objects.bulk_create(points)
+    _insert(ContactPoint, points)
     events = [audit_event(company_id=company_id, actor=None, verb="create", instance=customer, after=snapshot(customer))
               for customer, _contacts in new_customers]
     known_ids = {holder for _index, _source, _data, holder, _review, _listing in plans if not isinstance(holder, tuple)}
@@ -262,7 +287,7 @@ def take_prepared_batch(company, items: list, *, channel: str) -> list[str]:
         review_of.append(bool(review))
         inquiries[index].customer = customer
         inquiries[index].case = case
-    Case.objects.bulk_create(cases)
+    _insert(Case, cases)
     desired = []
     activities = []
     for case, (index, source, data, _holder, _review, _listing) in zip(cases, plans, strict=True):
@@ -271,19 +296,19 @@ def take_prepared_batch(company, items: list, *, channel: str) -> list[str]:
         subject, body = activity_text(source.name, data)
         activities.append(Activity(company_id=case.company_id, case=case, kind=ActivityKind.INQUIRY, direction=ActivityDirection.INBOUND,
                                    occurred_at=inquiries[index].received_at, subject=subject, body=body, is_done=True))
-    DesiredConditions.objects.bulk_create(desired)
+    _insert(DesiredConditions, desired)
     for case, reviewed in zip(cases, review_of, strict=True):
         after = snapshot(case)
         if reviewed:  # do_create_case audits the case before open_case marks it 要確認
             after.update(needs_review=False, review_messages=[])
         after.update(tags=[], sub_assignees=[])
         events.append(audit_event(company_id=case.company_id, actor=None, verb="create", instance=case, after=after))
-    Activity.objects.bulk_create(activities)
+    _insert(Activity, activities)
     for inquiry in inquiries:
         if inquiry.case is not None:
             inquiry.case_id, inquiry.customer_id = inquiry.case.pk, inquiry.customer.pk
-    Inquiry.objects.bulk_create(inquiries)
-    bulk_record_events(events)
+    _insert(Inquiry, inquiries)
+    _insert(AuditEvent, events)
     for case in cases:
         notify_assignee(case)
     return statuses

@@ -147,8 +147,13 @@ def test_a_batch_writes_what_taking_the_mails_one_by_one_writes(company, org, ag
 
     taken_in_batches = []
     take_batch = batch.take_prepared_batch
-    monkeypatch.setattr(batch, "take_prepared_batch", lambda company, items, **kwargs: (
-        taken_in_batches.append(len(items)), take_batch(company, items, **kwargs))[1])
+
+    def counted_batch(company, items, **kwargs):
+        statuses = take_batch(company, items, **kwargs)  # an error here would fall back to one by one, unseen
+        taken_in_batches.append(len(items))
+        return statuses
+
+    monkeypatch.setattr(batch, "take_prepared_batch", counted_batch)
     monkeypatch.setattr("estatecrm.inquiries.management.commands.inquiries.take_prepared_batch", batch.take_prepared_batch)
     call_command("inquiries", "import-eml", "--company", "acme", str(tmp_path), "--json", stdout=out)
     # then: the same outcomes and the same rows

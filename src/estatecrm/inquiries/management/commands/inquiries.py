@@ -10,6 +10,7 @@ or the file could not be opened). fetch reads new mail from the sources' IMAP ma
 
 import hashlib
 import json
+import logging
 from collections import Counter
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from estatecrm.inquiries.mail import PreparedMail, mail_sources, prepare_mail, t
 from estatecrm.inquiries.models import Inquiry
 from estatecrm.tenancy.commands import company_by_code
 
+logger = logging.getLogger(__name__)
 BATCH = 200
 COUNT_KEYS = {InquiryStatus.CREATED.value: "created", InquiryStatus.LINKED_EXISTING.value: "linked_existing", "duplicate": "duplicates",
               InquiryStatus.UNMATCHED.value: "unmatched", InquiryStatus.FAILED.value: "failed"}
@@ -127,6 +129,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 return take_prepared_batch(company, [item for _path, item in run], channel=Channel.EML)
         except Exception:
+            logger.exception("import-eml: a batch of %d mails failed; taking them one by one", len(run))
             return [self.take_one(company, path, item, True, errors) for path, item in run]
 
     def take_one(self, company, path: Path, item: PreparedMail, checked: bool, errors: list[str]) -> str:
