@@ -58,8 +58,9 @@ MAILS = [
     website("earlier@x", "W-0", name="古田 七郎", phone="090-7777-0007"),  # imported before: a duplicate
     website("", "W-9", name="野村 八郎", phone="090-8888-0008"),  # no Message-ID
     website("known-2@x", "W-10", name="木下 花子", email="kinoshita@example.jp"),  # the known customer by e-mail
+    b"X-Broken: yes\r\n\r\n" + website("broken@x", "W-11", name="壊 れた", phone="090-9999-0009"),  # failed: cannot be read
 ]
-OUTCOMES = {"created": 8, "linked_existing": 3, "duplicates": 3, "unmatched": 1, "failed": 2}
+OUTCOMES = {"created": 8, "linked_existing": 3, "duplicates": 3, "unmatched": 1, "failed": 3}
 
 
 def customer_key(customer_id, names):
@@ -106,7 +107,9 @@ def written(company_id: int, since: dict) -> dict:
         "listings": rows(new(Listing)),
         "stations": rows(new(ListingStation), listing_id=listings),
         "activities": rows(new(Activity), case_id=cases),
-        "inquiries": rows(new(Inquiry), customer_id=customers, case_id=cases),
+        # (a mail that cannot be read is received "now": the time it was taken)
+        "inquiries": [{**row, "received_at": None} if row["sender"] == row["subject"] == "" else row
+                      for row in rows(new(Inquiry), customer_id=customers, case_id=cases)],
         "events": sorted(events, key=lambda value: json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)),
     }
 
@@ -123,6 +126,16 @@ def test_a_batch_writes_what_taking_the_mails_one_by_one_writes(company, org, ag
     take_mail(company.pk, MAILS[14])
     since = {model: model.objects.for_company(company.pk).order_by("-pk").values_list("pk", flat=True).first() or 0
              for model in (Customer, Contact, ContactPoint, Case, Listing, ListingStation, Activity, Inquiry, AuditEvent)}
+    from estatecrm.inquiries import mail as mail_module
+
+    decode_mail = mail_module.decode_mail
+
+    def breaking(raw):
+        if raw.startswith(b"X-Broken"):
+            raise ValueError("the parser gives up")
+        return decode_mail(raw)
+
+    monkeypatch.setattr(mail_module, "decode_mail", breaking)
     notified = []
     from estatecrm.core import transactions
 
@@ -174,3 +187,5 @@ def test_a_batch_writes_what_taking_the_mails_one_by_one_writes(company, org, ag
     assert Listing.objects.for_company(company.pk).filter(suumo_id="100000000123").count() == 1
     assert cases.get(source_id="R0000000003").first_inquiry_listing_name == "既存ハイツ"
     assert cases.get(source_id="W-1").desired.move_in == "1ヶ月以内"
+    broken = Inquiry.objects.for_company(company.pk).get(error__contains="the parser gives up")
+    assert broken.status == "failed" and bytes(broken.raw) == MAILS[-1] and broken.message_id.startswith("sha256:")
