@@ -252,10 +252,22 @@ def match_listing(source: InquirySource, data: InquiryData) -> Listing | None:
 def create_listing(source: InquirySource, data: InquiryData, portal_field: str | None, *, ref_is_free: bool = False) -> Listing:
     """A new listing from what the inquiry says. `ref_is_free`: the caller found no listing with
     the inquiry's listing number."""
-    listings = Listing.objects.for_company(source.company_id)
+    ref_taken = not ref_is_free and bool(data.listing_ref) and Listing.objects.for_company(source.company_id).filter(ref=data.listing_ref[:64]).exists()
+    listing, station = build_listing(source, data, portal_field, ref_taken=ref_taken)
+    listing.save()
+    if station is not None:
+        station.listing = listing
+        station.save()
+    return listing
+
+
+def build_listing(source: InquirySource, data: InquiryData, portal_field: str | None, *,
+                  ref_taken: bool = False) -> tuple[Listing, ListingStation | None]:
+    """The unsaved new listing of create_listing and its station (None when the inquiry names none;
+    its `listing` is set when saved). `ref_taken`: a listing has the inquiry's listing number."""
     base = data.listing_ref or hashlib.sha256(data.listing_name.encode()).hexdigest()[:10]
     ref = data.listing_ref[:64]
-    if not ref or (not ref_is_free and listings.filter(ref=ref).exists()):
+    if not ref or ref_taken:
         ref = f"{source.code}-{base}"[:64]
     price = money_in_man_yen(data.listing_price, source.case_kind)
     prefecture, rest = split_prefecture(unicodedata.normalize("NFKC", data.listing_address)) if data.listing_address else ("", "")
@@ -274,11 +286,10 @@ def create_listing(source: InquirySource, data: InquiryData, portal_field: str |
             listing.price = int(price)
     if portal_field and data.listing_ref:
         setattr(listing, portal_field, data.listing_ref[:64])
-    listing.save()
     line, station, walk = parse_station(data.listing_station)
-    if station:
-        ListingStation.objects.create(company_id=source.company_id, listing=listing, line=line, station=station, walk_minutes=walk)
-    return listing
+    if not station:
+        return listing, None
+    return listing, ListingStation(company_id=source.company_id, line=line, station=station, walk_minutes=walk)
 
 
 def activity_text(source_name: str, data: InquiryData) -> tuple[str, str]:

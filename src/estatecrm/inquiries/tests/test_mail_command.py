@@ -101,18 +101,21 @@ def test_import_eml_as_a_process(company, org, agent, tmp_path):
 @pytest.mark.django_db
 def test_an_unexpected_error_in_one_mail_leaves_the_others(company, org, agent, monkeypatch):
     # given: taking the HTML mail's inquiry breaks (a bug, a lost connection...)
+    # (import-eml takes the three at once, inquiries.batch; the error undoes the batch, and each mail
+    # is then taken alone, through intake.take_inquiry)
     add_sources(company, org, agent)
-    from estatecrm.inquiries import mail as mail_module
+    from estatecrm.inquiries import batch, intake
 
-    take_inquiry = mail_module.take_inquiry
+    activity_text = intake.activity_text
 
-    def breaking(source, data, **kwargs):
+    def breaking(source_name, data):
         if data.inquiry_id == "W-20261206-0046":
             Case.objects.for_company(company.pk).update(other_info="half-written")  # rolled back with the mail's savepoint
             raise RuntimeError("boom")
-        return take_inquiry(source, data, **kwargs)
+        return activity_text(source_name, data)
 
-    monkeypatch.setattr(mail_module, "take_inquiry", breaking)
+    monkeypatch.setattr(intake, "activity_text", breaking)
+    monkeypatch.setattr(batch, "activity_text", breaking)
     names = ["suumo_iso2022jp.eml", "website_html_only.eml", "website_shift_jis.eml"]
     # when
     out, _err = call("import-eml", "--company", "acme", *(str(MAILS / name) for name in names), "--json")
