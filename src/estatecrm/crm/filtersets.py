@@ -19,10 +19,9 @@ from dataclasses import dataclass, field, fields
 
 from django.db.models import Count, Exists, F, Lookup, OuterRef, Q, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 
-from estatecrm.core.ids import parse_id
+from estatecrm.core.querystring import QueryReader
 from estatecrm.crm.case_numbers import parse_case_number
 from estatecrm.crm.choices import CaseKind, CaseOrigin, CaseStatus
 from estatecrm.crm.models import Case, CaseAssignee, CaseTag, ContactPoint, Customer
@@ -122,39 +121,8 @@ class CaseFilters:
     def from_query(cls, query) -> "CaseFilters":
         """Parse a QueryDict (or a plain dict of strings); invalid values are left out and reported in `errors`."""
         filters = cls()
-        errors: dict[str, str] = {}
-
-        def text(name: str) -> str:
-            return (query.get(name) or "").strip()
-
-        def number(name: str) -> int | None:
-            value = text(name)
-            if not value:
-                return None
-            number = parse_id(value)
-            if number is None:
-                errors[name] = _("Choose a valid option.")
-            return number
-
-        def date(name: str) -> datetime.date | None:
-            value = text(name)
-            if not value:
-                return None
-            try:
-                parsed = parse_date(value)
-            except ValueError:
-                parsed = None
-            if parsed is None:
-                errors[name] = _("Enter a valid date.")
-            return parsed
-
-        def choice(name: str, allowed) -> str:
-            value = text(name)
-            if value and value not in allowed:
-                errors[name] = _("Choose a valid option.")
-                return ""
-            return value
-
+        read = QueryReader(query)
+        text, number, date, choice, errors = read.text, read.number, read.date, read.choice, read.errors
         view = choice("view", [value for value, _label in View.CHOICES])
         filters.view = view or View.ALL
         filters.follow_up = choice("follow_up", [value for value, _label in FollowUp.CHOICES])

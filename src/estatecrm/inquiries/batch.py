@@ -12,7 +12,6 @@ are enqueued after commit. Call inside a transaction (the numbers' sequence rows
 commits); an exception leaves the batch's writes to the caller's rollback.
 """
 
-import unicodedata
 
 from django.db.models.expressions import DatabaseDefault
 from django.utils import timezone
@@ -22,7 +21,7 @@ from estatecrm.audit.actions import audit_event, snapshot
 from estatecrm.audit.models import AuditEvent
 from estatecrm.crm.actions import check_customer_fields, customer_keys
 from estatecrm.crm.case_numbers import allocate_case_numbers
-from estatecrm.crm.choices import ActivityDirection, ActivityKind, CaseOrigin, CaseStatus, MoveIn
+from estatecrm.crm.choices import ActivityDirection, ActivityKind, CaseOrigin, CaseStatus
 from estatecrm.crm.contact_points import build_contact_point
 from estatecrm.crm.link_numbers import allocate_link_numbers
 from estatecrm.crm.models import (
@@ -43,6 +42,7 @@ from estatecrm.inquiries.intake import (
     build_listing,
     check_inquiry,
     customer_input,
+    desired_conditions,
     notify_assignee,
     received_time,
 )
@@ -291,8 +291,7 @@ def take_prepared_batch(company, items: list, *, channel: str) -> list[str]:
     desired = []
     activities = []
     for case, (index, source, data, _holder, _review, _listing) in zip(cases, plans, strict=True):
-        move_in = unicodedata.normalize("NFKC", data.desired_move_in).replace("ケ", "ヶ").replace("カ", "ヶ")
-        desired.append(DesiredConditions(company_id=case.company_id, case=case, **({"move_in": move_in} if move_in in MoveIn.values else {})))
+        desired.append(DesiredConditions(company_id=case.company_id, case=case, **desired_conditions(data)))
         subject, body = activity_text(source.name, data)
         activities.append(Activity(company_id=case.company_id, case=case, kind=ActivityKind.INQUIRY, direction=ActivityDirection.INBOUND,
                                    occurred_at=inquiries[index].received_at, subject=subject, body=body, is_done=True))

@@ -338,13 +338,20 @@ def destination_of(source: InquirySource) -> Destination:
                        source_name=source.name)
 
 
+def desired_conditions(data: InquiryData) -> dict:
+    """The case's desired conditions an inquiry gives: the move-in (1ヶ月以内 also written 1ケ月, 1カ月, 1ヵ月)."""
+    move_in = unicodedata.normalize("NFKC", data.desired_move_in)
+    for variant in "ケカヵ":
+        move_in = move_in.replace(variant, "ヶ")
+    return {"move_in": move_in} if move_in in MoveIn.values else {}
+
+
 def open_case(destination: Destination, customer: Customer, *, received: datetime.datetime, source_id: str = "",
               listing: Listing | None = None, data: InquiryData | None = None, review: list[str] | None = None,
               acting_user=None) -> Case:
     """A new case (status 新規) of `customer` at the destination, as the intake writes it. `acting_user`: the
     admin who took it by hand (the unit must be one they may place cases in); None: the intake itself."""
     data = data or InquiryData()
-    move_in = unicodedata.normalize("NFKC", data.desired_move_in).replace("ケ", "ヶ").replace("カ", "ヶ")
     case = do_create_case(customer=customer, acting_user=acting_user, data=CaseInput(
         kind=destination.kind, owning_org=destination.org_unit, status=CaseStatus.NEW, main_assignee=destination.assignee,
         origin=destination.origin, source_system=destination.origin, source_id=source_id[:64],
@@ -352,7 +359,7 @@ def open_case(destination: Destination, customer: Customer, *, received: datetim
         first_inquiry_source=destination.source_name[:100],
         first_inquiry_listing_ref=listing.ref if listing else data.listing_ref[:64],
         first_inquiry_listing_name=(listing.name if listing else data.listing_name)[:200],
-        desired={"move_in": move_in} if move_in in MoveIn.values else {},
+        desired=desired_conditions(data),
     ))
     if review:
         Case.objects.for_company(case.company_id).filter(pk=case.pk).update(needs_review=True, review_messages=review)

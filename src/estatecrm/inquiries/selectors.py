@@ -16,12 +16,11 @@ from email import policy
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from estatecrm.core.errors import NotFound
-from estatecrm.core.ids import parse_id
+from estatecrm.core.querystring import QueryReader
 from estatecrm.inquiries.choices import Channel, InquiryStatus
 from estatecrm.inquiries.mail import decode_mail, label_map, read_labels
 from estatecrm.inquiries.models import Inquiry, InquirySource
@@ -145,38 +144,12 @@ class InquiryFilters:
 
     @classmethod
     def from_query(cls, query) -> "InquiryFilters":
-        filters, errors = cls(), {}
-
-        def text(name):
-            return (query.get(name) or "").strip()
-
-        def choice(name, allowed):
-            value = text(name)
-            if value and value not in allowed:
-                errors[name] = _("Choose a valid option.")
-                return ""
-            return value
-
-        def date(name):
-            value = text(name)
-            if not value:
-                return None
-            try:
-                parsed = parse_date(value)
-            except ValueError:
-                parsed = None
-            if parsed is None:
-                errors[name] = _("Enter a valid date.")
-            return parsed
-
-        if text("source"):
-            filters.source = parse_id(text("source"))
-            if filters.source is None:
-                errors["source"] = _("Choose a valid option.")
-        filters.channel = choice("channel", Channel.values)
-        filters.status = choice("status", InquiryStatus.values)
-        filters.received_from, filters.received_to = date("received_from"), date("received_to")
-        filters.errors = errors
+        filters, read = cls(), QueryReader(query)
+        filters.source = read.number("source")
+        filters.channel = read.choice("channel", Channel.values)
+        filters.status = read.choice("status", InquiryStatus.values)
+        filters.received_from, filters.received_to = read.date("received_from"), read.date("received_to")
+        filters.errors = read.errors
         return filters
 
     def as_query(self) -> dict:

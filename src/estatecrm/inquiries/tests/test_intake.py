@@ -97,3 +97,11 @@ def test_same_inquiry_id_is_one_case(suumo):
     first = take_inquiry(suumo, data, channel=Channel.API)
     second = take_inquiry(suumo, data, channel=Channel.API)
     assert first.status == InquiryStatus.CREATED and second.status == "duplicate" and second.case.pk == first.case.pk
+
+
+def test_move_in_is_read_however_the_small_ke_is_written():
+    from estatecrm.inquiries.intake import desired_conditions
+
+    for written in ("1ヶ月以内", "1ケ月以内", "1カ月以内", "1ヵ月以内", "１ヵ月以内"):
+        assert desired_conditions(InquiryData(desired_move_in=written)) == {"move_in": "1ヶ月以内"}
+    assert desired_conditions(InquiryData(desired_move_in="来年の春")) == {}
