@@ -22,6 +22,7 @@ from estatecrm.core.errors import ApplicationError, Conflict, NotFound
 from estatecrm.core.versions import etag_of
 from estatecrm.crm.choices import CaseKind
 from estatecrm.inquiries import error_codes
+from estatecrm.inquiries.actions import assignee_error
 from estatecrm.inquiries.choices import FIELDS, InquiryStatus
 from estatecrm.inquiries.intake import DUPLICATE, Destination, InquiryData, Outcome, take_inquiry
 from estatecrm.inquiries.mail import (
@@ -80,7 +81,7 @@ class Assignment:
     source_id: int
     data: InquiryData
     org_unit_id: int | None = None  # None: the source's unit
-    assignee_id: int | None = None  # None: the source's default assignee (when no unit is chosen)
+    assignee_id: int | None = None  # None: the source's default assignee, where they see the unit's cases
     kind: str = ""  # empty: the source's kind
 
 
@@ -131,11 +132,11 @@ def _destination(actor: Actor, source: InquirySource, assignment: Assignment) ->
         raise
     if assignment.assignee_id is not None:
         assignee = User.objects.filter(company_id=actor.company_id, is_active=True, pk=assignment.assignee_id).first()
-        if assignee is None:
-            message = _("Choose an active user of the company.")
+        message = _("Choose an active user of the company.") if assignee is None else assignee_error(actor.company_id, assignee, unit)
+        if message:
             raise ApplicationError(error_codes.ASSIGNMENT_INVALID, message, fields={"assignee": [message]})
-    elif assignment.org_unit_id is not None and unit.pk != source.org_unit_id:
-        assignee = None  # another unit than the source's: its default assignee may not work there
+    elif unit.pk != source.org_unit_id and assignee_error(actor.company_id, assignee, unit):
+        assignee = None  # another unit than the source's, where its default assignee does not work: the unit's cases, nobody's yet
     kind = assignment.kind or source.case_kind
     if kind not in CaseKind.values:
         message = _("Choose a valid option.")

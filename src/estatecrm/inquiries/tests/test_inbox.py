@@ -419,3 +419,22 @@ def test_the_inbox_and_the_list_read_a_page_in_a_fixed_number_of_queries(admin_c
     with django_assert_max_num_queries(len(few.captured_queries)):
         admin_client.get(reverse("inbox:inbox"))
         admin_client.get(reverse("inbox:list"))
+
+
+def test_assign_to_another_unit_keeps_the_default_assignee_only_where_they_work(company, org, homes, agent, company_admin):
+    # given: a unit below 渋谷店 (the source's default assignee, a member of 渋谷店, sees its cases) and 新宿店 (they do not)
+    below = testing.make_unit(company, "SBY2", parent=org["SBY"], name="渋谷第二")
+    actor = actor_for(company_admin)
+    first, second = (take_mail(company.pk, homes_mail(message_id=f"<move-{n}@homes.co.jp>")).inquiry for n in (1, 2))
+
+    def assign(inquiry, **choices):
+        assignment = inbox_actions.Assignment(source_id=homes.pk, data=inbox_actions.InquiryData(customer_name="高橋 美咲"), **choices)
+        return inbox_actions.do_assign_inquiry(actor=actor, inquiry_id=inquiry.pk, version=etag_of(inquiry), assignment=assignment)
+
+    # when / then: below 渋谷店 the default assignee keeps it
+    assert assign(first, org_unit_id=below.pk).case.main_assignee_id == agent.pk
+    # and: a chosen assignee who would not see the case is refused, nothing written
+    with pytest.raises(Exception) as refused:
+        assign(second, org_unit_id=org["SJK"].pk, assignee_id=agent.pk)
+    assert list(refused.value.fields) == ["assignee"]
+    assert Case.objects.for_company(company).count() == 1
