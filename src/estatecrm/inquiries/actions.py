@@ -90,6 +90,19 @@ def assignee_error(company_id: int, user: User | None, unit: OrgUnit | None) -> 
     return None
 
 
+def destination_errors(company_id: int, org_unit: OrgUnit | None, assignee: User | None) -> dict[str, list[str]]:
+    """What is wrong with where a source's or the LINE channel's inquiries go: the receiving unit and the default assignee."""
+    errors: dict[str, list[str]] = {}
+    if org_unit is None:
+        errors["org_unit"] = [_("Choose the unit that receives the inquiries.")]
+    elif org_unit.company_id != company_id:
+        errors["org_unit"] = [_("Choose a unit of the company.")]
+    problem = assignee_error(company_id, assignee, org_unit)
+    if problem:
+        errors["default_assignee"] = [problem]
+    return errors
+
+
 def label_errors(labels) -> dict[str, list[str]]:
     """What is wrong with a label map (label -> field), keyed `labels.<label>` (`labels` for the map itself)."""
     if not isinstance(labels, dict):
@@ -135,13 +148,7 @@ def source_errors(company_id: int, data: SourceInput, *, source: InquirySource |
         errors["preset"] = [_("Unknown preset %(preset)s (known: %(presets)s).") % {"preset": data.preset, "presets": ", ".join(Preset.values)}]
     if data.case_kind not in CaseKind.values:
         errors["case_kind"] = [_("Choose a case kind.")]
-    if data.org_unit is None:
-        errors["org_unit"] = [_("Choose the unit that receives the inquiries.")]
-    elif data.org_unit.company_id != company_id:
-        errors["org_unit"] = [_("Choose a unit of the company.")]
-    problem = assignee_error(company_id, data.default_assignee, data.org_unit)
-    if problem:
-        errors["default_assignee"] = [problem]
+    errors.update(destination_errors(company_id, data.org_unit, data.default_assignee))
     if not 0 <= (data.position or 0) <= 1_000_000:
         errors["position"] = [_("Enter a number from 0 to 1000000.")]
     _text_errors(errors, "from_contains", data.from_contains, 200)
@@ -260,13 +267,7 @@ def do_upsert_source(*, company, data: SourceInput, acting_user=None) -> tuple[I
 
 def line_errors(company_id: int, data: LineInput, *, channel: LineChannel | None) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
-    if data.org_unit is None:
-        errors["org_unit"] = [_("Choose the unit that receives the inquiries.")]
-    elif data.org_unit.company_id != company_id:
-        errors["org_unit"] = [_("Choose a unit of the company.")]
-    problem = assignee_error(company_id, data.default_assignee, data.org_unit)
-    if problem:
-        errors["default_assignee"] = [problem]
+    errors.update(destination_errors(company_id, data.org_unit, data.default_assignee))
     for name, max_length in (("channel_secret", 100), ("channel_access_token", 500)):
         value = getattr(data, name)
         if value:
