@@ -36,6 +36,7 @@ from estatecrm.crm.choices import (
 )
 from estatecrm.crm.contact_points import build_contact_point
 from estatecrm.crm.custom_fields import clean_custom_values
+from estatecrm.crm.duplicates import refresh_customers as refresh_duplicates
 from estatecrm.crm.link_numbers import allocate_link_numbers
 from estatecrm.crm.models import (
     Activity,
@@ -287,6 +288,8 @@ def do_create_case(*, customer: Customer, data: CaseInput, acting_user, run_id: 
         [CaseAssignee(company_id=case.company_id, case=case, user=user, position=position) for position, user in enumerate(sub_assignees)]
     )
     DesiredConditions.objects.create(company_id=case.company_id, case=case, **data.desired)
+    refresh_duplicates(case.company_id, [customer.pk])
+    case.has_duplicates = Case.objects.for_company(case.company_id).filter(pk=case.pk).values_list("has_duplicates", flat=True).get()
     after = snapshot(case)
     after.update(tags=[tag.name for tag in data.tags], sub_assignees=[user.pk for user in sub_assignees])
     record_event(company_id=case.company_id, actor=acting_user, verb="create", instance=case, after=after, run_id=run_id)
@@ -432,10 +435,12 @@ def do_restore_case(*, case: Case, acting_user) -> bool:
 
 @transaction.atomic(savepoint=False)
 def _restore_case(*, case: Case, acting_user) -> bool:
-    updated = Case.objects.for_company(case.company_id).filter(pk=case.pk, deleted_at__isnull=False).update(deleted_at=None)
+    updated = Case.objects.for_company(case.company_id).filter(pk=case.pk, deleted_at__isnull=False, merged_into__isnull=True).update(
+        deleted_at=None)
     if not updated:
         raise ApplicationError(error_codes.NOT_IN_TRASH, _("The case is not in the trash."))
-    Customer.objects.for_company(case.company_id).filter(pk=case.customer_id, deleted_at__isnull=False).update(deleted_at=None)
+    Customer.objects.for_company(case.company_id).filter(pk=case.customer_id, deleted_at__isnull=False, merged_into__isnull=True).update(
+        deleted_at=None)
     case.refresh_from_db(fields=["deleted_at"])
     record_event(company_id=case.company_id, actor=acting_user, verb="restore", instance=case)
     return True
@@ -472,11 +477,12 @@ def do_restore_customer(*, customer: Customer, acting_user) -> int:
 
 @transaction.atomic(savepoint=False)
 def _restore_customer(*, customer: Customer, acting_user) -> int:
-    if customer.deleted_at is None:
+    if not customer.is_trashed:
         raise ApplicationError(error_codes.NOT_IN_TRASH, _("The customer is not in the trash."))
     trashed_at = customer.deleted_at
     Customer.objects.for_company(customer.company_id).filter(pk=customer.pk).update(deleted_at=None)
-    restored = Case.objects.for_company(customer.company_id).filter(customer=customer, deleted_at=trashed_at).update(deleted_at=None)
+    restored = Case.objects.for_company(customer.company_id).filter(customer=customer, deleted_at=trashed_at, merged_into__isnull=True).update(
+        deleted_at=None)
     customer.refresh_from_db(fields=["deleted_at"])
     record_event(company_id=customer.company_id, actor=acting_user, verb="restore", instance=customer, after={"cases": restored})
     return restored
@@ -484,13 +490,14 @@ def _restore_customer(*, customer: Customer, acting_user) -> int:
 
 @transaction.atomic
 def do_purge_trash(*, company, now=None) -> tuple[int, int]:
-    """Delete for good what has been in the trash longer than TRASH_RETENTION_DAYS. Returns (cases, customers)."""
+    """Delete for good what has been in the trash longer than TRASH_RETENTION_DAYS. Returns (cases, customers).
+    Cases and customers merged away (名寄せ) are not in the trash: they stay for the merge's undo and audit."""
     cutoff = (now or timezone.now()) - timezone.timedelta(days=settings.TRASH_RETENTION_DAYS)
-    cases = Case.objects.for_company(company).filter(deleted_at__lt=cutoff)
+    cases = Case.objects.for_company(company).filter(deleted_at__lt=cutoff, merged_into__isnull=True)
     case_ids = list(cases.values_list("pk", flat=True))
     for chunk_start in range(0, len(case_ids), 500):
         Case.objects.for_company(company).filter(pk__in=case_ids[chunk_start:chunk_start + 500]).delete()
-    customers = Customer.objects.for_company(company).filter(deleted_at__lt=cutoff).exclude(cases__isnull=False)
+    customers = Customer.objects.for_company(company).filter(deleted_at__lt=cutoff, merged_into__isnull=True).exclude(cases__isnull=False)
     _total, deleted_by_model = customers.delete()
     customer_count = deleted_by_model.get(Customer._meta.label, 0)
     if case_ids or customer_count:

@@ -523,7 +523,7 @@ def list_customers(request, query: Query[CustomerListQuery]):
     actor = acting(request)
     customers = visible_customers(actor=actor, include_trashed=query.trashed)
     if query.trashed:
-        customers = customers.filter(deleted_at__isnull=False)
+        customers = customers.filter(deleted_at__isnull=False, merged_into__isnull=True)
     if query.q.strip():
         customers = customers.filter(name__contains=query.q.strip())
     page = keyset_page(customers, order=("-pk",), cursor=query.cursor, limit=query.limit)

@@ -214,3 +214,28 @@ class CustomFieldType(models.TextChoices):
     BOOLEAN = "boolean", _("Yes/No")
     CHOICE = "choice", _("Choice")
     MULTI_CHOICE = "multi_choice", _("Multiple choice")
+
+
+class DuplicateRule(models.TextChoices):
+    """Why two cases may be one customer (名寄せ). The label is the reason pages show.
+
+    Exact rules compare normalized contact points; fuzzy rules compare the customers' names, readings,
+    birth dates and addresses (normalize/similarity.py). Values are stored and written to scan files:
+    never rename one."""
+
+    PHONE = "phone", _("Same phone number")
+    EMAIL = "email", _("Same e-mail address")
+    KANA_BIRTH = "kana_birth", _("Same reading and birth date")
+    KANA_ADDRESS = "kana_address", _("Same reading, similar address")
+    NAME_POSTAL = "name_postal", _("Similar name in the same postal code")
+
+
+EXACT_DUPLICATE_RULES = (DuplicateRule.PHONE.value, DuplicateRule.EMAIL.value)
+FUZZY_DUPLICATE_RULES = tuple(rule for rule in DuplicateRule.values if rule not in EXACT_DUPLICATE_RULES)
+
+
+class SharedValueMarking(models.TextChoices):
+    """An admin's word on a phone or e-mail held by several customers (switchboard, family line)."""
+
+    SHARED = "shared", _("Shared (not used to find duplicates)")
+    PERSONAL = "personal", _("Personal (used to find duplicates)")

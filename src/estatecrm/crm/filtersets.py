@@ -268,7 +268,8 @@ def view_counts(actor: Actor) -> dict[str, int]:
         View.ALL: _without_unsubscribed(live, company_id),
         View.MINE: _without_unsubscribed(mine, company_id),
         View.UNSUBSCRIBED: live.filter(customer_id__in=_unsubscribed_customers(company_id)).count(),
-        View.TRASH: Case.objects.for_company(company_id).filter(actor.case_visibility_q(), deleted_at__isnull=False).count(),
+        View.TRASH: Case.objects.for_company(company_id).filter(actor.case_visibility_q(), deleted_at__isnull=False,
+                                                                merged_into__isnull=True).count(),
         **{value: _without_unsubscribed(live.filter(follow_up_q(value)), company_id) for value, _label in FollowUp.CHOICES},
     }
 
@@ -284,7 +285,7 @@ def filter_cases(*, actor: Actor, filters: CaseFilters) -> QuerySet[Case]:
     company_id = actor.company_id
     cases = Case.objects.for_company(company_id).filter(actor.case_visibility_q())
     if filters.view == View.TRASH:
-        cases = cases.filter(deleted_at__isnull=False)
+        cases = cases.filter(deleted_at__isnull=False, merged_into__isnull=True)
     else:
         cases = cases.filter(deleted_at__isnull=True)
     unsubscribed = Exists(Customer.objects.unscoped().filter(pk=OuterRef("customer_id"), is_unsubscribed=True))

@@ -20,12 +20,14 @@ from estatecrm.crm.choices import (
     ContactPointKind,
     CustomerKind,
     CustomFieldType,
+    DuplicateRule,
     Gender,
     IntroductionMethod,
     IntroductionReaction,
     Layout,
     ListingStatus,
     MoveIn,
+    SharedValueMarking,
     WalkMinutes,
 )
 
@@ -169,7 +171,11 @@ class ProjectField(TenantOwnedModel):
 
 
 class SoftDeletable(models.Model):
-    """Rows that go to the trash first (kept TRASH_RETENTION_DAYS) and can be restored."""
+    """Rows that go to the trash first (kept TRASH_RETENTION_DAYS) and can be restored.
+
+    A row merged away by 名寄せ (dedup/) has `deleted_at` (when it was merged) AND `merged_into` set: it
+    leaves every live list and count through the same `deleted_at IS NULL` test, yet it is not in the
+    trash (trash lists, restore and purge take `merged_into IS NULL` only); an undo clears both."""
 
     deleted_at = models.DateTimeField(_("moved to trash at"), null=True, blank=True)
 
@@ -178,7 +184,11 @@ class SoftDeletable(models.Model):
 
     @property
     def is_trashed(self) -> bool:
-        return self.deleted_at is not None
+        return self.deleted_at is not None and getattr(self, "merged_into_id", None) is None
+
+    @property
+    def is_merged(self) -> bool:
+        return getattr(self, "merged_into_id", None) is not None
 
 
 class Customer(TenantOwnedModel, TimeStampedModel, SoftDeletable):
@@ -208,6 +218,9 @@ class Customer(TenantOwnedModel, TimeStampedModel, SoftDeletable):
     line_blocked_at = models.DateTimeField(_("blocked on LINE"), null=True, blank=True)
     is_unsubscribed = models.BooleanField(_("unsubscribed from mails"), default=False)
     custom_values = models.JSONField(_("custom fields"), default=dict, blank=True)
+    # 名寄せ: the customer this one was merged into (with `deleted_at` set, SoftDeletable); None while it stands alone.
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_customers",
+                                    verbose_name=_("merged into"), db_index=False, db_default=None)
 
     class Meta:
         verbose_name = _("customer")
@@ -218,6 +231,10 @@ class Customer(TenantOwnedModel, TimeStampedModel, SoftDeletable):
             models.Index(fields=["company", "line_user_id"], name="customer_line_user_idx"),
             # Few customers unsubscribe: a partial index finds them without reading the others.
             models.Index(fields=["company"], condition=models.Q(is_unsubscribed=True), name="customer_unsubscribed_idx"),
+            models.Index(fields=["company", "merged_into"], condition=models.Q(merged_into__isnull=False), name="customer_merged_idx"),
+            # The fuzzy 名寄せ rules block by postal code and by birth date (normalize/similarity.py).
+            models.Index(fields=["company", "postal_code"], condition=~models.Q(postal_code=""), name="customer_postal_idx"),
+            models.Index(fields=["company", "birth_date"], condition=models.Q(birth_date__isnull=False), name="customer_birth_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["company", "line_link_number"], condition=~models.Q(line_link_number=""),
@@ -338,6 +355,12 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
         db_index=False)
     review_note = models.TextField(_("review note"), blank=True, default="", db_default="")
     custom_values = models.JSONField(_("custom fields"), default=dict, blank=True)
+    # 名寄せ候補あり: another live case of another customer may be the same person (a DuplicateCandidate row names
+    # it). Kept by crm.duplicates on every write, never by hand; bulk writers leave it out (the database default).
+    has_duplicates = models.BooleanField(_("possible duplicates"), default=False, db_default=False)
+    # 名寄せ: the case this one was merged into (with `deleted_at` set, SoftDeletable); None for every other case.
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_cases",
+                                    verbose_name=_("merged into"), db_index=False, db_default=None)
 
     class Meta:
         verbose_name = _("case")
@@ -393,6 +416,10 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
                          condition=Q(last_contact_at__isnull=True, deleted_at__isnull=True,
                                      origin__in=(CaseOrigin.INQUIRY.value, CaseOrigin.LINE.value)),
                          name="case_new_inquiry_unit_idx"),
+            # 名寄せ候補あり: listed in the default order and counted (per unit too) from the index alone.
+            models.Index(fields=["company", "-updated_at", "-id", "owning_org"],
+                         condition=Q(has_duplicates=True, deleted_at__isnull=True), name="case_duplicates_idx"),
+            models.Index(fields=["company", "merged_into"], condition=Q(merged_into__isnull=False), name="case_merged_idx"),
         ]
         constraints = [models.UniqueConstraint(fields=["company", "number"], name="case_number_unique")]
 
@@ -684,3 +711,88 @@ class Attachment(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+# ---------------------------------------------------------------------------------------------
+# 名寄せ: duplicate candidates (kept by crm.duplicates; merging lives in the dedup app)
+
+
+def all_duplicate_rules() -> list[str]:
+    return list(DuplicateRule.values)
+
+
+class DuplicateSettings(TenantOwnedModel):
+    """A company's 名寄せ settings: which rules find candidates, when a phone or e-mail counts as shared,
+    and the lowest score a fuzzy rule must reach. A company without a row uses the defaults."""
+
+    enabled_rules = models.JSONField(_("rules"), default=all_duplicate_rules, blank=True)
+    # A normalized phone or e-mail held by this many live customers or more is shared (a switchboard, a
+    # family landline, a management company): it alone finds no candidates.
+    shared_threshold = models.PositiveSmallIntegerField(_("shared from (customers)"), default=5)
+    fuzzy_min_score = models.FloatField(_("lowest score of similarity rules"), default=0.85)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("duplicate settings")
+        verbose_name_plural = _("duplicate settings")
+        constraints = [models.UniqueConstraint(fields=["company"], name="duplicatesettings_company_unique")]
+
+
+class DuplicateCandidate(TenantOwnedModel):
+    """Two live cases of different customers that one rule says may be the same person, `case_a < case_b`.
+
+    Derived data: one row per pair and rule, rebuilt by crm.duplicates (incrementally on every write, or
+    by `estatecrm dedup scan`), never edited by hand. `key` is what matched (the E.164 phone, the e-mail,
+    the reading...), `score` 0..1 (1 for the exact rules). A dismissed pair (DuplicateDismissal) has no row."""
+
+    case_a = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+", db_index=False)
+    case_b = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+", db_index=False)
+    rule = models.CharField(_("rule"), max_length=16, choices=DuplicateRule.choices)
+    score = models.FloatField(_("score"))
+    key = models.CharField(_("matched on"), max_length=254, blank=True)
+
+    class Meta:
+        verbose_name = _("duplicate candidate")
+        verbose_name_plural = _("duplicate candidates")
+        constraints = [
+            models.UniqueConstraint(fields=["company", "case_a", "case_b", "rule"], name="duplicatecandidate_unique"),
+            models.CheckConstraint(condition=Q(case_a__lt=models.F("case_b")), name="duplicatecandidate_ordered"),
+        ]
+        indexes = [models.Index(fields=["company", "case_b"], name="duplicatecandidate_case_b_idx")]
+
+
+class DuplicateDismissal(TenantOwnedModel):
+    """「別人」: someone said these two cases are not the same person. The pair stays out of the candidates
+    whatever rule would find it again, `case_a < case_b`."""
+
+    case_a = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+", db_index=False)
+    case_b = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+", db_index=False)
+    dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                     db_index=False)
+    dismissed_at = models.DateTimeField(_("dismissed at"))
+
+    class Meta:
+        verbose_name = _("dismissed duplicate")
+        verbose_name_plural = _("dismissed duplicates")
+        constraints = [
+            models.UniqueConstraint(fields=["company", "case_a", "case_b"], name="duplicatedismissal_unique"),
+            models.CheckConstraint(condition=Q(case_a__lt=models.F("case_b")), name="duplicatedismissal_ordered"),
+        ]
+        indexes = [models.Index(fields=["company", "case_b"], name="duplicatedismissal_case_b_idx")]
+
+
+class SharedContactValue(TenantOwnedModel):
+    """An admin's marking of one normalized phone or e-mail as shared (never finds candidates) or personal
+    (finds them however many customers hold it). Without a row, the company's threshold decides."""
+
+    normalized = models.CharField(_("phone or e-mail"), max_length=254)
+    marking = models.CharField(_("marking"), max_length=8, choices=SharedValueMarking.choices)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    marked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                  db_index=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("shared phone or e-mail")
+        verbose_name_plural = _("shared phones and e-mails")
+        constraints = [models.UniqueConstraint(fields=["company", "normalized"], name="sharedcontactvalue_unique")]

@@ -14,10 +14,15 @@ from estatecrm.tenancy.models import Membership, OrgUnit, User
 from estatecrm.tenancy.selectors import Actor, subtree_ids
 
 
-def visible_cases(*, actor: Actor, include_trashed: bool = False) -> QuerySet[Case]:
-    """The cases of the actor's company that the access rules let the actor see."""
+def visible_cases(*, actor: Actor, include_trashed: bool = False, include_merged: bool = False) -> QuerySet[Case]:
+    """The cases of the actor's company that the access rules let the actor see: live ones, with
+    `include_trashed` those in the trash too, with `include_merged` also those merged away (名寄せ)."""
     cases = Case.objects.for_company(actor.company_id).filter(actor.case_visibility_q())
-    return cases if include_trashed else cases.filter(deleted_at__isnull=True)
+    if include_merged:
+        return cases
+    if include_trashed:
+        return cases.filter(merged_into__isnull=True)
+    return cases.filter(deleted_at__isnull=True)
 
 
 def case_list(*, actor: Actor, filters: dict | None = None) -> QuerySet[Case]:
@@ -47,10 +52,10 @@ def access_case(actor: Actor, case_id, *, for_write: bool = False, include_trash
 
 
 def visible_customers(*, actor: Actor, include_trashed: bool = False) -> QuerySet[Customer]:
-    """Customers of the company that have a case the actor sees (company admins see every customer)."""
+    """Customers of the company that have a case the actor sees (company admins see every customer);
+    never a customer merged into another (名寄せ)."""
     customers = Customer.objects.for_company(actor.company_id)
-    if not include_trashed:
-        customers = customers.filter(deleted_at__isnull=True)
+    customers = customers.filter(merged_into__isnull=True) if include_trashed else customers.filter(deleted_at__isnull=True)
     if actor.is_company_admin:
         return customers
     return customers.filter(Exists(visible_cases(actor=actor, include_trashed=True).filter(customer_id=OuterRef("pk"))))

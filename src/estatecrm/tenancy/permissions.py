@@ -52,6 +52,9 @@ RULES: dict[str, Rule] = {
     "own_runs": Rule(MEMBER, "read the background runs: an admin every run, others the runs they started"),
     "inquiries_submit": Rule(MEMBER, "send an inquiry to the intake (POST /api/v1/inquiries, an integration's token)"),
     "account": Rule(MEMBER, "the user's own account: password, acting unit, personal API tokens"),
+    "dedup": Rule(MEMBER, "名寄せ: read the duplicate candidates of the cases the actor sees; mark a pair 別人; merge or link cases and "
+                          "undo a merge, when the actor may edit every case involved (dedup/access.py: an agent the cases they are "
+                          "assigned to, an administrator the cases of the administered units)"),
     # Administrators
     "case_trash": Rule(ADMIN, "move a case to the trash and restore it", unit_scoped=True),
     "case_bulk": Rule(ADMIN, "change many cases at once (reassign, tags, status, trash): cases of the administered units"),
@@ -62,6 +65,7 @@ RULES: dict[str, Rule] = {
     "legacy_migration": Rule(ADMIN, "data migration of a legacy bundle into a unit: upload, check, run, abort, revert, reports",
                              unit_scoped=True),
     "listings_manage": Rule(ADMIN, "make a listing 非公開 (not public) or public again; remove a listing's photo"),
+    "dedup_shared": Rule(ADMIN, "名寄せ: read the shared phones and e-mails, mark one shared or personal"),
     "run_abort": Rule(ADMIN, "abort a background run (and the rule of the run's own kind)"),
     "inquiry_inbox": Rule(ADMIN, "「取り込めなかった反響」: read the inquiries no source could take, assign them by hand, teach a "
                                  "source a label and read again, dismiss"),
@@ -71,6 +75,7 @@ RULES: dict[str, Rule] = {
     "workgroups": Rule(COMPANY_ADMIN, "workgroups"),
     "top_level_units": Rule(COMPANY_ADMIN, "create a unit at the top of the tree"),
     "customers_manage": Rule(COMPANY_ADMIN, "a customer without a case; a customer's trash and restore"),
+    "dedup_settings": Rule(COMPANY_ADMIN, "名寄せ settings: which rules find candidates, the shared-number threshold, a full rescan"),
     "inquiry_settings": Rule(COMPANY_ADMIN, "inquiry intake settings: the sources (portals, the website) with their labels and "
                                             "mailboxes, the LINE channel"),
 }

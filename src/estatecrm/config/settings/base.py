@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "estatecrm.legacy",
     "estatecrm.listings",
     "estatecrm.inquiries",
+    "estatecrm.dedup",
     "estatecrm.web",
 ]
 
