@@ -321,6 +321,11 @@ def person_record(row: dict) -> similarity.PersonRecord:
         address=person_address(row["prefecture"], row["city"], row["street"], row["building"]))
 
 
+def block_values(customer: Customer) -> list[tuple[str, object]]:
+    """The (block field, value) pairs of a customer as loaded: what an edit passes as `blocks` to refresh_customers."""
+    return [(field, getattr(customer, field)) for field in similarity.BLOCKS]
+
+
 def block_sizes(company_id: int, field: str, values: Collection) -> dict[object, int]:
     """Live customers per value of a block field (one GROUP BY per chunk over the field's index)."""
     values = sorted({value for value in values if value not in ("", None)})
