@@ -293,10 +293,18 @@ def do_create_case(*, customer: Customer, data: CaseInput, acting_user, run_id: 
     DesiredConditions.objects.create(company_id=case.company_id, case=case, **data.desired)
     refresh_duplicates(case.company_id, [customer.pk])
     case.has_duplicates = Case.objects.for_company(case.company_id).filter(pk=case.pk).values_list("has_duplicates", flat=True).get()
-    after = snapshot(case)
+    after = case_audit_snapshot(case)
     after.update(tags=[tag.name for tag in data.tags], sub_assignees=[user.pk for user in sub_assignees])
     record_event(company_id=case.company_id, actor=acting_user, verb="create", instance=case, after=after, run_id=run_id)
     return case
+
+
+def case_audit_snapshot(case: Case) -> dict:
+    """A new case's fields as its `create` event holds them. Not `has_duplicates`: derived data that writes of other
+    customers move (crm.duplicates), so a batch writer records what the same cases written one by one record."""
+    after = snapshot(case)
+    del after["has_duplicates"]
+    return after
 
 
 CASE_EDITABLE_FIELDS = (

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from estatecrm.audit.actions import audit_event, snapshot
 from estatecrm.audit.models import AuditEvent
-from estatecrm.crm.actions import check_customer_fields, customer_keys
+from estatecrm.crm.actions import case_audit_snapshot, check_customer_fields, customer_keys
 from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import ActivityDirection, ActivityKind, CaseOrigin, CaseStatus
 from estatecrm.crm.contact_points import build_contact_point
@@ -289,13 +289,8 @@ def take_prepared_batch(company, items: list, *, channel: str) -> list[str]:
         inquiries[index].customer = customer
         inquiries[index].case = case
     _insert(Case, cases)
-    # The batch's 名寄せ candidates in one refresh; the cases' flags as do_create_case reads them back for its audit event.
-    changed = refresh_duplicates(company_id, {case.customer_id for case in cases})
-    if changed:
-        flagged = set(Case.objects.for_company(company_id).filter(pk__in=[case.pk for case in cases], has_duplicates=True)
-                      .values_list("pk", flat=True))
-        for case in cases:
-            case.has_duplicates = case.pk in flagged
+    # The batch's 名寄せ candidates in one refresh.
+    refresh_duplicates(company_id, {case.customer_id for case in cases})
     desired = []
     activities = []
     for case, (index, source, data, _holder, _review, _listing) in zip(cases, plans, strict=True):
@@ -305,7 +300,7 @@ def take_prepared_batch(company, items: list, *, channel: str) -> list[str]:
                                    occurred_at=inquiries[index].received_at, subject=subject, body=body, is_done=True))
     _insert(DesiredConditions, desired)
     for case, reviewed in zip(cases, review_of, strict=True):
-        after = snapshot(case)
+        after = case_audit_snapshot(case)
         if reviewed:  # do_create_case audits the case before open_case marks it 要確認
             after.update(needs_review=False, review_messages=[])
         after.update(tags=[], sub_assignees=[])
