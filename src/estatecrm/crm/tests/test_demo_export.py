@@ -46,6 +46,11 @@ def test_demo_company_has_the_promised_shape(settings, tmp_path):
     shared = Counter(ContactPoint.objects.for_company(company).exclude(normalized="").values_list("normalized", flat=True))
     assert result.planted_duplicates == 22
     assert sum(1 for count in shared.values() if count > 1) >= result.planted_duplicates
+    # the planted duplicates show as 名寄せ candidates: every customer holding a (not shared) phone or e-mail of another
+    holders = set(ContactPoint.objects.for_company(company).filter(normalized__in=[value for value, count in shared.items() if 1 < count < 5])
+                  .values_list("customer_id", flat=True))
+    flagged = set(Case.objects.for_company(company).filter(has_duplicates=True).values_list("customer_id", flat=True))
+    assert len(holders) == 42 and holders <= flagged  # 22 planted, some of the same original
     assert (tmp_path / "demo-admin.txt").exists()
 
 
