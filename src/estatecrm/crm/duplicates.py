@@ -113,37 +113,72 @@ def shared_values(company_id: int, values: Collection[str]) -> set[str]:
 
 def exact_matches(company_id: int, customer_ids: Collection[int]) -> list[CustomerMatch]:
     """Customers sharing a normalized phone or e-mail (not a shared one) with one of `customer_ids`, all live."""
+    points = points_of(company_id, customer_ids)
+    facts = value_facts(company_id, {value for _customer, _kind, value, _live in points})
+    return matches_of_points(company_id, points, facts, threshold=duplicate_settings(company_id).shared_threshold)
+
+
+@dataclass
+class ValueFacts:
+    """Per normalized phone or e-mail: how many live customers hold it, and an admin's marking."""
+
+    counts: dict[str, int]
+    markings: dict[str, str]
+
+    def is_shared(self, value: str, threshold: int) -> bool:
+        marking = self.markings.get(value)
+        return marking == SharedValueMarking.SHARED or (self.counts.get(value, 0) >= threshold and marking != SharedValueMarking.PERSONAL)
+
+
+def points_of(company_id: int, customer_ids: Collection[int]) -> list[tuple[int, str, str, bool]]:
+    """(customer id, kind, normalized, whether the customer is live) of these customers' phones and e-mails."""
     ids = sorted(set(customer_ids))
-    if not ids:
-        return []
-    own: list[tuple[int, str, str]] = []
+    points: list[tuple[int, str, str, bool]] = []
     for start in range(0, len(ids), ID_CHUNK):
-        own.extend(ContactPoint.objects.for_company(company_id).filter(customer_id__in=ids[start:start + ID_CHUNK])
-                   .exclude(normalized="").filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
-                   .values_list("customer_id", "kind", "normalized"))
-    rule_by_value = {normalized: rule_of_point_kind(kind) for _customer, kind, normalized in own}
-    candidates = set(rule_by_value) - shared_values(company_id, rule_by_value)
+        rows = (ContactPoint.objects.for_company(company_id).filter(customer_id__in=ids[start:start + ID_CHUNK]).exclude(normalized="")
+                .values_list("customer_id", "kind", "normalized", "customer__deleted_at"))
+        points.extend((customer_id, kind, value, deleted_at is None) for customer_id, kind, value, deleted_at in rows)
+    return points
+
+
+def value_facts(company_id: int, values: Collection[str], known: ValueFacts | None = None) -> ValueFacts:
+    """The facts of these values (added to `known`'s): one GROUP BY on the (company, normalized, customer) index and
+    one lookup of the markings per chunk."""
+    facts = known or ValueFacts(counts={}, markings={})
+    missing = sorted({value for value in values if value} - set(facts.counts))
+    for start in range(0, len(missing), ID_CHUNK):
+        chunk = missing[start:start + ID_CHUNK]
+        facts.counts.update(dict.fromkeys(chunk, 0))
+        facts.markings.update(SharedContactValue.objects.for_company(company_id).filter(normalized__in=chunk).values_list("normalized", "marking"))
+        facts.counts.update(ContactPoint.objects.for_company(company_id).filter(normalized__in=chunk)
+                            .filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
+                            .values("normalized").annotate(customers=Count("customer_id", distinct=True)).values_list("normalized", "customers"))
+    return facts
+
+
+def matches_of_points(company_id: int, points: Iterable[tuple[int, str, str, bool]], facts: ValueFacts, *, threshold: int) -> list[CustomerMatch]:
+    """The exact matches of the live customers of `points`: their values held by another live customer, not shared;
+    per (pair, rule) the smallest value is the key. Values held by one customer need no lookup."""
+    own = [(customer_id, kind, value) for customer_id, kind, value, is_live in points if is_live]
+    candidates = sorted({value for _customer, _kind, value in own if facts.counts.get(value, 0) >= 2 and not facts.is_shared(value, threshold)})
     holders: dict[str, set[int]] = {}
-    values = sorted(candidates)
-    for start in range(0, len(values), ID_CHUNK):
-        rows = (ContactPoint.objects.for_company(company_id).filter(normalized__in=values[start:start + ID_CHUNK])
+    for start in range(0, len(candidates), ID_CHUNK):
+        rows = (ContactPoint.objects.for_company(company_id).filter(normalized__in=candidates[start:start + ID_CHUNK])
                 .filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
                 .values_list("normalized", "customer_id").distinct())
-        for normalized, customer_id in rows:
-            holders.setdefault(normalized, set()).add(customer_id)
+        for value, customer_id in rows:
+            holders.setdefault(value, set()).add(customer_id)
     matches: dict[tuple[int, int, str], CustomerMatch] = {}
-    for customer_id, _kind, normalized in own:
-        if normalized not in candidates:
-            continue
-        for other in holders.get(normalized, ()):
+    for customer_id, kind, value in own:
+        for other in holders.get(value, ()):
             if other == customer_id:
                 continue
             low, high = sorted((customer_id, other))
-            rule = rule_by_value[normalized]
+            rule = rule_of_point_kind(kind)
             known = matches.get((low, high, rule))
             # Two values in common: the smallest is the key, whatever order the rows came in (as exact_matches_all).
-            if known is None or normalized < known.key:
-                matches[(low, high, rule)] = CustomerMatch(low, high, rule, 1.0, normalized)
+            if known is None or value < known.key:
+                matches[(low, high, rule)] = CustomerMatch(low, high, rule, 1.0, value)
     return sorted(matches.values(), key=lambda match: (match.customer_a, match.customer_b, match.rule, match.key))
 
 
@@ -261,11 +296,26 @@ def refresh_customers(company_id: int, customer_ids: Collection[int], *, rules: 
     exact = [rule for rule in active if rule in EXACT_DUPLICATE_RULES]
     fuzzy = [rule for rule in active if rule in FUZZY_DUPLICATE_RULES]
     affected = set(customer_ids)
+    matches: list[CustomerMatch] = []
     if exact:
-        affected |= shared_flip_holders(company_id, customer_ids, values, threshold=settings.shared_threshold)
+        threshold = settings.shared_threshold
+        points = points_of(company_id, customer_ids)
+        facts = value_facts(company_id, {value for _customer, _kind, value, _live in points} | set(values))
+        others = shared_flip_holders(company_id, points, values, facts, threshold=threshold) - affected
+        if others:
+            more = points_of(company_id, others)
+            points += more
+            value_facts(company_id, {value for _customer, _kind, value, _live in more}, facts)
+            affected |= others
     if fuzzy:
         affected |= block_flip_members(company_id, customer_ids, blocks, rules=fuzzy)
-    matches = exact_matches(company_id, affected) if exact else []
+    if exact:
+        if affected - customer_ids - others:
+            # Members of a block that crossed its size: their phones and e-mails too.
+            more = points_of(company_id, affected - customer_ids - others)
+            points += more
+            value_facts(company_id, {value for _customer, _kind, value, _live in more}, facts)
+        matches += matches_of_points(company_id, points, facts, threshold=threshold)
     matches += fuzzy_matches(company_id, affected, rules=fuzzy, min_score=settings.fuzzy_min_score)
     pairs = [pair for pair in case_pairs(company_id, matches) if pair.rule in active]
     # Rules that are off lose their rows too.
@@ -389,14 +439,6 @@ def value_holders(company_id: int, values: Collection[str]) -> set[int]:
     return holders
 
 
-def _liveness(company_id: int, customer_ids: Collection[int]) -> set[int]:
-    ids = sorted(set(customer_ids))
-    live: set[int] = set()
-    for start in range(0, len(ids), ID_CHUNK):
-        live.update(live_customers(company_id).filter(pk__in=ids[start:start + ID_CHUNK]).values_list("pk", flat=True))
-    return live
-
-
 def _may_have_flipped(count: int, *, limit: int, written_live: int, written_gone: int, removed: bool) -> bool:
     """Whether a value now held by `count` live customers may have been on the other side of `limit` (at or above
     it: shared / oversized) before this write, which added at most `written_live` of them and took away
@@ -406,34 +448,18 @@ def _may_have_flipped(count: int, *, limit: int, written_live: int, written_gone
     return removed or count + written_gone >= limit
 
 
-def shared_flip_holders(company_id: int, customer_ids: Collection[int], removed: Collection[str], *, threshold: int) -> set[int]:
-    """The live holders of the phones and e-mails (of these customers, and `removed`) that this write may have made
-    shared or no longer shared by the threshold (a value an admin marked keeps its marking: no flip)."""
-    ids = sorted(set(customer_ids))
-    held: list[tuple[int, str]] = []
-    for start in range(0, len(ids), ID_CHUNK):
-        held.extend(ContactPoint.objects.for_company(company_id).filter(customer_id__in=ids[start:start + ID_CHUNK]).exclude(normalized="")
-                    .values_list("customer_id", "normalized").distinct())
-    values = {value for _customer, value in held} | {value for value in removed if value}
-    if not values:
-        return set()
-    marked = set()
-    counts: dict[str, int] = {}
-    value_list = sorted(values)
-    for start in range(0, len(value_list), ID_CHUNK):
-        chunk = value_list[start:start + ID_CHUNK]
-        marked.update(SharedContactValue.objects.for_company(company_id).filter(normalized__in=chunk).values_list("normalized", flat=True))
-        counts.update(ContactPoint.objects.for_company(company_id).filter(normalized__in=chunk)
-                      .filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
-                      .values("normalized").annotate(customers=Count("customer_id", distinct=True)).values_list("normalized", "customers"))
-    live = _liveness(company_id, {customer for customer, _value in held})
+def shared_flip_holders(company_id: int, points: Iterable[tuple[int, str, str, bool]], removed: Collection[str], facts: ValueFacts, *,
+                        threshold: int) -> set[int]:
+    """The live holders of the phones and e-mails (of `points`, the written customers', and `removed`) that this write
+    may have made shared or no longer shared by the threshold (a value an admin marked keeps its marking: no flip)."""
     written_live: dict[str, int] = {}
     written_gone: dict[str, int] = {}
-    for customer, value in held:
-        tally = written_live if customer in live else written_gone
+    for _customer, _kind, value, is_live in set(points):
+        tally = written_live if is_live else written_gone
         tally[value] = tally.get(value, 0) + 1
-    flipped = [value for value in values - marked if counts.get(value, 0) >= 2 and _may_have_flipped(
-        counts[value], limit=threshold, written_live=written_live.get(value, 0), written_gone=written_gone.get(value, 0),
+    values = set(written_live) | set(written_gone) | {value for value in removed if value}
+    flipped = [value for value in sorted(values) if value not in facts.markings and facts.counts.get(value, 0) >= 2 and _may_have_flipped(
+        facts.counts[value], limit=threshold, written_live=written_live.get(value, 0), written_gone=written_gone.get(value, 0),
         removed=value in removed)]
     return value_holders(company_id, flipped) if flipped else set()
 
