@@ -95,7 +95,8 @@ FULL_WIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
 PLANT_RATES = {"phone": 0.012, "email": 0.006, "kana_birth": 0.008, "kana_address": 0.006, "name_postal": 0.006}
 SHARED_RATE = 0.0005  # share of people calling from a switchboard held by SHARED_HOLDERS
 SHARED_HOLDERS = 8
-PEOPLE_PER_TOWN = 12  # about 80,000 postal codes for 1,000,000 people
+PEOPLE_PER_TOWN = 12
+PHONES = 3 * 9 * 10**7  # about 80,000 postal codes for 1,000,000 people
 
 
 @dataclass(slots=True)
@@ -186,10 +187,9 @@ def _gcd(a: int, b: int) -> int:
 
 
 def phone_digits(number: int) -> str:
-    """A mobile number 0X0-NNNN-NNNN from 0 <= number < 3 * 10**8."""
-    prefix = ("090", "080", "070")[number // 10**8]
-    rest = f"{number % 10**8:08d}"
-    return f"{prefix}{rest}"
+    """A mobile number 0X0-NNNN-NNNN (a valid one: the first N is not 0) from 0 <= number < PHONES."""
+    prefix = ("090", "080", "070")[number // (9 * 10**7)]
+    return f"{prefix}{10**7 + number % (9 * 10**7)}"
 
 
 def typed_phone(rng: random.Random, digits: str) -> str:
@@ -273,7 +273,7 @@ def generate(n: int, *, seed: int = 1) -> Dataset:
     """n people, PLANT_RATES of them copies of others (see the module's docstring), deterministic for a seed."""
     rng = random.Random(seed)
     names = _Names(rng)
-    phones = _unique(rng, 3 * 10**8)
+    phones = _unique(rng, PHONES)
     mails = _unique(rng, 10**7)
     towns_count = max(10, n // PEOPLE_PER_TOWN)
     postal_numbers = _unique(rng, 10**4)
