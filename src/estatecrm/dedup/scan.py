@@ -152,8 +152,8 @@ def fuzzy_matches(company_id: int, rules: Iterable[str], *, min_score: float) ->
     return list(best.values())
 
 
-# What the fuzzy rules read of a customer, as crm.duplicates reads it.
-PERSON_COLUMNS = ("id", "name_key", "kana_key", "birth_date", "postal_code", "prefecture", "city", "street", "building")
+# What the fuzzy rules read of a customer (crm.duplicates.PERSON_FIELDS), as columns.
+PERSON_COLUMNS = tuple("id" if field == "pk" else field for field in duplicates.PERSON_FIELDS)
 
 
 def block_records(company_id: int, field: str) -> Iterator[list[similarity.PersonRecord]]:
@@ -189,10 +189,8 @@ def _fetched(cursor) -> Iterator[tuple]:
 
 
 def person_record(row: tuple) -> similarity.PersonRecord:
-    pk, name_key, kana_key, birth_date, postal_code, prefecture, city, street, building = row
-    return similarity.PersonRecord(
-        id=pk, name_key=name_key, kana_key=kana_key, birth_date=birth_date, postal_code=postal_code,
-        address="".join(part.strip() for part in (prefecture, city, street, building) if part))
+    """crm.duplicates.person_record of a row of PERSON_COLUMNS: the same record the incremental refresh compares."""
+    return duplicates.person_record(dict(zip(duplicates.PERSON_FIELDS, row, strict=True)))
 
 
 # ---------------------------------------------------------------------------------------------

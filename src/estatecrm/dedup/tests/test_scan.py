@@ -204,8 +204,9 @@ def test_the_task_scans_the_company(company, trio):
 
 
 def test_the_scan_gives_the_rows_of_the_incremental_refresh_over_every_customer(company, org):
-    # given: a randomized company: phones and e-mails from small pools (some values reach the threshold),
-    # customers with two cases, trashed cases and customers, markings, a dismissal
+    # given: a randomized company: phones and e-mails from small pools (some values reach the threshold), one
+    # reading (make_case's) with birth dates, names and addresses from small pools, customers with two cases,
+    # trashed cases and customers, markings, a dismissal
     rng = random.Random(12)
     phones = [f"090-1234-{n:04d}" for n in range(14)]
     mails = [f"m{n}@example.jp" for n in range(9)]
@@ -215,6 +216,11 @@ def test_the_scan_gives_the_rows_of_the_incremental_refresh_over_every_customer(
                                  phones=[("mobile", rng.choice(phones)) for _ in range(rng.randint(0, 2))],
                                  emails=[rng.choice(mails).upper() if rng.random() < 0.3 else rng.choice(mails) for _ in range(rng.randint(0, 1))])
         cases.append(case)
+        postal = rng.choice(["150-0002", "150-0002", "160-0022", ""])
+        Customer.objects.for_company(company).filter(pk=case.customer_id).update(
+            birth_date=rng.choice([None, datetime.date(1980, 4, 1), datetime.date(1975, 1, 2)]), postal_code=postal,
+            prefecture="東京都" if postal else "", city="渋谷区" if postal else "", street=rng.choice(["渋谷1-2-3", "渋谷1丁目2-3", "渋谷2-1-1"]),
+            name_key=rng.choice(["佐藤花子", "佐藤花", "佐藤華子", "鈴木一郎"]))
     with company_scope(company):
         for case in rng.sample(cases, 4):
             Case.objects.create(company=company, number=1000 + case.pk, customer_id=case.customer_id, owning_org=org["SBY"])
@@ -232,8 +238,8 @@ def test_the_scan_gives_the_rows_of_the_incremental_refresh_over_every_customer(
         incremental, incremental_flags = rows(company), flagged(company)
         DuplicateCandidate.objects.for_company(company).delete()
         Case.objects.for_company(company).update(has_duplicates=False)
-        scan_company(company, rules="exact")
+        scan_company(company, rules="all")
     # then
-    assert len(incremental) >= 10 and {row[2] for row in incremental} == {"phone", "email"}
+    assert len(incremental) >= 10 and {row[2] for row in incremental} == {"phone", "email", "kana_birth", "kana_address", "name_postal"}
     assert rows(company) == incremental
     assert flagged(company) == incremental_flags
