@@ -284,8 +284,11 @@ def generate(n: int, *, seed: int = 1) -> Dataset:
         town = rng.choice(TOWN_HEAD) + rng.choice(TOWN_TAIL)
         # Distinct codes: the permutation repeats only every 10,000 towns, and the middle digits count those.
         towns.append((f"{digit}{index // 10**4 % 100:02d}-{next(postal_numbers):04d}", prefecture, city, town))
-    switchboards = [phone_digits(next(phones)) for _ in range(max(1, int(n * SHARED_RATE / SHARED_HOLDERS)))]
-    switchboard_set = set(switchboards)
+    # Switchboards: the k-th person calling from one gets board k // SHARED_HOLDERS, so every board but the last
+    # has exactly SHARED_HOLDERS holders (the last one is given to SHARED_HOLDERS at the end).
+    switchboards: list[str] = []
+    switchboard_set: set[str] = set()
+    holders: list[int] = []
     people: list[Person] = []
     truth: list[PlantedPair] = []
     details: list[tuple] = []  # per person: (family, family_kana, given, given_kana, phone digits, email, town, chome, ban, go)
@@ -298,7 +301,11 @@ def generate(n: int, *, seed: int = 1) -> Dataset:
         romaji = f"{names.romanized(given_kana)}.{names.romanized(family_kana)}"
         email = f"{romaji}{next(mails)}@{rng.choice(MAIL_DOMAINS)}" if rng.random() < 0.6 else ""
         if rng.random() < SHARED_RATE:
-            digits = rng.choice(switchboards)
+            if len(holders) % SHARED_HOLDERS == 0:
+                switchboards.append(phone_digits(next(phones)))
+                switchboard_set.add(switchboards[-1])
+            digits = switchboards[-1]
+            holders.append(len(people))
         birth = datetime.date(1940, 1, 1) + datetime.timedelta(days=rng.randrange(65 * 365)) if rng.random() < 0.8 else None
         building = f"{rng.choice(BUILDINGS)}{town}{rng.randint(1, 3)} {rng.randint(1, 9)}0{rng.randint(1, 9)}" if rng.random() < 0.5 else ""
         details.append((family, family_kana, given, given_kana, digits, email, town, chome, ban, go))
@@ -363,6 +370,11 @@ def generate(n: int, *, seed: int = 1) -> Dataset:
             truth.append(PlantedPair(index, len(people) - 1, rule))
         else:
             people.append(original())
+    # The last board's holders, when fewer than SHARED_HOLDERS, get numbers of their own (a board of two would
+    # be below the shared threshold: two different people with one number, which no rule can tell apart).
+    for index in holders[len(holders) - len(holders) % SHARED_HOLDERS:]:
+        if people[index].phones:
+            people[index].phones = (typed_phone(rng, phone_digits(next(phones))),)
     return Dataset(people, truth)
 
 
