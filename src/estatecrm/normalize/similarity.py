@@ -6,30 +6,91 @@ same pairs. Pairs are only compared within a block: records with the same value 
 `BLOCKS`' fields (columns of Customer, each indexed); a block larger than `MAX_BLOCK_SIZE` is skipped
 (a reading or postal code that common names nobody in particular).
 
-Rules (crm.choices.DuplicateRule):
+One model scores a pair: `match_probability`, Fellegi-Sunter weights (log2 of how much likelier an
+agreement level is among true duplicates than among strangers) summed over four comparisons (name and
+reading, birth date, address, postal code) and turned into a probability 0..1. A rule is a block, a
+condition the pair must meet, and that probability reaching `min_score` (the company's
+`DuplicateSettings.fuzzy_min_score`). Rules (crm.choices.DuplicateRule):
 - `kana_birth`: the same reading key and the same birth date;
 - `kana_address`: the same reading key and a similar address;
-- `name_postal`: a similar name within the same postal code.
+- `name_postal`: a similar name (or reading) within the same postal code;
+- `name_birth`: a similar name (or reading) with the same birth date;
+- `birth_address`: the same birth date and a similar address (a name typed in another script, a
+  new surname).
+
+Comparisons are C++ (rapidfuzz): within a block, each record's name is compared with the others' in
+one `process.extract` call, so that only pairs meeting a condition reach the Python scorer.
 """
 
 import datetime
-from collections.abc import Collection, Iterable
+import functools
+import itertools
+import re
+import unicodedata
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
-from rapidfuzz.distance import JaroWinkler
-from rapidfuzz.fuzz import ratio
+from rapidfuzz import process
+from rapidfuzz.distance import Indel, JaroWinkler, Levenshtein
+
+from estatecrm.normalize.names import name_key
 
 KANA_BIRTH = "kana_birth"
 KANA_ADDRESS = "kana_address"
 NAME_POSTAL = "name_postal"
-FUZZY_RULES = (KANA_BIRTH, KANA_ADDRESS, NAME_POSTAL)
+NAME_BIRTH = "name_birth"
+BIRTH_ADDRESS = "birth_address"
+FUZZY_RULES = (KANA_BIRTH, KANA_ADDRESS, NAME_POSTAL, NAME_BIRTH, BIRTH_ADDRESS)
 
 # The block field -> the rules evaluated on the pairs of one block.
 BLOCKS: dict[str, tuple[str, ...]] = {
     "kana_key": (KANA_BIRTH, KANA_ADDRESS),
     "postal_code": (NAME_POSTAL,),
+    "birth_date": (NAME_BIRTH, BIRTH_ADDRESS),
 }
 MAX_BLOCK_SIZE = 200
+
+# A name or reading at least this Jaro-Winkler-similar is "similar" (the conditions of name_postal and
+# name_birth); an address at least this similar (normalized Indel) is "similar" (kana_address).
+NAME_SIMILAR = 0.85
+ADDRESS_SIMILAR = 0.8
+# The address similarity of one address that is the other with its building or room added.
+BUILDING_LEFT_OUT = 0.9
+
+# Fellegi-Sunter weights, log2(m / u) per agreement level: m = how often true duplicates show the level,
+# u = how often two different people compared within a block do. A missing value weighs 0. Tuned on
+# planted Japanese duplicates (bench/dedup_data.py) and FEBRL 3 (bench/dedup_febrl.py); see
+# docs/performance.md "名寄せ quality".
+NAME_WEIGHTS = {
+    "exact": 8.0,  # name and reading both equal (or the one both have)
+    "variant": 8.0,  # one equal, the other close: a variant kanji or a reading typo
+    "one_exact": 3.0,  # one equal, the other not close: a misread reading, a changed surname
+    "swapped": 8.0,  # the same parts in another order: family and given name swapped
+    "close": 7.0,  # neither equal, the best >= 0.93: a typo
+    "same_given": 4.0,  # the given name the same, the family name not: a new surname (marriage), a typo
+    "same_family": 0.5,  # the family name the same, the given name not: a family member, or a typo
+    "similar": 2.0,  # the best >= NAME_SIMILAR: a typo, or a family member (太郎 / 次郎)
+    "different": -3.5,
+}
+BIRTH_WEIGHTS = {
+    "exact": 8.5,
+    "transposed": 4.0,  # day and month swapped
+    "one_digit": 5.0,  # one digit of YYYYMMDD off: a typo
+    "different": -3.0,
+}
+ADDRESS_WEIGHTS = {
+    "exact": 6.0,
+    "close": 6.0,  # >= 0.9: a typo, a building name added or left out
+    "similar": 5.0,  # >= ADDRESS_SIMILAR
+    "different": 0.0,  # people move: a different address weighs less than a different birth date
+}
+POSTAL_WEIGHTS = {
+    "exact": 1.0,
+    "one_digit": 1.0,
+    "different": 0.0,
+}
+# The log2 odds of a pair of one block being one person before comparing anything.
+PRIOR_WEIGHT = -7.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +104,10 @@ class PersonRecord:
     birth_date: datetime.date | None = None
     postal_code: str = ""
     address: str = ""
+    # The name_key of each space-separated part of the name (family name first, as typed): `name_parts`.
+    # Optional; with it a swapped family and given name, or one shared part (a misspelt or changed
+    # given name, a surname changed by marriage), is recognized.
+    name_parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,64 +116,303 @@ class FuzzyMatch:
     id_b: int
     rule: str
     score: float
-    key: str  # what the block shared (the reading key, the postal code)
+    key: str  # what the block shared (the reading key, the postal code, the birth date as YYYY-MM-DD)
+
+
+def name_parts(name: str) -> tuple[str, ...]:
+    """The PersonRecord.name_parts of a stored name: `山田 太郎` -> (`山田`, `太郎`), `髙橋　一郎` ->
+    (`高橋`, `一郎`); a name typed without a space is one part."""
+    return tuple(key for key in (name_key(part) for part in (name or "").split()) if key)
 
 
 def name_similarity(a: str, b: str) -> float:
+    """Jaro-Winkler similarity 0..1 of two keys; 0 when one is empty."""
     if not a or not b:
         return 0.0
     return JaroWinkler.similarity(a, b)
 
 
+_ADDRESS_IGNORED = re.compile(r"[\s,.、。・()\[\]「」'\"#/]+")
+_ADDRESS_DASHES = re.compile(r"[\-\u2010\u2011\u2013\u2014\u2015\u2212\u30fc\uff70]+|丁目|番地|番|号|の(?=\d)")
+_KANJI_NUMBER = re.compile(r"([一二三四五六七八九十]+)(?=丁目)")
+_KANJI_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _kanji_number(match: re.Match) -> str:
+    text = match.group(1)
+    if "十" not in text:
+        return "".join(str(_KANJI_DIGITS[char]) for char in text)
+    tens, _, ones = text.partition("十")
+    return str(_KANJI_DIGITS.get(tens, 1) * 10 + _KANJI_DIGITS.get(ones, 0))
+
+
+@functools.lru_cache(maxsize=65536)
+def address_key(address: str) -> str:
+    """The form addresses are compared in: NFKC, case-folded, without spaces or punctuation, 丁目/番地/番/号
+    (and the numbers' dashes) as one `-`, kanji 丁目 numbers as digits: `西新宿二丁目8番1号` and
+    `西新宿2-8-1` share a key. Idempotent."""
+    if not address:
+        return ""
+    text = unicodedata.normalize("NFKC", address).casefold()
+    text = _KANJI_NUMBER.sub(_kanji_number, text)
+    text = _ADDRESS_IGNORED.sub("", text)
+    return _ADDRESS_DASHES.sub("-", text).strip("-")
+
+
+@functools.lru_cache(maxsize=65536)
+def sorted_address_key(address: str) -> str:
+    """The `address_key` of the address's space-separated words in sorted order: addresses written in
+    another order (a building name first) share it. Most Japanese addresses are one word: their key."""
+    return address_key(" ".join(sorted(unicodedata.normalize("NFKC", address or "").casefold().split())))
+
+
+_NUMBERS = re.compile(r"[0-9]+")
+_ADDRESS_BASE = re.compile(r"\D+[0-9][0-9-]*")
+
+
+@functools.lru_cache(maxsize=65536)
+def address_base(address: str) -> str:
+    """The `address_key` up to the end of its first numbers: the place without a building or room
+    (`東京都新宿区西新宿2-8-1メゾン西新宿101` -> `東京都新宿区西新宿2-8-1`); empty when the key starts with a
+    number (a street number first, as abroad) or has none."""
+    match = _ADDRESS_BASE.match(address_key(address))
+    return match.group().rstrip("-") if match else ""
+
+
+@functools.lru_cache(maxsize=65536)
+def _address_numbers(address: str) -> tuple[str, ...]:
+    return tuple(_NUMBERS.findall(address_key(address)))
+
+
+def _numbers_agree(a: str, b: str) -> bool:
+    """Whether the numbers of two addresses (丁目, 番地, 号, the room) can be one place: the same, or one
+    list the start of the other (a room number added). In one town, addresses differ only by their numbers:
+    the text alone would find neighbours similar."""
+    numbers_a, numbers_b = _address_numbers(a), _address_numbers(b)
+    shorter = min(len(numbers_a), len(numbers_b))
+    return numbers_a[:shorter] == numbers_b[:shorter]
+
+
 def address_similarity(a: str, b: str) -> float:
-    if not a or not b:
+    """Similarity 0..1 of two addresses: the normalized Indel similarity of their `address_key`s, or of
+        their `sorted_address_key`s when higher; at least BUILDING_LEFT_OUT when one is the other without
+    its building (the same `address_base`); halved when their numbers disagree (`_numbers_agree`); 0
+    when one is empty. The blocks' prefilter relies on it being no higher than those two similarities
+    unless the bases are equal."""
+    key_a, key_b = address_key(a), address_key(b)
+    if not key_a or not key_b:
         return 0.0
-    return ratio(a, b) / 100.0
+    if key_a == key_b:
+        return 1.0
+    if not _numbers_agree(a, b):
+        return max(Indel.normalized_similarity(key_a, key_b),
+                   Indel.normalized_similarity(sorted_address_key(a), sorted_address_key(b))) / 2  # fmt: skip
+    base = address_base(a)
+    if base and base == address_base(b) and base in (key_a, key_b):
+        return max(BUILDING_LEFT_OUT, Indel.normalized_similarity(key_a, key_b))  # the building left out
+    return max(Indel.normalized_similarity(key_a, key_b),
+               Indel.normalized_similarity(sorted_address_key(a), sorted_address_key(b)))  # fmt: skip
+
+
+def _one_substitution(a: str, b: str) -> bool:
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
+def name_level(a: PersonRecord, b: PersonRecord) -> str | None:
+    """How the names and readings compare (a key of NAME_WEIGHTS); None when no pair of keys is there."""
+    similarities = [name_similarity(x, y) for x, y in ((a.name_key, b.name_key), (a.kana_key, b.kana_key)) if x and y]
+    if not similarities:
+        return None
+    best, worst = max(similarities), min(similarities)
+    if best == 1.0:
+        if worst == 1.0:
+            return "exact"
+        return "variant" if worst >= NAME_SIMILAR or _one_edit(a, b) else "one_exact"
+    if len(a.name_parts) > 1 and sorted(a.name_parts) == sorted(b.name_parts):
+        return "swapped"
+    if best >= 0.93:
+        return "close"
+    if _share_part(a, b):
+        return "same_family" if a.name_parts[0] == b.name_parts[0] else "same_given"
+    return "similar" if best >= NAME_SIMILAR else "different"
+
+
+def _one_edit(a: PersonRecord, b: PersonRecord) -> bool:
+    """Name keys and reading keys (where both are there) at most one character apart: 斉藤 / 斎藤."""
+    return all(Levenshtein.distance(x, y, score_cutoff=1) <= 1
+               for x, y in ((a.name_key, b.name_key), (a.kana_key, b.kana_key)) if x and y)  # fmt: skip
+
+
+def _share_part(a: PersonRecord, b: PersonRecord) -> bool:
+    """Both names have several parts and one of them is the same (山田 太郎 / 山田 次郎, 太郎 山田 / 山田 太郎)."""
+    return len(a.name_parts) > 1 and len(b.name_parts) > 1 and not set(a.name_parts).isdisjoint(b.name_parts)
+
+
+def birth_level(a: datetime.date | None, b: datetime.date | None) -> str | None:
+    """How two birth dates compare (a key of BIRTH_WEIGHTS); None when one is missing."""
+    if a is None or b is None:
+        return None
+    if a == b:
+        return "exact"
+    if a.year == b.year and a.month == b.day and a.day == b.month:
+        return "transposed"
+    if _one_substitution(a.strftime("%Y%m%d"), b.strftime("%Y%m%d")):
+        return "one_digit"
+    return "different"
+
+
+def address_level(a: str, b: str) -> str | None:
+    """How two addresses compare (a key of ADDRESS_WEIGHTS); None when one is missing."""
+    similarity = address_similarity(a, b)
+    if not similarity and not (address_key(a) and address_key(b)):
+        return None
+    if similarity == 1.0:
+        return "exact"
+    if similarity >= 0.9:
+        return "close"
+    return "similar" if similarity >= ADDRESS_SIMILAR else "different"
+
+
+def postal_level(a: str, b: str) -> str | None:
+    """How two postal codes compare (a key of POSTAL_WEIGHTS); None when one is missing."""
+    if not a or not b:
+        return None
+    if a == b:
+        return "exact"
+    return "one_digit" if _one_substitution(a, b) else "different"
+
+
+def match_weight(a: PersonRecord, b: PersonRecord) -> float:
+    """The Fellegi-Sunter match weight of a pair: the log2 odds that they are one person."""
+    weight = PRIOR_WEIGHT
+    for level, weights in (
+        (name_level(a, b), NAME_WEIGHTS),
+        (birth_level(a.birth_date, b.birth_date), BIRTH_WEIGHTS),
+        (address_level(a.address, b.address), ADDRESS_WEIGHTS),
+        (postal_level(a.postal_code, b.postal_code), POSTAL_WEIGHTS),
+    ):
+        if level is not None:
+            weight += weights[level]
+    return weight
+
+
+def match_probability(a: PersonRecord, b: PersonRecord) -> float:
+    """The model's probability 0..1 that two records are one person, rounded to 4 places; symmetric."""
+    return round(1.0 / (1.0 + 2.0 ** -match_weight(a, b)), 4)
+
+
+def _similar_names(a: PersonRecord, b: PersonRecord) -> bool:
+    """The name condition of name_postal and name_birth: a similar name or reading, or a shared name part."""
+    return (name_similarity(a.name_key, b.name_key) >= NAME_SIMILAR
+            or name_similarity(a.kana_key, b.kana_key) >= NAME_SIMILAR or _share_part(a, b))  # fmt: skip
 
 
 def match_pair(a: PersonRecord, b: PersonRecord, *, rules: Collection[str], min_score: float) -> list[tuple[str, float, str]]:
-    """The fuzzy rules of `rules` that say these two may be one person: [(rule, score 0..1, key)]."""
-    found = []
+    """The fuzzy rules of `rules` that say these two may be one person: [(rule, score 0..1, key)], in
+    FUZZY_RULES order. Every rule's score is the model's probability; a rule holds when its block is
+    shared, its condition is met and the probability reaches `min_score`."""
     same_kana = bool(a.kana_key) and a.kana_key == b.kana_key
-    if KANA_BIRTH in rules and same_kana and a.birth_date is not None and a.birth_date == b.birth_date:
-        found.append((KANA_BIRTH, round(0.9 + 0.1 * name_similarity(a.name_key, b.name_key), 4), a.kana_key))
-    if KANA_ADDRESS in rules and same_kana:
-        score = address_similarity(a.address, b.address)
-        if score >= min_score:
-            found.append((KANA_ADDRESS, round(score, 4), a.kana_key))
-    if NAME_POSTAL in rules and a.postal_code and a.postal_code == b.postal_code:
-        score = name_similarity(a.name_key, b.name_key)
-        if score >= min_score:
-            found.append((NAME_POSTAL, round(score, 4), a.postal_code))
-    return found
+    same_postal = bool(a.postal_code) and a.postal_code == b.postal_code
+    same_birth = a.birth_date is not None and a.birth_date == b.birth_date
+    conditions = {
+        KANA_BIRTH: same_kana and same_birth,
+        KANA_ADDRESS: same_kana and address_similarity(a.address, b.address) >= ADDRESS_SIMILAR,
+        NAME_POSTAL: same_postal and _similar_names(a, b),
+        NAME_BIRTH: same_birth and _similar_names(a, b),
+        BIRTH_ADDRESS: same_birth and address_similarity(a.address, b.address) >= ADDRESS_SIMILAR,
+    }
+    held = [rule for rule in FUZZY_RULES if rule in rules and conditions[rule]]
+    if not held:
+        return []
+    score = match_probability(a, b)
+    if score < min_score:
+        return []
+    keys = {KANA_BIRTH: a.kana_key, KANA_ADDRESS: a.kana_key, NAME_POSTAL: a.postal_code,
+            NAME_BIRTH: a.birth_date.isoformat() if a.birth_date else "",
+            BIRTH_ADDRESS: a.birth_date.isoformat() if a.birth_date else ""}  # fmt: skip
+    return [(rule, score, keys[rule]) for rule in held]
+
+
+def _close_indices(keys: list[str], index: int, candidates: range, scorer, cutoff: float) -> Iterator[int]:
+    """The indices of `candidates` whose key is at least `cutoff` similar to keys[index] by `scorer`."""
+    if not keys[index]:
+        return
+    choices = {position: keys[position] for position in candidates if keys[position]}
+    for _, _, position in process.extract(
+        keys[index], choices, scorer=scorer, score_cutoff=cutoff, limit=None
+    ):
+        yield position
+
+
+def _shared_tokens(field: str, record: PersonRecord) -> set[str]:
+    tokens = {f"name:{part}" for part in record.name_parts} if len(record.name_parts) > 1 else set()
+    if field == "birth_date" and address_base(record.address):
+        tokens.add(f"address:{address_base(record.address)}")
+    return tokens
+
+
+def _candidate_pairs(field: str, members: list[PersonRecord], only: set[int] | None) -> Iterator[tuple[int, int]]:
+    """Index pairs (i < j) of a block worth scoring: all of them in a reading block (the rules' conditions
+    are cheap there), those with similar names or readings in the others. With `only`: pairs touching it."""
+    size = len(members)
+    queries = range(size) if only is None else [i for i in range(size) if members[i].id in only]
+    if field == "kana_key":
+        for i, j in itertools.combinations(range(size), 2):
+            if only is None or members[i].id in only or members[j].id in only:
+                yield i, j
+        return
+    name_keys = [member.name_key for member in members]
+    kana_keys = [member.kana_key for member in members]
+    similar_keys = [(name_keys, JaroWinkler.similarity, NAME_SIMILAR), (kana_keys, JaroWinkler.similarity, NAME_SIMILAR)]
+    if field == "birth_date":  # birth_address: a similar address
+        similar_keys += [([address_key(member.address) for member in members], Indel.normalized_similarity, ADDRESS_SIMILAR),
+                         ([sorted_address_key(member.address) for member in members], Indel.normalized_similarity,
+                          ADDRESS_SIMILAR)]  # fmt: skip
+    # Exact tokens a pair must share to be compared: a name part (the name condition), the address base
+    # (birth_address: one address is the other without its building).
+    tokens = [_shared_tokens(field, member) for member in members]
+    by_token: dict[str, list[int]] = {}
+    for index, member_tokens in enumerate(tokens):
+        for token in member_tokens:
+            by_token.setdefault(token, []).append(index)
+    seen = set()
+    for i in queries:
+        # Without `only` each pair is found from its lower index; with it, from every member of `only`.
+        candidates = range(i + 1, size) if only is None else range(size)
+        sharing = (j for token in tokens[i] for j in by_token[token] if j in candidates)
+        close = (j for keys, scorer, cutoff in similar_keys for j in _close_indices(keys, i, candidates, scorer, cutoff))
+        for j in itertools.chain(close, sharing):
+            pair = (min(i, j), max(i, j))
+            if i != j and pair not in seen:
+                seen.add(pair)
+                yield pair
 
 
 def find_matches(records: Iterable[PersonRecord], *, rules: Collection[str], min_score: float,
                  only_ids: Collection[int] | None = None) -> list[FuzzyMatch]:
     """Every fuzzy match among `records` (with `only_ids`: the pairs with at least one of those ids),
-    comparing within blocks only; one FuzzyMatch per pair and rule, the best score. Deterministic."""
-    records = list(records)
+    comparing within blocks only; one FuzzyMatch per pair and rule, sorted by (id_a, id_b, rule).
+    Deterministic: the same records in any order give the same matches."""
+    by_id = {record.id: record for record in records}
     only = set(only_ids) if only_ids is not None else None
-    best: dict[tuple[int, int, str], FuzzyMatch] = {}
+    found: dict[tuple[int, int, str], FuzzyMatch] = {}
     for field, block_rules in BLOCKS.items():
         active = [rule for rule in block_rules if rule in rules]
         if not active:
             continue
         blocks: dict[object, list[PersonRecord]] = {}
-        for record in records:
+        for record in by_id.values():
             value = getattr(record, field)
             if value:
                 blocks.setdefault(value, []).append(record)
         for members in blocks.values():
             if len(members) < 2 or len(members) > MAX_BLOCK_SIZE:
                 continue
+            if only is not None and not any(member.id in only for member in members):
+                continue
             members.sort(key=lambda record: record.id)
-            for index, a in enumerate(members):
-                for b in members[index + 1:]:
-                    if a.id == b.id or (only is not None and a.id not in only and b.id not in only):
-                        continue
-                    for rule, score, key in match_pair(a, b, rules=active, min_score=min_score):
-                        known = best.get((a.id, b.id, rule))
-                        if known is None or score > known.score:
-                            best[(a.id, b.id, rule)] = FuzzyMatch(a.id, b.id, rule, score, key)
-    return sorted(best.values(), key=lambda match: (match.id_a, match.id_b, match.rule))
+            for i, j in _candidate_pairs(field, members, only):
+                a, b = members[i], members[j]
+                for rule, score, key in match_pair(a, b, rules=active, min_score=min_score):
+                    found[(a.id, b.id, rule)] = FuzzyMatch(a.id, b.id, rule, score, key)
+    return sorted(found.values(), key=lambda match: (match.id_a, match.id_b, match.rule))
