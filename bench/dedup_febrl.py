@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from estatecrm.normalize.names import name_key  # noqa: E402
-from estatecrm.normalize.similarity import FUZZY_RULES, PersonRecord, find_matches  # noqa: E402
+from estatecrm.normalize.names import name_key
+from estatecrm.normalize.similarity import FUZZY_RULES, PersonRecord, find_matches
 
 # Spellings that sound alike, folded like kana readings fold small kana and voiced variants.
 _SOUND_FOLDS = ((re.compile(r"ph"), "f"), (re.compile(r"ck|c|q"), "k"), (re.compile(r"z"), "s"),

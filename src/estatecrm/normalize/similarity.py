@@ -185,12 +185,17 @@ def _address_numbers(address: str) -> tuple[str, ...]:
 
 
 def _numbers_agree(a: str, b: str) -> bool:
-    """Whether the numbers of two addresses (丁目, 番地, 号, the room) can be one place: the same, or one
-    list the start of the other (a room number added). In one town, addresses differ only by their numbers:
-    the text alone would find neighbours similar."""
+    """Whether the numbers of two addresses (丁目, 番地, 号, the room) can be one place: the same, one list
+    the start of the other (a room number added), or one number mistyped by one digit. In one town,
+    addresses differ only by their numbers: the text alone would find neighbours similar."""
     numbers_a, numbers_b = _address_numbers(a), _address_numbers(b)
     shorter = min(len(numbers_a), len(numbers_b))
-    return numbers_a[:shorter] == numbers_b[:shorter]
+    if numbers_a[:shorter] == numbers_b[:shorter]:
+        return True
+    if len(numbers_a) != len(numbers_b):
+        return False
+    differing = [(x, y) for x, y in zip(numbers_a, numbers_b, strict=True) if x != y]
+    return len(differing) == 1 and Levenshtein.distance(*differing[0], score_cutoff=1) <= 1
 
 
 def address_similarity(a: str, b: str) -> float:
