@@ -67,27 +67,27 @@ NAME_WEIGHTS = {
     "one_exact": 3.0,  # one equal, the other not close: a misread reading, a changed surname
     "swapped": 8.0,  # the same parts in another order: family and given name swapped
     "close": 7.0,  # neither equal, the best >= 0.93: a typo
-    "same_given": 4.0,  # the given name the same, the family name not: a new surname (marriage), a typo
+    "same_given": 3.0,  # the given name the same, the family name not: a new surname (marriage), a typo
     "same_family": 0.5,  # the family name the same, the given name not: a family member, or a typo
-    "similar": 2.0,  # the best >= NAME_SIMILAR: a typo, or a family member (太郎 / 次郎)
-    "different": -3.5,
+    "similar": 3.0,  # the best >= NAME_SIMILAR: a typo, or a family member (太郎 / 次郎)
+    "different": -2.5,
 }
 BIRTH_WEIGHTS = {
     "exact": 8.5,
     "transposed": 4.0,  # day and month swapped
     "one_digit": 5.0,  # one digit of YYYYMMDD off: a typo
-    "different": -3.0,
+    "different": -2.0,
 }
 ADDRESS_WEIGHTS = {
     "exact": 6.0,
     "close": 6.0,  # >= 0.9: a typo, a building name added or left out
-    "similar": 5.0,  # >= ADDRESS_SIMILAR
-    "different": 0.0,  # people move: a different address weighs less than a different birth date
+    "similar": 6.0,  # >= ADDRESS_SIMILAR
+    "different": -2.0,  # people move: a different address weighs less than a different birth date
 }
 POSTAL_WEIGHTS = {
     "exact": 1.0,
     "one_digit": 1.0,
-    "different": 0.0,
+    "different": -1.0,
 }
 # The log2 odds of a pair of one block being one person before comparing anything.
 PRIOR_WEIGHT = -7.0
@@ -237,7 +237,9 @@ def name_level(a: PersonRecord, b: PersonRecord) -> str | None:
         return "swapped"
     if best >= 0.93:
         return "close"
-    if _share_part(a, b):
+    if worst >= NAME_SIMILAR:  # every key similar: a typo in the name and its reading (浅野健介 / 浅野謙介)
+        return "similar"
+    if _share_part(a, b):  # one part the same, the other not similar as a whole: 山田太郎 / 山田花子
         return "same_family" if a.name_parts[0] == b.name_parts[0] else "same_given"
     return "similar" if best >= NAME_SIMILAR else "different"
 
@@ -368,11 +370,14 @@ def _candidate_pairs(field: str, members: list[PersonRecord], only: set[int] | N
         return
     name_keys = [member.name_key for member in members]
     kana_keys = [member.kana_key for member in members]
-    similar_keys = [(name_keys, JaroWinkler.similarity, NAME_SIMILAR), (kana_keys, JaroWinkler.similarity, NAME_SIMILAR)]
+    # Cutoffs below the conditions': with a cutoff, rapidfuzz's C++ scorers drop some pairs right at it
+    # (JaroWinkler 0.85 exactly scores 0 with score_cutoff=0.85); the conditions are checked again exactly.
+    name_cutoff, address_cutoff = NAME_SIMILAR - 0.01, ADDRESS_SIMILAR - 0.01
+    similar_keys = [(name_keys, JaroWinkler.similarity, name_cutoff), (kana_keys, JaroWinkler.similarity, name_cutoff)]
     if field == "birth_date":  # birth_address: a similar address
-        similar_keys += [([address_key(member.address) for member in members], Indel.normalized_similarity, ADDRESS_SIMILAR),
+        similar_keys += [([address_key(member.address) for member in members], Indel.normalized_similarity, address_cutoff),
                          ([sorted_address_key(member.address) for member in members], Indel.normalized_similarity,
-                          ADDRESS_SIMILAR)]  # fmt: skip
+                          address_cutoff)]  # fmt: skip
     # Exact tokens a pair must share to be compared: a name part (the name condition), the address base
     # (birth_address: one address is the other without its building).
     tokens = [_shared_tokens(field, member) for member in members]
