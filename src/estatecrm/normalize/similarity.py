@@ -146,7 +146,7 @@ def _kanji_number(match: re.Match) -> str:
     return str(_KANJI_DIGITS.get(tens, 1) * 10 + _KANJI_DIGITS.get(ones, 0))
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=2**18)
 def address_key(address: str) -> str:
     """The form addresses are compared in: NFKC, case-folded, without spaces or punctuation, 丁目/番地/番/号
     (and the numbers' dashes) as one `-`, kanji 丁目 numbers as digits: `西新宿二丁目8番1号` and
@@ -159,18 +159,21 @@ def address_key(address: str) -> str:
     return _ADDRESS_DASHES.sub("-", text).strip("-")
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=2**18)
 def sorted_address_key(address: str) -> str:
-    """The `address_key` of the address's space-separated words in sorted order: addresses written in
-    another order (a building name first) share it. Most Japanese addresses are one word: their key."""
-    return address_key(" ".join(sorted(unicodedata.normalize("NFKC", address or "").casefold().split())))
+    """For an address written the western way (its key starts with the street number): the `address_key`
+    of its space-separated words in sorted order, so that words written in another order share it. Empty
+    for the others: a Japanese address goes from the prefecture down, in one order."""
+    if not address_key(address)[:1].isdigit():
+        return ""
+    return address_key(" ".join(sorted(unicodedata.normalize("NFKC", address).casefold().split())))
 
 
 _NUMBERS = re.compile(r"[0-9]+")
 _ADDRESS_BASE = re.compile(r"\D+[0-9][0-9-]*")
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=2**18)
 def address_base(address: str) -> str:
     """The `address_key` up to the end of its first numbers: the place without a building or room
     (`東京都新宿区西新宿2-8-1メゾン西新宿101` -> `東京都新宿区西新宿2-8-1`); empty when the key starts with a
@@ -179,7 +182,7 @@ def address_base(address: str) -> str:
     return match.group().rstrip("-") if match else ""
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=2**18)
 def _address_numbers(address: str) -> tuple[str, ...]:
     return tuple(_NUMBERS.findall(address_key(address)))
 
@@ -200,23 +203,25 @@ def _numbers_agree(a: str, b: str) -> bool:
 
 def address_similarity(a: str, b: str) -> float:
     """Similarity 0..1 of two addresses: the normalized Indel similarity of their `address_key`s, or of
-        their `sorted_address_key`s when higher; at least BUILDING_LEFT_OUT when one is the other without
-    its building (the same `address_base`); halved when their numbers disagree (`_numbers_agree`); 0
-    when one is empty. The blocks' prefilter relies on it being no higher than those two similarities
-    unless the bases are equal."""
+    their `sorted_address_key`s (where both have one) when higher; at least BUILDING_LEFT_OUT when one
+    is the other without its building (the same `address_base`); halved when their numbers disagree
+    (`_numbers_agree`); 0 when one is empty. The blocks' prefilter relies on it being no higher than
+    those two similarities unless the bases are equal."""
     key_a, key_b = address_key(a), address_key(b)
     if not key_a or not key_b:
         return 0.0
     if key_a == key_b:
         return 1.0
+    similarity = Indel.normalized_similarity(key_a, key_b)
+    sorted_a, sorted_b = sorted_address_key(a), sorted_address_key(b)
+    if sorted_a and sorted_b:
+        similarity = max(similarity, Indel.normalized_similarity(sorted_a, sorted_b))
     if not _numbers_agree(a, b):
-        return max(Indel.normalized_similarity(key_a, key_b),
-                   Indel.normalized_similarity(sorted_address_key(a), sorted_address_key(b))) / 2  # fmt: skip
+        return similarity / 2
     base = address_base(a)
     if base and base == address_base(b) and base in (key_a, key_b):
-        return max(BUILDING_LEFT_OUT, Indel.normalized_similarity(key_a, key_b))  # the building left out
-    return max(Indel.normalized_similarity(key_a, key_b),
-               Indel.normalized_similarity(sorted_address_key(a), sorted_address_key(b)))  # fmt: skip
+        return max(BUILDING_LEFT_OUT, similarity)  # the building left out
+    return similarity
 
 
 def _one_substitution(a: str, b: str) -> bool:
@@ -340,47 +345,50 @@ def match_pair(a: PersonRecord, b: PersonRecord, *, rules: Collection[str], min_
     return [(rule, score, keys[rule]) for rule in held]
 
 
-def _close_indices(keys: list[str], index: int, candidates: range, scorer, cutoff: float) -> Iterator[int]:
-    """The indices of `candidates` whose key is at least `cutoff` similar to keys[index] by `scorer`."""
-    if not keys[index]:
+def _close_indices(keys: list[str | None], index: int, start: int, scorer, cutoff: float) -> Iterator[int]:
+    """The indices from `start` on whose key is at least `cutoff` similar to keys[index] by `scorer`
+    (None keys, the missing ones, are skipped by rapidfuzz)."""
+    if keys[index] is None:
         return
-    choices = {position: keys[position] for position in candidates if keys[position]}
-    for _, _, position in process.extract(
-        keys[index], choices, scorer=scorer, score_cutoff=cutoff, limit=None
-    ):
-        yield position
+    for _, _, position in process.extract(keys[index], keys[start:], scorer=scorer, score_cutoff=cutoff, limit=None):
+        yield start + position
 
 
-def _shared_tokens(field: str, record: PersonRecord) -> set[str]:
-    tokens = {f"name:{part}" for part in record.name_parts} if len(record.name_parts) > 1 else set()
-    if field == "birth_date" and address_base(record.address):
-        tokens.add(f"address:{address_base(record.address)}")
-    return tokens
-
-
-def _candidate_pairs(field: str, members: list[PersonRecord], only: set[int] | None) -> Iterator[tuple[int, int]]:
-    """Index pairs (i < j) of a block worth scoring: all of them in a reading block (the rules' conditions
-    are cheap there), those with similar names or readings in the others. With `only`: pairs touching it."""
-    size = len(members)
-    queries = range(size) if only is None else [i for i in range(size) if members[i].id in only]
-    if field == "kana_key":
-        for i, j in itertools.combinations(range(size), 2):
-            if only is None or members[i].id in only or members[j].id in only:
-                yield i, j
-        return
-    name_keys = [member.name_key for member in members]
-    kana_keys = [member.kana_key for member in members]
+def _prefilter(field: str, members: list[PersonRecord]):
+    """What a pair of a block must share to be worth scoring, by the conditions of the block's rules:
+    [(keys, scorer, cutoff)] compared by similarity, and per member the exact tokens (a name part, the
+    birth date, the address base) compared by equality."""
     # Cutoffs below the conditions': with a cutoff, rapidfuzz's C++ scorers drop some pairs right at it
     # (JaroWinkler 0.85 exactly scores 0 with score_cutoff=0.85); the conditions are checked again exactly.
     name_cutoff, address_cutoff = NAME_SIMILAR - 0.01, ADDRESS_SIMILAR - 0.01
-    similar_keys = [(name_keys, JaroWinkler.similarity, name_cutoff), (kana_keys, JaroWinkler.similarity, name_cutoff)]
-    if field == "birth_date":  # birth_address: a similar address
-        similar_keys += [([address_key(member.address) for member in members], Indel.normalized_similarity, address_cutoff),
-                         ([sorted_address_key(member.address) for member in members], Indel.normalized_similarity,
-                          address_cutoff)]  # fmt: skip
-    # Exact tokens a pair must share to be compared: a name part (the name condition), the address base
-    # (birth_address: one address is the other without its building).
-    tokens = [_shared_tokens(field, member) for member in members]
+    similar: list[tuple[list[str | None], object, float]] = []
+    tokens: list[set[str]] = [set() for _ in members]
+    if field in ("postal_code", "birth_date"):  # name_postal, name_birth: similar names, a shared part
+        similar.append(([member.name_key or None for member in members], JaroWinkler.similarity, name_cutoff))
+        similar.append(([member.kana_key or None for member in members], JaroWinkler.similarity, name_cutoff))
+        for member, member_tokens in zip(members, tokens, strict=True):
+            if len(member.name_parts) > 1:
+                member_tokens.update(f"name:{part}" for part in member.name_parts)
+    if field in ("kana_key", "birth_date"):  # kana_address, birth_address: similar addresses
+        similar.append(([address_key(member.address) or None for member in members], Indel.normalized_similarity, address_cutoff))
+        similar.append(([sorted_address_key(member.address) or None for member in members], Indel.normalized_similarity,
+                        address_cutoff))  # fmt: skip
+        for member, member_tokens in zip(members, tokens, strict=True):
+            if address_base(member.address):
+                member_tokens.add(f"address:{address_base(member.address)}")
+    if field == "kana_key":  # kana_birth: the same birth date
+        for member, member_tokens in zip(members, tokens, strict=True):
+            if member.birth_date is not None:
+                member_tokens.add(f"birth:{member.birth_date.isoformat()}")
+    return similar, tokens
+
+
+def _candidate_pairs(field: str, members: list[PersonRecord], only: set[int] | None) -> Iterator[tuple[int, int]]:
+    """Index pairs (i < j) of a block worth scoring: those that may meet a condition of the block's rules
+    (`_prefilter`), a superset of the pairs match_pair takes. With `only`: the pairs touching it."""
+    size = len(members)
+    queries = range(size) if only is None else [i for i in range(size) if members[i].id in only]
+    similar, tokens = _prefilter(field, members)
     by_token: dict[str, list[int]] = {}
     for index, member_tokens in enumerate(tokens):
         for token in member_tokens:
@@ -388,9 +396,9 @@ def _candidate_pairs(field: str, members: list[PersonRecord], only: set[int] | N
     seen = set()
     for i in queries:
         # Without `only` each pair is found from its lower index; with it, from every member of `only`.
-        candidates = range(i + 1, size) if only is None else range(size)
-        sharing = (j for token in tokens[i] for j in by_token[token] if j in candidates)
-        close = (j for keys, scorer, cutoff in similar_keys for j in _close_indices(keys, i, candidates, scorer, cutoff))
+        start = i + 1 if only is None else 0
+        sharing = (j for token in tokens[i] for j in by_token[token] if j >= start)
+        close = (j for keys, scorer, cutoff in similar for j in _close_indices(keys, i, start, scorer, cutoff))
         for j in itertools.chain(close, sharing):
             pair = (min(i, j), max(i, j))
             if i != j and pair not in seen:
