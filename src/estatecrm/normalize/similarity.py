@@ -18,8 +18,9 @@ condition the pair must meet, and that probability reaching `min_score` (the com
 - `birth_address`: the same birth date and a similar address (a name typed in another script, a
   new surname).
 
-Comparisons are C++ (rapidfuzz): within a block, each record's name is compared with the others' in
-one `process.extract` call, so that only pairs meeting a condition reach the Python scorer.
+Comparisons are C++ (rapidfuzz): within a block, each record's name (and address, where a rule of the
+block needs it) is compared with the rest of the block in one `process.extract` call, so that only
+pairs that may meet a condition reach the Python scorer.
 """
 
 import datetime
@@ -58,9 +59,11 @@ ADDRESS_SIMILAR = 0.8
 BUILDING_LEFT_OUT = 0.9
 
 # Fellegi-Sunter weights, log2(m / u) per agreement level: m = how often true duplicates show the level,
-# u = how often two different people compared within a block do. A missing value weighs 0. Tuned on
-# planted Japanese duplicates (bench/dedup_data.py) and FEBRL 3 (bench/dedup_febrl.py); see
-# docs/performance.md "名寄せ quality".
+# u = how often two different people compared within a block do. A missing value weighs 0. Chosen by a
+# coordinate search (0.5-bit steps, levels kept in order) maximizing F1 on planted Japanese duplicates
+# (bench/dedup_fuzzy.py) and FEBRL 3 (bench/dedup_febrl.py) together, under the Japanese constraints of
+# normalize/tests/test_similarity.py (family members at one address, a common name in one postal code
+# are not one person); see docs/performance.md "名寄せ quality".
 NAME_WEIGHTS = {
     "exact": 8.0,  # name and reading both equal (or the one both have)
     "variant": 8.0,  # one equal, the other close: a variant kanji or a reading typo
@@ -69,7 +72,7 @@ NAME_WEIGHTS = {
     "close": 7.0,  # neither equal, the best >= 0.93: a typo
     "same_given": 3.0,  # the given name the same, the family name not: a new surname (marriage), a typo
     "same_family": 0.5,  # the family name the same, the given name not: a family member, or a typo
-    "similar": 3.0,  # the best >= NAME_SIMILAR: a typo, or a family member (太郎 / 次郎)
+    "similar": 3.0,  # every key >= NAME_SIMILAR (or one, with no shared part): a typo, or 太郎 / 次郎
     "different": -2.5,
 }
 BIRTH_WEIGHTS = {
@@ -80,8 +83,8 @@ BIRTH_WEIGHTS = {
 }
 ADDRESS_WEIGHTS = {
     "exact": 6.0,
-    "close": 6.0,  # >= 0.9: a typo, a building name added or left out
-    "similar": 6.0,  # >= ADDRESS_SIMILAR
+    "close": 6.0,  # >= 0.9: a typo, the building left out
+    "similar": 6.0,  # >= ADDRESS_SIMILAR (with house numbers that agree: never a neighbour)
     "different": -2.0,  # people move: a different address weighs less than a different birth date
 }
 POSTAL_WEIGHTS = {
@@ -96,7 +99,7 @@ PRIOR_WEIGHT = -7.0
 @dataclass(frozen=True, slots=True)
 class PersonRecord:
     """What the fuzzy rules read of a customer: its keys as crm stores them (normalize.names), the birth
-    date, the postal code (7 digits, no hyphen) and the address (prefecture + city + street + building)."""
+    date, the postal code as stored (`NNN-NNNN`) and the address (prefecture + city + street + building)."""
 
     id: int
     name_key: str = ""
