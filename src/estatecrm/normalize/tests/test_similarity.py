@@ -203,6 +203,16 @@ def test_a_common_name_in_one_postal_code_alone_is_not_enough():
     assert find_matches([a, b], rules=FUZZY_RULES, min_score=0.85) == []
 
 
+def test_a_shared_family_name_and_birthday_alone_is_not_enough():
+    # given: two 佐藤 born on one day, nothing else known (a birth date block of a big company holds many)
+    a = person(1, "佐藤 健一", "サトウ ケンイチ", BIRTH)
+    b = person(2, "佐藤 美咲", "サトウ ミサキ", BIRTH)
+
+    assert name_level(a, b) == "same_family"
+    assert match_probability(a, b) == 0.8  # -7 + 0.5 + 8.5 = 2 bits
+    assert find_matches([a, b], rules=FUZZY_RULES, min_score=0.85) == []
+
+
 def test_same_name_born_on_other_days_is_not_one_person():
     a = person(1, "山田 太郎", "ヤマダ タロウ", datetime.date(1970, 4, 1), "160-0023", ADDRESS)
     b = person(2, "山田 太郎", "ヤマダ タロウ", datetime.date(1988, 11, 23), "160-0023", "東京都新宿区西新宿6-5-1")
