@@ -109,7 +109,7 @@ def test_rules_exact_scans_phone_and_email_only_and_keeps_the_other_rows(company
     same_birth(g, h)
     assert scan("--company", company.code, "--rules", "all") == "groups: 1\ncases_in_groups: 2\npairs: 1\n"
     fuzzy_rows = rows(company)
-    assert [row[:3] for row in fuzzy_rows] == [(g.pk, h.pk, "kana_birth")]
+    assert [row[:3] for row in fuzzy_rows] == [(g.pk, h.pk, "kana_birth"), (g.pk, h.pk, "name_birth")]
     # when: the birth date goes, and only the exact rules are scanned
     same_birth(g, h, birth=None)
     output = scan("--company", company.code, "--rules", "exact")
