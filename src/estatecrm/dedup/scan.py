@@ -189,8 +189,11 @@ def _fetched(cursor) -> Iterator[tuple]:
 
 
 def person_record(row: tuple) -> similarity.PersonRecord:
-    """crm.duplicates.person_record of a row of PERSON_COLUMNS: the same record the incremental refresh compares."""
-    return duplicates.person_record(dict(zip(duplicates.PERSON_FIELDS, row, strict=True)))
+    """crm.duplicates.person_record of a row of PERSON_COLUMNS (the same record the incremental refresh compares),
+    built from the tuple: no dict per customer, a million times per block field."""
+    pk, name_key, kana_key, birth_date, postal_code, prefecture, city, street, building = row
+    return similarity.PersonRecord(id=pk, name_key=name_key, kana_key=kana_key, birth_date=birth_date, postal_code=postal_code,
+                                   address=duplicates.person_address(prefecture, city, street, building))
 
 
 # ---------------------------------------------------------------------------------------------
