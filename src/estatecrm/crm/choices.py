@@ -228,6 +228,8 @@ class DuplicateRule(models.TextChoices):
     KANA_BIRTH = "kana_birth", _("Same reading and birth date")
     KANA_ADDRESS = "kana_address", _("Same reading, similar address")
     NAME_POSTAL = "name_postal", _("Similar name in the same postal code")
+    NAME_BIRTH = "name_birth", _("Similar name, same birth date")
+    BIRTH_ADDRESS = "birth_address", _("Same birth date, similar address")
 
 
 EXACT_DUPLICATE_RULES = (DuplicateRule.PHONE.value, DuplicateRule.EMAIL.value)

@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("crm", "0020_duplicates")]
-AFTER = [("crm", "0021_existing_candidates")]
+BEFORE = [("crm", "0021_duplicate_rules_name_birth")]
+AFTER = [("crm", "0022_existing_candidates")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -121,4 +121,5 @@ def test_the_property_pools_reach_every_rule(company, org):
     for step in (("create", 0, 0, 1, 1), ("create", 1, 1, 1, 2), ("create", 2, 0, 0, 0)):
         apply(company, org, None, step, cases)
     # then
-    assert sorted({rule for _a, _b, rule, _score, _key in stored(company)[0]}) == ["kana_address", "kana_birth", "name_postal", "phone"]
+    assert sorted({rule for _a, _b, rule, _score, _key in stored(company)[0]}) == [
+        "birth_address", "kana_address", "kana_birth", "name_birth", "name_postal", "phone"]

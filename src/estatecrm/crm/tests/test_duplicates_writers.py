@@ -184,7 +184,8 @@ def test_changed_settings_recompute_the_company(company, org):
 
 
 def test_a_reading_and_birth_date_match_appears_when_the_details_are_edited(company, org):
-    # given: the same reading, different phones, no birth dates yet
+    # given: the same reading, different phones, no birth dates yet (the reading rule only: name_birth would also match)
+    DuplicateSettings.objects.create(company=company, enabled_rules=["phone", "email", "kana_birth"])
     first = person(company, org, "高橋 一郎", phone="090-1111-2222", kana="タカハシ イチロウ")
     second = person(company, org, "髙橋 一郎", phone="080-3333-4444", kana="ﾀｶﾊｼ ｲﾁﾛｳ")
     actions.do_update_customer(customer=first.customer, changes={"birth_date": datetime.date(1980, 4, 1)}, acting_user=None)
@@ -201,7 +202,8 @@ def test_a_reading_and_birth_date_match_appears_when_the_details_are_edited(comp
 
 
 def test_a_block_growing_past_its_size_drops_the_pairs_of_its_members_and_shrinking_brings_them_back(company, org, company_admin, monkeypatch):
-    # given: a block of at most three customers; two alike in it
+    # given: a block of at most three customers; two alike in it (the reading rule only: their birth date block stays small)
+    DuplicateSettings.objects.create(company=company, enabled_rules=["phone", "email", "kana_birth"])
     monkeypatch.setattr(similarity, "MAX_BLOCK_SIZE", 3)
     birth = datetime.date(1975, 1, 2)
     first = person(company, org, "山田 太郎", phone="090-1000-0001", kana="ヤマダ タロウ", birth_date=birth)

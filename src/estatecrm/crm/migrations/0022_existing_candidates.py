@@ -71,6 +71,6 @@ def compute(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("crm", "0020_duplicates")]
+    dependencies = [("crm", "0021_duplicate_rules_name_birth")]
 
     operations = [migrations.RunPython(compute, migrations.RunPython.noop, elidable=True)]
