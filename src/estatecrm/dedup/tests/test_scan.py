@@ -240,6 +240,7 @@ def test_the_scan_gives_the_rows_of_the_incremental_refresh_over_every_customer(
         Case.objects.for_company(company).update(has_duplicates=False)
         scan_company(company, rules="all")
     # then
-    assert len(incremental) >= 10 and {row[2] for row in incremental} == {"phone", "email", "kana_birth", "kana_address", "name_postal"}
+    assert len(incremental) >= 10 and {row[2] for row in incremental} == {
+        "phone", "email", "kana_birth", "kana_address", "name_postal", "name_birth", "birth_address"}
     assert rows(company) == incremental
     assert flagged(company) == incremental_flags
