@@ -24,6 +24,7 @@ pairs that may meet a condition reach the Python scorer.
 """
 
 import datetime
+import enum
 import functools
 import itertools
 import re
@@ -94,6 +95,22 @@ POSTAL_WEIGHTS = {
 }
 # The log2 odds of a pair of one block being one person before comparing anything.
 PRIOR_WEIGHT = -7.0
+
+
+class Level(enum.StrEnum):
+    """How one field of two records compares: the keys of the *_WEIGHTS tables."""
+
+    EXACT = "exact"
+    VARIANT = "variant"
+    ONE_EXACT = "one_exact"
+    SWAPPED = "swapped"
+    CLOSE = "close"
+    SAME_GIVEN = "same_given"
+    SAME_FAMILY = "same_family"
+    SIMILAR = "similar"
+    DIFFERENT = "different"
+    TRANSPOSED = "transposed"
+    ONE_DIGIT = "one_digit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +248,7 @@ def _one_substitution(a: str, b: str) -> bool:
     return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
 
 
-def name_level(a: PersonRecord, b: PersonRecord) -> str | None:
+def name_level(a: PersonRecord, b: PersonRecord) -> Level | None:
     """How the names and readings compare (a key of NAME_WEIGHTS); None when no pair of keys is there."""
     similarities = [name_similarity(x, y) for x, y in ((a.name_key, b.name_key), (a.kana_key, b.kana_key)) if x and y]
     if not similarities:
@@ -239,17 +256,17 @@ def name_level(a: PersonRecord, b: PersonRecord) -> str | None:
     best, worst = max(similarities), min(similarities)
     if best == 1.0:
         if worst == 1.0:
-            return "exact"
-        return "variant" if worst >= NAME_SIMILAR or _one_edit(a, b) else "one_exact"
+            return Level.EXACT
+        return Level.VARIANT if worst >= NAME_SIMILAR or _one_edit(a, b) else Level.ONE_EXACT
     if len(a.name_parts) > 1 and sorted(a.name_parts) == sorted(b.name_parts):
-        return "swapped"
+        return Level.SWAPPED
     if best >= 0.93:
-        return "close"
+        return Level.CLOSE
     if worst >= NAME_SIMILAR:  # every key similar: a typo in the name and its reading (浅野健介 / 浅野謙介)
-        return "similar"
+        return Level.SIMILAR
     if _share_part(a, b):  # one part the same, the other not similar as a whole: 山田太郎 / 山田花子
-        return "same_family" if a.name_parts[0] == b.name_parts[0] else "same_given"
-    return "similar" if best >= NAME_SIMILAR else "different"
+        return Level.SAME_FAMILY if a.name_parts[0] == b.name_parts[0] else Level.SAME_GIVEN
+    return Level.SIMILAR if best >= NAME_SIMILAR else Level.DIFFERENT
 
 
 def _one_edit(a: PersonRecord, b: PersonRecord) -> bool:
@@ -263,38 +280,38 @@ def _share_part(a: PersonRecord, b: PersonRecord) -> bool:
     return len(a.name_parts) > 1 and len(b.name_parts) > 1 and not set(a.name_parts).isdisjoint(b.name_parts)
 
 
-def birth_level(a: datetime.date | None, b: datetime.date | None) -> str | None:
+def birth_level(a: datetime.date | None, b: datetime.date | None) -> Level | None:
     """How two birth dates compare (a key of BIRTH_WEIGHTS); None when one is missing."""
     if a is None or b is None:
         return None
     if a == b:
-        return "exact"
+        return Level.EXACT
     if a.year == b.year and a.month == b.day and a.day == b.month:
-        return "transposed"
+        return Level.TRANSPOSED
     if _one_substitution(a.strftime("%Y%m%d"), b.strftime("%Y%m%d")):
-        return "one_digit"
-    return "different"
+        return Level.ONE_DIGIT
+    return Level.DIFFERENT
 
 
-def address_level(a: str, b: str) -> str | None:
+def address_level(a: str, b: str) -> Level | None:
     """How two addresses compare (a key of ADDRESS_WEIGHTS); None when one is missing."""
     similarity = address_similarity(a, b)
     if not similarity and not (address_key(a) and address_key(b)):
         return None
     if similarity == 1.0:
-        return "exact"
+        return Level.EXACT
     if similarity >= 0.9:
-        return "close"
-    return "similar" if similarity >= ADDRESS_SIMILAR else "different"
+        return Level.CLOSE
+    return Level.SIMILAR if similarity >= ADDRESS_SIMILAR else Level.DIFFERENT
 
 
-def postal_level(a: str, b: str) -> str | None:
+def postal_level(a: str, b: str) -> Level | None:
     """How two postal codes compare (a key of POSTAL_WEIGHTS); None when one is missing."""
     if not a or not b:
         return None
     if a == b:
-        return "exact"
-    return "one_digit" if _one_substitution(a, b) else "different"
+        return Level.EXACT
+    return Level.ONE_DIGIT if _one_substitution(a, b) else Level.DIFFERENT
 
 
 def match_weight(a: PersonRecord, b: PersonRecord) -> float:
