@@ -35,7 +35,16 @@ from estatecrm.core.scope import current_company_id
 from estatecrm.crm.actions import customer_keys
 from estatecrm.crm.choices import ActivityKind
 from estatecrm.crm.duplicates import refresh_customers as refresh_duplicates
-from estatecrm.crm.models import Activity, Attachment, Case, Contact, ContactPoint, Customer, DesiredConditions, Introduction
+from estatecrm.crm.models import (
+    Activity,
+    Attachment,
+    Case,
+    Contact,
+    ContactPoint,
+    Customer,
+    DesiredConditions,
+    Introduction,
+)
 from estatecrm.dedup import error_codes
 from estatecrm.dedup.access import check_can_merge, check_can_pick
 from estatecrm.dedup.choices import MERGE_UNDO_DAYS, MergeMode
@@ -252,10 +261,8 @@ def build_plan(company_id: int, survivor: Case, others: list[Case], request: Mer
     counts: dict[str, int] = {}
 
     # LINE: one owning unit for cases with a LINE link; the survivor's customer keeps its own link.
+    check_line_units(survivor, others)
     customers = {case.customer_id: case.customer for case in [survivor, *ordered]}
-    if any(customer.line_user_id for customer in customers.values()) and len({case.owning_org_id for case in [survivor, *others]}) > 1:
-        raise ApplicationError(error_codes.MERGE_LINE_UNITS,
-                               _("Cases linked to LINE can only be merged within one owning unit: move them to one unit first."))
     survivor_customer = survivor.customer
     other_customers = [customer for pk, customer in customers.items() if pk != survivor_customer.pk]
     line_source = None
@@ -321,6 +328,14 @@ def build_plan(company_id: int, survivor: Case, others: list[Case], request: Mer
         survivor=survivor, others=others, mode=MergeMode.INTEGRATE if integrate else MergeMode.LINK, case_fields=case_rows,
         customer_fields=customer_rows, counts=counts, warnings=warnings, case_values=case_values, customer_values=customer_values,
         desired_values=desired_values, line_source=line_source, copied_points=copied_points, merged_customer_ids=merged_customer_ids)
+
+
+def check_line_units(survivor: Case, others: Sequence[Case]) -> None:
+    """Cases with a LINE link merge within one owning unit only (ApplicationError `merge_line_units`)."""
+    cases = [survivor, *others]
+    if any(case.customer.line_user_id for case in cases) and len({case.owning_org_id for case in cases}) > 1:
+        raise ApplicationError(error_codes.MERGE_LINE_UNITS,
+                               _("Cases linked to LINE can only be merged within one owning unit: move them to one unit first."))
 
 
 def range_safe(desired: DesiredConditions, values: dict) -> dict:
@@ -398,7 +413,7 @@ def do_merge_cases(*, acting_user, request: MergeRequest, automatic: bool = Fals
     company_id = actor.company_id if actor is not None else current_company_id()
     if company_id is None:
         raise ValueError("do_merge_cases needs a company in scope")
-    build_plan(company_id, *load_cases(company_id, actor, request, lock=False), request)
+    check_line_units(*load_cases(company_id, actor, request, lock=False))
     return _merge_cases(company_id=company_id, actor=actor, acting_user=acting_user, request=request, automatic=automatic)
 
 

@@ -411,3 +411,19 @@ def test_every_relation_to_a_case_is_moved_or_deliberately_left():
     related = {relation.related_model._meta.label_lower for relation in Case._meta.get_fields(include_hidden=True)
                if relation.auto_created and not relation.concrete}
     assert related == moved | left
+
+
+def test_a_pick_from_a_case_of_the_survivors_own_customer_keeps_the_survivors_value(company, org, company_admin):
+    # given: the survivor and a second case of the same customer (linked earlier), and a third customer
+    survivor = case_of(company, org["SBY"], name="佐藤 花子")
+    linked = do_create_case(customer=survivor.customer, data=CaseInput(kind=CaseKind.BUY, owning_org=org["SBY"]), acting_user=None)
+    other = case_of(company, org["SBY"], name="佐藤 華子")
+    # when
+    request = MergeRequest(survivor.pk, [linked.pk, other.pk], integrate=True, picks={"name": linked.pk, "kana": other.pk})
+    plan = plan_merge(actor=actor_for(company_admin), request=request)
+    do_merge_cases(acting_user=company_admin, request=request)
+    # then
+    assert [(row.name, row.result_value, row.source_case_id) for row in plan.customer_fields[:2]] == [
+        ("name", "佐藤 花子", survivor.pk), ("kana", "サトウ ハナコ", other.pk)]
+    assert plan.counts["customers_merged"] == 1
+    assert fresh(survivor).customer.name == "佐藤 花子"
