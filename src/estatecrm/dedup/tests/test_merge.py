@@ -427,3 +427,30 @@ def test_a_pick_from_a_case_of_the_survivors_own_customer_keeps_the_survivors_va
         ("name", "佐藤 花子", survivor.pk), ("kana", "サトウ ハナコ", other.pk)]
     assert plan.counts["customers_merged"] == 1
     assert fresh(survivor).customer.name == "佐藤 花子"
+
+
+def test_another_companys_merge_is_not_found(company, org, company_admin, other_company):
+    survivor, other = case_of(company, org["SBY"]), case_of(company, org["SBY"])
+    merge = do_merge_cases(acting_user=company_admin, request=MergeRequest(survivor.pk, [other.pk], integrate=True))
+    with company_scope(other_company["company"]), pytest.raises(NotFound):
+        do_undo_merge(acting_user=other_company["admin"], merge_id=merge.pk)
+    assert Merge.objects.get(pk=merge.pk).undone_at is None
+
+
+def test_the_queries_of_a_merge_do_not_grow_with_the_history(company, org, company_admin):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(activities: int) -> tuple[int, int]:
+        # the same shape of candidates each time: a phone and an e-mail of this pair's own
+        phone, email = f"090-0000-{activities:04d}", f"pair{activities}@example.jp"
+        survivor, other = case_of(company, org["SBY"], phone=phone, email=email), case_of(company, org["SJK"], phone=phone, email=email)
+        add_history(survivor, activities=activities, open_visits=2)
+        add_history(other, activities=activities, open_visits=2, introductions=activities)
+        with CaptureQueriesContext(connection) as merged:
+            merge = do_merge_cases(acting_user=company_admin, request=MergeRequest(survivor.pk, [other.pk], integrate=True, fill_empty=True))
+        with CaptureQueriesContext(connection) as undone:
+            do_undo_merge(acting_user=company_admin, merge_id=merge.pk)
+        return len(merged), len(undone)
+
+    assert queries(1) == queries(40) == (48, 42)
