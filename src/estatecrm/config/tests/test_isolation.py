@@ -113,6 +113,8 @@ KWARG_FACTORIES = {
     "mapping_id": lambda a: a.saved_mapping.pk,
     "source_id": lambda a: a.source.pk,
     "inquiry_id": lambda a: a.inquiry.pk,
+    # A merge whose survivor is the case (名寄せ; the merge's own rows are the merge helper's to write).
+    "merge_id": lambda a: merge_of(a).pk,
     # A bundle uploaded for company A's unit on the data migration pages (files in storage, no row).
     "upload_token": lambda a: __import__("estatecrm.legacy.tests.factories", fromlist=["make_stored_upload"]).make_stored_upload(
         a.company, a.unit),
@@ -138,6 +140,13 @@ ROUTE_KWARG_FACTORIES = {
     # The company's LINE webhook, with a LINE channel so that it answers (401 without LINE's signature).
     "line:webhook": lambda a: [{"company_code": line_channel_of(a).company.code}],
 }
+
+
+def merge_of(a: CompanyA):
+    from estatecrm.dedup.models import Merge
+
+    return Merge.objects.for_company(a.company).get_or_create(company=a.company, survivor=a.case,
+                                                             defaults={"mode": "link", "created_at": timezone.now()})[0]
 
 
 def line_channel_of(a: CompanyA):
