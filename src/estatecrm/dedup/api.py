@@ -180,7 +180,9 @@ def merge_cases(request, payload: schemas.MergeIn):
     case_ids = list(dict.fromkeys(payload.case_ids))
     if payload.survivor_id in case_ids:
         raise InvalidInput("invalid", _("The request is not valid."), fields={"case_ids": [_("The survivor is not one of the other cases.")]})
-    seen = set(visible_cases(actor=actor).filter(pk__in=[payload.survivor_id, *case_ids]).values_list("pk", flat=True))
+    # Cases merged or trashed since the caller read them are the action's to refuse (a 409 conflict, not unknown ids).
+    seen = set(visible_cases(actor=actor, include_trashed=True, include_merged=True).filter(pk__in=[payload.survivor_id, *case_ids])
+               .values_list("pk", flat=True))
     if payload.survivor_id not in seen:
         raise unknown("survivor_id")
     if not seen.issuperset(case_ids):
