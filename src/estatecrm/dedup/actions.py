@@ -11,9 +11,18 @@ from estatecrm.audit.actions import record_event, snapshot
 from estatecrm.core.errors import ApplicationError, NotFound
 from estatecrm.crm.choices import DuplicateRule, SharedValueMarking
 from estatecrm.crm.duplicates import ID_CHUNK, duplicate_settings, refresh_customers, refresh_flags
-from estatecrm.crm.models import Case, ContactPoint, Customer, DuplicateCandidate, DuplicateDismissal, DuplicateSettings, SharedContactValue
+from estatecrm.crm.models import (
+    Case,
+    ContactPoint,
+    Customer,
+    DuplicateCandidate,
+    DuplicateDismissal,
+    DuplicateSettings,
+    SharedContactValue,
+)
 from estatecrm.crm.selectors import visible_cases
 from estatecrm.dedup import error_codes
+from estatecrm.dedup.access import check_can_merge
 from estatecrm.normalize import normalize_email, normalize_phone
 from estatecrm.tenancy.permissions import require_user
 from estatecrm.tenancy.selectors import actor_for
@@ -33,13 +42,17 @@ def ordered_pair(case_a_id: int, case_b_id: int) -> tuple[int, int]:
 
 
 def lock_pair(acting_user, company_id: int, pair: tuple[int, int]) -> list[Case]:
-    """The two live cases locked in pk order; NotFound unless the actor (None: the operator) sees both."""
+    """The two live cases locked in pk order. NotFound unless the actor (None: the operator) sees both;
+    PermissionDenied naming the cases the actor may not edit (as for a merge: dedup/access.py)."""
     cases = Case.objects.for_company(company_id).filter(deleted_at__isnull=True)
-    if acting_user is not None:
-        cases = visible_cases(actor=actor_for(acting_user))
+    actor = actor_for(acting_user) if acting_user is not None else None
+    if actor is not None:
+        cases = visible_cases(actor=actor)
     found = list(cases.filter(pk__in=pair).select_for_update(of=("self",)).order_by("pk"))
     if len(found) != 2:
         raise NotFound()
+    if actor is not None:
+        check_can_merge(actor, found)
     return found
 
 
@@ -48,7 +61,8 @@ def do_dismiss_pair(*, acting_user, case_a_id: int, case_b_id: int, company_id: 
     """Mark two live cases 「別人」 (not the same person): their candidate rows of every rule go, the cases'
     「!」 flags follow, and no later refresh or scan finds the pair again (crm.duplicates skips dismissed pairs).
 
-    Rule `dedup`; the actor must see both cases (NotFound otherwise, never revealing either). Atomic,
+    Rule `dedup`; the actor must see both cases (NotFound otherwise, never revealing either) and may edit
+    both (PermissionDenied naming the others, as for a merge: dedup/access.py). Atomic,
     idempotent (a dismissed pair answers its dismissal and writes nothing), audited once."""
     require_user(acting_user, "dedup")
     company_id = company_id if acting_user is None else acting_user.company_id
@@ -71,7 +85,7 @@ def do_dismiss_pair(*, acting_user, case_a_id: int, case_b_id: int, company_id: 
 @transaction.atomic
 def do_undismiss_pair(*, acting_user, case_a_id: int, case_b_id: int, company_id: int | None = None) -> None:
     """Take back a 「別人」: the pair is a candidate again wherever a rule finds it (recomputed now for both
-    customers). Rule `dedup`, both cases seen by the actor; refused (`not_dismissed`) when the pair is not
+    customers). Rule `dedup`, both cases seen and editable by the actor; refused (`not_dismissed`) when the pair is not
     dismissed. Atomic, audited."""
     require_user(acting_user, "dedup")
     company_id = company_id if acting_user is None else acting_user.company_id

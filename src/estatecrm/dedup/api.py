@@ -19,10 +19,18 @@ from estatecrm.core.ids import PathId
 from estatecrm.core.pagination import InvalidInput, keyset_page
 from estatecrm.crm.choices import ContactPointKind, DuplicateRule, SharedValueMarking
 from estatecrm.crm.duplicates import duplicate_settings, shared_values
-from estatecrm.crm.models import Case, ContactPoint, Customer, DuplicateCandidate, DuplicateDismissal, SharedContactValue
+from estatecrm.crm.models import (
+    Case,
+    ContactPoint,
+    Customer,
+    DuplicateCandidate,
+    DuplicateDismissal,
+    SharedContactValue,
+)
 from estatecrm.crm.selectors import visible_cases
-from estatecrm.dedup import actions, schemas
+from estatecrm.dedup import actions, error_codes, schemas
 from estatecrm.dedup.choices import MERGE_UNDO_DAYS
+from estatecrm.dedup.merge import MergeRequest, do_merge_cases, do_undo_merge
 from estatecrm.dedup.models import Merge, MergeCase
 from estatecrm.normalize import format_phone
 from estatecrm.tenancy.permissions import require
@@ -30,7 +38,6 @@ from estatecrm.tenancy.selectors import Actor, actor_for
 
 router = Router(tags=["dedup"])
 
-MERGE_CONFLICT = "merge_conflict"
 MAX_SHARED_VALUES = 500
 
 
@@ -160,7 +167,7 @@ def detail(actor: Actor, merge_id: int) -> dict:
 
 def as_conflict(error: ApplicationError) -> ApplicationError:
     """Two merges of overlapping cases at once: the loser's refusal is a 409 whatever status the action gave it."""
-    if error.code == MERGE_CONFLICT and error.status_code != 409:
+    if error.code == error_codes.MERGE_CONFLICT and error.status_code != 409:
         return Conflict(error.code, error.message, fields=error.fields)
     return error
 
@@ -173,8 +180,6 @@ def merge_cases(request, payload: schemas.MergeIn):
     """名寄せの実行: merge (`integrate: true`) or link (`integrate: false`) the cases into the survivor. 201 with the
     merge (undo it within 30 days with POST /dedup/merges/{id}/undo). Cases the caller does not see are a 422
     on `survivor_id` / `case_ids`."""
-    from estatecrm.dedup.merge import MergeRequest, do_merge_cases
-
     actor = acting(request)
     require(actor, "dedup")
     case_ids = list(dict.fromkeys(payload.case_ids))
@@ -229,8 +234,6 @@ def get_merge(request, merge_id: PathId):
 }})
 def undo_merge(request, merge_id: PathId):
     """Undo a merge within 30 days: every case, link, activity and field as it was before."""
-    from estatecrm.dedup.merge import do_undo_merge
-
     actor = acting(request)
     require(actor, "dedup")
     access_merge(actor, merge_id)

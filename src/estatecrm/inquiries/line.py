@@ -50,13 +50,14 @@ from linebot.v3.messaging import (
 
 from estatecrm.audit.actions import record_event
 from estatecrm.core.errors import ApplicationError
+from estatecrm.core.scope import company_scope
 from estatecrm.crm.actions import do_create_customer, do_log_activity
 from estatecrm.crm.choices import ActivityDirection, ActivityKind, CaseKind, CaseOrigin
-from estatecrm.core.scope import company_scope
 from estatecrm.crm.guards import activity_refusal
 from estatecrm.crm.link_numbers import normalize_link_number
 from estatecrm.crm.models import Activity, Case, Customer
 from estatecrm.crm.selectors import access_case
+from estatecrm.dedup.merge import MergeRequest, do_merge_cases
 from estatecrm.inquiries import error_codes
 from estatecrm.inquiries.choices import Channel, InquiryStatus
 from estatecrm.inquiries.intake import (
@@ -364,8 +365,6 @@ def merge_linked_case(link: LinkMerge) -> None:
     """Merge the LINE case into the survivor (integrate, automatic, by nobody on the staff), in the merge's own
     transaction. A refusal (the cases changed since, a merge rule) leaves both cases as they are and flags the
     LINE case 要確認 with the reason."""
-    from estatecrm.dedup.merge import MergeRequest, do_merge_cases
-
     with company_scope(link.company_id), translation.override(settings.LANGUAGE_CODE):
         try:
             do_merge_cases(acting_user=None, automatic=True,

@@ -6,7 +6,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from estatecrm.config.tests.routes import Roles
-from estatecrm.config.tests.test_isolation import CompanyA
+from estatecrm.config.tests.test_isolation import CompanyA, make_merge
 from estatecrm.core import testing
 from estatecrm.core.scope import company_scope
 from estatecrm.crm import actions as crm_actions
@@ -71,7 +71,7 @@ def roles(company, org, company_admin, agent):
         "photo": photo, "introduction": introduction, "unit": org["SBY"], "user": subject, "membership": Membership.objects.for_company(company).get(user=subject),
         "workgroup": workgroup, "rank": rank, "tag": tag, "sub_status": sub_status, "custom_field": custom_field,
         "project": project, "run": run, "legacy_run": legacy_run, "entry": entry, "saved_mapping": saved_mapping,
-        "tokens": tokens, "token": None, "source": source, "inquiry": inquiry,
+        "tokens": tokens, "token": None, "source": source, "inquiry": inquiry, "merge": make_merge(company, case),
     })
     return Roles(users=users, objects=objects)
 

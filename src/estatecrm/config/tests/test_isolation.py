@@ -88,7 +88,7 @@ def company_a(company, org, company_admin):
         "company": company, "case": case, "customer": case.customer, "visit": visit, "attachment": attachment, "listing": listing,
         "photo": photo, "introduction": introduction, "unit": org["SBY"], "user": secret_user, "membership": membership, "workgroup": workgroup, "rank": rank, "tag": tag,
         "sub_status": sub_status, "custom_field": custom_field, "project": project, "run": run, "entry": entry, "token": token,
-        "saved_mapping": saved_mapping, "source": source, "inquiry": inquiry,
+        "saved_mapping": saved_mapping, "source": source, "inquiry": inquiry, "merge": make_merge(company, case),
     })
 
 
@@ -114,7 +114,7 @@ KWARG_FACTORIES = {
     "source_id": lambda a: a.source.pk,
     "inquiry_id": lambda a: a.inquiry.pk,
     # A merge whose survivor is the case (名寄せ; the merge's own rows are the merge helper's to write).
-    "merge_id": lambda a: merge_of(a).pk,
+    "merge_id": lambda a: a.merge.pk,
     # A bundle uploaded for company A's unit on the data migration pages (files in storage, no row).
     "upload_token": lambda a: __import__("estatecrm.legacy.tests.factories", fromlist=["make_stored_upload"]).make_stored_upload(
         a.company, a.unit),
@@ -142,11 +142,13 @@ ROUTE_KWARG_FACTORIES = {
 }
 
 
-def merge_of(a: CompanyA):
-    from estatecrm.dedup.models import Merge
+def make_merge(company, case):
+    """A link of another case of the same unit and assignee into `case` (undoable): what a merge route names."""
+    from estatecrm.dedup.merge import MergeRequest, do_merge_cases
 
-    return Merge.objects.for_company(a.company).get_or_create(company=a.company, survivor=a.case,
-                                                             defaults={"mode": "link", "created_at": timezone.now()})[0]
+    other = testing.make_case(company, case.owning_org, main_assignee=case.main_assignee, customer_name="名寄せ 元顧客", phones=(), emails=())
+    with company_scope(company):
+        return do_merge_cases(acting_user=None, request=MergeRequest(survivor_id=case.pk, case_ids=[other.pk], integrate=False))
 
 
 def line_channel_of(a: CompanyA):

@@ -4,7 +4,13 @@ import pytest
 
 from estatecrm.audit.models import AuditEvent
 from estatecrm.core import testing
-from estatecrm.crm.models import Case, DuplicateCandidate, DuplicateDismissal, DuplicateSettings, SharedContactValue
+from estatecrm.crm.models import (
+    Case,
+    DuplicateCandidate,
+    DuplicateDismissal,
+    DuplicateSettings,
+    SharedContactValue,
+)
 from estatecrm.crm.tests.test_api import Api
 from estatecrm.tenancy.choices import Role
 
@@ -210,3 +216,17 @@ def test_settings_refuse_unknown_rules_and_out_of_range_values(admin_api, compan
     assert unknown_rule.status_code == 422 and list(unknown_rule.json()["error"]["fields"]) == ["enabled_rules.0"]
     assert low.status_code == 422 and list(low.json()["error"]["fields"]) == ["shared_threshold"]
     assert not DuplicateSettings.objects.for_company(company).exists()
+
+
+def test_dismiss_of_a_case_the_agent_may_not_edit_is_403_naming_it(agent_api, company, org, trio):
+    # given: a 渋谷店 case the agent sees (org visibility) but is not assigned to
+    colleague = testing.make_user(company, org["SBY"], email="colleague@acme.example.jp")
+    theirs = testing.make_case(company, org["SBY"], main_assignee=colleague, customer_name="佐藤 華子")
+    # when
+    response = agent_api.post("/dedup/dismissals", {"case_a_id": trio[0].pk, "case_b_id": theirs.pk})
+    # then
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == (
+        f"You may not merge case #{theirs.number}: only its assignees and the administrators of its unit may.")
+    assert not DuplicateDismissal.objects.for_company(company).exists()
+    assert (trio[0].pk, theirs.pk, "phone") in candidate_rows(company)

@@ -38,7 +38,9 @@ def test_merge_integrates_and_answers_201_with_the_merge(agent_api, agent, own):
     assert body["id"] == merge.pk
     assert (body["survivor_id"], body["merged_case_ids"], body["mode"], body["is_automatic"], body["acting_user_id"], body["undone_at"]) == (
         survivor.pk, [other.pk], "integrate", False, agent.pk, None)
-    assert datetime.datetime.fromisoformat(body["undo_until"]) == merge.created_at + datetime.timedelta(days=30)
+    # (JSON carries milliseconds)
+    assert datetime.datetime.fromisoformat(body["undo_until"]) == (merge.created_at + datetime.timedelta(days=30)).replace(
+        microsecond=merge.created_at.microsecond // 1000 * 1000)
     other.refresh_from_db()
     assert (other.merged_into_id, other.deleted_at is not None) == (survivor.pk, True)
 
