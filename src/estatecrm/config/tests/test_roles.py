@@ -38,7 +38,7 @@ pytestmark = pytest.mark.django_db
 THIS_FILE = "src/estatecrm/config/tests/test_roles.py"
 ROLES = ("agent", "org_admin", "other_unit_admin", "company_admin")
 # Who reaches the objects a route names, beyond its rule (the selectors' visibility): the case of SBY
-# (and its customer, activities, attachments) and the lead import into SBY that the agent started.
+# (and its customer, activities, attachments, the merges it survived) and the lead import into SBY that the agent started.
 SEES_THE_CASE = {"agent", "org_admin", "company_admin"}
 SEES_THE_RUN = {"agent", "org_admin", "company_admin"}
 CASE_KWARGS = {"case_id", "customer_id", "activity_id", "attachment_id", "introduction_id", "merge_id"}

@@ -153,3 +153,24 @@ def test_link_number_from_a_friend_with_a_history_of_its_own_is_not_merged(compa
         "The LINE user sent the LINE link number %(number)s of %(name)s (case #%(case)s), but this LINE friend already has "
         "a history of its own: not merged automatically. If it is the same person, merge the cases by hand.",
         number=known.customer.line_link_number, name="山田 花子", case=known.number)]
+
+
+def test_a_merge_the_action_refuses_leaves_both_cases_and_flags_the_line_case(company, known, line_channel, fake_line):
+    # given: the automatic merge was asked for, then the customer's case went to the trash before it ran
+    from estatecrm.crm.actions import do_trash_case
+    from estatecrm.inquiries.line import LinkMerge, merge_linked_case
+
+    receive(line_channel, event("follow", "01HFOLLOW"))
+    new_case = line_case(company)
+    do_trash_case(case=known, acting_user=None)
+    # when
+    merge_linked_case(LinkMerge(company_id=company.pk, survivor_id=known.pk, line_case_id=new_case.pk,
+                                link_number=known.customer.line_link_number))
+    # then: nothing merged; the LINE case says the merge was refused and why
+    assert not Merge.objects.for_company(company).exists()
+    new_case.refresh_from_db()
+    assert (new_case.deleted_at, new_case.merged_into_id, new_case.needs_review) == (None, None, True)
+    refusal = in_japanese("Cases in the trash cannot be merged: %(numbers)s.", numbers=f"#{known.number}")
+    assert new_case.review_messages == [in_japanese(
+        "The LINE user sent the LINE link number %(number)s; the automatic merge was refused: %(reason)s",
+        number=known.customer.line_link_number, reason=refusal)]
