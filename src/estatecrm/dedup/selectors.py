@@ -185,6 +185,7 @@ def candidate_groups(*, actor: Actor, filters: CandidateFilters, cursor: str = "
         members, rows, truncated = _component(actor, filters.case, rules)
         groups = [_group_of(actor, members, rows, truncated)] if rows else []
         return GroupPage(groups=groups, next_cursor=None)
+    cursor = cursor or ""
     before = int(cursor) if cursor.isdigit() else None
     anchors = visible_cases(actor=actor).filter(has_duplicates=True).order_by("-pk")
     if before is not None:

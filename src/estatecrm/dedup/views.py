@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from estatecrm.core.errors import ApplicationError
@@ -168,7 +169,7 @@ def merge_run(request: HttpRequest, actor: Actor) -> HttpResponse:
         '{} <a href="{}#merge-{}" data-testid="merge-undo-link">{}</a>',
         _("%(count)d cases were merged into this case.") % {"count": taken} if merge.mode == MergeMode.INTEGRATE
         else _("%(count)d cases now share this case's customer.") % {"count": taken},
-        reverse("dedup:merges"), merge.pk, _("Undo")))
+        reverse("dedup:merges"), merge.pk, pgettext("dedup", "Undo")))
     return redirect("crm:detail", case_id=merge.survivor_id)
 
 
