@@ -66,7 +66,7 @@ def roles(company, org, company_admin, agent):
     inquiry = Inquiry.objects.create(company=company, channel="eml", status="unmatched", received_at=timezone.now(), sender="a@example.jp",
                                      subject="反響A", message_id="a@example.jp",
                                      raw=b"From: a@example.jp\r\nSubject: a\r\nMessage-ID: <a@example.jp>\r\n\r\na\r\n")
-    from estatecrm.dedup.tests.factories import dedup_objects
+    from estatecrm.dedup.tests.page_factories import dedup_objects
 
     dismissal, merge = dedup_objects(company, org["SBY"], case, agent)
     objects = CompanyA({

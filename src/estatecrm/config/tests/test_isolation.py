@@ -84,7 +84,7 @@ def company_a(company, org, company_admin):
                                      subject="機密の反響", message_id="secret@example.jp",
                                      raw=b"From: secret@example.jp\r\nSubject: secret\r\nMessage-ID: <secret@example.jp>\r\n\r\nsecret\r\n")
     membership = Membership.objects.for_company(company).get(user=secret_user)
-    from estatecrm.dedup.tests.factories import dedup_objects
+    from estatecrm.dedup.tests.page_factories import dedup_objects
 
     dismissal, merge = dedup_objects(company, org["SBY"], case, secret_user)
     return CompanyA({

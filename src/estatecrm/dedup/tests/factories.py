@@ -1,17 +1,67 @@
-"""Objects of the 名寄せ pages for tests: cases that share a phone (candidates), a 「別人」 pair, a merge."""
+"""Rows hanging off a case (what a merge moves) and a dump of everything a merge may touch, for exact compares."""
+
+import datetime
+import uuid
 
 from django.utils import timezone
 
-from estatecrm.core import testing
-from estatecrm.crm.models import DuplicateDismissal
-from estatecrm.dedup.models import Merge
+from estatecrm.crm.choices import ActivityKind
+from estatecrm.crm.models import (
+    Activity,
+    Attachment,
+    Case,
+    CaseAssignee,
+    CaseTag,
+    Contact,
+    ContactPoint,
+    Customer,
+    DesiredConditions,
+    DuplicateCandidate,
+    Introduction,
+)
+from estatecrm.dedup.models import Merge, MergeCase
+from estatecrm.inquiries.choices import Channel, InquiryStatus
+from estatecrm.inquiries.models import Inquiry, LineMessage
+
+WHEN = datetime.datetime(2026, 4, 1, 10, 0, tzinfo=datetime.UTC)
 
 
-def dedup_objects(company, unit, case, user):
-    """A 「別人」 pair (the case and another case of the unit, both the user's) and a merge kept in the case."""
-    other = testing.make_case(company, unit, main_assignee=user, customer_name="名寄せ 別人", phones=(("mobile", "090-5555-0001"),),
-                              emails=("betsujin@example.jp",))
-    low, high = sorted((case, other), key=lambda item: item.pk)
-    dismissal = DuplicateDismissal.objects.create(company=company, case_a=low, case_b=high, dismissed_by=user, dismissed_at=timezone.now())
-    merge = Merge.objects.create(company=company, survivor=case, mode="link", acting_user=user, created_at=timezone.now())
-    return dismissal, merge
+def add_history(case: Case, *, activities: int = 1, introductions: int = 1, attachments: int = 1, line_messages: int = 1,
+                inquiries: int = 1, open_visits: int = 0) -> None:
+    """Rows of each kind a merge moves, on `case`."""
+    company_id = case.company_id
+    Activity.objects.bulk_create([
+        Activity(company_id=company_id, case=case, kind=ActivityKind.CALL, occurred_at=WHEN + datetime.timedelta(minutes=i), subject=f"call {i}")
+        for i in range(activities)])
+    Activity.objects.bulk_create([
+        Activity(company_id=company_id, case=case, kind=ActivityKind.VISIT_APPOINTMENT, occurred_at=WHEN + datetime.timedelta(days=i + 1),
+                 is_done=False, org_unit_id=case.owning_org_id) for i in range(open_visits)])
+    Introduction.objects.bulk_create([Introduction(company_id=company_id, case=case, listing_name=f"物件 {i}") for i in range(introductions)])
+    Attachment.objects.bulk_create([
+        Attachment(company_id=company_id, case=case, file=f"attachments/{company_id}/{case.pk}/file{i}.pdf", original_name=f"file{i}.pdf",
+                   uploaded_at=WHEN) for i in range(attachments)])
+    LineMessage.objects.bulk_create([
+        LineMessage(company_id=company_id, case=case, retry_key=uuid.uuid4(), line_user_id="U1", text=f"message {i}", sent_at=WHEN)
+        for i in range(line_messages)])
+    Inquiry.objects.bulk_create([
+        Inquiry(company_id=company_id, case=case, customer_id=case.customer_id, channel=Channel.API, status=InquiryStatus.CREATED,
+                received_at=WHEN, subject=f"inquiry {i}") for i in range(inquiries)])
+
+
+STATE_MODELS = (Case, Customer, Contact, ContactPoint, Activity, Introduction, Attachment, LineMessage, Inquiry, DesiredConditions,
+                CaseTag, CaseAssignee)
+
+
+def database_state(company_id: int) -> dict:
+    """Every row of the tables a merge may change, by model and pk (candidates without their pk: they are rebuilt)."""
+    state = {model._meta.label_lower: {row["id"]: row for row in model.objects.for_company(company_id).values()} for model in STATE_MODELS}
+    state["candidates"] = sorted(DuplicateCandidate.objects.for_company(company_id).values_list("case_a_id", "case_b_id", "rule", "score", "key"))
+    return state
+
+
+def merge_count(company_id: int) -> tuple[int, int]:
+    return Merge.objects.for_company(company_id).count(), MergeCase.objects.for_company(company_id).count()
+
+
+def now() -> datetime.datetime:
+    return timezone.now()
