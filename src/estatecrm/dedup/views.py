@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from estatecrm.core.errors import ApplicationError
@@ -24,6 +24,14 @@ from estatecrm.dedup.choices import MERGE_UNDO_DAYS, MergeMode
 from estatecrm.dedup.forms import DuplicateSettingsForm, MergeForm, PairForm, SharedValueForm
 from estatecrm.tenancy.decorators import permission_view
 from estatecrm.tenancy.selectors import Actor
+
+
+# The plan's counts (dedup.merge.MergePlan.counts) as the confirmation names them.
+MOVED_LABELS = {
+    "activities": gettext_lazy("activities"), "introductions": gettext_lazy("introduced listings"),
+    "attachments": gettext_lazy("attachments"), "line_messages": gettext_lazy("LINE messages"), "inquiries": gettext_lazy("inquiries"),
+    "visits": gettext_lazy("open visits moving to the kept case's unit"), "contact_points": gettext_lazy("phones and e-mails copied"),
+}
 
 
 def _back(request: HttpRequest, default: str) -> str:
@@ -141,8 +149,16 @@ def merge_confirm(request: HttpRequest, actor: Actor) -> HttpResponse:
     except ApplicationError as error:
         messages.error(request, error.message)
         return _choose_page(request, actor, form, posted_ids, status=error.status_code)
+    cases = [plan.survivor, *plan.others]
+    numbers = {case.pk: case.number for case in cases}
+    rows = [{"name": row.name, "label": row.label, "survivor_value": row.survivor_value, "result_value": row.result_value,
+             "changed": row.changed, "source_number": numbers.get(row.source_case_id) if row.changed else None,
+             "picked": picks.get(row.name)}
+            for section in (plan.case_fields, plan.customer_fields) for row in section]
+    counts = [(MOVED_LABELS[name], count) for name, count in plan.counts.items() if count and name in MOVED_LABELS]
     return render(request, "dedup/merge_confirm.html", {
         "actor": actor, "form": form, "plan": plan, "picks": picks, "request_data": merge_request,
+        "rows": rows, "counts": counts, "plan_cases": cases,
         "all_case_ids": posted_ids, "case_ids": form.cleaned_data["case_ids"],
         "can_pick": actor.is_admin, "undo_days": MERGE_UNDO_DAYS,
     })

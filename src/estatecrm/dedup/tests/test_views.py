@@ -48,8 +48,8 @@ def test_candidate_page_shows_one_group_with_reasons_and_the_phone_in_national_f
 
 def test_candidate_groups_are_newest_first_and_keyset_paged(company, org, agent):
     # given: three separate pairs
-    pairs = [(testing.make_case(company, org["SBY"], main_assignee=agent, phones=(("mobile", f"090-0000-000{n}"),), emails=()),
-              testing.make_case(company, org["SBY"], main_assignee=agent, phones=(("mobile", f"090-0000-000{n}"),), emails=()))
+    pairs = [(testing.make_case(company, org["SBY"], main_assignee=agent, phones=(("mobile", f"090-4444-000{n}"),), emails=()),
+              testing.make_case(company, org["SBY"], main_assignee=agent, phones=(("mobile", f"090-4444-000{n}"),), emails=()))
              for n in range(3)]
     actor = actor_for(agent)
     # when
@@ -210,3 +210,52 @@ def test_candidate_page_query_count_does_not_grow_with_groups(company, org, agen
     with django_assert_max_num_queries(60):
         response = client.get(reverse("dedup:candidates"))
     assert len(group_ids(response.content.decode())) == 5
+
+
+def test_merge_confirm_shows_the_result_and_writes_nothing_then_run_merges_and_undo_restores(company, agent, three):
+    from estatecrm.crm.models import Case
+    from estatecrm.dedup.models import Merge
+
+    # given
+    first, second, third = three
+    client = client_of(agent)
+    data = {"all_case_ids": [first.pk, second.pk, third.pk], "case_ids": [first.pk, second.pk], "survivor": first.pk, "mode": "integrate"}
+    # when: step 3
+    response = client.post(reverse("dedup:merge_confirm"), data)
+    # then: the plan, nothing written
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="merge-result"' in html and 'data-testid="merge-run"' in html
+    assert Merge.objects.for_company(company).count() == 0
+    # when: 名寄せを実行する
+    response = client.post(reverse("dedup:merge_run"), data)
+    # then: the survivor's page; the other case merged away; the undo link in the message
+    merge = Merge.objects.for_company(company).get()
+    assert response.status_code == 302 and response.url == reverse("crm:detail", kwargs={"case_id": first.pk})
+    assert Case.objects.unscoped().get(pk=second.pk).merged_into_id == first.pk
+    page = client.get(response.url).content.decode()
+    assert f'href="/dedup/merges/#merge-{merge.pk}" data-testid="merge-undo-link"' in page
+    # when: undone from the history
+    history = client.get(reverse("dedup:merges")).content.decode()
+    assert f'action="/dedup/merges/{merge.pk}/undo/"' in history
+    response = client.post(reverse("dedup:merge_undo", kwargs={"merge_id": merge.pk}))
+    # then
+    assert response.status_code == 302
+    assert Case.objects.unscoped().get(pk=second.pk).merged_into_id is None
+    assert Merge.objects.for_company(company).get().undone_at is not None
+
+
+def test_merge_of_a_case_the_agent_may_not_edit_names_it_and_writes_nothing(company, org, agent):
+    from estatecrm.dedup.models import Merge
+
+    # given: a colleague's case of SBY (the agent sees it, org visibility, but is not assigned to it)
+    colleague = testing.make_user(company, org["SBY"], name="渋谷 同僚")
+    own = testing.make_case(company, org["SBY"], main_assignee=agent)
+    theirs = testing.make_case(company, org["SBY"], main_assignee=colleague)
+    data = {"all_case_ids": [own.pk, theirs.pk], "case_ids": [own.pk, theirs.pk], "survivor": own.pk, "mode": "link"}
+    # when
+    response = client_of(agent).post(reverse("dedup:merge_run"), data)
+    # then
+    assert response.status_code == 403
+    assert f"#{theirs.number}" in response.content.decode()
+    assert Merge.objects.for_company(company).count() == 0
