@@ -36,6 +36,7 @@ from estatecrm.crm.choices import (
 )
 from estatecrm.crm.contact_points import build_contact_point
 from estatecrm.crm.custom_fields import clean_custom_values
+from estatecrm.crm.duplicates import block_values as duplicate_block_values
 from estatecrm.crm.duplicates import refresh_customers as refresh_duplicates
 from estatecrm.crm.link_numbers import allocate_link_numbers
 from estatecrm.crm.models import (
@@ -228,6 +229,8 @@ def do_create_customer(*, company, data: CustomerInput, acting_user, run_id: int
     if refuse_invalid_points:
         check_contact_points(points, field_prefix="contacts")
     ContactPoint.objects.bulk_create(points)
+    # Without a case it has no pairs yet, but its phones and reading count for other customers' (shared values, blocks).
+    refresh_duplicates(company.pk, [customer.pk])
     record_event(company_id=company.pk, actor=acting_user, verb="create", instance=customer, after=snapshot(customer), run_id=run_id)
     return customer
 
@@ -420,6 +423,7 @@ def _trash_case(*, case: Case, acting_user, run_id: int | None = None) -> bool:
     if not updated:
         return False
     case.refresh_from_db(fields=["deleted_at", "updated_at"])
+    refresh_duplicates(case.company_id, [case.customer_id])
     record_event(company_id=case.company_id, actor=acting_user, verb="trash", instance=case, after={"deleted_at": case.deleted_at.isoformat()}, run_id=run_id)
     return True
 
@@ -442,6 +446,7 @@ def _restore_case(*, case: Case, acting_user) -> bool:
     Customer.objects.for_company(case.company_id).filter(pk=case.customer_id, deleted_at__isnull=False, merged_into__isnull=True).update(
         deleted_at=None)
     case.refresh_from_db(fields=["deleted_at"])
+    refresh_duplicates(case.company_id, [case.customer_id])
     record_event(company_id=case.company_id, actor=acting_user, verb="restore", instance=case)
     return True
 
@@ -463,6 +468,7 @@ def _trash_customer(*, customer: Customer, acting_user, run_id: int | None = Non
     case_ids = list(Case.objects.for_company(customer.company_id).filter(customer=customer, deleted_at__isnull=True).values_list("pk", flat=True))
     Case.objects.for_company(customer.company_id).filter(pk__in=case_ids).update(deleted_at=now)
     customer.refresh_from_db(fields=["deleted_at"])
+    refresh_duplicates(customer.company_id, [customer.pk])
     record_event(company_id=customer.company_id, actor=acting_user, verb="trash", instance=customer, after={"cases": case_ids}, run_id=run_id)
     return len(case_ids)
 
@@ -484,6 +490,7 @@ def _restore_customer(*, customer: Customer, acting_user) -> int:
     restored = Case.objects.for_company(customer.company_id).filter(customer=customer, deleted_at=trashed_at, merged_into__isnull=True).update(
         deleted_at=None)
     customer.refresh_from_db(fields=["deleted_at"])
+    refresh_duplicates(customer.company_id, [customer.pk])
     record_event(company_id=customer.company_id, actor=acting_user, verb="restore", instance=customer, after={"cases": restored})
     return restored
 
@@ -494,9 +501,12 @@ def do_purge_trash(*, company, now=None) -> tuple[int, int]:
     Cases and customers merged away (名寄せ) are not in the trash: they stay for the merge's undo and audit."""
     cutoff = (now or timezone.now()) - timezone.timedelta(days=settings.TRASH_RETENTION_DAYS)
     cases = Case.objects.for_company(company).filter(deleted_at__lt=cutoff, merged_into__isnull=True)
-    case_ids = list(cases.values_list("pk", flat=True))
+    case_customers = dict(cases.values_list("pk", "customer_id"))
+    case_ids = list(case_customers)
     for chunk_start in range(0, len(case_ids), 500):
         Case.objects.for_company(company).filter(pk__in=case_ids[chunk_start:chunk_start + 500]).delete()
+    # Trashed cases had no candidate rows already; this keeps the flags of their partners right all the same.
+    refresh_duplicates(company.pk, set(case_customers.values()))
     customers = Customer.objects.for_company(company).filter(deleted_at__lt=cutoff, merged_into__isnull=True).exclude(cases__isnull=False)
     _total, deleted_by_model = customers.delete()
     customer_count = deleted_by_model.get(Customer._meta.label, 0)
@@ -877,6 +887,8 @@ def do_update_desired_conditions(*, case: Case, changes: dict, acting_user, read
     return True
 
 
+# The customer details the fuzzy 名寄せ rules read (crm.duplicates.PERSON_FIELDS, through name and reading).
+DUPLICATE_MATCHED_FIELDS = ("kind", "name", "kana", "birth_date", "postal_code", "prefecture", "city", "street", "building")
 CUSTOMER_EDITABLE_FIELDS = (
     "kind", "name", "kana", "gender", "birth_date", "postal_code", "prefecture", "city", "street", "building", "employer",
     "annual_income", "household_size", "homepage", "is_unsubscribed",
@@ -904,10 +916,13 @@ def do_update_customer(*, customer: Customer, changes: dict, acting_user, read_v
     if not changed:
         return False
     before = snapshot(customer, changed)
+    blocks_before = duplicate_block_values(customer)
     for name in changed:
         setattr(customer, name, changes[name])
     customer.name_key, customer.kana_key = customer_keys(customer.kind, customer.name, customer.kana)
     customer.save(update_fields=[*changed, "name_key", "kana_key", "updated_at"])
+    if set(changed) & set(DUPLICATE_MATCHED_FIELDS):
+        refresh_duplicates(customer.company_id, [customer.pk], blocks=blocks_before)
     record_event(company_id=customer.company_id, actor=acting_user, verb="update", instance=customer, before=before,
                  after=snapshot(customer, changed))
     return True
@@ -1082,6 +1097,7 @@ def _bulk_trash_cases(actor, cases: list[Case]) -> int:
         return 0
     now = timezone.now()
     Case.objects.for_company(actor.company_id).filter(pk__in=[case.pk for case in cases], deleted_at__isnull=True).update(deleted_at=now)
+    refresh_duplicates(actor.company_id, {case.customer_id for case in cases})
     bulk_record_events([
         audit_event(company_id=actor.company_id, actor=actor.user, verb="trash", instance=case, after={"deleted_at": now.isoformat()})
         for case in cases
@@ -1295,6 +1311,7 @@ def do_save_contact(*, customer: Customer, contact: Contact | None, data: Contac
     if after == before:
         return contact
     customer.save(update_fields=["updated_at"])
+    refresh_duplicates(customer.company_id, [customer.pk], values={point.normalized for point in existing.values()})
     record_event(company_id=customer.company_id, actor=acting_user, verb="update", instance=customer,
                  before={"contacts": [before] if before else []}, after={"contacts": [after]})
     return contact
@@ -1312,6 +1329,7 @@ def do_remove_contact(*, customer: Customer, contact: Contact, acting_user, read
     before = contact_state(contact, list(ContactPoint.objects.for_company(customer.company_id).filter(contact=contact).order_by("position", "pk")))
     contact.delete()
     customer.save(update_fields=["updated_at"])
+    refresh_duplicates(customer.company_id, [customer.pk], values={point["normalized"] for point in before["points"]})
     record_event(company_id=customer.company_id, actor=acting_user, verb="update", instance=customer,
                  before={"contacts": [before]}, after={"contacts": []})
 

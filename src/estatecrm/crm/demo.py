@@ -42,6 +42,7 @@ from estatecrm.crm.choices import (
 from estatecrm.crm.contact_points import build_contact_point
 from estatecrm.crm.demo_listings import AREAS as LISTING_AREAS
 from estatecrm.crm.demo_listings import load_demo_listings, plant_demo_matches
+from estatecrm.crm.duplicates import refresh_company as refresh_duplicate_company
 from estatecrm.crm.link_numbers import allocate_link_numbers
 from estatecrm.crm.models import (
     Activity,
@@ -353,6 +354,8 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
     for case, number in zip(cases, allocate_case_numbers(company.pk, len(cases)), strict=True):
         case.number = number
     Case.objects.bulk_create(cases, batch_size=1000)
+    # A new company written in bulk: its 名寄せ candidates (the planted duplicates) in one full computation.
+    refresh_duplicate_company(company.pk)
     case_tags, case_assignees, desired, activities, introductions = [], [], [], [], []
     for case in cases:
         for position, tag in enumerate(rng.sample(tags, rng.randint(0, 3))):

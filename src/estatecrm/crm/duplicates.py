@@ -18,7 +18,13 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q
 
-from estatecrm.crm.choices import EXACT_DUPLICATE_RULES, ContactPointKind, DuplicateRule, SharedValueMarking
+from estatecrm.crm.choices import (
+    EXACT_DUPLICATE_RULES,
+    FUZZY_DUPLICATE_RULES,
+    ContactPointKind,
+    DuplicateRule,
+    SharedValueMarking,
+)
 from estatecrm.crm.models import (
     Case,
     ContactPoint,
@@ -28,6 +34,7 @@ from estatecrm.crm.models import (
     DuplicateSettings,
     SharedContactValue,
 )
+from estatecrm.normalize import similarity
 
 # Rows written per INSERT (SQLite's bound-parameter limit is 32,766: 6 columns each).
 INSERT_BATCH = 2000
@@ -133,7 +140,10 @@ def exact_matches(company_id: int, customer_ids: Collection[int]) -> list[Custom
                 continue
             low, high = sorted((customer_id, other))
             rule = rule_by_value[normalized]
-            matches.setdefault((low, high, rule), CustomerMatch(low, high, rule, 1.0, normalized))
+            known = matches.get((low, high, rule))
+            # Two values in common: the smallest is the key, whatever order the rows came in (as exact_matches_all).
+            if known is None or normalized < known.key:
+                matches[(low, high, rule)] = CustomerMatch(low, high, rule, 1.0, normalized)
     return sorted(matches.values(), key=lambda match: (match.customer_a, match.customer_b, match.rule, match.key))
 
 
@@ -230,15 +240,254 @@ def cases_of_customers(company_id: int, customer_ids: Collection[int]) -> list[i
     return found
 
 
-def refresh_customers(company_id: int, customer_ids: Collection[int], *, rules: Collection[str] | None = None) -> set[int]:
+def refresh_customers(company_id: int, customer_ids: Collection[int], *, rules: Collection[str] | None = None,
+                      values: Collection[str] = (), blocks: Collection[tuple[str, object]] = ()) -> set[int]:
     """Recompute the candidates touching the cases of these customers (call it inside the writer's transaction,
-    after the write; ids of trashed, merged or deleted customers are fine). Returns the case ids whose rows changed."""
+    after the write; ids of trashed, merged or deleted customers are fine). Returns the case ids whose rows changed.
+
+    A write can also change pairs of OTHER customers: the 5th holder of a switchboard number makes it shared
+    (the pairs among the first four go), a trashed holder can bring them back; likewise a reading or postal
+    code block growing past similarity.MAX_BLOCK_SIZE or shrinking back. The holders of such values (of these
+    customers' phones, e-mails and block values, and of `values`, the normalized phones and e-mails the write
+    removed, and `blocks`, the (block field, value) pairs it changed away from) are refreshed too, whenever the
+    write may have moved the value across the threshold. The result is exactly what a full computation over the
+    company (`refresh_company`) stores for the pairs touching these customers."""
     customer_ids = set(customer_ids)
-    if not customer_ids:
+    if not customer_ids and not values and not blocks:
         return set()
+    settings = duplicate_settings(company_id)
     all_rules = set(DuplicateRule.values) if rules is None else set(rules)
-    active = enabled_rules(company_id, all_rules)
-    matches = exact_matches(company_id, customer_ids) if set(active) & set(EXACT_DUPLICATE_RULES) else []
+    active = [rule for rule in DuplicateRule.values if rule in all_rules and rule in settings.enabled_rules]
+    exact = [rule for rule in active if rule in EXACT_DUPLICATE_RULES]
+    fuzzy = [rule for rule in active if rule in FUZZY_DUPLICATE_RULES]
+    affected = set(customer_ids)
+    if exact:
+        affected |= shared_flip_holders(company_id, customer_ids, values, threshold=settings.shared_threshold)
+    if fuzzy:
+        affected |= block_flip_members(company_id, customer_ids, blocks, rules=fuzzy)
+    matches = exact_matches(company_id, affected) if exact else []
+    matches += fuzzy_matches(company_id, affected, rules=fuzzy, min_score=settings.fuzzy_min_score)
     pairs = [pair for pair in case_pairs(company_id, matches) if pair.rule in active]
     # Rules that are off lose their rows too.
-    return replace_pairs(company_id, pairs=pairs, rules=all_rules, case_ids=cases_of_customers(company_id, customer_ids))
+    return replace_pairs(company_id, pairs=pairs, rules=all_rules, case_ids=cases_of_customers(company_id, affected))
+
+
+def refresh_values(company_id: int, values: Collection[str]) -> set[int]:
+    """After an admin marked these normalized phones or e-mails shared or personal (or cleared the marking):
+    recompute the exact candidates of every live holder. Returns the case ids whose rows changed."""
+    holders = value_holders(company_id, values)
+    return refresh_customers(company_id, holders, rules=EXACT_DUPLICATE_RULES) if holders else set()
+
+
+def refresh_company(company_id: int, *, rules: Collection[str] | None = None) -> set[int]:
+    """Recompute every candidate of the company from scratch (after its 名寄せ settings changed: rules on or off,
+    the shared threshold, the lowest score; or once for data written before candidates were kept): the exact
+    rules as one GROUP BY over the (company, normalized, customer) index, the fuzzy rules block by block.
+    Writes only the difference; the flags follow. Returns the case ids whose rows or flag changed."""
+    settings = duplicate_settings(company_id)
+    all_rules = set(DuplicateRule.values) if rules is None else set(rules)
+    active = [rule for rule in DuplicateRule.values if rule in all_rules and rule in settings.enabled_rules]
+    matches = exact_matches_all(company_id, threshold=settings.shared_threshold) if set(active) & set(EXACT_DUPLICATE_RULES) else []
+    fuzzy = [rule for rule in active if rule in FUZZY_DUPLICATE_RULES]
+    if fuzzy:
+        records = [person_record(row) for row in live_customers(company_id).values(*PERSON_FIELDS).iterator(chunk_size=2000)]
+        matches += [CustomerMatch(match.id_a, match.id_b, match.rule, match.score, match.key)
+                    for match in similarity.find_matches(records, rules=fuzzy, min_score=settings.fuzzy_min_score)]
+    pairs = [pair for pair in case_pairs(company_id, matches) if pair.rule in active]
+    changed = replace_pairs(company_id, pairs=pairs, rules=all_rules, case_ids=None)
+    # Flags set by other means (data brought in before the rows were kept) follow the rows too.
+    flagged = set(Case.objects.for_company(company_id).filter(has_duplicates=True).values_list("pk", flat=True))
+    refresh_flags(company_id, flagged - changed)
+    return changed | flagged
+
+
+# ---------------------------------------------------------------------------------------------
+# Fuzzy rules (normalize/similarity.py): the records as the database holds them
+
+# What the fuzzy rules read of a customer: `person_record(row)` of `live_customers(...).values(*PERSON_FIELDS)`.
+PERSON_FIELDS = ("pk", "name_key", "kana_key", "birth_date", "postal_code", "prefecture", "city", "street", "building")
+
+
+def person_address(prefecture: str, city: str, street: str, building: str) -> str:
+    """The address the fuzzy rules compare: the stored parts, trimmed, joined without separators."""
+    return "".join(part.strip() for part in (prefecture, city, street, building) if part)
+
+
+def person_record(row: dict) -> similarity.PersonRecord:
+    """A customer's PersonRecord from its PERSON_FIELDS. Block fields keep the column's value as stored (the
+    postal code `NNN-NNNN`): a block is exactly the customers with one value of an indexed column."""
+    return similarity.PersonRecord(
+        id=row["pk"], name_key=row["name_key"], kana_key=row["kana_key"], birth_date=row["birth_date"], postal_code=row["postal_code"],
+        address=person_address(row["prefecture"], row["city"], row["street"], row["building"]))
+
+
+def block_values(customer: Customer) -> list[tuple[str, object]]:
+    """The (block field, value) pairs of a customer as loaded: what an edit passes as `blocks` to refresh_customers."""
+    return [(field, getattr(customer, field)) for field in similarity.BLOCKS]
+
+
+def block_sizes(company_id: int, field: str, values: Collection) -> dict[object, int]:
+    """Live customers per value of a block field (one GROUP BY per chunk over the field's index)."""
+    values = sorted({value for value in values if value not in ("", None)})
+    sizes: dict[object, int] = {}
+    for start in range(0, len(values), ID_CHUNK):
+        sizes.update(live_customers(company_id).filter(**{f"{field}__in": values[start:start + ID_CHUNK]}).order_by()
+                     .values_list(field).annotate(customers=Count("pk")).values_list(field, "customers"))
+    return sizes
+
+
+def block_members(company_id: int, field: str, values: Collection) -> dict[object, list[similarity.PersonRecord]]:
+    """The live customers of these blocks as PersonRecords, by block value."""
+    values = sorted(values)
+    members: dict[object, list[similarity.PersonRecord]] = {}
+    for start in range(0, len(values), ID_CHUNK):
+        for row in live_customers(company_id).filter(**{f"{field}__in": values[start:start + ID_CHUNK]}).values(*PERSON_FIELDS):
+            record = person_record(row)
+            members.setdefault(getattr(record, field), []).append(record)
+    return members
+
+
+def fuzzy_matches(company_id: int, customer_ids: Collection[int], *, rules: Collection[str], min_score: float) -> list[CustomerMatch]:
+    """The fuzzy matches of `rules` touching these customers (the live ones): for each block field, the blocks of
+    their values with their live members (a block of more than MAX_BLOCK_SIZE customers is skipped, as
+    similarity.find_matches skips it), compared block by block: exactly the full scan's pairs touching them."""
+    rules = [rule for rule in rules if rule in FUZZY_DUPLICATE_RULES]
+    ids = sorted(set(customer_ids))
+    if not rules or not ids:
+        return []
+    own: list[similarity.PersonRecord] = []
+    for start in range(0, len(ids), ID_CHUNK):
+        own.extend(map(person_record, live_customers(company_id).filter(pk__in=ids[start:start + ID_CHUNK]).values(*PERSON_FIELDS)))
+    best: dict[tuple[int, int, str], CustomerMatch] = {}
+    for field, block_rules in similarity.BLOCKS.items():
+        field_rules = [rule for rule in block_rules if rule in rules]
+        if not field_rules:
+            continue
+        sizes = block_sizes(company_id, field, {getattr(record, field) for record in own})
+        kept = [value for value, size in sizes.items() if 2 <= size <= similarity.MAX_BLOCK_SIZE]
+        # Block by block: within one block every pair shares this field, whatever other blocks find_matches forms.
+        for members in block_members(company_id, field, kept).values():
+            for match in similarity.find_matches(members, rules=field_rules, min_score=min_score, only_ids=ids):
+                known = best.get((match.id_a, match.id_b, match.rule))
+                if known is None or match.score > known.score:
+                    best[(match.id_a, match.id_b, match.rule)] = CustomerMatch(match.id_a, match.id_b, match.rule, match.score, match.key)
+    return sorted(best.values(), key=lambda match: (match.customer_a, match.customer_b, match.rule))
+
+
+# ---------------------------------------------------------------------------------------------
+# Values crossing a threshold change the pairs of other customers
+
+
+def value_holders(company_id: int, values: Collection[str]) -> set[int]:
+    """The live customers holding one of these normalized phones or e-mails."""
+    values = sorted({value for value in values if value})
+    holders: set[int] = set()
+    for start in range(0, len(values), ID_CHUNK):
+        holders.update(ContactPoint.objects.for_company(company_id).filter(normalized__in=values[start:start + ID_CHUNK])
+                       .filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
+                       .values_list("customer_id", flat=True).distinct())
+    return holders
+
+
+def _liveness(company_id: int, customer_ids: Collection[int]) -> set[int]:
+    ids = sorted(set(customer_ids))
+    live: set[int] = set()
+    for start in range(0, len(ids), ID_CHUNK):
+        live.update(live_customers(company_id).filter(pk__in=ids[start:start + ID_CHUNK]).values_list("pk", flat=True))
+    return live
+
+
+def _may_have_flipped(count: int, *, limit: int, written_live: int, written_gone: int, removed: bool) -> bool:
+    """Whether a value now held by `count` live customers may have been on the other side of `limit` (at or above
+    it: shared / oversized) before this write, which added at most `written_live` of them and took away
+    `written_gone` (customers trashed or merged away) plus, when `removed`, any number."""
+    if count >= limit:
+        return count - written_live < limit
+    return removed or count + written_gone >= limit
+
+
+def shared_flip_holders(company_id: int, customer_ids: Collection[int], removed: Collection[str], *, threshold: int) -> set[int]:
+    """The live holders of the phones and e-mails (of these customers, and `removed`) that this write may have made
+    shared or no longer shared by the threshold (a value an admin marked keeps its marking: no flip)."""
+    ids = sorted(set(customer_ids))
+    held: list[tuple[int, str]] = []
+    for start in range(0, len(ids), ID_CHUNK):
+        held.extend(ContactPoint.objects.for_company(company_id).filter(customer_id__in=ids[start:start + ID_CHUNK]).exclude(normalized="")
+                    .values_list("customer_id", "normalized").distinct())
+    values = {value for _customer, value in held} | {value for value in removed if value}
+    if not values:
+        return set()
+    marked = set()
+    counts: dict[str, int] = {}
+    value_list = sorted(values)
+    for start in range(0, len(value_list), ID_CHUNK):
+        chunk = value_list[start:start + ID_CHUNK]
+        marked.update(SharedContactValue.objects.for_company(company_id).filter(normalized__in=chunk).values_list("normalized", flat=True))
+        counts.update(ContactPoint.objects.for_company(company_id).filter(normalized__in=chunk)
+                      .filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
+                      .values("normalized").annotate(customers=Count("customer_id", distinct=True)).values_list("normalized", "customers"))
+    live = _liveness(company_id, {customer for customer, _value in held})
+    written_live: dict[str, int] = {}
+    written_gone: dict[str, int] = {}
+    for customer, value in held:
+        tally = written_live if customer in live else written_gone
+        tally[value] = tally.get(value, 0) + 1
+    flipped = [value for value in values - marked if counts.get(value, 0) >= 2 and _may_have_flipped(
+        counts[value], limit=threshold, written_live=written_live.get(value, 0), written_gone=written_gone.get(value, 0),
+        removed=value in removed)]
+    return value_holders(company_id, flipped) if flipped else set()
+
+
+def block_flip_members(company_id: int, customer_ids: Collection[int], changed: Collection[tuple[str, object]], *,
+                       rules: Collection[str]) -> set[int]:
+    """The live members of the blocks (of these customers' block values, and `changed`: (field, value) the write
+    changed away from) that this write may have moved across similarity.MAX_BLOCK_SIZE."""
+    fields = [field for field, block_rules in similarity.BLOCKS.items() if set(block_rules) & set(rules)]
+    ids = sorted(set(customer_ids))
+    if not fields or (not ids and not changed):
+        return set()
+    rows: list[dict] = []
+    for start in range(0, len(ids), ID_CHUNK):
+        rows.extend(Customer.objects.for_company(company_id).filter(pk__in=ids[start:start + ID_CHUNK]).values("pk", "deleted_at", *fields))
+    limit = similarity.MAX_BLOCK_SIZE + 1
+    members: set[int] = set()
+    for field in fields:
+        removed = {value for changed_field, value in changed if changed_field == field and value not in ("", None)}
+        written_live: dict[object, int] = {}
+        written_gone: dict[object, int] = {}
+        for row in rows:
+            if row[field] not in ("", None):
+                tally = written_live if row["deleted_at"] is None else written_gone
+                tally[row[field]] = tally.get(row[field], 0) + 1
+        sizes = block_sizes(company_id, field, set(written_live) | set(written_gone) | removed)
+        flipped = [value for value, size in sizes.items() if size >= 2 and _may_have_flipped(
+            size, limit=limit, written_live=written_live.get(value, 0), written_gone=written_gone.get(value, 0), removed=value in removed)]
+        for start in range(0, len(flipped), ID_CHUNK):
+            members.update(live_customers(company_id).filter(**{f"{field}__in": flipped[start:start + ID_CHUNK]}).values_list("pk", flat=True))
+    return members
+
+
+def exact_matches_all(company_id: int, *, threshold: int) -> list[CustomerMatch]:
+    """Every exact match of the company as set work: the values held by two or more live customers (one GROUP BY
+    over the (company, normalized, customer) index), less the shared ones, then their holders."""
+    held = (ContactPoint.objects.for_company(company_id).exclude(normalized="")
+            .filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
+            .values("normalized").annotate(customers=Count("customer_id", distinct=True)).filter(customers__gte=2)
+            .values_list("normalized", "customers"))
+    markings = dict(SharedContactValue.objects.for_company(company_id).values_list("normalized", "marking"))
+    values = sorted(value for value, customers in held
+                    if markings.get(value) != SharedValueMarking.SHARED and (customers < threshold or markings.get(value) == SharedValueMarking.PERSONAL))
+    holders: dict[str, dict[int, str]] = {}
+    for start in range(0, len(values), ID_CHUNK):
+        rows = (ContactPoint.objects.for_company(company_id).filter(normalized__in=values[start:start + ID_CHUNK])
+                .filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
+                .values_list("normalized", "customer_id", "kind"))
+        for value, customer_id, kind in rows:
+            holders.setdefault(value, {}).setdefault(customer_id, rule_of_point_kind(kind))
+    matches: dict[tuple[int, int, str], CustomerMatch] = {}
+    for value in values:
+        customers = sorted(holders.get(value, {}).items())
+        for index, (low, rule) in enumerate(customers):
+            for high, _rule in customers[index + 1:]:
+                matches.setdefault((low, high, rule), CustomerMatch(low, high, rule, 1.0, value))
+    return sorted(matches.values(), key=lambda match: (match.customer_a, match.customer_b, match.rule, match.key))

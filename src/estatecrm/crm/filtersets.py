@@ -17,7 +17,7 @@ import json
 import re
 from dataclasses import dataclass, field, fields
 
-from django.db.models import Count, Exists, F, Lookup, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Lookup, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -190,20 +190,9 @@ def _text_match(company_id: int, text: str) -> Q:
 
 
 def duplicate_candidates_q(company_id: int) -> Q:
-    """Cases whose customer shares a normalized phone or e-mail with another customer of the company."""
-    others = ContactPoint.objects.unscoped().filter(company_id=company_id, normalized=OuterRef("normalized")).exclude(
-        customer_id=OuterRef("customer_id"))
-    shared = ContactPoint.objects.unscoped().filter(company_id=company_id, customer_id=OuterRef("customer_id")).exclude(
-        normalized="").filter(Exists(others))
-    return Q(Exists(shared))
-
-
-def duplicate_customers_subquery(company_id: int) -> QuerySet:
-    """Ids of customers that share a normalized phone or e-mail with another customer, as one set
-    query over the (company, normalized, customer) index: what counting a whole company needs."""
-    shared = (ContactPoint.objects.unscoped().filter(company_id=company_id).exclude(normalized="").values("normalized")
-              .annotate(customers=Count("customer_id", distinct=True)).filter(customers__gt=1).values("normalized"))
-    return ContactPoint.objects.unscoped().filter(company_id=company_id, normalized__in=shared).values("customer_id")
+    """Cases that are 名寄せ candidates: flagged by crm.duplicates (a live case with at least one candidate row; a
+    trashed or merged case, or a case of a trashed customer, never is), read from the partial index case_duplicates_idx."""
+    return Q(has_duplicates=True)
 
 
 class InConstants(Lookup):
@@ -275,8 +264,8 @@ def view_counts(actor: Actor) -> dict[str, int]:
 
 
 def duplicate_count(actor: Actor) -> int:
-    """The 名寄せ候補あり count: one GROUP BY over every phone and e-mail of the company (cache it)."""
-    cases = _live_cases(actor).filter(customer_id__in=duplicate_customers_subquery(actor.company_id))
+    """The 名寄せ候補あり count, equal to its view's list: the flagged live cases (index case_duplicates_idx)."""
+    cases = _live_cases(actor).filter(duplicate_candidates_q(actor.company_id))
     return _without_unsubscribed(cases, actor.company_id)
 
 

@@ -9,7 +9,7 @@ unknown (404 in the path, 422 on the field in a body or query), whatever the rea
 
 import datetime
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -17,22 +17,21 @@ from ninja import Field, Query, Router, Schema, Status
 from estatecrm.core.errors import ApplicationError, Conflict, NotFound
 from estatecrm.core.ids import PathId
 from estatecrm.core.pagination import InvalidInput, keyset_page
-from estatecrm.crm.choices import ContactPointKind, DuplicateRule, SharedValueMarking
-from estatecrm.crm.duplicates import duplicate_settings, shared_values
+from estatecrm.crm.choices import DuplicateRule
+from estatecrm.crm.duplicates import duplicate_settings
 from estatecrm.crm.models import (
     Case,
     ContactPoint,
-    Customer,
     DuplicateCandidate,
     DuplicateDismissal,
-    SharedContactValue,
 )
 from estatecrm.crm.selectors import visible_cases
 from estatecrm.dedup import actions, error_codes, schemas
 from estatecrm.dedup.choices import MERGE_UNDO_DAYS
 from estatecrm.dedup.merge import MergeRequest, do_merge_cases, do_undo_merge
 from estatecrm.dedup.models import Merge, MergeCase
-from estatecrm.normalize import format_phone
+from estatecrm.dedup.selectors import access_dismissal, access_merge, shared_value_rows, visible_merges
+from estatecrm.normalize import format_national
 from estatecrm.tenancy.permissions import require
 from estatecrm.tenancy.selectors import Actor, actor_for
 
@@ -94,36 +93,31 @@ def list_candidates(request, query: Query[CandidateQuery]):
 @router.post("/dedup/dismissals", response={201: schemas.DismissalOut, 200: schemas.DismissalOut})
 def dismiss_pair(request, payload: schemas.PairIn):
     """「別人」: these two cases are not the same person; the pair stops being a candidate for every rule, for
-    good. 201 when this call dismissed it, 200 when it was already dismissed (nothing changes)."""
+    good. 201 when this call dismissed it, 200 when it was already dismissed (nothing changes). 403 names the
+    cases the caller may not edit (as for a merge)."""
     actor = acting(request)
     require(actor, "dedup")
+    if payload.case_a_id == payload.case_b_id:
+        raise InvalidInput("invalid", _("The request is not valid."), fields={"case_b_id": [_("Choose two different cases.")]})
     low, high = sorted((payload.case_a_id, payload.case_b_id))
     known = DuplicateDismissal.objects.for_company(actor.company_id).filter(case_a_id=low, case_b_id=high).exists()
-    dismissal = dismissal_or_422(actions.do_dismiss_pair, actor, payload.case_a_id, payload.case_b_id)
+    try:
+        dismissal = actions.do_dismiss_pair(company_id=actor.company_id, acting_user=actor.user, case_x=low, case_y=high)
+    except NotFound:
+        # A case the caller does not see is an unknown value of the body (never revealing it).
+        raise InvalidInput("invalid", _("The request is not valid."),
+                           fields={"case_a_id": [_("Unknown value.")], "case_b_id": [_("Unknown value.")]}) from None
     return Status(200 if known else 201, dismissal)
 
 
-class PairQuery(Schema):
-    case_a_id: int = Field(..., ge=1)
-    case_b_id: int = Field(..., ge=1)
-
-
-@router.delete("/dedup/dismissals", response={204: None})
-def undismiss_pair(request, query: Query[PairQuery]):
-    """Take back a 「別人」: the pair is a candidate again wherever a rule finds it. 400 `not_dismissed` when it was not."""
+@router.delete("/dedup/dismissals/{dismissal_id}", response={204: None})
+def undo_dismissal(request, dismissal_id: PathId):
+    """Take back a 「別人」: the pair is a candidate again wherever a rule finds it (recomputed at once)."""
     actor = acting(request)
     require(actor, "dedup")
-    dismissal_or_422(actions.do_undismiss_pair, actor, query.case_a_id, query.case_b_id)
+    access_dismissal(actor, dismissal_id)
+    actions.do_undo_dismissal(company_id=actor.company_id, acting_user=actor.user, dismissal_id=dismissal_id)
     return Status(204, None)
-
-
-def dismissal_or_422(action, actor: Actor, case_a_id: int, case_b_id: int):
-    """Run a dismissal action; a case the caller does not see is an unknown value of the body (never revealing it)."""
-    try:
-        return action(acting_user=actor.user, case_a_id=case_a_id, case_b_id=case_b_id)
-    except NotFound:
-        raise InvalidInput("invalid", _("The request is not valid."),
-                           fields={"case_a_id": [_("Unknown value.")], "case_b_id": [_("Unknown value.")]}) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,19 +139,6 @@ def merged_ids(company_id: int, merge_ids: list[int]) -> dict[int, list[int]]:
             "merge_id", "case_id"):
         found[merge_id].append(case_id)
     return found
-
-
-def visible_merges(actor: Actor):
-    """Merges whose survivor the caller sees (also when it was trashed or merged again since)."""
-    return Merge.objects.for_company(actor.company_id).filter(
-        survivor__in=visible_cases(actor=actor, include_trashed=True, include_merged=True).values("pk"))
-
-
-def access_merge(actor: Actor, merge_id: int) -> Merge:
-    merge = visible_merges(actor).filter(pk=merge_id).first()
-    if merge is None:
-        raise NotFound()
-    return merge
 
 
 def detail(actor: Actor, merge_id: int) -> dict:
@@ -212,7 +193,7 @@ def list_merges(request, query: Query[MergeQuery]):
     """名寄せ履歴: the merges whose survivor the caller sees, newest first, keyset pages."""
     actor = acting(request)
     require(actor, "dedup")
-    merges = visible_merges(actor)
+    merges = visible_merges(actor=actor)
     if query.case_id is not None:
         merges = merges.filter(Q(survivor_id=query.case_id) | Exists(
             MergeCase.objects.for_company(actor.company_id).filter(merge_id=OuterRef("pk"), case_id=query.case_id)))
@@ -252,33 +233,19 @@ class SharedValueQuery(Schema):
     limit: int = Field(100, ge=1, le=MAX_SHARED_VALUES)
 
 
-def display_of(value: str) -> str:
-    return value if "@" in value else format_phone(value)
+def shared_value_out(row) -> dict:
+    return {"value": row.normalized, "display": row.shown, "kind": row.kind, "customers": row.customers, "marking": row.marking or None,
+            "note": row.note, "is_shared": row.is_shared}
 
 
 @router.get("/dedup/shared-values", response=list[schemas.SharedValueOut])
 def list_shared_values(request, query: Query[SharedValueQuery]):
     """Phones and e-mails held by the threshold's number of live customers or more, and every value an
-    administrator marked, most held first."""
+    administrator marked, most held first (the shared numbers page's list)."""
     actor = acting(request)
     require(actor, "dedup_shared")
-    threshold = duplicate_settings(actor.company_id).shared_threshold
-    live = Customer.objects.for_company(actor.company_id).filter(deleted_at__isnull=True, pk=OuterRef("customer_id"))
-    points = ContactPoint.objects.for_company(actor.company_id).exclude(normalized="").filter(Exists(live))
-    held = dict(points.values("normalized").annotate(customers=Count("customer_id", distinct=True)).filter(customers__gte=threshold)
-                .order_by("-customers", "normalized").values_list("normalized", "customers")[:query.limit])
-    markings = {row.normalized: row for row in SharedContactValue.objects.for_company(actor.company_id)}
-    missing = sorted(set(markings) - set(held))
-    if missing:
-        held.update(points.filter(normalized__in=missing).values("normalized").annotate(customers=Count("customer_id", distinct=True))
-                    .values_list("normalized", "customers"))
-    shared = shared_values(actor.company_id, set(held) | set(markings))
-    values = sorted(set(held) | set(markings), key=lambda value: (-held.get(value, 0), value))[:query.limit]
-    return [{
-        "value": value, "display": display_of(value), "kind": ContactPointKind.EMAIL.value if "@" in value else "phone",
-        "customers": held.get(value, 0), "marking": markings[value].marking if value in markings else None,
-        "note": markings[value].note if value in markings else "", "is_shared": value in shared,
-    } for value in values]
+    rows, _threshold = shared_value_rows(actor=actor, limit=query.limit)
+    return [shared_value_out(row) for row in rows[:query.limit]]
 
 
 @router.put("/dedup/shared-values", response=schemas.SharedValueOut)
@@ -287,15 +254,21 @@ def mark_shared_value(request, payload: schemas.SharedValueIn):
     remove the marking (`marking: null`). The candidates of its holders are recomputed at once."""
     actor = acting(request)
     require(actor, "dedup_shared")
-    value = actions.normalized_contact_value(payload.value)
-    actions.do_mark_shared_value(acting_user=actor.user, normalized=value,
-                                 marking=SharedValueMarking(payload.marking).value if payload.marking else None, note=payload.note)
-    customers = (ContactPoint.objects.for_company(actor.company_id).filter(normalized=value, customer__deleted_at__isnull=True)
-                 .values("customer_id").distinct().count())
-    marking = SharedContactValue.objects.for_company(actor.company_id).filter(normalized=value).first()
-    return {"value": value, "display": display_of(value), "kind": ContactPointKind.EMAIL.value if "@" in value else "phone",
-            "customers": customers, "marking": marking.marking if marking else None, "note": marking.note if marking else "",
-            "is_shared": value in shared_values(actor.company_id, [value])}
+    actions.do_mark_shared_value(company_id=actor.company_id, acting_user=actor.user, value=payload.value,
+                                 marking=payload.marking.value if payload.marking else "", note=payload.note.strip())
+    value = actions.normalized_value(payload.value)
+    rows, _threshold = shared_value_rows(actor=actor, limit=MAX_SHARED_VALUES)
+    row = next((row for row in rows if row.normalized == value), None)
+    if row is None:
+        # Held by fewer customers than the threshold and not marked: the list leaves it out; say so all the same.
+        return {"value": value, "display": value if "@" in value else format_national(value), "kind": "email" if "@" in value else "phone",
+                "customers": held_by(actor.company_id, value), "marking": None, "note": "", "is_shared": False}
+    return shared_value_out(row)
+
+
+def held_by(company_id: int, value: str) -> int:
+    return (ContactPoint.objects.for_company(company_id).filter(normalized=value, customer__deleted_at__isnull=True)
+            .values("customer_id").distinct().count())
 
 
 def settings_out(company_id: int) -> dict:
@@ -313,9 +286,11 @@ def get_settings(request):
 
 @router.put("/dedup/settings", response=schemas.DuplicateSettingsOut)
 def put_settings(request, payload: schemas.DuplicateSettingsIn):
-    """Replace the 名寄せ settings (company administrators); the company's candidates are recomputed."""
+    """Replace the 名寄せ settings (company administrators); a change enqueues a rescan of the company's candidates
+    (dedup.tasks.scan_company_task, after the commit)."""
     actor = acting(request)
     require(actor, "dedup_settings")
-    actions.do_update_duplicate_settings(acting_user=actor.user, enabled_rules=[DuplicateRule(rule).value for rule in payload.enabled_rules],
-                                         shared_threshold=payload.shared_threshold, fuzzy_min_score=payload.fuzzy_min_score)
+    actions.do_update_duplicate_settings(company_id=actor.company_id, acting_user=actor.user, change=actions.SettingsChange(
+        enabled_rules=[DuplicateRule(rule).value for rule in payload.enabled_rules], shared_threshold=payload.shared_threshold,
+        fuzzy_min_score=payload.fuzzy_min_score))
     return settings_out(actor.company_id)

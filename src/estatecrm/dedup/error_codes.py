@@ -6,8 +6,6 @@ MERGE_LINE_UNITS = "merge_line_units"
 UNDO_ALREADY_DONE = "undo_already_done"
 UNDO_EXPIRED = "undo_expired"
 UNDO_LATER_MERGE = "undo_later_merge"
-# dismissals, shared values, settings (dedup/actions.py)
-SAME_CASE = "same_case"
-NOT_DISMISSED = "not_dismissed"
-SHARED_VALUE_INVALID = "shared_value_invalid"
-SETTINGS_INVALID = "duplicate_settings_invalid"
+
+# The pages' own actions (dedup/actions.py).
+INVALID_VALUE = "dedup_invalid_value"

@@ -85,7 +85,7 @@ class MergePage(Schema):
 class SharedValueOut(Schema):
     value: str = Field(description="The normalized phone (E.164) or e-mail")
     display: str = Field(description="As the pages show it (a Japanese phone in national format)")
-    kind: str = Field(description="phone | email")
+    kind: str = Field(description="The contact point's kind: phone | mobile | fax | email")
     customers: int = Field(description="Live customers holding it")
     marking: SharedValueMarking | None = Field(description="The administrators' word; null: the threshold decides")
     note: str

@@ -23,6 +23,7 @@ from estatecrm.crm.actions import check_customer_fields, customer_keys
 from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import ActivityDirection, ActivityKind, CaseOrigin, CaseStatus
 from estatecrm.crm.contact_points import build_contact_point
+from estatecrm.crm.duplicates import refresh_customers as refresh_duplicates
 from estatecrm.crm.link_numbers import allocate_link_numbers
 from estatecrm.crm.models import (
     Activity,
@@ -288,6 +289,13 @@ def take_prepared_batch(company, items: list, *, channel: str) -> list[str]:
         inquiries[index].customer = customer
         inquiries[index].case = case
     _insert(Case, cases)
+    # The batch's 名寄せ candidates in one refresh; the cases' flags as do_create_case reads them back for its audit event.
+    changed = refresh_duplicates(company_id, {case.customer_id for case in cases})
+    if changed:
+        flagged = set(Case.objects.for_company(company_id).filter(pk__in=[case.pk for case in cases], has_duplicates=True)
+                      .values_list("pk", flat=True))
+        for case in cases:
+            case.has_duplicates = case.pk in flagged
     desired = []
     activities = []
     for case, (index, source, data, _holder, _review, _listing) in zip(cases, plans, strict=True):

@@ -13,6 +13,8 @@ from estatecrm.audit.actions import record_event
 from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_COLUMNS, POINT_COLUMNS
 from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import CaseKind, CaseOrigin, CaseStatus, ContactPointKind, CustomerKind
+from estatecrm.crm.duplicates import block_values as duplicate_block_values
+from estatecrm.crm.duplicates import refresh_customers as refresh_duplicates
 from estatecrm.crm.link_numbers import allocate_link_numbers
 from estatecrm.crm.models import Case, Contact, ContactPoint, Customer, CustomField
 from estatecrm.leads.choices import (
@@ -166,6 +168,8 @@ class LeadImportJob(Job):
     # -- writing -------------------------------------------------------------------------------
     def write(self, batch: Batch) -> Counter:
         self.load_state()
+        self.overwritten: set[int] = set()
+        self.overwritten_blocks: list[tuple[str, object]] = []
         constants = self.constants(timezone.now())
         counts: Counter = Counter(rows=len(batch.rows))
         ledger: list[tuple] = []
@@ -245,6 +249,10 @@ class LeadImportJob(Job):
         self.fill_ledger_targets(ledger, resolved)
         self.write_contacts(resolved, constants)
         self.write_cases(new_leads, customer_ids, constants)
+        # The batch's 名寄せ candidates in one refresh: its new leads and every customer it added to or overwrote.
+        refresh_duplicates(self.company_id, {customer_id for _lead, customer_id in resolved} | set(self.overwritten),
+                           blocks=self.overwritten_blocks)
+        self.overwritten, self.overwritten_blocks = set(), []
         counts["contacts_created"] += len(resolved)
         counts["leads_created"] += len(new_leads)
         insert_rows(LedgerEntry, LEDGER_VARYING, ledger, adapted=True, constants=constants[LedgerEntry])
@@ -381,7 +389,9 @@ class LeadImportJob(Job):
         if custom != customer.custom_values:
             before["customer"]["custom_values"] = customer.custom_values
             changed["custom_values"] = custom
+        self.overwritten.add(customer_id)
         if changed:
+            self.overwritten_blocks.extend(duplicate_block_values(customer))
             for name, value in changed.items():
                 setattr(customer, name, value)
             customer.save(update_fields=[*changed, "updated_at"])
@@ -563,6 +573,12 @@ class LeadImportRevertJob(RevertJob):
         company_id, at = self.company_id, self.at
         counts: Counter = Counter(leads_trashed=0)
         created = [target_id for _row, outcome, target_id, _before in batch.rows if outcome == LedgerOutcome.CREATED and target_id]
+        updated = [target_id for _row, outcome, target_id, before in batch.rows if outcome == LedgerOutcome.UPDATED and before and target_id]
+        # What the candidates of other customers may hang on: the points removed, the reading and postal code changed back.
+        removed_values = set(ContactPoint.objects.for_company(company_id).filter(
+            pk__in=[pk for _row, outcome, _target, before in batch.rows if outcome == LedgerOutcome.UPDATED and before
+                    for pk in before.get("points", ())]).values_list("normalized", flat=True))
+        blocks = [block for customer in Customer.objects.for_company(company_id).filter(pk__in=updated) for block in duplicate_block_values(customer)] if updated else []
         if created:
             counts["leads_trashed"] = Customer.objects.for_company(company_id).filter(pk__in=created, deleted_at__isnull=True).update(deleted_at=at)
             Case.objects.for_company(company_id).filter(customer_id__in=created, deleted_at__isnull=True).update(deleted_at=at)
@@ -579,6 +595,7 @@ class LeadImportRevertJob(RevertJob):
                 Contact.objects.for_company(company_id).filter(pk__in=before["contacts"]).delete()
             # Contacts this import added to a lead it created are trashed with their lead.
             counts["leads_restored"] += 1
+        refresh_duplicates(company_id, {*created, *updated}, values=removed_values, blocks=blocks)
         return counts
 
     def before_finish(self, status: str, counts: Counter) -> None:

@@ -24,6 +24,7 @@ from estatecrm.audit.actions import record_event
 from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_COLUMNS, POINT_COLUMNS
 from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import CONTACT_KINDS, KIND_DIRECTIONS, ActivityKind, CaseOrigin, CustomerKind
+from estatecrm.crm.duplicates import refresh_customers as refresh_duplicates
 from estatecrm.crm.link_numbers import allocate_link_numbers
 from estatecrm.crm.models import (
     Activity,
@@ -401,6 +402,8 @@ class LegacyMigrationJob(Job):
         case_ids = allocate_ids(Case, len(plans))
         numbers = allocate_case_numbers(company_id, len(plans))
         self.write_cases(plans, case_ids, numbers, customer_ids, now, now_value, counts, saved_files)
+        # The batch's 名寄せ candidates in one refresh (its customers: new ones and those an earlier batch created).
+        refresh_duplicates(company_id, {customer_ids[customer_source_id] for _line, _source_id, customer_source_id, *_rest in plans})
         rows_used = [0, 0, 0, 0]
         for (line, source_id, customer_source_id, _fail, _skip, plan), case_id in zip(plans, case_ids, strict=True):
             needs_review = plan[8]

@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy
 
 from estatecrm.audit.actions import record_event
+from estatecrm.crm.duplicates import refresh_customers as refresh_duplicates
 from estatecrm.crm.models import Case, Customer
 from estatecrm.legacy.choices import CUSTOMER_SOURCE_SYSTEM, RUN_KIND, SOURCE_SYSTEM, Outcome
 from estatecrm.legacy.models import CaseOutcome
@@ -63,6 +64,9 @@ class LegacyMigrationRevertJob(RevertJob):
             source_system=CUSTOMER_SOURCE_SYSTEM, source_key__in={key for _case, key in migrated if key}, run=target,
         ).values_list("target_id", "pk"))
         counts["customers_trashed"] = self.trash_unused_customers(created)
+        # The batch's cases (and the customers that went with them) leave the 名寄せ candidates: one refresh.
+        refresh_duplicates(company_id, set(Case.objects.for_company(company_id).filter(
+            pk__in=[case_id for case_id, _key in migrated]).values_list("customer_id", flat=True)) | set(created))
         return counts
 
     def trash_unused_customers(self, created: dict[int, int]) -> int:
@@ -89,6 +93,7 @@ class LegacyMigrationRevertJob(RevertJob):
         left = dict(LedgerEntry.objects.for_company(company_id).filter(run=target, source_system=CUSTOMER_SOURCE_SYSTEM)
                     .exclude(Exists(in_use)).values_list("target_id", "pk"))
         counts["customers_trashed"] += self.trash_unused_customers(left)
+        refresh_duplicates(company_id, set(left))
         user = self.run.created_by
         Run.objects.for_company(company_id).filter(pk=target.pk).update(status=RunStatus.REVERTED, reverted_at=self.at, reverted_by=user)
         record_event(company_id=company_id, actor=user, verb="revert", instance=target, after=dict(counts), run_id=target.pk)

@@ -6,7 +6,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from estatecrm.config.tests.routes import Roles
-from estatecrm.config.tests.test_isolation import CompanyA, make_merge
+from estatecrm.config.tests.test_isolation import CompanyA
 from estatecrm.core import testing
 from estatecrm.core.scope import company_scope
 from estatecrm.crm import actions as crm_actions
@@ -66,12 +66,16 @@ def roles(company, org, company_admin, agent):
     inquiry = Inquiry.objects.create(company=company, channel="eml", status="unmatched", received_at=timezone.now(), sender="a@example.jp",
                                      subject="反響A", message_id="a@example.jp",
                                      raw=b"From: a@example.jp\r\nSubject: a\r\nMessage-ID: <a@example.jp>\r\n\r\na\r\n")
+    from estatecrm.dedup.tests.page_factories import dedup_objects
+
+    dismissal, merge = dedup_objects(company, org["SBY"], case, agent)
     objects = CompanyA({
+        "dismissal": dismissal, "merge": merge,
         "company": company, "case": case, "customer": case.customer, "visit": visit, "attachment": attachment, "listing": listing,
         "photo": photo, "introduction": introduction, "unit": org["SBY"], "user": subject, "membership": Membership.objects.for_company(company).get(user=subject),
         "workgroup": workgroup, "rank": rank, "tag": tag, "sub_status": sub_status, "custom_field": custom_field,
         "project": project, "run": run, "legacy_run": legacy_run, "entry": entry, "saved_mapping": saved_mapping,
-        "tokens": tokens, "token": None, "source": source, "inquiry": inquiry, "merge": make_merge(company, case),
+        "tokens": tokens, "token": None, "source": source, "inquiry": inquiry,
     })
     return Roles(users=users, objects=objects)
 

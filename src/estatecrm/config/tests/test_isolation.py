@@ -84,11 +84,15 @@ def company_a(company, org, company_admin):
                                      subject="機密の反響", message_id="secret@example.jp",
                                      raw=b"From: secret@example.jp\r\nSubject: secret\r\nMessage-ID: <secret@example.jp>\r\n\r\nsecret\r\n")
     membership = Membership.objects.for_company(company).get(user=secret_user)
+    from estatecrm.dedup.tests.page_factories import dedup_objects
+
+    dismissal, merge = dedup_objects(company, org["SBY"], case, secret_user)
     return CompanyA({
+        "dismissal": dismissal, "merge": merge,
         "company": company, "case": case, "customer": case.customer, "visit": visit, "attachment": attachment, "listing": listing,
         "photo": photo, "introduction": introduction, "unit": org["SBY"], "user": secret_user, "membership": membership, "workgroup": workgroup, "rank": rank, "tag": tag,
         "sub_status": sub_status, "custom_field": custom_field, "project": project, "run": run, "entry": entry, "token": token,
-        "saved_mapping": saved_mapping, "source": source, "inquiry": inquiry, "merge": make_merge(company, case),
+        "saved_mapping": saved_mapping, "source": source, "inquiry": inquiry,
     })
 
 
@@ -113,7 +117,7 @@ KWARG_FACTORIES = {
     "mapping_id": lambda a: a.saved_mapping.pk,
     "source_id": lambda a: a.source.pk,
     "inquiry_id": lambda a: a.inquiry.pk,
-    # A merge whose survivor is the case (名寄せ; the merge's own rows are the merge helper's to write).
+    "dismissal_id": lambda a: a.dismissal.pk,
     "merge_id": lambda a: a.merge.pk,
     # A bundle uploaded for company A's unit on the data migration pages (files in storage, no row).
     "upload_token": lambda a: __import__("estatecrm.legacy.tests.factories", fromlist=["make_stored_upload"]).make_stored_upload(
@@ -140,15 +144,6 @@ ROUTE_KWARG_FACTORIES = {
     # The company's LINE webhook, with a LINE channel so that it answers (401 without LINE's signature).
     "line:webhook": lambda a: [{"company_code": line_channel_of(a).company.code}],
 }
-
-
-def make_merge(company, case):
-    """A link of another case of the same unit and assignee into `case` (undoable): what a merge route names."""
-    from estatecrm.dedup.merge import MergeRequest, do_merge_cases
-
-    other = testing.make_case(company, case.owning_org, main_assignee=case.main_assignee, customer_name="名寄せ 元顧客", phones=(), emails=())
-    with company_scope(company):
-        return do_merge_cases(acting_user=None, request=MergeRequest(survivor_id=case.pk, case_ids=[other.pk], integrate=False))
 
 
 def line_channel_of(a: CompanyA):

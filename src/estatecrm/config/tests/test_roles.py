@@ -41,7 +41,7 @@ ROLES = ("agent", "org_admin", "other_unit_admin", "company_admin")
 # (and its customer, activities, attachments, the merges it survived) and the lead import into SBY that the agent started.
 SEES_THE_CASE = {"agent", "org_admin", "company_admin"}
 SEES_THE_RUN = {"agent", "org_admin", "company_admin"}
-CASE_KWARGS = {"case_id", "customer_id", "activity_id", "attachment_id", "introduction_id", "merge_id"}
+CASE_KWARGS = {"case_id", "customer_id", "activity_id", "attachment_id", "introduction_id", "dismissal_id", "merge_id"}
 
 # Every route -> the rule of tenancy/permissions.py it applies. Page routes by "namespace:name", API
 # routes by "METHOD /api/v1/path". Add your route here (and its rule to RULES when it is a new action).
@@ -101,6 +101,17 @@ ROUTE_RULES = {
     "inbox:teach": "inquiry_inbox",
     "inbox:dismiss": "inquiry_inbox",
     "inbox:restore": "inquiry_inbox",
+    # 名寄せ
+    "dedup:candidates": "dedup",
+    "dedup:dismiss": "dedup",
+    "dedup:undo_dismissal": "dedup",
+    "dedup:merge": "dedup",
+    "dedup:merge_confirm": "dedup",
+    "dedup:merge_run": "dedup",
+    "dedup:merges": "dedup",
+    "dedup:merge_undo": "dedup",
+    "dedup:shared": "dedup_shared",
+    "dedup:settings": "dedup_settings",
     # listings and introductions
     "listings:list": "listings",
     "listings:new": "listings",
@@ -242,7 +253,7 @@ ROUTE_RULES = {
     "POST /api/v1/cases/{case_id}/line-messages": "cases",
     "GET /api/v1/dedup/candidates": "dedup",
     "POST /api/v1/dedup/dismissals": "dedup",
-    "DELETE /api/v1/dedup/dismissals": "dedup",
+    "DELETE /api/v1/dedup/dismissals/{dismissal_id}": "dedup",
     "POST /api/v1/dedup/merges": "dedup",
     "GET /api/v1/dedup/merges": "dedup",
     "GET /api/v1/dedup/merges/{merge_id}": "dedup",

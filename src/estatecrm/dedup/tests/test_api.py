@@ -41,8 +41,8 @@ def pairs_of(items):
     return [(item["case_a"]["id"], item["case_b"]["id"], item["rule"]) for item in items]
 
 
-def delete(api, path, data):
-    return api.client.delete(f"/api/v1{path}?case_a_id={data[0]}&case_b_id={data[1]}", **api.headers)
+def delete(api, path):
+    return api.client.delete(f"/api/v1{path}", **api.headers)
 
 
 def test_candidates_list_every_pair_and_rule_newest_first_with_reason_and_key(agent_api, trio):
@@ -122,19 +122,19 @@ def test_dismissed_pair_stays_out_until_taken_back(agent_api, company, org, agen
     # given: a dismissed pair of two cases
     a = testing.make_case(company, org["SBY"], main_assignee=agent, customer_name="山田 太郎")
     b = testing.make_case(company, org["SBY"], main_assignee=agent, customer_name="山田 次郎")
-    agent_api.post("/dedup/dismissals", {"case_a_id": a.pk, "case_b_id": b.pk})
+    dismissal_id = agent_api.post("/dedup/dismissals", {"case_a_id": a.pk, "case_b_id": b.pk}).json()["id"]
     assert Case.objects.for_company(company).filter(pk__in=[a.pk, b.pk], has_duplicates=True).count() == 0
     # when: a third holder comes (a refresh of the same phone) and then the dismissal is taken back
     c = testing.make_case(company, org["SBY"], main_assignee=agent, customer_name="山田 三郎")
     after_new_case = candidate_rows(company)
-    taken_back = delete(agent_api, "/dedup/dismissals", (b.pk, a.pk))
-    not_dismissed = delete(agent_api, "/dedup/dismissals", (a.pk, b.pk))
+    taken_back = delete(agent_api, f"/dedup/dismissals/{dismissal_id}")
+    not_dismissed = delete(agent_api, f"/dedup/dismissals/{dismissal_id}")
     # then
     assert (a.pk, b.pk, "phone") not in after_new_case and (a.pk, c.pk, "phone") in after_new_case
     assert taken_back.status_code == 204
     assert (a.pk, b.pk, "phone") in candidate_rows(company) and (a.pk, b.pk, "email") in candidate_rows(company)
     assert not DuplicateDismissal.objects.for_company(company).exists()
-    assert not_dismissed.status_code == 400 and not_dismissed.json()["error"]["code"] == "not_dismissed"
+    assert not_dismissed.status_code == 404
 
 
 def test_dismiss_refuses_the_same_case_and_a_case_the_caller_does_not_see(agent_api, company, org, trio):
@@ -143,7 +143,7 @@ def test_dismiss_refuses_the_same_case_and_a_case_the_caller_does_not_see(agent_
     same = agent_api.post("/dedup/dismissals", {"case_a_id": trio[0].pk, "case_b_id": trio[0].pk})
     unseen = agent_api.post("/dedup/dismissals", {"case_a_id": trio[0].pk, "case_b_id": hidden.pk})
     # then
-    assert same.status_code == 400 and same.json()["error"]["code"] == "same_case"
+    assert (same.status_code, same.json()["error"]["fields"]) == (422, {"case_b_id": ["Choose two different cases."]})
     assert unseen.status_code == 422
     assert unseen.json()["error"]["fields"] == {"case_a_id": ["Unknown value."], "case_b_id": ["Unknown value."]}
     assert not DuplicateDismissal.objects.for_company(company).exists()
@@ -159,7 +159,7 @@ def test_shared_values_are_for_administrators(agent_api, admin_api, company, org
     # then
     assert refused.status_code == 403
     assert listed.json() == [
-        {"value": "+819012345678", "display": "090-1234-5678", "kind": "phone", "customers": 3, "marking": None, "note": "",
+        {"value": "+819012345678", "display": "090-1234-5678", "kind": "mobile", "customers": 3, "marking": None, "note": "",
          "is_shared": True},
         {"value": "hanako@example.jp", "display": "hanako@example.jp", "kind": "email", "customers": 3, "marking": None, "note": "",
          "is_shared": True},
@@ -174,7 +174,7 @@ def test_marking_a_value_shared_or_personal_recomputes_its_holders(admin_api, co
     cleared = admin_api.put("/dedup/shared-values", {"value": "090-1234-5678", "marking": None})
     # then
     assert shared.status_code == 200
-    assert shared.json() == {"value": "+819012345678", "display": "090-1234-5678", "kind": "phone", "customers": 3, "marking": "shared",
+    assert shared.json() == {"value": "+819012345678", "display": "090-1234-5678", "kind": "mobile", "customers": 3, "marking": "shared",
                              "note": "代表番号", "is_shared": True}
     assert after_shared == [(a, b, "email"), (a, c, "email"), (b, c, "email")]
     assert cleared.json()["marking"] is None and cleared.json()["is_shared"] is False
@@ -187,23 +187,26 @@ def test_marking_refuses_what_is_neither_phone_nor_email(admin_api, agent_api, c
     invalid = admin_api.put("/dedup/shared-values", {"value": "abc", "marking": "shared"})
     refused = agent_api.put("/dedup/shared-values", {"value": "090-1234-5678", "marking": "shared"})
     # then
-    assert invalid.status_code == 400
+    assert (invalid.status_code, invalid.json()["error"]["code"]) == (400, "dedup_invalid_value")
     assert invalid.json()["error"]["fields"] == {"value": ["Enter a phone number or an e-mail address."]}
     assert refused.status_code == 403
     assert not SharedContactValue.objects.for_company(company).exists()
 
 
-def test_settings_are_for_company_administrators_and_a_rule_turned_off_loses_its_candidates(client, admin_api, company, org, trio):
+def test_settings_are_for_company_administrators_and_a_rule_turned_off_loses_its_candidates(client, admin_api, company, org, trio,
+                                                                                            django_capture_on_commit_callbacks):
     org_admin = Api(client, testing.make_user(company, org["SBY"], role=Role.ADMIN, email="sby-admin@acme.example.jp"))
     # when
     defaults = admin_api.get("/dedup/settings")
     refused = org_admin.put("/dedup/settings", {"enabled_rules": ["email"], "shared_threshold": 5, "fuzzy_min_score": 0.85})
-    saved = admin_api.put("/dedup/settings", {"enabled_rules": ["email"], "shared_threshold": 4, "fuzzy_min_score": 0.9})
+    with django_capture_on_commit_callbacks(execute=True) as rescans:
+        saved = admin_api.put("/dedup/settings", {"enabled_rules": ["email"], "shared_threshold": 4, "fuzzy_min_score": 0.9})
     # then
     assert defaults.json() == {"enabled_rules": ["phone", "email", "kana_birth", "kana_address", "name_postal"], "shared_threshold": 5,
                                "fuzzy_min_score": 0.85}
     assert refused.status_code == 403
     assert saved.json() == {"enabled_rules": ["email"], "shared_threshold": 4, "fuzzy_min_score": 0.9}
+    assert len(rescans) == 1
     assert {rule for _a, _b, rule in candidate_rows(company)} == {"email"}
     assert len(candidate_rows(company)) == 3
 
