@@ -233,3 +233,19 @@ def test_dismiss_of_a_case_the_agent_may_not_edit_is_403_naming_it(agent_api, co
         f"You may not merge case #{theirs.number}: only its assignees and the administrators of its unit may.")
     assert not DuplicateDismissal.objects.for_company(company).exists()
     assert (trio[0].pk, theirs.pk, "phone") in candidate_rows(company)
+
+
+def test_the_candidate_list_costs_the_same_queries_for_more_rows(agent_api, company, org, agent, trio):
+    # given: a page of 6 rows, then one of 12 (four holders: six pairs, two rules each; five would make the values shared)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    agent_api.get("/dedup/candidates")  # the token's first use is written down once
+    with CaptureQueriesContext(connection) as few:
+        assert len(agent_api.get("/dedup/candidates").json()["items"]) == 6
+    testing.make_case(company, org["SBY"], main_assignee=agent, customer_name="佐藤 華")
+    # when
+    with CaptureQueriesContext(connection) as more:
+        assert len(agent_api.get("/dedup/candidates").json()["items"]) == 12
+    # then: token, actor (2), the page with both cases and customers in one join
+    assert len(more.captured_queries) == len(few.captured_queries) == 4
