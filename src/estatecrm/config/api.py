@@ -153,6 +153,7 @@ def http_error(request: HttpRequest, exc: HttpError):
 
 def add_routers() -> None:
     from estatecrm.crm.api import router as crm_router
+    from estatecrm.dedup.api import router as dedup_router
     from estatecrm.inquiries.api import router as inquiries_router
     from estatecrm.inquiries.line_api import router as line_router
     from estatecrm.leads.api import router as leads_router
@@ -166,6 +167,7 @@ def add_routers() -> None:
     api.add_router("/", listings_router)
     api.add_router("/", inquiries_router)
     api.add_router("/", line_router)
+    api.add_router("/", dedup_router)
     # The leads router names session auth itself; mounting it with the API-wide auth lets tokens in too.
     api.add_router("/", leads_router, auth=api_auth)
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("imports/", include("estatecrm.leads.urls")),
     path("listings/", include("estatecrm.listings.urls")),
     path("inquiries/", include("estatecrm.inquiries.inbox_urls")),
+    path("dedup/", include("estatecrm.dedup.urls")),
     path("settings/masters/", include("estatecrm.crm.master_urls")),
     path("settings/inquiries/", include("estatecrm.inquiries.settings_urls")),
     path("settings/units/<id:unit_id>/onboarding/migration/", include("estatecrm.legacy.urls")),

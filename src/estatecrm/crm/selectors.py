@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from estatecrm.core.errors import NotFound
 from estatecrm.crm.choices import ActivityKind, CaseOrigin, CaseStatus, ContactPointKind
-from estatecrm.crm.models import Activity, Case, Contact, ContactPoint, Customer, DesiredConditions
+from estatecrm.crm.models import Activity, Case, Contact, ContactPoint, Customer, DesiredConditions, DuplicateCandidate
 from estatecrm.normalize import format_national, normalize_email, normalize_phone
 from estatecrm.tenancy.models import Membership, OrgUnit, User
 from estatecrm.tenancy.selectors import Actor, subtree_ids
@@ -308,6 +308,17 @@ def cases_sharing_customer_contacts(*, actor: Actor, customer) -> list[Case]:
     customer_ids = ContactPoint.objects.for_company(actor.company_id).filter(normalized__in=values).exclude(customer=customer).values("customer_id")
     cases = visible_cases(actor=actor).filter(customer_id__in=customer_ids).select_related("customer", "main_assignee")
     return list(cases.order_by("-updated_at")[:10])
+
+
+def duplicate_candidate_cases(*, actor: Actor, case: Case, limit: int = 10) -> list[Case]:
+    """The cases the actor sees that a 名寄せ candidate pairs with this case (crm.duplicates keeps the rows),
+    newest first: the case page's 「重複するお客様がいます」. No query when the case is not flagged."""
+    if not case.has_duplicates:
+        return []
+    paired = {case_id for pair in DuplicateCandidate.objects.for_company(actor.company_id).filter(Q(case_a=case) | Q(case_b=case))
+              .values_list("case_a_id", "case_b_id") for case_id in pair} - {case.pk}
+    return list(visible_cases(actor=actor).filter(pk__in=sorted(paired))
+                .select_related("customer", "main_assignee").order_by("-pk")[:limit])
 
 
 # Activities whose events a stale refusal can name: adding one moves the case's version; the newest are enough.

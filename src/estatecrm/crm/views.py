@@ -255,7 +255,7 @@ def _case_context(actor: Actor, case: Case) -> dict:
         "attachment_form": AttachmentForm(),
         "attachment_max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
         "appointment_kind": ActivityKind.VISIT_APPOINTMENT,
-        "duplicates": selectors.cases_sharing_customer_contacts(actor=actor, customer=case.customer),
+        "duplicates": selectors.duplicate_candidate_cases(actor=actor, case=case),
         "customer_version": _version_now(actor, case.customer, selectors.customer_history(case.customer)).as_field(),
         "review_form": ReviewForm(initial={"version": _version_now(actor, case, selectors.case_history(case)).as_field()}),
     }

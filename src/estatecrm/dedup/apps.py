@@ -11,3 +11,8 @@ class DedupConfig(AppConfig):
     name = "estatecrm.dedup"
     label = "dedup"
     verbose_name = _("Duplicates")
+
+    def ready(self) -> None:
+        from estatecrm.dedup.selectors import register_side_menu
+
+        register_side_menu()

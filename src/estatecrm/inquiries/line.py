@@ -14,6 +14,13 @@ never called in the request:
   (a friend from before the channel was set up) is taken like a `follow` first;
 - `unfollow`: the customer is blocked on LINE (`Customer.line_blocked_at`).
 
+自動名寄せ: a text that is a LINE link number (crm/link_numbers.py) of another customer created within
+LINK_MERGE_DAYS, sent by a new LINE friend (whose only case is the LINE case the friend add made), merges
+that LINE case into the customer's latest live case (dedup.merge, integrate, automatic, after the event's
+transaction): the LINE user id moves to that customer, so what the user says later lands in its history.
+A number of an older customer, of a customer already linked to another LINE user, of a case in another
+unit, or sent by a friend with history of its own: no merge, and the LINE case is flagged 要確認 naming why.
+
 `do_send_line_text` pushes a text through the SDK with a retry key (`X-Line-Retry-Key`) and records
 it as an outbound LINE activity of the agent; a `LineMessage` per retry key makes a retry harmless.
 The SDK's host is `settings.LINE_API_BASE_URL`.
@@ -43,11 +50,14 @@ from linebot.v3.messaging import (
 
 from estatecrm.audit.actions import record_event
 from estatecrm.core.errors import ApplicationError
+from estatecrm.core.scope import company_scope
 from estatecrm.crm.actions import do_create_customer, do_log_activity
 from estatecrm.crm.choices import ActivityDirection, ActivityKind, CaseKind, CaseOrigin
 from estatecrm.crm.guards import activity_refusal
+from estatecrm.crm.link_numbers import normalize_link_number
 from estatecrm.crm.models import Activity, Case, Customer
 from estatecrm.crm.selectors import access_case
+from estatecrm.dedup.merge import MergeRequest, do_merge_cases
 from estatecrm.inquiries import error_codes
 from estatecrm.inquiries.choices import Channel, InquiryStatus
 from estatecrm.inquiries.intake import (
@@ -67,6 +77,9 @@ LINE_TIMEOUT = (3.05, 10)
 # LINE's limit for one text message.
 MAX_TEXT_LENGTH = 5000
 PENDING_BATCH = 100
+# A link number sent on LINE merges the LINE case automatically only into a customer registered this recently;
+# an older customer's number may be a mistake or an old printout: a person decides (要確認).
+LINK_MERGE_DAYS = 30
 EVENT_ID_LENGTH = LineEvent._meta.get_field("webhook_event_id").max_length
 
 
@@ -188,6 +201,7 @@ def process_event(company_id: int, pk: int, channel: LineChannel | None, profile
     if channel is not None and event.event_type in ("follow", "message") and event.line_user_id and source.get("type") == "user" \
             and line_customer(company_id, event.line_user_id) is None:
         name = profile_name(channel, event.line_user_id)
+    link = None
     with transaction.atomic():
         claimed = LineEvent.objects.for_company(company_id).filter(pk=pk, processed_at__isnull=True).update(processed_at=timezone.now())
         if not claimed:
@@ -196,10 +210,13 @@ def process_event(company_id: int, pk: int, channel: LineChannel | None, profile
             with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
                 if channel is None:
                     raise ApplicationError(error_codes.LINE_NOT_CONFIGURED, "The company has no LINE channel.")
-                apply_event(channel, event, name)
+                link = apply_event(channel, event, name)
         except Exception as error:  # recorded on the event; the other events go on
             logger.exception("LINE event %s (company %s) failed", event.webhook_event_id, company_id)
             LineEvent.objects.for_company(company_id).filter(pk=pk).update(error=f"{type(error).__name__}: {error}"[:2000])
+    if link is not None:
+        # The merge is an action of its own (its own transaction and locks): the message is recorded whatever it says.
+        merge_linked_case(link)
     return 1
 
 
@@ -223,12 +240,13 @@ def latest_case(customer: Customer) -> Case | None:
             .select_related("customer").order_by("-created_at", "-pk").first())
 
 
-def apply_event(channel: LineChannel, event: LineEvent, name: str | None) -> None:
+def apply_event(channel: LineChannel, event: LineEvent, name: str | None) -> "LinkMerge | None":
+    """Apply one event; returns the automatic merge a link number asks for (run after the event's transaction)."""
     handler = {"follow": on_follow, "message": on_message, "unfollow": on_unfollow}.get(event.event_type)
     source = event.payload.get("source") if isinstance(event.payload.get("source"), dict) else {}
     if handler is None or not event.line_user_id or source.get("type") != "user":
-        return  # other events (postback, join, ...) and what is said in groups and rooms: the CRM follows 1:1 chats
-    handler(channel, event, name)
+        return None  # other events (postback, join, ...) and what is said in groups and rooms: the CRM follows 1:1 chats
+    return handler(channel, event, name)
 
 
 def on_follow(channel: LineChannel, event: LineEvent, name: str | None) -> None:
@@ -245,7 +263,7 @@ def on_follow(channel: LineChannel, event: LineEvent, name: str | None) -> None:
     system_activity(case, when, _("Added the LINE account as a friend again"))
 
 
-def on_message(channel: LineChannel, event: LineEvent, name: str | None) -> None:
+def on_message(channel: LineChannel, event: LineEvent, name: str | None) -> "LinkMerge | None":
     customer = line_customer(channel.company_id, event.line_user_id)
     when = event_time(event)
     if customer is None:
@@ -265,6 +283,7 @@ def on_message(channel: LineChannel, event: LineEvent, name: str | None) -> None
     # Written by the intake, not by the staff: no actor, and the case's last contact does not move.
     Activity.objects.create(company_id=case.company_id, case=case, kind=ActivityKind.LINE, direction=ActivityDirection.INBOUND,
                             occurred_at=when, body=body, is_done=True)
+    return link_by_number(case, event.line_user_id, body) if kind == "text" else None
 
 
 def on_unfollow(channel: LineChannel, event: LineEvent, name: str | None) -> None:
@@ -278,6 +297,85 @@ def on_unfollow(channel: LineChannel, event: LineEvent, name: str | None) -> Non
     case = latest_case(customer)
     if case is not None:
         system_activity(case, when, _("Blocked the LINE account"))
+
+
+# ---------------------------------------------------------------------------------------------
+# 自動名寄せ: a link number sent on LINE
+
+
+@dataclass(frozen=True)
+class LinkMerge:
+    """The automatic merge a link number asks for: the new LINE case into the latest live case of the
+    customer whose number it is."""
+
+    company_id: int
+    survivor_id: int
+    line_case_id: int
+    link_number: str
+
+
+def link_by_number(case: Case, line_user_id: str, text: str) -> LinkMerge | None:
+    """What a text that is a link number asks for: the merge of the LINE case into the number's customer's
+    latest live case, or (returning None) nothing (not a number, nobody's number, the user's own) or a
+    要確認 flag on the LINE case naming why it is not merged automatically."""
+    number = normalize_link_number(text)
+    if number is None:
+        return None
+    owner = Customer.objects.for_company(case.company_id).filter(line_link_number=number, deleted_at__isnull=True).first()
+    if owner is None or owner.pk == case.customer_id:
+        return None
+    survivor = latest_case(owner)
+    if survivor is None:
+        return None
+    refusal = link_merge_refusal(case, line_user_id, owner, survivor, number)
+    if refusal:
+        flag_for_review(case, refusal)
+        return None
+    return LinkMerge(company_id=case.company_id, survivor_id=survivor.pk, line_case_id=case.pk, link_number=number)
+
+
+def link_merge_refusal(case: Case, line_user_id: str, owner: Customer, survivor: Case, number: str) -> str:
+    """Why the LINE case is not merged automatically into `survivor` (empty: it is)."""
+    names = {"number": number, "name": owner.name, "case": survivor.number or survivor.pk, "days": LINK_MERGE_DAYS}
+    if owner.created_at < timezone.now() - datetime.timedelta(days=LINK_MERGE_DAYS):
+        return _("The LINE user sent the LINE link number %(number)s of %(name)s (case #%(case)s), a customer registered more than "
+                 "%(days)d days ago: not merged automatically. If it is the same person, merge the cases by hand.") % names
+    others = Case.objects.for_company(case.company_id).filter(customer_id=case.customer_id, deleted_at__isnull=True).exclude(pk=case.pk)
+    if case.origin != CaseOrigin.LINE or others.exists():
+        return _("The LINE user sent the LINE link number %(number)s of %(name)s (case #%(case)s), but this LINE friend already has "
+                 "a history of its own: not merged automatically. If it is the same person, merge the cases by hand.") % names
+    if owner.line_user_id and owner.line_user_id != line_user_id:
+        return _("The LINE user sent the LINE link number %(number)s of %(name)s (case #%(case)s), who is linked to another LINE "
+                 "user: not merged automatically. Check who this is.") % names
+    if survivor.owning_org_id != case.owning_org_id:
+        return _("The LINE user sent the LINE link number %(number)s of %(name)s (case #%(case)s), a case of another unit "
+                 "(%(unit)s): cases linked to LINE are merged only within one unit. Move one of the cases, then merge them by hand.") % {
+            **names, "unit": survivor.owning_org.name}
+    return ""
+
+
+def flag_for_review(case: Case, message: str) -> None:
+    """Flag the case 要確認 with `message` added to its review messages (what someone must check)."""
+    messages = [*Case.objects.for_company(case.company_id).filter(pk=case.pk).values_list("review_messages", flat=True).get(), message]
+    Case.objects.for_company(case.company_id).filter(pk=case.pk).update(needs_review=True, review_messages=messages)
+    case.needs_review, case.review_messages = True, messages
+
+
+def merge_linked_case(link: LinkMerge) -> None:
+    """Merge the LINE case into the survivor (integrate, automatic, by nobody on the staff), in the merge's own
+    transaction. A refusal (the cases changed since, a merge rule) leaves both cases as they are and flags the
+    LINE case 要確認 with the reason."""
+    with company_scope(link.company_id), translation.override(settings.LANGUAGE_CODE):
+        try:
+            do_merge_cases(acting_user=None, automatic=True,
+                           request=MergeRequest(survivor_id=link.survivor_id, case_ids=[link.line_case_id], integrate=True))
+        except ApplicationError as error:
+            logger.info("LINE link number %s: automatic merge of case %s refused: %s", link.link_number, link.line_case_id, error.code)
+            with transaction.atomic():
+                case = Case.objects.for_company(link.company_id).select_for_update().filter(pk=link.line_case_id).first()
+                if case is not None:
+                    flag_for_review(case, _("The LINE user sent the LINE link number %(number)s; the automatic merge was refused: "
+                                            "%(reason)s") % {"number": link.link_number, "reason": error.message})
 
 
 def destination_of_channel(channel: LineChannel) -> Destination:

@@ -66,7 +66,11 @@ def roles(company, org, company_admin, agent):
     inquiry = Inquiry.objects.create(company=company, channel="eml", status="unmatched", received_at=timezone.now(), sender="a@example.jp",
                                      subject="反響A", message_id="a@example.jp",
                                      raw=b"From: a@example.jp\r\nSubject: a\r\nMessage-ID: <a@example.jp>\r\n\r\na\r\n")
+    from estatecrm.dedup.tests.page_factories import dedup_objects
+
+    dismissal, merge = dedup_objects(company, org["SBY"], case, agent)
     objects = CompanyA({
+        "dismissal": dismissal, "merge": merge,
         "company": company, "case": case, "customer": case.customer, "visit": visit, "attachment": attachment, "listing": listing,
         "photo": photo, "introduction": introduction, "unit": org["SBY"], "user": subject, "membership": Membership.objects.for_company(company).get(user=subject),
         "workgroup": workgroup, "rank": rank, "tag": tag, "sub_status": sub_status, "custom_field": custom_field,

@@ -84,7 +84,11 @@ def company_a(company, org, company_admin):
                                      subject="機密の反響", message_id="secret@example.jp",
                                      raw=b"From: secret@example.jp\r\nSubject: secret\r\nMessage-ID: <secret@example.jp>\r\n\r\nsecret\r\n")
     membership = Membership.objects.for_company(company).get(user=secret_user)
+    from estatecrm.dedup.tests.page_factories import dedup_objects
+
+    dismissal, merge = dedup_objects(company, org["SBY"], case, secret_user)
     return CompanyA({
+        "dismissal": dismissal, "merge": merge,
         "company": company, "case": case, "customer": case.customer, "visit": visit, "attachment": attachment, "listing": listing,
         "photo": photo, "introduction": introduction, "unit": org["SBY"], "user": secret_user, "membership": membership, "workgroup": workgroup, "rank": rank, "tag": tag,
         "sub_status": sub_status, "custom_field": custom_field, "project": project, "run": run, "entry": entry, "token": token,
@@ -113,6 +117,8 @@ KWARG_FACTORIES = {
     "mapping_id": lambda a: a.saved_mapping.pk,
     "source_id": lambda a: a.source.pk,
     "inquiry_id": lambda a: a.inquiry.pk,
+    "dismissal_id": lambda a: a.dismissal.pk,
+    "merge_id": lambda a: a.merge.pk,
     # A bundle uploaded for company A's unit on the data migration pages (files in storage, no row).
     "upload_token": lambda a: __import__("estatecrm.legacy.tests.factories", fromlist=["make_stored_upload"]).make_stored_upload(
         a.company, a.unit),

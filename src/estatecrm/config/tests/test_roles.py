@@ -38,10 +38,10 @@ pytestmark = pytest.mark.django_db
 THIS_FILE = "src/estatecrm/config/tests/test_roles.py"
 ROLES = ("agent", "org_admin", "other_unit_admin", "company_admin")
 # Who reaches the objects a route names, beyond its rule (the selectors' visibility): the case of SBY
-# (and its customer, activities, attachments) and the lead import into SBY that the agent started.
+# (and its customer, activities, attachments, the merges it survived) and the lead import into SBY that the agent started.
 SEES_THE_CASE = {"agent", "org_admin", "company_admin"}
 SEES_THE_RUN = {"agent", "org_admin", "company_admin"}
-CASE_KWARGS = {"case_id", "customer_id", "activity_id", "attachment_id", "introduction_id"}
+CASE_KWARGS = {"case_id", "customer_id", "activity_id", "attachment_id", "introduction_id", "dismissal_id", "merge_id"}
 
 # Every route -> the rule of tenancy/permissions.py it applies. Page routes by "namespace:name", API
 # routes by "METHOD /api/v1/path". Add your route here (and its rule to RULES when it is a new action).
@@ -101,6 +101,17 @@ ROUTE_RULES = {
     "inbox:teach": "inquiry_inbox",
     "inbox:dismiss": "inquiry_inbox",
     "inbox:restore": "inquiry_inbox",
+    # 名寄せ
+    "dedup:candidates": "dedup",
+    "dedup:dismiss": "dedup",
+    "dedup:undo_dismissal": "dedup",
+    "dedup:merge": "dedup",
+    "dedup:merge_confirm": "dedup",
+    "dedup:merge_run": "dedup",
+    "dedup:merges": "dedup",
+    "dedup:merge_undo": "dedup",
+    "dedup:shared": "dedup_shared",
+    "dedup:settings": "dedup_settings",
     # listings and introductions
     "listings:list": "listings",
     "listings:new": "listings",
@@ -240,6 +251,17 @@ ROUTE_RULES = {
     "DELETE /api/v1/do-not-call/{entry_id}": "do_not_call",
     "POST /api/v1/inquiries": "inquiries_submit",
     "POST /api/v1/cases/{case_id}/line-messages": "cases",
+    "GET /api/v1/dedup/candidates": "dedup",
+    "POST /api/v1/dedup/dismissals": "dedup",
+    "DELETE /api/v1/dedup/dismissals/{dismissal_id}": "dedup",
+    "POST /api/v1/dedup/merges": "dedup",
+    "GET /api/v1/dedup/merges": "dedup",
+    "GET /api/v1/dedup/merges/{merge_id}": "dedup",
+    "POST /api/v1/dedup/merges/{merge_id}/undo": "dedup",
+    "GET /api/v1/dedup/shared-values": "dedup_shared",
+    "PUT /api/v1/dedup/shared-values": "dedup_shared",
+    "GET /api/v1/dedup/settings": "dedup_settings",
+    "PUT /api/v1/dedup/settings": "dedup_settings",
 }
 
 # Ids in request bodies (the schema's minimal body says 1): the company's own object, whatever the database numbered it.
