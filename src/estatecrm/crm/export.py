@@ -9,7 +9,7 @@ import csv
 import json
 from collections.abc import Callable, Iterator
 
-from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -82,13 +82,16 @@ def case_shape(record: dict) -> dict:
 def export_cases(company, options=None) -> Iterator[dict]:
     """Every non-trashed case of the company, by id (docs/export-format.md has the keys).
 
-    `options["queryset"]` narrows the export to those cases (the case list's current filter).
+    `options["queryset"]` narrows the export to those cases (the case list's current filter);
+    `options["include_merged"]` adds the cases merged away by 名寄せ (their `merged_into` is the survivor).
     """
     last = 0
     base = (options or {}).get("queryset")
+    include_merged = bool((options or {}).get("include_merged"))
     with company_scope(company):
         while True:
-            cases = Case.objects.for_company(company).filter(deleted_at__isnull=True)
+            cases = Case.objects.for_company(company)
+            cases = cases.filter(Q(deleted_at__isnull=True) | Q(merged_into__isnull=False)) if include_merged else cases.filter(deleted_at__isnull=True)
             if base is not None:
                 cases = cases.filter(pk__in=base.order_by().values("pk"))
             batch = list(
@@ -151,6 +154,7 @@ def case_dict(case: Case, points: list[ContactPoint]) -> dict:
         "introductions": case.introduction_count,
         "attachments": case.attachment_count,
         "created_at": timezone.localtime(case.created_at).isoformat(),
+        "merged_into": case.merged_into_id,
     }
 
 

@@ -59,6 +59,24 @@ def access_case(actor: Actor, case_id, *, for_write: bool = False, include_trash
         raise NotFound() from None
 
 
+def survivor_of_merged_case(*, actor: Actor, case_id: int) -> int | None:
+    """For a case merged away by 名寄せ that the actor sees: the live case it ended in (following merges of
+    its survivor in turn), when the actor sees that one too; None for any other case."""
+    cases = visible_cases(actor=actor, include_merged=True)
+    seen = set()
+    current = case_id
+    while current not in seen:
+        seen.add(current)
+        row = cases.filter(pk=current).values_list("merged_into_id", "deleted_at").first()
+        if row is None:
+            return None
+        merged_into_id, deleted_at = row
+        if merged_into_id is None:
+            return current if deleted_at is None and current != case_id else None
+        current = merged_into_id
+    return None
+
+
 def visible_customers(*, actor: Actor, include_trashed: bool = False) -> QuerySet[Customer]:
     """Customers of the company that have a case the actor sees (company admins see every customer);
     never a customer merged into another (名寄せ)."""

@@ -268,7 +268,14 @@ def _load_case(actor: Actor, case_id: int, *, include_trashed: bool = True) -> C
 @require_GET
 @actor_view
 def case_detail(request: HttpRequest, actor: Actor, case_id: int) -> HttpResponse:
-    case = _load_case(actor, case_id)
+    try:
+        case = _load_case(actor, case_id)
+    except NotFound:
+        # A case merged away (名寄せ) lives on in its survivor: old links and bookmarks land there.
+        survivor_id = selectors.survivor_of_merged_case(actor=actor, case_id=case_id)
+        if survivor_id is None:
+            raise
+        return redirect(reverse("crm:detail", kwargs={"case_id": survivor_id}) + "?" + urlencode({"merged_from": case_id}))
     return render(request, "crm/case_detail.html", _case_context(actor, case))
 
 

@@ -220,7 +220,8 @@ def choose(name: str, columns: Sequence[str], survivor, sources: Sequence[tuple[
     by_case = dict(sources)
     if name in request.picks:
         picked = request.picks[name]
-        return (survivor_case_id, survivor) if picked == survivor_case_id else (picked, by_case[picked])
+        # A case of the survivor's own customer (linked cases) has the survivor's values.
+        return (picked, by_case[picked]) if picked in by_case else (survivor_case_id, survivor)
     if request.fill_empty and all(is_empty(getattr(survivor, column)) for column in columns):
         for case_id, row in sources:
             if not all(is_empty(getattr(row, column)) for column in columns):

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 KEYS = {"id", "number", "source", "origin", "kind", "status", "sub_status", "rank", "tags", "org", "main_assignee", "sub_assignees", "started_on",
         "first_inquiry", "auto_intro_mail", "desired", "management_comment", "other_info", "needs_review", "customer", "activities",
-        "introductions", "attachments", "created_at"}
+        "introductions", "attachments", "created_at", "merged_into"}
 
 
 def export(*args):
@@ -108,7 +108,7 @@ def test_every_field_of_a_case_is_exported_exactly(company, org, agent, company_
         "sub_assignees": ["admin@acme.example.jp"], "started_on": "2026-04-01",
         "first_inquiry": {"date": "2026-03-30", "source": "SUUMO", "listing_ref": "B001", "listing_name": "パークハイツ渋谷 301"},
         "auto_intro_mail": False, "management_comment": "自動紹介メール: 移行前は配信していました", "other_info": "=cmd|' /C calc'!A0",
-        "needs_review": False, "activities": 0, "introductions": 0, "attachments": 0,
+        "needs_review": False, "activities": 0, "introductions": 0, "attachments": 0, "merged_into": None,
     }
     assert (record["desired"]["rent_max"], record["desired"]["walk_minutes"], record["desired"]["building_age"]) == (12.5, 10, "新築")
     assert (record["desired"]["features"], record["desired"]["layouts"]) == (["ペット相談"], ["1LDK"])

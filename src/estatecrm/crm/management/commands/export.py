@@ -1,4 +1,6 @@
-"""`estatecrm export KIND --company CODE [--format jsonl|csv|xlsx] [--out FILE]` (kinds: cases, and those apps register)."""
+"""`estatecrm export KIND --company CODE [--format jsonl|csv|xlsx] [--out FILE]` (kinds: cases, and those apps register).
+
+`export cases --include-merged` also exports the cases merged away by 名寄せ."""
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -18,6 +20,8 @@ class Command(BaseCommand):
             sub.add_argument("--out", default="-", help="a file, or - for standard output")
             if kind == "leads":
                 sub.add_argument("--project")
+            if kind == "cases":
+                sub.add_argument("--include-merged", action="store_true", help="also the cases merged away by 名寄せ")
 
     def handle(self, *args, kind, company, format, out, **options):
         company = company_by_code(company)
