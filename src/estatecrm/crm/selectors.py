@@ -8,7 +8,15 @@ from django.utils import timezone
 
 from estatecrm.core.errors import NotFound
 from estatecrm.crm.choices import ActivityKind, CaseOrigin, CaseStatus, ContactPointKind
-from estatecrm.crm.models import Activity, Case, Contact, ContactPoint, Customer, DesiredConditions, DuplicateCandidate
+from estatecrm.crm.models import (
+    Activity,
+    Case,
+    Contact,
+    ContactPoint,
+    Customer,
+    DesiredConditions,
+    DuplicateCandidate,
+)
 from estatecrm.normalize import format_national, normalize_email, normalize_phone
 from estatecrm.tenancy.models import Membership, OrgUnit, User
 from estatecrm.tenancy.selectors import Actor, subtree_ids

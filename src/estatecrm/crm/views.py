@@ -276,7 +276,13 @@ def case_detail(request: HttpRequest, actor: Actor, case_id: int) -> HttpRespons
         if survivor_id is None:
             raise
         return redirect(reverse("crm:detail", kwargs={"case_id": survivor_id}) + "?" + urlencode({"merged_from": case_id}))
-    return render(request, "crm/case_detail.html", _case_context(actor, case))
+    context = _case_context(actor, case)
+    # The banner 「この案件は #N に名寄せされました」 after the redirect above (only for a case that did end here).
+    merged_from = request.GET.get("merged_from", "")
+    if merged_from.isdigit() and selectors.survivor_of_merged_case(actor=actor, case_id=int(merged_from)) == case.pk:
+        context["merged_from_number"] = visible_cases(actor=actor, include_merged=True).filter(pk=int(merged_from)).values_list(
+            "number", flat=True).first()
+    return render(request, "crm/case_detail.html", context)
 
 
 def _version_now(actor: Actor, instance, history) -> ReadVersion:

@@ -17,8 +17,6 @@ from estatecrm.crm import duplicates
 from estatecrm.crm.choices import DuplicateRule, SharedValueMarking
 from estatecrm.crm.models import (
     Case,
-    ContactPoint,
-    Customer,
     DuplicateCandidate,
     DuplicateDismissal,
     DuplicateSettings,
@@ -108,15 +106,6 @@ def normalized_value(value: str) -> str:
     return result.value
 
 
-def _refresh_holders(company_id: int, values: list[str]) -> None:
-    holders = set(ContactPoint.objects.for_company(company_id).filter(normalized__in=values).values_list("customer_id", flat=True))
-    refresh_values = getattr(duplicates, "refresh_values", None)
-    if refresh_values is not None:
-        refresh_values(company_id, values)
-    else:
-        duplicates.refresh_customers(company_id, holders)
-
-
 @transaction.atomic(durable=True)
 def do_mark_shared_value(*, company_id: int, acting_user, value: str, marking: str, note: str = "") -> SharedContactValue | None:
     """Mark a phone or e-mail shared (it finds no candidates) or personal (it finds them however many hold it);
@@ -140,7 +129,7 @@ def do_mark_shared_value(*, company_id: int, acting_user, value: str, marking: s
         row, _created = SharedContactValue.objects.update_or_create(
             company_id=company_id, normalized=normalized,
             defaults={"marking": marking, "note": note, "marked_by": acting_user if getattr(acting_user, "pk", None) else None})
-    _refresh_holders(company_id, [normalized])
+    duplicates.refresh_values(company_id, [normalized])
     record_event(company_id=company_id, actor=acting_user, verb="mark_shared_value", object_type="crm.sharedcontactvalue",
                  object_id=normalized, object_repr=normalized, before=before,
                  after={"marking": marking, "note": note} if marking else {"marking": ""})
@@ -193,12 +182,7 @@ def do_update_duplicate_settings(*, company_id: int, acting_user, change: Settin
 
 
 def _rescan(company_id: int) -> None:
-    """Every candidate of the company under the new settings: the scan task after commit (set work in the
-    database); where that task is not installed, every customer's candidates recomputed here."""
-    try:
-        from estatecrm.dedup.tasks import scan_company_task
-    except ImportError:
-        customer_ids = Customer.objects.for_company(company_id).values_list("pk", flat=True)
-        duplicates.refresh_customers(company_id, set(customer_ids))
-        return
+    """Every candidate of the company under the new settings: the scan task, after commit (set work in the database)."""
+    from estatecrm.dedup.tasks import scan_company_task
+
     enqueue_on_commit(scan_company_task, company_id, "all")

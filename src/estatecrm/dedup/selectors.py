@@ -16,7 +16,14 @@ from django.utils import timezone
 from estatecrm.core.errors import NotFound
 from estatecrm.crm.choices import EXACT_DUPLICATE_RULES, ContactPointKind, DuplicateRule, SharedValueMarking
 from estatecrm.crm.duplicates import ID_CHUNK, duplicate_settings, enabled_rules
-from estatecrm.crm.models import Case, ContactPoint, Customer, DuplicateCandidate, DuplicateDismissal, SharedContactValue
+from estatecrm.crm.models import (
+    Case,
+    ContactPoint,
+    Customer,
+    DuplicateCandidate,
+    DuplicateDismissal,
+    SharedContactValue,
+)
 from estatecrm.crm.selectors import first_phones, visible_cases
 from estatecrm.dedup.choices import MERGE_UNDO_DAYS
 from estatecrm.dedup.models import Merge, MergeCase

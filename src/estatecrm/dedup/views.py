@@ -25,7 +25,6 @@ from estatecrm.dedup.forms import DuplicateSettingsForm, MergeForm, PairForm, Sh
 from estatecrm.tenancy.decorators import permission_view
 from estatecrm.tenancy.selectors import Actor
 
-
 # The plan's counts (dedup.merge.MergePlan.counts) as the confirmation names them.
 MOVED_LABELS = {
     "activities": gettext_lazy("activities"), "introductions": gettext_lazy("introduced listings"),
@@ -73,7 +72,7 @@ def dismiss_pair(request: HttpRequest, actor: Actor) -> HttpResponse:
         return redirect(back)
     a, b = selectors.access_pair(actor, form.cleaned_data["case_a"], form.cleaned_data["case_b"])
     try:
-        dismissal = actions.do_dismiss_pair(company_id=actor.company_id, acting_user=actor.user, case_x=a.pk, case_y=b.pk)
+        actions.do_dismiss_pair(company_id=actor.company_id, acting_user=actor.user, case_x=a.pk, case_y=b.pk)
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect(back)

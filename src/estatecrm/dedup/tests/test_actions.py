@@ -5,7 +5,13 @@ from estatecrm.core import testing
 from estatecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from estatecrm.core.scope import company_scope
 from estatecrm.crm.choices import DuplicateRule, SharedValueMarking
-from estatecrm.crm.models import Case, DuplicateCandidate, DuplicateDismissal, DuplicateSettings, SharedContactValue
+from estatecrm.crm.models import (
+    Case,
+    DuplicateCandidate,
+    DuplicateDismissal,
+    DuplicateSettings,
+    SharedContactValue,
+)
 from estatecrm.dedup import actions
 
 pytestmark = pytest.mark.django_db

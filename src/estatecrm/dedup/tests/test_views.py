@@ -259,3 +259,23 @@ def test_merge_of_a_case_the_agent_may_not_edit_names_it_and_writes_nothing(comp
     assert response.status_code == 403
     assert f"#{theirs.number}" in response.content.decode()
     assert Merge.objects.for_company(company).count() == 0
+
+
+def test_a_merged_case_page_lands_on_the_survivor_with_a_banner(company, agent, three):
+    from estatecrm.core.scope import company_scope
+    from estatecrm.dedup.merge import MergeRequest, do_merge_cases
+
+    # given
+    first, second, _third = three
+    with company_scope(company):
+        do_merge_cases(acting_user=agent, request=MergeRequest(survivor_id=first.pk, case_ids=[second.pk], integrate=True))
+    client = client_of(agent)
+    # when
+    response = client.get(reverse("crm:detail", kwargs={"case_id": second.pk}), follow=True)
+    # then
+    html = response.content.decode()
+    assert response.redirect_chain == [(reverse("crm:detail", kwargs={"case_id": first.pk}) + f"?merged_from={second.pk}", 302)]
+    assert f"Case #{second.number} was merged into this case (#{first.number})." in html
+    # and: a made-up merged_from shows no banner
+    other = client.get(reverse("crm:detail", kwargs={"case_id": first.pk}) + f"?merged_from={first.pk}").content.decode()
+    assert 'data-testid="merged-banner"' not in other
