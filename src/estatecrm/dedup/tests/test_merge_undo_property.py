@@ -14,6 +14,7 @@ from estatecrm.core.errors import ApplicationError
 from estatecrm.core.scope import company_scope
 from estatecrm.crm.actions import CaseInput, do_create_case
 from estatecrm.crm.choices import CaseKind
+from estatecrm.crm.duplicates import refresh_customers
 from estatecrm.crm.models import Customer
 from estatecrm.dedup.merge import CASE_FIELDS, CUSTOMER_FIELDS, MergeRequest, do_merge_cases, do_undo_merge
 from estatecrm.dedup.tests.factories import add_history, database_state
@@ -71,6 +72,8 @@ def test_merge_then_undo_gives_back_the_same_database(company, org, company_admi
                                          desired=desired)
                 Customer.objects.filter(pk=case.customer_id).update(
                     city=spec["city"], birth_date=spec["birth_date"], line_user_id=f"U{case.pk}" if spec["line"] else "")
+                # A bare UPDATE passes no writer: the candidates follow the new birth date as an edit's would.
+                refresh_customers(company.pk, [case.customer_id])
             add_history(case, activities=spec["activities"], open_visits=spec["open_visits"], introductions=spec["introductions"],
                         attachments=1, line_messages=1, inquiries=1)
             cases.append(case)
