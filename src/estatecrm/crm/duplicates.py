@@ -355,7 +355,7 @@ def refresh_company(company_id: int, *, rules: Collection[str] | None = None) ->
 # Fuzzy rules (normalize/similarity.py): the records as the database holds them
 
 # What the fuzzy rules read of a customer: `person_record(row)` of `live_customers(...).values(*PERSON_FIELDS)`.
-PERSON_FIELDS = ("pk", "name_key", "kana_key", "birth_date", "postal_code", "prefecture", "city", "street", "building")
+PERSON_FIELDS = ("pk", "name", "name_key", "kana_key", "birth_date", "postal_code", "prefecture", "city", "street", "building")
 
 
 def person_address(prefecture: str, city: str, street: str, building: str) -> str:
@@ -365,10 +365,12 @@ def person_address(prefecture: str, city: str, street: str, building: str) -> st
 
 def person_record(row: dict) -> similarity.PersonRecord:
     """A customer's PersonRecord from its PERSON_FIELDS. Block fields keep the column's value as stored (the
-    postal code `NNN-NNNN`): a block is exactly the customers with one value of an indexed column."""
+    postal code `NNN-NNNN`): a block is exactly the customers with one value of an indexed column. The name's
+    parts (family and given name, as typed) let the model see a swapped, changed or mistyped part."""
     return similarity.PersonRecord(
         id=row["pk"], name_key=row["name_key"], kana_key=row["kana_key"], birth_date=row["birth_date"], postal_code=row["postal_code"],
-        address=person_address(row["prefecture"], row["city"], row["street"], row["building"]))
+        address=person_address(row["prefecture"], row["city"], row["street"], row["building"]),
+        name_parts=similarity.name_parts(row["name"]))
 
 
 def block_values(customer: Customer) -> list[tuple[str, object]]:

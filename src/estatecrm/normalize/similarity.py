@@ -32,7 +32,7 @@ import unicodedata
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
-from rapidfuzz import process
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel, JaroWinkler, Levenshtein
 
 from estatecrm.normalize.names import name_key
@@ -58,21 +58,30 @@ NAME_SIMILAR = 0.85
 ADDRESS_SIMILAR = 0.8
 # The address similarity of one address that is the other with its building or room added.
 BUILDING_LEFT_OUT = 0.9
+# A western address (street number first) is compared word by word too when both have this many words:
+# a street number and a street name and type, at least.
+MIN_ADDRESS_WORDS = 3
+
+# Two name parts at least this Jaro-Winkler-similar, each of at least PART_MIN_LENGTH characters, are one
+# part typed twice (`_same_part`).
+PART_SIMILAR = 0.9
+PART_MIN_LENGTH = 3
 
 # Fellegi-Sunter weights, log2(m / u) per agreement level: m = how often true duplicates show the level,
 # u = how often two different people compared within a block do. A missing value weighs 0. Chosen by a
 # coordinate search (0.5-bit steps, levels kept in order) maximizing F1 on planted Japanese duplicates
 # (bench/dedup_fuzzy.py) and FEBRL 3 (bench/dedup_febrl.py) together, under the Japanese constraints of
-# normalize/tests/test_similarity.py (family members at one address, a common name in one postal code
-# are not one person); see docs/performance.md "名寄せ quality".
+# normalize/tests/test_similarity.py (family members at one address, a common name in one postal code, a
+# shared family name and birthday are not one person); the family name alone weighs a quarter bit off the
+# grid so that no pair of those tests sits on the 0.85 edge; see docs/performance.md "名寄せ quality".
 NAME_WEIGHTS = {
     "exact": 8.0,  # name and reading both equal (or the one both have)
     "variant": 8.0,  # one equal, the other close: a variant kanji or a reading typo
-    "one_exact": 3.0,  # one equal, the other not close: a misread reading, a changed surname
+    "one_exact": 4.0,  # one equal, the other not close: a misread reading, a changed surname
     "swapped": 8.0,  # the same parts in another order: family and given name swapped
     "close": 7.0,  # neither equal, the best >= 0.93: a typo
     "same_given": 3.0,  # the given name the same, the family name not: a new surname (marriage), a typo
-    "same_family": 0.5,  # the family name the same, the given name not: a family member, or a typo
+    "same_family": 0.75,  # the family name the same, the given name not: a family member, or a typo
     "similar": 3.0,  # every key >= NAME_SIMILAR (or one, with no shared part): a typo, or 太郎 / 次郎
     "different": -2.5,
 }
@@ -86,12 +95,12 @@ ADDRESS_WEIGHTS = {
     "exact": 6.0,
     "close": 6.0,  # >= 0.9: a typo, the building left out
     "similar": 6.0,  # >= ADDRESS_SIMILAR (with house numbers that agree: never a neighbour)
-    "different": -2.0,  # people move: a different address weighs less than a different birth date
+    "different": -0.5,  # people move: a different address weighs little (a move within the postal code too)
 }
 POSTAL_WEIGHTS = {
     "exact": 1.0,
     "one_digit": 1.0,
-    "different": -1.0,
+    "different": -2.0,  # a move to another town: with a different address, two pieces of evidence of one move
 }
 # The log2 odds of a pair of one block being one person before comparing anything.
 PRIOR_WEIGHT = -7.0
@@ -189,6 +198,25 @@ def sorted_address_key(address: str) -> str:
     return address_key(" ".join(sorted(unicodedata.normalize("NFKC", address).casefold().split())))
 
 
+@functools.lru_cache(maxsize=2**18)
+def address_words(address: str) -> str:
+    """For an address written the western way (see `sorted_address_key`) of at least MIN_ADDRESS_WORDS
+    words: its NFKC, case-folded words without punctuation, space-separated; empty for the others."""
+    if not sorted_address_key(address):
+        return ""
+    words = _ADDRESS_IGNORED.sub(" ", unicodedata.normalize("NFKC", address).casefold()).split()
+    return " ".join(words) if len(words) >= MIN_ADDRESS_WORDS else ""
+
+
+def address_words_similarity(a: str, b: str) -> float:
+    """The rapidfuzz token-set similarity 0..1 of two `address_words` (0 when one is empty): words one
+    address adds (a second address line, a suburb) or leaves out do not count against the pair."""
+    words_a, words_b = address_words(a), address_words(b)
+    if not words_a or not words_b:
+        return 0.0
+    return fuzz.token_set_ratio(words_a, words_b) / 100
+
+
 _NUMBERS = re.compile(r"[0-9]+")
 _ADDRESS_BASE = re.compile(r"\D+[0-9][0-9-]*")
 
@@ -223,10 +251,10 @@ def _numbers_agree(a: str, b: str) -> bool:
 
 def address_similarity(a: str, b: str) -> float:
     """Similarity 0..1 of two addresses: the normalized Indel similarity of their `address_key`s, or of
-    their `sorted_address_key`s (where both have one) when higher; at least BUILDING_LEFT_OUT when one
-    is the other without its building (the same `address_base`); halved when their numbers disagree
-    (`_numbers_agree`); 0 when one is empty. The blocks' prefilter relies on it being no higher than
-    those two similarities unless the bases are equal."""
+    their `sorted_address_key`s and the `address_words_similarity` (where both are western) when higher; at
+    least BUILDING_LEFT_OUT when one is the other without its building (the same `address_base`); halved
+    when their numbers disagree (`_numbers_agree`); 0 when one is empty. The blocks' prefilter relies on it
+    being no higher than those three similarities unless the bases are equal."""
     key_a, key_b = address_key(a), address_key(b)
     if not key_a or not key_b:
         return 0.0
@@ -235,7 +263,7 @@ def address_similarity(a: str, b: str) -> float:
     similarity = Indel.normalized_similarity(key_a, key_b)
     sorted_a, sorted_b = sorted_address_key(a), sorted_address_key(b)
     if sorted_a and sorted_b:
-        similarity = max(similarity, Indel.normalized_similarity(sorted_a, sorted_b))
+        similarity = max(similarity, Indel.normalized_similarity(sorted_a, sorted_b), address_words_similarity(a, b))
     if not _numbers_agree(a, b):
         return similarity / 2
     base = address_base(a)
@@ -265,7 +293,7 @@ def name_level(a: PersonRecord, b: PersonRecord) -> Level | None:
     if worst >= NAME_SIMILAR:  # every key similar: a typo in the name and its reading (浅野健介 / 浅野謙介)
         return Level.SIMILAR
     if _share_part(a, b):  # one part the same, the other not similar as a whole: 山田太郎 / 山田花子
-        return Level.SAME_FAMILY if a.name_parts[0] == b.name_parts[0] else Level.SAME_GIVEN
+        return Level.SAME_FAMILY if _same_part(a.name_parts[0], b.name_parts[0]) else Level.SAME_GIVEN
     return Level.SIMILAR if best >= NAME_SIMILAR else Level.DIFFERENT
 
 
@@ -275,9 +303,18 @@ def _one_edit(a: PersonRecord, b: PersonRecord) -> bool:
                for x, y in ((a.name_key, b.name_key), (a.kana_key, b.kana_key)) if x and y)  # fmt: skip
 
 
+def _same_part(a: str, b: str) -> bool:
+    """Whether two name parts are one: equal, or (parts of PART_MIN_LENGTH characters or more) at least
+    PART_SIMILAR Jaro-Winkler-similar, a typo (Harriet / Harroet, スズキ / スズギ); 2-character kanji parts
+    one character apart (山田 / 山口) are other names."""
+    return a == b or (min(len(a), len(b)) >= PART_MIN_LENGTH and JaroWinkler.similarity(a, b) >= PART_SIMILAR)
+
+
 def _share_part(a: PersonRecord, b: PersonRecord) -> bool:
-    """Both names have several parts and one of them is the same (山田 太郎 / 山田 次郎, 太郎 山田 / 山田 太郎)."""
-    return len(a.name_parts) > 1 and len(b.name_parts) > 1 and not set(a.name_parts).isdisjoint(b.name_parts)
+    """Both names have several parts and one of them is the same (`_same_part`: 山田 太郎 / 山田 次郎,
+    太郎 山田 / 山田 太郎)."""
+    return (len(a.name_parts) > 1 and len(b.name_parts) > 1
+            and any(_same_part(x, y) for x in a.name_parts for y in b.name_parts))  # fmt: skip
 
 
 def birth_level(a: datetime.date | None, b: datetime.date | None) -> Level | None:
@@ -365,34 +402,51 @@ def match_pair(a: PersonRecord, b: PersonRecord, *, rules: Collection[str], min_
     return [(rule, score, keys[rule]) for rule in held]
 
 
-def _close_indices(keys: list[str | None], index: int, start: int, scorer, cutoff: float) -> Iterator[int]:
-    """The indices from `start` on whose key is at least `cutoff` similar to keys[index] by `scorer`
+def _close_indices(queries: list[str | None], keys: list[str | None], index: int, start: int, scorer,
+                   cutoff: float) -> Iterator[int]:
+    """The indices from `start` on whose key is at least `cutoff` similar to queries[index] by `scorer`
     (None keys, the missing ones, are skipped by rapidfuzz)."""
-    if keys[index] is None:
+    if queries[index] is None:
         return
-    for _, _, position in process.extract(keys[index], keys[start:], scorer=scorer, score_cutoff=cutoff, limit=None):
+    for _, _, position in process.extract(queries[index], keys[start:], scorer=scorer, score_cutoff=cutoff, limit=None):
         yield start + position
+
+
+def _long_part(member: PersonRecord, position: int) -> str | None:
+    """The name part at `position` of a name of several parts, if it may be one typo off another
+    (`_same_part`); None otherwise."""
+    parts = member.name_parts
+    if len(parts) > 1 and position < len(parts) and len(parts[position]) >= PART_MIN_LENGTH:
+        return parts[position]
+    return None
 
 
 def _prefilter(field: str, members: list[PersonRecord]):
     """What a pair of a block must share to be worth scoring, by the conditions of the block's rules:
-    [(keys, scorer, cutoff)] compared by similarity, and per member the exact tokens (a name part, the
-    birth date, the address base) compared by equality."""
+    [(query keys, keys, scorer, cutoff)] compared by similarity, and per member the exact tokens (a name
+    part, the birth date, the address base) compared by equality."""
     # Cutoffs below the conditions': with a cutoff, rapidfuzz's C++ scorers drop some pairs right at it
     # (JaroWinkler 0.85 exactly scores 0 with score_cutoff=0.85); the conditions are checked again exactly.
     name_cutoff, address_cutoff = NAME_SIMILAR - 0.01, ADDRESS_SIMILAR - 0.01
-    similar: list[tuple[list[str | None], object, float]] = []
+    similar: list[tuple[list[str | None], list[str | None], object, float]] = []
     tokens: list[set[str]] = [set() for _ in members]
     if field in ("postal_code", "birth_date"):  # name_postal, name_birth: similar names, a shared part
-        similar.append(([member.name_key or None for member in members], JaroWinkler.similarity, name_cutoff))
-        similar.append(([member.kana_key or None for member in members], JaroWinkler.similarity, name_cutoff))
+        for keys in ([member.name_key or None for member in members], [member.kana_key or None for member in members]):
+            similar.append((keys, keys, JaroWinkler.similarity, name_cutoff))
         for member, member_tokens in zip(members, tokens, strict=True):
             if len(member.name_parts) > 1:
                 member_tokens.update(f"name:{part}" for part in member.name_parts)
+        # Parts one typo apart (`_same_part`): the parts at each position against those at every position.
+        positions = max((len(member.name_parts) for member in members), default=0)
+        long_parts = [[_long_part(member, position) for member in members] for position in range(positions)]
+        for queries, keys in itertools.product(long_parts, repeat=2):
+            similar.append((queries, keys, JaroWinkler.similarity, PART_SIMILAR - 0.01))
     if field in ("kana_key", "birth_date"):  # kana_address, birth_address: similar addresses
-        similar.append(([address_key(member.address) or None for member in members], Indel.normalized_similarity, address_cutoff))
-        similar.append(([sorted_address_key(member.address) or None for member in members], Indel.normalized_similarity,
-                        address_cutoff))  # fmt: skip
+        for address_form, scorer, cutoff in ((address_key, Indel.normalized_similarity, address_cutoff),
+                                             (sorted_address_key, Indel.normalized_similarity, address_cutoff),
+                                             (address_words, fuzz.token_set_ratio, 100 * address_cutoff)):  # fmt: skip
+            keys = [address_form(member.address) or None for member in members]
+            similar.append((keys, keys, scorer, cutoff))
         for member, member_tokens in zip(members, tokens, strict=True):
             if address_base(member.address):
                 member_tokens.add(f"address:{address_base(member.address)}")
@@ -418,7 +472,8 @@ def _candidate_pairs(field: str, members: list[PersonRecord], only: set[int] | N
         # Without `only` each pair is found from its lower index; with it, from every member of `only`.
         start = i + 1 if only is None else 0
         sharing = (j for token in tokens[i] for j in by_token[token] if j >= start)
-        close = (j for keys, scorer, cutoff in similar for j in _close_indices(keys, i, start, scorer, cutoff))
+        close = (j for queries, keys, scorer, cutoff in similar
+                 for j in _close_indices(queries, keys, i, start, scorer, cutoff))  # fmt: skip
         for j in itertools.chain(close, sharing):
             pair = (min(i, j), max(i, j))
             if i != j and pair not in seen:

@@ -209,8 +209,45 @@ def test_a_shared_family_name_and_birthday_alone_is_not_enough():
     b = person(2, "佐藤 美咲", "サトウ ミサキ", BIRTH)
 
     assert name_level(a, b) == "same_family"
-    assert match_probability(a, b) == 0.8  # -7 + 0.5 + 8.5 = 2 bits
+    assert match_probability(a, b) == 0.8263  # -7 + 0.75 + 8.5 = 2.25 bits
     assert find_matches([a, b], rules=FUZZY_RULES, min_score=0.85) == []
+
+
+def test_a_shared_family_name_birthday_and_postal_code_at_another_address_is_a_candidate():
+    # given: one family name and birth date in one postal code, two addresses (a move within the town, one
+    # person's record typed with another given name); strangers share all three far more rarely
+    a = person(1, "佐藤 健一", "サトウ ケンイチ", BIRTH, "150-0002", "東京都渋谷区渋谷1-2-3")
+    b = person(2, "佐藤 美咲", "サトウ ミサキ", BIRTH, "150-0002", "東京都渋谷区渋谷3-10-2")
+    moved_away = person(3, "佐藤 美咲", "サトウ ミサキ", BIRTH, "231-0023", "神奈川県横浜市中区山下町10")
+
+    assert match_probability(a, b) == 0.8706  # -7 + 0.75 + 8.5 - 0.5 (address) + 1 (postal) = 2.75 bits
+    assert rules_of(find_matches([a, b], rules=FUZZY_RULES, min_score=0.85)) == [(1, 2, NAME_BIRTH), (1, 2, NAME_POSTAL)]
+    assert find_matches([a, moved_away], rules=FUZZY_RULES, min_score=0.85) == []
+
+
+def test_name_parts_one_typo_apart_are_one_part():
+    # given: a romaji name typed twice, a new family name and a typo in the given name
+    a = person(1, "Hage Harriet", "", BIRTH, "150-0002", "東京都渋谷区渋谷1-2-3")
+    b = person(2, "Pegg Harroet", "", BIRTH, "150-0002", "東京都渋谷区渋谷3-10-2")
+    # 2-character kanji parts one character apart are other names: 山田 / 山口
+    c = person(3, "山田 太郎", "", BIRTH)
+    d = person(4, "山口 花子", "", BIRTH)
+
+    assert name_level(a, b) == "same_given"
+    assert rules_of(find_matches([a, b], rules=FUZZY_RULES, min_score=0.85)) == [(1, 2, NAME_BIRTH), (1, 2, NAME_POSTAL)]
+    assert name_level(c, d) == "different"
+    assert find_matches([c, d], rules=FUZZY_RULES, min_score=0.85) == []
+
+
+def test_western_addresses_compared_word_by_word():
+    # given: a street address with and without its second line and suburb, and a neighbour
+    a = "29 Nemarang Crescent New Farm TAS"
+    b = "29 nemarang crescent yellow dam westmead tas"
+
+    assert similarity.address_words(a) == "29 nemarang crescent new farm tas"
+    assert similarity.address_similarity(a, b) == similarity.address_words_similarity(a, b) >= 0.8
+    assert similarity.address_similarity(a, "31 nemarang crescent new farm tas") < 0.5  # house numbers differ
+    assert similarity.address_words("東京都 新宿区 西新宿2-8-1") == ""  # a Japanese address: one order
 
 
 def test_same_name_born_on_other_days_is_not_one_person():
