@@ -25,7 +25,7 @@ def office(transactional_db):
 
 
 def row_names(page) -> list[str]:
-    return page.locator("[data-testid=case-table] tbody tr td:nth-child(2) a").all_inner_texts()
+    return page.locator("[data-testid=case-table] tbody tr td:nth-child(2) a:not(.duplicate-flag)").all_inner_texts()
 
 
 def assert_no_page_scroll(page, width: int) -> None:

@@ -12,10 +12,12 @@ from estatecrm.crm.models import (
     ContactPoint,
     Customer,
     CustomField,
+    DuplicateSettings,
     Listing,
     ListingStation,
     Project,
     Rank,
+    SharedContactValue,
     SubStatus,
     Tag,
 )
@@ -36,6 +38,8 @@ SCHEMA_MODELS = {
     "InquiryIn": Inquiry, "InquiryCustomerIn": Customer, "InquiryListingIn": None,
     # inquiries: a LINE text (at most LINE's 5,000 characters, stored as text)
     "LineMessageIn": None,
+    # 名寄せ: ids and flags; a shared value as typed (normalized by the action) with its note; the settings
+    "PairIn": None, "MergeIn": None, "SharedValueIn": SharedContactValue, "DuplicateSettingsIn": DuplicateSettings,
 }
 # Strings stored without a length (text and JSON columns): bounded by the request size only.
 UNBOUNDED = {("CaseCreateIn", "other_info"), ("CaseUpdateIn", "other_info"), ("DesiredConditionsIn", "lines_stations[]"),

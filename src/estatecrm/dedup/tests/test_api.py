@@ -202,7 +202,8 @@ def test_settings_are_for_company_administrators_and_a_rule_turned_off_loses_its
     with django_capture_on_commit_callbacks(execute=True) as rescans:
         saved = admin_api.put("/dedup/settings", {"enabled_rules": ["email"], "shared_threshold": 4, "fuzzy_min_score": 0.9})
     # then
-    assert defaults.json() == {"enabled_rules": ["phone", "email", "kana_birth", "kana_address", "name_postal"], "shared_threshold": 5,
+    assert defaults.json() == {"enabled_rules": ["phone", "email", "kana_birth", "kana_address", "name_postal", "name_birth", "birth_address"],
+                               "shared_threshold": 5,
                                "fuzzy_min_score": 0.85}
     assert refused.status_code == 403
     assert saved.json() == {"enabled_rules": ["email"], "shared_threshold": 4, "fuzzy_min_score": 0.9}
