@@ -191,9 +191,14 @@ def _fetched(cursor) -> Iterator[tuple]:
 def person_record(row: tuple) -> similarity.PersonRecord:
     """crm.duplicates.person_record of a row of PERSON_COLUMNS (the same record the incremental refresh compares),
     built from the tuple: no dict per customer, a million times per block field."""
-    pk, name_key, kana_key, birth_date, postal_code, prefecture, city, street, building = row
+    pk, name, name_key, kana_key, birth_date, postal_code, prefecture, city, street, building = row
     return similarity.PersonRecord(id=pk, name_key=name_key, kana_key=kana_key, birth_date=birth_date, postal_code=postal_code,
-                                   address=duplicates.person_address(prefecture, city, street, building))
+                                   address=duplicates.person_address(prefecture, city, street, building),
+                                   name_parts=similarity.name_parts(name))
+
+
+# person_record unpacks the row by position: it must follow crm.duplicates.PERSON_FIELDS (the agreement test proves the records equal).
+assert PERSON_COLUMNS == ("id", "name", "name_key", "kana_key", "birth_date", "postal_code", "prefecture", "city", "street", "building")
 
 
 # ---------------------------------------------------------------------------------------------
