@@ -392,12 +392,16 @@ class Snapshot:
 
     def __init__(self):
         self.data = {"cases": {}, "customers": {}, "desired": {}, "moves": {}, "visit_units": {}, "inquiry_customers": {},
-                     "created_contacts": [], "kept_desired": {}}
+                     "created_contacts": [], "kept_desired": {}, "after": {"cases": {}, "customers": {}, "desired": {}}}
 
     def remember(self, section: str, instance, columns) -> None:
         before = self.data[section].setdefault(str(instance.pk), {})
         for column in columns:
             before.setdefault(column, json_value(getattr(instance, column)))
+
+    def wrote(self, section: str, pk, values: dict) -> None:
+        """What the merge wrote into a row's fields: the undo tells a later edit (kept) from the merge's value (restored)."""
+        self.data["after"][section].setdefault(str(pk), {}).update({column: json_value(value) for column, value in values.items()})
 
 
 def do_merge_cases(*, acting_user, request: MergeRequest, automatic: bool = False) -> Merge:
@@ -454,12 +458,14 @@ def _merge_cases(*, company_id: int, actor: Actor | None, acting_user, request: 
         if plan.desired_values:
             desired = DesiredConditions.objects.for_company(company_id).get(case_id=survivor.pk)
             snapshot.remember("desired", desired, plan.desired_values)
+            snapshot.wrote("desired", desired.pk, plan.desired_values)
             DesiredConditions.objects.for_company(company_id).filter(pk=desired.pk).update(**plan.desired_values)
     else:
         for case in others:
             snapshot.remember("cases", case, ("customer_id", "updated_at"))
         cases.filter(pk__in=other_ids).update(customer_id=survivor_customer.pk, updated_at=now)
     snapshot.remember("cases", survivor, (*plan.case_values, "updated_at"))
+    snapshot.wrote("cases", survivor.pk, {**plan.case_values, "updated_at": now})
     cases.filter(pk=survivor.pk).update(**plan.case_values, updated_at=now)
 
     customer_values = dict(plan.customer_values)
@@ -471,6 +477,7 @@ def _merge_cases(*, company_id: int, actor: Actor | None, acting_user, request: 
         snapshot.remember("customers", plan.line_source, LINE_COLUMNS)
         customers.filter(pk=plan.line_source.pk).update(line_user_id="", line_blocked_at=None)
     snapshot.remember("customers", survivor_customer, (*customer_values, "updated_at"))
+    snapshot.wrote("customers", survivor_customer.pk, {**customer_values, "updated_at": now})
     customers.filter(pk=survivor_customer.pk).update(**customer_values, updated_at=now)
     snapshot.data["created_contacts"] = copy_points(company_id, survivor_customer, plan.copied_points)
 
@@ -603,9 +610,21 @@ def _undo_merge(*, company_id: int, actor: Actor | None, acting_user, merge_id: 
 
     for customer_id, pks in data["inquiry_customers"].items():
         Inquiry.objects.for_company(company_id).filter(pk__in=pks).update(customer_id=int(customer_id))
+    kept_edits: dict[str, list[str]] = {}
     for section, model in (("desired", DesiredConditions), ("customers", Customer), ("cases", Case)):
         for pk, before in data[section].items():
-            model.objects.for_company(company_id).filter(pk=int(pk)).update(**restored(model, before))
+            values = restored(model, before)
+            edited = edited_since(company_id, model, pk, data.get("after", {}).get(section, {}).get(pk))
+            if edited:
+                # Changed by someone after the merge: the newer values stay (an undo never loses a later edit), and
+                # the row's version moves forward, not back (a form read before the undo is then refused as stale).
+                for column in edited:
+                    values.pop(column, None)
+                if "updated_at" in values:
+                    values["updated_at"] = now
+                if edited != ["updated_at"]:
+                    kept_edits[f"{model._meta.label_lower}:{pk}"] = [column for column in edited if column != "updated_at"]
+            model.objects.for_company(company_id).filter(pk=int(pk)).update(**values)
     customer_ids |= set(Case.objects.for_company(company_id).filter(pk__in=case_ids).values_list("customer_id", flat=True))
 
     merge.undone_at = now
@@ -613,8 +632,26 @@ def _undo_merge(*, company_id: int, actor: Actor | None, acting_user, merge_id: 
     merge.save(update_fields=["undone_at", "undone_by"])
     refresh_duplicates(company_id, customer_ids)
     record_event(company_id=company_id, actor=acting_user, verb="undo_merge", instance=merge, object_repr=f"#{cases_number(cases, merge)}",
-                 before={"mode": merge.mode, "survivor": merge.survivor_id, "cases": case_ids[1:]}, after={"undone_at": now.isoformat()})
+                 before={"mode": merge.mode, "survivor": merge.survivor_id, "cases": case_ids[1:]},
+                 after={"undone_at": now.isoformat(), "kept_edits": kept_edits})
+    merge.kept_edits = kept_edits
     return merge
+
+
+def edited_since(company_id: int, model, pk: str, written: dict | None) -> list[str]:
+    """The columns of a row the merge wrote (`written`: column -> the merge's value) that hold another value now:
+    edited after the merge. `updated_at` is listed when the row changed in any way since (an activity added, a
+    field edited), so that the undo moves the version forward; empty when the row is as the merge left it."""
+    if not written:
+        return []
+    current = model.objects.for_company(company_id).filter(pk=int(pk)).values(*written).first()
+    if current is None:
+        return []
+    merged = restored(model, written)
+    changed = [column for column, value in merged.items() if column != "updated_at" and current[column] != value]
+    if changed or ("updated_at" in merged and current["updated_at"] != merged["updated_at"]):
+        return changed or ["updated_at"]
+    return []
 
 
 def cases_number(cases: Sequence[Case], merge: Merge) -> int | str:

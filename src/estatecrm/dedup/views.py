@@ -210,11 +210,14 @@ def merge_undo(request: HttpRequest, actor: Actor, merge_id: int) -> HttpRespons
 
     merge = selectors.access_merge(actor, merge_id)
     try:
-        do_undo_merge(acting_user=actor.user, merge_id=merge.pk)
+        undone = do_undo_merge(acting_user=actor.user, merge_id=merge.pk)
     except ApplicationError as error:
         messages.error(request, error.message)
         return redirect("dedup:merges")
-    messages.success(request, _("The merge was undone: every case is as it was before."))
+    if undone.kept_edits:
+        messages.success(request, _("The merge was undone. Fields changed after the merge kept their newer values."))
+    else:
+        messages.success(request, _("The merge was undone: every case is as it was before."))
     return redirect("crm:detail", case_id=merge.survivor_id)
 
 

@@ -346,6 +346,27 @@ def test_undo_restores_the_database_exactly(company, org, company_admin, integra
     assert (undone.undone_at is not None, undone.undone_by_id) == (True, company_admin.pk)
 
 
+def test_an_undo_keeps_what_was_edited_after_the_merge_and_restores_the_rest(company, org, company_admin):
+    # given: the merge fills the survivor's empty other information and first inquiry from the other case
+    survivor = case_of(company, org["SBY"])
+    other = case_of(company, org["SBY"], other_info="駐車場希望", first_inquiry_date=datetime.date(2026, 1, 5), first_inquiry_source="SUUMO")
+    before = Case.objects.for_company(company).values("other_info", "first_inquiry_date", "updated_at").get(pk=survivor.pk)
+    merge = do_merge_cases(acting_user=company_admin, request=MergeRequest(survivor.pk, [other.pk], integrate=True, fill_empty=True))
+    merged = Case.objects.for_company(company).values("other_info", "first_inquiry_date", "updated_at").get(pk=survivor.pk)
+    assert (merged["other_info"], merged["first_inquiry_date"]) == ("駐車場希望", datetime.date(2026, 1, 5))
+    # when: someone edits the other information afterwards, then the merge is undone
+    edited_at = timezone.now()
+    Case.objects.for_company(company).filter(pk=survivor.pk).update(other_info="駐車場2台希望", updated_at=edited_at)
+    undone = do_undo_merge(acting_user=company_admin, merge_id=merge.pk)
+    # then: the edit stays, the first inquiry the merge brought goes back, and the version moves forward
+    after = Case.objects.for_company(company).values("other_info", "first_inquiry_date", "updated_at").get(pk=survivor.pk)
+    assert (after["other_info"], after["first_inquiry_date"]) == ("駐車場2台希望", before["first_inquiry_date"])
+    assert after["updated_at"] > edited_at
+    assert undone.kept_edits == {f"crm.case:{survivor.pk}": ["other_info"]}
+    assert AuditEvent.objects.get(verb="undo_merge").after["kept_edits"] == {f"crm.case:{survivor.pk}": ["other_info"]}
+    assert Case.objects.for_company(company).get(pk=other.pk).merged_into_id is None
+
+
 def test_a_second_undo_is_refused(company, org, company_admin):
     survivor, other = case_of(company, org["SBY"]), case_of(company, org["SBY"])
     merge = do_merge_cases(acting_user=company_admin, request=MergeRequest(survivor.pk, [other.pk], integrate=True))
@@ -457,4 +478,4 @@ def test_the_queries_of_a_merge_do_not_grow_with_the_history(company, org, compa
             transaction.set_rollback(True)
         return len(merged), len(undone)
 
-    assert queries(1) == queries(40) == (50, 46)
+    assert queries(1) == queries(40) == (50, 48)
