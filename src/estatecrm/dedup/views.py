@@ -107,6 +107,14 @@ def _merge_request(form: MergeForm, picks: dict[str, int]):
                         integrate=data["mode"] == MergeMode.INTEGRATE, fill_empty=data["fill_empty"], picks=picks)
 
 
+def _posted_merge(request: HttpRequest, actor: Actor) -> tuple[MergeForm, list[int], dict[str, int]]:
+    """Steps 3 and 4 read the same post: the bound form, every case shown in step 1 (for going back), the admin's picks."""
+    form = MergeForm(request.POST)
+    posted_ids = [int(value) for value in request.POST.getlist("all_case_ids") or request.POST.getlist("case_ids") if value.isdigit()]
+    picks = form.picks(request.POST) if actor.is_admin else {}
+    return form, posted_ids, picks
+
+
 def _choose_page(request: HttpRequest, actor: Actor, form: MergeForm, case_ids, *, status: int = 200) -> HttpResponse:
     cases = selectors.merge_cases(actor=actor, case_ids=case_ids) if case_ids else []
     return render(request, "dedup/merge_choose.html", {
@@ -137,11 +145,9 @@ def merge_confirm(request: HttpRequest, actor: Actor) -> HttpResponse:
     """Step 3: the result (dedup.merge.plan_merge) before anything is written; admins pick fields here."""
     from estatecrm.dedup.merge import plan_merge
 
-    form = MergeForm(request.POST)
-    posted_ids = [int(value) for value in request.POST.getlist("all_case_ids") or request.POST.getlist("case_ids") if value.isdigit()]
+    form, posted_ids, picks = _posted_merge(request, actor)
     if not form.is_valid():
         return _choose_page(request, actor, form, posted_ids, status=400)
-    picks = form.picks(request.POST) if actor.is_admin else {}
     merge_request = _merge_request(form, picks)
     try:
         plan = plan_merge(actor=actor, request=merge_request)
@@ -169,11 +175,9 @@ def merge_run(request: HttpRequest, actor: Actor) -> HttpResponse:
     """名寄せを実行する: then the survivor's page, with the merge's undo at hand."""
     from estatecrm.dedup.merge import do_merge_cases
 
-    form = MergeForm(request.POST)
-    posted_ids = [int(value) for value in request.POST.getlist("all_case_ids") or request.POST.getlist("case_ids") if value.isdigit()]
+    form, posted_ids, picks = _posted_merge(request, actor)
     if not form.is_valid():
         return _choose_page(request, actor, form, posted_ids, status=400)
-    picks = form.picks(request.POST) if actor.is_admin else {}
     try:
         merge = do_merge_cases(acting_user=actor.user, request=_merge_request(form, picks))
     except ApplicationError as error:
