@@ -24,6 +24,7 @@ from estatecrm.dedup.choices import MERGE_UNDO_DAYS, MergeMode
 from estatecrm.dedup.forms import DuplicateSettingsForm, MergeForm, PairForm, SharedValueForm
 from estatecrm.tenancy.decorators import permission_view
 from estatecrm.tenancy.selectors import Actor
+from estatecrm.tenancy.views import add_error
 
 # The plan's counts (dedup.merge.MergePlan.counts) as the confirmation names them.
 MOVED_LABELS = {
@@ -241,11 +242,7 @@ def shared_values(request: HttpRequest, actor: Actor) -> HttpResponse:
                 actions.do_mark_shared_value(company_id=actor.company_id, acting_user=actor.user, value=form.cleaned_data["value"],
                                              marking=form.cleaned_data["marking"], note=form.cleaned_data["note"])
             except ApplicationError as error:
-                for name, field_messages in error.fields.items():
-                    for message in field_messages:
-                        form.add_error(name if name in form.fields else None, message)
-                if not error.fields:
-                    messages.error(request, error.message)
+                add_error(form, error)
             else:
                 messages.success(request, _("Saved. The candidates of the customers holding it were recomputed."))
                 return redirect("dedup:shared")
@@ -269,11 +266,7 @@ def duplicate_settings(request: HttpRequest, actor: Actor) -> HttpResponse:
                 actions.do_update_duplicate_settings(company_id=actor.company_id, acting_user=actor.user, change=actions.SettingsChange(
                     enabled_rules=data["enabled_rules"], shared_threshold=data["shared_threshold"], fuzzy_min_score=data["fuzzy_min_score"]))
             except ApplicationError as error:
-                for name, field_messages in error.fields.items():
-                    for message in field_messages:
-                        form.add_error(name if name in form.fields else None, message)
-                if not error.fields:
-                    messages.error(request, error.message)
+                add_error(form, error)
             else:
                 messages.success(request, _("Duplicate settings saved. The candidates are being recomputed."))
                 return redirect("dedup:settings")
