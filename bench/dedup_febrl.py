@@ -115,6 +115,11 @@ def main() -> None:
         return
     print(f"FEBRL 3: {report['records']} records, {report['true_pairs']} true pairs, min_score {options.min_score}, "
           f"find_matches {report['seconds']} s")  # fmt: skip
+    print_quality(report)
+
+
+def print_quality(report: dict) -> None:
+    """The per-rule and overall quality of a report as a table (also bench/dedup_fuzzy.py's)."""
     print(f"{'rule':<14}{'pairs':>8}{'true':>8}{'precision':>11}{'recall':>9}{'F1':>8}")
     for name, row in [*report["rules"].items(), ("overall", report["overall"])]:
         print(f"{name:<14}{row['pairs']:>8}{row['true']:>8}{row['precision']:>11.4f}{row['recall']:>9.4f}{row['f1']:>8.4f}")

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from dedup_data import generate
-from dedup_febrl import quality
+from dedup_febrl import print_quality, quality
 
 from estatecrm.normalize.email import normalize_email
 from estatecrm.normalize.names import name_key, normalize_name, normalize_reading, reading_key
@@ -99,9 +99,7 @@ def main() -> None:
         return
     print(f"planted: {options.customers} customers (seed {options.seed}), {len(truth)} name duplicates, "
           f"min_score {options.min_score}, name_parts {report['name_parts']}, find_matches {report['seconds']} s")  # fmt: skip
-    print(f"{'rule':<14}{'pairs':>8}{'true':>8}{'precision':>11}{'recall':>9}{'F1':>8}")
-    for name, row in [*report["rules"].items(), ("overall", report["overall"])]:
-        print(f"{name:<14}{row['pairs']:>8}{row['true']:>8}{row['precision']:>11.4f}{row['recall']:>9.4f}{row['f1']:>8.4f}")
+    print_quality(report)
 
 
 if __name__ == "__main__":
