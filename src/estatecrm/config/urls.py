@@ -20,6 +20,7 @@ urlpatterns = [
     path("listings/", include("estatecrm.listings.urls")),
     path("inquiries/", include("estatecrm.inquiries.inbox_urls")),
     path("dedup/", include("estatecrm.dedup.urls")),
+    path("staff/", include("estatecrm.staff.urls")),
     path("settings/masters/", include("estatecrm.crm.master_urls")),
     path("settings/inquiries/", include("estatecrm.inquiries.settings_urls")),
     path("settings/units/<id:unit_id>/onboarding/migration/", include("estatecrm.legacy.urls")),

@@ -169,10 +169,12 @@ class ActivityKind(models.TextChoices):
     SYSTEM = "system", _("System event")
     # 反響: what a portal, the office's website or LINE brought in (inquiries/), written by the intake.
     INQUIRY = "inquiry", _("Inquiry")
+    # 引継ぎメモ: the note an administrator writes once for every case of a transfer, retirement or reassignment.
+    HANDOVER = "handover", _("Handover note")
 
 
 # Kinds only the system writes (refused from the pages and the API's activity form).
-SYSTEM_KINDS = (ActivityKind.SYSTEM, ActivityKind.INQUIRY)
+SYSTEM_KINDS = (ActivityKind.SYSTEM, ActivityKind.INQUIRY, ActivityKind.HANDOVER)
 
 
 # Activities that are a contact with the customer: they set Case.last_contact_at (notes and system
@@ -241,3 +243,20 @@ class SharedValueMarking(models.TextChoices):
 
     SHARED = "shared", _("Shared (not used to find duplicates)")
     PERSONAL = "personal", _("Personal (used to find duplicates)")
+
+
+class ReassignmentKind(models.TextChoices):
+    """What a 担当変更 was (crm.Reassignment)."""
+
+    TRANSFER = "transfer", _("Transfer")  # 異動
+    RETIRE = "retire", _("Retirement")  # 退職
+    REASSIGN = "reassign", _("Reassignment")  # 担当者変更
+
+
+class ReassignmentOutcome(models.TextChoices):
+    """What happened to one case of a 担当変更."""
+
+    MOVED = "moved", _("Moved with the agent")
+    REASSIGNED = "reassigned", _("Reassigned")
+    TRASHED = "trashed", _("Moved to the trash")
+    SUB_REMOVED = "sub_removed", _("Sub-assignee role removed")

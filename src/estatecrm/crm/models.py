@@ -27,6 +27,8 @@ from estatecrm.crm.choices import (
     Layout,
     ListingStatus,
     MoveIn,
+    ReassignmentKind,
+    ReassignmentOutcome,
     SharedValueMarking,
     WalkMinutes,
 )
@@ -796,3 +798,85 @@ class SharedContactValue(TenantOwnedModel):
         verbose_name = _("shared phone or e-mail")
         verbose_name_plural = _("shared phones and e-mails")
         constraints = [models.UniqueConstraint(fields=["company", "normalized"], name="sharedcontactvalue_unique")]
+
+
+# ---------------------------------------------------------------------------------------------
+# 担当変更: transfers, retirements and reassignments (written by crm.reassignment, read on 担当変更履歴)
+
+REASSIGNMENT_UNDO_DAYS = 30
+
+
+class Reassignment(TenantOwnedModel):
+    """One 担当変更: a transfer (異動), a retirement (退職) or a reassignment of cases, as one record of who did
+    it, when, whom it concerned and what it did; its cases are ReassignmentCase rows. Written once by
+    crm.reassignment in the transaction of the change; only `undone_at`/`undone_by` change later (an undo,
+    within REASSIGNMENT_UNDO_DAYS, of a reassignment whose cases were not reassigned again since)."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=ReassignmentKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                              verbose_name=_("done by"), db_index=False)
+    # The agent transferred or retired, or the previous main assignee of a reassignment (None: several).
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("agent"), db_index=False)
+    # The new main assignee (None: the cases moved with the agent, or went to the trash).
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("new main assignee"), db_index=False)
+    # A transfer's units: the one the agent left and the one they joined.
+    from_unit = models.ForeignKey("tenancy.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("from unit"), db_index=False)
+    to_unit = models.ForeignKey("tenancy.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                verbose_name=_("to unit"), db_index=False)
+    handover_note = models.TextField(_("handover note"), blank=True, default="")
+    cases_moved = models.PositiveIntegerField(_("cases moved"), default=0)
+    cases_reassigned = models.PositiveIntegerField(_("cases reassigned"), default=0)
+    cases_trashed = models.PositiveIntegerField(_("cases moved to the trash"), default=0)
+    visits_moved = models.PositiveIntegerField(_("visit appointments moved"), default=0)
+    sub_assignments_removed = models.PositiveIntegerField(_("sub-assignee roles removed"), default=0)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                  verbose_name=_("undone by"), db_index=False)
+
+    class Meta:
+        verbose_name = _("change of assignee")
+        verbose_name_plural = _("changes of assignee")
+        indexes = [
+            models.Index(fields=["company", "-created_at", "-id"], name="reassignment_created_idx"),
+            models.Index(fields=["company", "agent", "-created_at"], name="reassignment_agent_idx"),
+            models.Index(fields=["company", "to_user", "-created_at"], name="reassignment_to_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def undo_deadline(self):
+        return self.created_at + timezone.timedelta(days=REASSIGNMENT_UNDO_DAYS)
+
+
+class ReassignmentCase(TenantOwnedModel):
+    """One case of a Reassignment: its main assignee and owning unit before and after, the open visit
+    appointments whose holder changed with it (`visit_ids`, so that an undo moves exactly those back), and
+    whether the new main assignee was a sub-assignee of it (a main assignee is never also a sub-assignee, so
+    that role was dropped; an undo gives it back). Outcome `sub_removed`: only the agent's sub-assignee role
+    on the case was removed (a transfer's or retirement's choice)."""
+
+    reassignment = models.ForeignKey(Reassignment, on_delete=models.CASCADE, related_name="items", db_index=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+", db_index=False)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=ReassignmentOutcome.choices)
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                  db_index=False)
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    from_unit = models.ForeignKey("tenancy.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    to_unit = models.ForeignKey("tenancy.OrgUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    visit_ids = models.JSONField(default=list, blank=True)
+    to_user_was_sub_assignee = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("case of a change of assignee")
+        verbose_name_plural = _("cases of changes of assignee")
+        indexes = [
+            models.Index(fields=["company", "reassignment", "id"], name="reassignmentcase_item_idx"),
+            models.Index(fields=["company", "case", "-id"], name="reassignmentcase_case_idx"),
+        ]

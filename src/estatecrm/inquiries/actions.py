@@ -312,3 +312,29 @@ def do_set_line_channel(*, company, data: LineInput, acting_user, read_version: 
     record_event(company_id=company.pk, actor=acting_user, verb="update", instance=channel, before=before,
                  after=_masked(snapshot(channel, changed)))
     return channel, False, True
+
+
+# ---------------------------------------------------------------------------------------------
+# A successor as default assignee (staff moves: tenancy.holds)
+
+
+@transaction.atomic
+def do_set_default_assignee(*, channel_or_source: InquirySource | LineChannel, user: User, acting_user) -> bool:
+    """Make `user` the default assignee of a source or of the LINE channel, and nothing else. Rule
+    `inquiry_settings`; refused (field `default_assignee`) as the settings page refuses: a user of another
+    company, deactivated, or who cannot see the cases of the receiving unit. Audited when changed."""
+    require_user(acting_user, "inquiry_settings")
+    model = type(channel_or_source)
+    locked = model.objects.for_company(channel_or_source.company_id).select_for_update().select_related("org_unit").get(
+        pk=channel_or_source.pk)
+    problem = assignee_error(locked.company_id, user, locked.org_unit)
+    if problem:
+        raise ApplicationError(SETTINGS_INVALID, problem, fields={"default_assignee": [problem]})
+    if locked.default_assignee_id == user.pk:
+        return False
+    before = {"default_assignee_id": locked.default_assignee_id}
+    locked.default_assignee = user
+    locked.save(update_fields=["default_assignee", "updated_at"])
+    record_event(company_id=locked.company_id, actor=acting_user, verb="update", instance=locked, before=before,
+                 after={"default_assignee_id": user.pk})
+    return True

@@ -24,3 +24,8 @@ class InquiriesConfig(AppConfig):
         from estatecrm.inquiries.selectors import register_side_menu
 
         register_side_menu()
+        # The sources' and the LINE channel's default assignees hold staff in place (tenancy.holds).
+        from estatecrm.inquiries.holds import PROVIDER
+        from estatecrm.tenancy.holds import register_default_assignee_provider
+
+        register_default_assignee_provider(PROVIDER)

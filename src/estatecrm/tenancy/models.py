@@ -99,6 +99,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     password_reset_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Whether a new inquiry assigned to the user is mailed to them (inquiries/: 反響の通知メール).
     inquiry_mail = models.BooleanField(_("mail me new inquiries assigned to me"), default=True, db_default=True)
+    # Whether cases that someone else makes the user main assignee of are mailed to them (担当者変更のお知らせ).
+    assignment_mail = models.BooleanField(_("mail me cases assigned to me"), default=True, db_default=True)
+    # Whether a customer's reply (a LINE message on one of the user's cases) is mailed to them.
+    reply_mail = models.BooleanField(_("mail me customers' replies"), default=True, db_default=True)
+    # The address the user's e-mail to customers goes out from (set by an administrator). It stays the same
+    # through a transfer: customers reply to it, so changing it is an explicit administrator's action.
+    customer_mail_from = models.EmailField(_("sending address for customer e-mail"), blank=True, default="", db_default="")
 
     objects = UserManager()
 

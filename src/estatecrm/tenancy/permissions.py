@@ -69,6 +69,9 @@ RULES: dict[str, Rule] = {
     "run_abort": Rule(ADMIN, "abort a background run (and the rule of the run's own kind)"),
     "inquiry_inbox": Rule(ADMIN, "「取り込めなかった反響」: read the inquiries no source could take, assign them by hand, teach a "
                                  "source a label and read again, dismiss"),
+    "staff": Rule(ADMIN, "異動・退職: transfer an agent to another unit, retire an agent, reassign an agent's cases in bulk and undo "
+                         "it, read the 担当変更履歴: an administrator of every unit concerned (the agent's, the target's, the cases')",
+                  unit_scoped=True),
     "organisation": Rule(ADMIN, "settings: units, users and memberships of the administered subtree", unit_scoped=True),
     # Company administrators
     "masters_edit": Rule(COMPANY_ADMIN, "add, change and delete ranks, sub-statuses, tags, custom fields, projects"),

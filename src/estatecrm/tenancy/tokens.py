@@ -86,6 +86,21 @@ def do_revoke_api_token(*, token: ApiToken, acting_user: User | None) -> bool:
     return True
 
 
+@transaction.atomic(savepoint=False)
+def revoke_user_tokens(*, user: User, acting_user: User | None) -> int:
+    """Revoke every active token of `user` (a deactivation, a retirement): the caller checked its own rule.
+    Returns how many were revoked; one `revoke` event each."""
+    if user.company_id is None:
+        return 0
+    now = timezone.now()
+    tokens = list(ApiToken.objects.for_company(user.company_id).select_for_update().filter(user=user, revoked_at__isnull=True))
+    ApiToken.objects.for_company(user.company_id).filter(pk__in=[token.pk for token in tokens]).update(revoked_at=now)
+    for token in tokens:
+        record_event(company_id=token.company_id, actor=acting_user, verb="revoke", instance=token,
+                     before={"revoked_at": None}, after={"revoked_at": now.isoformat()})
+    return len(tokens)
+
+
 def token_list(*, user: User) -> QuerySet[ApiToken]:
     """The user's own tokens, newest first (active and revoked)."""
     if user.company_id is None:

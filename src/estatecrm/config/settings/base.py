@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "estatecrm.listings",
     "estatecrm.inquiries",
     "estatecrm.dedup",
+    "estatecrm.staff",
     "estatecrm.web",
 ]
 
