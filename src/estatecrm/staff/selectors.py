@@ -19,26 +19,12 @@ from estatecrm.crm.models import Case, CaseAssignee, Customer, Reassignment, Rea
 from estatecrm.crm.reassignment import open_visits
 from estatecrm.tenancy.holds import DefaultAssigneeRole, default_assignee_roles
 from estatecrm.tenancy.models import Membership, OrgUnit, User
-from estatecrm.tenancy.selectors import Actor, subtree_ids
-
-
-def unit_paths(company_id: int) -> dict[int, str]:
-    return dict(OrgUnit.objects.for_company(company_id).values_list("pk", "path"))
+from estatecrm.tenancy.selectors import Actor, left_behind_unit_ids
 
 
 def primary_membership(user: User) -> Membership | None:
     return (Membership.objects.for_company(user.company_id).filter(user=user).select_related("org_unit")
             .order_by("-is_primary", "pk").first())
-
-
-def left_behind_unit_ids(user: User, from_unit: OrgUnit, to_unit: OrgUnit | None) -> set[int]:
-    """The units whose cases `user` no longer sees after leaving `from_unit` for `to_unit` (None: leaving the company)."""
-    paths = unit_paths(user.company_id)
-    if to_unit is None:
-        return set(paths)
-    kept = set(Membership.objects.for_company(user.company_id).filter(user=user).exclude(org_unit_id=from_unit.pk)
-               .values_list("org_unit_id", flat=True)) | {to_unit.pk}
-    return subtree_ids(paths, [from_unit.pk]) - subtree_ids(paths, kept)
 
 
 def live_main_cases(user: User, unit_ids=None) -> QuerySet[Case]:

@@ -130,3 +130,13 @@ def unit_member_ids(unit: OrgUnit, *, include_ancestors: bool = True) -> set[int
     return set(
         Membership.objects.for_company(unit.company_id).filter(org_unit_id__in=unit_ids).values_list("user_id", flat=True)
     )
+
+
+def left_behind_unit_ids(user: User, from_unit: OrgUnit, to_unit: OrgUnit | None) -> set[int]:
+    """The units whose cases `user` no longer sees after leaving `from_unit` (for `to_unit`; None: for no unit):
+    those at or below `from_unit` that none of their other memberships, nor `to_unit`, shows them. Staff moves
+    (staff/) and membership removal (tenancy.actions) find the cases that would be left behind with it."""
+    paths = dict(OrgUnit.objects.for_company(user.company_id).values_list("pk", "path"))
+    kept = set(Membership.objects.for_company(user.company_id).filter(user=user).exclude(org_unit_id=from_unit.pk)
+               .values_list("org_unit_id", flat=True)) | ({to_unit.pk} if to_unit is not None else set())
+    return subtree_ids(paths, [from_unit.pk]) - subtree_ids(paths, kept)
