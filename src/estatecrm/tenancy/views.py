@@ -39,6 +39,26 @@ def refuse_message(request: HttpRequest, error: ApplicationError) -> None:
     messages.error(request, error.message)
 
 
+def _refuse_with_links(request: HttpRequest, error: ApplicationError, user: User, *, staff_route: str) -> None:
+    """A refusal of a user's deactivation or membership removal, with the links that resolve it: each
+    default-assignee role's settings (where a successor is chosen), or the staff page (`staff_route`:
+    退職 or 異動) that moves the cases first."""
+    from django.urls import reverse
+    from django.utils.html import format_html, format_html_join
+
+    from estatecrm.tenancy import error_codes
+    from estatecrm.tenancy.holds import default_assignee_roles
+
+    if error.code == error_codes.DEFAULT_ASSIGNEE:
+        links = format_html_join(" ", '<a href="{}">{}</a>', ((role.settings_url, role.label) for role in default_assignee_roles(user)))
+        messages.error(request, format_html("{} {}", error.message, links))
+    elif error.code == error_codes.HAS_CASES:
+        label = _("Retire") if staff_route == "staff:retire" else _("Transfer")
+        messages.error(request, format_html('{} <a href="{}">{}</a>', error.message, reverse(staff_route, args=[user.pk]), label))
+    else:
+        refuse_message(request, error)
+
+
 def _lookup(model, actor: Actor, pk: int):
     """A tenant object of the actor's company, else NotFound (never reveal another company's ids)."""
     instance = model.objects.for_company(actor.company_id).filter(pk=pk).first()
@@ -245,7 +265,7 @@ def user_set_active(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse
     except PermissionDenied:
         raise
     except ApplicationError as error:
-        refuse_message(request, error)
+        _refuse_with_links(request, error, user, staff_route="staff:retire")
     else:
         messages.success(request, _("Reactivated %(user)s.") % {"user": user.email} if is_active
                          else _("Deactivated %(user)s.") % {"user": user.email})
@@ -304,7 +324,7 @@ def membership_change(request: HttpRequest, actor: Actor, pk: int) -> HttpRespon
     except PermissionDenied:
         raise
     except ApplicationError as error:
-        refuse_message(request, error)
+        _refuse_with_links(request, error, membership.user, staff_route="staff:transfer")
     else:
         messages.success(request, _("Saved."))
     return redirect("settings:user", pk=membership.user_id)
