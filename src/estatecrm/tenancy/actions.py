@@ -434,18 +434,35 @@ def do_set_password(*, user: User, password: str, acting_user) -> None:
         record_event(company_id=user.company_id, actor=acting_user, verb="set_password", instance=user, after={"password": "***"})
 
 
-@transaction.atomic(savepoint=False)
-def do_set_inquiry_mail(*, user: User, enabled: bool, acting_user) -> bool:
-    """Whether new inquiries assigned to `user` are mailed to them (反響の通知メール, inquiries.tasks).
-    The user's own setting (the account page). Returns whether it changed; audited when it did."""
-    if user.inquiry_mail == enabled:
+NOTIFICATION_MAIL_FLAGS = ("assignment_mail", "inquiry_mail", "reply_mail")
+
+
+@transaction.atomic
+def do_set_notification_mails(*, user: User, acting_user, **flags: bool) -> bool:
+    """The user's own notification mails (the account page): `assignment_mail` (担当者変更のお知らせ),
+    `inquiry_mail` (反響の通知メール), `reply_mail` (a customer's reply). Flags not given stay. Company
+    newsletters are not here (an administrator's setting). Returns whether anything changed; one audit
+    event with the old and new values of what did."""
+    unknown = set(flags) - set(NOTIFICATION_MAIL_FLAGS)
+    if unknown:
+        raise TypeError(f"unknown notification flags: {sorted(unknown)}")
+    changed = [name for name in NOTIFICATION_MAIL_FLAGS if name in flags and getattr(user, name) != bool(flags[name])]
+    if not changed:
         return False
-    user.inquiry_mail = enabled
-    user.save(update_fields=["inquiry_mail"])
+    before = {name: getattr(user, name) for name in changed}
+    for name in changed:
+        setattr(user, name, bool(flags[name]))
+    user.save(update_fields=changed)
     if user.company_id is not None:
         record_event(company_id=user.company_id, actor=acting_user, verb="update", instance=user,
-                     before={"inquiry_mail": not enabled}, after={"inquiry_mail": enabled})
+                     before=before, after={name: getattr(user, name) for name in changed})
     return True
+
+
+def do_set_inquiry_mail(*, user: User, enabled: bool, acting_user) -> bool:
+    """Whether new inquiries assigned to `user` are mailed to them (反響の通知メール, inquiries.tasks): one
+    flag of do_set_notification_mails. Returns whether it changed; audited when it did."""
+    return do_set_notification_mails(user=user, acting_user=acting_user, inquiry_mail=enabled)
 
 
 def do_claim_password_reset_mail(*, user: User, now=None) -> bool:

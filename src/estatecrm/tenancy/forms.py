@@ -86,9 +86,15 @@ class ActingUnitForm(forms.Form):
 
 
 class NotificationsForm(forms.Form):
+    assignment_mail = forms.BooleanField(
+        label=_("Cases assigned to me"), required=False,
+        help_text=_("A mail when someone makes you the main assignee of cases (a transfer, a retirement, a reassignment)."))
     inquiry_mail = forms.BooleanField(label=_("Receive an e-mail for each new inquiry assigned to me"), required=False,
                                       help_text=_("One mail for each inquiry (portal, website, LINE) that becomes a case assigned "
                                                   "to you, with the customer's name and a link to the case."))
+    reply_mail = forms.BooleanField(
+        label=_("Customers' replies"), required=False,
+        help_text=_("A mail when a customer of one of your cases writes on LINE, with the start of the message."))
 
 
 class ThrottledPasswordResetForm(PasswordResetForm):
