@@ -465,6 +465,47 @@ def do_set_inquiry_mail(*, user: User, enabled: bool, acting_user) -> bool:
     return do_set_notification_mails(user=user, acting_user=acting_user, inquiry_mail=enabled)
 
 
+@transaction.atomic
+def do_set_customer_mail_from(*, user: User, address: str, acting_user, confirmed: bool = False) -> bool:
+    """Set the address `user`'s e-mail to customers goes out from (blank: none). An administrator of every
+    unit of the user's (rule `organisation`). Validated (e-mail syntax, length, domain in lower case).
+    Changing or clearing an address that was set is refused (`confirmation_required`, field `address`)
+    unless `confirmed`: customers' replies to the old address no longer arrive. A transfer never changes
+    it. Returns whether it changed; audited with the old and new address."""
+    require_user(acting_user, "organisation", unit_ids=_unit_ids_of(user))
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+    from django.utils.translation import gettext
+
+    from estatecrm.tenancy import error_codes
+
+    address = (address or "").strip()
+    if address:
+        max_length = User._meta.get_field("customer_mail_from").max_length
+        local, _, domain = address.rpartition("@")
+        address = f"{local}@{domain.lower()}" if local else address
+        try:
+            if len(address) > max_length:
+                raise ValidationError("too long")
+            validate_email(address)
+        except ValidationError:
+            raise _refuse(error_codes.INVALID_EMAIL, gettext(
+                "Enter a valid e-mail address of at most %(max)d characters.") % {"max": max_length}, "address") from None
+    user = User.objects.select_for_update().get(pk=user.pk)
+    previous = user.customer_mail_from
+    if previous == address:
+        return False
+    if previous and not confirmed:
+        raise _refuse(error_codes.CONFIRMATION_REQUIRED, gettext(
+            "Customers' replies to the old address %(old)s will no longer arrive. Confirm the change to go on.")
+            % {"old": previous}, "address")
+    user.customer_mail_from = address
+    user.save(update_fields=["customer_mail_from"])
+    record_event(company_id=user.company_id, actor=acting_user, verb="update", instance=user,
+                 before={"customer_mail_from": previous}, after={"customer_mail_from": address})
+    return True
+
+
 def do_claim_password_reset_mail(*, user: User, now=None) -> bool:
     """Whether a password-reset mail may go to `user` now: at most one per
     PASSWORD_RESET_MAIL_INTERVAL_SECONDS (the public reset form must not flood an inbox). Claims the slot

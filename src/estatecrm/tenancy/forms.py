@@ -36,6 +36,15 @@ class UserNameForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
 
 
+class CustomerMailFromForm(forms.Form):
+    # Syntax, length and normalisation are the action's (one home for the rule, shared with every caller).
+    address = forms.CharField(label=_("Sending address for customer e-mail"), max_length=254, required=False,
+                              help_text=_("Customers receive this user's e-mail from this address and reply to it. "
+                                          "It stays the same when the user moves to another unit."))
+    confirmed = forms.BooleanField(label=_("I understand that customers' replies to the old address will no longer arrive"),
+                                   required=False)
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"))
     name = forms.CharField(label=_("Name"), max_length=200)

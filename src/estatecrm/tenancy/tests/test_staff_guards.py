@@ -126,3 +126,37 @@ def test_removing_the_membership_of_a_default_assignee_unit_is_refused(client, c
             f'on the transfer page. <a href="/settings/inquiries/sources/{source.pk}/">Inquiry source ホームページ</a>') in page
     with company_scope(company):
         assert Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_the_user_page_counts_the_live_cases_and_links_to_the_staff_pages(client, company, org, company_admin, agent):
+    # given
+    make_case(company, org["SBY"], main_assignee=agent)
+    trashed = make_case(company, org["SBY"], main_assignee=agent, customer_name="鈴木 一郎")
+    with company_scope(company):
+        Case.objects.filter(pk=trashed.pk).update(deleted_at=trashed.created_at)
+    client.force_login(company_admin)
+    # when
+    page = client.get(reverse("settings:user", args=[agent.pk])).content.decode()
+    # then
+    assert '<p data-testid="live-case-count">Main assignee of 1 case (not in the trash).</p>' in page
+    for href in [f"/staff/{agent.pk}/cases/", f"/staff/{agent.pk}/transfer/", f"/staff/{agent.pk}/retire/", f"/staff/history/?user={agent.pk}"]:
+        assert f'href="{href}"' in page
+
+
+def test_the_users_list_counts_the_live_cases_in_one_query(client, company, org, company_admin, agent, django_assert_num_queries):
+    # given
+    make_case(company, org["SBY"], main_assignee=agent)
+    make_case(company, org["SBY"], main_assignee=agent, customer_name="鈴木 一郎")
+    client.force_login(company_admin)
+    client.get(reverse("settings:users"))
+    # when
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(reverse("settings:users")).content.decode()
+    # then
+    assert [query["sql"].count('"crm_case"') > 0 for query in queries.captured_queries].count(True) == 1
+    assert f'<a href="/settings/users/{agent.pk}/">渋谷 一郎</a>' in page
+    cells = page.split('data-testid="live-cases">')[1:]
+    assert [cell.split("<")[0] for cell in cells] == ["0", "2"]  # admin@ then agent@ (by e-mail)
