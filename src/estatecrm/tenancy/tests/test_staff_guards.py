@@ -143,7 +143,7 @@ def test_the_user_page_counts_the_live_cases_and_links_to_the_staff_pages(client
         assert f'href="{href}"' in page
 
 
-def test_the_users_list_counts_the_live_cases_in_one_query(client, company, org, company_admin, agent, django_assert_num_queries):
+def test_the_users_list_counts_the_live_cases_in_one_query(client, company, org, company_admin, agent):
     # given
     make_case(company, org["SBY"], main_assignee=agent)
     make_case(company, org["SBY"], main_assignee=agent, customer_name="鈴木 一郎")
