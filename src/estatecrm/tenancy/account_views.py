@@ -24,7 +24,12 @@ def home(request: HttpRequest) -> HttpResponse:
     if len(units) > 1:
         current = get_acting_unit(request)
         form = forms.ActingUnitForm(units=_units_queryset(request), initial={"org_unit": current.pk if current else None})
-    return render(request, "tenancy/account/home.html", {"acting_unit_form": form, "notifications_form": _notifications_form(request)})
+    from estatecrm.tenancy.views import breakable_address
+
+    return render(request, "tenancy/account/home.html", {
+        "acting_unit_form": form, "notifications_form": _notifications_form(request),
+        "mail_from_breakable": breakable_address(request.user.customer_mail_from),
+    })
 
 
 def _notifications_form(request: HttpRequest, data=None):

@@ -38,7 +38,7 @@ class UserNameForm(forms.Form):
 
 class CustomerMailFromForm(forms.Form):
     # Syntax, length and normalisation are the action's (one home for the rule, shared with every caller).
-    address = forms.CharField(label=_("Sending address for customer e-mail"), max_length=254, required=False,
+    address = forms.CharField(label=_("Address to send from"), max_length=254, required=False,
                               help_text=_("Customers receive this user's e-mail from this address and reply to it. "
                                           "It stays the same when the user moves to another unit."))
     confirmed = forms.BooleanField(label=_("I understand that customers' replies to the old address will no longer arrive"),

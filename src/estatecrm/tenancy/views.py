@@ -245,6 +245,14 @@ def _live_main_case_counts(actor: Actor, user_ids) -> dict[int, int]:
     return dict(rows)
 
 
+def breakable_address(address: str):
+    """The address with a line-break opportunity before its @: a long one wraps inside a narrow card."""
+    from django.utils.html import format_html
+
+    local, at, domain = address.rpartition("@")
+    return format_html("{}<wbr>@{}", local, domain) if at else address
+
+
 def _render_user_detail(request: HttpRequest, actor: Actor, user: User, memberships, *, name_form=None, mail_from_form=None,
                         status: int = 200) -> HttpResponse:
     can_manage = _can_manage_user(actor, user, memberships)
@@ -258,6 +266,7 @@ def _render_user_detail(request: HttpRequest, actor: Actor, user: User, membersh
         "is_invited": not user.has_usable_password(),
         "mail_from_form": mail_from_form or forms.CustomerMailFromForm(initial={"address": user.customer_mail_from}),
         "live_case_count": _live_main_case_counts(actor, [user.pk]).get(user.pk, 0),
+        "mail_from_breakable": breakable_address(user.customer_mail_from),
     }, status=status)
 
 

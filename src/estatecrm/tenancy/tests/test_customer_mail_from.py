@@ -104,5 +104,5 @@ def test_the_profile_shows_the_address_set_by_an_administrator(client, agent):
     # when
     page = client.get(reverse("account:home")).content.decode()
     # then
-    assert "<dd>shibuya@acme.example.jp</dd>" in page
+    assert "<dd>shibuya<wbr>@acme.example.jp</dd>" in page
     assert ("It is set by an administrator, and it stays the same when you move to another unit.") in page
