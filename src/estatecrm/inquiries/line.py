@@ -266,10 +266,11 @@ def on_follow(channel: LineChannel, event: LineEvent, name: str | None) -> None:
 def on_message(channel: LineChannel, event: LineEvent, name: str | None) -> "LinkMerge | None":
     customer = line_customer(channel.company_id, event.line_user_id)
     when = event_time(event)
+    existing = None if customer is None else latest_case(customer)
     if customer is None:
         case = take_new_friend(channel, event, name)
     else:
-        case = latest_case(customer) or case_for_known(channel, customer, when)
+        case = existing or case_for_known(channel, customer, when)
     message = event.payload.get("message") if isinstance(event.payload.get("message"), dict) else {}
     kind = message.get("type", "")
     if kind == "text":
@@ -281,9 +282,24 @@ def on_message(channel: LineChannel, event: LineEvent, name: str | None) -> "Lin
         elif kind == "location":
             body = " ".join(str(part) for part in (body, message.get("title") or "", message.get("address") or "") if part)
     # Written by the intake, not by the staff: no actor, and the case's last contact does not move.
-    Activity.objects.create(company_id=case.company_id, case=case, kind=ActivityKind.LINE, direction=ActivityDirection.INBOUND,
-                            occurred_at=when, body=body, is_done=True)
+    activity = Activity.objects.create(company_id=case.company_id, case=case, kind=ActivityKind.LINE,
+                                       direction=ActivityDirection.INBOUND, occurred_at=when, body=body, is_done=True)
+    if existing is not None:
+        # A reply on a case someone follows (a new case is announced by its new-inquiry mail instead).
+        notify_reply(case, activity)
     return link_by_number(case, event.line_user_id, body) if kind == "text" else None
+
+
+def notify_reply(case: Case, activity: Activity) -> None:
+    """Mail the case's main assignee the customer's reply once this transaction commits, unless they are
+    inactive or turned such mail off (User.reply_mail, the account page)."""
+    from estatecrm.core.transactions import enqueue_on_commit
+    from estatecrm.inquiries.tasks import mail_customer_reply
+
+    assignee = case.main_assignee
+    if assignee is None or not assignee.is_active or not assignee.reply_mail or not assignee.email:
+        return
+    enqueue_on_commit(mail_customer_reply, case.company_id, case.pk, activity.pk)
 
 
 def on_unfollow(channel: LineChannel, event: LineEvent, name: str | None) -> None:

@@ -33,6 +33,34 @@ def mail_new_inquiry(company_id: int, case_id: int) -> None:
         send_mail(subject, body, None, [user.email])
 
 
+REPLY_EXCERPT_CHARACTERS = 200
+
+
+@task()
+def mail_customer_reply(company_id: int, case_id: int, activity_id: int) -> None:
+    """Mail the case's main assignee that the customer replied (お客様から返信がありました), with the start of
+    the message and a link, if they are active and still want such mail (User.reply_mail)."""
+    from estatecrm.crm.models import Activity
+
+    with company_scope(company_id):
+        case = Case.objects.for_company(company_id).select_related("customer", "main_assignee").filter(pk=case_id).first()
+        activity = Activity.objects.for_company(company_id).filter(pk=activity_id, case_id=case_id).first()
+        if case is None or activity is None or case.main_assignee is None:
+            return
+        user = case.main_assignee
+        if not (user.is_active and user.reply_mail and user.email):
+            return
+        text = " ".join((activity.body or "").split())
+        excerpt = text if len(text) <= REPLY_EXCERPT_CHARACTERS else text[:REPLY_EXCERPT_CHARACTERS] + "…"
+        with translation.override(settings.LANGUAGE_CODE):
+            context = {"case": case, "user": user, "activity": activity, "excerpt": excerpt,
+                       "link": settings.SITE_URL + reverse("crm:detail", args=[case.pk]),
+                       "settings_link": settings.SITE_URL + reverse("account:home") + "#notifications"}
+            subject = "".join(render_to_string("inquiries/email/customer_reply_subject.txt", context).splitlines())
+            body = render_to_string("inquiries/email/customer_reply_body.txt", context)
+        send_mail(subject, body, None, [user.email])
+
+
 @task()
 def process_line_events(company_id: int) -> int:
     """Apply the company's pending LINE webhook events in the order received (inquiries/line.py).

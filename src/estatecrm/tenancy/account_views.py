@@ -24,14 +24,19 @@ def home(request: HttpRequest) -> HttpResponse:
     if len(units) > 1:
         current = get_acting_unit(request)
         form = forms.ActingUnitForm(units=_units_queryset(request), initial={"org_unit": current.pk if current else None})
-    return render(request, "tenancy/account/home.html", {"acting_unit_form": form, "notifications_form": _notifications_form(request)})
+    from estatecrm.tenancy.views import breakable_address
+
+    return render(request, "tenancy/account/home.html", {
+        "acting_unit_form": form, "notifications_form": _notifications_form(request),
+        "mail_from_breakable": breakable_address(request.user.customer_mail_from),
+    })
 
 
 def _notifications_form(request: HttpRequest, data=None):
     # A superuser without a company gets no inquiries (cases are a company's).
     if request.user.company_id is None:
         return None
-    return forms.NotificationsForm(data, initial={"inquiry_mail": request.user.inquiry_mail})
+    return forms.NotificationsForm(data, initial={name: getattr(request.user, name) for name in actions.NOTIFICATION_MAIL_FLAGS})
 
 
 def _units_queryset(request: HttpRequest):
@@ -57,15 +62,13 @@ def acting_unit(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def notifications(request: HttpRequest) -> HttpResponse:
-    """The user's own mail settings: 反響の通知メール (inquiries assigned to them)."""
+    """The user's own mail settings: cases assigned to them, new inquiries, customers' replies."""
     form = _notifications_form(request, request.POST if request.method == "POST" else None)
     if request.method != "POST" or form is None:
         return redirect("account:home")
-    form.is_valid()  # one optional checkbox: always valid
-    enabled = form.cleaned_data["inquiry_mail"]
-    if actions.do_set_inquiry_mail(user=request.user, enabled=enabled, acting_user=request.user):
-        messages.success(request, _("New inquiries assigned to you will be mailed to you.") if enabled
-                         else _("New inquiries assigned to you will no longer be mailed to you."))
+    form.is_valid()  # optional checkboxes: always valid
+    if actions.do_set_notification_mails(user=request.user, acting_user=request.user, **form.cleaned_data):
+        messages.success(request, _("Saved your notification settings."))
     return redirect(reverse("account:home") + "#notifications")
 
 

@@ -292,10 +292,12 @@ def do_resend_invitation(*, user: User, base_url: str, acting_user) -> None:
 def do_set_user_active(*, user: User, is_active: bool, acting_user) -> bool:
     """Deactivate (no log-in, sessions end at their next request) or reactivate a user. Audited.
 
-    Refuses deactivating oneself and the last active company administrator. Returns whether it changed.
+    Refuses deactivating oneself, the last active company administrator, a default assignee
+    (`default_assignee`, naming each role) and the main assignee of live cases (`has_cases`: retire them
+    instead, staff/). Deactivation revokes the user's API tokens. Returns whether it changed.
     """
     require_user(acting_user, "organisation", unit_ids=_unit_ids_of(user))
-    from django.utils.translation import gettext
+    from django.utils.translation import gettext, ngettext
 
     from estatecrm.tenancy import error_codes
 
@@ -306,18 +308,56 @@ def do_set_user_active(*, user: User, is_active: bool, acting_user) -> bool:
         if acting_user is not None and acting_user.pk == user.pk:
             raise _refuse(error_codes.CANNOT_DEACTIVATE_SELF, gettext("You cannot deactivate yourself."))
         check_company_keeps_admin(user.company_id, without_user_id=user.pk)
+        check_not_default_assignee(user, gettext(
+            "%(user)s is the default assignee of %(roles)s. Choose a successor there before deactivating them."))
+        case_count = _live_main_case_count(user)
+        if case_count:
+            raise _refuse(error_codes.HAS_CASES, ngettext(
+                "%(user)s is main assignee of %(count)d case. Retire them instead: choose who takes their case.",
+                "%(user)s is main assignee of %(count)d cases. Retire them instead: choose who takes their %(count)d cases.",
+                case_count) % {"user": user.name or user.email, "count": case_count})
     user.is_active = is_active
     user.save(update_fields=["is_active"])
     record_event(company_id=user.company_id, actor=acting_user, verb="update", instance=user,
                  before={"is_active": not is_active}, after={"is_active": is_active})
+    if not is_active:
+        from estatecrm.tenancy.tokens import revoke_user_tokens
+
+        # A deactivated account must not keep working through the API either.
+        revoke_user_tokens(user=user, acting_user=acting_user)
     return True
+
+
+def _live_main_case_count(user: User, unit_ids=None) -> int:
+    """How many cases not in the trash `user` is main assignee of (owned by one of `unit_ids`, when given)."""
+    # crm is imported on use, as tenancy.selectors does: tenancy's module level knows nothing of cases.
+    from estatecrm.crm.models import Case
+
+    cases = Case.objects.for_company(user.company_id).filter(main_assignee=user, deleted_at__isnull=True)
+    if unit_ids is not None:
+        cases = cases.filter(owning_org_id__in=unit_ids)
+    return cases.count()
+
+
+def check_not_default_assignee(user: User, message: str, *, unit_ids=None) -> None:
+    """Refuse (`default_assignee`) while `user` is the default assignee of an inquiry source or the LINE
+    channel (of one in `unit_ids`, when given). `message` has %(user)s and %(roles)s (each role named)."""
+    from estatecrm.tenancy import error_codes
+    from estatecrm.tenancy.holds import default_assignee_roles
+
+    roles = [role for role in default_assignee_roles(user) if unit_ids is None or role.org_unit_id in unit_ids]
+    if roles:
+        names = "、".join(f"{role.label} ({role.org_unit_name})" for role in roles)
+        raise _refuse(error_codes.DEFAULT_ASSIGNEE, message % {"user": user.name or user.email, "roles": names})
 
 
 @transaction.atomic
 def do_remove_membership(*, membership: Membership, acting_user) -> None:
-    """Remove a membership. Refuses the primary one while others remain, and the last company admin. Audited."""
+    """Remove a membership. Refuses the primary one while others remain, the last company admin, and a removal
+    that would leave behind (tenancy.selectors.left_behind_unit_ids) live cases of which the user is main
+    assignee (`has_cases`) or a default-assignee role of theirs (`default_assignee`): transfer them instead. Audited."""
     require_user(acting_user, "organisation", unit_id=membership.org_unit_id)
-    from django.utils.translation import gettext
+    from django.utils.translation import gettext, ngettext
 
     from estatecrm.tenancy import error_codes
 
@@ -325,6 +365,19 @@ def do_remove_membership(*, membership: Membership, acting_user) -> None:
     if membership.is_primary and others.exists():
         raise _refuse(error_codes.PRIMARY_MEMBERSHIP, gettext("Make another unit primary before removing this one."))
     check_company_keeps_admin(membership.company_id, without_membership_id=membership.pk)
+    from estatecrm.tenancy.selectors import left_behind_unit_ids
+
+    user = membership.user
+    left_behind = left_behind_unit_ids(user, membership.org_unit, None)
+    check_not_default_assignee(user, gettext(
+        "%(user)s is the default assignee of %(roles)s. Choose a successor there, or transfer them on the transfer page."),
+        unit_ids=left_behind)
+    case_count = _live_main_case_count(user, left_behind)
+    if case_count:
+        raise _refuse(error_codes.HAS_CASES, ngettext(
+            "%(user)s would no longer see %(count)d case they are main assignee of. Transfer them on the transfer page instead.",
+            "%(user)s would no longer see %(count)d cases they are main assignee of. Transfer them on the transfer page instead.",
+            case_count) % {"user": user.name or user.email, "count": case_count})
     before = snapshot(membership)
     record_event(company_id=membership.company_id, actor=acting_user, verb="delete", instance=membership, before=before)
     membership.delete()
@@ -381,17 +434,75 @@ def do_set_password(*, user: User, password: str, acting_user) -> None:
         record_event(company_id=user.company_id, actor=acting_user, verb="set_password", instance=user, after={"password": "***"})
 
 
-@transaction.atomic(savepoint=False)
-def do_set_inquiry_mail(*, user: User, enabled: bool, acting_user) -> bool:
-    """Whether new inquiries assigned to `user` are mailed to them (反響の通知メール, inquiries.tasks).
-    The user's own setting (the account page). Returns whether it changed; audited when it did."""
-    if user.inquiry_mail == enabled:
+NOTIFICATION_MAIL_FLAGS = ("assignment_mail", "inquiry_mail", "reply_mail")
+
+
+@transaction.atomic
+def do_set_notification_mails(*, user: User, acting_user, **flags: bool) -> bool:
+    """The user's own notification mails (the account page): `assignment_mail` (担当者変更のお知らせ),
+    `inquiry_mail` (反響の通知メール), `reply_mail` (a customer's reply). Flags not given stay. Company
+    newsletters are not here (an administrator's setting). Returns whether anything changed; one audit
+    event with the old and new values of what did."""
+    unknown = set(flags) - set(NOTIFICATION_MAIL_FLAGS)
+    if unknown:
+        raise TypeError(f"unknown notification flags: {sorted(unknown)}")
+    changed = [name for name in NOTIFICATION_MAIL_FLAGS if name in flags and getattr(user, name) != bool(flags[name])]
+    if not changed:
         return False
-    user.inquiry_mail = enabled
-    user.save(update_fields=["inquiry_mail"])
+    before = {name: getattr(user, name) for name in changed}
+    for name in changed:
+        setattr(user, name, bool(flags[name]))
+    user.save(update_fields=changed)
     if user.company_id is not None:
         record_event(company_id=user.company_id, actor=acting_user, verb="update", instance=user,
-                     before={"inquiry_mail": not enabled}, after={"inquiry_mail": enabled})
+                     before=before, after={name: getattr(user, name) for name in changed})
+    return True
+
+
+def do_set_inquiry_mail(*, user: User, enabled: bool, acting_user) -> bool:
+    """Whether new inquiries assigned to `user` are mailed to them (反響の通知メール, inquiries.tasks): one
+    flag of do_set_notification_mails. Returns whether it changed; audited when it did."""
+    return do_set_notification_mails(user=user, acting_user=acting_user, inquiry_mail=enabled)
+
+
+@transaction.atomic
+def do_set_customer_mail_from(*, user: User, address: str, acting_user, confirmed: bool = False) -> bool:
+    """Set the address `user`'s e-mail to customers goes out from (blank: none). An administrator of every
+    unit of the user's (rule `organisation`). Validated (e-mail syntax, length, domain in lower case).
+    Changing or clearing an address that was set is refused (`confirmation_required`, field `address`)
+    unless `confirmed`: customers' replies to the old address no longer arrive. A transfer never changes
+    it. Returns whether it changed; audited with the old and new address."""
+    require_user(acting_user, "organisation", unit_ids=_unit_ids_of(user))
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+    from django.utils.translation import gettext
+
+    from estatecrm.tenancy import error_codes
+
+    address = (address or "").strip()
+    if address:
+        max_length = User._meta.get_field("customer_mail_from").max_length
+        local, _, domain = address.rpartition("@")
+        address = f"{local}@{domain.lower()}" if local else address
+        try:
+            if len(address) > max_length:
+                raise ValidationError("too long")
+            validate_email(address)
+        except ValidationError:
+            raise _refuse(error_codes.INVALID_EMAIL, gettext(
+                "Enter a valid e-mail address of at most %(max)d characters.") % {"max": max_length}, "address") from None
+    user = User.objects.select_for_update().get(pk=user.pk)
+    previous = user.customer_mail_from
+    if previous == address:
+        return False
+    if previous and not confirmed:
+        raise _refuse(error_codes.CONFIRMATION_REQUIRED, gettext(
+            "Customers' replies to the old address %(old)s will no longer arrive. Confirm the change to go on.")
+            % {"old": previous}, "address")
+    user.customer_mail_from = address
+    user.save(update_fields=["customer_mail_from"])
+    record_event(company_id=user.company_id, actor=acting_user, verb="update", instance=user,
+                 before={"customer_mail_from": previous}, after={"customer_mail_from": address})
     return True
 
 

@@ -7,3 +7,9 @@ CANNOT_DEACTIVATE_SELF = "cannot_deactivate_self"
 PRIMARY_MEMBERSHIP = "primary_membership"
 WORKGROUP_NAME_TAKEN = "workgroup_name_taken"
 ORG_UNIT_CODE_TAKEN = "org_unit_code_taken"
+# A user who is the default assignee of an inquiry source or of the LINE channel (tenancy.holds).
+DEFAULT_ASSIGNEE = "default_assignee"
+# A user who is main assignee of live cases that the change would leave without anyone seeing them.
+HAS_CASES = "has_cases"
+INVALID_EMAIL = "invalid_email"
+CONFIRMATION_REQUIRED = "confirmation_required"

@@ -36,6 +36,15 @@ class UserNameForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
 
 
+class CustomerMailFromForm(forms.Form):
+    # Syntax, length and normalisation are the action's (one home for the rule, shared with every caller).
+    address = forms.CharField(label=_("Address to send from"), max_length=254, required=False,
+                              help_text=_("Customers receive this user's e-mail from this address and reply to it. "
+                                          "It stays the same when the user moves to another unit."))
+    confirmed = forms.BooleanField(label=_("I understand that customers' replies to the old address will no longer arrive"),
+                                   required=False)
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("E-mail address"))
     name = forms.CharField(label=_("Name"), max_length=200)
@@ -86,9 +95,15 @@ class ActingUnitForm(forms.Form):
 
 
 class NotificationsForm(forms.Form):
+    assignment_mail = forms.BooleanField(
+        label=_("Cases assigned to me"), required=False,
+        help_text=_("A mail when someone makes you the main assignee of cases (a transfer, a retirement, a reassignment)."))
     inquiry_mail = forms.BooleanField(label=_("Receive an e-mail for each new inquiry assigned to me"), required=False,
                                       help_text=_("One mail for each inquiry (portal, website, LINE) that becomes a case assigned "
                                                   "to you, with the customer's name and a link to the case."))
+    reply_mail = forms.BooleanField(
+        label=_("Customers' replies"), required=False,
+        help_text=_("A mail when a customer of one of your cases writes on LINE, with the start of the message."))
 
 
 class ThrottledPasswordResetForm(PasswordResetForm):

@@ -12,6 +12,7 @@ urlpatterns = [
     path("users/invite/", views.user_invite, name="user_invite"),
     path("users/<id:pk>/", views.user_detail, name="user"),
     path("users/<id:pk>/active/", views.user_set_active, name="user_set_active"),
+    path("users/<id:pk>/mail-from/", views.user_mail_from, name="user_mail_from"),
     path("users/<id:pk>/invite/", views.user_resend_invitation, name="user_resend_invitation"),
     path("users/<id:pk>/memberships/", views.membership_add, name="membership_add"),
     path("memberships/<id:pk>/", views.membership_change, name="membership_change"),

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -37,6 +38,25 @@ def add_error(form, error: ApplicationError) -> None:
 
 def refuse_message(request: HttpRequest, error: ApplicationError) -> None:
     messages.error(request, error.message)
+
+
+def _refuse_with_links(request: HttpRequest, error: ApplicationError, user: User, *, staff_route: str) -> None:
+    """A refusal of a user's deactivation or membership removal, with the links that resolve it: each
+    default-assignee role's settings (where a successor is chosen), or the staff page (`staff_route`:
+    退職 or 異動) that moves the cases first."""
+    from django.utils.html import format_html, format_html_join
+
+    from estatecrm.tenancy import error_codes
+    from estatecrm.tenancy.holds import default_assignee_roles
+
+    if error.code == error_codes.DEFAULT_ASSIGNEE:
+        links = format_html_join(" ", '<a href="{}">{}</a>', ((role.settings_url, role.label) for role in default_assignee_roles(user)))
+        messages.error(request, format_html("{} {}", error.message, links))
+    elif error.code == error_codes.HAS_CASES:
+        label = _("Retire") if staff_route == "staff:retire" else _("Transfer")
+        messages.error(request, format_html('{} <a href="{}">{}</a>', error.message, reverse(staff_route, args=[user.pk]), label))
+    else:
+        refuse_message(request, error)
 
 
 def _lookup(model, actor: Actor, pk: int):
@@ -188,8 +208,10 @@ def user_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     for membership in (Membership.objects.for_company(actor.company_id).filter(user_id__in=[u.pk for u in users])
                        .select_related("org_unit").order_by("-is_primary", "org_unit__path")):
         units_by_user.setdefault(membership.user_id, []).append(membership)
+    case_counts = _live_main_case_counts(actor, [u.pk for u in users])
     for user in users:
         user.unit_memberships = units_by_user.get(user.pk, [])
+        user.live_case_count = case_counts.get(user.pk, 0)
     return render(request, "tenancy/users/list.html", {"actor": actor, "users": users, "query": query})
 
 
@@ -211,26 +233,79 @@ def user_invite(request: HttpRequest, actor: Actor) -> HttpResponse:
     return render(request, "tenancy/users/invite.html", {"actor": actor, "form": form})
 
 
-@permission_view("organisation")
-def user_detail(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
-    user, memberships = _access_user(actor, pk)
+def _live_main_case_counts(actor: Actor, user_ids) -> dict[int, int]:
+    """How many cases not in the trash each user is main assignee of: one grouped query."""
+    from django.db.models import Count
+
+    # crm is imported on use, as tenancy.selectors does (tenancy's module level knows nothing of cases).
+    from estatecrm.crm.models import Case
+
+    rows = (Case.objects.for_company(actor.company_id).filter(main_assignee_id__in=list(user_ids), deleted_at__isnull=True)
+            .order_by().values("main_assignee_id").annotate(count=Count("pk")).values_list("main_assignee_id", "count"))
+    return dict(rows)
+
+
+def breakable_address(address: str):
+    """The address with a line-break opportunity before its @: a long one wraps inside a narrow card."""
+    from django.utils.html import format_html
+
+    local, at, domain = address.rpartition("@")
+    return format_html("{}<wbr>@{}", local, domain) if at else address
+
+
+def _render_user_detail(request: HttpRequest, actor: Actor, user: User, memberships, *, name_form=None, mail_from_form=None,
+                        status: int = 200) -> HttpResponse:
     can_manage = _can_manage_user(actor, user, memberships)
-    name_form = forms.UserNameForm(request.POST or None, initial={"name": user.name})
-    if request.method == "POST":
-        if not can_manage:
-            raise PermissionDenied()
-        if name_form.is_valid():
-            actions.do_upsert_user(company=actor.company, email=user.email, name=name_form.cleaned_data["name"], acting_user=request.user)
-            messages.success(request, _("Saved."))
-            return redirect("settings:user", pk=user.pk)
     for membership in memberships:
         membership.can_edit = actor.can_admin_unit(membership.org_unit_id)
         membership.role_form = forms.MembershipRoleForm(initial={"role": membership.role}, prefix=f"m{membership.pk}")
     add_form = forms.MembershipAddForm(units=_administered_units(actor).exclude(pk__in=[m.org_unit_id for m in memberships]))
     return render(request, "tenancy/users/detail.html", {
         "actor": actor, "subject": user, "memberships": memberships, "can_manage": can_manage,
-        "name_form": name_form, "add_form": add_form, "is_invited": not user.has_usable_password(),
-    })
+        "name_form": name_form or forms.UserNameForm(initial={"name": user.name}), "add_form": add_form,
+        "is_invited": not user.has_usable_password(),
+        "mail_from_form": mail_from_form or forms.CustomerMailFromForm(initial={"address": user.customer_mail_from}),
+        "live_case_count": _live_main_case_counts(actor, [user.pk]).get(user.pk, 0),
+        "mail_from_breakable": breakable_address(user.customer_mail_from),
+    }, status=status)
+
+
+@permission_view("organisation")
+def user_detail(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
+    user, memberships = _access_user(actor, pk)
+    name_form = forms.UserNameForm(request.POST or None, initial={"name": user.name})
+    if request.method == "POST":
+        if not _can_manage_user(actor, user, memberships):
+            raise PermissionDenied()
+        if name_form.is_valid():
+            actions.do_upsert_user(company=actor.company, email=user.email, name=name_form.cleaned_data["name"], acting_user=request.user)
+            messages.success(request, _("Saved."))
+            return redirect("settings:user", pk=user.pk)
+    return _render_user_detail(request, actor, user, memberships, name_form=name_form)
+
+
+@require_POST
+@permission_view("organisation")
+def user_mail_from(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse:
+    """Set the user's sending address for customer e-mail; changing a set one needs the confirmation box."""
+    user, memberships = _access_user(actor, pk)
+    if not _can_manage_user(actor, user, memberships):
+        raise PermissionDenied()
+    form = forms.CustomerMailFromForm(request.POST)
+    if form.is_valid():
+        try:
+            changed = actions.do_set_customer_mail_from(user=user, address=form.cleaned_data["address"],
+                                                        confirmed=form.cleaned_data["confirmed"], acting_user=request.user)
+        except PermissionDenied:
+            raise
+        except ApplicationError as error:
+            add_error(form, error)
+            form.needs_confirmation = error.code == "confirmation_required"
+        else:
+            if changed:
+                messages.success(request, _("Saved the sending address for customer e-mail."))
+            return redirect(reverse("settings:user", args=[user.pk]) + "#mail-from")
+    return _render_user_detail(request, actor, user, memberships, mail_from_form=form, status=400)
 
 
 @require_POST
@@ -245,7 +320,7 @@ def user_set_active(request: HttpRequest, actor: Actor, pk: int) -> HttpResponse
     except PermissionDenied:
         raise
     except ApplicationError as error:
-        refuse_message(request, error)
+        _refuse_with_links(request, error, user, staff_route="staff:retire")
     else:
         messages.success(request, _("Reactivated %(user)s.") % {"user": user.email} if is_active
                          else _("Deactivated %(user)s.") % {"user": user.email})
@@ -304,7 +379,7 @@ def membership_change(request: HttpRequest, actor: Actor, pk: int) -> HttpRespon
     except PermissionDenied:
         raise
     except ApplicationError as error:
-        refuse_message(request, error)
+        _refuse_with_links(request, error, membership.user, staff_route="staff:transfer")
     else:
         messages.success(request, _("Saved."))
     return redirect("settings:user", pk=membership.user_id)

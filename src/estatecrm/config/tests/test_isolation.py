@@ -137,6 +137,7 @@ ROUTE_KWARG_FACTORIES = {
     "settings:unit_edit": lambda a: [{"pk": a.unit.pk}],
     "settings:user": lambda a: [{"pk": a.user.pk}],
     "settings:user_set_active": lambda a: [{"pk": a.user.pk}],
+    "settings:user_mail_from": lambda a: [{"pk": a.user.pk}],
     "settings:user_resend_invitation": lambda a: [{"pk": a.user.pk}],
     "settings:membership_add": lambda a: [{"pk": a.user.pk}],
     "settings:membership_change": lambda a: [{"pk": a.membership.pk}],

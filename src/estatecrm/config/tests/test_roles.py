@@ -145,6 +145,7 @@ ROUTE_RULES = {
     "settings:user_invite": "organisation",
     "settings:user": "organisation",
     "settings:user_set_active": "organisation",
+    "settings:user_mail_from": "organisation",
     "settings:user_resend_invitation": "organisation",
     "settings:membership_add": "organisation",
     "settings:membership_change": "organisation",

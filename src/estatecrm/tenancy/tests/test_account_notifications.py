@@ -1,4 +1,4 @@
-"""The account page's notification setting: whether new inquiries assigned to the user are mailed to them."""
+"""The account page's notification e-mails: cases assigned to the user, new inquiries, customers' replies."""
 
 import pytest
 from django.urls import reverse
@@ -6,7 +6,7 @@ from django.utils import translation
 
 from estatecrm.audit.models import AuditEvent
 from estatecrm.core.scope import company_scope
-from estatecrm.tenancy.actions import do_set_inquiry_mail
+from estatecrm.tenancy.actions import do_set_inquiry_mail, do_set_notification_mails
 from estatecrm.tenancy.models import User
 
 pytestmark = pytest.mark.django_db
@@ -37,15 +37,58 @@ def test_unticking_turns_the_mail_off_and_is_audited(client, company, agent):
     # given
     client.force_login(agent)
     # when
-    response = client.post(reverse("account:notifications"), {})
+    response = client.post(reverse("account:notifications"), {"assignment_mail": "on", "reply_mail": "on"})
     # then
     assert response["Location"] == "/account/#notifications"
     agent.refresh_from_db()
-    assert agent.inquiry_mail is False
+    assert (agent.assignment_mail, agent.inquiry_mail, agent.reply_mail) == (True, False, True)
     assert events(company) == [(agent.pk, str(agent.pk), {"inquiry_mail": True}, {"inquiry_mail": False})]
     page = client.get(reverse("account:home")).content.decode()
-    assert "New inquiries assigned to you will no longer be mailed to you." in page
+    assert "Saved your notification settings." in page
     assert '<input type="checkbox" name="inquiry_mail" aria-describedby="id_inquiry_mail_helptext" id="id_inquiry_mail">' in page
+
+
+def test_the_three_mails_are_turned_off_at_once_in_one_audit_event(client, company, agent):
+    # given
+    client.force_login(agent)
+    # when
+    client.post(reverse("account:notifications"), {})
+    # then
+    agent.refresh_from_db()
+    assert (agent.assignment_mail, agent.inquiry_mail, agent.reply_mail) == (False, False, False)
+    assert events(company) == [(agent.pk, str(agent.pk),
+                                {"assignment_mail": True, "inquiry_mail": True, "reply_mail": True},
+                                {"assignment_mail": False, "inquiry_mail": False, "reply_mail": False})]
+
+
+def test_the_page_shows_the_three_mails_and_says_newsletters_are_an_admins(client, agent):
+    # given
+    User.objects.filter(pk=agent.pk).update(reply_mail=False)
+    client.force_login(agent)
+    # when
+    page = client.get(reverse("account:home")).content.decode()
+    # then
+    assert '<input type="checkbox" name="assignment_mail" aria-describedby="id_assignment_mail_helptext" id="id_assignment_mail" checked>' in page
+    assert '<input type="checkbox" name="reply_mail" aria-describedby="id_reply_mail_helptext" id="id_reply_mail">' in page
+    assert "A mail when someone makes you the main assignee of cases (a transfer, a retirement, a reassignment)." in page
+    assert "A mail when a customer of one of your cases writes on LINE, with the start of the message." in page
+    assert "Company newsletters and announcements are not set here: an administrator sets who receives them." in page
+
+
+def test_the_action_changes_only_the_flags_given(company, agent):
+    # when
+    changed = do_set_notification_mails(user=agent, acting_user=agent, reply_mail=False)
+    # then
+    assert changed is True
+    agent.refresh_from_db()
+    assert (agent.assignment_mail, agent.inquiry_mail, agent.reply_mail) == (True, True, False)
+    assert events(company) == [(agent.pk, str(agent.pk), {"reply_mail": True}, {"reply_mail": False})]
+
+
+def test_the_action_refuses_an_unknown_flag(company, agent):
+    with pytest.raises(TypeError):
+        do_set_notification_mails(user=agent, acting_user=agent, newsletter_mail=False)
+    assert events(company) == []
 
 
 def test_ticking_turns_it_on_again(client, company, agent):
@@ -53,7 +96,7 @@ def test_ticking_turns_it_on_again(client, company, agent):
     User.objects.filter(pk=agent.pk).update(inquiry_mail=False)
     client.force_login(agent)
     # when
-    client.post(reverse("account:notifications"), {"inquiry_mail": "on"})
+    client.post(reverse("account:notifications"), {"assignment_mail": "on", "inquiry_mail": "on", "reply_mail": "on"})
     # then
     agent.refresh_from_db()
     assert agent.inquiry_mail is True
@@ -62,7 +105,7 @@ def test_ticking_turns_it_on_again(client, company, agent):
 
 def test_saving_without_a_change_writes_nothing(client, company, agent):
     client.force_login(agent)
-    response = client.post(reverse("account:notifications"), {"inquiry_mail": "on"})
+    response = client.post(reverse("account:notifications"), {"assignment_mail": "on", "inquiry_mail": "on", "reply_mail": "on"})
     assert response.status_code == 302
     assert events(company) == []
     assert do_set_inquiry_mail(user=agent, enabled=True, acting_user=agent) is False
@@ -94,4 +137,4 @@ def test_the_page_is_japanese(client, agent):
         from django.utils.translation import gettext
 
         assert gettext("Receive an e-mail for each new inquiry assigned to me") in page
-        assert gettext("Notifications") in page
+        assert gettext("Notification e-mails") in page
