@@ -140,6 +140,7 @@ def _transfer_context(actor: Actor, agent: User, form, to_unit: OrgUnit | None, 
         context["confirm_form"] = forms.TransferConfirmForm(
             units=_administered_units(actor), users=successors, initial={"to_unit": to_unit.pk, "mode": mode})
         context["cases_url"] = reverse("staff:cases", kwargs={"user_id": agent.pk}) + "?" + urlencode({"to": to_unit.pk})
+        context["from_name"] = plan.from_unit.name if plan.from_unit else "-"
         context["sub_cases"] = list(plan.sub_cases.select_related("customer", "owning_org").order_by("number")[:20])
     return context
 
