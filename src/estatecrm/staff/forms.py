@@ -37,7 +37,7 @@ class TransferChoiceForm(forms.Form):
 
 class HandoverNoteField(forms.CharField):
     def __init__(self, **kwargs):
-        super().__init__(label=_("Handover note (引継ぎメモ)"), required=False, max_length=HANDOVER_NOTE_MAX_LENGTH,
+        super().__init__(label=_("Handover note"), required=False, max_length=HANDOVER_NOTE_MAX_LENGTH,
                          widget=forms.Textarea(attrs={"rows": 3}),
                          help_text=_("Optional. Written once, it appears on the timeline of each case."), **kwargs)
 
