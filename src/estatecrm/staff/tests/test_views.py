@@ -240,3 +240,16 @@ def test_history_filter_by_kind_hides_other_kinds(people):
     # then
     assert f'data-reassignment-id="{record.pk}"' not in html
     assert 'data-testid="history-empty"' in html
+
+
+def test_org_admin_setting_a_successor_sees_the_refusal_of_the_intake_rule(company, org, people):
+    # given: an admin of 渋谷店 (the intake settings are a company admin's)
+    source = InquirySource.objects.create(company=company, code="web", name="自社HP", org_unit=org["SBY"], default_assignee=people["agent"])
+    sby_admin = testing.make_user(company, org["SBY"], role=Role.ADMIN, email="sby-admin@acme.example.jp", name="渋谷 管理")
+    # when
+    response = client_of(sby_admin).post(reverse("staff:set_successor", kwargs={"user_id": people["agent"].pk}),
+                                         {"key": f"inquiry_source:{source.pk}", "successor": people["colleague"].pk}, follow=True)
+    # then: the message of the refusal, and the source keeps its default assignee
+    assert response.status_code == 200
+    assert "You do not have permission to do this." in html_of(response)
+    assert InquirySource.objects.for_company(company).get(pk=source.pk).default_assignee_id == people["agent"].pk
