@@ -309,7 +309,8 @@ def cases(request: HttpRequest, actor: Actor, user_id: int) -> HttpResponse:
     return render(request, "staff/cases.html", {
         "actor": actor, "agent": agent, "page": page, "to_unit": to_unit, "filter_form": filter_form, "unsubscribed": unsubscribed,
         "successors": successors, "here": here, "page_query": urlencode(query),
-        "sub_cases": list(sub_cases.select_related("customer", "owning_org").order_by("number")[:50]),
+        "sub_cases": list(sub_cases.select_related("customer", "owning_org").order_by("number")[:30]),
+        "current": selectors.primary_membership(agent),
         "sub_case_count": sub_cases.count(),
         "unsubscribed_choices": forms.CaseFilterForm.base_fields["unsubscribed"].choices,
     })
