@@ -142,9 +142,21 @@ ROUTE_KWARG_FACTORIES = {
     "settings:membership_add": lambda a: [{"pk": a.user.pk}],
     "settings:membership_change": lambda a: [{"pk": a.membership.pk}],
     "settings:workgroup_edit": lambda a: [{"pk": a.workgroup.pk}],
+    # 担当変更履歴: a reassignment of company A's agent out of SBY.
+    "staff:history_detail": lambda a: [{"pk": reassignment_of(a).pk}],
+    "staff:history_undo": lambda a: [{"pk": reassignment_of(a).pk}],
     # The company's LINE webhook, with a LINE channel so that it answers (401 without LINE's signature).
     "line:webhook": lambda a: [{"company_code": line_channel_of(a).company.code}],
 }
+
+
+def reassignment_of(a: CompanyA):
+    from estatecrm.crm.models import Reassignment
+
+    if "reassignment" not in a.objects:
+        a.objects["reassignment"] = Reassignment.objects.create(company=a.company, kind="reassign", agent=a.user, to_user=a.user,
+                                                                 from_unit=a.unit, handover_note="機密メモ")
+    return a.objects["reassignment"]
 
 
 def line_channel_of(a: CompanyA):
