@@ -119,6 +119,7 @@ KWARG_FACTORIES = {
     "inquiry_id": lambda a: a.inquiry.pk,
     "dismissal_id": lambda a: a.dismissal.pk,
     "merge_id": lambda a: a.merge.pk,
+    "reassignment_id": lambda a: reassignment_of(a).pk,
     # A bundle uploaded for company A's unit on the data migration pages (files in storage, no row).
     "upload_token": lambda a: __import__("estatecrm.legacy.tests.factories", fromlist=["make_stored_upload"]).make_stored_upload(
         a.company, a.unit),
@@ -144,6 +145,16 @@ ROUTE_KWARG_FACTORIES = {
     # The company's LINE webhook, with a LINE channel so that it answers (401 without LINE's signature).
     "line:webhook": lambda a: [{"company_code": line_channel_of(a).company.code}],
 }
+
+
+def reassignment_of(a: CompanyA):
+    """A 担当変更 of company A: its user's transfer out of its unit (made once, on first use)."""
+    from estatecrm.crm.models import Reassignment
+
+    if "reassignment" not in a.objects:
+        a.objects["reassignment"] = Reassignment.objects.create(company=a.company, kind="transfer", agent=a.user, from_unit=a.unit,
+                                                                to_unit=a.unit)
+    return a.objects["reassignment"]
 
 
 def line_channel_of(a: CompanyA):
