@@ -55,6 +55,9 @@ def one_line(text: str) -> str:
 
 
 class Command(BaseCommand):
+    # Django's system checks cost about 3 s of CPU per run here (bench/staff_reassign.py), more than half of a
+    # 10,000-case reassignment; this command changes data only (`estatecrm check` and the deploy run them).
+    requires_system_checks = []
     help = "異動・退職: transfer or retire an agent, reassign cases in bulk, preview a move, undo a reassignment, list the history."
 
     def add_arguments(self, parser):
