@@ -159,6 +159,7 @@ def add_routers() -> None:
     from estatecrm.leads.api import router as leads_router
     from estatecrm.listings.api import router as listings_router
     from estatecrm.pipeline.api import router as pipeline_router
+    from estatecrm.staff.api import router as staff_router
     from estatecrm.tenancy.api import router as tenancy_router
 
     api.add_router("/", crm_router)
@@ -168,6 +169,7 @@ def add_routers() -> None:
     api.add_router("/", inquiries_router)
     api.add_router("/", line_router)
     api.add_router("/", dedup_router)
+    api.add_router("/", staff_router)
     # The leads router names session auth itself; mounting it with the API-wide auth lets tokens in too.
     api.add_router("/", leads_router, auth=api_auth)
 

@@ -119,6 +119,7 @@ KWARG_FACTORIES = {
     "inquiry_id": lambda a: a.inquiry.pk,
     "dismissal_id": lambda a: a.dismissal.pk,
     "merge_id": lambda a: a.merge.pk,
+    "reassignment_id": lambda a: reassignment_of(a).pk,
     # A bundle uploaded for company A's unit on the data migration pages (files in storage, no row).
     "upload_token": lambda a: __import__("estatecrm.legacy.tests.factories", fromlist=["make_stored_upload"]).make_stored_upload(
         a.company, a.unit),

@@ -272,10 +272,20 @@ ROUTE_RULES = {
     "PUT /api/v1/dedup/shared-values": "dedup_shared",
     "GET /api/v1/dedup/settings": "dedup_settings",
     "PUT /api/v1/dedup/settings": "dedup_settings",
+    "GET /api/v1/staff/users/{user_id}/plan": "staff",
+    "POST /api/v1/staff/users/{user_id}/transfer": "staff",
+    "POST /api/v1/staff/users/{user_id}/retire": "staff",
+    "POST /api/v1/staff/reassign": "staff",
+    "POST /api/v1/staff/users/{user_id}/successor": "staff",
+    "GET /api/v1/staff/reassignments": "staff",
+    "GET /api/v1/staff/reassignments/{reassignment_id}": "staff",
+    "POST /api/v1/staff/reassignments/{reassignment_id}/undo": "staff",
 }
 
 # Ids in request bodies (the schema's minimal body says 1): the company's own object, whatever the database numbered it.
-BODY_IDS = {"project_id": lambda objects: objects.project.pk}
+BODY_IDS = {"project_id": lambda objects: objects.project.pk,
+            # a transfer's target: the unit the agent is in already (refused as same_unit, past the rule)
+            "to_unit": lambda objects: objects.unit.pk}
 
 
 def with_own_ids(body, content_type, objects):

@@ -17,6 +17,7 @@ from estatecrm.crm.models import (
     ListingStation,
     Project,
     Rank,
+    Reassignment,
     SharedContactValue,
     SubStatus,
     Tag,
@@ -40,6 +41,8 @@ SCHEMA_MODELS = {
     "LineMessageIn": None,
     # 名寄せ: ids and flags; a shared value as typed (normalized by the action) with its note; the settings
     "PairIn": None, "MergeIn": None, "SharedValueIn": SharedContactValue, "DuplicateSettingsIn": DuplicateSettings,
+    # 異動・退職: ids and flags; the handover note (a text column, bounded by the action's 2,000 characters); a role's key
+    "TransferIn": Reassignment, "RetireIn": Reassignment, "ReassignIn": Reassignment, "SuccessorIn": None,
 }
 # Strings stored without a length (text and JSON columns): bounded by the request size only.
 UNBOUNDED = {("CaseCreateIn", "other_info"), ("CaseUpdateIn", "other_info"), ("DesiredConditionsIn", "lines_stations[]"),
