@@ -373,8 +373,10 @@ def do_update_case(*, case: Case, changes: dict, acting_user, read_version: Read
     if "main_assignee" in changed and changes["main_assignee"] is not None:
         # The 担当変更 engine gives the case to the new main assignee: history, open visits, mail. Its per-case
         # audit event would repeat this action's `update` event, so it writes only the record's.
+        # A new owning unit in the same edit takes the unit's open visits to its calendar too.
         apply_plan(Plan(company_id=case.company_id, kind=ReassignmentKind.REASSIGN, cases=[case], acting_user=acting_user,
-                        agent=case.main_assignee, to_user=changes["main_assignee"], audit_cases=False))
+                        agent=case.main_assignee, to_user=changes["main_assignee"],
+                        to_unit=changes["owning_org"] if "owning_org" in changed else None, audit_cases=False))
     for name in changed:
         setattr(case, name, changes[name])
     case.save(update_fields=[*changed, "updated_at"])
