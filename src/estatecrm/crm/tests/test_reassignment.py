@@ -113,3 +113,17 @@ def statements(queries) -> list[str]:
         if not shapes or shapes[-1] != shape or not shape.startswith("INSERT"):
             shapes.append(shape)
     return shapes
+
+
+def test_a_case_edit_of_unit_and_main_assignee_takes_the_visit_to_the_new_unit(company, org, company_admin, agent):
+    # given
+    successor = testing.make_user(company, org["SJK"], email="b@acme.example.jp")
+    [case] = cases_of(company, org["SBY"], agent, 1)
+    visit = do_book_visit(actor=actor_for(company_admin), case=case, visit_at=timezone.now() + datetime.timedelta(days=1))
+    # when
+    do_update_case(case=case, changes={"main_assignee": successor, "owning_org": org["SJK"]}, acting_user=company_admin)
+    # then
+    assert Activity.objects.for_company(company).values_list("actor_id", "org_unit_id").get(pk=visit.pk) == (successor.pk, org["SJK"].pk)
+    assert Case.objects.for_company(company).values_list("main_assignee_id", "owning_org_id").get(pk=case.pk) == (successor.pk, org["SJK"].pk)
+    record = Reassignment.objects.for_company(company).get()
+    assert (record.cases_reassigned, record.visits_moved) == (1, 1)
