@@ -208,8 +208,9 @@ def _audit(plan: Plan, record: Reassignment, cases, items, removed, *, actor, no
         if before or item.visit_ids:
             events.append(audit_event(company_id=plan.company_id, actor=actor, verb=plan.kind, instance=case, before=before,
                                       after={**after, "reassignment": record.pk}))
+    sub_cases = {case.pk: case for case in plan.sub_cases}
     for item in removed:
-        case = next(case for case in plan.sub_cases if case.pk == item.case_id)
+        case = sub_cases[item.case_id]
         events.append(audit_event(company_id=plan.company_id, actor=actor, verb=plan.kind, instance=case,
                                   before={"sub_assignee": plan.agent.pk}, after={"sub_assignee": None, "reassignment": record.pk}))
     bulk_record_events(events)
