@@ -33,6 +33,7 @@ from estatecrm.crm.choices import (
     ContactPointKind,
     CustomerKind,
     CustomFieldType,
+    ReassignmentKind,
 )
 from estatecrm.crm.contact_points import build_contact_point
 from estatecrm.crm.custom_fields import clean_custom_values
@@ -56,6 +57,7 @@ from estatecrm.crm.models import (
     SubStatus,
     Tag,
 )
+from estatecrm.crm.reassignment import Plan, apply_plan
 from estatecrm.normalize import (
     MESSAGES,
     company_name_key,
@@ -368,6 +370,13 @@ def do_update_case(*, case: Case, changes: dict, acting_user, read_version: Read
         return False
     attnames = [case._meta.get_field(name).attname for name in changed]
     before = snapshot(case, attnames)
+    if "main_assignee" in changed and changes["main_assignee"] is not None:
+        # The 担当変更 engine gives the case to the new main assignee: history, open visits, mail. Its per-case
+        # audit event would repeat this action's `update` event, so it writes only the record's.
+        # A new owning unit in the same edit takes the unit's open visits to its calendar too.
+        apply_plan(Plan(company_id=case.company_id, kind=ReassignmentKind.REASSIGN, cases=[case], acting_user=acting_user,
+                        agent=case.main_assignee, to_user=changes["main_assignee"],
+                        to_unit=changes["owning_org"] if "owning_org" in changed else None, audit_cases=False))
     for name in changed:
         setattr(case, name, changes[name])
     case.save(update_fields=[*changed, "updated_at"])
@@ -1021,7 +1030,11 @@ def do_bulk_update_cases(*, actor, case_ids: Sequence[int], operation: str, valu
     now = timezone.now()
     changed_ids = [case.pk for case, _before, _after in changes]
     if operation == BulkOperation.REASSIGN:
-        Case.objects.for_company(actor.company_id).filter(pk__in=changed_ids).update(main_assignee=value, updated_at=now)
+        # Through the 担当変更 engine (history, open visits, 担当者変更のお知らせ); the `update` events below are the cases' own.
+        previous = {case.main_assignee_id for case, _before, _after in changes}
+        agent = next((case.main_assignee for case, _before, _after in changes), None) if len(previous) == 1 else None
+        apply_plan(Plan(company_id=actor.company_id, kind=ReassignmentKind.REASSIGN, cases=[case for case, _before, _after in changes],
+                        acting_user=actor.user, agent=agent, to_user=value, audit_cases=False), now=now)
     elif operation == BulkOperation.SET_STATUS:
         cleared = [case.pk for case, before, after in changes if "sub_status_id" in after]
         Case.objects.for_company(actor.company_id).filter(pk__in=changed_ids).update(

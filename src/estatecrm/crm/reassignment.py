@@ -52,7 +52,9 @@ class Plan:
     - `to_user`: the new main assignee of every case (None: keep it);
     - `to_unit`: the new owning unit of every case (None: keep it);
     - `trash`: move the cases to the trash instead (restorable for TRASH_RETENTION_DAYS);
-    - `sub_cases`: other cases on which `agent`'s sub-assignee role is removed.
+    - `sub_cases`: other cases on which `agent`'s sub-assignee role is removed;
+    - `audit_cases`: write an audit event per case (False: the caller writes its own, as the case page's and the
+      case list's `update` events do; the record's event is written either way).
     """
 
     company_id: int
@@ -66,6 +68,7 @@ class Plan:
     trash: bool = False
     sub_cases: Sequence[Case] = ()
     handover_note: str = ""
+    audit_cases: bool = True
     extra: dict = field(default_factory=dict)
 
 
@@ -189,7 +192,7 @@ def _remove_sub_assignments(plan: Plan, record: Reassignment, *, now) -> list[Re
 
 def _audit(plan: Plan, record: Reassignment, cases, items, removed, *, actor, now) -> None:
     events = []
-    for case in cases:
+    for case in cases if plan.audit_cases else ():
         item = items[case.pk]
         if item.outcome == ReassignmentOutcome.TRASHED:
             events.append(audit_event(company_id=plan.company_id, actor=actor, verb="trash", instance=case,
@@ -205,8 +208,9 @@ def _audit(plan: Plan, record: Reassignment, cases, items, removed, *, actor, no
         if before or item.visit_ids:
             events.append(audit_event(company_id=plan.company_id, actor=actor, verb=plan.kind, instance=case, before=before,
                                       after={**after, "reassignment": record.pk}))
+    sub_cases = {case.pk: case for case in plan.sub_cases}
     for item in removed:
-        case = next(case for case in plan.sub_cases if case.pk == item.case_id)
+        case = sub_cases[item.case_id]
         events.append(audit_event(company_id=plan.company_id, actor=actor, verb=plan.kind, instance=case,
                                   before={"sub_assignee": plan.agent.pk}, after={"sub_assignee": None, "reassignment": record.pk}))
     bulk_record_events(events)

@@ -24,7 +24,9 @@ from estatecrm.tenancy.selectors import actor_for
 
 # Statements of one bulk change (SAVEPOINT and RELEASE of its transaction included), whatever the number of cases.
 EXPECTED_QUERIES = {
-    BulkOperation.REASSIGN: 5,  # savepoint, SELECT cases FOR UPDATE, UPDATE cases, INSERT events, release
+    # savepoint, SELECT cases FOR UPDATE, SELECT the previous assignee, and the 担当変更 engine (INSERT record, UPDATE cases,
+    # SELECT sub-assignee links, SELECT open visits, INSERT items, UPDATE counts, INSERT record event), INSERT events, release
+    BulkOperation.REASSIGN: 12,
     BulkOperation.SET_STATUS: 5,  # savepoint, SELECT cases FOR UPDATE, UPDATE cases, INSERT events, release
     BulkOperation.ADD_TAG: 7,  # savepoint, SELECT cases, SELECT links, INSERT links, UPDATE cases, INSERT events, release
     BulkOperation.REMOVE_TAG: 8,  # ... and a DELETE of the links from the removed one's position on
