@@ -17,7 +17,7 @@ from django.utils.translation import ngettext
 from estatecrm.core.errors import ApplicationError, NotFound, PermissionDenied
 from estatecrm.crm.choices import ReassignmentKind
 from estatecrm.crm.models import Case, Reassignment
-from estatecrm.crm.reassignment import Plan, apply_plan, check_undo, undo_plan
+from estatecrm.crm.reassignment import CaseRow, Plan, apply_plan, check_undo, lock_cases, undo_plan
 from estatecrm.staff import error_codes
 from estatecrm.staff.selectors import plan_for
 from estatecrm.tenancy.holds import default_assignee_roles
@@ -113,8 +113,8 @@ def check_handover_note(note: str) -> str:
     return note
 
 
-def _locked(cases) -> list[Case]:
-    return list(cases.select_related("customer").select_for_update(of=("self",)).order_by("pk"))
+def _locked(cases) -> list[CaseRow]:
+    return lock_cases(cases)
 
 
 def _agent_units(agent: User) -> list[int]:
@@ -246,6 +246,7 @@ def do_reassign_cases(
     *, actor: Actor, from_user: User, to_user: User, case_ids=None, handover_note: str = "",
 ) -> StaffResult:
     """Give `from_user`'s live cases (`case_ids`: those only; None: all of the administered units) to `to_user`.
+    Refused (`not_unit_admin`) when they have live cases but none in the administered units.
 
     Refused, writing nothing: a case of `case_ids` that is not a live case of `from_user`
     (`not_main_assignee`) or not of an administered unit (`not_unit_admin`), a successor who would not see
@@ -261,6 +262,9 @@ def do_reassign_cases(
     administered = administered_cases(actor).filter(deleted_at__isnull=True)
     if case_ids is None:
         cases = _locked(administered.filter(main_assignee=from_user))
+        # Cases of the agent, none of them in the administered units: not this administrator's to give away.
+        if not cases and Case.objects.for_company(actor.company_id).filter(main_assignee=from_user, deleted_at__isnull=True).exists():
+            raise _not_admin()
     else:
         wanted = sorted({int(pk) for pk in case_ids})
         cases = _locked(administered.filter(pk__in=wanted, main_assignee=from_user))

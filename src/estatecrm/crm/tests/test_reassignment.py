@@ -100,7 +100,8 @@ def test_a_reassignment_takes_the_same_number_of_statements_for_20_and_for_200_c
         counts[count] = statements(queries)
     # then
     assert counts[20] == counts[200]
-    assert len(counts[20]) == {"postgresql": 13}.get(connection.vendor, 12)  # as measured on each database
+    # As measured on each database (PostgreSQL writes the rows with COPY, which the capture does not see).
+    assert len(counts[20]) == {"postgresql": 11}.get(connection.vendor, 13), counts[20]
 
 
 def statements(queries) -> list[str]:

@@ -144,6 +144,17 @@ def test_a_reassignment_of_named_cases_by_an_admin_of_another_unit_is_refused_as
     assert footprint(company) == before
 
 
+def test_a_reassignment_of_all_cases_by_an_admin_of_another_unit_is_refused_as_not_unit_admin(company, office):
+    # given: 新宿店's manager administers none of the agent's cases
+    before = footprint(company)
+    # when
+    code, _message, printed = refused("reassign", "--company", "acme", "--as", "sjk-admin@acme.example.jp", "--from", "agent@acme.example.jp",
+                                      "--to", "colleague@acme.example.jp", "--json")
+    # then
+    assert (code, printed["refused"], printed["cases_reassigned"]) == (2, "not_unit_admin", 0)
+    assert footprint(company) == before
+
+
 def test_an_agent_is_refused_as_not_unit_admin(company, office):
     before = footprint(company)
     code, _message, printed = refused("reassign", "--company", "acme", "--as", "colleague@acme.example.jp", "--from", "agent@acme.example.jp",
