@@ -107,7 +107,7 @@ FOLLOW_UPS = [
     (ActivityKind.SHOWING, "", "{listing} 内見", "日当たりと収納を気に入られた様子。駐輪場の空きを気にされていた。"),
     (ActivityKind.SHOWING, "", "2物件を内見", "{listing}ほか1件を案内。2件目は駅から遠いとのこと。"),
     (ActivityKind.NOTE, "", "社内メモ", "競合他社でも検討中。早めに条件の合う物件を紹介する。"),
-    (ActivityKind.NOTE, "", "引継ぎメモ", "平日昼間は電話に出られないため、連絡はメールかLINEで。"),
+    (ActivityKind.NOTE, "", "連絡方法のメモ", "平日昼間は電話に出られないため、連絡はメールかLINEで。"),
 ]
 CLOSING_STEPS = {
     CaseStatus.APPLYING: (ActivityKind.NOTE, "", "入居申込書を受領", "申込書と本人確認書類を受領。保証会社の審査中。結果は3営業日ほど。"),
@@ -255,6 +255,22 @@ def _date_cases(cases: list[Case], activities: list[Activity]) -> None:
     Case.objects.for_company(cases[0].company_id).bulk_update(cases, ["created_at", "updated_at", "last_contact_at"], batch_size=500)
 
 
+DEMO_HANDOVER_NOTE = "前任者の異動に伴い引継ぎ。内見予定とご希望条件は各案件の履歴を確認してください。"
+
+
+def _demo_handover(company: Company, admin, agents) -> None:
+    """A real entry of the 担当変更履歴: the last agent's first cases handed to a colleague of the same store by
+    the administrator, with a handover note, through the one engine (no mail: demo data)."""
+    from estatecrm.crm.choices import ReassignmentKind
+    from estatecrm.crm.reassignment import Plan, apply_plan, lock_cases
+
+    (agent, unit), successor = agents[-1], next(other for other, other_unit in agents[:-1] if other_unit == agents[-1][1])
+    cases = lock_cases(Case.objects.for_company(company).filter(main_assignee=agent, owning_org=unit, deleted_at__isnull=True)
+                       .filter(pk__in=Case.objects.for_company(company).filter(main_assignee=agent).order_by("pk").values("pk")[:5]))
+    apply_plan(Plan(company_id=company.pk, kind=ReassignmentKind.REASSIGN, cases=cases, acting_user=admin, agent=agent,
+                    to_user=successor, handover_note=DEMO_HANDOVER_NOTE, notify=False))
+
+
 @transaction.atomic
 def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResult:
     """Create the demo company with everything in it. Refuses nothing; call it on an empty database."""
@@ -377,6 +393,7 @@ def do_load_demo_company(*, seed: int = 2026, customers: int = 2000) -> DemoResu
     Activity.objects.bulk_create(activities, batch_size=1000)
     _date_cases(cases, activities)
     Introduction.objects.bulk_create(introductions, batch_size=1000)
+    _demo_handover(company, admin, agents)
     record_event(company_id=company.pk, actor=None, verb="load_demo", object_type="tenancy.company", object_id=company.pk,
                  object_repr=company.name, after={"customers": len(customer_objects), "cases": len(cases), "activities": len(activities),
                                                   "planted_duplicates": planted, "seed": seed})

@@ -75,6 +75,7 @@ class Plan:
     - `to_unit`: the new owning unit of every case (None: keep it);
     - `trash`: move the cases to the trash instead (restorable for TRASH_RETENTION_DAYS);
     - `sub_cases`: other cases on which `agent`'s sub-assignee role is removed;
+    - `notify`: mail the new main assignee after commit (False: the demo's own history);
     - `audit_cases`: write an audit event per case (False: the caller writes its own, as the case page's and the
       case list's `update` events do; the record's event is written either way).
     """
@@ -91,6 +92,7 @@ class Plan:
     sub_cases: Sequence[Case] = ()
     handover_note: str = ""
     audit_cases: bool = True
+    notify: bool = True
     extra: dict = field(default_factory=dict)
 
 
@@ -162,7 +164,7 @@ def apply_plan(plan: Plan, *, now: datetime.datetime | None = None) -> Reassignm
     if note and cases:
         insert_rows(Activity, ["case_id"], [(case.pk,) for case in cases], constants={
             "company_id": company_id, "kind": ActivityKind.HANDOVER, "direction": "", "occurred_at": now,
-            "actor_id": actor.pk if actor else None, "subject": _("Handover note"), "body": note, "is_done": True,
+            "actor_id": actor.pk if actor else None, "subject": handover_subject(plan), "body": note, "is_done": True,
             "org_unit_id": None, "is_migrated": False, "created_at": now, "updated_at": now,
         })
     record.cases_moved = sum(item.outcome == ReassignmentOutcome.MOVED and item.from_unit_id != item.to_unit_id for item in items.values())
@@ -172,7 +174,7 @@ def apply_plan(plan: Plan, *, now: datetime.datetime | None = None) -> Reassignm
     record.sub_assignments_removed = len(removed)
     record.save(update_fields=["cases_moved", "cases_reassigned", "cases_trashed", "visits_moved", "sub_assignments_removed"])
     _audit(plan, record, cases, items, removed, actor=actor, now=now)
-    if record.cases_reassigned and (actor is None or plan.to_user.pk != actor.pk):
+    if plan.notify and record.cases_reassigned and (actor is None or plan.to_user.pk != actor.pk):
         from estatecrm.crm.tasks import mail_reassignment
 
         enqueue_on_commit(mail_reassignment, company_id, record.pk)
@@ -180,6 +182,19 @@ def apply_plan(plan: Plan, *, now: datetime.datetime | None = None) -> Reassignm
 
 
 ITEM_COLUMNS = ("case_id", "outcome", "from_user_id", "to_user_id", "from_unit_id", "to_unit_id", "visit_ids", "to_user_was_sub_assignee")
+
+
+def _person(user) -> str:
+    return user.name or user.email
+
+
+def handover_subject(plan: Plan) -> str:
+    """The handover note's subject on the timeline: who handed over to whom (or where the agent moved)."""
+    if plan.to_user is not None:
+        return f"{_person(plan.agent)} → {_person(plan.to_user)}" if plan.agent is not None else f"→ {_person(plan.to_user)}"
+    if plan.to_unit is not None and plan.from_unit is not None and plan.agent is not None:
+        return f"{_person(plan.agent)}: {plan.from_unit.name} → {plan.to_unit.name}"
+    return _("Handover at the %(kind)s") % {"kind": ReassignmentKind(plan.kind).label}
 
 
 def _move_visits(plan: Plan, cases: list[Case], items: dict[int, ReassignmentCase], *, now) -> None:

@@ -10,21 +10,20 @@ SOURCE_PREFIX = "inquiry_source:"
 LINE_KEY = "line_channel"
 
 
-def roles(company_id: int, user_id: int) -> list[DefaultAssigneeRole]:
+def roles(company_id: int, user_ids: list[int]) -> dict[int, list[DefaultAssigneeRole]]:
     from estatecrm.inquiries.models import InquirySource, LineChannel
 
-    result = [
-        DefaultAssigneeRole(
+    result: dict[int, list[DefaultAssigneeRole]] = {}
+    for source in (InquirySource.objects.for_company(company_id).filter(default_assignee_id__in=user_ids)
+                   .select_related("org_unit").order_by("position", "pk")):
+        result.setdefault(source.default_assignee_id, []).append(DefaultAssigneeRole(
             key=f"{SOURCE_PREFIX}{source.pk}", label=_("Inquiry source %(name)s") % {"name": source.name},
             settings_url=reverse("inquiry_settings:source_edit", args=[source.pk]), org_unit_id=source.org_unit_id,
             org_unit_name=source.org_unit.name,
-        )
-        for source in InquirySource.objects.for_company(company_id).filter(default_assignee_id=user_id)
-        .select_related("org_unit").order_by("position", "pk")
-    ]
-    channel = LineChannel.objects.for_company(company_id).filter(default_assignee_id=user_id).select_related("org_unit").first()
+        ))
+    channel = LineChannel.objects.for_company(company_id).filter(default_assignee_id__in=user_ids).select_related("org_unit").first()
     if channel is not None:
-        result.append(DefaultAssigneeRole(
+        result.setdefault(channel.default_assignee_id, []).append(DefaultAssigneeRole(
             key=LINE_KEY, label=_("The LINE channel"), settings_url=reverse("inquiry_settings:line"),
             org_unit_id=channel.org_unit_id, org_unit_name=channel.org_unit.name,
         ))

@@ -25,7 +25,11 @@ from estatecrm.crm.models import Case, CaseAssignee
 from estatecrm.crm.reassignment import check_undo
 from estatecrm.staff import actions, forms, selectors
 from estatecrm.tenancy.decorators import permission_view
-from estatecrm.tenancy.holds import default_assignee_roles, set_default_assignee_successor
+from estatecrm.tenancy.holds import (
+    default_assignee_roles,
+    default_assignee_roles_of,
+    set_default_assignee_successor,
+)
 from estatecrm.tenancy.models import Membership, OrgUnit, User
 from estatecrm.tenancy.selectors import Actor
 
@@ -109,14 +113,15 @@ def home(request: HttpRequest, actor: Actor) -> HttpResponse:
         total=Count("pk"), unsubscribed=Count("pk", filter=selectors.unsubscribed_q()))}
     sub_counts = dict(CaseAssignee.objects.for_company(actor.company_id).filter(user_id__in=ids, case__deleted_at__isnull=True)
                       .values("user_id").annotate(count=Count("pk")).values_list("user_id", "count"))
+    roles = default_assignee_roles_of(actor.company_id, [user.pk for user in rows if user.is_active])
     for user in rows:
         user.primary = primary.get(user.pk)
         counts = case_counts.get(user.pk, {})
         user.case_count = counts.get("total", 0)
         user.unsubscribed_count = counts.get("unsubscribed", 0)
         user.sub_case_count = sub_counts.get(user.pk, 0)
-        # The roles come from their owners' registries (tenancy.holds): two small queries per user of the page.
-        user.roles = default_assignee_roles(user) if user.is_active else []
+        # The roles come from their owners' registries (tenancy.holds), for the whole page at once.
+        user.roles = roles.get(user.pk, [])
     return render(request, "staff/home.html", {
         "actor": actor, "rows": rows, "page": page, "query": query,
         "page_query": urlencode({"q": query}) if query else "",

@@ -27,8 +27,8 @@ class DefaultAssigneeRole:
 
 @dataclass(frozen=True)
 class DefaultAssigneeProvider:
-    # (company_id, user_id) -> the user's roles
-    roles: Callable[[int, int], list[DefaultAssigneeRole]]
+    # (company_id, user ids) -> {user id: that user's roles} (users without a role left out), in a few queries
+    roles: Callable[[int, list[int]], dict[int, list[DefaultAssigneeRole]]]
     # (company_id, key, successor, acting_user) -> None; refuses as its action does.
     set_successor: Callable[[int, str, object, object], None]
     # Whether a role key is this provider's.
@@ -47,7 +47,17 @@ def default_assignee_roles(user) -> list[DefaultAssigneeRole]:
     """Every place where `user` is the default assignee, in the providers' order."""
     if user.company_id is None:
         return []
-    return [role for provider in _providers for role in provider.roles(user.company_id, user.pk)]
+    return default_assignee_roles_of(user.company_id, [user.pk]).get(user.pk, [])
+
+
+def default_assignee_roles_of(company_id: int, user_ids) -> dict[int, list[DefaultAssigneeRole]]:
+    """The roles of many users at once (a list page): {user id: roles}, users without a role left out."""
+    user_ids = list(user_ids)
+    result: dict[int, list[DefaultAssigneeRole]] = {}
+    for provider in _providers:
+        for user_id, roles in provider.roles(company_id, user_ids).items():
+            result.setdefault(user_id, []).extend(roles)
+    return result
 
 
 def set_default_assignee_successor(*, company_id: int, key: str, successor, acting_user) -> None:

@@ -72,6 +72,7 @@ def test_every_api_route_refuses_nul_in_query_path_and_body(company_a, company_a
     # given: company A's administrator by token, and every object a route can name
     client = Client()
     headers = {"HTTP_ACCEPT_LANGUAGE": "en", "HTTP_IF_MATCH": "*", "HTTP_AUTHORIZATION": f"Bearer {admin_token}"}
+    test_isolation.reassignment_of(company_a)  # made on first use: before the counts
     counts_before = row_counts()
     unknown: list[str] = []
     checked = 0
@@ -111,6 +112,7 @@ def test_every_page_route_refuses_nul_in_query_and_form(company_a, company_admin
     # given: company A's administrator, logged in
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(company_admin)
+    test_isolation.reassignment_of(company_a)  # made on first use: before the counts
     counts_before = row_counts()
     unknown: list[str] = []
     checked = 0
@@ -163,6 +165,7 @@ def test_an_uploaded_file_name_with_nul_arrives_without_it(company_a, admin_toke
 def test_a_nul_in_the_login_form_the_session_cookie_or_the_token_is_refused(company_a, company_admin, admin_token):
     # given
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    test_isolation.reassignment_of(company_a)  # made on first use: before the counts
     counts_before = row_counts()
     # when
     login = client.post("/login/", {"username": "admin@acme.example.jp\x00", "password": "x"})

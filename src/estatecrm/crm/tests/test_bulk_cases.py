@@ -66,7 +66,9 @@ def test_a_bulk_change_takes_the_same_number_of_statements_for_3_and_for_30_case
         # then
         assert changed == len(selected)
         counts[len(selected)] = len(queries)
-    assert counts == {3: EXPECTED_QUERIES[operation], 30: EXPECTED_QUERIES[operation]}
+    # PostgreSQL writes the engine's items with COPY, which the capture does not count.
+    expected = EXPECTED_QUERIES[operation] - (operation == BulkOperation.REASSIGN and connection.vendor == "postgresql")
+    assert counts == {3: expected, 30: expected}
 
 
 def per_case_bulk_change(actor, case_ids, operation, value) -> int:

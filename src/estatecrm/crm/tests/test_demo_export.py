@@ -40,8 +40,8 @@ def test_demo_company_has_the_promised_shape(settings, tmp_path):
     assert Membership.objects.for_company(company).filter(org_unit__code__in=["SBY", "SJK", "YKH", "KWS"]).count() == 12
     assert (result.customers, Customer.objects.for_company(company).count()) == (200, 200)
     assert set(Case.objects.for_company(company).values_list("status", flat=True)) == set(CaseStatus.values)
-    # 反響 activities come from the intake (the inquiries app's part of the demo), not from crm's demo; 引継ぎメモ from staff moves.
-    assert set(Activity.objects.for_company(company).values_list("kind", flat=True)) == set(ActivityKind.values) - {ActivityKind.INQUIRY, ActivityKind.HANDOVER}
+    # 反響 activities come from the intake (the inquiries app's part of the demo), not from crm's demo.
+    assert set(Activity.objects.for_company(company).values_list("kind", flat=True)) == set(ActivityKind.values) - {ActivityKind.INQUIRY}
     assert len({customer.line_link_number for customer in Customer.objects.for_company(company)}) == 200
     shared = Counter(ContactPoint.objects.for_company(company).exclude(normalized="").values_list("normalized", flat=True))
     assert result.planted_duplicates == 22

@@ -34,7 +34,7 @@ def test_a_reply_on_a_case_is_mailed_to_its_main_assignee(company, agent, line_c
     # then
     assert [message.to for message in mailoutbox] == [[agent.email]]
     mail = mailoutbox[0]
-    assert mail.subject == f"[Customer reply] 山田 花子 (case #{followed_case.number})"
+    assert mail.subject == f"【お客様から返信がありました】山田 花子 様（案件 #{followed_case.number}）"
     assert "内見の日程ですが、 土曜の午後は空いていますか？" in mail.body
     assert f"案件: #{followed_case.number}" in mail.body  # existing msgids are already translated
     assert f"{settings.SITE_URL}/cases/{followed_case.pk}/" in mail.body
@@ -69,4 +69,4 @@ def test_the_first_message_of_a_new_friend_is_announced_once_as_a_new_inquiry(ag
         receive(line_channel, text_message("01HTEXT", "はじめまして"))
     # then
     assert len(mailoutbox) == 1
-    assert not mailoutbox[0].subject.startswith("[Customer reply]")
+    assert not mailoutbox[0].subject.startswith("【お客様から返信がありました】")
