@@ -1,7 +1,9 @@
 """Test helpers shared by every app's tests: factories for a company with units, users and cases."""
 
 import itertools
+import os
 
+from django.db import connection
 from django.utils import timezone
 
 from estatecrm.core.scope import company_scope
@@ -50,3 +52,14 @@ def make_case(
                            sub_assignees=list(sub_assignees), started_on=fields.pop("started_on", timezone.localdate()), **fields),
             acting_user=acting_user,
         )
+
+
+def process_environment(**extra: str) -> dict:
+    """The environment of another process (a command, a worker, a server) that opens the test database: its file on
+    SQLite, its server database on PostgreSQL. `extra` adds variables (LANGUAGE_CODE...)."""
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{settings_dict['NAME']}"
+    else:
+        url = f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
+    return dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="estatecrm.config.settings.test", **extra)

@@ -1,21 +1,15 @@
 """Helpers of the tests that start real worker processes (crash, takeover and concurrency tests)."""
 
-import os
 import subprocess
 import sys
 import time
 
-from django.db import connection
-
 
 def worker_environment() -> dict:
     """The environment of a process that opens the test database (a file on SQLite, a server database)."""
-    settings_dict = connection.settings_dict
-    if connection.vendor == "sqlite":
-        url = f"sqlite:///{settings_dict['NAME']}"
-    else:
-        url = f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
-    return dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="estatecrm.config.settings.test")
+    from estatecrm.core.testing import process_environment
+
+    return process_environment()
 
 
 def start_worker(environment, log_path):

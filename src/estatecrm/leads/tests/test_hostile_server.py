@@ -7,7 +7,6 @@ asserts that the very same worker process answers before and after the upload.
 """
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -19,8 +18,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
+from estatecrm.core import testing
 from estatecrm.crm.actions import do_upsert_project
 from estatecrm.pipeline.tests.hostile import CORPUS, far_cell_xlsx
 from estatecrm.tenancy import tokens
@@ -29,12 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def server_environment() -> dict:
-    settings_dict = connection.settings_dict
-    if connection.vendor == "sqlite":
-        url = f"sqlite:///{settings_dict['NAME']}"
-    else:
-        url = f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
-    return dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="estatecrm.config.settings.test")
+    return testing.process_environment()
 
 
 def free_port() -> int:

@@ -4,14 +4,12 @@
 import datetime
 import io
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.utils import timezone
 
 from estatecrm.audit.models import AuditEvent
@@ -326,12 +324,7 @@ def test_history_lists_the_changes_newest_first(company, office):
 @pytest.mark.django_db(transaction=True)
 def test_the_console_command_exits_2_on_a_refusal_with_one_line_on_stderr(company, org, office):
     # given: the test database, as a separate process sees it
-    settings_dict = connection.settings_dict
-    if connection.vendor == "sqlite":
-        url = f"sqlite:///{settings_dict['NAME']}"
-    else:
-        url = f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
-    environment = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="estatecrm.config.settings.test", LANGUAGE_CODE="en")
+    environment = testing.process_environment(LANGUAGE_CODE="en")
     # when
     done = subprocess.run([sys.executable, "-m", "estatecrm", "staff", "retire", "agent@acme.example.jp", "--company", "acme",
                            "--as", "admin@acme.example.jp", "--json"], env=environment, capture_output=True, text=True, timeout=120)

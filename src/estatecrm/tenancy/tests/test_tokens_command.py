@@ -4,15 +4,14 @@ limits and audit as the account page; the secret is printed once and never liste
 import hashlib
 import io
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from estatecrm.audit.models import AuditEvent
+from estatecrm.core import testing
 from estatecrm.core.scope import company_scope
 from estatecrm.tenancy import tokens
 from estatecrm.tenancy.choices import Role
@@ -176,12 +175,7 @@ def test_revoke_does_not_reach_another_companys_token(company, other_company):
 @pytest.mark.django_db(transaction=True)
 def test_the_command_as_an_operator_runs_it(company, org, client):
     # given: the test database, as a separate process sees it
-    settings_dict = connection.settings_dict
-    if connection.vendor == "sqlite":
-        url = f"sqlite:///{settings_dict['NAME']}"
-    else:
-        url = f"postgres://{settings_dict['USER']}@{settings_dict['HOST'] or '127.0.0.1'}:{settings_dict['PORT'] or 5432}/{settings_dict['NAME']}"
-    environment = dict(os.environ, DATABASE_URL=url, DJANGO_SETTINGS_MODULE="estatecrm.config.settings.test", LANGUAGE_CODE="en")
+    environment = testing.process_environment(LANGUAGE_CODE="en")
     # when
     done = subprocess.run([sys.executable, "-m", "estatecrm", "tokens", "create", "form@acme.example.jp", "--company", "acme",
                            "--name", "ホームページ", "--create-user", "--unit", "SBY"], env=environment, capture_output=True, text=True,
