@@ -45,3 +45,14 @@ def measured(command, env) -> tuple[float, float, float, str]:
             errors.seek(0)
             raise SystemExit(f"failed: {' '.join(map(str, command))}\n{errors.read().decode(errors='replace')[-3000:]}")
     return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, output.decode()
+
+
+class StatementCounter:
+    """A connection.execute_wrapper counting the statements (no query log: it keeps only 9,000)."""
+
+    def __init__(self):
+        self.statements = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.statements += 1
+        return execute(sql, params, many, context)

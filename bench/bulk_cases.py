@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benchlib import StatementCounter  # noqa: E402
 
 
 def setup_django(workdir: Path) -> None:
@@ -87,17 +90,6 @@ def per_case_bulk_change(actor, case_ids, operation, value) -> int:
                 wanted = (tags if value in tags else [*tags, value]) if operation == BulkOperation.ADD_TAG else [t for t in tags if t != value]
                 changed += do_set_case_tags(case=case, tags=wanted, acting_user=actor.user)
         return changed
-
-
-class StatementCounter:
-    """A connection.execute_wrapper counting the statements (no query log: it keeps only 9,000)."""
-
-    def __init__(self):
-        self.statements = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.statements += 1
-        return execute(sql, params, many, context)
 
 
 def measure(cases: int, repeat: int, per_case: bool) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import ESTATECRM, ROOT, environment, measured
+from benchlib import ESTATECRM, ROOT, StatementCounter, environment, measured
 
 
 def setup_django(env: dict) -> None:
@@ -75,15 +75,6 @@ def fill(cases: int, visits: int, unsubscribed: int):
                      org_unit=sby, subject="内見") for case in created[:visits]], batch_size=5000)
     print(f"filled {cases:,} cases ({unsubscribed:,} unsubscribed, {visits:,} open visits) in {time.perf_counter() - started:.1f} s")
     return company, admin, agents, sby, sjk
-
-
-class StatementCounter:
-    def __init__(self):
-        self.statements = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.statements += 1
-        return execute(sql, params, many, context)
 
 
 def timed(action):
