@@ -509,6 +509,11 @@ class DesiredConditions(TenantOwnedModel):
     move_in = models.CharField(_("move-in"), max_length=16, choices=MoveIn.choices, blank=True)
     features = models.JSONField(_("features"), default=list, blank=True)
     management_comment = models.TextField(_("management comment"), blank=True)
+    # The budget exactly as a source stated it, in its currency (a move-in from another vendor: a Polish
+    # office's zł), beside the 万円 fields above that matching reads (filled as well when the currency is JPY).
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    budget_min = models.DecimalField(_("budget from"), max_digits=14, decimal_places=2, null=True, blank=True)
+    budget_max = models.DecimalField(_("budget up to"), max_digits=14, decimal_places=2, null=True, blank=True)
 
     class Meta:
         verbose_name = _("desired conditions")
@@ -557,6 +562,10 @@ class Listing(TenantOwnedModel, TimeStampedModel):
     notes = models.TextField(_("notes"), blank=True)
     agent = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="listings",
                               verbose_name=_("agent in charge"), db_index=False)
+    # The rent (monthly) or price exactly as a source stated it, in its currency (a move-in from another
+    # vendor; a Polish office's zł); `rent` / `price` in 万円 are filled as well when the currency is JPY.
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True, blank=True)
 
     class Meta:
         verbose_name = _("listing")

@@ -79,6 +79,8 @@ RULES: dict[str, Rule] = {
     "top_level_units": Rule(COMPANY_ADMIN, "create a unit at the top of the tree"),
     "customers_manage": Rule(COMPANY_ADMIN, "a customer without a case; a customer's trash and restore"),
     "dedup_settings": Rule(COMPANY_ADMIN, "名寄せ settings: which rules find candidates, the shared-number threshold, a full rescan"),
+    "vendor_migration": Rule(COMPANY_ADMIN, "move-in from another vendor: check a package, load its phases, abort and revert them, read "
+                                            "the verification reports and give the verdict (確認済み or problems)"),
     "inquiry_settings": Rule(COMPANY_ADMIN, "inquiry intake settings: the sources (portals, the website) with their labels and "
                                             "mailboxes, the LINE channel"),
 }

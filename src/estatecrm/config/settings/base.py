@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "estatecrm.inquiries",
     "estatecrm.dedup",
     "estatecrm.staff",
+    "estatecrm.vendor",
     "estatecrm.web",
 ]
 

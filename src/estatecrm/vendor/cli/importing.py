@@ -1,0 +1,9 @@
+"""FOUNDATION PLACEHOLDER: `estatecrm vendor importing` (see management/commands/vendor.py)."""
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("rest", nargs="*")
+
+
+def handle(command, options):
+    raise NotImplementedError

@@ -1,0 +1,13 @@
+"""FOUNDATION PLACEHOLDER (helper "verify" writes it): e-mails to the onboarding staff.
+
+    send_phase_finished_mail(run_id)   # after a phase run ended (any status); called on commit by the job
+    send_verdict_mail(verdict_record_id)
+"""
+
+
+def send_phase_finished_mail(run_id: int) -> None:
+    raise NotImplementedError
+
+
+def send_verdict_mail(verdict_record_id: int) -> None:
+    raise NotImplementedError
