@@ -18,7 +18,14 @@ from pathlib import Path, PurePosixPath
 from django.utils.translation import gettext as _
 
 from estatecrm.core.errors import ApplicationError
-from estatecrm.pipeline.readers import MAX_COMPRESSION_RATIO, MAX_UNPACKED_BYTES, ReadError, Table, cell_text, open_table
+from estatecrm.pipeline.readers import (
+    MAX_COMPRESSION_RATIO,
+    MAX_UNPACKED_BYTES,
+    ReadError,
+    Table,
+    cell_text,
+    open_table,
+)
 from estatecrm.vendor.error_codes import PACKAGE_UNREADABLE
 
 MAX_MEMBERS = 1_000
