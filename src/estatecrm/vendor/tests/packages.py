@@ -120,3 +120,171 @@ def template_package(path: Path, data: dict | None = None, *, as_zip: bool = Fal
     for member, text in members.items():
         (path / member).write_text(text, encoding="utf-8")
     return path
+
+
+def write_package(path: Path, members: dict[str, str], *, as_zip: bool) -> Path:
+    """Write members (name -> text) as a folder at `path`, or `path` as a ZIP file."""
+    path = Path(path)
+    if as_zip:
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+            for member, text in members.items():
+                archive.writestr(member, text)
+        return path
+    path.mkdir(parents=True, exist_ok=True)
+    for member, text in members.items():
+        (path / member).write_text(text, encoding="utf-8")
+    return path
+
+
+def csv_members(columns: dict[str, list[str]], data: dict) -> dict[str, str]:
+    members = {}
+    for member, header in columns.items():
+        if member not in data:
+            continue
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(data[member])
+        members[member] = buffer.getvalue()
+    return members
+
+
+# ---------------------------------------------------------------------------------------------
+# HubSpot: a CRM export with HubSpot's own headers (docs/vendor-migration.md). Contacts are seekers,
+# owners agents, deals and notes activities. `HUBSPOT_POLISH` is read with region PL / currency PLN.
+
+HUBSPOT_COLUMNS = {
+    "contacts.csv": ["Record ID", "First Name", "Last Name", "Email", "Phone Number", "Mobile Phone Number", "Street Address", "City",
+                     "State/Region", "Postal Code", "Country/Region", "Lifecycle Stage", "Lead Status", "Contact owner", "Create Date"],
+    "deals.csv": ["Record ID", "Deal Name", "Deal Stage", "Amount", "Close Date", "Create Date", "Deal owner", "Pipeline",
+                  "Associated Contact IDs"],
+    "notes.csv": ["Record ID", "Note body", "Create Date", "Associated Contact IDs"],
+    "owners.csv": ["Email", "First Name", "Last Name"],
+}
+
+HUBSPOT_JAPANESE = {
+    "owners.csv": [
+        {"Email": "Sato@demo.example.jp", "First Name": "花子", "Last Name": "佐藤"},
+        {"Email": "suzuki@demo.example.jp", "First Name": "一郎", "Last Name": "鈴木"},
+    ],
+    "contacts.csv": [
+        {"Record ID": "101", "First Name": "太郎", "Last Name": "山田", "Email": "taro.yamada@example.com", "Phone Number": "03-5555-1234",
+         "Mobile Phone Number": "090-1234-5678", "Street Address": "東京都渋谷区代々木1-2-3", "City": "渋谷区", "State/Region": "東京",
+         "Postal Code": "151-0053", "Country/Region": "Japan", "Lifecycle Stage": "lead", "Lead Status": "NEW",
+         "Contact owner": "佐藤 花子", "Create Date": "2026-10-01 12:00"},
+        {"Record ID": "102", "First Name": "美咲", "Last Name": "高橋", "Email": "misaki@example.jp", "Phone Number": "",
+         "Mobile Phone Number": "080-2222-3333", "Street Address": "中野4-5-6", "City": "中野区", "State/Region": "東京都",
+         "Postal Code": "164-0001", "Country/Region": "Japan", "Lifecycle Stage": "customer", "Lead Status": "",
+         "Contact owner": "一郎 鈴木", "Create Date": "2025-09-20 09:30"},
+        {"Record ID": "103", "First Name": "健", "Last Name": "伊藤", "Email": "", "Phone Number": "12345", "Mobile Phone Number": "",
+         "Street Address": "", "City": "", "State/Region": "", "Postal Code": "", "Country/Region": "", "Lifecycle Stage": "opportunity",
+         "Lead Status": "UNQUALIFIED", "Contact owner": "田中 次郎", "Create Date": "2026/03/10"},
+    ],
+    "deals.csv": [
+        {"Record ID": "501", "Deal Name": "メゾン代々木 203 賃貸", "Deal Stage": "appointmentscheduled", "Amount": "98,000",
+         "Close Date": "2026-10-31", "Create Date": "2026-10-05 10:00", "Deal owner": "佐藤 花子", "Pipeline": "default",
+         "Associated Contact IDs": "101;102"},
+        {"Record ID": "502", "Deal Name": "パークハウス中野 701 売買", "Deal Stage": "closedwon", "Amount": "5800万円",
+         "Close Date": "2025-12-20", "Create Date": "2025-10-01 15:00", "Deal owner": "鈴木 一郎", "Pipeline": "売買",
+         "Associated Contact IDs": "102"},
+    ],
+    "notes.csv": [
+        {"Record ID": "701", "Note body": "内見希望。土曜午前。", "Create Date": "2026-10-02 10:00", "Associated Contact IDs": "101"},
+    ],
+}
+
+HUBSPOT_POLISH = {
+    "owners.csv": [{"Email": "agnieszka.wojcik@biuro.example.pl", "First Name": "Agnieszka", "Last Name": "Wójcik"}],
+    "contacts.csv": [
+        {"Record ID": "9001", "First Name": "Łukasz", "Last Name": "Żółkiewski", "Email": "lukasz.z@example.pl",
+         "Phone Number": "+48 601 234 567", "Mobile Phone Number": "", "Street Address": "ul. Piotrkowska 120/4", "City": "Łódź",
+         "State/Region": "łódzkie", "Postal Code": "90-006", "Country/Region": "Polska", "Lifecycle Stage": "salesqualifiedlead",
+         "Lead Status": "IN_PROGRESS", "Contact owner": "Agnieszka Wójcik", "Create Date": "05.10.2026 10:15"},
+        {"Record ID": "9002", "First Name": "Małgorzata", "Last Name": "Ściegienna", "Email": "m.sciegienna@example.pl",
+         "Phone Number": "22 628 12 34", "Mobile Phone Number": "+48 512 345 678", "Street Address": "ul. Józefa 12", "City": "Kraków",
+         "State/Region": "małopolskie", "Postal Code": "31-056", "Country/Region": "Polska", "Lifecycle Stage": "other",
+         "Lead Status": "", "Contact owner": "Agnieszka Wójcik", "Create Date": "01.02.2025 09:00"},
+    ],
+    "deals.csv": [
+        {"Record ID": "7001", "Deal Name": "Sprzedaż mieszkania, Łódź Śródmieście", "Deal Stage": "contractsent",
+         "Amount": "1 250 000,50 zł", "Close Date": "30.11.2026", "Create Date": "12.10.2026 16:00", "Deal owner": "Agnieszka Wójcik",
+         "Pipeline": "Sprzedaż", "Associated Contact IDs": "9001"},
+    ],
+    "notes.csv": [
+        {"Record ID": "8001", "Note body": "Klient zainteresowany, prosi o oględziny w sobotę.", "Create Date": "13.10.2026 09:30",
+         "Associated Contact IDs": "9001;9002"},
+    ],
+}
+
+
+def hubspot_package(path: Path, data: dict | None = None, *, as_zip: bool = False) -> Path:
+    """Write a HubSpot export (HUBSPOT_JAPANESE by default; member -> rows) as a folder or a ZIP file."""
+    return write_package(path, csv_members(HUBSPOT_COLUMNS, HUBSPOT_JAPANESE if data is None else data), as_zip=as_zip)
+
+
+# ---------------------------------------------------------------------------------------------
+# Salesforce: a data export with Salesforce's API field names. Users are agents (keyed by Id),
+# contacts seekers (their Account's name is the employer), tasks activities.
+
+SALESFORCE_COLUMNS = {
+    "User.csv": ["Id", "Username", "Email", "FirstName", "LastName", "IsActive"],
+    "Account.csv": ["Id", "Name", "Phone", "BillingCity"],
+    "Contact.csv": ["Id", "IsDeleted", "AccountId", "FirstName", "LastName", "Email", "Phone", "MobilePhone", "MailingStreet",
+                    "MailingCity", "MailingState", "MailingPostalCode", "MailingCountry", "OwnerId", "LeadSource", "Description",
+                    "CreatedDate"],
+    "Task.csv": ["Id", "WhoId", "WhatId", "Subject", "Description", "ActivityDate", "Status", "TaskSubtype", "Type", "OwnerId",
+                 "CreatedDate"],
+}
+
+SALESFORCE_JAPANESE = {
+    "User.csv": [
+        {"Id": "0055g00000A1xyzAAA", "Username": "sato@demo.example.jp.crm", "Email": "sato@demo.example.jp", "FirstName": "花子",
+         "LastName": "佐藤", "IsActive": "true"},
+        {"Id": "0055g00000A2xyzAAA", "Username": "suzuki@demo.example.jp.crm", "Email": "suzuki@demo.example.jp", "FirstName": "一郎",
+         "LastName": "鈴木", "IsActive": "false"},
+    ],
+    "Account.csv": [{"Id": "0015g00000B1abcAAA", "Name": "株式会社サンプル商事", "Phone": "03-1111-2222", "BillingCity": "港区"}],
+    "Contact.csv": [
+        {"Id": "0035g00000C1defAAA", "IsDeleted": "false", "AccountId": "0015g00000B1abcAAA", "FirstName": "太郎", "LastName": "山田",
+         "Email": "taro.yamada@example.com", "Phone": "03-5555-1234", "MobilePhone": "090-1234-5678", "MailingStreet": "代々木1-2-3",
+         "MailingCity": "渋谷区", "MailingState": "東京都", "MailingPostalCode": "151-0053", "MailingCountry": "日本",
+         "OwnerId": "0055g00000A1xyzAAA", "LeadSource": "Web", "Description": "駅近希望", "CreatedDate": "2024-03-05T10:15:00.000+0000"},
+        {"Id": "0035g00000C2defAAA", "IsDeleted": "true", "AccountId": "", "FirstName": "美咲", "LastName": "高橋", "Email": "misaki@example.jp",
+         "Phone": "", "MobilePhone": "080-2222-3333", "MailingStreet": "", "MailingCity": "", "MailingState": "", "MailingPostalCode": "",
+         "MailingCountry": "", "OwnerId": "0055g00000A2xyzAAA", "LeadSource": "", "Description": "", "CreatedDate": "2023-11-20T01:00:00.000+0000"},
+    ],
+    "Task.csv": [
+        {"Id": "00T5g00000D1ghiAAA", "WhoId": "0035g00000C1defAAA", "WhatId": "", "Subject": "電話: 内見日程", "Description": "土曜午前で調整",
+         "ActivityDate": "2024-03-06", "Status": "Completed", "TaskSubtype": "Call", "Type": "Call", "OwnerId": "0055g00000A1xyzAAA",
+         "CreatedDate": "2024-03-06T01:00:00.000+0000"},
+        {"Id": "00T5g00000D2ghiAAA", "WhoId": "0035g00000C1defAAA", "WhatId": "", "Subject": "候補物件送付", "Description": "3件送付",
+         "ActivityDate": "", "Status": "Completed", "TaskSubtype": "Email", "Type": "", "OwnerId": "0055g00000A1xyzAAA",
+         "CreatedDate": "2024-03-07T09:30:00.000+0000"},
+        {"Id": "00T5g00000D3ghiAAA", "WhoId": "0035g00000C2defAAA", "WhatId": "", "Subject": "来店", "Description": "",
+         "ActivityDate": "2023-12-01", "Status": "Completed", "TaskSubtype": "Task", "Type": "Meeting", "OwnerId": "0055g00000A2xyzAAA",
+         "CreatedDate": "2023-12-01T05:00:00.000+0000"},
+    ],
+}
+
+SALESFORCE_POLISH = {
+    "User.csv": [{"Id": "0057Q00000P1plAAA", "Username": "agnieszka@biuro.example.pl", "Email": "agnieszka.wojcik@biuro.example.pl",
+                  "FirstName": "Agnieszka", "LastName": "Wójcik", "IsActive": "true"}],
+    "Account.csv": [{"Id": "0017Q00000P1accAAA", "Name": "Przedsiębiorstwo Łączność Sp. z o.o.", "Phone": "+48 22 111 22 33",
+                     "BillingCity": "Warszawa"}],
+    "Contact.csv": [
+        {"Id": "0037Q00000P1conAAA", "IsDeleted": "false", "AccountId": "0017Q00000P1accAAA", "FirstName": "Łukasz", "LastName": "Żółkiewski",
+         "Email": "lukasz.z@example.pl", "Phone": "+48 601 234 567", "MobilePhone": "", "MailingStreet": "ul. Piotrkowska 120/4",
+         "MailingCity": "Łódź", "MailingState": "łódzkie", "MailingPostalCode": "90-006", "MailingCountry": "Polska",
+         "OwnerId": "0057Q00000P1plAAA", "LeadSource": "Otodom", "Description": "Szuka 3 pokoi", "CreatedDate": "2026-10-05T08:15:00.000+0000"},
+    ],
+    "Task.csv": [
+        {"Id": "00T7Q00000P1tskAAA", "WhoId": "0037Q00000P1conAAA", "WhatId": "", "Subject": "Rozmowa telefoniczna",
+         "Description": "Umówione oględziny", "ActivityDate": "2026-10-06", "Status": "Completed", "TaskSubtype": "Call", "Type": "",
+         "OwnerId": "0057Q00000P1plAAA", "CreatedDate": "2026-10-06T08:00:00.000+0000"},
+    ],
+}
+
+
+def salesforce_package(path: Path, data: dict | None = None, *, as_zip: bool = False) -> Path:
+    """Write a Salesforce data export (SALESFORCE_JAPANESE by default; member -> rows) as a folder or a ZIP file."""
+    return write_package(path, csv_members(SALESFORCE_COLUMNS, SALESFORCE_JAPANESE if data is None else data), as_zip=as_zip)
