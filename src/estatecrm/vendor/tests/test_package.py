@@ -110,7 +110,7 @@ def test_an_unreadable_line_names_the_member_and_the_line(tmp_path):
     # given: UTF-8 text with a broken byte on line 22
     folder = tmp_path / "package"
     folder.mkdir()
-    (folder / "agents.csv").write_bytes("email,name,unit\n".encode() + "sato@demo.example.jp,佐藤 花子,本店\n".encode() * 20
+    (folder / "agents.csv").write_bytes(b"email,name,unit\n" + "sato@demo.example.jp,佐藤 花子,本店\n".encode() * 20
                                         + b"x@y.jp,\xff\xfe\xfd,\n")
     # when / then
     with pytest.raises(ApplicationError) as refused, Package(folder) as package:
