@@ -549,9 +549,10 @@ class Setter:
             keep_text = self.entity == "seekers"
 
             def read(value, record):
+                # A status word the profile does not know sends the record to the archive: it is
+                # loaded in phase 2 and never published as an active listing by mistake.
                 translated = translate(record, value)
-                if translated is not None:
-                    record.is_active = translated == "active"
+                record.is_active = translated == "active"
                 if keep_text and not record.status_text:
                     record.status_text = value
         elif kind in ("choice", "layout"):
@@ -648,6 +649,8 @@ def extract(profile: Profile, package_path, *, region: str | None = None, curren
 
 
 def _extract(profile: Profile, package_path, *, region: str | None, currency: str | None) -> Extracted:
+    if not profile.data:  # a Profile made by hand (name and text only)
+        profile = profile_from_text(profile.text, profile.name) if profile.text else load_profile(profile.name)
     data = profile.data
     with Package(package_path) as package:
         members = package.members()

@@ -12,7 +12,7 @@ import pytest
 from estatecrm.core.errors import ApplicationError
 from estatecrm.vendor.error_codes import PACKAGE_UNREADABLE, PROFILE_INVALID, PROFILE_UNKNOWN
 from estatecrm.vendor.models import MoveIn
-from estatecrm.vendor.profiles import extract, load_profile, profile_for_move_in, profile_from_text
+from estatecrm.vendor.profiles import Profile, extract, load_profile, profile_for_move_in, profile_from_text
 from estatecrm.vendor.tests.packages import (
     HUBSPOT_POLISH,
     JAPANESE,
@@ -58,6 +58,15 @@ def test_a_profile_file_is_loaded_by_path(tmp_path):
     # then
     assert profile.name == "office"
     assert profile.text == path.read_text(encoding="utf-8")
+
+
+def test_a_profile_made_by_name_only_is_read_as_its_built_in(tmp_path):
+    # given
+    path = template_package(tmp_path / "package")
+    # when
+    extracted = extract(Profile(name="template"), path)
+    # then
+    assert extracted.check.counts["listings"] == 3
 
 
 def test_profile_for_move_in_uses_the_stored_text_before_the_name():
@@ -162,7 +171,7 @@ def test_template_problems_unknown_values_missing_keys_and_duplicates(tmp_path):
     assert [(problem.field, problem.code, problem.value) for problem in first.problems] == [
         ("amount", "invalid_value", "九万八千"), ("created_at", "invalid_value", "昨日")]
     assert first.amount is None and first.layout == "" and first.extra == {"layout": "1SLDK"}
-    assert second.is_active is True and second.extra == {"status": "reserved"}
+    assert second.is_active is False and second.extra == {"status": "reserved"}  # unknown status: the archive
     assert second.walk_minutes is None and second.failures[0].field == "walk_minutes"
     assert [(problem.field, problem.code) for problem in third.failures] == [("key", "missing_value")]
     assert check.unknown_values == {"listings.csv": {"layout": {"1SLDK": 1}, "status": {"reserved": 1}}}
@@ -407,7 +416,7 @@ def test_a_profile_file_reads_json_and_semicolon_csv_with_maps(tmp_path):
         "17", 1, "sale", True, Decimal("1250000.50"), Decimal("61.4"), "2LDK", "agnieszka.wojcik@biuro.example.pl")
     assert first.created_at == datetime.datetime(2026, 10, 1, 0, 0, tzinfo=WARSAW)
     assert first.extra == {"zdjecia": '["a.jpg", "b.jpg"]'}
-    assert (second.row, second.kind, second.is_active, second.amount, second.layout) == (2, "rent", True, Decimal("2750"), "5K以上")
+    assert (second.row, second.kind, second.is_active, second.amount, second.layout) == (2, "rent", False, Decimal("2750"), "5K以上")
     assert second.extra == {"transakcja": "dzierzawa", "stan": "wycofana", "pietro": "3"}
     assert check.unknown_values == {"oferty.json": {"transakcja": {"dzierzawa": 1}, "stan": {"wycofana": 1}}}
     assert check.unknown_columns == {"oferty.json": ["pietro"]}
