@@ -182,7 +182,7 @@ def validate(data: dict, name: str) -> None:
             raise invalid(name, "time_zone", _("unknown time zone.")) from None
     formats = data.get("date_formats", [])
     expect(isinstance(formats, list) and all(isinstance(item, str) for item in formats), "date_formats",
-           _("must be a list of formats such as \"%d.%m.%Y %H:%M\"."))
+           _("must be a list of strptime formats (such as day.month.year; see the guide)."))
     tables = data.get("tables") or {}
     expect(isinstance(tables, dict), "tables", _("must be a mapping of table name -> file and key."))
     for table_name, table in tables.items():
