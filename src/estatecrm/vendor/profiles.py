@@ -15,12 +15,14 @@ missing from a value map are counted in `check.unknown_values` and kept in `extr
 or columns make `check.is_loadable` false (the columns read as empty so that the report is complete).
 """
 
+import datetime
 import gc
 import json
 import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import yaml
@@ -604,6 +606,35 @@ class Setter:
                     setattr(record, attribute, value)
 
             return plain_text
+        if position is not None and kind == "datetime":
+            zone, from_iso = context.tz, datetime.datetime.fromisoformat
+
+            def plain_datetime(texts, record) -> None:
+                value = texts[position].strip()
+                if not value:
+                    return
+                if value[4:5] == "-":  # ISO 8601, the common case: parsed here, without three calls
+                    try:
+                        moment = from_iso(value)
+                    except ValueError:
+                        pass
+                    else:
+                        setattr(record, attribute, moment if moment.tzinfo is not None else moment.replace(tzinfo=zone))
+                        return
+                read(value, record)
+
+            return plain_datetime
+        if position is not None and kind == "money" and context.money_unit != "man_yen":
+            def plain_money(texts, record) -> None:
+                value = texts[position].strip()
+                if not value:
+                    return
+                if value.isdigit() and value.isascii():  # a whole amount, the common case
+                    setattr(record, attribute, Decimal(value))
+                    return
+                read(value, record)
+
+            return plain_money
         if position is not None:
             def plain(texts, record) -> None:
                 value = texts[position].strip()
@@ -812,7 +843,7 @@ def read_entity(package: Package, member: str, entity: str, source: dict, contex
     for number, texts in row_iterator:
         cells = dict(zip(header, texts, strict=False))
         key = key_getter(texts)
-        record = record_class(key=key if key.__class__ is str else str(key), file=member, row=number, cells=cells)
+        record = record_class(key if key.__class__ is str else str(key), member, number, cells)
         for setter in setters:
             setter(texts, record)
         for position, column in extra_positions:

@@ -438,3 +438,41 @@ def test_a_json_member_that_is_not_a_list_of_records_is_unreadable(tmp_path):
         extract(profile, package)
     assert refused.value.code == PACKAGE_UNREADABLE
     assert refused.value.message == "oferty.json: the file is not a list of records (objects)."
+
+
+def test_man_yen_amounts_and_cp932_csv(tmp_path):
+    # given: a Japanese desktop CRM's listing file in 万円, saved by Excel as CP932
+    profile = profile_from_text("""
+vendor: 賃貸名人
+region: JP
+currency: JPY
+money_unit: man_yen
+entities:
+  listings:
+    file: 物件.csv
+    key: 物件番号
+    fields: {title: 物件名, amount: 賃料, status: {column: 状態, map: {公開中: active, 成約済: archived}}, address: 所在地}
+""", "chintai")
+    package = tmp_path / "export"
+    package.mkdir()
+    (package / "物件.csv").write_bytes("物件番号,物件名,賃料,状態,所在地\r\n1,コーポ高円寺,9.8,公開中,東京都杉並区高円寺南3-1-1\r\n"
+                                       "2,メゾン初台,12,成約済,渋谷区初台1-33-5\r\n3,ハイツ幡ヶ谷,\"85,000円\",公開中,\r\n".encode("cp932"))
+    # when
+    extracted = extract(profile, package)
+    # then
+    assert [(listing.key, listing.amount, listing.is_active) for listing in extracted.listings] == [
+        ("1", Decimal("98000.0"), True), ("2", Decimal("120000"), False), ("3", Decimal("85000"), True)]
+    assert (extracted.listings[0].prefecture, extracted.listings[0].street) == ("東京都", "杉並区高円寺南3-1-1")
+    assert extracted.check.problems == {} and extracted.check.is_loadable
+
+
+def test_an_unreadable_member_stops_the_extraction_naming_the_member_and_line(tmp_path):
+    # given
+    path = template_package(tmp_path / "package")
+    seekers = (path / "seekers.csv").read_bytes()
+    (path / "seekers.csv").write_bytes(seekers * 10 + b'S-99,"unclosed,\n' + seekers.split(b"\n", 1)[1] * 3)
+    # when / then
+    with pytest.raises(ApplicationError) as refused:
+        extract(load_profile("template"), path)
+    assert refused.value.code == PACKAGE_UNREADABLE
+    assert refused.value.message.startswith("seekers.csv, line 41: Line 41 opens a quoted cell that is not closed")
