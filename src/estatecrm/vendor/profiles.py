@@ -496,7 +496,8 @@ class Setter:
         columns = self.context.check.unknown_values.setdefault(self.member, {})
         counts = columns.setdefault(self.label, {})
         counts[value] = counts.get(value, 0) + 1
-        record.extra[self.label] = value
+        kept = record.extra.get(self.label)
+        record.extra[self.label] = value if not kept or kept == value else f"{kept};{value}"  # several words of one list
 
     def translate(self, record, word: str) -> str | None:
         value = self.mapping.get(word.casefold())

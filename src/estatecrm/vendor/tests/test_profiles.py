@@ -162,6 +162,7 @@ def test_template_problems_unknown_values_missing_keys_and_duplicates(tmp_path):
     data["listings.csv"][1].update(status="reserved", walk_minutes="5.5")
     data["listings.csv"][2]["id"] = ""
     data["seekers.csv"].append(dict(data["seekers.csv"][0], phone="0120"))
+    data["seekers.csv"][1]["layouts"] = "3LDK;4SLDK;1R;ロフト"
     path = template_package(tmp_path / "package", data)
     # when
     extracted = extract(load_profile("template"), path)
@@ -174,7 +175,9 @@ def test_template_problems_unknown_values_missing_keys_and_duplicates(tmp_path):
     assert second.is_active is False and second.extra == {"status": "reserved"}  # unknown status: the archive
     assert second.walk_minutes is None and second.failures[0].field == "walk_minutes"
     assert [(problem.field, problem.code) for problem in third.failures] == [("key", "missing_value")]
-    assert check.unknown_values == {"listings.csv": {"layout": {"1SLDK": 1}, "status": {"reserved": 1}}}
+    assert check.unknown_values == {"listings.csv": {"layout": {"1SLDK": 1}, "status": {"reserved": 1}},
+                                    "seekers.csv": {"layouts": {"4SLDK": 1, "ロフト": 1}}}
+    assert (extracted.seekers[1].layouts, extracted.seekers[1].extra) == (["3LDK", "ワンルーム"], {"layouts": "4SLDK;ロフト"})
     assert check.problems == {"listings:amount:invalid_value": 1, "listings:created_at:invalid_value": 1,
                               "listings:walk_minutes:invalid_value": 1, "listings:key:missing_value": 1,
                               "seekers:phones:invalid_phone": 1}
