@@ -222,7 +222,9 @@ def validate(data: dict, name: str) -> None:
 
 
 def check_source_file(source: dict, place: str, expect) -> None:
-    expect(isinstance(source.get("file"), str) and source["file"].strip(), f"{place}.file", _("must name a file (or a pattern such as *.csv)."))
+    names = source.get("file") if isinstance(source.get("file"), list) else [source.get("file")]
+    expect(bool(names) and all(isinstance(name, str) and name.strip() for name in names), f"{place}.file",
+           _("must name a file (or a pattern such as *.csv)."))
     expect(isinstance(source.get("required", True), bool), f"{place}.required", _("must be true or false."))
     for key in ("encoding", "delimiter", "records"):
         expect(source.get(key) is None or isinstance(source[key], str), f"{place}.{key}", _("must be text."))
@@ -702,9 +704,9 @@ def _extract(profile: Profile, package_path, *, region: str | None, currency: st
         check = context.check
         check.missing_files = missing_files
         for table_name, table in (data.get("tables") or {}).items():
-            found = package.find(table["file"])
+            found = find_file(package, table["file"])
             if not found and table.get("required", True):
-                check.missing_files.append(table["file"])
+                check.missing_files.append(file_label(table["file"]))
             rows: dict[str, dict[str, str]] = {}
             for member in found:
                 matched.setdefault(member, table_name)
@@ -716,9 +718,9 @@ def _extract(profile: Profile, package_path, *, region: str | None, currency: st
             if sources is None:
                 continue
             for source in sources if isinstance(sources, list) else [sources]:
-                found = package.find(source["file"])
+                found = find_file(package, source["file"])
                 if not found and source.get("required", True):
-                    check.missing_files.append(source["file"])
+                    check.missing_files.append(file_label(source["file"]))
                 for member in found:
                     matched[member] = entity
                     read_entity(package, member, entity, source, context, records[entity])
@@ -736,6 +738,20 @@ def _extract(profile: Profile, package_path, *, region: str | None, currency: st
     return Extracted(vendor=vendor, region=region, currency=currency, exported_at=exported_at, agents=records["agents"],
                      listings=records["listings"], seekers=records["seekers"], activities=records["activities"],
                      links=records["links"], check=check)
+
+
+def find_file(package: Package, names: str | list[str]) -> list[str]:
+    """The members of a profile's `file`: a name or pattern, or a list of them where the first that
+    finds members wins (`[contacts.csv, contacts.xlsx]`: whichever the vendor exported)."""
+    for name in names if isinstance(names, list) else [names]:
+        found = package.find(name)
+        if found:
+            return found
+    return []
+
+
+def file_label(names: str | list[str]) -> str:
+    return " | ".join(names) if isinstance(names, list) else names
 
 
 def read_manifest(package: Package, member: str) -> dict:

@@ -2,7 +2,9 @@
 
 `template_package(path, ...)` writes our own template format (docs/vendor-migration.md). The default data
 is a small Japanese office; `POLISH` is a Polish one (zł with decimal commas in its own profile's tests,
-+48 phones, Polish letters).
++48 phones, Polish letters). `hubspot_package` (HUBSPOT_JAPANESE, HUBSPOT_POLISH) and `salesforce_package`
+(SALESFORCE_JAPANESE, SALESFORCE_POLISH) write those vendors' exports with their own headers; the Polish
+ones are read with region PL and currency PLN (`extract(..., region="PL", currency="PLN")`).
 """
 
 import csv

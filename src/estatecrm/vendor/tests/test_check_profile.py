@@ -64,10 +64,10 @@ def test_missing_files_and_columns_print_the_report_and_exit_2(tmp_path):
     refused, out = run_refused("hubspot", path, "--json")
     # then
     assert refused.returncode == 2
-    assert str(refused) == "package_incomplete: missing contacts.csv, owners.csv: Last Name"
+    assert str(refused) == "package_incomplete: missing contacts.csv | contacts.xlsx, owners.csv: Last Name"
     report = json.loads(out)
     assert (report["refused"], report["loadable"], report["missing_files"], report["missing_columns"]) == (
-        "package_incomplete", False, ["contacts.csv"], {"owners.csv": ["Last Name"]})
+        "package_incomplete", False, ["contacts.csv | contacts.xlsx"], {"owners.csv": ["Last Name"]})
     # and the human report says the same
     refused, out = run_refused("hubspot", path)
     assert refused.returncode == 2

@@ -8,12 +8,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import xlsxwriter
 
 from estatecrm.core.errors import ApplicationError
 from estatecrm.vendor.error_codes import PACKAGE_UNREADABLE, PROFILE_INVALID, PROFILE_UNKNOWN
 from estatecrm.vendor.models import MoveIn
 from estatecrm.vendor.profiles import Profile, extract, load_profile, profile_for_move_in, profile_from_text
 from estatecrm.vendor.tests.packages import (
+    HUBSPOT_COLUMNS,
+    HUBSPOT_JAPANESE,
     HUBSPOT_POLISH,
     JAPANESE,
     POLISH,
@@ -300,8 +303,28 @@ def test_hubspot_without_contacts_is_not_loadable_but_deals_and_notes_are_option
     # when
     check = extract(load_profile("hubspot"), path).check
     # then
-    assert check.missing_files == ["contacts.csv"]
+    assert check.missing_files == ["contacts.csv | contacts.xlsx"]
     assert check.is_loadable is False
+
+
+def test_hubspot_contacts_exported_as_xlsx(tmp_path):
+    # given: HubSpot's default export format, with a real date cell
+    path = hubspot_package(tmp_path / "hubspot", {"owners.csv": HUBSPOT_JAPANESE["owners.csv"]})
+    workbook = xlsxwriter.Workbook(str(path / "contacts.xlsx"))
+    sheet = workbook.add_worksheet("Contacts")
+    header = HUBSPOT_COLUMNS["contacts.csv"]
+    sheet.write_row(0, 0, header)
+    for row_number, contact in enumerate(HUBSPOT_JAPANESE["contacts.csv"], start=1):
+        sheet.write_row(row_number, 0, [contact[column] for column in header])
+    sheet.write_datetime(1, header.index("Create Date"), datetime.datetime(2026, 10, 1, 12, 0), workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"}))
+    workbook.close()
+    # when
+    extracted = extract(load_profile("hubspot"), path)
+    # then
+    assert extracted.check.files == {"contacts.xlsx": "seekers", "owners.csv": "agents"}
+    assert [(seeker.key, seeker.row, seeker.name, seeker.agent_key) for seeker in extracted.seekers] == [
+        ("101", 2, "山田 太郎", "sato@demo.example.jp"), ("102", 3, "高橋 美咲", "suzuki@demo.example.jp"), ("103", 4, "伊藤 健", "")]
+    assert extracted.seekers[0].created_at == datetime.datetime(2026, 10, 1, 12, 0, tzinfo=TOKYO)
 
 
 # ---------------------------------------------------------------------------------------------
