@@ -94,6 +94,7 @@ _TEMPLATE_FIELD = re.compile(r"\{([^{}]+)\}")
 LAYOUT_VALUES = {layout.value.upper(): layout.value for layout in Layout}
 LAYOUT_WORDS = {"1R": Layout.ONE_ROOM.value, "ワンルーム": Layout.ONE_ROOM.value, "STUDIO": Layout.ONE_ROOM.value,
                 "KAWALERKA": Layout.ONE_ROOM.value}
+SHARED_LENGTH = 32
 _MANY_ROOMS = re.compile(r"([5-9]|[1-9][0-9])(?:S?L?D?K|R)")
 
 
@@ -773,13 +774,16 @@ def member_rows(package: Package, member: str, source: dict):
     header = list(table.info.headers)
     is_text = table.info.format == "csv"
 
+    shared: dict[str, str] = {}  # one object per distinct short value (kinds, statuses, agents, dates)
+
     def rows():
+        share = shared.setdefault
         try:
             for row in table.rows():
                 cells = row.cells
                 if not is_text or None in cells:
                     cells = [cell if cell.__class__ is str else cell_text(cell) for cell in cells]
-                yield row.number, cells
+                yield row.number, [share(cell, cell) if len(cell) <= SHARED_LENGTH else cell for cell in cells]
         except ReadError as error:
             raise member_error(member, error) from None
 
