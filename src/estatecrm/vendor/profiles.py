@@ -142,6 +142,8 @@ def profile_from_text(text: str, name: str) -> Profile:
     """A profile from its YAML text (validated: PROFILE_INVALID names the place of the first mistake)."""
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise invalid(name, "", _("this is not valid YAML.")) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         place = _("line %(line)d") % {"line": mark.line + 1} if mark is not None else ""
@@ -245,6 +247,8 @@ def check_spec(spec, place: str, expect, tables: dict, field_type: str) -> None:
     if isinstance(spec, list):
         expect(bool(spec), place, _("must list at least one column."))
         for position, item in enumerate(spec):
+            # No lists in lists: YAML aliases could otherwise make a small file an exponential tree.
+            expect(isinstance(item, str | dict), f"{place}[{position}]", _("must be a column name or a mapping (column, join, value, ...)."))
             check_spec(item, f"{place}[{position}]", expect, tables, field_type)
         return
     expect(isinstance(spec, dict), place, _("must be a column name, a list of columns or a mapping (column, join, value, ...)."))

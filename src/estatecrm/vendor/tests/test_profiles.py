@@ -101,6 +101,9 @@ def test_profile_for_move_in_uses_the_stored_text_before_the_name():
     ("entities: {seekers: {file: s.csv, key: {column: id, join: [a, b]}}}", "entities.seekers.key"),
     ("entities: {seekers: {file: s.csv, key: id, fields: {status: {rules: [{column: x, then: archived}]}}}}",
      "entities.seekers.fields.status.rules[0]"),
+    ("entities: {seekers: {file: s.csv, key: id, extra_columns: &a [x, x], fields: {phones: [*a, *a]}}}",
+     "entities.seekers.fields.phones[0]"),
+    ("entities: " + "[" * 5000 + "]" * 5000, "the top"),
 ])
 def test_an_invalid_profile_is_refused_naming_the_place(text, place):
     with pytest.raises(ApplicationError) as refused:
