@@ -149,3 +149,20 @@ def test_invalid_json_names_the_member_and_line(tmp_path):
     with pytest.raises(ApplicationError) as refused, Package(folder) as package:
         package.json("manifest.json")
     assert refused.value.message == "manifest.json, line 4: the file is not valid JSON."
+
+
+def test_a_folder_member_linking_outside_the_package_is_not_read(tmp_path):
+    # given
+    secret = tmp_path / "secret.csv"
+    secret.write_text("email,name,unit\nboss@example.jp,x,\n", encoding="utf-8")
+    folder = template_package(tmp_path / "package")
+    (folder / "agents.csv").unlink()
+    (folder / "agents.csv").symlink_to(secret)
+    # when
+    with Package(folder) as package:
+        members = package.members()
+        # then
+        assert "agents.csv" not in members
+        with pytest.raises(ApplicationError) as refused:
+            package.local_path("agents.csv")
+    assert refused.value.message == "agents.csv: the file lies outside the package."
