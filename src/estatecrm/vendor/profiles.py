@@ -710,7 +710,7 @@ def _extract(profile: Profile, package_path, *, region: str | None, currency: st
         check.missing_files = missing_files
         for table_name, table in (data.get("tables") or {}).items():
             found = find_file(package, table["file"])
-            if not found and table.get("required", True):
+            if not found and table.get("required", True) and file_label(table["file"]) not in check.missing_files:
                 check.missing_files.append(file_label(table["file"]))
             rows: dict[str, dict[str, str]] = {}
             for member in found:
@@ -724,7 +724,7 @@ def _extract(profile: Profile, package_path, *, region: str | None, currency: st
                 continue
             for source in sources if isinstance(sources, list) else [sources]:
                 found = find_file(package, source["file"])
-                if not found and source.get("required", True):
+                if not found and source.get("required", True) and file_label(source["file"]) not in check.missing_files:
                     check.missing_files.append(file_label(source["file"]))
                 for member in found:
                     matched[member] = entity

@@ -74,6 +74,18 @@ def test_missing_files_and_columns_print_the_report_and_exit_2(tmp_path):
     assert "loadable: no" in out.splitlines() and "  owners.csv: Last Name" in out.splitlines()
 
 
+def test_a_package_of_another_vendor_lists_each_missing_file_once(tmp_path):
+    # given
+    path = template_package(tmp_path / "package")
+    # when
+    refused, out = run_refused("hubspot", path, "--json")
+    # then
+    report = json.loads(out)
+    assert report["missing_files"] == ["owners.csv | owners.xlsx", "contacts.csv | contacts.xlsx"]
+    assert report["unknown_files"] == ["activities.csv", "agents.csv", "links.csv", "listings.csv", "manifest.json", "seekers.csv"]
+    assert str(refused) == "package_incomplete: missing owners.csv | owners.xlsx, contacts.csv | contacts.xlsx"
+
+
 @pytest.mark.parametrize(("profile", "package", "code", "message"), [
     ("pipedrive", "package", "profile_unknown", "There is no built-in profile named “pipedrive” (template, hubspot, salesforce) and no such file."),
     ("bad.yaml", "package", "profile_invalid", "Profile “bad” is not valid at entities.agents.key: is required."),
