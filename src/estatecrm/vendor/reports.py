@@ -108,6 +108,12 @@ class EntityCounts:
                 "skipped_total": self.skipped_total, "failed_total": self.failed_total, "accounted": self.is_accounted}
 
 
+def plain(amount: Decimal) -> Decimal:
+    """A total without trailing zeros (98000, 489000.5): the same on every database."""
+    amount = Decimal(amount)
+    return amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount.normalize()
+
+
 @dataclass
 class MoneyTotal:
     entity: str
@@ -122,7 +128,7 @@ class MoneyTotal:
 
     @property
     def difference(self) -> Decimal:
-        return self.loaded - self.source
+        return plain(self.loaded - self.source)
 
     def as_json(self) -> dict:
         return {"entity": self.entity, "field": self.name, "currency": self.currency, "source": str(self.source),
@@ -261,7 +267,7 @@ def _money(run: Run, source: dict, outcomes, currency: str) -> list[MoneyTotal]:
             loaded = DesiredConditions.objects.for_company(run.company_id).filter(
                 case_id__in=_loaded_ids(outcomes, "seekers", "crm.case")).aggregate(budget_min=Sum("budget_min"), budget_max=Sum("budget_max"))
         for name in names:
-            totals.append(MoneyTotal(entity, name, currency, Decimal(str(declared.get(name) or 0)), Decimal(loaded.get(name) or 0)))
+            totals.append(MoneyTotal(entity, name, currency, plain(Decimal(str(declared.get(name) or 0))), plain(loaded.get(name) or 0)))
     return totals
 
 
@@ -500,7 +506,7 @@ def write_csv(report: Report, handle, *, language: str | None = None) -> None:
         writer.row(())
         writer.row(MONEY_HEADER)
         for total in report.money:
-            writer.row(("金額", total.entity, total.name, total.currency, str(total.source), str(total.loaded), str(total.difference)))
+            writer.row(("金額", total.entity, total.name, total.currency, total.source, total.loaded, total.difference))
         writer.row(())
         writer.row(SAMPLE_HEADER)
         base = settings.SITE_URL
