@@ -32,7 +32,7 @@ def do_give_verdict(acting_user, move_in: MoveIn, verdict: str, comment: str = "
         raise ApplicationError(error_codes.VERDICT_INVALID, _("The comment is longer than %(max_length)d characters.")
                                % {"max_length": COMMENT_MAX_LENGTH})
     with transaction.atomic():
-        locked = MoveIn.objects.for_company(move_in.company_id).select_for_update().select_related("active_run", "archive_run").get(pk=move_in.pk)
+        locked = MoveIn.objects.for_company(move_in.company_id).select_for_update(of=("self",)).select_related("active_run", "archive_run").get(pk=move_in.pk)
         phase = latest_done_phase(locked)
         if not phase:
             raise ApplicationError(error_codes.VERDICT_INVALID, _("No phase of this move-in has ended yet: verify it once a phase has ended."))
