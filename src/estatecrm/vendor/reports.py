@@ -23,13 +23,16 @@ empty row, each with its header row:
 
 import csv
 import datetime
+import hashlib
 import io
+import json
 import logging
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db.models import Count, Sum
 from django.urls import reverse
@@ -45,6 +48,7 @@ from estatecrm.vendor.models import MoveIn, RecordOutcome
 logger = logging.getLogger(__name__)
 
 SAMPLE_SIZE = 20
+SAMPLE_CACHE_SECONDS = 3600
 # The money fields of each entity in `detected["source"][entity]["money"]`, and their label.
 MONEY_FIELDS = {"listings": ("amount",), "seekers": ("budget_min", "budget_max")}
 
@@ -324,22 +328,37 @@ def _source_cells(report: Report, chosen: dict[str, list[RecordOutcome]]) -> dic
     if report.move_in is None or not path:
         report.sample_error = _("The package of this run is not kept any more: the sample shows what was loaded only.")
         return {}
+    # Reading a package of 150,000 records takes seconds: the cells of a sample are kept for an hour, keyed by
+    # everything they depend on (the package, the profile, the sampled records).
+    wanted = sorted((entity, row.source_id) for entity, rows in chosen.items() for row in rows)
+    key = "vendor:sample-cells:" + hashlib.sha256(json.dumps(
+        [report.run.pk, path, report.move_in.profile, report.move_in.profile_text, wanted]).encode()).hexdigest()
+    found = cache.get(key)
+    if found is None:
+        try:
+            found = _read_cells(report.move_in, path, chosen)
+        except Exception as error:  # any failure to read the package leaves the counts standing
+            logger.warning("vendor verification: cannot read the package of run %s: %s", report.run.pk, error)
+            report.sample_error = _("The package of this run could not be read again: the sample shows what was loaded only.")
+            return {}
+        cache.set(key, found, SAMPLE_CACHE_SECONDS)
+    cells = {}
+    for entity, source_id, row, values in found:
+        cells[(entity, source_id, row)] = values
+        cells.setdefault((entity, source_id, None), values)
+    return cells
+
+
+def _read_cells(move_in: MoveIn, path: str, chosen: dict[str, list[RecordOutcome]]) -> list:
+    """[entity, key, row, cells] of the sampled records: the package read once through the move-in's profile."""
     from estatecrm.vendor import profiles
 
-    try:
-        extracted = profiles.extract(_profile(report.move_in), path)
-    except Exception as error:  # any failure to read the package leaves the counts standing
-        logger.warning("vendor verification: cannot read the package of run %s: %s", report.run.pk, error)
-        report.sample_error = _("The package of this run could not be read again: the sample shows what was loaded only.")
-        return {}
-    cells = {}
+    extracted = profiles.extract(_profile(move_in), path)
+    found = []
     for entity, rows in chosen.items():
         wanted = {row.source_id for row in rows}
-        for record in extracted.records(entity):
-            if record.key in wanted:
-                cells[(entity, record.key, record.row)] = record.cells
-                cells.setdefault((entity, record.key, None), record.cells)
-    return cells
+        found += [[entity, record.key, record.row, dict(record.cells)] for record in extracted.records(entity) if record.key in wanted]
+    return found
 
 
 # ---------------------------------------------------------------------------------------------

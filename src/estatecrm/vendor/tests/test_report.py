@@ -135,3 +135,25 @@ def test_the_csv_holds_counts_money_and_sample(move_in):
     price = next(row for row in sample if row[2] == "L-1001" and row[6] == "price")
     assert price[7] == "98000" and price[4] == "Loaded" and price[9].endswith(f"/listings/{loaded_target_id(move_in, 'L-1001')}/")
     assert any(row[2] == "L-1002" and row[5].startswith("A value could not be read") for row in sample)
+
+
+def test_the_package_is_read_once_for_the_same_sample(move_in):
+    from django.core.files.storage import default_storage
+
+    first = verification(move_in.active_run)
+    # the package goes: the sample's cells were kept
+    default_storage.delete(move_in.active_run.source_file.name)
+    again = verification(move_in.active_run)
+    assert [record.source for record in again.samples["listings"]] == [record.source for record in first.samples["listings"]]
+    assert again.sample_error == ""
+
+
+def test_a_damaged_package_leaves_the_counts_standing(move_in):
+    from django.core.files.storage import default_storage
+
+    with open(default_storage.path(move_in.active_run.source_file.name), "wb") as handle:
+        handle.write(b"not a zip")
+    report = verification(move_in.active_run)
+    assert report.sample_error.startswith("The package of this run could not be read again")
+    assert report.is_accounted and all(record.source == [] for record in report.samples["listings"])
+    assert dict(next(record for record in report.samples["listings"] if record.source_id == "L-1001").target)["Listing number"] == "L-1001"
