@@ -38,6 +38,9 @@ def _send(template: str, context: dict, to: list[str]) -> None:
 
 
 def report_link(move_in: MoveIn, phase: str) -> str:
+    """The phase's verification report (the move-in's page for a run that names no phase)."""
+    if phase not in Phase.values:
+        return settings.SITE_URL + reverse("vendor:move-in", kwargs={"move_in_id": move_in.pk})
     return settings.SITE_URL + reverse("vendor:report", kwargs={"move_in_id": move_in.pk, "phase": phase})
 
 
