@@ -51,6 +51,9 @@ SAMPLE_SIZE = 20
 SAMPLE_CACHE_SECONDS = 3600
 # The money fields of each entity in `detected["source"][entity]["money"]`, and their label.
 MONEY_FIELDS = {"listings": ("amount",), "seekers": ("budget_min", "budget_max")}
+# What a loaded record of each entity becomes when its outcome names no target type (RecordOutcome.target_type).
+DEFAULT_TARGET_TYPES = {"agents": "tenancy.user", "listings": "crm.listing", "seekers": "crm.case", "activities": "crm.activity",
+                        "links": "crm.introduction"}
 
 
 def money_label(entity: str, name: str) -> str:
@@ -292,11 +295,17 @@ def _fill_sample(report: Report, outcomes, size: int) -> None:
         chosen[counts.entity] = list(outcomes.filter(entity=counts.entity, position__in=picked).order_by("position", "pk"))
     source_cells = _source_cells(report, {entity: rows for entity, rows in chosen.items() if rows})
     for entity, rows in chosen.items():
-        targets = _targets(run.company_id, entity, [row.target_id for row in rows if row.target_id])
+        by_type: dict[str, list[int]] = {}
+        for row in rows:
+            if row.target_id:
+                by_type.setdefault(row.target_type or DEFAULT_TARGET_TYPES.get(entity, ""), []).append(row.target_id)
+        targets = {(target_type, target_id): value for target_type, ids in by_type.items()
+                   for target_id, value in _targets(run.company_id, target_type, ids).items()}
         records = []
         for row in rows:
             cells = source_cells.get((entity, row.source_id, row.row_number)) or source_cells.get((entity, row.source_id, None)) or {}
-            target, url = targets.get(row.target_id, ([], "")) if row.target_id else ([], "")
+            target_type = row.target_type or DEFAULT_TARGET_TYPES.get(entity, "")
+            target, url = targets.get((target_type, row.target_id), ([], "")) if row.target_id else ([], "")
             records.append(SampleRecord(entity=entity, source_id=row.source_id, row_number=row.row_number, outcome=row.outcome,
                                         reason=row.reason, detail=row.detail, source=list(cells.items()), target=target, target_url=url,
                                         target_missing=row.outcome == Outcome.LOADED and bool(row.target_id) and not target))
@@ -389,11 +398,12 @@ def _user_text(user) -> str:
     return f"{user.name} <{user.email}>" if user.name else user.email
 
 
-def _targets(company_id: int, entity: str, ids: list[int]) -> dict[int, tuple[list[tuple[str, str]], str]]:
+def _targets(company_id: int, target_type: str, ids: list[int]) -> dict[int, tuple[list[tuple[str, str]], str]]:
+    """target id -> (the target's fields and values, its page) for the rows of one target type."""
     if not ids:
         return {}
-    builder = {"listings": _listing_targets, "seekers": _seeker_targets, "activities": _activity_targets, "links": _link_targets,
-               "agents": _agent_targets}.get(entity)
+    builder = {"crm.listing": _listing_targets, "crm.case": _seeker_targets, "crm.activity": _activity_targets,
+               "crm.introduction": _link_targets, "tenancy.user": _agent_targets}.get(target_type)
     return builder(company_id, ids) if builder else {}
 
 

@@ -157,3 +157,17 @@ def test_a_damaged_package_leaves_the_counts_standing(move_in):
     assert report.sample_error.startswith("The package of this run could not be read again")
     assert report.is_accounted and all(record.source == [] for record in report.samples["listings"])
     assert dict(next(record for record in report.samples["listings"] if record.source_id == "L-1001").target)["Listing number"] == "L-1001"
+
+
+def test_a_target_is_shown_by_its_type(move_in, company, company_admin):
+    # given: a link (viewed) that became an activity of the case, not an introduction
+    from estatecrm.crm.models import Activity, Case
+    from estatecrm.vendor.models import RecordOutcome
+
+    case = Case.objects.for_company(company).get(pk=loaded_target_id(move_in, "S-1"))
+    activity = Activity.objects.create(company=company, case=case, kind="showing", occurred_at=case.created_at, subject="内見", body="L-1001")
+    RecordOutcome.objects.for_company(company).filter(run=move_in.active_run, source_id="S-1:L-1001:viewed").update(
+        target_type="crm.activity", target_id=activity.pk)
+    # then: the sample shows the activity, linked to its case
+    record = next(item for item in verification(move_in.active_run).samples["links"] if item.source_id == "S-1:L-1001:viewed")
+    assert dict(record.target)["Subject"] == "内見" and record.target_url == f"/cases/{case.pk}/"
