@@ -161,6 +161,7 @@ def add_routers() -> None:
     from estatecrm.pipeline.api import router as pipeline_router
     from estatecrm.staff.api import router as staff_router
     from estatecrm.tenancy.api import router as tenancy_router
+    from estatecrm.vendor.api import router as vendor_router
 
     api.add_router("/", crm_router)
     api.add_router("/", tenancy_router)
@@ -170,6 +171,7 @@ def add_routers() -> None:
     api.add_router("/", line_router)
     api.add_router("/", dedup_router)
     api.add_router("/", staff_router)
+    api.add_router("/", vendor_router)
     # The leads router names session auth itself; mounting it with the API-wide auth lets tokens in too.
     api.add_router("/", leads_router, auth=api_auth)
 

@@ -24,6 +24,7 @@ urlpatterns = [
     path("settings/masters/", include("estatecrm.crm.master_urls")),
     path("settings/inquiries/", include("estatecrm.inquiries.settings_urls")),
     path("settings/units/<id:unit_id>/onboarding/migration/", include("estatecrm.legacy.urls")),
+    path("settings/move-ins/", include("estatecrm.vendor.urls")),
     path("settings/", include("estatecrm.tenancy.urls")),
     path("account/", include("estatecrm.tenancy.account_urls")),
     path("account/tokens/", include("estatecrm.tenancy.token_urls")),

@@ -204,6 +204,9 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "estatecrm <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The onboarding staff who get the mails of a move-in from another vendor (end of each phase, the client's verdict),
+# besides the user who started it: comma-separated addresses.
+VENDOR_ONBOARDING_EMAILS = env_list("VENDOR_ONBOARDING_EMAILS")
 
 TASKS = {
     "default": {

@@ -120,6 +120,9 @@ KWARG_FACTORIES = {
     "dismissal_id": lambda a: a.dismissal.pk,
     "merge_id": lambda a: a.merge.pk,
     "reassignment_id": lambda a: reassignment_of(a).pk,
+    # データ移行（他社CRM）: a move-in of company A whose active phase ended, and that phase.
+    "move_in_id": lambda a: move_in_of(a).pk,
+    "phase": lambda a: "active",
     # A bundle uploaded for company A's unit on the data migration pages (files in storage, no row).
     "upload_token": lambda a: __import__("estatecrm.legacy.tests.factories", fromlist=["make_stored_upload"]).make_stored_upload(
         a.company, a.unit),
@@ -158,6 +161,17 @@ def reassignment_of(a: CompanyA):
         a.objects["reassignment"] = Reassignment.objects.create(company=a.company, kind="reassign", agent=a.user, to_user=a.user,
                                                                  from_unit=a.unit, handover_note="機密メモ")
     return a.objects["reassignment"]
+
+
+def move_in_of(a: CompanyA):
+    from estatecrm.vendor.tests.verify_factories import make_move_in, make_run
+
+    if "move_in" not in a.objects:
+        move_in = make_move_in(a.company, None, vendor="機密ベンダー")
+        move_in.active_run = make_run(a.company, None, move_in=move_in)
+        move_in.save(update_fields=["active_run"])
+        a.objects["move_in"] = move_in
+    return a.objects["move_in"]
 
 
 def line_channel_of(a: CompanyA):

@@ -73,6 +73,7 @@ def test_every_api_route_refuses_nul_in_query_path_and_body(company_a, company_a
     client = Client()
     headers = {"HTTP_ACCEPT_LANGUAGE": "en", "HTTP_IF_MATCH": "*", "HTTP_AUTHORIZATION": f"Bearer {admin_token}"}
     test_isolation.reassignment_of(company_a)  # made on first use: before the counts
+    test_isolation.move_in_of(company_a)
     counts_before = row_counts()
     unknown: list[str] = []
     checked = 0
@@ -113,6 +114,7 @@ def test_every_page_route_refuses_nul_in_query_and_form(company_a, company_admin
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(company_admin)
     test_isolation.reassignment_of(company_a)  # made on first use: before the counts
+    test_isolation.move_in_of(company_a)
     counts_before = row_counts()
     unknown: list[str] = []
     checked = 0
@@ -166,6 +168,7 @@ def test_a_nul_in_the_login_form_the_session_cookie_or_the_token_is_refused(comp
     # given
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     test_isolation.reassignment_of(company_a)  # made on first use: before the counts
+    test_isolation.move_in_of(company_a)
     counts_before = row_counts()
     # when
     login = client.post("/login/", {"username": "admin@acme.example.jp\x00", "password": "x"})

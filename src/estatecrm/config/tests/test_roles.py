@@ -194,6 +194,12 @@ ROUTE_RULES = {
     "legacy:run-report": "legacy_migration",
     "legacy:run-migrated-ids": "legacy_migration",
     "legacy:run-cases": "legacy_migration",
+    "vendor:home": "vendor_migration",
+    "vendor:move-in": "vendor_migration",
+    "vendor:move-in-status": "vendor_migration",
+    "vendor:verdict": "vendor_migration",
+    "vendor:report": "vendor_migration",
+    "vendor:report-csv": "vendor_migration",
     # LINE: the webhook is authenticated by LINE's signature, not by a user (401 without it)
     "line:webhook": "public",
     "line:send": "cases",
@@ -280,6 +286,10 @@ ROUTE_RULES = {
     "GET /api/v1/staff/reassignments": "staff",
     "GET /api/v1/staff/reassignments/{reassignment_id}": "staff",
     "POST /api/v1/staff/reassignments/{reassignment_id}/undo": "staff",
+    "GET /api/v1/vendor/move-ins": "vendor_migration",
+    "GET /api/v1/vendor/move-ins/{move_in_id}": "vendor_migration",
+    "GET /api/v1/vendor/move-ins/{move_in_id}/phases/{phase}/verification": "vendor_migration",
+    "POST /api/v1/vendor/move-ins/{move_in_id}/verdict": "vendor_migration",
 }
 
 # Ids in request bodies (the schema's minimal body says 1): the company's own object, whatever the database numbered it.

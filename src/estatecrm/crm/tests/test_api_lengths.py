@@ -24,6 +24,7 @@ from estatecrm.crm.models import (
 )
 from estatecrm.crm.tests.test_api import Api
 from estatecrm.inquiries.models import Inquiry
+from estatecrm.vendor.models import VerdictRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +44,8 @@ SCHEMA_MODELS = {
     "PairIn": None, "MergeIn": None, "SharedValueIn": SharedContactValue, "DuplicateSettingsIn": DuplicateSettings,
     # 異動・退職: ids and flags; the handover note (a text column, bounded by the action's 2,000 characters); a role's key
     "TransferIn": Reassignment, "RetireIn": Reassignment, "ReassignIn": Reassignment, "SuccessorIn": None,
+    # データ移行（他社CRM）: the verdict's comment (a text column, bounded by the action's 4,000 characters)
+    "VerdictIn": VerdictRecord,
 }
 # Strings stored without a length (text and JSON columns): bounded by the request size only.
 UNBOUNDED = {("CaseCreateIn", "other_info"), ("CaseUpdateIn", "other_info"), ("DesiredConditionsIn", "lines_stations[]"),
