@@ -148,6 +148,9 @@ ROUTE_KWARG_FACTORIES = {
     "staff:history_undo": lambda a: [{"pk": reassignment_of(a).pk}],
     # The company's LINE webhook, with a LINE channel so that it answers (401 without LINE's signature).
     "line:webhook": lambda a: [{"company_code": line_channel_of(a).company.code}],
+    # The company's listings feed at its key (public: the key is the capability).
+    "listings_feed:json": lambda a: [{"key": listing_feed_of(a).key}],
+    "listings_feed:xml": lambda a: [{"key": listing_feed_of(a).key}],
 }
 
 
@@ -167,8 +170,20 @@ def line_channel_of(a: CompanyA):
         company=a.company, defaults={"channel_secret": "roles-secret", "channel_access_token": "roles-token", "org_unit": a.unit})
     return channel
 
+def listing_feed_of(a: CompanyA):
+    from estatecrm.listings.models import ListingFeed
+
+    feed, _created = ListingFeed.objects.for_company(a.company).get_or_create(company=a.company,
+                                                                               defaults={"secret": "isolation-feed-secret-0123456789"})
+    return feed
+
+
 # Routes whose kwargs are not tenant object ids (they answer any visitor alike): checked for leaks, not for 404.
 NON_TENANT_KWARG_ROUTES = {
+    # The listings feed answers whoever has the key (that is its purpose): company A's id with any other secret
+    # (a guess, a rotated key) answers 404 and nothing of company A.
+    "listings_feed:json": lambda a: [{"key": f"{listing_feed_of(a).company_id}_not-the-secret-0123456789"}],
+    "listings_feed:xml": lambda a: [{"key": f"{listing_feed_of(a).company_id}_not-the-secret-0123456789"}],
     # A reset link of company A's user with a wrong token: the "invalid link" page, nothing of the user.
     "account:password_reset_confirm": lambda a: [{"uidb64": urlsafe_base64_encode(force_bytes(a.user.pk)), "token": "set-password"}],
     # LINE's webhook names a company by code: public, authenticated by LINE's signature (404 or 401 for anyone else).

@@ -38,6 +38,41 @@ def yen(value) -> str:
 
 
 @register.filter
+def money(value, currency="") -> str:
+    """An exact amount with its currency: yen as `85,000円`; any other currency as its ISO code, the amount with
+    `,` between thousands and `.` before the cents, the cents only when there are some (`PLN 489,000.50`,
+    `PLN 2,500`, `EUR 1,234.05`). One format whatever the page's language, so that an amount reads the same to
+    every user (docs/listings-feed.md)."""
+    if value is None or value == "":
+        return ""
+    if not currency or currency == "JPY":
+        return yen(value)
+    amount = Decimal(str(value))
+    text = f"{amount:,.2f}"
+    if amount == amount.to_integral_value():
+        text = text.removesuffix(".00")
+    return f"{currency} {text}"
+
+
+def has_foreign_amount(listing) -> bool:
+    return listing.currency not in ("", "JPY") and listing.amount is not None
+
+
+@register.filter
+def listing_money(listing) -> str:
+    """The rent (monthly) or price of a listing as it is best stated: 万円 for yen, else the exact amount in its
+    currency (a zł listing moved in from another vendor has no 万円 values)."""
+    if has_foreign_amount(listing):
+        return money(listing.amount, listing.currency)
+    return man_yen(listing.rent if listing.kind == "rent" else listing.price)
+
+
+@register.filter(name="has_foreign_amount")
+def has_foreign_amount_filter(listing) -> bool:
+    return has_foreign_amount(listing)
+
+
+@register.filter
 def months(value) -> str:
     """`1ヶ月` for deposit and key money (`0`: none)."""
     if value is None or value == "":

@@ -1,0 +1,228 @@
+"""The listings feed: a company's available listings as JSON and XML for its website and portals.
+
+docs/listings-feed.md describes the URLs, both formats and the caching. In short:
+- the key in the URL finds the company's ListingFeed (`feed_for_key`: unknown, malformed, rotated or turned-off
+  keys alike give None, the view answers 404);
+- `feed_version` is one aggregate query over the company's listings (count and newest `updated_at`) with the
+  company's name, the key and FORMAT_VERSION: any listing edit, creation or removal changes it;
+- `cached_feed` returns the body built for that version from Django's cache, building it on a miss with two
+  `values_list` queries (listings with their agent's name; their stations) and no query per listing;
+- the entry keeps its strong ETag and Last-Modified (the time it was built, also the body's `generated_at`), so
+  a conditional request is answered 304 from the cache entry without building anything.
+
+Only listings whose status is 公開中 (`available`) are published; hidden, applied and contracted ones, and
+anything else, are left out. Nothing private is published: no e-mail, no notes, only the agent's name.
+"""
+
+import datetime
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from estatecrm.crm.choices import FEATURE_BITS, CaseKind, ListingStatus
+from estatecrm.crm.models import Listing, ListingStation
+from estatecrm.listings.models import ListingFeed
+
+FORMAT_VERSION = 1
+FORMAT_NAME = f"estatecrm-listings-feed/{FORMAT_VERSION}"
+FORMATS = {"json": "application/json; charset=utf-8", "xml": "application/xml; charset=utf-8"}
+SECRET_BYTES = 32  # 256 random bits: 43 URL-safe characters
+MAX_KEY_LENGTH = 100
+# A built body stays in the cache this long at most: its key changes with every listing edit, so this only bounds
+# how long an agent's or a company's new name (which no listing edit announces) waits to appear.
+CACHE_SECONDS = 600
+# What the website's or portal's client may reuse without asking again.
+MAX_AGE_SECONDS = 300
+# Characters XML 1.0 cannot hold at all (control characters but tab, newline, carriage return; U+FFFE, U+FFFF):
+# ElementTree would write them and produce a document no parser reads, so they are dropped from the XML.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+KEY_PATTERN = re.compile(r"([1-9][0-9]{0,18})_([A-Za-z0-9_-]{20,64})")
+
+LISTING_COLUMNS = (
+    "pk", "ref", "name", "kind", "status", "rent", "price", "currency", "amount", "management_fee", "deposit_months",
+    "key_money_months", "layout", "area", "postal_code", "prefecture", "city", "street", "building", "built_on", "feature_bits",
+    "suumo_id", "homes_id", "athome_id", "updated_at", "agent__name",
+)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(SECRET_BYTES)
+
+
+def feed_for_key(key: str) -> ListingFeed | None:
+    """The enabled feed whose key is `key`, else None (malformed, unknown company, no feed, rotated or turned off).
+
+    The company id in the key finds the one candidate (the company-first index); the secret is compared in
+    constant time, so the answer's timing says nothing about how much of a guess was right.
+    """
+    match = KEY_PATTERN.fullmatch(key or "") if len(key or "") <= MAX_KEY_LENGTH else None
+    if match is None:
+        return None
+    company_id, secret = int(match.group(1)), match.group(2)
+    feed = ListingFeed.objects.for_company(company_id).select_related("company").first()
+    if feed is None:
+        return None
+    secret_matches = hmac.compare_digest(feed.secret.encode("ascii"), secret.encode("ascii"))
+    if not secret_matches or not feed.is_enabled:
+        return None
+    return feed
+
+
+@dataclass(frozen=True)
+class FeedBody:
+    """One built feed: the bytes, with the validators a conditional request is answered from."""
+
+    content: bytes
+    etag: str
+    last_modified: datetime.datetime
+    count: int
+
+
+def feed_version(feed: ListingFeed) -> str:
+    """A digest that changes whenever the feed's content may: one aggregate query over the company's listings."""
+    listings = Listing.objects.for_company(feed.company_id).aggregate(count=Count("pk"), newest=Max("updated_at"))
+    newest = listings["newest"].isoformat() if listings["newest"] else "-"
+    text = "|".join([str(FORMAT_VERSION), str(listings["count"]), newest, feed.company.name, feed.secret])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def cache_key(feed: ListingFeed, version: str, feed_format: str) -> str:
+    return f"listings-feed:{feed.company_id}:{feed_format}:{version}"
+
+
+def cached_feed(feed: ListingFeed, feed_format: str) -> FeedBody:
+    """The feed in `feed_format` ("json" or "xml") for the listings as they are now: from the cache when this
+    version of them was built already, else built and cached."""
+    key = cache_key(feed, feed_version(feed), feed_format)
+    body = cache.get(key)
+    if body is None:
+        body = build_feed(feed, feed_format)
+        cache.set(key, body, CACHE_SECONDS)
+    return body
+
+
+def build_feed(feed: ListingFeed, feed_format: str) -> FeedBody:
+    generated_at = timezone.now().replace(microsecond=0)
+    listings = feed_listings(feed.company_id)
+    meta = {"format": FORMAT_NAME, "company": feed.company.name, "generated_at": generated_at.isoformat(), "count": len(listings)}
+    content = as_json(meta, listings) if feed_format == "json" else as_xml(meta, listings)
+    # Strong: these exact bytes (another process builds its own body, with its own `generated_at`, and its own ETag).
+    etag = '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
+    return FeedBody(content=content, etag=etag, last_modified=generated_at, count=len(listings))
+
+
+def text_or_none(value) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+def feed_listings(company_id: int) -> list[dict]:
+    """The company's available listings as the feed's records (JSON shape), oldest first: two queries."""
+    rows = (Listing.objects.for_company(company_id).filter(status=ListingStatus.AVAILABLE).order_by("pk")
+            .values_list(*LISTING_COLUMNS))
+    stations: dict[int, list[dict]] = {}
+    station_rows = (ListingStation.objects.for_company(company_id).filter(listing__status=ListingStatus.AVAILABLE)
+                    .order_by("listing_id", "position", "pk").values_list("listing_id", "line", "station", "walk_minutes"))
+    for listing_id, line, station, walk_minutes in station_rows.iterator(chunk_size=5000):
+        stations.setdefault(listing_id, []).append({"line": line or None, "station": station, "walk_minutes": walk_minutes})
+    feature_bits = list(FEATURE_BITS.items())
+    records = []
+    for row in rows.iterator(chunk_size=5000):
+        values = dict(zip(LISTING_COLUMNS, row, strict=True))
+        bits = values["feature_bits"]
+        records.append({
+            "ref": values["ref"],
+            "name": values["name"],
+            "kind": "rent" if values["kind"] == CaseKind.RENT else "sale",
+            "status": values["status"],
+            "rent_man_yen": text_or_none(values["rent"]),
+            "price_man_yen": values["price"],
+            "currency": values["currency"] or None,
+            "amount": text_or_none(values["amount"]),
+            "management_fee_yen": values["management_fee"],
+            "deposit_months": text_or_none(values["deposit_months"]),
+            "key_money_months": text_or_none(values["key_money_months"]),
+            "layout": values["layout"] or None,
+            "area_m2": text_or_none(values["area"]),
+            "address": {"postal_code": values["postal_code"] or None, "prefecture": values["prefecture"] or None,
+                        "city": values["city"] or None, "street": values["street"] or None, "building": values["building"] or None},
+            "stations": stations.get(values["pk"], []),
+            "built_year": values["built_on"].year if values["built_on"] else None,
+            "features": [name for name, bit in feature_bits if bits & bit],
+            "portal_ids": {"suumo": values["suumo_id"] or None, "homes": values["homes_id"] or None,
+                           "athome": values["athome_id"] or None},
+            "agent": values["agent__name"] or None,
+            "updated_at": values["updated_at"].isoformat(),
+        })
+    return records
+
+
+def as_json(meta: dict, listings: list[dict]) -> bytes:
+    return json.dumps({**meta, "listings": listings}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+# The XML elements of a listing's scalar fields, in order: (element, JSON key, unit attribute).
+XML_FIELDS = (
+    ("name", "name", None), ("kind", "kind", None), ("status", "status", None), ("rent", "rent_man_yen", "man-yen"),
+    ("price", "price_man_yen", "man-yen"), ("management-fee", "management_fee_yen", "yen"), ("deposit", "deposit_months", "months"),
+    ("key-money", "key_money_months", "months"), ("layout", "layout", None), ("area", "area_m2", "m2"),
+)
+
+
+def xml_text(value) -> str:
+    return NOT_XML.sub("", str(value))
+
+
+def as_xml(meta: dict, listings: list[dict]) -> bytes:
+    """The feed as XML (schema in docs/listings-feed.md): UTF-8, no DTD, empty values left out.
+
+    ElementTree escapes `&`, `<`, `>` (and quotes in attributes); characters XML cannot hold are dropped."""
+    root = ET.Element("listings-feed", {"format": FORMAT_NAME})
+    ET.SubElement(root, "company").text = xml_text(meta["company"])
+    ET.SubElement(root, "generated-at").text = meta["generated_at"]
+    ET.SubElement(root, "count").text = str(meta["count"])
+    items = ET.SubElement(root, "listings")
+    sub = ET.SubElement
+    for listing in listings:
+        item = sub(items, "listing", {"ref": xml_text(listing["ref"])})
+        for element, name, unit in XML_FIELDS:
+            value = listing[name]
+            if value is not None:
+                sub(item, element, {"unit": unit} if unit else {}).text = xml_text(value)
+        if listing["amount"] is not None:
+            sub(item, "amount", {"currency": xml_text(listing["currency"] or "")}).text = listing["amount"]
+        address = sub(item, "address")
+        for name, value in listing["address"].items():
+            if value is not None:
+                sub(address, name.replace("_", "-")).text = xml_text(value)
+        if listing["stations"]:
+            stations = sub(item, "stations")
+            for station in listing["stations"]:
+                attributes = {}
+                if station["line"]:
+                    attributes["line"] = xml_text(station["line"])
+                if station["walk_minutes"] is not None:
+                    attributes["walk-minutes"] = str(station["walk_minutes"])
+                sub(stations, "station", attributes).text = xml_text(station["station"])
+        if listing["built_year"] is not None:
+            sub(item, "built-year").text = str(listing["built_year"])
+        if listing["features"]:
+            features = sub(item, "features")
+            for feature in listing["features"]:
+                sub(features, "feature").text = feature
+        portal_ids = {name: value for name, value in listing["portal_ids"].items() if value is not None}
+        if portal_ids:
+            portals = sub(item, "portal-ids")
+            for name, value in portal_ids.items():
+                sub(portals, name).text = xml_text(value)
+        if listing["agent"] is not None:
+            sub(item, "agent").text = xml_text(listing["agent"])
+        sub(item, "updated-at").text = listing["updated_at"]
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
