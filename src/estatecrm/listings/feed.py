@@ -20,8 +20,8 @@ import hmac
 import json
 import re
 import secrets
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
 
 from django.core.cache import cache
 from django.db.models import Count, Max
@@ -119,10 +119,6 @@ def build_feed(feed: ListingFeed, feed_format: str) -> FeedBody:
     return FeedBody(content=content, etag=etag, last_modified=generated_at, count=len(listings))
 
 
-def text_or_none(value) -> str | None:
-    return str(value) if value not in (None, "") else None
-
-
 def feed_listings(company_id: int) -> list[dict]:
     """The company's available listings as the feed's records (JSON shape), oldest first: two queries."""
     rows = (Listing.objects.for_company(company_id).filter(status=ListingStatus.AVAILABLE).order_by("pk")
@@ -134,32 +130,31 @@ def feed_listings(company_id: int) -> list[dict]:
         stations.setdefault(listing_id, []).append({"line": line or None, "station": station, "walk_minutes": walk_minutes})
     feature_bits = list(FEATURE_BITS.items())
     records = []
-    for row in rows.iterator(chunk_size=5000):
-        values = dict(zip(LISTING_COLUMNS, row, strict=True))
-        bits = values["feature_bits"]
+    for (pk, ref, name, kind, status, rent, price, currency, amount, management_fee, deposit_months, key_money_months, layout, area,
+         postal_code, prefecture, city, street, building, built_on, bits, suumo_id, homes_id, athome_id, updated_at,
+         agent_name) in rows.iterator(chunk_size=5000):
         records.append({
-            "ref": values["ref"],
-            "name": values["name"],
-            "kind": "rent" if values["kind"] == CaseKind.RENT else "sale",
-            "status": values["status"],
-            "rent_man_yen": text_or_none(values["rent"]),
-            "price_man_yen": values["price"],
-            "currency": values["currency"] or None,
-            "amount": text_or_none(values["amount"]),
-            "management_fee_yen": values["management_fee"],
-            "deposit_months": text_or_none(values["deposit_months"]),
-            "key_money_months": text_or_none(values["key_money_months"]),
-            "layout": values["layout"] or None,
-            "area_m2": text_or_none(values["area"]),
-            "address": {"postal_code": values["postal_code"] or None, "prefecture": values["prefecture"] or None,
-                        "city": values["city"] or None, "street": values["street"] or None, "building": values["building"] or None},
-            "stations": stations.get(values["pk"], []),
-            "built_year": values["built_on"].year if values["built_on"] else None,
-            "features": [name for name, bit in feature_bits if bits & bit],
-            "portal_ids": {"suumo": values["suumo_id"] or None, "homes": values["homes_id"] or None,
-                           "athome": values["athome_id"] or None},
-            "agent": values["agent__name"] or None,
-            "updated_at": values["updated_at"].isoformat(),
+            "ref": ref,
+            "name": name,
+            "kind": "rent" if kind == CaseKind.RENT else "sale",
+            "status": status,
+            "rent_man_yen": None if rent is None else str(rent),
+            "price_man_yen": price,
+            "currency": currency or None,
+            "amount": None if amount is None else str(amount),
+            "management_fee_yen": management_fee,
+            "deposit_months": None if deposit_months is None else str(deposit_months),
+            "key_money_months": None if key_money_months is None else str(key_money_months),
+            "layout": layout or None,
+            "area_m2": None if area is None else str(area),
+            "address": {"postal_code": postal_code or None, "prefecture": prefecture or None, "city": city or None,
+                        "street": street or None, "building": building or None},
+            "stations": stations.get(pk, []),
+            "built_year": built_on.year if built_on else None,
+            "features": [feature for feature, bit in feature_bits if bits & bit],
+            "portal_ids": {"suumo": suumo_id or None, "homes": homes_id or None, "athome": athome_id or None},
+            "agent": agent_name or None,
+            "updated_at": updated_at.isoformat(),
         })
     return records
 
@@ -177,52 +172,54 @@ XML_FIELDS = (
 
 
 def xml_text(value) -> str:
-    return NOT_XML.sub("", str(value))
+    """Text for an XML element: `&`, `<`, `>` escaped, characters XML cannot hold dropped."""
+    return escape(NOT_XML.sub("", str(value)))
+
+
+def xml_attribute(value) -> str:
+    """A quoted attribute value: as `xml_text`, quotes escaped too."""
+    return quoteattr(NOT_XML.sub("", str(value)))
 
 
 def as_xml(meta: dict, listings: list[dict]) -> bytes:
     """The feed as XML (schema in docs/listings-feed.md): UTF-8, no DTD, empty values left out.
 
-    ElementTree escapes `&`, `<`, `>` (and quotes in attributes); characters XML cannot hold are dropped."""
-    root = ET.Element("listings-feed", {"format": FORMAT_NAME})
-    ET.SubElement(root, "company").text = xml_text(meta["company"])
-    ET.SubElement(root, "generated-at").text = meta["generated_at"]
-    ET.SubElement(root, "count").text = str(meta["count"])
-    items = ET.SubElement(root, "listings")
-    sub = ET.SubElement
+    Written as text with the standard library's escaping (`xml.sax.saxutils`): ElementTree's serializer, pure
+    Python, took over a second for 10,000 listings; this takes a tenth of it. Tests parse the result."""
+    parts = ["<?xml version='1.0' encoding='utf-8'?>\n", f"<listings-feed format={xml_attribute(FORMAT_NAME)}>",
+             f"<company>{xml_text(meta['company'])}</company><generated-at>{meta['generated_at']}</generated-at>",
+             f"<count>{meta['count']}</count><listings>"]
+    add = parts.append
     for listing in listings:
-        item = sub(items, "listing", {"ref": xml_text(listing["ref"])})
+        add(f"<listing ref={xml_attribute(listing['ref'])}>")
         for element, name, unit in XML_FIELDS:
             value = listing[name]
             if value is not None:
-                sub(item, element, {"unit": unit} if unit else {}).text = xml_text(value)
+                add(f"<{element} unit=\"{unit}\">{xml_text(value)}</{element}>" if unit else f"<{element}>{xml_text(value)}</{element}>")
         if listing["amount"] is not None:
-            sub(item, "amount", {"currency": xml_text(listing["currency"] or "")}).text = listing["amount"]
-        address = sub(item, "address")
+            add(f"<amount currency={xml_attribute(listing['currency'] or '')}>{listing['amount']}</amount>")
+        add("<address>")
         for name, value in listing["address"].items():
             if value is not None:
-                sub(address, name.replace("_", "-")).text = xml_text(value)
+                element = name.replace("_", "-")
+                add(f"<{element}>{xml_text(value)}</{element}>")
+        add("</address>")
         if listing["stations"]:
-            stations = sub(item, "stations")
+            add("<stations>")
             for station in listing["stations"]:
-                attributes = {}
-                if station["line"]:
-                    attributes["line"] = xml_text(station["line"])
-                if station["walk_minutes"] is not None:
-                    attributes["walk-minutes"] = str(station["walk_minutes"])
-                sub(stations, "station", attributes).text = xml_text(station["station"])
+                line = f" line={xml_attribute(station['line'])}" if station["line"] else ""
+                walk = f" walk-minutes=\"{station['walk_minutes']}\"" if station["walk_minutes"] is not None else ""
+                add(f"<station{line}{walk}>{xml_text(station['station'])}</station>")
+            add("</stations>")
         if listing["built_year"] is not None:
-            sub(item, "built-year").text = str(listing["built_year"])
+            add(f"<built-year>{listing['built_year']}</built-year>")
         if listing["features"]:
-            features = sub(item, "features")
-            for feature in listing["features"]:
-                sub(features, "feature").text = feature
-        portal_ids = {name: value for name, value in listing["portal_ids"].items() if value is not None}
+            add("<features>" + "".join(f"<feature>{xml_text(feature)}</feature>" for feature in listing["features"]) + "</features>")
+        portal_ids = [(name, value) for name, value in listing["portal_ids"].items() if value is not None]
         if portal_ids:
-            portals = sub(item, "portal-ids")
-            for name, value in portal_ids.items():
-                sub(portals, name).text = xml_text(value)
+            add("<portal-ids>" + "".join(f"<{name}>{xml_text(value)}</{name}>" for name, value in portal_ids) + "</portal-ids>")
         if listing["agent"] is not None:
-            sub(item, "agent").text = xml_text(listing["agent"])
-        sub(item, "updated-at").text = listing["updated_at"]
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+            add(f"<agent>{xml_text(listing['agent'])}</agent>")
+        add(f"<updated-at>{listing['updated_at']}</updated-at></listing>")
+    add("</listings></listings-feed>\n")
+    return "".join(parts).encode("utf-8")
