@@ -1,6 +1,7 @@
 """Money with its unit, and the case page's 紹介物件 / 条件に合う物件 section (rendered by this app, so the
 case page needs only `{% case_listings %}`)."""
 
+import unicodedata
 from decimal import Decimal
 
 from django import template
@@ -70,6 +71,28 @@ def listing_money(listing) -> str:
 @register.filter(name="has_foreign_amount")
 def has_foreign_amount_filter(listing) -> bool:
     return has_foreign_amount(listing)
+
+
+def is_wide(character: str) -> bool:
+    return unicodedata.east_asian_width(character) in ("W", "F")
+
+
+@register.filter
+def listing_address(listing, with_building="") -> str:
+    """The address on one line: Japanese parts run together as they are written (`東京都渋谷区渋谷1-1-1`), parts in
+    Latin letters get a space between them (`Łódź ul. Piotrkowska 12/3`); `listing_address:"building"` adds the
+    building after a space."""
+    text = ""
+    for part in (listing.prefecture, listing.city, listing.street):
+        part = (part or "").strip()
+        if not part:
+            continue
+        if text and not is_wide(text[-1]) and not is_wide(part[0]):
+            text += " "
+        text += part
+    if with_building and (listing.building or "").strip():
+        text = f"{text} {listing.building.strip()}".strip()
+    return text
 
 
 @register.filter

@@ -76,3 +76,18 @@ def test_a_yen_listing_still_needs_its_rent(company, agent):
     with pytest.raises(ApplicationError) as error:
         make_listing(company, "JP-9", rent=None, currency="JPY", amount=Decimal("85000"))
     assert error.value.fields == {"rent": ["A listing for rent needs its rent."]}
+
+
+@pytest.mark.parametrize(("parts", "text"), [
+    (("東京都", "渋谷区", "渋谷1-1-1", "渋谷タワー 301"), "東京都渋谷区渋谷1-1-1 渋谷タワー 301"),
+    (("東京都", "渋谷区", "1-2-3", ""), "東京都渋谷区1-2-3"),
+    (("", "Łódź", "ul. Piotrkowska 12/3", ""), "Łódź ul. Piotrkowska 12/3"),
+    (("mazowieckie", "Warszawa", "ul. Marszałkowska 1", "Blok B"), "mazowieckie Warszawa ul. Marszałkowska 1 Blok B"),
+    (("", "", "", ""), ""),
+])
+def test_listing_address_spaces_latin_parts_only(parts, text):
+    from estatecrm.listings.templatetags.listing_tags import listing_address
+
+    prefecture, city, street, building = parts
+    listing = Listing(prefecture=prefecture, city=city, street=street, building=building)
+    assert listing_address(listing, "building") == text
