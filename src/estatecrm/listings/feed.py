@@ -4,13 +4,14 @@ docs/listings-feed.md describes the URLs, both formats and the caching. In short
 - the key in the URL finds the company's ListingFeed (`feed_for_key`: unknown, malformed, rotated or turned-off
   keys alike give None, the view answers 404);
 - `feed_version` is one aggregate query over the company's listings (count and newest `updated_at`) with the
-  company's name, the key and FORMAT_VERSION: any listing edit, creation or removal changes it;
+  company's name, the key and FORMAT_VERSION: any listing edit, creation or removal changes it (a bulk write of
+  listings must set `updated_at`, as every action does; else its change shows within CACHE_SECONDS);
 - `cached_feed` returns the body built for that version from Django's cache, building it on a miss with two
   `values_list` queries (listings with their agent's name; their stations) and no query per listing;
 - the entry keeps its strong ETag and Last-Modified (the time it was built, also the body's `generated_at`), so
   a conditional request is answered 304 from the cache entry without building anything.
 
-Only listings whose status is 公開中 (`available`) are published; hidden, applied and contracted ones, and
+Only listings whose status is 募集中 (`available`) are published; hidden, applied and contracted ones, and
 anything else, are left out. Nothing private is published: no e-mail, no notes, only the agent's name.
 """
 
@@ -42,7 +43,7 @@ CACHE_SECONDS = 600
 # What the website's or portal's client may reuse without asking again.
 MAX_AGE_SECONDS = 300
 # Characters XML 1.0 cannot hold at all (control characters but tab, newline, carriage return; U+FFFE, U+FFFF):
-# ElementTree would write them and produce a document no parser reads, so they are dropped from the XML.
+# written, they would make a document no parser reads, so they are dropped from the XML (an import may bring them).
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 KEY_PATTERN = re.compile(r"([1-9][0-9]{0,18})_([A-Za-z0-9_-]{20,64})")
 
