@@ -6,8 +6,9 @@ docs/listings-feed.md describes the URLs, both formats and the caching. In short
 - `feed_version` is one aggregate query over the company's listings (count and newest `updated_at`) with the
   company's name, the key and FORMAT_VERSION: any listing edit, creation or removal changes it (a bulk write of
   listings must set `updated_at`, as every action does; else its change shows within CACHE_SECONDS);
-- `cached_feed` returns the body built for that version from Django's cache, building it on a miss with two
-  `values_list` queries (listings with their agent's name; their stations) and no query per listing;
+- `cached_feed` returns the body built for that version from Django's cache (one entry per company and format,
+  replaced when the version changes), building it on a miss with two `values_list` queries (listings with their
+  agent's name; their stations) and no query per listing;
 - the entry keeps its strong ETag and Last-Modified (the time it was built, also the body's `generated_at`), so
   a conditional request is answered 304 from the cache entry without building anything.
 
@@ -81,6 +82,7 @@ def feed_for_key(key: str) -> ListingFeed | None:
 class FeedBody:
     """One built feed: the bytes, with the validators a conditional request is answered from."""
 
+    version: str
     content: bytes
     etag: str
     last_modified: datetime.datetime
@@ -95,29 +97,33 @@ def feed_version(feed: ListingFeed) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def cache_key(feed: ListingFeed, version: str, feed_format: str) -> str:
-    return f"listings-feed:{feed.company_id}:{feed_format}:{version}"
+def cache_key(feed: ListingFeed, feed_format: str) -> str:
+    return f"listings-feed:{feed.company_id}:{feed_format}"
 
 
 def cached_feed(feed: ListingFeed, feed_format: str) -> FeedBody:
-    """The feed in `feed_format` ("json" or "xml") for the listings as they are now: from the cache when this
-    version of them was built already, else built and cached."""
-    key = cache_key(feed, feed_version(feed), feed_format)
+    """The feed in `feed_format` ("json" or "xml") for the listings as they are now: from the cache when it was
+    built for this version of them, else built and cached.
+
+    One entry per company and format, which a new version replaces: a body is megabytes (10,000 listings: 8-10 MB),
+    so entries keyed by version would pile up in the cache after every edit until they expire."""
+    version = feed_version(feed)
+    key = cache_key(feed, feed_format)
     body = cache.get(key)
-    if body is None:
-        body = build_feed(feed, feed_format)
+    if body is None or body.version != version:
+        body = build_feed(feed, feed_format, version=version)
         cache.set(key, body, CACHE_SECONDS)
     return body
 
 
-def build_feed(feed: ListingFeed, feed_format: str) -> FeedBody:
+def build_feed(feed: ListingFeed, feed_format: str, *, version: str = "") -> FeedBody:
     generated_at = timezone.now().replace(microsecond=0)
     listings = feed_listings(feed.company_id)
     meta = {"format": FORMAT_NAME, "company": feed.company.name, "generated_at": generated_at.isoformat(), "count": len(listings)}
     content = as_json(meta, listings) if feed_format == "json" else as_xml(meta, listings)
     # Strong: these exact bytes (another process builds its own body, with its own `generated_at`, and its own ETag).
     etag = '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
-    return FeedBody(content=content, etag=etag, last_modified=generated_at, count=len(listings))
+    return FeedBody(version=version, content=content, etag=etag, last_modified=generated_at, count=len(listings))
 
 
 def feed_listings(company_id: int) -> list[dict]:

@@ -13,7 +13,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST, require_safe
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from estatecrm.audit.stale import history_filter, last_event_id
 from estatecrm.core.errors import ApplicationError, Conflict, NotFound
@@ -251,6 +251,7 @@ def feed_create(request: HttpRequest, actor: Actor) -> HttpResponse:
     return redirect("listings_feed_settings:home")
 
 
+@require_http_methods(["GET", "POST"])
 @permission_view("listings_feed")
 def feed_rotate(request: HttpRequest, actor: Actor) -> HttpResponse:
     """GET: what rotating does, to confirm; POST: a new key (the old URLs stop answering at once)."""

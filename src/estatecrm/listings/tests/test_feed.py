@@ -13,7 +13,7 @@ from django.utils.http import http_date
 from estatecrm.core.scope import company_scope
 from estatecrm.crm.models import Listing
 from estatecrm.listings import actions
-from estatecrm.listings.feed import feed_for_key
+from estatecrm.listings.feed import cache_key, feed_for_key
 from estatecrm.listings.tests.conftest import make_listing
 
 pytestmark = pytest.mark.django_db
@@ -293,3 +293,16 @@ def test_keys_are_random_per_company(company, company_admin, other_company):
     second, _created = actions.do_create_listing_feed(company_id=other_company["company"].pk, acting_user=other_company["admin"])
     assert first.secret != second.secret
     assert first.key == f"{company.pk}_{first.secret}"
+
+
+def test_the_cache_keeps_one_body_per_company_and_format(feed, listings, company, company_admin):
+    # given: the JSON body cached
+    get(json_url(feed))
+    first = cache.get(cache_key(feed, "json"))
+    # when: a listing changes and the feed is read again
+    with company_scope(company):
+        actions.do_update_listing(listing=listings["polish"], values={"name": "Mieszkanie Gdańsk"}, stations=None, acting_user=company_admin)
+    get(json_url(feed))
+    # then: the same entry, replaced by the new version's body
+    second = cache.get(cache_key(feed, "json"))
+    assert (first.version != second.version, b"Gda\xc5\x84sk" in second.content, b"Gda\xc5\x84sk" in first.content) == (True, True, False)
