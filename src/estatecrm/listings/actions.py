@@ -22,8 +22,11 @@ from estatecrm.crm.choices import (
 )
 from estatecrm.crm.models import Activity, Case, Introduction, Listing, ListingPhoto, ListingStation
 from estatecrm.listings import error_codes
+from estatecrm.listings.feed import new_secret
+from estatecrm.listings.models import ListingFeed
 from estatecrm.listings.selectors import station_name
 from estatecrm.normalize import normalize_postal_code
+from estatecrm.tenancy.models import Company
 from estatecrm.tenancy.permissions import require_user
 
 # Editable fields of a listing; `features` is a list of choices.Feature values (stored as bits).
@@ -48,12 +51,18 @@ def invalid(field: str, message: str, code: str = error_codes.LISTING_INVALID) -
     return ApplicationError(code, message, fields={field: [message]})
 
 
+def has_foreign_amount(values: dict) -> bool:
+    """A listing whose money is only an amount in another currency (a Polish office's zł, moved in from another
+    vendor): it has no 万円 rent or price, and needs none."""
+    return values.get("currency", "") not in ("", "JPY") and values.get("amount") is not None
+
+
 def check_listing(company_id: int, values: dict, stations: list[dict]) -> None:
     """Refuse a listing that cannot be offered: a rent listing without its rent, a sale without its price,
     an agent of another company, more than MAX_STATIONS stations, a station without its name."""
-    if values["kind"] == CaseKind.RENT and values.get("rent") is None:
+    if values["kind"] == CaseKind.RENT and values.get("rent") is None and not has_foreign_amount(values):
         raise invalid("rent", _("A listing for rent needs its rent."))
-    if values["kind"] == CaseKind.BUY and values.get("price") is None:
+    if values["kind"] == CaseKind.BUY and values.get("price") is None and not has_foreign_amount(values):
         raise invalid("price", _("A listing for sale needs its price."))
     agent = values.get("agent")
     if agent is not None and agent.company_id != company_id:
@@ -134,7 +143,8 @@ def do_update_listing(*, listing: Listing, values: dict, stations: Sequence[dict
         {"line": (item.get("line") or "").strip(), "station": station_name(item.get("station", "")), "walk_minutes": item.get("walk_minutes")}
         for item in stations]
     # The rules first, on the listing as read (the version check below refuses it if it changed since).
-    check_listing(listing.company_id, {**_editable_values(listing), **values}, wanted_stations or [])
+    check_listing(listing.company_id, {**_editable_values(listing), "currency": listing.currency, "amount": listing.amount, **values},
+                  wanted_stations or [])
     if "status" in values and values["status"] != listing.status and ListingStatus.HIDDEN in {listing.status, values["status"]}:
         require_user(acting_user, "listings_manage")
     with transaction.atomic(savepoint=False):
@@ -267,4 +277,63 @@ def do_set_introduction_reaction(*, introduction: Introduction, reaction: str, a
         introduction.save(update_fields=["reaction", "updated_at"])
         record_event(company_id=introduction.company_id, actor=acting_user, verb="update", instance=introduction,
                      before=before, after=snapshot(introduction, ["reaction"]))
+    return True
+
+
+# The listings feed (feed.py): its key and whether it answers. Rule `listings_feed` (company administrators).
+
+
+def _feed_state(feed: ListingFeed) -> dict:
+    """What the audit trail keeps of a feed: never its secret, only whether it answers and when the key last changed."""
+    return {"is_enabled": feed.is_enabled, "rotated_at": feed.rotated_at.isoformat() if feed.rotated_at else None}
+
+
+@transaction.atomic(durable=True)
+def do_create_listing_feed(*, company_id: int, acting_user) -> tuple[ListingFeed, bool]:
+    """The company's listings feed with a new random key, turned on. Returns (feed, created): a company has one
+    feed, so when it exists already it is returned unchanged. Audited (without the key)."""
+    require_user(acting_user, "listings_feed")
+    # One feed per company (a constraint too): the company's row orders two concurrent creations.
+    Company.objects.select_for_update().filter(pk=company_id).first()
+    feed = ListingFeed.objects.for_company(company_id).first()
+    if feed is not None:
+        return feed, False
+    feed = ListingFeed(company_id=company_id, secret=new_secret(), is_enabled=True, created_by=acting_user)
+    feed.save(force_insert=True)
+    record_event(company_id=company_id, actor=acting_user, verb="create", instance=feed, after=_feed_state(feed))
+    return feed, True
+
+
+def _locked_feed(company_id: int) -> ListingFeed:
+    feed = ListingFeed.objects.for_company(company_id).select_for_update().first()
+    if feed is None:
+        raise ApplicationError(error_codes.FEED_MISSING, _("The listings feed has not been set up yet."))
+    return feed
+
+
+@transaction.atomic(durable=True)
+def do_rotate_listing_feed_key(*, company_id: int, acting_user) -> ListingFeed:
+    """Give the company's feed a new random key: the old URLs answer 404 from this commit on (their cached bodies
+    are keyed by the old key, so they are never served again). Audited (without either key)."""
+    require_user(acting_user, "listings_feed")
+    feed = _locked_feed(company_id)
+    before = _feed_state(feed)
+    feed.secret = new_secret()
+    feed.rotated_at = timezone.now()
+    feed.save(update_fields=["secret", "rotated_at"])
+    record_event(company_id=company_id, actor=acting_user, verb="rotate_key", instance=feed, before=before, after=_feed_state(feed))
+    return feed
+
+
+@transaction.atomic(durable=True)
+def do_set_listing_feed_enabled(*, company_id: int, is_enabled: bool, acting_user) -> bool:
+    """Turn the company's feed off (its URLs answer 404, the key is kept) or on again. Returns whether it changed. Audited."""
+    require_user(acting_user, "listings_feed")
+    feed = _locked_feed(company_id)
+    if feed.is_enabled == is_enabled:
+        return False
+    before = _feed_state(feed)
+    feed.is_enabled = is_enabled
+    feed.save(update_fields=["is_enabled"])
+    record_event(company_id=company_id, actor=acting_user, verb="update", instance=feed, before=before, after=_feed_state(feed))
     return True

@@ -13,12 +13,18 @@ from django.utils import timezone
 from estatecrm.core.errors import NotFound
 from estatecrm.crm.choices import FEATURE_BITS, CaseKind, ListingStatus
 from estatecrm.crm.models import Case, DesiredConditions, Introduction, Listing, ListingPhoto, ListingStation
+from estatecrm.listings.models import ListingFeed
 from estatecrm.normalize import split_prefecture
 from estatecrm.tenancy.selectors import Actor
 
 
 def company_listings(actor: Actor) -> QuerySet[Listing]:
     return Listing.objects.for_company(actor.company_id)
+
+
+def listing_feed(actor: Actor) -> ListingFeed | None:
+    """The company's listings feed (its key and whether it answers), None before it is set up."""
+    return ListingFeed.objects.for_company(actor.company_id).select_related("created_by").first()
 
 
 def access_listing(actor: Actor, listing_id, *, for_write: bool = False) -> Listing:

@@ -1,4 +1,5 @@
-"""The listing pages (list with filters, new, edit, detail with photos) and the case's introductions.
+"""The listing pages (list with filters, new, edit, detail with photos), the case's introductions, the public
+listings feed (JSON and XML behind the company's key) and its settings page.
 
 Views stay thin (STYLE.md): parse a form, find the object through a selector, call one action, render.
 """
@@ -8,9 +9,11 @@ from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
 from estatecrm.audit.stale import history_filter, last_event_id
 from estatecrm.core.errors import ApplicationError, Conflict, NotFound
@@ -19,7 +22,7 @@ from estatecrm.core.versions import ReadVersion, rebound_at_version
 from estatecrm.crm.choices import CaseKind, Layout, ListingStatus
 from estatecrm.crm.models import Introduction
 from estatecrm.crm.selectors import access_case
-from estatecrm.listings import actions, selectors
+from estatecrm.listings import actions, feed, selectors
 from estatecrm.listings.filtersets import ListingFilters, filter_listings
 from estatecrm.listings.forms import IntroduceForm, ListingEditForm, ListingForm, PhotoForm, ReactionForm
 from estatecrm.tenancy.decorators import permission_view
@@ -196,3 +199,83 @@ def reaction(request: HttpRequest, actor: Actor, case_id: int, introduction_id: 
     else:
         messages.error(request, _("Unknown reaction."))
     return redirect(reverse("crm:detail", kwargs={"case_id": case.pk}) + "#introductions")
+
+
+# ---------------------------------------------------------------------------------------------
+# The listings feed (public, behind the company's key) and its settings page (rule `listings_feed`)
+
+
+@require_safe
+def listings_feed(request: HttpRequest, key: str, feed_format: str) -> HttpResponse:
+    """The company's available listings as JSON or XML (feed.py). No log-in: the key is the capability. An
+    unknown, malformed, rotated or turned-off key answers a bare 404 alike. Conditional requests (If-None-Match,
+    If-Modified-Since) answer 304 from the cached entry; every answer says how long it may be reused."""
+    listing_feed = feed.feed_for_key(key)
+    if listing_feed is None:
+        return HttpResponse(status=404, content_type="text/plain; charset=utf-8")
+    body = feed.cached_feed(listing_feed, feed_format)
+    response = get_conditional_response(request, etag=body.etag, last_modified=int(body.last_modified.timestamp()))
+    if response is None:
+        response = HttpResponse(body.content, content_type=feed.FORMATS[feed_format])
+    if response.status_code in (200, 304):
+        response["ETag"] = body.etag
+        response["Last-Modified"] = http_date(body.last_modified.timestamp())
+        response["Cache-Control"] = f"public, max-age={feed.MAX_AGE_SECONDS}"
+        # The URL is a secret: a search engine that comes across it must not list it.
+        response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def feed_urls(request: HttpRequest, listing_feed) -> dict[str, str]:
+    """The feed's absolute URLs (as this page was reached: behind HTTPS they start with https://)."""
+    return {feed_format: request.build_absolute_uri(reverse(f"listings_feed:{feed_format}", kwargs={"key": listing_feed.key}))
+            for feed_format in feed.FORMATS}
+
+
+@require_GET
+@permission_view("listings_feed")
+def feed_settings(request: HttpRequest, actor: Actor) -> HttpResponse:
+    listing_feed = selectors.listing_feed(actor)
+    published = selectors.company_listings(actor).filter(status=ListingStatus.AVAILABLE).count() if listing_feed else 0
+    return render(request, "listings/feed_settings.html", {
+        "actor": actor, "feed": listing_feed, "urls": feed_urls(request, listing_feed) if listing_feed else {}, "published": published,
+    })
+
+
+@require_POST
+@permission_view("listings_feed")
+def feed_create(request: HttpRequest, actor: Actor) -> HttpResponse:
+    _feed, created = actions.do_create_listing_feed(company_id=actor.company_id, acting_user=actor.user)
+    if created:
+        messages.success(request, _("The listings feed is on: give its URL to your website or portal."))
+    return redirect("listings_feed_settings:home")
+
+
+@require_http_methods(["GET", "POST"])
+@permission_view("listings_feed")
+def feed_rotate(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """GET: what rotating does, to confirm; POST: a new key (the old URLs stop answering at once)."""
+    listing_feed = selectors.listing_feed(actor)
+    if listing_feed is None:
+        return redirect("listings_feed_settings:home")
+    if request.method == "POST":
+        actions.do_rotate_listing_feed_key(company_id=actor.company_id, acting_user=actor.user)
+        messages.success(request, _("The feed has a new key. The old URLs no longer work: give the new ones to your website and portals."))
+        return redirect("listings_feed_settings:home")
+    return render(request, "listings/feed_rotate.html", {"actor": actor, "feed": listing_feed})
+
+
+@require_POST
+@permission_view("listings_feed")
+def feed_set_enabled(request: HttpRequest, actor: Actor) -> HttpResponse:
+    is_enabled = request.POST.get("enabled") == "1"
+    try:
+        changed = actions.do_set_listing_feed_enabled(company_id=actor.company_id, is_enabled=is_enabled, acting_user=actor.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        if changed and is_enabled:
+            messages.success(request, _("The listings feed is on again, at the same URLs."))
+        elif changed:
+            messages.success(request, _("The listings feed is off: its URLs answer “not found” until you turn it on again."))
+    return redirect("listings_feed_settings:home")

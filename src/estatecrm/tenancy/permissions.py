@@ -81,6 +81,7 @@ RULES: dict[str, Rule] = {
     "dedup_settings": Rule(COMPANY_ADMIN, "名寄せ settings: which rules find candidates, the shared-number threshold, a full rescan"),
     "vendor_migration": Rule(COMPANY_ADMIN, "move-in from another vendor: check a package, load its phases, abort and revert them, read "
                                             "the verification reports and give the verdict (確認済み or problems)"),
+    "listings_feed": Rule(COMPANY_ADMIN, "the listings feed: show its URLs, create, rotate and turn off its key"),
     "inquiry_settings": Rule(COMPANY_ADMIN, "inquiry intake settings: the sources (portals, the website) with their labels and "
                                             "mailboxes, the LINE channel"),
 }

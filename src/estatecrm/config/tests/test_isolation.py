@@ -26,6 +26,7 @@ from estatecrm.core.scope import company_scope
 from estatecrm.crm import actions as crm_actions
 from estatecrm.crm.models import Attachment, Contact, Introduction, Listing, ListingPhoto
 from estatecrm.inquiries.models import Inquiry, InquirySource
+from estatecrm.listings.models import ListingFeed
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import Run
 from estatecrm.tenancy.actions import do_upsert_workgroup
@@ -38,6 +39,7 @@ pytestmark = pytest.mark.django_db
 THIS_FILE = "src/estatecrm/config/tests/test_isolation.py"
 SECRET_CUSTOMER = "機密 顧客"
 SECRET_EMAIL = "secret-a@acme.example.jp"
+FEED_SECRET = "isolation-feed-secret-0123456789"
 
 
 @dataclass
@@ -89,6 +91,8 @@ def company_a(company, org, company_admin):
     dismissal, merge = dedup_objects(company, org["SBY"], case, secret_user)
     return CompanyA({
         "dismissal": dismissal, "merge": merge,
+        # The listings feed's routes name it: made here, not during a walk that counts the rows it writes.
+        "listing_feed": ListingFeed.objects.create(company=company, secret=FEED_SECRET),
         "company": company, "case": case, "customer": case.customer, "visit": visit, "attachment": attachment, "listing": listing,
         "photo": photo, "introduction": introduction, "unit": org["SBY"], "user": secret_user, "membership": membership, "workgroup": workgroup, "rank": rank, "tag": tag,
         "sub_status": sub_status, "custom_field": custom_field, "project": project, "run": run, "entry": entry, "token": token,
@@ -151,6 +155,9 @@ ROUTE_KWARG_FACTORIES = {
     "staff:history_undo": lambda a: [{"pk": reassignment_of(a).pk}],
     # The company's LINE webhook, with a LINE channel so that it answers (401 without LINE's signature).
     "line:webhook": lambda a: [{"company_code": line_channel_of(a).company.code}],
+    # The company's listings feed at its key (public: the key is the capability).
+    "listings_feed:json": lambda a: [{"key": listing_feed_of(a).key}],
+    "listings_feed:xml": lambda a: [{"key": listing_feed_of(a).key}],
 }
 
 
@@ -181,8 +188,20 @@ def line_channel_of(a: CompanyA):
         company=a.company, defaults={"channel_secret": "roles-secret", "channel_access_token": "roles-token", "org_unit": a.unit})
     return channel
 
+
+def listing_feed_of(a: CompanyA):
+    """Company A's listings feed (test_roles.py's objects make none: made on first use)."""
+    if "listing_feed" not in a.objects:
+        a.objects["listing_feed"] = ListingFeed.objects.create(company=a.company, secret=FEED_SECRET)
+    return a.objects["listing_feed"]
+
+
 # Routes whose kwargs are not tenant object ids (they answer any visitor alike): checked for leaks, not for 404.
 NON_TENANT_KWARG_ROUTES = {
+    # The listings feed answers whoever has the key (that is its purpose): company A's id with any other secret
+    # (a guess, a rotated key) answers 404 and nothing of company A.
+    "listings_feed:json": lambda a: [{"key": f"{listing_feed_of(a).company_id}_not-the-secret-0123456789"}],
+    "listings_feed:xml": lambda a: [{"key": f"{listing_feed_of(a).company_id}_not-the-secret-0123456789"}],
     # A reset link of company A's user with a wrong token: the "invalid link" page, nothing of the user.
     "account:password_reset_confirm": lambda a: [{"uidb64": urlsafe_base64_encode(force_bytes(a.user.pk)), "token": "set-password"}],
     # LINE's webhook names a company by code: public, authenticated by LINE's signature (404 or 401 for anyone else).

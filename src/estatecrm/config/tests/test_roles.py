@@ -200,6 +200,13 @@ ROUTE_RULES = {
     "vendor:verdict": "vendor_migration",
     "vendor:report": "vendor_migration",
     "vendor:report-csv": "vendor_migration",
+    # the listings feed: public, the key in the URL is the capability (404 without it); its settings page
+    "listings_feed:json": "public",
+    "listings_feed:xml": "public",
+    "listings_feed_settings:home": "listings_feed",
+    "listings_feed_settings:create": "listings_feed",
+    "listings_feed_settings:rotate": "listings_feed",
+    "listings_feed_settings:enabled": "listings_feed",
     # LINE: the webhook is authenticated by LINE's signature, not by a user (401 without it)
     "line:webhook": "public",
     "line:send": "cases",

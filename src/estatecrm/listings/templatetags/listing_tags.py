@@ -1,6 +1,7 @@
 """Money with its unit, and the case page's 紹介物件 / 条件に合う物件 section (rendered by this app, so the
 case page needs only `{% case_listings %}`)."""
 
+import unicodedata
 from decimal import Decimal
 
 from django import template
@@ -35,6 +36,63 @@ def yen(value) -> str:
     if value is None or value == "":
         return ""
     return _("%(amount)s yen") % {"amount": f"{plain(value):,}"}
+
+
+@register.filter
+def money(value, currency="") -> str:
+    """An exact amount with its currency: yen as `85,000円`; any other currency as its ISO code, the amount with
+    `,` between thousands and `.` before the cents, the cents only when there are some (`PLN 489,000.50`,
+    `PLN 2,500`, `EUR 1,234.05`). One format whatever the page's language, so that an amount reads the same to
+    every user (docs/listings-feed.md)."""
+    if value is None or value == "":
+        return ""
+    if not currency or currency == "JPY":
+        return yen(value)
+    amount = Decimal(str(value))
+    text = f"{amount:,.2f}"
+    if amount == amount.to_integral_value():
+        text = text.removesuffix(".00")
+    return f"{currency} {text}"
+
+
+def has_foreign_amount(listing) -> bool:
+    return listing.currency not in ("", "JPY") and listing.amount is not None
+
+
+@register.filter
+def listing_money(listing) -> str:
+    """The rent (monthly) or price of a listing as it is best stated: 万円 for yen, else the exact amount in its
+    currency (a zł listing moved in from another vendor has no 万円 values)."""
+    if has_foreign_amount(listing):
+        return money(listing.amount, listing.currency)
+    return man_yen(listing.rent if listing.kind == "rent" else listing.price)
+
+
+@register.filter(name="has_foreign_amount")
+def has_foreign_amount_filter(listing) -> bool:
+    return has_foreign_amount(listing)
+
+
+def is_wide(character: str) -> bool:
+    return unicodedata.east_asian_width(character) in ("W", "F")
+
+
+@register.filter
+def listing_address(listing, with_building="") -> str:
+    """The address on one line: Japanese parts run together as they are written (`東京都渋谷区渋谷1-1-1`), parts in
+    Latin letters get a space between them (`Łódź ul. Piotrkowska 12/3`); `listing_address:"building"` adds the
+    building after a space."""
+    text = ""
+    for part in (listing.prefecture, listing.city, listing.street):
+        part = (part or "").strip()
+        if not part:
+            continue
+        if text and not is_wide(text[-1]) and not is_wide(part[0]):
+            text += " "
+        text += part
+    if with_building and (listing.building or "").strip():
+        text = f"{text} {listing.building.strip()}".strip()
+    return text
 
 
 @register.filter
