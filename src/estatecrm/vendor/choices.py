@@ -60,7 +60,7 @@ class FailReason(models.TextChoices):
 
 class Verdict(models.TextChoices):
     PENDING = "pending", _("Not verified yet")
-    VERIFIED = "verified", _("確認済み")
+    VERIFIED = "verified", _("Verified")
     PROBLEMS = "problems", _("Problems reported")
 
 

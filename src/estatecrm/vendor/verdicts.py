@@ -25,7 +25,7 @@ def do_give_verdict(acting_user, move_in: MoveIn, verdict: str, comment: str = "
         raise NotFound()
     comment = (comment or "").strip()
     if verdict not in GIVEN:
-        raise ApplicationError(error_codes.VERDICT_INVALID, _("Choose 「確認済み」 or report problems."))
+        raise ApplicationError(error_codes.VERDICT_INVALID, _("Choose verified or report problems."))
     if verdict == Verdict.PROBLEMS and not comment:
         raise ApplicationError(error_codes.VERDICT_INVALID, _("Describe the problems in the comment."))
     if len(comment) > COMMENT_MAX_LENGTH:

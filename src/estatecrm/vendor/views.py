@@ -85,7 +85,7 @@ def verdict(request: HttpRequest, actor: Actor, move_in_id: int) -> HttpResponse
             add_error(form, error)
         else:
             if form.cleaned_data["verdict"] == Verdict.VERIFIED:
-                messages.success(request, _("The move-in is marked 「確認済み」. The onboarding team was notified."))
+                messages.success(request, _("The move-in is marked verified. The onboarding team was notified."))
             else:
                 messages.success(request, _("The problems were reported to the onboarding team."))
             return redirect("vendor:move-in", move_in_id=move_in.pk)

@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
                 ('region', models.CharField(default='JP', max_length=2, verbose_name='region')),
                 ('currency', models.CharField(default='JPY', max_length=3, verbose_name='currency')),
                 ('options', models.JSONField(blank=True, default=dict)),
-                ('verdict', models.CharField(choices=[('pending', 'Not verified yet'), ('verified', '確認済み'), ('problems', 'Problems reported')], default='pending', max_length=16, verbose_name='verdict')),
+                ('verdict', models.CharField(choices=[('pending', 'Not verified yet'), ('verified', 'Verified'), ('problems', 'Problems reported')], default='pending', max_length=16, verbose_name='verdict')),
                 ('verdict_comment', models.TextField(blank=True, verbose_name='comment')),
                 ('verdict_at', models.DateTimeField(blank=True, null=True)),
                 ('active_run', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='pipeline.run')),
@@ -68,7 +68,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('phase', models.CharField(choices=[('active', 'Active data'), ('archive', 'Archive and history')], max_length=16, verbose_name='phase')),
-                ('verdict', models.CharField(choices=[('pending', 'Not verified yet'), ('verified', '確認済み'), ('problems', 'Problems reported')], max_length=16, verbose_name='verdict')),
+                ('verdict', models.CharField(choices=[('pending', 'Not verified yet'), ('verified', 'Verified'), ('problems', 'Problems reported')], max_length=16, verbose_name='verdict')),
                 ('comment', models.TextField(blank=True, verbose_name='comment')),
                 ('given_at', models.DateTimeField(verbose_name='given at')),
                 ('company', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.company', verbose_name='company')),
