@@ -226,3 +226,16 @@ def test_an_agent_cannot_start_a_move_in(tmp_path, company, agent, jp_agents):
 
     with company_scope(company), pytest.raises(PermissionDenied):
         actions.do_start_import(agent, company, template_package(tmp_path / "package"), "template", background=False)
+
+
+def test_all_in_the_background_starts_the_archive_phase_once_the_active_phase_loaded(tmp_path, company, company_admin, jp_agents,
+                                                                                        django_capture_on_commit_callbacks):
+    path = template_package(tmp_path / "package")  # a folder: the runs keep it zipped, the caller's folder may go
+    with company_scope(company):
+        with django_capture_on_commit_callbacks(execute=True):
+            started = actions.do_start_import(company_admin, company, path, "template", phase="all")
+        move_in = MoveIn.objects.get(pk=started.move_in.pk)
+        assert move_in.active_run.status == RunStatus.COMPLETED
+        assert move_in.archive_run is not None and move_in.archive_run.status == RunStatus.COMPLETED
+        assert move_in.archive_run.params["phase"] == "archive"
+        assert (Case.objects.count(), Activity.objects.count()) == (3, 5)
