@@ -52,13 +52,18 @@ def when(rng: random.Random, year_from: int, year_to: int) -> str:
 
 
 def phone(rng: random.Random) -> str:
-    number = f"{rng.choice(('090', '080', '070', '03', '045'))}{rng.randint(10000000, 99999999)}"
-    if number.startswith("0"):
-        style = rng.random()
-        if style < 0.5 and len(number) == 11:
-            return f"{number[:3]}-{number[3:7]}-{number[7:]}"
-        if style < 0.7:
-            return "+81 " + number[1:]
+    """A mobile (090/080/070, 11 digits) or fixed (03 or 045, 10 digits) number, typed in one of several
+    ways; one in 200 has a digit too many (a typo the import keeps as typed, with its reason)."""
+    prefix = rng.choice(("090", "080", "070", "090", "03", "045"))
+    digits = 10 - len(prefix) if prefix in ("03", "045") else 8
+    number = prefix + str(rng.randint(10 ** (digits - 1), 10 ** digits - 1))
+    if rng.random() < 0.005:
+        number += "1"
+    style = rng.random()
+    if style < 0.5 and len(number) == 11:
+        return f"{number[:3]}-{number[3:7]}-{number[7:]}"
+    if style < 0.6:
+        return "+81 " + number[1:]
     return number
 
 

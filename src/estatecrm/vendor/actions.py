@@ -148,6 +148,9 @@ def do_start_import(acting_user, company, package_path, profile_name_or_path, *,
         raise ApplicationError("unknown_company", _("Unknown company."))
     if phase not in PHASES:
         raise ApplicationError("invalid_option", _("Unknown phase: %(phase)s") % {"phase": phase})
+    if dry_run and background:
+        # A dry run is executed here, in a transaction its caller rolls back (`run_phases`); never by a worker.
+        raise ApplicationError("invalid_option", _("A dry run is executed at once, not in the background."))
     package_path = Path(package_path)
     profile, extracted = read_package(profile_name_or_path, package_path)
     run_phase = Phase.ARCHIVE.value if phase == "archive" else Phase.ACTIVE.value
@@ -207,6 +210,10 @@ def do_start_import(acting_user, company, package_path, profile_name_or_path, *,
         from estatecrm.pipeline.tasks import run_pipeline
 
         enqueue_on_commit(run_pipeline, run.pk)
+    else:
+        from estatecrm.vendor.jobs import hand_over
+
+        hand_over(run, extracted)  # the caller executes the run in this process: it need not read the package again
     return ImportStarted(move_in=move_in, run=run)
 
 

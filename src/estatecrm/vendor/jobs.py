@@ -168,6 +168,17 @@ def extract_package(profile, path):
     return extract(profile, path)
 
 
+# Packages the start of a run has just read, handed to the run when the same process executes it (the CLI:
+# a package of 150,000 records is read once instead of twice). A worker reads the run's copy itself.
+# Keyed by the run's random token (an id comes back after a rolled-back transaction on SQLite).
+READ_AT_START: dict[str, object] = {}
+
+
+def hand_over(run: Run, extracted) -> None:
+    READ_AT_START.clear()  # (one at a time: a run never executed here must not keep its package in memory)
+    READ_AT_START[run.token] = extracted
+
+
 def phase_items(extracted, phase: str) -> list[tuple[str, object]]:
     """(entity, record) of the phase, in processing order."""
     active_listings = {record.key for record in extracted.listings if record.is_active}
@@ -276,7 +287,7 @@ class VendorImportJob(Job):
         self.move_in = MoveIn.objects.for_company(self.company_id).get(pk=self.params["move_in_id"])
         self.phase = self.params["phase"]
         try:
-            self.extracted = extract_package(load_move_in_profile(self.move_in), package_path(self.run))
+            self.extracted = READ_AT_START.pop(self.run.token, None) or extract_package(load_move_in_profile(self.move_in), package_path(self.run))
         except OSError as error:
             raise ReadError(error_codes.PACKAGE_UNREADABLE, _("The package could not be read: %(error)s") % {"error": error}) from None
         if not self.extracted.check.is_loadable:
