@@ -103,3 +103,65 @@ def test_cases_the_office_worked_on_go_to_the_trash(tmp_path, company, company_a
         case.refresh_from_db()  # (the default manager shows trashed rows too)
         assert case.deleted_at is not None and case.customer.deleted_at is not None
         assert not Case.objects.filter(source_id="S-1").exists()
+
+
+def test_an_aborted_phase_keeps_what_it_wrote_and_reverts_like_any(tmp_path, company, company_admin, jp_agents):
+    path = template_package(tmp_path / "package")
+    with company_scope(company):
+        started = actions.do_start_import(company_admin, company, path, "template", background=False)
+        started.run.params = {**started.run.params, "batch_records": 3}
+        started.run.save(update_fields=["params"])
+        # when: the abort is asked for once the first batch (the 2 agents and a listing) committed
+        status = execute_run(started.run.pk, progress=lambda run: actions.do_abort_import(company_admin, run))
+        run = started.run
+        run.refresh_from_db()
+        # then: the run stops after that batch, with its outcomes
+        assert (status, run.rows_done, run.rows_total) == (RunStatus.ABORTED, 3, 8)
+        assert (Listing.objects.count(), Case.objects.count()) == (1, 0)
+        # an aborted phase reverts, and the phase loads again in full
+        revert(company_admin, run)
+        assert Listing.objects.count() == 0
+        again = load(company_admin, company, path)
+        assert (again.status, again.counts["listings:loaded"], again.counts["seekers:loaded"]) == (RunStatus.COMPLETED, 2, 2)
+
+
+class Crash(BaseException):
+    """The process dies in the middle of a batch (nothing of the batch commits, the run stays running)."""
+
+
+def test_a_revert_that_crashed_resumes_after_its_last_batch(tmp_path, company, company_admin, jp_agents, monkeypatch):
+    from django.utils import timezone
+
+    from estatecrm.pipeline.models import Run
+    from estatecrm.vendor.jobs import VendorImportRevertJob
+
+    path = template_package(tmp_path / "package")
+    with company_scope(company):
+        active = load(company_admin, company, path)
+        revert_run = actions.do_start_revert(company_admin, active, background=False)
+        revert_run.params = {**revert_run.params, "batch_records": 3}
+        revert_run.save(update_fields=["params"])
+        write, calls = VendorImportRevertJob.write, []
+
+        def crashing(job, batch):
+            calls.append(len(batch.rows))
+            if len(calls) == 2:
+                raise Crash
+            return write(job, batch)
+
+        monkeypatch.setattr(VendorImportRevertJob, "write", crashing)
+        with pytest.raises(Crash):
+            execute_run(revert_run.pk)
+        revert_run.refresh_from_db()
+        assert (revert_run.status, revert_run.rows_done) == (RunStatus.RUNNING, 3)
+        # when: the run looks stale and is executed again
+        monkeypatch.setattr(VendorImportRevertJob, "write", write)
+        Run.objects.filter(pk=revert_run.pk).update(heartbeat_at=timezone.now() - datetime.timedelta(hours=1))
+        assert execute_run(revert_run.pk) == RunStatus.COMPLETED
+        # then: everything the phase wrote is gone, each ledger entry handled once
+        revert_run.refresh_from_db()
+        # the ledger entries: 2 agents, 2 listings, 2 seekers, 2 links and the showing of the viewed one
+        assert revert_run.rows_done == revert_run.rows_total == 9
+        assert set(table_counts().values()) == {0}
+        active.refresh_from_db()
+        assert active.status == RunStatus.REVERTED
