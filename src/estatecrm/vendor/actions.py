@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from estatecrm.audit.actions import record_event
@@ -328,6 +328,9 @@ def combined_summary(summaries: list[dict]) -> dict:
                 "runs": [{"run_id": item["run_id"], "phase": item["phase"], "status": item["status"]} for item in summaries]}
     if "error" in last:
         combined["error"] = last["error"]
+    for item, summary in zip(combined["runs"], summaries, strict=True):
+        if "would_end_as" in summary:
+            item["would_end_as"] = summary["would_end_as"]
     return combined
 
 
@@ -368,6 +371,6 @@ def run_phases(acting_user, company, package_path, profile_name_or_path, *, phas
     else:
         execute()
     summary = combined_summary(summaries) if phase == "all" else summaries[-1]
-    summary["dry_run"] = dry_run
-    summary["finished_at"] = timezone.now().isoformat()
+    if dry_run:
+        summary["would_end_as"] = summaries[-1]["would_end_as"]
     return summary

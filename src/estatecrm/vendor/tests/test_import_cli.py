@@ -28,7 +28,7 @@ def test_import_json_phase_by_phase_and_all(tmp_path, company, company_admin, jp
     # when: the active phase
     result = vendor_import(path)
     # then: one object with exactly the documented keys
-    assert set(result) == {"run_id", "status", "phase", "entities", "dry_run", "finished_at"}
+    assert set(result) == {"run_id", "status", "phase", "entities"}
     assert (result["status"], result["phase"]) == ("completed", "active")
     assert list(result["entities"]) == ["agents", "listings", "seekers", "activities", "links"]
     assert all(set(values) == ENTITY_KEYS for values in result["entities"].values())
@@ -36,6 +36,7 @@ def test_import_json_phase_by_phase_and_all(tmp_path, company, company_admin, jp
     assert Run.objects.unscoped().get(pk=result["run_id"]).params["phase"] == "active"
     # when: "all" once more: both phases, the active one adding nothing
     again = vendor_import(path, "--phase", "all")
+    assert set(again) == {"run_id", "status", "phase", "entities", "runs"}
     assert again["phase"] == "all" and [run["phase"] for run in again["runs"]] == ["active", "archive"]
     assert again["run_id"] == again["runs"][1]["run_id"]
     assert again["entities"]["seekers"] == {"source": 3, "loaded": 1, "skipped": {"already_loaded": 2}, "failed": 0, "failed_reasons": {}}
@@ -79,7 +80,7 @@ def test_agent_map_create_agents_and_dry_run(tmp_path, company, org, company_adm
     agent_map.write_text("source_email,user_email\nSato@demo.example.jp,hanako.sato@acme.example.jp\n", encoding="utf-8")
     path = template_package(tmp_path / "package")
     dry = vendor_import(path, "--agent-map", str(agent_map), "--create-agents", "--dry-run", "--phase", "all")
-    assert (dry["status"], dry["run_id"], dry["entities"]["agents"]["loaded"]) == ("dry_run", None, 1)
+    assert (dry["status"], dry["would_end_as"], dry["run_id"], dry["entities"]["agents"]["loaded"]) == ("dry_run", "completed", None, 1)
     assert not User.objects.filter(email="suzuki@demo.example.jp").exists()
     result = vendor_import(path, "--agent-map", str(agent_map), "--create-agents")
     assert result["entities"]["agents"] == {"source": 2, "loaded": 1, "skipped": {"agent_exists": 1}, "failed": 0, "failed_reasons": {}}

@@ -176,7 +176,7 @@ def test_dry_run_writes_nothing(tmp_path, company, company_admin, jp_agents):
     path = template_package(tmp_path / "package.zip", as_zip=True)
     with company_scope(company):
         summary = actions.run_phases(company_admin, company, path, "template", phase="all", dry_run=True)
-        assert (summary["status"], summary["run_id"], summary["dry_run"]) == ("dry_run", None, True)
+        assert (summary["status"], summary["run_id"], summary["would_end_as"]) == ("dry_run", None, "completed")
         assert summary["entities"]["seekers"]["loaded"] == 3 and summary["entities"]["activities"]["loaded"] == 3
         assert (Run.objects.count(), MoveIn.objects.count(), Listing.objects.count(), Case.objects.count(), LedgerEntry.objects.count(),
                 RecordOutcome.objects.count()) == (0, 0, 0, 0, 0, 0)
