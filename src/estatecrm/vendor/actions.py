@@ -137,12 +137,14 @@ def check_not_running(move_in: MoveIn) -> None:
 
 @transaction.atomic
 def do_start_import(acting_user, company, package_path, profile_name_or_path, *, phase: str = "active", dry_run: bool = False,
-                    agent_map: dict | None = None, create_agents: bool = False, background: bool = True) -> ImportStarted:
+                    agent_map: dict | None = None, create_agents: bool = False, background: bool = True,
+                    package_name: str | None = None) -> ImportStarted:
     """Check the package and the agents (nothing is written when either is refused), find or create the
     move-in, and create the phase's run with its own copy of the package. `phase` "all" starts the active
     phase and, once it has loaded, the archive phase (`background`; the caller starts it otherwise, as the
     CLI does). `background`: enqueue the run once this transaction commits; otherwise the caller executes it.
-    Company admins only; audited."""
+    `package_name`: the package's name when `package_path` is a copy of it (default: the path's name); the
+    archive phase finds its move-in by it. Company admins only; audited."""
     require_user(acting_user, "vendor_migration")
     if acting_user is not None and acting_user.company_id != company.pk:
         raise ApplicationError("unknown_company", _("Unknown company."))
@@ -154,7 +156,7 @@ def do_start_import(acting_user, company, package_path, profile_name_or_path, *,
     package_path = Path(package_path)
     profile, extracted = read_package(profile_name_or_path, package_path)
     run_phase = Phase.ARCHIVE.value if phase == "archive" else Phase.ACTIVE.value
-    package_name = package_path.name
+    package_name = package_name or package_path.name
     candidates = MoveIn.objects.for_company(company).select_for_update().filter(vendor=extracted.vendor, package_name=package_name).order_by("-pk")
     move_in = None
     if run_phase == Phase.ARCHIVE:
@@ -218,8 +220,9 @@ def do_start_import(acting_user, company, package_path, profile_name_or_path, *,
 
 
 def start_archive_after(run_id: int) -> Run | None:
-    """After an active phase started as "all" has loaded: start its archive phase in the background, as the
-    same user with the same options (nothing when the active phase did not load well)."""
+    """After an active phase started as "all" has loaded: start its archive phase in the background from the
+    active run's copy of the package, as the same user with the same options (nothing when the active phase
+    did not load well)."""
     from django.core.files.storage import default_storage
 
     from estatecrm.core.scope import company_scope
@@ -231,25 +234,15 @@ def start_archive_after(run_id: int) -> Run | None:
         move_in = MoveIn.objects.for_company(run.company_id).get(pk=run.params["move_in_id"])
         user = User.objects.filter(pk=run.params.get("acting_user_id")).first()
         path = Path(default_storage.path(run.source_file.name))
-        # The kept copy is named after the package: the archive phase finds the same move-in by that name.
-        folder = Path(tempfile.mkdtemp(prefix="vendor-archive-"))
-        copy = folder / move_in.package_name
-        try:
-            copy.symlink_to(path)
-            profile_arg = _profile_file(folder, move_in) if move_in.profile_text else move_in.profile
-            started = do_start_import(user, run.company, copy, profile_arg, phase="archive", agent_map=run.params.get("agent_map"),
-                                      create_agents=bool(move_in.options.get("create_agents")), background=True)
-        finally:
-            for item in folder.iterdir():
-                item.unlink()
-            folder.rmdir()
+        with tempfile.TemporaryDirectory(prefix="vendor-archive-") as folder:
+            profile = move_in.profile
+            if move_in.profile_text:  # the profile as the active phase used it
+                profile = str(Path(folder) / "profile.yaml")
+                Path(profile).write_text(move_in.profile_text, encoding="utf-8")
+            started = do_start_import(user, run.company, path, profile, phase="archive", agent_map=run.params.get("agent_map"),
+                                      create_agents=bool(move_in.options.get("create_agents")), background=True,
+                                      package_name=move_in.package_name)
     return started.run
-
-
-def _profile_file(folder: Path, move_in: MoveIn) -> str:
-    path = folder / "profile.yaml"
-    path.write_text(move_in.profile_text, encoding="utf-8")
-    return str(path)
 
 
 def check_revertible(run: Run, *, force: bool = False) -> None:
