@@ -139,6 +139,13 @@ def man_yen_price(amount: Decimal | None) -> int | None:
     return None if amount is None else int((amount / TEN_THOUSAND).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def aware(moment: datetime.datetime | None) -> datetime.datetime | None:
+    """A source time without an offset is taken in the project's time zone."""
+    if moment is None or timezone.is_aware(moment):
+        return moment
+    return timezone.make_aware(moment)
+
+
 def money_total(records, field: str) -> str:
     return str(sum((getattr(record, field) for record in records if getattr(record, field) is not None), Decimal(0)))
 
@@ -300,6 +307,7 @@ class VendorImportJob(Job):
         self.lookups = Lookups(self.company_id, self.params, self.extracted)
         self.listings_by_key = listing_amount_texts(self.extracted)
         self.seeker_keys = {record.key for record in self.extracted.seekers}
+        self.seeker_agents = {record.key: record.agent_key for record in reversed(self.extracted.seekers)}  # (the first of a key wins)
         self.vendor = self.move_in.vendor
         self.systems = {entity: ledger_system(self.vendor, entity) for entity in ENTITIES}
         self.currency = self.move_in.currency
@@ -507,7 +515,7 @@ class VendorImportJob(Job):
                          ListingStatus.AVAILABLE.value if record.is_active else ListingStatus.HIDDEN.value, rent, None, None, None, price,
                          layout, area, record.postal_code, record.prefecture, record.city, record.street, "", built_on, 0, "", "", "",
                          "\n".join(f"{name}: {value}" for name, value in notes.items() if value), agent_id, currency if amount is not None else "",
-                         amount, record.created_at or now, record.updated_at or record.created_at or now])
+                         amount, aware(record.created_at) or now, aware(record.updated_at) or aware(record.created_at) or now])
         ids = allocate_ids(Listing, len(rows))
         for row, listing_id, index in zip(rows, ids, planned, strict=True):
             row[0] = listing_id
@@ -587,7 +595,7 @@ class VendorImportJob(Job):
             points.extend((company_id, contact_id, customer_id, *point, position) for position, point in enumerate(self.seeker_points(record)))
             agent_id = self.lookups.user_of(record.agent_key)
             kind = CaseKind.BUY.value if record.kind == "buy" else CaseKind.RENT.value
-            started = timezone.localtime(record.created_at).date() if record.created_at else None
+            started = timezone.localtime(aware(record.created_at)).date() if record.created_at else None
             cases.append((case_id, company_id, customer_id, number, kind,
                           CaseStatus.FOLLOWING.value if record.is_active else CaseStatus.CLOSED.value, None, None,
                           self.lookups.unit_of(record.agent_key, agent_id), agent_id, None, CaseOrigin.VENDOR_MIGRATION.value, source_system,
@@ -640,7 +648,8 @@ class VendorImportJob(Job):
             if case_id is None:
                 self.outcome(index, SKIPPED, SkipReason.SEEKER_NOT_LOADED.value)
                 continue
-            if record.at is None:
+            at = aware(record.at)
+            if at is None:
                 self.outcome(index, FAILED, FailReason.MISSING_VALUE.value, "at=")
                 continue
             if self.too_long(index, (("subject", record.subject, limit(Activity, "subject")),)):
@@ -651,11 +660,11 @@ class VendorImportJob(Job):
                 body = "\n".join(part for part in (body, _("Listing: %(listing)s") % {"listing": self.listing_label(record.listing_key)}) if part)
             extra = "\n".join(f"{name}: {value}" for name, value in record.extra.items() if value)
             body = "\n".join(part for part in (body, extra) if part)
-            rows.append([None, self.company_id, case_id, kind, record.at, self.lookups.user_of(record.agent_key), record.subject, body, True,
+            rows.append([None, self.company_id, case_id, kind, at, self.lookups.user_of(record.agent_key), record.subject, body, True,
                          None, True, ActivityDirection.OUTBOUND.value if kind == ActivityKind.EMAIL_OUT else "", self.now, self.now])
             planned.append(index)
-            if kind in CONTACT_ACTIVITY_KINDS and (case_id not in last_contact or last_contact[case_id] < record.at):
-                last_contact[case_id] = record.at
+            if kind in CONTACT_ACTIVITY_KINDS and (case_id not in last_contact or last_contact[case_id] < at):
+                last_contact[case_id] = at
         ids = allocate_ids(Activity, len(rows))
         for row, activity_id, index in zip(rows, ids, planned, strict=True):
             row[0] = activity_id
@@ -704,7 +713,8 @@ class VendorImportJob(Job):
                 continue
             ref, name, kind, rent, price, amount, layout = listings[listing_id]
             rent_or_price = (rent if kind == CaseKind.RENT else (Decimal(price) if price is not None else None)) if self.is_yen else None
-            on = timezone.localtime(record.at).date() if record.at else None
+            link_at = aware(record.at)
+            on = timezone.localtime(link_at).date() if link_at else None
             introductions.append([None, self.company_id, case_id, listing_id, ref, name, rent_or_price, layout, on, "", "", True, self.now, self.now])
             activity = None
             if record.kind == "viewed":
@@ -712,8 +722,9 @@ class VendorImportJob(Job):
             elif record.kind == "offered":
                 activity = (ActivityKind.NOTE.value, "申込", f"{ref} {name}")
             if activity is not None:
-                at = record.at or self.now
-                activities.append([None, self.company_id, case_id, activity[0], at, None, activity[1], activity[2], True, None, True, "",
+                at = link_at or self.now
+                actor = self.lookups.user_of(self.seeker_agents.get(record.seeker_key, ""))  # the seeker's agent
+                activities.append([None, self.company_id, case_id, activity[0], at, actor, activity[1], activity[2], True, None, True, "",
                                    self.now, self.now])
                 if activity[0] in CONTACT_ACTIVITY_KINDS and (case_id not in last_contact or last_contact[case_id] < at):
                     last_contact[case_id] = at

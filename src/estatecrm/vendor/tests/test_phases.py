@@ -239,3 +239,17 @@ def test_all_in_the_background_starts_the_archive_phase_once_the_active_phase_lo
         assert move_in.archive_run is not None and move_in.archive_run.status == RunStatus.COMPLETED
         assert move_in.archive_run.params["phase"] == "archive"
         assert (Case.objects.count(), Activity.objects.count()) == (3, 5)
+
+
+def test_times_without_an_offset_are_in_the_project_time_zone(tmp_path, company, company_admin, jp_agents):
+    data = copy.deepcopy(JAPANESE)
+    data["seekers.csv"][0]["created_at"] = "2026-10-01T00:30:00"  # no offset: 東京 time, not UTC
+    data["links.csv"][0]["at"] = "2026-10-05T08:00:00"
+    path = template_package(tmp_path / "package", data)
+    with company_scope(company):
+        load(company_admin, company, path)
+        case = Case.objects.get(source_id="S-1")
+        assert case.started_on == datetime.date(2026, 10, 1)
+        showing = Activity.objects.get(case=case, kind="showing")
+        assert showing.occurred_at == datetime.datetime.fromisoformat("2026-10-05T08:00:00+09:00")
+        assert showing.actor == jp_agents["sato@demo.example.jp"]  # the seeker's agent
