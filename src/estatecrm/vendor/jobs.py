@@ -427,7 +427,7 @@ class VendorImportJob(Job):
             self.lookups.users_by_email[email] = user.pk
             self.lookups.primary_units[user.pk] = unit_id
             self.remember(positions.get(key, -1), Entity.AGENTS.value, key, "tenancy.user", user.pk)
-            self.counts["agents:created_users"] += 1
+            self.counts["users_created"] += 1  # (not an outcome: an agent may be named by records only)
             record_event(company_id=self.company_id, actor=self.acting_user, verb="create", instance=user,
                          after={"email": email, "name": user.name, "is_active": False, "vendor_run": self.run.pk}, run_id=self.run.pk)
 
