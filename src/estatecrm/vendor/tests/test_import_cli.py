@@ -87,3 +87,15 @@ def test_agent_map_create_agents_and_dry_run(tmp_path, company, org, company_adm
     with company_scope(company):
         assert Case.objects.get(source_id="S-1").main_assignee.email == "hanako.sato@acme.example.jp"
         assert Case.objects.get(source_id="S-2").main_assignee.is_active is False
+
+
+def test_a_file_that_is_not_a_package_is_refused(tmp_path, company, company_admin):
+    path = tmp_path / "export.zip"
+    path.write_text("id,name\n1,x\n", encoding="utf-8")
+    out = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command("vendor", "import", str(path), "--company", "acme", "--profile", "template", "--as", "admin@acme.example.jp", "--json",
+                     stdout=out, stderr=io.StringIO())
+    assert refused.value.returncode == 2
+    assert json.loads(out.getvalue())["refused"] == "package_unreadable"
+    assert Run.objects.unscoped().count() == 0
