@@ -92,6 +92,7 @@ ONE_DECIMAL = Decimal("0.1")
 CENTS = Decimal("0.01")
 MONEY_LIMIT = Decimal(10) ** 12  # DecimalField(max_digits=14, decimal_places=2)
 LAYOUTS = set(Layout.values)
+NUL, REPLACEMENT = "\x00", "\ufffd"
 ACTIVITY_KINDS = {"call": ActivityKind.CALL.value, "mail": ActivityKind.EMAIL_OUT.value, "visit": ActivityKind.VISIT.value,
                   "note": ActivityKind.NOTE.value}
 CONTACT_ACTIVITY_KINDS = {ActivityKind.CALL.value, ActivityKind.EMAIL_OUT.value, ActivityKind.VISIT.value, ActivityKind.SHOWING.value}
@@ -366,8 +367,9 @@ class VendorImportJob(Job):
             self.counts[f"{entity}:{outcome}:{reason}"] += 1
         if outcome == FAILED:
             self.counts["failed"] += 1
-        self.outcomes.append((self.company_id, self.run.pk, entity, index + 1, record.row, shortened(record.key, SOURCE_ID_LENGTH), outcome,
-                              reason, shortened(detail, DETAIL_LENGTH), target_type, target_id))
+        self.outcomes.append((self.company_id, self.run.pk, entity, index + 1, record.row,
+                              shortened(record.key.replace(NUL, REPLACEMENT), SOURCE_ID_LENGTH), outcome, reason,
+                              shortened(detail.replace(NUL, REPLACEMENT), DETAIL_LENGTH), target_type, target_id))
 
     def remember(self, index: int, entity: str, key: str, target_type: str, target_id: int, outcome: str = CREATED) -> None:
         self.ledger.append((self.company_id, self.run.pk, self.systems[entity], key, index + 1, outcome, target_type, target_id, None, self.now))
@@ -377,12 +379,16 @@ class VendorImportJob(Job):
         failed by the profile's problems) and the ledger entries found for their keys."""
         keys = [self.items[index][1].key for index in indexes]
         entries = {key: (run_id, target_id, outcome) for key, run_id, target_id, outcome in LedgerEntry.objects.for_company(self.company_id).filter(
-            source_system=self.systems[entity], source_key__in=[key[:LEDGER_KEY_LENGTH] for key in keys]).values_list(
+            source_system=self.systems[entity], source_key__in=[key[:LEDGER_KEY_LENGTH] for key in keys if NUL not in key]).values_list(
             "source_key", "run_id", "target_id", "outcome")}
         todo = []
         for index in indexes:
             record = self.items[index][1]
-            if self.is_duplicate[index]:
+            if NUL in record.key or NUL in "".join(record.cells.values()):
+                # A NUL character: no database column takes it (PostgreSQL refuses the whole batch).
+                column = next((name for name, value in record.cells.items() if NUL in value), "id")
+                self.outcome(index, FAILED, FailReason.INVALID_VALUE.value, f"{column}={record.cells.get(column, record.key)}")
+            elif self.is_duplicate[index]:
                 self.outcome(index, SKIPPED, SkipReason.DUPLICATE_IN_PACKAGE.value)
             elif record.key in entries and not (entity == Entity.AGENTS and entries[record.key][0] == self.run.pk):
                 self.outcome(index, SKIPPED, SkipReason.ALREADY_LOADED.value)

@@ -253,3 +253,17 @@ def test_times_without_an_offset_are_in_the_project_time_zone(tmp_path, company,
         showing = Activity.objects.get(case=case, kind="showing")
         assert showing.occurred_at == datetime.datetime.fromisoformat("2026-10-05T08:00:00+09:00")
         assert showing.actor == jp_agents["sato@demo.example.jp"]  # the seeker's agent
+
+
+def test_a_nul_character_fails_its_record_only(tmp_path, company, company_admin, jp_agents):
+    data = copy.deepcopy(JAPANESE)
+    data["seekers.csv"][1]["name"] = "高橋\x00美咲"
+    data["listings.csv"][1]["id"] = "L-10\x0002"
+    path = template_package(tmp_path / "package", data)
+    with company_scope(company):
+        run = load(company_admin, company, path)
+        summary = entities(run)
+        assert (summary["seekers"]["loaded"], summary["seekers"]["failed_reasons"]) == (1, {"invalid_value": 1})
+        assert (summary["listings"]["loaded"], summary["listings"]["failed_reasons"]) == (1, {"invalid_value": 1})
+        assert RecordOutcome.objects.get(run=run, entity="listings", outcome="failed").source_id == "L-10\ufffd02"
+        assert RecordOutcome.objects.get(run=run, entity="seekers", outcome="failed").detail == "name=高橋\ufffd美咲"
