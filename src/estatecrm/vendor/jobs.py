@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from estatecrm.audit.actions import record_event
+from estatecrm.core.errors import ApplicationError
 from estatecrm.crm.bulk_columns import CASE_COLUMNS, CONTACT_COLUMNS, CUSTOMER_COLUMNS, POINT_COLUMNS
 from estatecrm.crm.case_numbers import allocate_case_numbers
 from estatecrm.crm.choices import (
@@ -61,7 +62,7 @@ from estatecrm.crm.models import (
 from estatecrm.normalize import name_key, normalize_email, normalize_phone, reading_key
 from estatecrm.pipeline.bulk import allocate_ids, insert_rows
 from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
-from estatecrm.pipeline.engine import Batch, Job, register_job
+from estatecrm.pipeline.engine import Batch, Job, RunRefused, register_job
 from estatecrm.pipeline.models import LedgerEntry, Run
 from estatecrm.pipeline.readers import ReadError
 from estatecrm.pipeline.reverts import RevertJob, revert_kind
@@ -298,6 +299,8 @@ class VendorImportJob(Job):
             self.extracted = READ_AT_START.pop(self.run.token, None) or extract_package(load_move_in_profile(self.move_in), package_path(self.run))
         except OSError as error:
             raise ReadError(error_codes.PACKAGE_UNREADABLE, _("The package could not be read: %(error)s") % {"error": error}) from None
+        except ApplicationError as error:  # the profile (a refusal of the profiles' own)
+            raise RunRefused(error.code, error.message) from None
         if not self.extracted.check.is_loadable:
             raise ReadError(error_codes.PACKAGE_INCOMPLETE, _("The package lacks files or columns the profile needs."))
         gc.freeze()  # the records stay for the whole run: the collector need not scan them again

@@ -267,3 +267,26 @@ def test_a_nul_character_fails_its_record_only(tmp_path, company, company_admin,
         assert (summary["listings"]["loaded"], summary["listings"]["failed_reasons"]) == (1, {"invalid_value": 1})
         assert RecordOutcome.objects.get(run=run, entity="listings", outcome="failed").source_id == "L-10\ufffd02"
         assert RecordOutcome.objects.get(run=run, entity="seekers", outcome="failed").detail == "name=高橋\ufffd美咲"
+
+
+def test_the_run_reads_its_own_copy_of_the_package(tmp_path, company, company_admin, jp_agents):
+    import shutil
+
+    path = template_package(tmp_path / "package")
+    with company_scope(company):
+        started = actions.do_start_import(company_admin, company, path, "template", background=False)
+        shutil.rmtree(path)  # the operator's folder is gone before a worker takes the run
+        from estatecrm.vendor.jobs import READ_AT_START
+
+        READ_AT_START.clear()  # (a worker process: nothing handed over)
+        assert execute_run(started.run.pk) == RunStatus.COMPLETED
+        assert Case.objects.count() == 2
+        # a run whose copy is damaged fails with the reader's code
+        second = template_package(tmp_path / "second", {**JAPANESE, "manifest": {**JAPANESE["manifest"], "vendor": "Other"}})
+        run = actions.do_start_import(company_admin, company, second, "template", background=False).run
+        READ_AT_START.clear()
+        with open(run.source_file.path, "wb") as damaged:
+            damaged.write(b"not a zip")
+        assert execute_run(run.pk) == RunStatus.FAILED
+        run.refresh_from_db()
+        assert run.error_code == error_codes.PACKAGE_UNREADABLE
