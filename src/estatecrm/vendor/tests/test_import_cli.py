@@ -99,3 +99,13 @@ def test_a_file_that_is_not_a_package_is_refused(tmp_path, company, company_admi
     assert refused.value.returncode == 2
     assert json.loads(out.getvalue())["refused"] == "package_unreadable"
     assert Run.objects.unscoped().count() == 0
+
+
+def test_without_json_a_line_per_entity(tmp_path, company, company_admin, jp_agents):
+    out = io.StringIO()
+    call_command("vendor", "import", str(template_package(tmp_path / "package")), "--company", "acme", "--profile", "template", "--as",
+                 "admin@acme.example.jp", stdout=out, stderr=io.StringIO())
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("(active): completed")
+    assert [line.split()[0] for line in lines[1:]] == ["agents", "listings", "seekers", "activities", "links"]
+    assert "skipped agent_exists 2" in lines[1]
