@@ -228,14 +228,14 @@ def agent_keys(items) -> set[str]:
     return keys
 
 
-def duplicate_rows(extracted) -> set[tuple[str, int]]:
-    """(entity, index in its list) of the records whose key an earlier record of the same entity has."""
+def duplicate_records(extracted) -> set[int]:
+    """id() of the records whose key an earlier record of the same entity has (file order)."""
     duplicates = set()
     for entity in ENTITIES:
         seen = set()
-        for index, record in enumerate(extracted.records(entity)):
+        for record in extracted.records(entity):
             if record.key in seen:
-                duplicates.add((entity, index))
+                duplicates.add(id(record))
             seen.add(record.key)
     return duplicates
 
@@ -305,9 +305,8 @@ class VendorImportJob(Job):
             raise ReadError(error_codes.PACKAGE_INCOMPLETE, _("The package lacks files or columns the profile needs."))
         gc.freeze()  # the records stay for the whole run: the collector need not scan them again
         self.items = phase_items(self.extracted, self.phase)
-        duplicates = duplicate_rows(self.extracted)
-        indexes = {entity: {id(record): index for index, record in enumerate(self.extracted.records(entity))} for entity in ENTITIES}
-        self.is_duplicate = [(entity, indexes[entity][id(record)]) in duplicates for entity, record in self.items]
+        duplicates = duplicate_records(self.extracted)
+        self.is_duplicate = [id(record) in duplicates for _entity, record in self.items]
         self.lookups = Lookups(self.company_id, self.params, self.extracted)
         self.listings_by_key = listing_amount_texts(self.extracted)
         self.seeker_keys = {record.key for record in self.extracted.seekers}
