@@ -10,9 +10,11 @@ from estatecrm.core.scope import company_scope
 from estatecrm.crm.models import Case
 from estatecrm.pipeline.models import Run
 from estatecrm.tenancy.models import User
+from estatecrm.vendor.tests import loading
 from estatecrm.vendor.tests.packages import template_package
 
 pytestmark = pytest.mark.django_db
+jp_agents = loading.jp_agents  # a fixture
 ENTITY_KEYS = {"source", "loaded", "skipped", "failed", "failed_reasons"}
 
 

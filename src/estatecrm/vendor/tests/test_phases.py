@@ -25,9 +25,11 @@ from estatecrm.tenancy.models import Membership, User
 from estatecrm.vendor import actions, error_codes
 from estatecrm.vendor.choices import RUN_KIND
 from estatecrm.vendor.models import MoveIn, RecordOutcome
+from estatecrm.vendor.tests import loading
 from estatecrm.vendor.tests.packages import JAPANESE, POLISH, template_package
 
 pytestmark = pytest.mark.django_db
+jp_agents = loading.jp_agents  # a fixture
 
 
 def load(user, company, path, phase="active", **options):

@@ -21,9 +21,11 @@ from estatecrm.pipeline.engine import execute_run
 from estatecrm.pipeline.models import LedgerEntry
 from estatecrm.tenancy.models import User
 from estatecrm.vendor import actions, error_codes
+from estatecrm.vendor.tests import loading
 from estatecrm.vendor.tests.packages import template_package
 
 pytestmark = pytest.mark.django_db
+jp_agents = loading.jp_agents  # a fixture
 
 
 def load(user, company, path, phase="active", **options):

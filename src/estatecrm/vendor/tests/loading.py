@@ -1,4 +1,4 @@
-"""Fixtures of the move-in tests: the package's agents as users of the company."""
+"""Fixtures of the loader's tests (imported by them: vendor/tests/conftest.py is left to the other parts): the package's agents as users."""
 
 import pytest
 
