@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import secrets
 import tempfile
 import zipfile
@@ -73,13 +74,13 @@ def zipped(path: Path) -> Path:
     return target
 
 
-def read_package(profile_name_or_path: str, package_path: Path):
+def read_package(profile_name_or_path: str, package_path: Path, *, region: str | None = None, currency: str | None = None):
     """(profile, extracted) or ApplicationError: unknown profile, unreadable or incomplete package."""
     from estatecrm.vendor.profiles import extract, load_profile
 
     try:
         profile = load_profile(str(profile_name_or_path))
-        extracted = extract(profile, package_path)
+        extracted = extract(profile, package_path, region=region, currency=currency)
     except ReadError as error:
         raise ApplicationError(error.code, error.message) from None
     except OSError as error:
@@ -138,13 +139,15 @@ def check_not_running(move_in: MoveIn) -> None:
 @transaction.atomic
 def do_start_import(acting_user, company, package_path, profile_name_or_path, *, phase: str = "active", dry_run: bool = False,
                     agent_map: dict | None = None, create_agents: bool = False, background: bool = True,
-                    package_name: str | None = None) -> ImportStarted:
+                    package_name: str | None = None, region: str | None = None, currency: str | None = None) -> ImportStarted:
     """Check the package and the agents (nothing is written when either is refused), find or create the
     move-in, and create the phase's run with its own copy of the package. `phase` "all" starts the active
     phase and, once it has loaded, the archive phase (`background`; the caller starts it otherwise, as the
     CLI does). `background`: enqueue the run once this transaction commits; otherwise the caller executes it.
     `package_name`: the package's name when `package_path` is a copy of it (default: the path's name); the
-    archive phase finds its move-in by it. Company admins only; audited."""
+    archive phase finds its move-in by it. `region` / `currency`: the package's phone region and currency when its
+    profile has no manifest to say them (a HubSpot or Salesforce export of a Polish office: "PL", "PLN").
+    Company admins only; audited."""
     require_user(acting_user, "vendor_migration")
     if acting_user is not None and acting_user.company_id != company.pk:
         raise ApplicationError("unknown_company", _("Unknown company."))
@@ -154,7 +157,10 @@ def do_start_import(acting_user, company, package_path, profile_name_or_path, *,
         # A dry run is executed here, in a transaction its caller rolls back (`run_phases`); never by a worker.
         raise ApplicationError("invalid_option", _("A dry run is executed at once, not in the background."))
     package_path = Path(package_path)
-    profile, extracted = read_package(profile_name_or_path, package_path)
+    region, currency = (region or "").strip().upper() or None, (currency or "").strip().upper() or None
+    if (region and not re.fullmatch(r"[A-Z]{2}", region)) or (currency and not re.fullmatch(r"[A-Z]{3}", currency)):
+        raise ApplicationError("invalid_option", _("The region is two letters (JP, PL) and the currency three (JPY, PLN)."))
+    profile, extracted = read_package(profile_name_or_path, package_path, region=region, currency=currency)
     run_phase = Phase.ARCHIVE.value if phase == "archive" else Phase.ACTIVE.value
     package_name = package_name or package_path.name
     candidates = MoveIn.objects.for_company(company).select_for_update().filter(vendor=extracted.vendor, package_name=package_name).order_by("-pk")
@@ -177,7 +183,8 @@ def do_start_import(acting_user, company, package_path, profile_name_or_path, *,
 
     agent_map = {key.lower(): value.lower() for key, value in (agent_map or {}).items()}
     to_create = agents_preflight(company.pk, phase_items(extracted, run_phase), agent_map, vendor=extracted.vendor, create_agents=create_agents)
-    options = {"agent_map": agent_map, "create_agents": create_agents, "dry_run": dry_run, "phase": phase}
+    options = {"agent_map": agent_map, "create_agents": create_agents, "dry_run": dry_run, "phase": phase, "region": region,
+               "currency": currency}
     if move_in is None:
         move_in = MoveIn.objects.create(company=company, vendor=extracted.vendor[:100], profile=profile.name[:100], profile_text=profile.text,
                                         package_name=package_name[:255], region=extracted.region[:2], currency=extracted.currency[:3],
@@ -188,7 +195,7 @@ def do_start_import(acting_user, company, package_path, profile_name_or_path, *,
               is_dry_run=dry_run, params={
                   "move_in_id": move_in.pk, "phase": run_phase, "acting_user_id": acting_user.pk if acting_user else None, "dry_run": dry_run,
                   "agent_map": agent_map, "create_agents": to_create, "then_archive": phase == "all" and background and not dry_run,
-                  "language": translation.get_language() or "ja",
+                  "language": translation.get_language() or "ja", "region": region, "currency": currency,
               })
     if package_path.is_dir():
         archive = zipped(package_path)
@@ -241,7 +248,8 @@ def start_archive_after(run_id: int) -> Run | None:
                 Path(profile).write_text(move_in.profile_text, encoding="utf-8")
             started = do_start_import(user, run.company, path, profile, phase="archive", agent_map=run.params.get("agent_map"),
                                       create_agents=bool(move_in.options.get("create_agents")), background=True,
-                                      package_name=move_in.package_name)
+                                      package_name=move_in.package_name, region=move_in.options.get("region"),
+                                      currency=move_in.options.get("currency"))
     return started.run
 
 
@@ -328,7 +336,7 @@ def combined_summary(summaries: list[dict]) -> dict:
 
 
 def run_phases(acting_user, company, package_path, profile_name_or_path, *, phase: str, dry_run: bool = False, agent_map=None,
-               create_agents: bool = False, progress=None) -> dict:
+               create_agents: bool = False, progress=None, region: str | None = None, currency: str | None = None) -> dict:
     """Start and execute the phase(s) here (the CLI), one after the other; the summary object (`import_summary`,
     or `combined_summary` for "all"). A dry run does it all in a transaction rolled back at the end: nothing is
     written, no file kept; its runs have no id."""
@@ -338,7 +346,8 @@ def run_phases(acting_user, company, package_path, profile_name_or_path, *, phas
     def execute():
         for each in phases:
             started = do_start_import(acting_user, company, package_path, profile_name_or_path, phase=each, dry_run=dry_run,
-                                      agent_map=agent_map, create_agents=create_agents, background=False)
+                                      agent_map=agent_map, create_agents=create_agents, background=False, region=region,
+                                      currency=currency)
             kept.append(started.run.source_file.name)
             if progress is not None:
                 progress(started.run)

@@ -15,7 +15,6 @@ import datetime
 import gc
 import json
 import logging
-import tempfile
 from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -156,25 +155,11 @@ def package_path(run: Run) -> Path:
     return Path(default_storage.path(run.source_file.name))
 
 
-def load_move_in_profile(move_in: MoveIn):
-    """The move-in's profile as it was when the move-in started: its text kept on the MoveIn (a profile
-    file the operator changes or removes later does not change a resumed run), else its name."""
-    from estatecrm.vendor.profiles import load_profile
-
-    if move_in.profile_text:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "profile.yaml"
-            path.write_text(move_in.profile_text, encoding="utf-8")
-            profile = load_profile(str(path))
-        profile.name = move_in.profile
-        return profile
-    return load_profile(move_in.profile)
-
-
-def extract_package(profile, path):
+def extract_package(profile, path, params: dict):
+    """The package read through the profile, with the region and currency the start was given (if any)."""
     from estatecrm.vendor.profiles import extract
 
-    return extract(profile, path)
+    return extract(profile, path, region=params.get("region") or None, currency=params.get("currency") or None)
 
 
 # Packages the start of a run has just read, handed to the run when the same process executes it (the CLI:
@@ -295,8 +280,10 @@ class VendorImportJob(Job):
             return
         self.move_in = MoveIn.objects.for_company(self.company_id).get(pk=self.params["move_in_id"])
         self.phase = self.params["phase"]
+        from estatecrm.vendor.profiles import profile_for_move_in
+
         try:
-            self.extracted = READ_AT_START.pop(self.run.token, None) or extract_package(load_move_in_profile(self.move_in), package_path(self.run))
+            self.extracted = READ_AT_START.pop(self.run.token, None) or extract_package(profile_for_move_in(self.move_in), package_path(self.run), self.params)
         except OSError as error:
             raise ReadError(error_codes.PACKAGE_UNREADABLE, _("The package could not be read: %(error)s") % {"error": error}) from None
         except ApplicationError as error:  # the profile (a refusal of the profiles' own)

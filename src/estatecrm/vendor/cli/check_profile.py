@@ -25,6 +25,8 @@ EXIT_REFUSED = 2
 def add_arguments(parser) -> None:
     parser.add_argument("profile", metavar="PROFILE_OR_NAME", help="a built-in profile (template, hubspot, salesforce) or a YAML file")
     parser.add_argument("package", metavar="PACKAGE", help="a ZIP file or a folder")
+    parser.add_argument("--region", help="the phone and address region when the package has no manifest saying it (JP, PL...)")
+    parser.add_argument("--currency", help="the currency of the money fields when the package has no manifest saying it (JPY, PLN...)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -35,7 +37,8 @@ def one_line(text: str) -> str:
 def handle(command, options):
     try:
         profile = load_profile(options["profile"])
-        extracted = extract(profile, options["package"])
+        extracted = extract(profile, options["package"], region=(options["region"] or "").upper() or None,
+                            currency=(options["currency"] or "").upper() or None)
     except ApplicationError as error:
         if options["json"]:
             command.stdout.write(json.dumps({"refused": error.code, "message": one_line(error.message)}, ensure_ascii=False))

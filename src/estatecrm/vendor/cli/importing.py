@@ -1,5 +1,5 @@
 """`estatecrm vendor import PACKAGE --company CODE --profile NAME_OR_FILE --as EMAIL [--phase active|archive|all]
-[--dry-run] [--json] [--agent-map FILE.csv] [--create-agents]`
+[--dry-run] [--json] [--agent-map FILE.csv] [--create-agents] [--region JP|PL|...] [--currency JPY|PLN|...]`
 
 Loads the phase(s) here, with a progress bar on a terminal. `--json` prints one object: `run_id`, `status`,
 `phase`, `entities` (per entity `source`, `loaded`, `skipped` {reason: count}, `failed`, `failed_reasons`);
@@ -33,6 +33,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="do everything, then roll it back: nothing is written")
     parser.add_argument("--agent-map", help="CSV of source_email,user_email: the package's agents mapped to users")
     parser.add_argument("--create-agents", action="store_true", help="create the agents that are not users as inactive users")
+    parser.add_argument("--region", help="the phone and address region when the package has no manifest saying it (JP, PL...)")
+    parser.add_argument("--currency", help="the currency of the money fields when the package has no manifest saying it (JPY, PLN...)")
     parser.add_argument("--json", action="store_true")
 
 
@@ -73,6 +75,7 @@ def handle(command, options):
             agent_map = actions.parse_agent_map(Path(options["agent_map"]).read_bytes()) if options["agent_map"] else None
             summary = actions.run_phases(user, company, path, options["profile"], phase=options["phase"], dry_run=options["dry_run"],
                                          agent_map=agent_map, create_agents=options["create_agents"],
+                                         region=options["region"], currency=options["currency"],
                                          progress=None if options["json"] else with_progress)
         except OSError as error:
             return refuse(command, options, "agent_map_invalid", f"Cannot read the agent map: {error.strerror or error}")
