@@ -93,13 +93,14 @@ def read_package(profile_name_or_path: str, package_path: Path, *, region: str |
     return profile, extracted
 
 
-def agents_preflight(company_id: int, items, agent_map: dict[str, str], *, vendor: str, create_agents: bool) -> list[str]:
+def agents_preflight(company_id: int, items, agent_map: dict[str, str], *, vendor: str, create_agents: bool,
+                     emails: dict[str, str] | None = None) -> list[str]:
     """Check that every agent the phase names is a user of the company; return the e-mails to create
     (`create_agents`) or refuse AGENTS_UNKNOWN with the list (nothing written)."""
-    from estatecrm.vendor.jobs import agent_keys
+    from estatecrm.vendor.jobs import agent_email, agent_keys
 
     keys = sorted(agent_keys(items))
-    wanted = {key: agent_map.get(key, key) for key in keys}
+    wanted = {key: agent_email(emails or {}, agent_map, key) for key in keys}
     users = {email.lower(): (pk, company, active) for pk, email, company, active in
              User.objects.filter(email__in=set(wanted.values())).values_list("pk", "email", "company_id", "is_active")}
     ours = set(LedgerEntry.objects.for_company(company_id).filter(source_system=ledger_system(vendor, Entity.AGENTS))
@@ -179,10 +180,11 @@ def do_start_import(acting_user, company, package_path, profile_name_or_path, *,
         move_in = candidates.first()
         if move_in is not None:
             check_not_running(move_in)
-    from estatecrm.vendor.jobs import phase_items
+    from estatecrm.vendor.jobs import agent_emails, phase_items
 
     agent_map = {key.lower(): value.lower() for key, value in (agent_map or {}).items()}
-    to_create = agents_preflight(company.pk, phase_items(extracted, run_phase), agent_map, vendor=extracted.vendor, create_agents=create_agents)
+    to_create = agents_preflight(company.pk, phase_items(extracted, run_phase), agent_map, vendor=extracted.vendor, create_agents=create_agents,
+                                emails=agent_emails(extracted))
     options = {"agent_map": agent_map, "create_agents": create_agents, "dry_run": dry_run, "phase": phase, "region": region,
                "currency": currency}
     if move_in is None:

@@ -213,6 +213,27 @@ def agent_keys(items) -> set[str]:
     return keys
 
 
+def fold_regions(extracted) -> None:
+    """Outside Japan a state or region (a Polish województwo: "małopolskie") is no 都道府県: it joins the city
+    ("Kraków, małopolskie") instead of the prefecture field, which holds Japan's 47 names."""
+    for record in (*extracted.listings, *extracted.seekers):
+        if record.prefecture:
+            record.city = ", ".join(part for part in (record.city, record.prefecture) if part)
+            record.prefecture = ""
+
+
+def agent_emails(extracted) -> dict[str, str]:
+    """Agent key -> the agent's e-mail (lower case), for profiles whose agents are keyed by the vendor's user id
+    (Salesforce's User Id); a key without an agent record is taken as an e-mail itself."""
+    return {record.key: record.email.strip().lower() for record in extracted.agents if record.email.strip()}
+
+
+def agent_email(emails: dict[str, str], agent_map: dict[str, str], key: str) -> str:
+    """The e-mail of the user an agent key names: through the agents file, then the agent map."""
+    email = emails.get(key, key).strip().lower()
+    return agent_map.get(email, agent_map.get(key.lower(), email))
+
+
 def duplicate_records(extracted) -> set[int]:
     """id() of the records whose key an earlier record of the same entity has (file order)."""
     duplicates = set()
@@ -241,6 +262,7 @@ class Lookups:
         users = list(User.objects.filter(company_id=company_id).values_list("pk", "email"))
         self.users_by_email = {email.lower(): pk for pk, email in users}
         self.agent_map = {key.lower(): value.lower() for key, value in (params.get("agent_map") or {}).items()}
+        self.agent_emails = agent_emails(extracted)
         self.primary_units = dict(Membership.objects.for_company(company_id).filter(is_primary=True).values_list("user_id", "org_unit_id"))
         units = list(OrgUnit.objects.for_company(company_id).values_list("pk", "code", "name", "parent_id"))
         roots = sorted(pk for pk, _code, _name, parent in units if parent is None)
@@ -257,7 +279,10 @@ class Lookups:
     def user_of(self, agent_key: str) -> int | None:
         if not agent_key:
             return None
-        return self.users_by_email.get(self.agent_map.get(agent_key, agent_key))
+        return self.users_by_email.get(self.email_of(agent_key))
+
+    def email_of(self, agent_key: str) -> str:
+        return agent_email(self.agent_emails, self.agent_map, agent_key)
 
     def unit_of(self, agent_key: str, user_id: int | None) -> int | None:
         return (self.primary_units.get(user_id) if user_id else None) or self.agent_units.get(agent_key) or self.root_unit_id
@@ -290,6 +315,8 @@ class VendorImportJob(Job):
             raise RunRefused(error.code, error.message) from None
         if not self.extracted.check.is_loadable:
             raise ReadError(error_codes.PACKAGE_INCOMPLETE, _("The package lacks files or columns the profile needs."))
+        if self.extracted.region != "JP":
+            fold_regions(self.extracted)
         gc.freeze()  # the records stay for the whole run: the collector need not scan them again
         self.items = phase_items(self.extracted, self.phase)
         duplicates = duplicate_records(self.extracted)
@@ -412,7 +439,7 @@ class VendorImportJob(Job):
         names = {record.key: record.name for record in self.extracted.agents}
         positions = {record.key: index for index, (entity, record) in enumerate(self.items) if entity == Entity.AGENTS}
         for key in wanted:
-            email = self.lookups.agent_map.get(key, key)
+            email = self.lookups.email_of(key)
             if email in self.lookups.users_by_email:
                 continue
             user = User.objects.create_user(email=email, password=None, name=names.get(key, "")[:limit(User, "name")],

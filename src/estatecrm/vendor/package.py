@@ -43,7 +43,7 @@ def unreadable(message: str) -> ApplicationError:
 
 def member_error(member: str, error: ReadError) -> ApplicationError:
     """A reader's refusal, naming the member (and the line when the reader gave one)."""
-    if error.line:
+    if error.line and str(error.line) not in error.message:  # (the readers' messages mostly name their line already)
         return unreadable(_("%(member)s, line %(line)d: %(message)s") % {"member": member, "line": error.line, "message": error.message})
     return unreadable(_("%(member)s: %(message)s") % {"member": member, "message": error.message})
 

@@ -116,7 +116,7 @@ def test_an_unreadable_line_names_the_member_and_the_line(tmp_path):
     with pytest.raises(ApplicationError) as refused, Package(folder) as package:
         package.rows("agents.csv")
     assert refused.value.code == PACKAGE_UNREADABLE
-    assert refused.value.message.startswith("agents.csv, line 22: ")
+    assert refused.value.message.startswith("agents.csv: Line 22 ")
 
 
 def test_cp932_csv_and_xlsx_members_are_read(tmp_path):

@@ -168,7 +168,7 @@ def test_failed_and_skipped_records_are_accounted_for(tmp_path, company, company
         assert run.counts["failed"] == 3
         taken = RecordOutcome.objects.get(run=run, reason="listing_number_taken")
         assert (taken.source_id, taken.row_number, taken.detail) == ("L-1002", 3, "id=L-1002")
-        assert RecordOutcome.objects.get(run=run, reason="invalid_value").detail == "price=12x"
+        assert RecordOutcome.objects.get(run=run, reason="invalid_value").detail == "amount=12x"
         assert RecordOutcome.objects.filter(run=run).count() == run.rows_total == 2 + 4 + 3 + 4
         archive = load(company_admin, company, path, "archive")
         assert entities(archive)["activities"] == {"source": 4, "loaded": 3, "skipped": {}, "failed": 1, "failed_reasons": {"unknown_seeker": 1}}
@@ -257,18 +257,17 @@ def test_times_without_an_offset_are_in_the_project_time_zone(tmp_path, company,
         assert showing.actor == jp_agents["sato@demo.example.jp"]  # the seeker's agent
 
 
-def test_a_nul_character_fails_its_record_only(tmp_path, company, company_admin, jp_agents):
+def test_a_nul_character_refuses_the_package_naming_its_place(tmp_path, company, company_admin, jp_agents):
+    """A NUL byte is no text (the readers refuse such a file, as the lead import does): the start is refused with
+    the member and line, and nothing is written."""
     data = copy.deepcopy(JAPANESE)
-    data["seekers.csv"][1]["name"] = "高橋\x00美咲"
     data["listings.csv"][1]["id"] = "L-10\x0002"
     path = template_package(tmp_path / "package", data)
-    with company_scope(company):
-        run = load(company_admin, company, path)
-        summary = entities(run)
-        assert (summary["seekers"]["loaded"], summary["seekers"]["failed_reasons"]) == (1, {"invalid_value": 1})
-        assert (summary["listings"]["loaded"], summary["listings"]["failed_reasons"]) == (1, {"invalid_value": 1})
-        assert RecordOutcome.objects.get(run=run, entity="listings", outcome="failed").source_id == "L-10\ufffd02"
-        assert RecordOutcome.objects.get(run=run, entity="seekers", outcome="failed").detail == "name=高橋\ufffd美咲"
+    with company_scope(company), pytest.raises(ApplicationError) as refused:
+        load(company_admin, company, path)
+    assert refused.value.code == error_codes.PACKAGE_UNREADABLE
+    assert refused.value.message.startswith("listings.csv: ") and "3" in refused.value.message
+    assert not MoveIn.objects.for_company(company).exists() and not Run.objects.for_company(company).exists()
 
 
 def test_the_run_reads_its_own_copy_of_the_package(tmp_path, company, company_admin, jp_agents):

@@ -504,4 +504,4 @@ def test_an_unreadable_member_stops_the_extraction_naming_the_member_and_line(tm
     with pytest.raises(ApplicationError) as refused:
         extract(load_profile("template"), path)
     assert refused.value.code == PACKAGE_UNREADABLE
-    assert refused.value.message.startswith("seekers.csv, line 41: Line 41 opens a quoted cell that is not closed")
+    assert refused.value.message.startswith("seekers.csv: Line 41 opens a quoted cell that is not closed")
