@@ -105,6 +105,10 @@ class ListingOut(Schema):
     deposit_months: Decimal | None
     key_money_months: Decimal | None
     price: int | None
+    # The rent (monthly) or price exactly as a source stated it, in its currency (ISO 4217; "" when the listing
+    # was entered here in 万円): a move-in from another vendor's CRM, e.g. a Polish office's PLN.
+    currency: str
+    amount: Decimal | None
     layout: str
     area: Decimal | None
     postal_code: str

@@ -80,3 +80,13 @@ def test_introduce_refuses_listings_of_another_company(agent_api, company, case,
     response = agent_api.post(f"/cases/{case.pk}/introductions", {"listing_ids": [theirs.pk], "method": "line", "introduced_on": "2026-12-01"})
     assert error(response)[:3] == (422, "invalid", {"listing_ids": ["Unknown value."]})
     assert not Introduction.objects.unscoped().exists()
+
+
+def test_a_listing_moved_in_from_another_vendor_shows_its_amount_and_currency(agent_api, company):
+    from estatecrm.crm.models import Listing
+
+    flat = make_listing(company, "OF-17", kind="buy", rent=None, price=1, city="Łódź")
+    Listing.objects.for_company(company).filter(pk=flat.pk).update(currency="PLN", amount=Decimal("489000.50"), price=None)
+    body = agent_api.get(f"/listings/{flat.pk}").json()
+    assert (body["currency"], body["amount"], body["price"], body["rent"]) == ("PLN", "489000.50", None, None)
+    assert agent_api.get(f"/listings/{make_listing(company, 'L-9').pk}").json()["currency"] == ""
