@@ -511,7 +511,8 @@ class DesiredConditions(TenantOwnedModel):
     management_comment = models.TextField(_("management comment"), blank=True)
     # The budget exactly as a source stated it, in its currency (a move-in from another vendor: a Polish
     # office's zł), beside the 万円 fields above that matching reads (filled as well when the currency is JPY).
-    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    # db_default: the importers' bulk inserts name their columns and leave these out.
+    currency = models.CharField(_("currency"), max_length=3, blank=True, default="", db_default="")
     budget_min = models.DecimalField(_("budget from"), max_digits=14, decimal_places=2, null=True, blank=True)
     budget_max = models.DecimalField(_("budget up to"), max_digits=14, decimal_places=2, null=True, blank=True)
 
@@ -564,7 +565,7 @@ class Listing(TenantOwnedModel, TimeStampedModel):
                               verbose_name=_("agent in charge"), db_index=False)
     # The rent (monthly) or price exactly as a source stated it, in its currency (a move-in from another
     # vendor; a Polish office's zł); `rent` / `price` in 万円 are filled as well when the currency is JPY.
-    currency = models.CharField(_("currency"), max_length=3, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, blank=True, default="", db_default="")
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2, null=True, blank=True)
 
     class Meta:

@@ -126,3 +126,24 @@ def test_salesforce_export_of_a_japanese_office(tmp_path, company, org, company_
         assert set(Activity.objects.filter(case=taro, is_migrated=True).values_list("kind", flat=True)) >= {"call", "email_out"}
     for run in summary["runs"]:
         assert verify(run["run_id"])["accounted"]
+
+
+def test_the_documented_sample_package_loads_whole_with_its_agents_created_inactive(company, org, company_admin):
+    from pathlib import Path
+
+    from estatecrm.tenancy.models import User
+
+    sample = Path(__file__).resolve().parents[4] / "docs" / "vendor-sample"
+
+    summary = import_all(sample, company, company_admin, "template", "--create-agents")
+
+    assert summary["status"] == "completed", summary
+    for entity, values in summary["entities"].items():
+        assert values["failed"] == 0 and values["loaded"] + sum(values["skipped"].values()) == values["source"], entity
+    created = User.objects.filter(company=company, email__endswith="@sakura-fudosan.example.jp")
+    assert created.exists() and not created.filter(is_active=True).exists()
+    with company_scope(company):
+        assert {membership.org_unit.name for user in created for membership in user.memberships.all()} <= {"渋谷店", "新宿店", "本社"}
+    for run in summary["runs"]:
+        report = verify(run["run_id"])
+        assert report["accounted"] and all(Decimal(total["difference"]) == 0 for total in report["money"])
