@@ -39,6 +39,7 @@ def test_each_rule_allows_the_roles_its_level_names(org, people):
         "run_abort": admins, "organisation": sby_admins, "masters_edit": company_admins, "workgroups": company_admins,
         "top_level_units": company_admins, "customers_manage": company_admins,
         "inquiries_submit": everyone, "inquiry_inbox": admins, "inquiry_settings": company_admins,
+        "vendor_migration": company_admins, "listings_feed": company_admins,
         "dedup": everyone, "dedup_shared": admins, "dedup_settings": company_admins, "staff": sby_admins,
     }
 
