@@ -55,7 +55,7 @@ class PhaseOut(Schema):
     entities: dict[str, EntityCountsOut]
 
 
-class RevertOut(Schema):
+class PhaseRevertOut(Schema):
     revert_run_id: int
     status: str = Field(description="pending | running | completed | failed | aborted")
     is_finished: bool
@@ -70,7 +70,7 @@ class RevertOut(Schema):
 class PhaseStateOut(PhaseOut):
     abort_requested: bool = Field(description="An abort was asked: the run stops after its current batch")
     is_reverting: bool = Field(description="A revert of the phase has not ended yet")
-    revert: RevertOut | None = Field(description="The latest revert of the phase (poll it until `is_finished`); null when none")
+    revert: PhaseRevertOut | None = Field(description="The latest revert of the phase (poll it until `is_finished`); null when none")
 
 
 class VerdictOut(Schema):
