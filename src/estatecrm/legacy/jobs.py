@@ -80,6 +80,7 @@ DIRECTIONS = {kind.value: direction.value for kind, direction in KIND_DIRECTIONS
 DESIRED_COLUMNS = (
     "company_id", "case_id", "rent_min", "rent_max", "includes_management_fee", "price_min", "price_max", "layouts", "area_min",
     "area_max", "land_area_min", "walk_minutes", "building_age", "lines_stations", "areas", "move_in", "features", "management_comment",
+    "currency",  # crm 0024 (a vendor's exact budget): NOT NULL, "" here (the 万円 fields hold the budget)
 )
 TAG_COLUMNS = ("company_id", "case_id", "tag_id", "position")
 ASSIGNEE_COLUMNS = ("company_id", "case_id", "user_id", "position")
@@ -230,7 +231,7 @@ class Converted:
             desired.get("rent_min"), desired.get("rent_max"), desired.get("includes_management_fee"), desired.get("price_min"),
             desired.get("price_max"), desired["layouts"], desired.get("area_min"), desired.get("area_max"), desired.get("land_area_min"),
             desired.get("walk_minutes"), desired.get("building_age"), desired["lines_stations"], desired["areas"], desired.get("move_in", ""),
-            desired["features"], desired.get("management_comment", ""),
+            desired["features"], desired.get("management_comment", ""), "",
         ])
         unit = record.owning_org_id
         activity = self.activity

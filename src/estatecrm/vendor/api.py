@@ -3,20 +3,24 @@ verdicts, a phase's verification (the object `estatecrm vendor verify --json` pr
 
 Rule `vendor_migration` (company admins): others get 403; another company's move-in is unknown (404), as
 is a phase not started. A refused verdict is a 400 with `code` `verdict_invalid` (no phase ended yet, or
-problems without a comment).
+problems without a comment). A phase is aborted and reverted through vendor/actions.py (`do_abort_import`,
+`do_start_revert`): a refused revert is a 400 with `code` `not_revertible`; an abort with nothing running a 409
+`run_finished` (as POST /runs/{id}/abort).
 """
 
 import datetime
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
 
+from estatecrm.core.errors import Conflict
 from estatecrm.core.ids import PathId
 from estatecrm.core.pagination import keyset_page
 from estatecrm.tenancy.permissions import require
 from estatecrm.tenancy.selectors import Actor, actor_for
-from estatecrm.vendor import selectors
+from estatecrm.vendor import actions, selectors
 from estatecrm.vendor.choices import Phase
 from estatecrm.vendor.reports import verification
 from estatecrm.vendor.verdicts import COMMENT_MAX_LENGTH, do_give_verdict
@@ -51,6 +55,24 @@ class PhaseOut(Schema):
     entities: dict[str, EntityCountsOut]
 
 
+class PhaseRevertOut(Schema):
+    revert_run_id: int
+    status: str = Field(description="pending | running | completed | failed | aborted")
+    is_finished: bool
+    abort_requested: bool
+    rows_done: int
+    rows_total: int | None
+    counts: dict[str, int] = Field(description="What it removed so far: listings_removed, cases_deleted, cases_trashed, "
+                                               "customers_deleted, activities_removed, introductions_removed, agents_removed...")
+    error: str
+
+
+class PhaseStateOut(PhaseOut):
+    abort_requested: bool = Field(description="An abort was asked: the run stops after its current batch")
+    is_reverting: bool = Field(description="A revert of the phase has not ended yet")
+    revert: PhaseRevertOut | None = Field(description="The latest revert of the phase (poll it until `is_finished`); null when none")
+
+
 class VerdictOut(Schema):
     id: int
     phase: str
@@ -78,6 +100,8 @@ class MoveInOut(Schema):
 
 
 class MoveInDetailOut(MoveInOut):
+    active: PhaseStateOut | None = Field(description="The run of phase 1 (active data) and its latest revert; null before it started")
+    archive: PhaseStateOut | None = Field(description="The run of phase 2 (archive and history) and its latest revert; null before it started")
     verdicts: list[VerdictOut] = Field(description="Every verdict given, newest first")
 
 
@@ -155,7 +179,8 @@ def detail_out(actor: Actor, move_in) -> dict:
     verdicts = [{"id": record.pk, "phase": record.phase, "verdict": record.verdict, "comment": record.comment,
                  "given_by_id": record.given_by_id, "given_at": record.given_at}
                 for record in selectors.verdict_list(actor=actor, move_in=move_in)[:100]]
-    return {**move_in_out(move_in), "verdicts": verdicts}
+    phases = {phase: selectors.phase_state(selectors.phase_run(move_in, phase)) for phase in Phase.values}
+    return {**move_in_out(move_in), **phases, "verdicts": verdicts}
 
 
 @router.get("/vendor/move-ins", response=MoveInPage)
@@ -194,4 +219,33 @@ def give_verdict(request, move_in_id: PathId, payload: VerdictIn):
     return detail_out(actor, selectors.access_move_in(actor, move_in_id))
 
 
+@router.post("/vendor/move-ins/{move_in_id}/phases/{phase}/revert", response={202: PhaseStateOut}, openapi_extra={"responses": {
+    "400": {"description": "`not_revertible`: the phase has not ended, was reverted, is being reverted, or is the active phase "
+                           "while the archive phase stands (revert the archive phase first)."},
+}})
+def revert_phase(request, move_in_id: PathId, phase: Literal["active", "archive"]):
+    """Start undoing a phase in the background (a revert run: resumable, with progress): what it loaded goes, its
+    ledger too, so that it can be loaded again. Poll GET /vendor/move-ins/{id}: the phase's `revert` ends, and
+    its `status` becomes `reverted`."""
+    actor = acting(request)
+    _move_in, run = selectors.access_phase_run(actor, move_in_id, phase)
+    actions.do_start_revert(actor.user, run)
+    run.refresh_from_db()
+    return Status(202, selectors.phase_state(run))
+
+
+@router.post("/vendor/move-ins/{move_in_id}/phases/{phase}/abort", response=PhaseStateOut, openapi_extra={"responses": {
+    "409": {"description": "`run_finished`: nothing of the phase runs (neither the phase nor a revert of it)."},
+}})
+def abort_phase(request, move_in_id: PathId, phase: Literal["active", "archive"]):
+    """「中止」: the phase's run stops after its current batch (one no worker took yet stops at once); when the
+    phase has ended and its revert runs, the revert stops. What was written stays (revert the phase to undo it)."""
+    actor = acting(request)
+    _move_in, run = selectors.access_phase_run(actor, move_in_id, phase)
+    target = selectors.running_run(run)
+    if target is None:
+        raise Conflict("run_finished", _("Nothing of this phase is running."))
+    actions.do_abort_import(actor.user, target)
+    run.refresh_from_db()
+    return selectors.phase_state(run)
 

@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from estatecrm.core.errors import NotFound
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import Run
+from estatecrm.pipeline.reverts import active_revert, latest_revert
 from estatecrm.tenancy.permissions import require
 from estatecrm.tenancy.selectors import Actor
 from estatecrm.vendor.choices import ENTITIES, RUN_KIND, Entity, Phase
@@ -96,3 +97,50 @@ def phase_summary(run: Run | None) -> dict | None:
         "is_finished": run.status in RunStatus.finished(), "rows_done": run.rows_done, "rows_total": run.rows_total,
         "started_at": run.started_at, "finished_at": run.finished_at, "error": run.error_message, "entities": entities,
     }
+
+
+# What a revert of a phase removes, from the phase run's counts: (count key, label) in the order the page lists them.
+REMOVED = (
+    ("listings:loaded", "listings"),
+    ("seekers:loaded", "seekers"),
+    ("activities:loaded", "activities"),
+    ("links:loaded", "links"),
+    ("users_created", "users_created"),
+)
+
+
+def revert_summary(revert: Run | None) -> dict | None:
+    """The latest revert of a phase as the pages, the API and the CLI show it: poll it until `is_finished`."""
+    if revert is None:
+        return None
+    return {"revert_run_id": revert.pk, "status": revert.status, "status_label": str(revert.get_status_display()),
+            "is_finished": revert.status in RunStatus.finished(), "abort_requested": revert.abort_requested_at is not None,
+            "rows_done": revert.rows_done, "rows_total": revert.rows_total, "counts": dict(revert.counts or {}), "error": revert.error_message}
+
+
+def phase_state(run: Run | None) -> dict | None:
+    """`phase_summary` and what the doors need: the latest revert (`revert_summary`), whether an abort was asked,
+    and whether anything of the phase still runs (the phase run or its revert). One query more than
+    `phase_summary` (the revert), so the lists keep to `phase_summary`."""
+    summary = phase_summary(run)
+    if summary is None:
+        return None
+    revert = latest_revert(run)
+    summary["abort_requested"] = run.abort_requested_at is not None
+    summary["revert"] = revert_summary(revert)
+    summary["is_reverting"] = revert is not None and revert.status not in RunStatus.finished()
+    return summary
+
+
+def running_run(run: Run) -> Run | None:
+    """What "abort" on a phase stops: the phase run while it runs, else its revert while that runs, else None."""
+    if run.status not in RunStatus.finished():
+        return run
+    return active_revert(run)
+
+
+def revert_preview(run: Run) -> list[dict]:
+    """What reverting the phase removes, from its counts: listings, seekers (customers with their cases),
+    activities, links (introductions) and the users the phase created (inactive ones only, when unused)."""
+    counts = run.counts or {}
+    return [{"key": name, "count": int(counts.get(key, 0))} for key, name in REMOVED]

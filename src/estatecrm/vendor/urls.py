@@ -12,4 +12,6 @@ urlpatterns = [
     path("<id:move_in_id>/verdict/", views.verdict, name="verdict"),
     path("<id:move_in_id>/<str:phase>/report/", views.report, name="report"),
     path("<id:move_in_id>/<str:phase>/report.csv", views.report_csv, name="report-csv"),
+    path("<id:move_in_id>/<str:phase>/abort/", views.phase_abort, name="phase-abort"),
+    path("<id:move_in_id>/<str:phase>/revert/", views.phase_revert, name="phase-revert"),
 ]

@@ -200,6 +200,8 @@ ROUTE_RULES = {
     "vendor:verdict": "vendor_migration",
     "vendor:report": "vendor_migration",
     "vendor:report-csv": "vendor_migration",
+    "vendor:phase-abort": "vendor_migration",
+    "vendor:phase-revert": "vendor_migration",
     # the listings feed: public, the key in the URL is the capability (404 without it); its settings page
     "listings_feed:json": "public",
     "listings_feed:xml": "public",
@@ -297,6 +299,8 @@ ROUTE_RULES = {
     "GET /api/v1/vendor/move-ins/{move_in_id}": "vendor_migration",
     "GET /api/v1/vendor/move-ins/{move_in_id}/phases/{phase}/verification": "vendor_migration",
     "POST /api/v1/vendor/move-ins/{move_in_id}/verdict": "vendor_migration",
+    "POST /api/v1/vendor/move-ins/{move_in_id}/phases/{phase}/revert": "vendor_migration",
+    "POST /api/v1/vendor/move-ins/{move_in_id}/phases/{phase}/abort": "vendor_migration",
 }
 
 # Ids in request bodies (the schema's minimal body says 1): the company's own object, whatever the database numbered it.
