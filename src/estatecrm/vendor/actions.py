@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from estatecrm.audit.actions import record_event
 from estatecrm.core.errors import ApplicationError
 from estatecrm.core.transactions import enqueue_on_commit
+from estatecrm.crm.models import Case, Listing
 from estatecrm.normalize import normalize_email
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.engine import execute_run, request_abort
@@ -25,8 +26,8 @@ from estatecrm.pipeline.reverts import revert_kind
 from estatecrm.tenancy.models import User
 from estatecrm.tenancy.permissions import require_user
 from estatecrm.vendor import error_codes
-from estatecrm.vendor.choices import RUN_KIND, Entity, Phase, ledger_system
-from estatecrm.vendor.models import MoveIn
+from estatecrm.vendor.choices import RUN_KIND, Entity, Outcome, Phase, ledger_system
+from estatecrm.vendor.models import MoveIn, RecordOutcome
 
 PHASES = ("active", "archive", "all")
 REVERTIBLE = {RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES, RunStatus.ABORTED, RunStatus.FAILED}
@@ -255,9 +256,37 @@ def start_archive_after(run_id: int) -> Run | None:
     return started.run
 
 
+EDITED_LISTED = 50  # cases and listings named in an edited_since refusal (the count says how many there are)
+
+
+def edited_since(run: Run) -> list[tuple[str, str, int]]:
+    """(entity, source id, target id) of the cases (with their customers) and listings the phase loaded that
+    were changed after the move-in's runs ended: after the last of its phase runs and their reverts, since
+    the archive phase and its revert change the active phase's cases themselves (their last contact)."""
+    if run.finished_at is None:
+        return []
+    company_id = run.company_id
+    phase_runs = Run.objects.for_company(company_id).filter(kind=RUN_KIND, params__move_in_id=run.params.get("move_in_id"))
+    ends = [end for end in phase_runs.values_list("finished_at", flat=True) if end]
+    ends += [end for end in Run.objects.for_company(company_id).filter(
+        kind=revert_kind(RUN_KIND), params__run_id__in=list(phase_runs.values_list("pk", flat=True))).values_list("finished_at", flat=True) if end]
+    margin = max([run.finished_at, *ends]) + timezone.timedelta(seconds=1)
+    loaded = RecordOutcome.objects.for_company(company_id).filter(run=run, outcome=Outcome.LOADED)
+    cases = dict(loaded.filter(target_type="crm.case").values_list("target_id", "source_id"))
+    listings = dict(loaded.filter(target_type="crm.listing").values_list("target_id", "source_id"))
+    live_cases = Case.objects.for_company(company_id).filter(pk__in=list(cases))
+    edited = set(live_cases.filter(updated_at__gt=margin).values_list("pk", flat=True))
+    edited |= set(live_cases.filter(customer__updated_at__gt=margin).values_list("pk", flat=True))
+    found = [(Entity.SEEKERS.value, cases[pk], pk) for pk in sorted(edited)]
+    found += [(Entity.LISTINGS.value, listings[pk], pk) for pk in Listing.objects.for_company(company_id).filter(
+        pk__in=list(listings), updated_at__gt=margin).order_by("pk").values_list("pk", flat=True)]
+    return found
+
+
 def check_revertible(run: Run, *, force: bool = False) -> None:
     """Refuse (NOT_REVERTIBLE) the revert of a run that is not a finished phase run, was reverted, or is the
-    active phase of a move-in whose archive phase stands (revert the archive phase first)."""
+    active phase of a move-in whose archive phase stands (revert the archive phase first); refuse
+    (EDITED_SINCE) while cases or listings it loaded were changed since, unless `force`."""
     if run.kind != RUN_KIND or run.status not in REVERTIBLE or run.reverted_at is not None or run.is_dry_run:
         raise ApplicationError(error_codes.NOT_REVERTIBLE, _("Only a finished phase that was not reverted can be reverted."))
     if run.params.get("phase") == Phase.ACTIVE:
@@ -267,6 +296,15 @@ def check_revertible(run: Run, *, force: bool = False) -> None:
         if standing is not None:
             raise ApplicationError(error_codes.NOT_REVERTIBLE, _(
                 "The archive phase of this move-in (run #%(run)d) stands: revert it before the active phase.") % {"run": standing.pk})
+    if force:
+        return
+    edited = edited_since(run)
+    if edited:
+        shown = ", ".join(f"{source_id} (#{target_id})" for _entity, source_id, target_id in edited[:EDITED_LISTED])
+        raise ApplicationError(error_codes.EDITED_SINCE, _(
+            "%(count)d cases or listings of this phase were changed since it was loaded: %(records)s. Revert anyway (force) to "
+            "undo them too: changed cases go to the trash, changed listings are removed.") % {
+                "count": len(edited), "records": shown + (" …" if len(edited) > EDITED_LISTED else "")})
 
 
 @transaction.atomic

@@ -221,15 +221,17 @@ def give_verdict(request, move_in_id: PathId, payload: VerdictIn):
 
 @router.post("/vendor/move-ins/{move_in_id}/phases/{phase}/revert", response={202: PhaseStateOut}, openapi_extra={"responses": {
     "400": {"description": "`not_revertible`: the phase has not ended, was reverted, is being reverted, or is the active phase "
-                           "while the archive phase stands (revert the archive phase first)."},
+                           "while the archive phase stands (revert the archive phase first); `edited_since`: cases or listings "
+                           "it loaded were changed since (the message names them; `force=true` reverts anyway)."},
 }})
-def revert_phase(request, move_in_id: PathId, phase: Literal["active", "archive"]):
+def revert_phase(request, move_in_id: PathId, phase: Literal["active", "archive"], force: bool = False):
     """Start undoing a phase in the background (a revert run: resumable, with progress): what it loaded goes, its
     ledger too, so that it can be loaded again. Poll GET /vendor/move-ins/{id}: the phase's `revert` ends, and
-    its `status` becomes `reverted`."""
+    its `status` becomes `reverted`. `force`: revert even the cases and listings changed since the load
+    (refused `edited_since` otherwise, naming them)."""
     actor = acting(request)
     _move_in, run = selectors.access_phase_run(actor, move_in_id, phase)
-    actions.do_start_revert(actor.user, run)
+    actions.do_start_revert(actor.user, run, force=force)
     run.refresh_from_db()
     return Status(202, selectors.phase_state(run))
 

@@ -7,5 +7,6 @@ PACKAGE_INCOMPLETE = "package_incomplete"  # files or columns the profile needs 
 AGENTS_UNKNOWN = "agents_unknown"  # agents of the package that are not users of the company (listed)
 PHASE_ORDER = "phase_order"  # the archive phase before the active phase completed
 MOVE_IN_RUNNING = "move_in_running"  # a phase of this move-in is still running
+EDITED_SINCE = "edited_since"  # what the phase loaded was changed since (listed); a forced revert goes ahead
 NOT_REVERTIBLE = "not_revertible"  # the run cannot be reverted (not finished, reverted, a later phase stands)
 VERDICT_INVALID = "verdict_invalid"  # problems reported without a comment, or no phase finished yet

@@ -19,7 +19,7 @@ from estatecrm.pipeline.reverts import latest_revert
 from estatecrm.tenancy.decorators import permission_view
 from estatecrm.tenancy.selectors import Actor
 from estatecrm.tenancy.views import add_error
-from estatecrm.vendor import actions, forms, selectors
+from estatecrm.vendor import actions, error_codes, forms, selectors
 from estatecrm.vendor.choices import Phase, Verdict
 from estatecrm.vendor.reports import verification, write_csv
 from estatecrm.vendor.verdicts import do_give_verdict
@@ -161,12 +161,12 @@ def phase_abort(request: HttpRequest, actor: Actor, move_in_id: int, phase: str)
 def phase_revert(request: HttpRequest, actor: Actor, move_in_id: int, phase: str) -> HttpResponse:
     """「元に戻す」: a confirmation page saying what goes (GET), then the revert starts in the background (POST)."""
     move_in, run = _phase_run(actor, move_in_id, phase)
-    error_message, status = "", 200
+    error_message, error_code, status = "", "", 200
     if request.method == "POST":
         try:
-            actions.do_start_revert(actor.user, run)
+            actions.do_start_revert(actor.user, run, force=request.POST.get("force") == "1")
         except ApplicationError as error:
-            error_message, status = error.message, 409
+            error_message, error_code, status = error.message, error.code, 409
             run.refresh_from_db()
         else:
             messages.success(request, _("The phase is being reverted in the background: this page shows its progress."))
@@ -175,11 +175,11 @@ def phase_revert(request: HttpRequest, actor: Actor, move_in_id: int, phase: str
         try:
             actions.check_revertible(run)
         except ApplicationError as error:
-            error_message = error.message
+            error_message, error_code = error.message, error.code
     revert = selectors.revert_summary(latest_revert(run))
     if not error_message and revert and not revert["is_finished"]:
         error_message = _("This phase is being reverted already (run #%(run)d).") % {"run": revert["revert_run_id"]}
     return render(request, "vendor/revert.html", {
         "actor": actor, "move_in": move_in, "run": run, "phase": phase, "phase_label": Phase(phase).label,
-        "removed": selectors.revert_preview(run), "error": error_message,
+        "removed": selectors.revert_preview(run), "error": error_message, "can_force": error_code == error_codes.EDITED_SINCE,
     }, status=status)

@@ -30,6 +30,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("run_id", metavar="RUN_ID", help="the id of a phase run (`vendor import` prints it)")
     parser.add_argument("--company", required=True)
     parser.add_argument("--as", dest="as_email", required=True, help="the company administrator the revert acts as")
+    parser.add_argument("--force", action="store_true", help="revert even what the office changed since the load (edited_since)")
     parser.add_argument("--no-wait", action="store_true", help="leave the revert to a worker and exit at once (0: started)")
     parser.add_argument("--json", action="store_true")
 
@@ -63,7 +64,7 @@ def handle(command, options):
     company, user, run = company_user_run(command, options, (RUN_KIND,))
     with company_scope(company):
         try:
-            revert = actions.do_start_revert(user, run, background=options["no_wait"])
+            revert = actions.do_start_revert(user, run, force=options["force"], background=options["no_wait"])
         except PermissionDenied as error:
             return refuse(command, options, "permission_denied", str(error))
         except ApplicationError as error:

@@ -204,3 +204,25 @@ def test_api_revert_and_abort(client, tmp_path, company, company_admin, agent, o
     detail = api.get(f"/vendor/move-ins/{move_in.pk}").json()
     assert detail["archive"]["status"] == "reverted" and detail["archive"]["revert"]["counts"]["listings_removed"] == 1
     assert detail["active"]["revert"] is None
+
+
+def test_a_phase_changed_since_is_reverted_only_when_forced_from_the_page_and_the_cli(tmp_path, company, company_admin, jp_agents):
+    import datetime
+
+    move_in, active, archive = load_both(company, company_admin, tmp_path)
+    with company_scope(company):
+        Listing.objects.filter(ref="L-0901").update(updated_at=archive.finished_at + datetime.timedelta(minutes=5))
+    client = client_of(company_admin, "en")
+    confirm = client.get(reverse("vendor:phase-revert", args=[move_in.pk, "archive"])).content.decode()
+    assert "L-0901" in confirm and 'data-testid="revert-force"' in confirm and 'data-testid="revert-submit"' not in confirm
+    refused = client.post(reverse("vendor:phase-revert", args=[move_in.pk, "archive"]))
+    assert refused.status_code == 409 and latest_revert(archive) is None
+    assert vendor("revert", str(archive.pk), "--company", company.code, "--as", company_admin.email, expect_exit=2)["refused"] == "edited_since"
+
+    forced = vendor("revert", str(archive.pk), "--company", company.code, "--as", company_admin.email, "--force")
+
+    assert forced["status"] == "completed"
+    with company_scope(company):
+        assert not Listing.objects.filter(ref="L-0901").exists()
+    archive.refresh_from_db()
+    assert archive.status == RunStatus.REVERTED

@@ -167,3 +167,23 @@ def test_a_revert_that_crashed_resumes_after_its_last_batch(tmp_path, company, c
         assert set(table_counts().values()) == {0}
         active.refresh_from_db()
         assert active.status == RunStatus.REVERTED
+
+
+def test_what_the_office_changed_since_is_named_and_reverted_only_when_forced(tmp_path, company, company_admin, jp_agents):
+    with company_scope(company):
+        run = load(company_admin, company, template_package(tmp_path / "package"))
+        later = run.finished_at + datetime.timedelta(minutes=5)
+        Case.objects.filter(source_id="S-1").update(updated_at=later)  # an agent worked on it after the load
+        Listing.objects.filter(ref="L-1002").update(updated_at=later)
+        with pytest.raises(ApplicationError) as refused:
+            actions.do_start_revert(company_admin, run, background=False)
+        assert refused.value.code == error_codes.EDITED_SINCE
+        assert "S-1" in refused.value.message and "L-1002" in refused.value.message and "S-2" not in refused.value.message
+        assert [entity for entity, _source, _target in actions.edited_since(run)] == ["seekers", "listings"]
+
+        forced = actions.do_start_revert(company_admin, run, force=True, background=False)
+        assert execute_run(forced.pk) == RunStatus.COMPLETED
+        run.refresh_from_db()
+        assert run.status == RunStatus.REVERTED
+        assert not Listing.objects.filter(ref="L-1002").exists()
+        assert Case.objects.get(source_id="S-1").deleted_at is not None  # the changed case went to the trash, not away
