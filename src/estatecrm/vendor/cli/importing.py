@@ -70,15 +70,20 @@ def handle(command, options):
     path = Path(options["package"])
     if not path.exists():
         return refuse(command, options, "package_unreadable", f"No such file or folder: {path}")
+    agent_map = None
+    if options["agent_map"]:
+        try:
+            content = Path(options["agent_map"]).read_bytes()
+        except OSError as error:  # (only the map's own reading: an error of the run is not the map's)
+            return refuse(command, options, "agent_map_invalid", f"Cannot read the agent map: {error.strerror or error}")
     with company_scope(company):
         try:
-            agent_map = actions.parse_agent_map(Path(options["agent_map"]).read_bytes()) if options["agent_map"] else None
+            if options["agent_map"]:
+                agent_map = actions.parse_agent_map(content)
             summary = actions.run_phases(user, company, path, options["profile"], phase=options["phase"], dry_run=options["dry_run"],
                                          agent_map=agent_map, create_agents=options["create_agents"],
                                          region=options["region"], currency=options["currency"],
                                          progress=None if options["json"] else with_progress)
-        except OSError as error:
-            return refuse(command, options, "agent_map_invalid", f"Cannot read the agent map: {error.strerror or error}")
         except PermissionDenied as error:
             return refuse(command, options, "permission_denied", str(error))
         except ApplicationError as error:

@@ -111,3 +111,22 @@ def test_without_json_a_line_per_entity(tmp_path, company, company_admin, jp_age
     assert lines[0].endswith("(active): completed")
     assert [line.split()[0] for line in lines[1:]] == ["agents", "listings", "seekers", "activities", "links"]
     assert "skipped agent_exists 2" in lines[1]
+
+
+def test_an_agent_map_that_cannot_be_read_is_refused_and_a_failing_run_is_not_blamed_on_it(tmp_path, company, company_admin, jp_agents,
+                                                                                          monkeypatch):
+    path = template_package(tmp_path / "package")
+    out = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command("vendor", "import", str(path), "--company", "acme", "--profile", "template", "--as", "admin@acme.example.jp", "--json",
+                     "--agent-map", str(tmp_path / "missing.csv"), stdout=out, stderr=io.StringIO())
+    assert refused.value.returncode == 2 and json.loads(out.getvalue())["refused"] == "agent_map_invalid"
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    # an OSError of the run itself (a full disk) is not reported as the agent map's
+    monkeypatch.setattr("estatecrm.vendor.actions.run_phases", disk_full)
+    (tmp_path / "map.csv").write_text("source_email,user_email\n", encoding="utf-8")
+    with pytest.raises(OSError, match="No space left"):
+        vendor_import(path, "--agent-map", str(tmp_path / "map.csv"))
