@@ -35,7 +35,7 @@ def test_admin_follows_a_phase_and_reports_problems(page, transactional_db, tmp_
     page.locator("[data-testid=verdict-form]").wait_for()
     # then: the verification report, source beside target
     page.click("[data-testid=report-link-active]")
-    assert page.locator("[data-testid=money-difference]").first.inner_text() == "-58000000"
+    assert page.locator("[data-testid=money-difference]").first.inner_text() == "-58,000,000"
     assert "メゾン代々木 203" in page.locator("[data-source-id='L-1001']").inner_text()
     page.go_back()
     # when: problems without a comment -> refused, nothing recorded

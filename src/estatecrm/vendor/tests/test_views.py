@@ -75,7 +75,7 @@ def test_the_report_page(move_in, company_admin):
     body = response.content.decode()
     assert response.status_code == 200
     assert 'data-testid="accounted"' in body and 'data-money="listings:amount" class="mismatch"' in body
-    assert '<strong data-testid="money-difference">-58000000</strong>' in body
+    assert '<strong data-testid="money-difference">-58,000,000</strong>' in body
     assert 'data-source-id="L-1001"' in body and "メゾン代々木 203" in body and 'data-testid="sample-seekers"' in body
     # the archive phase has not started; an unknown phase does not exist
     assert client_of(company_admin).get(reverse("vendor:report", args=[move_in.pk, "archive"])).status_code == 404
