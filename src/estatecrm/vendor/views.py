@@ -45,7 +45,7 @@ def _phases(move_in, *, state: bool = False) -> list[dict]:
 
 def _revertible(run) -> bool:
     try:
-        actions.check_revertible(run)
+        actions.check_revertible(run, force=True)  # (what was changed since is said on the confirmation)
     except ApplicationError:
         return False
     return True

@@ -213,6 +213,8 @@ def test_a_phase_changed_since_is_reverted_only_when_forced_from_the_page_and_th
     with company_scope(company):
         Listing.objects.filter(ref="L-0901").update(updated_at=archive.finished_at + datetime.timedelta(minutes=5))
     client = client_of(company_admin, "en")
+    page = client.get(reverse("vendor:move-in", args=[move_in.pk])).content.decode()
+    assert 'data-testid="revert-link-archive"' in page  # the way to the confirmation stays open
     confirm = client.get(reverse("vendor:phase-revert", args=[move_in.pk, "archive"])).content.decode()
     assert "L-0901" in confirm and 'data-testid="revert-force"' in confirm and 'data-testid="revert-submit"' not in confirm
     refused = client.post(reverse("vendor:phase-revert", args=[move_in.pk, "archive"]))
