@@ -75,12 +75,13 @@ def zipped(path: Path) -> Path:
     return target
 
 
-def read_package(profile_name_or_path: str, package_path: Path, *, region: str | None = None, currency: str | None = None):
+def read_package(profile_name_or_path, package_path: Path, *, region: str | None = None, currency: str | None = None):
     """(profile, extracted) or ApplicationError: unknown profile, unreadable or incomplete package."""
-    from estatecrm.vendor.profiles import extract, load_profile
+    from estatecrm.vendor.profiles import Profile, extract, load_profile
 
     try:
-        profile = load_profile(str(profile_name_or_path))
+        # (a Profile itself: the move-in's, as its active phase used it)
+        profile = profile_name_or_path if isinstance(profile_name_or_path, Profile) else load_profile(str(profile_name_or_path))
         extracted = extract(profile, package_path, region=region, currency=currency)
     except ReadError as error:
         raise ApplicationError(error.code, error.message) from None
@@ -236,6 +237,7 @@ def start_archive_after(run_id: int) -> Run | None:
     from django.core.files.storage import default_storage
 
     from estatecrm.core.scope import company_scope
+    from estatecrm.vendor.profiles import profile_for_move_in
 
     run = Run.objects.unscoped().filter(pk=run_id).select_related("company").first()
     if run is None or run.status not in LOADED_WELL:
@@ -244,15 +246,10 @@ def start_archive_after(run_id: int) -> Run | None:
         move_in = MoveIn.objects.for_company(run.company_id).get(pk=run.params["move_in_id"])
         user = User.objects.filter(pk=run.params.get("acting_user_id")).first()
         path = Path(default_storage.path(run.source_file.name))
-        with tempfile.TemporaryDirectory(prefix="vendor-archive-") as folder:
-            profile = move_in.profile
-            if move_in.profile_text:  # the profile as the active phase used it
-                profile = str(Path(folder) / "profile.yaml")
-                Path(profile).write_text(move_in.profile_text, encoding="utf-8")
-            started = do_start_import(user, run.company, path, profile, phase="archive", agent_map=run.params.get("agent_map"),
-                                      create_agents=bool(move_in.options.get("create_agents")), background=True,
-                                      package_name=move_in.package_name, region=move_in.options.get("region"),
-                                      currency=move_in.options.get("currency"))
+        started = do_start_import(user, run.company, path, profile_for_move_in(move_in), phase="archive",
+                                  agent_map=run.params.get("agent_map"), create_agents=bool(move_in.options.get("create_agents")),
+                                  background=True, package_name=move_in.package_name, region=move_in.options.get("region"),
+                                  currency=move_in.options.get("currency"))
     return started.run
 
 
