@@ -32,7 +32,7 @@ from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
 from estatecrm.pipeline.engine import Batch, Job, register_job
 from estatecrm.pipeline.lock_objects import lock_for_write, write_version
 from estatecrm.pipeline.mapping import check_mapping, column_indexes
-from estatecrm.pipeline.models import LedgerEntry, RowIssue, Run
+from estatecrm.pipeline.models import LedgerEntry, RowIssue, Run, RunRange
 from estatecrm.pipeline.parallel import can_share_database, produce_in_child, use_own_connections
 from estatecrm.pipeline.readers import ReadError, open_table
 from estatecrm.pipeline.reverts import REVERT_BATCH, RevertJob, revert_kind
@@ -90,6 +90,9 @@ class LeadImportJob(Job):
     label = gettext_lazy("Lead import")
     permission_rule = "lead_imports"
     unit_param = "org_unit_id"
+    # After the scan, a big import's rows may be written in ranges by several workers (PostgreSQL):
+    # each range learns the leads the others committed under the duplicate lock (`learn_other_ranges`).
+    splittable = True
 
     def __init__(self, run):
         super().__init__(run)
@@ -106,6 +109,10 @@ class LeadImportJob(Job):
         self._state_loaded = False
         # Versions of the duplicate lock that this run's own batches committed (see `lock_duplicates`).
         self.own_versions: set[int] = set()
+        # Ranges found by prepare() when the engine asked for them (`range_bounds`).
+        self.bounds: list[tuple[int, int]] = []
+        # A range's job: per other range of the run, the row up to which its leads are known here.
+        self.known_upto: dict[int, int] = {}
 
     # -- reading -------------------------------------------------------------------------------
     def prepare(self) -> int:
@@ -120,7 +127,24 @@ class LeadImportJob(Job):
             "sheet": table.info.sheet, "sheets": table.info.sheets, "header_row": table.info.header_row,
             "headers": table.info.headers,
         }
-        return table.scan()
+        if not self.range_rows:
+            return table.scan()
+        # The same scan, noting the row numbers where each range of `range_rows` data rows begins and ends.
+        count, first, number = 0, None, 0
+        for row in table.rows():
+            number = row.number
+            if first is None:
+                first = number
+            count += 1
+            if count % self.range_rows == 0:
+                self.bounds.append((first, number))
+                first = None
+        if first is not None:
+            self.bounds.append((first, number))
+        return count
+
+    def range_bounds(self) -> list[tuple[int, int]]:
+        return self.bounds
 
     def project_custom_field_names(self) -> list[str]:
         from estatecrm.crm.models import ProjectField
@@ -130,40 +154,70 @@ class LeadImportJob(Job):
             .order_by("position").values_list("custom_field__name", flat=True)
         )
 
-    def batches(self, after_row: int):
+    def batches(self, after_row: int, up_to_row: int | None = None):
         # Rows are read and normalized in a second process while this one writes. That process also
         # looks up the existing customers that share a key with its rows (through its own connection),
         # unless this connection holds a transaction another connection cannot see (a dry run, a test).
         custom_field_names = set(self.project_custom_field_names())
         custom_fields = {name: spec for name, spec in self.custom_fields.items() if name in custom_field_names}
         lookup = (self.company_id, sorted(self.duplicate_keys)) if can_share_database() else None
-        return produce_in_child(converted_batches, self.run.source_file.name, self.params, custom_fields, after_row, lookup)
+        return produce_in_child(converted_batches, self.run.source_file.name, self.params, custom_fields, after_row, lookup, up_to_row)
 
     # -- state that spans batches (rebuilt from the database after a crash) ----------------------
     def load_state(self) -> None:
         if self._state_loaded:
             return
         self._state_loaded = True
-        created = LedgerEntry.objects.for_company(self.company_id).filter(
-            run=self.run, outcome=LedgerOutcome.CREATED, target_type="crm.customer"
-        ).values_list("target_id", flat=True)
-        self.run_customer_ids: set[int] = set(created)
+        self.run_customer_ids: set[int] = set()
         self.run_leads: dict[str, int] = {}
         self.run_phones: dict[str, str] = {}  # phone -> lead key of this run's lead that has it
         self.run_emails: dict[str, str] = {}  # e-mail -> lead key of this run's lead that has it
-        if self.run_customer_ids:
-            key_of = dict(Customer.objects.for_company(self.company_id).filter(pk__in=self.run_customer_ids).values_list("pk", "name_key"))
-            for pk, key in key_of.items():
-                self.run_leads.setdefault(key, pk)
-            points = ContactPoint.objects.for_company(self.company_id).filter(customer_id__in=self.run_customer_ids)
-            for customer_id, kind, normalized in points.values_list("customer_id", "kind", "normalized"):
-                known = self.run_emails if kind == ContactPointKind.EMAIL else self.run_phones
-                known.setdefault(normalized, key_of[customer_id])
+        if self.part is not None:
+            # Noted before the ledger is read: every entry up to a range's checkpoint committed with it.
+            self.known_upto = dict(RunRange.objects.for_company(self.company_id).filter(run=self.run).exclude(pk=self.part.pk)
+                                   .values_list("pk", "checkpoint"))
+        self.learn_leads(LedgerEntry.objects.for_company(self.company_id).filter(run=self.run))
         self.importer = User.objects.get(pk=self.params["acting_user_id"])
         self.assignees: dict[str, User] = {}
         self.primary_units = dict(
             Membership.objects.for_company(self.company_id).filter(is_primary=True).values_list("user_id", "org_unit_id")
         )
+
+    def learn_leads(self, entries) -> None:
+        """Know the leads of this run that `entries` (ledger entries of the run) created or added contacts
+        to, as if this job had written them: their customers are the run's own (not existing customers),
+        their name keys, phones and e-mail addresses the file's earlier leads."""
+        entries = entries.filter(target_type="crm.customer", outcome__in=(LedgerOutcome.CREATED, LedgerOutcome.UPDATED))
+        created, touched = set(), set()
+        for outcome, target_id in entries.values_list("outcome", "target_id"):
+            (created if outcome == LedgerOutcome.CREATED else touched).add(target_id)
+        created.discard(None)
+        new = created - self.run_customer_ids
+        self.run_customer_ids |= new
+        # Contacts added to the run's own leads bring their phones and addresses (an overwritten existing
+        # customer's do not: the file's later rows find those as existing).
+        customer_ids = new | (touched & self.run_customer_ids)
+        if not customer_ids:
+            return
+        key_of = dict(Customer.objects.for_company(self.company_id).filter(pk__in=customer_ids).values_list("pk", "name_key"))
+        for pk in sorted(new):
+            self.run_leads.setdefault(key_of[pk], pk)
+        points = ContactPoint.objects.for_company(self.company_id).filter(customer_id__in=customer_ids)
+        for customer_id, kind, normalized in points.values_list("customer_id", "kind", "normalized"):
+            known = self.run_emails if kind == ContactPointKind.EMAIL else self.run_phones
+            known.setdefault(normalized, key_of[customer_id])
+
+    def learn_other_ranges(self) -> None:
+        """A range's job, under the duplicate lock: learn the leads that the run's other ranges committed
+        since this job last looked (their checkpoints moved), so that a row duplicating a row of another
+        range is found as within the file, whichever range wrote first."""
+        ranges = RunRange.objects.for_company(self.company_id).filter(run=self.run).exclude(pk=self.part.pk)
+        for pk, first_row, checkpoint in ranges.values_list("pk", "first_row", "checkpoint"):
+            known = max(self.known_upto.get(pk, 0), first_row - 1)
+            if checkpoint > known:
+                self.learn_leads(LedgerEntry.objects.for_company(self.company_id).filter(run=self.run, row_number__gt=known,
+                                                                                        row_number__lte=checkpoint))
+                self.known_upto[pk] = checkpoint
 
     # -- writing -------------------------------------------------------------------------------
     def write(self, batch: Batch) -> Counter:
@@ -271,6 +325,8 @@ class LeadImportJob(Job):
         # Remembered at once, not on commit: a batch that rolls back ends this job (the run fails or was
         # taken over; a resumed run has a new job), so its version is never compared again.
         self.own_versions.add(version)
+        if self.part is not None:
+            self.learn_other_ranges()
         if looked_up is None:
             return None
         *matches, seen_version = looked_up
@@ -478,8 +534,10 @@ def looked_up_matches(lookup: tuple, rows) -> tuple[dict, dict, dict, int]:
     return (*candidate_matches(company_id, duplicate_keys, rows), version)
 
 
-def converted_batches(file_name: str, params: dict, custom_fields: dict, after_row: int, lookup: tuple | None = None):
-    """Batches of converted rows after `after_row` (runs in the reading process). With `lookup`
+def converted_batches(file_name: str, params: dict, custom_fields: dict, after_row: int, lookup: tuple | None = None,
+                      up_to_row: int | None = None):
+    """Batches of converted rows after `after_row`, up to `up_to_row` (a range; None: to the end), in the
+    reading process. With `lookup`
     (company id, duplicate keys), each batch carries the `looked_up_matches` of its rows, looked up
     through this process's own database connection."""
     if lookup is not None:
@@ -495,6 +553,8 @@ def converted_batches(file_name: str, params: dict, custom_fields: dict, after_r
     for row in table.rows():
         if row.number <= after_row:
             continue
+        if up_to_row is not None and row.number > up_to_row:
+            break
         lead = convert_row(row.number, row.cells, columns, custom_fields, region, table.info.headers)
         # JSON text is encoded here, beside the writer: the custom values, and the cells of a failing row.
         if lead.custom:
@@ -558,7 +618,7 @@ class LeadImportRevertJob(RevertJob):
     def rows_to_undo(self) -> int:
         return LedgerEntry.objects.for_company(self.company_id).filter(run=self.target).count()
 
-    def batches(self, after_row: int):
+    def batches(self, after_row: int, up_to_row: int | None = None):
         entries = LedgerEntry.objects.for_company(self.company_id).filter(run=self.target).order_by("-row_number")
         below = after_row or None
         while True:

@@ -15,6 +15,8 @@ under `WHERE lease = <its lease>`: it matches nothing, the batch rolls back and 
 
 import gc
 import logging
+import os
+import socket
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -25,13 +27,13 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from estatecrm.core.scope import company_scope
 from estatecrm.pipeline.choices import RunStatus
-from estatecrm.pipeline.models import Run
+from estatecrm.pipeline.models import Run, RunRange
 from estatecrm.pipeline.readers import ReadError
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,18 @@ def stale_after() -> timezone.timedelta:
     from django.conf import settings
 
     return timezone.timedelta(seconds=getattr(settings, "PIPELINE_STALE_SECONDS", 60))
+
+
+def worker_name() -> str:
+    """This process as a worker: host and process id (recorded with every claim of a run or range)."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:100]
+
+
+def range_rows() -> int:
+    """Source rows per range of a splittable run (PIPELINE_RANGE_ROWS; 0: runs are never split)."""
+    from django.conf import settings
+
+    return int(getattr(settings, "PIPELINE_RANGE_ROWS", 0) or 0)
 
 
 class RunRefused(Exception):
@@ -91,9 +105,22 @@ class Job(ABC):
     # params key naming the unit a unit-scoped rule is checked against.
     permission_rule: ClassVar[str] = "run_abort"
     unit_param: ClassVar[str | None] = None
+    # Whether a run of this kind may be split after prepare() into ranges of rows that several workers
+    # write at once (`range_bounds`, `batches(after_row, up_to_row)`); its write() must then give the
+    # same result whichever range commits first (the lead import looks up the other ranges' leads).
+    splittable: ClassVar[bool] = False
 
     def __init__(self, run: Run):
         self.run = run
+        # The range this job instance writes (a split run), None for the whole run.
+        self.part: RunRange | None = None
+        # Rows per range asked for by the engine before prepare() (0: not split).
+        self.range_rows = 0
+
+    def range_bounds(self) -> list[tuple[int, int]]:
+        """After prepare(), for a splittable job with `range_rows`: (first row, last row) of each range,
+        in order, together covering every row. One range (or none): the run is not split."""
+        return []
 
     @abstractmethod
     def prepare(self) -> int:
@@ -101,7 +128,8 @@ class Job(ABC):
 
     @abstractmethod
     def batches(self, after_row: int) -> Iterator[Batch]:
-        """Prepared batches of the rows after `after_row` (the checkpoint)."""
+        """Prepared batches of the rows after `after_row` (the checkpoint). A splittable job takes
+        `up_to_row` too: no row beyond it."""
 
     @abstractmethod
     def write(self, batch: Batch) -> Counter:
@@ -127,13 +155,36 @@ def claim_run(run_id: int, *, now=None) -> int | None:
     is not claimable. The claim is a compare-and-set on the lease: of two workers claiming at once,
     one wins."""
     now = now or timezone.now()
-    claimable = Q(status=RunStatus.PENDING) | Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after())
+    # A split run is never claimed again: its ranges are the units of work (claim_range).
+    claimable = (Q(status=RunStatus.PENDING) | Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after())) & ~Q(Exists(split_ranges()))
     # The run's company is not known before the run is read; claiming is by primary key only.
     runs = Run.objects.unscoped().filter(pk=run_id)
     lease = runs.filter(claimable).values_list("lease", flat=True).first()
     if lease is None:
         return None
-    claimed = runs.filter(claimable, lease=lease).update(status=RunStatus.RUNNING, heartbeat_at=now, started_at=now, lease=lease + 1)
+    claimed = runs.filter(claimable, lease=lease).update(status=RunStatus.RUNNING, heartbeat_at=now, started_at=now, lease=lease + 1,
+                                                         worker=worker_name())
+    return lease + 1 if claimed else None
+
+
+def split_ranges():
+    """The ranges of the outer query's run (a subquery: a run with any is split)."""
+    # A subquery of the outer run's rows, which are of one company (the outer query is scoped or by pk).
+    return RunRange.objects.unscoped().filter(run_id=OuterRef("pk"))
+
+
+def claim_range(range_id: int, *, now=None) -> int | None:
+    """Take a range of a split run for this worker, like claim_run: a pending range of a running run, or
+    a running range whose worker stopped beating. Returns the lease now held, None when not claimable."""
+    now = now or timezone.now()
+    claimable = Q(status=RunStatus.PENDING) | Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after())
+    # The range's company is not known before it is read; claiming is by primary key only.
+    ranges = RunRange.objects.unscoped().filter(pk=range_id, run__status=RunStatus.RUNNING)
+    lease = ranges.filter(claimable).values_list("lease", flat=True).first()
+    if lease is None:
+        return None
+    claimed = RunRange.objects.unscoped().filter(claimable, pk=range_id, lease=lease).update(
+        status=RunStatus.RUNNING, heartbeat_at=now, started_at=now, lease=lease + 1, worker=worker_name())
     return lease + 1 if claimed else None
 
 
@@ -148,6 +199,17 @@ def update_leased(run: Run, lease: int, **values) -> None:
         raise LeaseLost(f"run {run.pk}: lease {lease} was taken over")
 
 
+def leased_range(part: RunRange, lease: int):
+    """The range's row, as long as `lease` is still its lease."""
+    return RunRange.objects.for_company(part.company_id).filter(pk=part.pk, lease=lease)
+
+
+def update_leased_range(part: RunRange, lease: int, **values) -> None:
+    """Update the range's row under the lease; LeaseLost when another worker took the range over."""
+    if not leased_range(part, lease).update(**values):
+        raise LeaseLost(f"range {part.pk} of run {part.run_id}: lease {lease} was taken over")
+
+
 class Heartbeat:
     """Beats for a claimed run from a thread with its own database connection, every
     PIPELINE_STALE_SECONDS / 4, independently of the worker's batches; `lost` is set when the run was
@@ -155,15 +217,15 @@ class Heartbeat:
     holds an open transaction (a dry run, a test): no other connection sees that run, nobody can take
     it over, and a beat would wait on the worker's own write lock (SQLite)."""
 
-    def __init__(self, run: Run, lease: int):
-        self.run, self.lease = run, lease
+    def __init__(self, run: Run, lease: int, part: RunRange | None = None):
+        self.run, self.lease, self.part = run, lease, part
         self.stopping = threading.Event()
         self.lost = threading.Event()
         self.thread: threading.Thread | None = None
 
     def __enter__(self) -> "Heartbeat":
         if not connection.in_atomic_block and not (connection.vendor == "sqlite" and connection.is_in_memory_db()):
-            self.thread = threading.Thread(target=self.beat, name=f"run-{self.run.pk}-heartbeat", daemon=True)
+            self.thread = threading.Thread(target=self.beat, name=f"{self.name}-heartbeat", daemon=True)
             self.thread.start()
         return self
 
@@ -179,19 +241,24 @@ class Heartbeat:
         try:
             while not self.stopping.wait(interval):
                 try:
-                    if not leased(self.run, self.lease).filter(status=RunStatus.RUNNING).update(heartbeat_at=timezone.now()):
-                        logger.warning("run %s was taken over by another worker (lease %s): stopping", self.run.pk, self.lease)
+                    rows = leased(self.run, self.lease) if self.part is None else leased_range(self.part, self.lease)
+                    if not rows.filter(status=RunStatus.RUNNING).update(heartbeat_at=timezone.now()):
+                        logger.warning("%s was taken over by another worker (lease %s): stopping", self.name, self.lease)
                         self.lost.set()
                         return
                 except DatabaseError:
                     # Locked or briefly unreachable: the next beat tries again; the batches beat too.
-                    logger.warning("run %s: heartbeat failed", self.run.pk, exc_info=True)
+                    logger.warning("%s: heartbeat failed", self.name, exc_info=True)
         finally:
             own_connection.close()
 
+    @property
+    def name(self) -> str:
+        return f"run {self.run.pk}" if self.part is None else f"range {self.part.pk} of run {self.run.pk}"
+
     def check(self) -> None:
         if self.lost.is_set():
-            raise LeaseLost(f"run {self.run.pk}: lease {self.lease} was taken over")
+            raise LeaseLost(f"{self.name}: lease {self.lease} was taken over")
 
     def sleep(self, seconds: float) -> None:
         """Sleep (a throttled run), waking at once when the run is taken over."""
@@ -200,60 +267,48 @@ class Heartbeat:
         self.check()
 
 
-def execute_run(run_id: int, *, progress=None) -> str | None:
+def execute_run(run_id: int, *, progress=None, backend: str = "default") -> str | None:
     """Run (or resume) the run to its end. Idempotent: a finished or busy run is left alone.
 
     `progress(run)` is called after each committed batch (the CLI draws its progress bar with it).
     Returns the run's final status, or None when this worker did not run it to its end (not claimable,
     or taken over by another worker meanwhile: this worker then stops without writing anything more).
+
+    A splittable job's run of more than PIPELINE_RANGE_ROWS rows is split after its scan (`split_run`):
+    its ranges are enqueued on `backend` for any worker, and this worker then works through the ranges
+    no other worker took; it returns the run's status when the run ended, None when other workers still
+    write ranges of it.
     """
     lease = claim_run(run_id)
     if lease is None:
         return None
     run = Run.objects.unscoped().get(pk=run_id)
+    is_split = False
     with company_scope(run.company_id), fewer_collections(), bulk_session(), Heartbeat(run, lease) as heartbeat:
         job = JOBS[run.kind](run)
         counts = Counter(run.counts or {})
         try:
             try:
                 if run.rows_total is None:
+                    # A run inside a transaction (a dry run) has one writer: this one.
+                    job.range_rows = range_rows() if job.splittable and not connection.in_atomic_block else 0
                     total = job.prepare()
                     heartbeat.check()
-                    update_leased(run, lease, rows_total=total, detected=run.detected)
+                    bounds = job.range_bounds() if job.range_rows else []
+                    if len(bounds) > 1:
+                        split_run(run, lease, total, bounds, backend=backend)
+                        is_split = True
+                    else:
+                        update_leased(run, lease, rows_total=total, detected=run.detected)
                     run.rows_total = total
-                status = None
-                rate = float(run.params.get("rate") or 0)  # source rows per second; 0: as fast as possible
-                started = time.monotonic()
-                done_here = 0
-                for batch in job.batches(run.checkpoint):
-                    heartbeat.check()
-                    if Run.objects.for_company(run.company_id).filter(pk=run.pk, abort_requested_at__isnull=False).exists():
-                        status = RunStatus.ABORTED
-                        break
+                if not is_split:
+                    status = write_batches(job, WorkUnit(run, lease), heartbeat, counts, progress=progress)
+                    if status is None:
+                        status = job.final_status(counts)
                     with transaction.atomic():
-                        # First, under the lease: from here to the commit no other worker can claim the run
-                        # (the row is locked on PostgreSQL, the database on SQLite).
                         update_leased(run, lease, heartbeat_at=timezone.now())
-                        batch_counts = job.write(batch)
-                        batch_total = counts.copy()
-                        batch_total.update(batch_counts)
-                        update_leased(run, lease, checkpoint=batch.last_row, rows_done=run.rows_done + batch.source_rows,
-                                      counts=dict(batch_total), heartbeat_at=timezone.now())
-                    counts = batch_total
-                    run.checkpoint = batch.last_row
-                    run.rows_done += batch.source_rows
-                    if progress is not None:
-                        progress(run)
-                    done_here += batch.source_rows
-                    if rate:
-                        # Throttled runs leave the database to the office during working hours.
-                        heartbeat.sleep(done_here / rate - (time.monotonic() - started))
-                if status is None:
-                    status = job.final_status(counts)
-                with transaction.atomic():
-                    update_leased(run, lease, heartbeat_at=timezone.now())
-                    job.before_finish(status, counts)
-                    finish_run(run, status, counts, lease=lease)
+                        job.before_finish(status, counts)
+                        finish_run(run, status, counts, lease=lease)
             except (ReadError, RunRefused) as error:
                 finish_run(run, RunStatus.FAILED, counts, error_code=error.code, error_message=error.message, lease=lease)
             except LeaseLost:
@@ -261,14 +316,209 @@ def execute_run(run_id: int, *, progress=None) -> str | None:
             except Exception as error:
                 logger.exception("run %s failed", run.pk)
                 finish_run(run, RunStatus.FAILED, counts, error_code="internal_error", lease=lease,
-                           error_message=_("The run stopped because of an internal error: %(error)s") % {"error": str(error)[:500]})
+                           error_message=internal_error_message(error))
         except LeaseLost:
             # Another worker took the run over and goes on with it: its counts, report and mail are its own.
             logger.warning("run %s was taken over by another worker: this worker (lease %s) stopped", run.pk, lease)
             return None
-        run.refresh_from_db()
-        job.finished()
-        return run.status
+        if not is_split:
+            run.refresh_from_db()
+            job.finished()
+            return run.status
+    return work_ranges(run.pk, progress=progress)
+
+
+@dataclass
+class WorkUnit:
+    """What a worker writes under the lease it claimed: a whole run, or one range of a split run."""
+
+    run: Run
+    lease: int
+    part: RunRange | None = None
+
+    @property
+    def row(self) -> Run | RunRange:
+        return self.run if self.part is None else self.part
+
+    def update(self, **values) -> None:
+        """Update the unit's row under the lease (LeaseLost when lost)."""
+        if self.part is None:
+            update_leased(self.run, self.lease, **values)
+        else:
+            update_leased_range(self.part, self.lease, **values)
+
+    def is_stopping(self) -> bool:
+        """An abort was asked for (a range: or another range of the run failed): stop before the next batch."""
+        run = self.run
+        if Run.objects.for_company(run.company_id).filter(pk=run.pk, abort_requested_at__isnull=False).exists():
+            return True
+        return self.part is not None and RunRange.objects.for_company(run.company_id).filter(run=run, status=RunStatus.FAILED).exists()
+
+
+def write_batches(job: Job, unit: WorkUnit, heartbeat: Heartbeat, counts: Counter, *, progress=None) -> str | None:
+    """Write the unit's batches after its checkpoint, each in one transaction with the new checkpoint and
+    counts (a range's: and the run's sums). `counts` is kept current (the caller ends the unit with it on
+    an error). Returns ABORTED when stopped by an abort, None when every batch was written."""
+    row, run = unit.row, unit.run
+    rate = float(run.params.get("rate") or 0)  # source rows per second; 0: as fast as possible
+    started = time.monotonic()
+    done_here = 0
+    if unit.part is None:
+        batches = job.batches(run.checkpoint)
+    else:
+        batches = job.batches(max(unit.part.checkpoint, unit.part.first_row - 1), up_to_row=unit.part.last_row)
+    for batch in batches:
+        heartbeat.check()
+        if unit.is_stopping():
+            return RunStatus.ABORTED
+        with transaction.atomic():
+            # First, under the lease: from here to the commit no other worker can claim the unit
+            # (the row is locked on PostgreSQL, the database on SQLite).
+            unit.update(heartbeat_at=timezone.now())
+            batch_counts = job.write(batch)
+            batch_total = counts.copy()
+            batch_total.update(batch_counts)
+            unit.update(checkpoint=batch.last_row, rows_done=row.rows_done + batch.source_rows, counts=dict(batch_total),
+                        heartbeat_at=timezone.now())
+            if unit.part is not None:
+                add_to_run(run, batch.source_rows)
+        counts.update(batch_counts)
+        row.checkpoint = batch.last_row
+        row.rows_done += batch.source_rows
+        if progress is not None:
+            if unit.part is not None:
+                run.rows_done = Run.objects.for_company(run.company_id).filter(pk=run.pk).values_list("rows_done", flat=True).get()
+            progress(run)
+        done_here += batch.source_rows
+        if rate:
+            # Throttled runs leave the database to the office during working hours.
+            heartbeat.sleep(done_here / rate - (time.monotonic() - started))
+    return None
+
+
+def internal_error_message(error: Exception) -> str:
+    return _("The run stopped because of an internal error: %(error)s") % {"error": str(error)[:500]}
+
+
+def split_run(run: Run, lease: int, total: int, bounds: list[tuple[int, int]], *, backend: str) -> None:
+    """Record the scan's result and the run's ranges in one transaction under the run's lease, and
+    enqueue one task per range (in the same transaction on the database task backend: a range is never
+    left without its task). From then on the run itself is never claimed again (claim_run)."""
+    from estatecrm.pipeline.tasks import run_range
+
+    with transaction.atomic():
+        update_leased(run, lease, rows_total=total, detected=run.detected, heartbeat_at=timezone.now())
+        parts = RunRange.objects.bulk_create(
+            [RunRange(company_id=run.company_id, run=run, first_row=first, last_row=last) for first, last in bounds]
+        )
+        task = run_range.using(backend=backend)
+        range_ids = [part.pk for part in parts]
+        if type(task.get_backend()).__module__.startswith("django_tasks_db"):
+            for range_id in range_ids:
+                task.enqueue(range_id)
+        else:  # (a backend that runs the task at once: after the ranges are committed)
+            for range_id in range_ids:
+                transaction.on_commit(lambda range_id=range_id: task.enqueue(range_id))
+    logger.info("run %s split into %s ranges: %s", run.pk, len(bounds), bounds)
+
+
+def work_ranges(run_id: int, *, progress=None) -> str | None:
+    """Execute the ranges of a split run that no other worker holds, in order; the run's status when it
+    ended, None when ranges that other workers hold are still running."""
+    while True:
+        # Ranges are looked for by their run only (the run was claimed by pk).
+        waiting = RunRange.objects.unscoped().filter(run_id=run_id, status=RunStatus.PENDING).values_list("pk", flat=True)
+        executed = False
+        for range_id in list(waiting):
+            if execute_range(range_id, progress=progress) is not None:
+                executed = True
+        if not executed:
+            break
+    status = Run.objects.unscoped().filter(pk=run_id).values_list("status", flat=True).get()
+    return status if status in RunStatus.finished() else None
+
+
+def execute_range(range_id: int, *, progress=None) -> str | None:
+    """Write (or resume) one range of a split run, like execute_run: batches after the range's
+    checkpoint up to its last row, each committed with the range's checkpoint and counts and the run's
+    sums. Returns the range's final status, None when not claimable or taken over. The worker that ends
+    the last range ends the run (`end_range`) and calls the job's `finished()`."""
+    lease = claim_range(range_id)
+    if lease is None:
+        return None
+    part = RunRange.objects.unscoped().get(pk=range_id)
+    run = Run.objects.unscoped().get(pk=part.run_id)
+    ended_run = False
+    with company_scope(run.company_id), fewer_collections(), bulk_session(), Heartbeat(run, lease, part) as heartbeat:
+        job = JOBS[run.kind](run)
+        job.part = part
+        counts = Counter(part.counts or {})
+        try:
+            try:
+                status = write_batches(job, WorkUnit(run, lease, part), heartbeat, counts, progress=progress)
+                if status is None:
+                    status = job.final_status(counts)
+                ended_run = end_range(job, part, lease, status, counts)
+            except (ReadError, RunRefused) as error:
+                ended_run = end_range(job, part, lease, RunStatus.FAILED, counts, error_code=error.code, error_message=error.message)
+            except LeaseLost:
+                raise
+            except Exception as error:
+                logger.exception("range %s of run %s failed", part.pk, run.pk)
+                ended_run = end_range(job, part, lease, RunStatus.FAILED, counts, error_code="internal_error",
+                                      error_message=internal_error_message(error))
+        except LeaseLost:
+            logger.warning("range %s of run %s was taken over by another worker: this worker (lease %s) stopped", part.pk, run.pk, lease)
+            return None
+        if ended_run:
+            run.refresh_from_db()
+            job.finished()
+        return part.status
+
+
+def add_to_run(run: Run, source_rows: int) -> None:
+    """In a range's batch transaction, last: the run's progress and counts become the sums of its ranges'
+    (the UPDATE holds the run's row until commit, so the ranges' batches add up one after the other)."""
+    runs = Run.objects.for_company(run.company_id).filter(pk=run.pk)
+    runs.update(rows_done=F("rows_done") + source_rows, heartbeat_at=timezone.now())
+    runs.update(counts=dict(sum_counts(run)))
+
+
+def sum_counts(run: Run) -> Counter:
+    total: Counter = Counter()
+    for counts in RunRange.objects.for_company(run.company_id).filter(run=run).values_list("counts", flat=True):
+        total.update(counts or {})
+    return total
+
+
+def end_range(job: Job, part: RunRange, lease: int, status: str, counts: Counter, *, error_code: str = "", error_message: str = "") -> bool:
+    """End the range under its lease and, when it was the run's last range still going, the run: in one
+    transaction holding the run's row, so of two ranges ending at once exactly one ends the run. The run
+    fails when a range failed (with that range's error), is aborted when a range was, and otherwise ends
+    as the job says for the summed counts (`before_finish` in this transaction). True when this call
+    ended the run."""
+    run = job.run
+    now = timezone.now()
+    with transaction.atomic():
+        update_leased_range(part, lease, status=status, counts=dict(counts), finished_at=now, heartbeat_at=now,
+                            error_code=error_code, error_message=error_message)
+        part.status = status
+        locked = Run.objects.for_company(run.company_id).select_for_update().filter(pk=run.pk, status=RunStatus.RUNNING).first()
+        ranges = RunRange.objects.for_company(run.company_id).filter(run=run)
+        if locked is None or ranges.exclude(status__in=RunStatus.finished()).exists():
+            return False
+        total = sum_counts(run)
+        failed = ranges.filter(status=RunStatus.FAILED).order_by("first_row").first()
+        if failed is not None:
+            run_status, error_code, error_message = RunStatus.FAILED, failed.error_code, failed.error_message
+        else:
+            run_status = RunStatus.ABORTED if ranges.filter(status=RunStatus.ABORTED).exists() else job.final_status(total)
+            error_code, error_message = "", ""
+            job.before_finish(run_status, total)
+        Run.objects.for_company(run.company_id).filter(pk=run.pk).update(
+            status=run_status, counts=dict(total), finished_at=now, heartbeat_at=now, error_code=error_code, error_message=error_message)
+        run.status = run_status
+    return True
 
 
 @contextmanager
@@ -338,9 +588,20 @@ def request_abort(run: Run) -> bool:
 
 
 def stale_run_ids(*, now=None) -> list[int]:
-    """Runs whose worker died: running without a heartbeat for STALE_AFTER."""
+    """Runs whose worker died: running without a heartbeat for STALE_AFTER (split runs: see stale_range_ids)."""
     now = now or timezone.now()
     # Recovery is a maintenance sweep over every company's runs.
     return list(
-        Run.objects.unscoped().filter(status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after()).values_list("pk", flat=True)
+        Run.objects.unscoped().filter(status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after())
+        .exclude(Exists(split_ranges())).values_list("pk", flat=True)
+    )
+
+
+def stale_range_ids(*, now=None) -> list[int]:
+    """Ranges of split runs whose worker died: running without a heartbeat for STALE_AFTER."""
+    now = now or timezone.now()
+    # Recovery is a maintenance sweep over every company's ranges.
+    return list(
+        RunRange.objects.unscoped().filter(status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after(), run__status=RunStatus.RUNNING)
+        .values_list("pk", flat=True)
     )

@@ -47,6 +47,9 @@ class Run(TenantOwnedModel, TimeStampedModel):
     # counts and end only while the lease it claimed is still the run's, so a worker that was taken
     # over (its heartbeat looked stale) is fenced out instead of writing beside the new one.
     lease = models.PositiveIntegerField(default=0, editable=False)
+    # The worker (host:pid) of the last claim: which of several workers ran it (a split run: the one
+    # that scanned it; its ranges name their own).
+    worker = models.CharField(_("worker"), max_length=100, blank=True, default="", db_default="", editable=False)
     finished_at = models.DateTimeField(null=True, blank=True)
     reverted_at = models.DateTimeField(null=True, blank=True)
     reverted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
@@ -95,6 +98,40 @@ class Run(TenantOwnedModel, TimeStampedModel):
                 self.source_file.save(file_name, File(handle), save=False)
             return
         self.source_file.name = name
+
+
+class RunRange(TenantOwnedModel):
+    """Rows `first_row`..`last_row` (source row numbers) of a run split after its scan (engine.split_run):
+    a unit of work of its own that any worker may claim, with its own checkpoint, counts, heartbeat and
+    lease, exactly as a run has them. The run's `rows_done` and `counts` are the sums of its ranges'; the
+    run ends once, with the last of its ranges to end (engine.end_range)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="ranges", db_index=False)
+    first_row = models.PositiveBigIntegerField()
+    last_row = models.PositiveBigIntegerField()
+    status = models.CharField(max_length=32, choices=RunStatus.choices, default=RunStatus.PENDING)
+    checkpoint = models.PositiveBigIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    lease = models.PositiveIntegerField(default=0, editable=False)
+    worker = models.CharField(max_length=100, blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["first_row"]
+        constraints = [models.UniqueConstraint(fields=["company", "run", "first_row"], name="runrange_unique_first_row")]
+        indexes = [models.Index(fields=["company", "status", "heartbeat_at"], name="runrange_status_idx")]
+
+    def __str__(self) -> str:
+        return f"run #{self.run_id} rows {self.first_row}-{self.last_row} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in RunStatus.finished()
 
 
 class LedgerEntry(TenantOwnedModel):

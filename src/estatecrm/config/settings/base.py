@@ -234,6 +234,9 @@ LINE_API_BASE_URL = os.environ.get("LINE_API_BASE_URL", "https://api.line.me").r
 TRASH_RETENTION_DAYS = int(os.environ.get("TRASH_RETENTION_DAYS", "30"))
 # A run whose worker sent no heartbeat for this long is taken over by another worker.
 PIPELINE_STALE_SECONDS = int(os.environ.get("PIPELINE_STALE_SECONDS", "60"))
+# Rows per range of a lead import split after its scan, so that several workers write it at once
+# (PostgreSQL; docs/setup.md). 0: never split (SQLite has one writer: splitting gains nothing there).
+PIPELINE_RANGE_ROWS = int(os.environ.get("PIPELINE_RANGE_ROWS", "0"))
 # Every worker fetches the inquiry sources' IMAP mailboxes this often (0: never; `inquiries fetch` still works).
 INQUIRY_FETCH_SECONDS = int(os.environ.get("INQUIRY_FETCH_SECONDS", "300"))
 # A PEM file of certificate authorities trusted for IMAP over TLS besides the system's (a mail server with a private CA).

@@ -1,7 +1,7 @@
 """`estatecrm worker [db_worker options]`: a background worker (run as many as you like with PostgreSQL).
 
-Before it takes tasks, and every minute after, it re-enqueues pipeline runs whose worker died
-(killed mid-run), so they resume from their checkpoint. A second thread runs the periodic jobs that
+Before it takes tasks, and every minute after, it re-enqueues pipeline runs (and ranges of split runs)
+whose worker died (killed mid-run), so they resume from their checkpoint. A second thread runs the periodic jobs that
 apps register (core/periodic.py; the inquiry mailboxes' fetch every INQUIRY_FETCH_SECONDS).
 """
 
@@ -35,7 +35,7 @@ def optimize_sqlite() -> None:
 def sweep_stale_runs(stop: threading.Event, backend: str, seconds: float) -> None:
     import time
 
-    from estatecrm.pipeline.tasks import resume_stale_runs
+    from estatecrm.pipeline.tasks import resume_stale_ranges, resume_stale_runs
 
     optimized_at = 0.0
     while not stop.is_set():
@@ -46,6 +46,9 @@ def sweep_stale_runs(stop: threading.Event, backend: str, seconds: float) -> Non
             resumed = resume_stale_runs(backend)
             if resumed:
                 logger.warning("resumed runs whose worker stopped: %s", resumed)
+            resumed = resume_stale_ranges(backend)
+            if resumed:
+                logger.warning("resumed ranges of split runs whose worker stopped: %s", resumed)
         except Exception:
             logger.exception("could not sweep stale runs")
         finally:
