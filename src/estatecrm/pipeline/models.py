@@ -49,7 +49,7 @@ class Run(TenantOwnedModel, TimeStampedModel):
     lease = models.PositiveIntegerField(default=0, editable=False)
     # The worker (host:pid) of the last claim: which of several workers ran it (a split run: the one
     # that scanned it; its ranges name their own).
-    worker = models.CharField(_("worker"), max_length=100, blank=True, default="", db_default="", editable=False)
+    worker = models.CharField(max_length=100, blank=True, default="", db_default="", editable=False)
     finished_at = models.DateTimeField(null=True, blank=True)
     reverted_at = models.DateTimeField(null=True, blank=True)
     reverted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)

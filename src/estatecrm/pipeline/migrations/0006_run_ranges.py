@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='run',
             name='worker',
-            field=models.CharField(blank=True, db_default='', default='', editable=False, max_length=100, verbose_name='worker'),
+            field=models.CharField(blank=True, db_default='', default='', editable=False, max_length=100),
         ),
         migrations.CreateModel(
             name='RunRange',
