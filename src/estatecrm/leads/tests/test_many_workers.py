@@ -33,7 +33,7 @@ def test_workers_share_queued_runs_each_run_once_and_none_left_idle(company, com
         lines = ["会社名,担当者,電話番号"] + [f"株式会社多数{number}の{n},担当{n},03-{5000 + number * 100 + n // 100}-{n % 100:04d}" for n in range(ROWS)]
         path.write_text("\r\n".join(lines) + "\r\n", encoding="cp932")
         run = actions.do_start_lead_import(actor=admin_actor, path=path, file_name=path.name, project=project, background=False)
-        Run.objects.for_company(company).filter(pk=run.pk).update(params={**run.params, "rate": 200, "batch_rows": 100})
+        Run.objects.for_company(company).filter(pk=run.pk).update(params={**run.params, "rate": 150, "batch_rows": 100})
         run_pipeline.using(backend="database").enqueue(run.pk)
         runs.append(run)
     environment = worker_environment()
