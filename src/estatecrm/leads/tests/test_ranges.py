@@ -205,3 +205,32 @@ def test_workers_share_the_ranges_of_a_run_and_a_killed_worker_s_range_resumes(c
         total.update(part.counts)
     assert dict(total) == run.counts
     assert run.counts["rows"] == ROWS
+
+
+def test_a_failed_range_stops_the_others_and_the_run_fails_with_its_error(company, company_admin, admin_actor, project, tmp_path, settings,
+                                                                          monkeypatch):
+    # given: a split import whose third range is refused while it writes
+    from estatecrm.leads.jobs import LeadImportJob
+
+    settings.PIPELINE_RANGE_ROWS = 250
+    monkeypatch.setattr(engine, "work_ranges", lambda run_id, progress=None: None)
+    run = start_import(admin_actor, project, tmp_path)
+    engine.execute_run(run.pk, backend="database")
+    ranges = list(RunRange.objects.for_company(company).filter(run=run).order_by("first_row"))
+    write = LeadImportJob.write
+
+    def refusing(job, batch):
+        if job.part.pk == ranges[2].pk:
+            raise engine.RunRefused("refused_for_the_test", "Refused.")
+        return write(job, batch)
+
+    monkeypatch.setattr(LeadImportJob, "write", refusing)
+    # when: the last range is written, the third fails, then the first two are taken
+    statuses = [engine.execute_range(part.pk) for part in (ranges[3], ranges[2], ranges[0], ranges[1])]
+    # then: the first two stopped before writing; the run failed once, with the third range's error,
+    # and its counts are the last range's
+    run.refresh_from_db()
+    assert statuses == [RunStatus.COMPLETED_WITH_FAILURES, RunStatus.FAILED, RunStatus.ABORTED, RunStatus.ABORTED]
+    assert (run.status, run.error_code, run.error_message, run.rows_done) == (RunStatus.FAILED, "refused_for_the_test", "Refused.", 250)
+    assert run.counts == RunRange.objects.for_company(company).get(pk=ranges[3].pk).counts
+    assert LedgerEntry.objects.for_company(company).filter(run=run).count() == 250
