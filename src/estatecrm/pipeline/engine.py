@@ -11,6 +11,10 @@ database connection) whatever the worker does (a slow batch, a long prepare(), a
 sleep). Should a worker still be taken over (a machine frozen past the stale limit), the claim
 increments the run's `lease`, and every write of the old owner (a batch, the counts, the end) is made
 under `WHERE lease = <its lease>`: it matches nothing, the batch rolls back and the old owner stops.
+
+A splittable job's big run is split after its scan into ranges of rows (`RunRange`, PIPELINE_RANGE_ROWS),
+each claimed, beaten, fenced and checkpointed like a run by any worker (`execute_range`); the run's
+progress and counts are their sums, and the last range to end ends the run (`end_range`).
 """
 
 import gc
