@@ -8,7 +8,7 @@ rows go to the database with executemany. Only for tables whose rows the caller 
 
 from contextlib import contextmanager
 
-from django.db import connection, models
+from django.db import DatabaseError, connection, models
 
 # The inserts themselves are plumbing (core.bulk), shared with crm's 担当変更 engine.
 from estatecrm.core.bulk import column_adapters, insert_rows  # noqa: F401
@@ -68,7 +68,11 @@ def run_settings():
     try:
         yield
     finally:
-        if previous and connection.connection is not None:
-            with connection.cursor() as cursor:
-                for name, value in previous.items():
-                    cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
+        if previous and connection.connection is not None and not connection.needs_rollback:
+            try:
+                with connection.cursor() as cursor:
+                    for name, value in previous.items():
+                        cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
+            except DatabaseError:
+                # A broken connection (the run's own error is on its way out): its session and settings end with it.
+                pass
