@@ -27,7 +27,7 @@ from estatecrm.leads.choices import (
 from estatecrm.leads.converter import LeadRow, convert_row
 from estatecrm.leads.fields import lead_fields
 from estatecrm.normalize import reading_key
-from estatecrm.pipeline.bulk import allocate_ids, insert_rows
+from estatecrm.pipeline.bulk import allocate_ids, apply_run_settings, insert_rows
 from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
 from estatecrm.pipeline.engine import Batch, Job, register_job
 from estatecrm.pipeline.lock_objects import lock_for_write, write_version
@@ -542,6 +542,7 @@ def converted_batches(file_name: str, params: dict, custom_fields: dict, after_r
     through this process's own database connection."""
     if lookup is not None:
         use_own_connections()
+        apply_run_settings()
     path = Path(default_storage.path(file_name))
     table = open_table(path, encoding=params.get("encoding") or None, delimiter=params.get("delimiter") or None,
                        sheet=params.get("sheet") or None, header_row=params.get("header_row") or None)

@@ -550,9 +550,13 @@ RUN_CACHE_KIB = 131_072
 
 @contextmanager
 def bulk_session():
-    """Settings of the connection for the length of a run (SQLite only); restored afterwards."""
+    """Settings of the connection for the length of a run; restored afterwards. PostgreSQL: the planner's
+    (pipeline.bulk.run_settings)."""
     if connection.vendor != "sqlite":
-        yield
+        from estatecrm.pipeline.bulk import run_settings
+
+        with run_settings():
+            yield
         return
     with connection.cursor() as cursor:
         checkpoint_pages = cursor.execute("PRAGMA wal_autocheckpoint").fetchone()[0]

@@ -40,3 +40,32 @@ def test_a_constant_the_database_cannot_hold_is_refused(company):
     refusal = TypeError if connection.vendor == "sqlite" else connection.Database.DataError
     with pytest.raises(refusal):
         insert_rows(Customer, ("id",), [(allocate_ids(Customer, 1)[0],)], constants={"company_id": company.pk, "name": "NUL\x00"})
+
+
+def planner_settings() -> tuple[str, str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('random_page_cost'), current_setting('max_parallel_workers_per_gather')")
+        return cursor.fetchone()
+
+
+def test_a_run_plans_its_batches_for_index_probes_and_gives_the_settings_back(company):
+    # PostgreSQL: a run's connection prices random reads as the cached data they are (its IN lists probe the
+    # (company, ...) indexes instead of scanning the company's tables) and starts no parallel workers;
+    # the connection's own settings come back when the run ends. SQLite: nothing changes.
+    from django.db import connection
+
+    from estatecrm.pipeline.engine import bulk_session
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner settings")
+    # given
+    before = planner_settings()
+    # when
+    with bulk_session():
+        during = planner_settings()
+    # then
+    assert during == ("1.1", "0")
+    assert planner_settings() == before
+    assert before != during
