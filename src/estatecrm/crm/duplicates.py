@@ -16,8 +16,10 @@ the side menu's count) follows the rows. A dismissed pair (「別人」, Duplica
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q
 
+from estatecrm.core.lookups import NotEmpty
 from estatecrm.crm.choices import (
     EXACT_DUPLICATE_RULES,
     FUZZY_DUPLICATE_RULES,
@@ -378,13 +380,38 @@ def block_values(customer: Customer) -> list[tuple[str, object]]:
     return [(field, getattr(customer, field)) for field in similarity.BLOCKS]
 
 
-def block_sizes(company_id: int, field: str, values: Collection) -> dict[object, int]:
-    """Live customers per value of a block field (one GROUP BY per chunk over the field's index)."""
+def in_blocks(field: str, values: Collection) -> Q:
+    """Customers with one of these (non-empty) values of a block field, on the field's partial index: the reading
+    and postal code indexes leave out empty values, and SQLite uses them only with their condition's own term."""
+    condition = Q(**{f"{field}__in": values})
+    return condition & Q(NotEmpty(F(field))) if field in ("kana_key", "postal_code") else condition
+
+
+def block_sizes(company_id: int, field: str, values: Collection, *, at_most: int) -> dict[object, int]:
+    """Live customers per value of a block field, each counted up to `at_most` (a larger block counts as `at_most`):
+    what the callers need is whether a block is within or beyond a limit, and a lead import's postal codes are
+    blocks of hundreds of thousands, counted in full once per batch before. One statement per chunk of values;
+    each value reads at most `at_most` entries of the field's index (and their rows, for `deleted_at`)."""
     values = sorted({value for value in values if value not in ("", None)})
+    if not values:
+        return {}
+    model_field = Customer._meta.get_field(field)
+    column = connection.ops.quote_name(model_field.column)
+    # The partial indexes of the reading and the postal code leave out empty values: SQLite reads them only with
+    # their condition's own term (core.lookups.NotEmpty).
+    not_empty = f" AND NOT (c.{column} = '')" if field in ("kana_key", "postal_code") else ""
+    table = connection.ops.quote_name(Customer._meta.db_table)
     sizes: dict[object, int] = {}
     for start in range(0, len(values), ID_CHUNK):
-        sizes.update(live_customers(company_id).filter(**{f"{field}__in": values[start:start + ID_CHUNK]}).order_by()
-                     .values_list(field).annotate(customers=Count("pk")).values_list(field, "customers"))
+        chunk = values[start:start + ID_CHUNK]
+        sql = (f"WITH v(value) AS (VALUES {', '.join(['(%s)'] * len(chunk))}) "
+               f"SELECT v.value, (SELECT COUNT(*) FROM (SELECT 1 FROM {table} c WHERE c.company_id = %s AND c.{column} = v.value"
+               f"{not_empty} AND c.deleted_at IS NULL LIMIT %s) AS block) FROM v")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*(model_field.get_db_prep_value(value, connection) for value in chunk), company_id, at_most])
+            counted = cursor.fetchall()
+        # Values as the field holds them (a date comes back from SQLite as text).
+        sizes.update({value: count for value, (_text, count) in zip(chunk, counted, strict=True) if count})
     return sizes
 
 
@@ -393,7 +420,7 @@ def block_members(company_id: int, field: str, values: Collection) -> dict[objec
     values = sorted(values)
     members: dict[object, list[similarity.PersonRecord]] = {}
     for start in range(0, len(values), ID_CHUNK):
-        for row in live_customers(company_id).filter(**{f"{field}__in": values[start:start + ID_CHUNK]}).values(*PERSON_FIELDS):
+        for row in live_customers(company_id).filter(in_blocks(field, values[start:start + ID_CHUNK])).values(*PERSON_FIELDS):
             record = person_record(row)
             members.setdefault(getattr(record, field), []).append(record)
     return members
@@ -415,7 +442,7 @@ def fuzzy_matches(company_id: int, customer_ids: Collection[int], *, rules: Coll
         field_rules = [rule for rule in block_rules if rule in rules]
         if not field_rules:
             continue
-        sizes = block_sizes(company_id, field, {getattr(record, field) for record in own})
+        sizes = block_sizes(company_id, field, {getattr(record, field) for record in own}, at_most=similarity.MAX_BLOCK_SIZE + 1)
         kept = [value for value, size in sizes.items() if 2 <= size <= similarity.MAX_BLOCK_SIZE]
         # Block by block: within one block every pair shares this field, whatever other blocks find_matches forms.
         for members in block_members(company_id, field, kept).values():
@@ -487,11 +514,14 @@ def block_flip_members(company_id: int, customer_ids: Collection[int], changed: 
             if row[field] not in ("", None):
                 tally = written_live if row["deleted_at"] is None else written_gone
                 tally[row[field]] = tally.get(row[field], 0) + 1
-        sizes = block_sizes(company_id, field, set(written_live) | set(written_gone) | removed)
+        # Counted up to the limit plus the most this write added to one block: a larger block was beyond the limit
+        # before the write as well (_may_have_flipped answers the same for every count from there up).
+        sizes = block_sizes(company_id, field, set(written_live) | set(written_gone) | removed,
+                            at_most=limit + max(written_live.values(), default=0))
         flipped = [value for value, size in sizes.items() if size >= 2 and _may_have_flipped(
             size, limit=limit, written_live=written_live.get(value, 0), written_gone=written_gone.get(value, 0), removed=value in removed)]
         for start in range(0, len(flipped), ID_CHUNK):
-            members.update(live_customers(company_id).filter(**{f"{field}__in": flipped[start:start + ID_CHUNK]}).values_list("pk", flat=True))
+            members.update(live_customers(company_id).filter(in_blocks(field, flipped[start:start + ID_CHUNK])).values_list("pk", flat=True))
     return members
 
 
