@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models.lookups import Exact
 
 from estatecrm.core.lookups import NotEmpty
 from estatecrm.crm.choices import (
@@ -84,6 +85,15 @@ def enabled_rules(company_id: int, rules: Collection[str] | None = None) -> tupl
 
 def rule_of_point_kind(kind: str) -> str:
     return DuplicateRule.EMAIL.value if kind == ContactPointKind.EMAIL else DuplicateRule.PHONE.value
+
+
+def rows_by_pk(model, company_id: int, ids: Collection[int]):
+    """The company's rows of `model` with these primary keys. The company is compared as `company_id + 0`: SQLite
+    (no statistics) takes `company_id = ?` for a selective term and walks one of the company's indexes, every row
+    of the company, instead of looking the keys up (a batch of a lead import against 1,000,000 customers read
+    them all, several times); the expression keeps the company in the SQL but out of the index choice."""
+    # unscoped: the company is filtered right here, as an expression (see above).
+    return model.objects.unscoped().filter(Exact(F("company_id") + 0, company_id), pk__in=ids)
 
 
 def live_customers(company_id: int):
@@ -191,10 +201,12 @@ def case_pairs(company_id: int, matches: Iterable[CustomerMatch]) -> list[Pair]:
     customer_ids = sorted({match.customer_a for match in matches} | {match.customer_b for match in matches})
     cases_of: dict[int, list[int]] = {}
     for start in range(0, len(customer_ids), ID_CHUNK):
-        rows = (Case.objects.for_company(company_id).filter(customer_id__in=customer_ids[start:start + ID_CHUNK], deleted_at__isnull=True)
-                .values_list("customer_id", "pk"))
-        for customer_id, case_id in rows:
-            cases_of.setdefault(customer_id, []).append(case_id)
+        # Live cases chosen here, not in SQL: with `deleted_at IS NULL` SQLite (no statistics) walks the company's
+        # live cases on (company, deleted_at) instead of these customers' on (company, customer).
+        rows = Case.objects.for_company(company_id).filter(customer_id__in=customer_ids[start:start + ID_CHUNK]).values_list("customer_id", "pk", "deleted_at")
+        for customer_id, case_id, deleted_at in rows:
+            if deleted_at is None:
+                cases_of.setdefault(customer_id, []).append(case_id)
     best: dict[tuple[int, int, str], Pair] = {}
     for match in matches:
         for case_x in cases_of.get(match.customer_a, ()):
@@ -237,9 +249,13 @@ def replace_pairs(company_id: int, *, pairs: Iterable[Pair], rules: Collection[s
         ids = sorted(set(case_ids))
         for start in range(0, len(ids), ID_CHUNK):
             chunk = ids[start:start + ID_CHUNK]
-            for pk, a, b, rule, score, key in stored.filter(Q(case_a_id__in=chunk) | Q(case_b_id__in=chunk)).values_list(
-                    "pk", "case_a_id", "case_b_id", "rule", "score", "key"):
-                existing[(a, b, rule)] = (pk, score, key)
+            # One query per side, rules compared here: for `case_a IN (...) OR case_b IN (...)`, or with `rule IN (...)`,
+            # SQLite (no statistics) walks every candidate of the company instead of the (company, case) indexes.
+            for side in (Q(case_a_id__in=chunk), Q(case_b_id__in=chunk)):
+                for pk, a, b, rule, score, key in DuplicateCandidate.objects.for_company(company_id).filter(side).values_list(
+                        "pk", "case_a_id", "case_b_id", "rule", "score", "key"):
+                    if rule in rules:
+                        existing[(a, b, rule)] = (pk, score, key)
     stale = [row[0] for key, row in existing.items() if key not in wanted or (wanted[key].score, wanted[key].key) != row[1:]]
     fresh = [pair for key, pair in wanted.items() if key not in existing or (pair.score, pair.key) != existing[key][1:]]
     changed: set[int] = set()
@@ -263,7 +279,7 @@ def refresh_flags(company_id: int, case_ids: Collection[int]) -> None:
     candidates = DuplicateCandidate.objects.for_company(company_id)
     has_row = Exists(candidates.filter(case_a_id=OuterRef("pk"))) | Exists(candidates.filter(case_b_id=OuterRef("pk")))
     for start in range(0, len(ids), ID_CHUNK):
-        chunk = Case.objects.for_company(company_id).filter(pk__in=ids[start:start + ID_CHUNK])
+        chunk = rows_by_pk(Case, company_id, ids[start:start + ID_CHUNK])
         chunk.filter(has_duplicates=False).filter(has_row).update(has_duplicates=True)
         chunk.filter(has_duplicates=True).exclude(has_row).update(has_duplicates=False)
 
@@ -436,7 +452,8 @@ def fuzzy_matches(company_id: int, customer_ids: Collection[int], *, rules: Coll
         return []
     own: list[similarity.PersonRecord] = []
     for start in range(0, len(ids), ID_CHUNK):
-        own.extend(map(person_record, live_customers(company_id).filter(pk__in=ids[start:start + ID_CHUNK]).values(*PERSON_FIELDS)))
+        own.extend(map(person_record, rows_by_pk(Customer, company_id, ids[start:start + ID_CHUNK]).filter(deleted_at__isnull=True)
+                       .values(*PERSON_FIELDS)))
     best: dict[tuple[int, int, str], CustomerMatch] = {}
     for field, block_rules in similarity.BLOCKS.items():
         field_rules = [rule for rule in block_rules if rule in rules]
@@ -503,7 +520,7 @@ def block_flip_members(company_id: int, customer_ids: Collection[int], changed: 
         return set()
     rows: list[dict] = []
     for start in range(0, len(ids), ID_CHUNK):
-        rows.extend(Customer.objects.for_company(company_id).filter(pk__in=ids[start:start + ID_CHUNK]).values("pk", "deleted_at", *fields))
+        rows.extend(rows_by_pk(Customer, company_id, ids[start:start + ID_CHUNK]).values("pk", "deleted_at", *fields))
     limit = similarity.MAX_BLOCK_SIZE + 1
     members: set[int] = set()
     for field in fields:
