@@ -16,8 +16,11 @@ the side menu's count) follows the rows. A dismissed pair (「別人」, Duplica
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db import connection
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models.lookups import Exact
 
+from estatecrm.core.lookups import NotEmpty
 from estatecrm.crm.choices import (
     EXACT_DUPLICATE_RULES,
     FUZZY_DUPLICATE_RULES,
@@ -82,6 +85,15 @@ def enabled_rules(company_id: int, rules: Collection[str] | None = None) -> tupl
 
 def rule_of_point_kind(kind: str) -> str:
     return DuplicateRule.EMAIL.value if kind == ContactPointKind.EMAIL else DuplicateRule.PHONE.value
+
+
+def rows_by_pk(model, company_id: int, ids: Collection[int]):
+    """The company's rows of `model` with these primary keys. The company is compared as `company_id + 0`: SQLite
+    (no statistics) takes `company_id = ?` for a selective term and walks one of the company's indexes, every row
+    of the company, instead of looking the keys up (a batch of a lead import against 1,000,000 customers read
+    them all, several times); the expression keeps the company in the SQL but out of the index choice."""
+    # unscoped: the company is filtered right here, as an expression (see above).
+    return model.objects.unscoped().filter(Exact(F("company_id") + 0, company_id), pk__in=ids)
 
 
 def live_customers(company_id: int):
@@ -189,10 +201,12 @@ def case_pairs(company_id: int, matches: Iterable[CustomerMatch]) -> list[Pair]:
     customer_ids = sorted({match.customer_a for match in matches} | {match.customer_b for match in matches})
     cases_of: dict[int, list[int]] = {}
     for start in range(0, len(customer_ids), ID_CHUNK):
-        rows = (Case.objects.for_company(company_id).filter(customer_id__in=customer_ids[start:start + ID_CHUNK], deleted_at__isnull=True)
-                .values_list("customer_id", "pk"))
-        for customer_id, case_id in rows:
-            cases_of.setdefault(customer_id, []).append(case_id)
+        # Live cases chosen here, not in SQL: with `deleted_at IS NULL` SQLite (no statistics) walks the company's
+        # live cases on (company, deleted_at) instead of these customers' on (company, customer).
+        rows = Case.objects.for_company(company_id).filter(customer_id__in=customer_ids[start:start + ID_CHUNK]).values_list("customer_id", "pk", "deleted_at")
+        for customer_id, case_id, deleted_at in rows:
+            if deleted_at is None:
+                cases_of.setdefault(customer_id, []).append(case_id)
     best: dict[tuple[int, int, str], Pair] = {}
     for match in matches:
         for case_x in cases_of.get(match.customer_a, ()):
@@ -235,9 +249,13 @@ def replace_pairs(company_id: int, *, pairs: Iterable[Pair], rules: Collection[s
         ids = sorted(set(case_ids))
         for start in range(0, len(ids), ID_CHUNK):
             chunk = ids[start:start + ID_CHUNK]
-            for pk, a, b, rule, score, key in stored.filter(Q(case_a_id__in=chunk) | Q(case_b_id__in=chunk)).values_list(
-                    "pk", "case_a_id", "case_b_id", "rule", "score", "key"):
-                existing[(a, b, rule)] = (pk, score, key)
+            # One query per side, rules compared here: for `case_a IN (...) OR case_b IN (...)`, or with `rule IN (...)`,
+            # SQLite (no statistics) walks every candidate of the company instead of the (company, case) indexes.
+            for side in (Q(case_a_id__in=chunk), Q(case_b_id__in=chunk)):
+                for pk, a, b, rule, score, key in DuplicateCandidate.objects.for_company(company_id).filter(side).values_list(
+                        "pk", "case_a_id", "case_b_id", "rule", "score", "key"):
+                    if rule in rules:
+                        existing[(a, b, rule)] = (pk, score, key)
     stale = [row[0] for key, row in existing.items() if key not in wanted or (wanted[key].score, wanted[key].key) != row[1:]]
     fresh = [pair for key, pair in wanted.items() if key not in existing or (pair.score, pair.key) != existing[key][1:]]
     changed: set[int] = set()
@@ -261,7 +279,7 @@ def refresh_flags(company_id: int, case_ids: Collection[int]) -> None:
     candidates = DuplicateCandidate.objects.for_company(company_id)
     has_row = Exists(candidates.filter(case_a_id=OuterRef("pk"))) | Exists(candidates.filter(case_b_id=OuterRef("pk")))
     for start in range(0, len(ids), ID_CHUNK):
-        chunk = Case.objects.for_company(company_id).filter(pk__in=ids[start:start + ID_CHUNK])
+        chunk = rows_by_pk(Case, company_id, ids[start:start + ID_CHUNK])
         chunk.filter(has_duplicates=False).filter(has_row).update(has_duplicates=True)
         chunk.filter(has_duplicates=True).exclude(has_row).update(has_duplicates=False)
 
@@ -378,13 +396,38 @@ def block_values(customer: Customer) -> list[tuple[str, object]]:
     return [(field, getattr(customer, field)) for field in similarity.BLOCKS]
 
 
-def block_sizes(company_id: int, field: str, values: Collection) -> dict[object, int]:
-    """Live customers per value of a block field (one GROUP BY per chunk over the field's index)."""
+def in_blocks(field: str, values: Collection) -> Q:
+    """Customers with one of these (non-empty) values of a block field, on the field's partial index: the reading
+    and postal code indexes leave out empty values, and SQLite uses them only with their condition's own term."""
+    condition = Q(**{f"{field}__in": values})
+    return condition & Q(NotEmpty(F(field))) if field in ("kana_key", "postal_code") else condition
+
+
+def block_sizes(company_id: int, field: str, values: Collection, *, at_most: int) -> dict[object, int]:
+    """Live customers per value of a block field, each counted up to `at_most` (a larger block counts as `at_most`):
+    what the callers need is whether a block is within or beyond a limit, and a lead import's postal codes are
+    blocks of hundreds of thousands, counted in full once per batch before. One statement per chunk of values;
+    each value reads at most `at_most` entries of the field's index (and their rows, for `deleted_at`)."""
     values = sorted({value for value in values if value not in ("", None)})
+    if not values:
+        return {}
+    model_field = Customer._meta.get_field(field)
+    column = connection.ops.quote_name(model_field.column)
+    # The partial indexes of the reading and the postal code leave out empty values: SQLite reads them only with
+    # their condition's own term (core.lookups.NotEmpty).
+    not_empty = f" AND NOT (c.{column} = '')" if field in ("kana_key", "postal_code") else ""
+    table = connection.ops.quote_name(Customer._meta.db_table)
     sizes: dict[object, int] = {}
     for start in range(0, len(values), ID_CHUNK):
-        sizes.update(live_customers(company_id).filter(**{f"{field}__in": values[start:start + ID_CHUNK]}).order_by()
-                     .values_list(field).annotate(customers=Count("pk")).values_list(field, "customers"))
+        chunk = values[start:start + ID_CHUNK]
+        sql = (f"WITH v(value) AS (VALUES {', '.join(['(%s)'] * len(chunk))}) "
+               f"SELECT v.value, (SELECT COUNT(*) FROM (SELECT 1 FROM {table} c WHERE c.company_id = %s AND c.{column} = v.value"
+               f"{not_empty} AND c.deleted_at IS NULL LIMIT %s) AS block) FROM v")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*(model_field.get_db_prep_value(value, connection) for value in chunk), company_id, at_most])
+            counted = cursor.fetchall()
+        # Values as the field holds them (a date comes back from SQLite as text).
+        sizes.update({value: count for value, (_text, count) in zip(chunk, counted, strict=True) if count})
     return sizes
 
 
@@ -393,7 +436,7 @@ def block_members(company_id: int, field: str, values: Collection) -> dict[objec
     values = sorted(values)
     members: dict[object, list[similarity.PersonRecord]] = {}
     for start in range(0, len(values), ID_CHUNK):
-        for row in live_customers(company_id).filter(**{f"{field}__in": values[start:start + ID_CHUNK]}).values(*PERSON_FIELDS):
+        for row in live_customers(company_id).filter(in_blocks(field, values[start:start + ID_CHUNK])).values(*PERSON_FIELDS):
             record = person_record(row)
             members.setdefault(getattr(record, field), []).append(record)
     return members
@@ -409,13 +452,14 @@ def fuzzy_matches(company_id: int, customer_ids: Collection[int], *, rules: Coll
         return []
     own: list[similarity.PersonRecord] = []
     for start in range(0, len(ids), ID_CHUNK):
-        own.extend(map(person_record, live_customers(company_id).filter(pk__in=ids[start:start + ID_CHUNK]).values(*PERSON_FIELDS)))
+        own.extend(map(person_record, rows_by_pk(Customer, company_id, ids[start:start + ID_CHUNK]).filter(deleted_at__isnull=True)
+                       .values(*PERSON_FIELDS)))
     best: dict[tuple[int, int, str], CustomerMatch] = {}
     for field, block_rules in similarity.BLOCKS.items():
         field_rules = [rule for rule in block_rules if rule in rules]
         if not field_rules:
             continue
-        sizes = block_sizes(company_id, field, {getattr(record, field) for record in own})
+        sizes = block_sizes(company_id, field, {getattr(record, field) for record in own}, at_most=similarity.MAX_BLOCK_SIZE + 1)
         kept = [value for value, size in sizes.items() if 2 <= size <= similarity.MAX_BLOCK_SIZE]
         # Block by block: within one block every pair shares this field, whatever other blocks find_matches forms.
         for members in block_members(company_id, field, kept).values():
@@ -476,7 +520,7 @@ def block_flip_members(company_id: int, customer_ids: Collection[int], changed: 
         return set()
     rows: list[dict] = []
     for start in range(0, len(ids), ID_CHUNK):
-        rows.extend(Customer.objects.for_company(company_id).filter(pk__in=ids[start:start + ID_CHUNK]).values("pk", "deleted_at", *fields))
+        rows.extend(rows_by_pk(Customer, company_id, ids[start:start + ID_CHUNK]).values("pk", "deleted_at", *fields))
     limit = similarity.MAX_BLOCK_SIZE + 1
     members: set[int] = set()
     for field in fields:
@@ -487,11 +531,14 @@ def block_flip_members(company_id: int, customer_ids: Collection[int], changed: 
             if row[field] not in ("", None):
                 tally = written_live if row["deleted_at"] is None else written_gone
                 tally[row[field]] = tally.get(row[field], 0) + 1
-        sizes = block_sizes(company_id, field, set(written_live) | set(written_gone) | removed)
+        # Counted up to the limit plus the most this write added to one block: a larger block was beyond the limit
+        # before the write as well (_may_have_flipped answers the same for every count from there up).
+        sizes = block_sizes(company_id, field, set(written_live) | set(written_gone) | removed,
+                            at_most=limit + max(written_live.values(), default=0))
         flipped = [value for value, size in sizes.items() if size >= 2 and _may_have_flipped(
             size, limit=limit, written_live=written_live.get(value, 0), written_gone=written_gone.get(value, 0), removed=value in removed)]
         for start in range(0, len(flipped), ID_CHUNK):
-            members.update(live_customers(company_id).filter(**{f"{field}__in": flipped[start:start + ID_CHUNK]}).values_list("pk", flat=True))
+            members.update(live_customers(company_id).filter(in_blocks(field, flipped[start:start + ID_CHUNK])).values_list("pk", flat=True))
     return members
 
 

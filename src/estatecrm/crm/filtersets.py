@@ -21,6 +21,7 @@ from django.db.models import Exists, F, Lookup, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from estatecrm.core.lookups import NotEmpty
 from estatecrm.core.querystring import QueryReader
 from estatecrm.crm.case_numbers import parse_case_number
 from estatecrm.crm.choices import CaseKind, CaseOrigin, CaseStatus
@@ -178,7 +179,8 @@ def _text_match(company_id: int, text: str) -> Q:
         # A range instead of LIKE: both SQLite and PostgreSQL walk the (company, name_key) index.
         matches |= Q(name_key__gte=key, name_key__lt=key + "\U0010ffff")
     if kana:
-        matches |= Q(kana_key__gte=kana, kana_key__lt=kana + "\U0010ffff")
+        # The reading index leaves out empty readings: SQLite reads it only with its condition's own term.
+        matches |= Q(kana_key__gte=kana, kana_key__lt=kana + "\U0010ffff") & Q(NotEmpty(F("kana_key")))
     if not matches:
         return Q(pk__in=[])
     customers = Customer.objects.unscoped().filter(matches, company_id=company_id)

@@ -229,8 +229,10 @@ class Customer(TenantOwnedModel, TimeStampedModel, SoftDeletable):
         verbose_name_plural = _("customers")
         indexes = [
             models.Index(fields=["company", "name_key"], name="customer_name_key_idx"),
-            models.Index(fields=["company", "kana_key"], name="customer_kana_key_idx"),
-            models.Index(fields=["company", "line_user_id"], name="customer_line_user_idx"),
+            # Partial: most customers have no reading key (a lead import writes none unless the lead is named after
+            # its contact) and no LINE user; their queries add the condition's own term (core.lookups.NotEmpty).
+            models.Index(fields=["company", "kana_key"], condition=~models.Q(kana_key=""), name="customer_kana_key_idx"),
+            models.Index(fields=["company", "line_user_id"], condition=~models.Q(line_user_id=""), name="customer_line_user_idx"),
             # Few customers unsubscribe: a partial index finds them without reading the others.
             models.Index(fields=["company"], condition=models.Q(is_unsubscribed=True), name="customer_unsubscribed_idx"),
             models.Index(fields=["company", "merged_into"], condition=models.Q(merged_into__isnull=False), name="customer_merged_idx"),
@@ -380,13 +382,16 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
             models.Index(fields=["company", "deleted_at"], name="case_deleted_idx"),
             # Few cases wait for review (要確認): the filter reads exactly them.
             models.Index(fields=["company", "-updated_at", "-id"], condition=models.Q(needs_review=True), name="case_needs_review_idx"),
+            # The four next-action indexes below hold only cases with a next action (a new lead has none): every query
+            # of them compares next_action_at or says IS NOT NULL (the next-action sort), which both SQLite and
+            # PostgreSQL take as proof of `next_action_at IS NOT NULL`, bound parameters too.
             # The dashboard's counts per agent and per unit: next actions due up to today, cases started this week.
             # Covering (deleted_at too: SQLite reads no column from an index's condition), so the overdue next
             # actions of a whole company are counted from the index alone.
             models.Index(fields=["company", "next_action_at", "main_assignee", "owning_org", "deleted_at"],
-                         condition=Q(deleted_at__isnull=True), name="case_next_action_cover_idx"),
+                         condition=Q(deleted_at__isnull=True, next_action_at__isnull=False), name="case_next_action_cover_idx"),
             # An agent's own next actions (their dashboard and "my cases due today"): one range of their cases.
-            models.Index(fields=["company", "main_assignee", "next_action_at"], condition=Q(deleted_at__isnull=True),
+            models.Index(fields=["company", "main_assignee", "next_action_at"], condition=Q(deleted_at__isnull=True, next_action_at__isnull=False),
                          name="case_assignee_next_action_idx"),
             models.Index(fields=["company", "started_on"], condition=Q(deleted_at__isnull=True), name="case_started_idx"),
             # The dashboard's summary: live cases by status (company-wide or per visible unit) and this month's
@@ -397,8 +402,9 @@ class Case(TenantOwnedModel, TimeStampedModel, SoftDeletable):
             # 今日の対応 / 対応漏れ and the next-action sort: a range of live cases' next actions, company-wide or per
             # unit. Partial on the live cases: PostgreSQL sorts by an index only after equality columns, and
             # `deleted_at IS NULL` is not one for it (SQLite uses a partial index when the query says the same).
-            models.Index(fields=["company", "next_action_at", "id"], condition=Q(deleted_at__isnull=True), name="case_next_action_idx"),
-            models.Index(fields=["company", "owning_org", "next_action_at", "id"], condition=Q(deleted_at__isnull=True),
+            models.Index(fields=["company", "next_action_at", "id"], condition=Q(deleted_at__isnull=True, next_action_at__isnull=False),
+                         name="case_next_action_idx"),
+            models.Index(fields=["company", "owning_org", "next_action_at", "id"], condition=Q(deleted_at__isnull=True, next_action_at__isnull=False),
                          name="case_org_next_action_idx"),
             # 未対応の新規反響 (new, never contacted): listed in the default order without a sort, counted from the
             # index alone (the unit last: an agent's count reads it from the index too).

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from linebot.v3 import SignatureValidator
@@ -50,6 +51,7 @@ from linebot.v3.messaging import (
 
 from estatecrm.audit.actions import record_event
 from estatecrm.core.errors import ApplicationError
+from estatecrm.core.lookups import NotEmpty
 from estatecrm.core.scope import company_scope
 from estatecrm.crm.actions import do_create_customer, do_log_activity
 from estatecrm.crm.choices import ActivityDirection, ActivityKind, CaseKind, CaseOrigin
@@ -229,8 +231,9 @@ def event_time(event: LineEvent) -> datetime.datetime:
 
 
 def line_customer(company_id: int, line_user_id: str) -> Customer | None:
-    """The live customer linked to this LINE user (the first one, should several be)."""
-    return (Customer.objects.for_company(company_id).filter(line_user_id=line_user_id, deleted_at__isnull=True)
+    """The live customer linked to this LINE user (the first one, should several be). NotEmpty: the condition
+    of the partial index customer_line_user_idx (most customers have no LINE user), for SQLite to read it."""
+    return (Customer.objects.for_company(company_id).filter(Q(NotEmpty(F("line_user_id"))), line_user_id=line_user_id, deleted_at__isnull=True)
             .order_by("pk").first())
 
 
