@@ -17,6 +17,8 @@ then grows the company to the next size (the same users, units, ranks and tags) 
 Database: DATABASE_URL (a PostgreSQL database is dropped and created: name one of your own), default a SQLite
 file in the work directory (keep it on /tmp). Results go to `--out` (JSON, rewritten after each size);
 `--plot` draws one or more results files (one line per database) to a PNG (matplotlib, Agg).
+`--resume LOG` keeps the database of an interrupted run (its log: the import figures of the sizes it had
+reached are read from there, not measured twice over a trash that would then hold two imports).
 `--snapshot-at SIZE --snapshot DEST` keeps a copy of the database as it is at SIZE, measured (a SQLite file
 path, or a PostgreSQL database name, created from it as a template) for bench/load_test.py --reuse.
 """
@@ -25,6 +27,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -81,11 +84,24 @@ def snapshot(destination: str) -> None:
     print(f"  snapshot: {destination}", flush=True)
 
 
+def logged_imports(log: Path) -> list[dict]:
+    """The import and revert figures an interrupted run printed (import_and_revert's lines), in order."""
+    text = log.read_text(encoding="utf-8").replace("\r", "\n")
+    imports = re.findall(r"import: ([\d,]+) rows in ([\d.]+)s = ([\d,]+) rows/s, peak (\d+) MB; (\{.*\})", text)
+    reverts = re.findall(r"revert: ([\d.]+)s, peak (\d+) MB", text)
+    return [{"rows": int(rows.replace(",", "")), "seconds": float(seconds), "rows_per_s": int(per_s.replace(",", "")), "peak_mb": int(peak),
+             "summary": json.loads(summary), "revert": {"seconds": float(revert[0]), "peak_mb": int(revert[1])}, "from_log": str(log)}
+            for (rows, seconds, per_s, peak, summary), revert in zip(imports, reverts, strict=False)]
+
+
 def grow(options) -> None:
     sizes = [int(size) for size in options.sizes.split(",")]
     workdir = options.workdir or Path(tempfile.mkdtemp(prefix="estatecrm-growth-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    if "DATABASE_URL" in os.environ:
+    logged = logged_imports(options.resume) if options.resume else []
+    if options.resume:
+        print(f"resuming: {len(logged)} import(s) read from {options.resume}")
+    elif "DATABASE_URL" in os.environ:
         fresh_postgres_database(os.environ["DATABASE_URL"])
     else:
         for stale in workdir.glob("cases.sqlite3*"):
@@ -106,11 +122,14 @@ def grow(options) -> None:
         run([PYTHON, str(ROOT / "bench/generate_leads.py"), str(options.import_rows), str(leads), "--seed", "2"], env)
     results = {"database": connection.vendor, "started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                "command": " ".join(sys.argv), "import_rows": options.import_rows, "requests": options.requests, "sizes": []}
-    filled = 0
-    for size in sizes:
+    from estatecrm.tenancy.models import Company
+
+    filled = table_counts()["cases_live"] if Company.objects.filter(code="bench").exists() else 0
+    for index, size in enumerate(sizes):
         print(f"growing to {size:,} cases (load {loadavg()})", flush=True)
         started = time.perf_counter()
-        case_list.fill(size, start=filled)
+        if size > filled:
+            case_list.fill(size, start=filled)
         seed_seconds = time.perf_counter() - started
         if not filled:
             from estatecrm.crm.actions import do_upsert_project
@@ -120,7 +139,9 @@ def grow(options) -> None:
         filled = size
         entry = {"cases": size, "seed_seconds": round(seed_seconds, 1), **table_counts(), "load_before": loadavg()}
         connection.close()  # the import and the revert run in their own processes
-        if options.import_rows:
+        if index < len(logged):
+            entry["import"] = logged[index]
+        elif options.import_rows:
             entry["import"] = import_and_revert(leads, options.import_rows, env)
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
@@ -141,7 +162,7 @@ def plot(paths: list[Path], png: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, (imports, pages) = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure, (imports, pages, cpu) = plt.subplots(1, 3, figsize=(15, 4.4))
     styles = {"sqlite": "-", "postgresql": "--"}
     for path in paths:
         results = json.loads(path.read_text(encoding="utf-8"))
@@ -152,16 +173,20 @@ def plot(paths: list[Path], png: Path) -> None:
                      marker="o", label=database)
         for page in PLOTTED:
             pages.plot(cases, [entry["pages"][page]["p95"] for entry in sizes], styles.get(database, ":"), marker="o", label=f"{page} ({database})")
+            cpu.plot(cases, [entry["pages"][page]["cpu_p95"] for entry in sizes], styles.get(database, ":"), marker="o", label=f"{page} ({database})")
     imports.set_title(f"lead import, {results['import_rows']:,} CP932 rows, duplicate check")
     imports.set_ylabel("rows/s")
     imports.set_ylim(bottom=0)
-    pages.set_title("case list pages, p95 (alone, test client)")
+    pages.set_title("case list pages, p95 wall (test client; shared machine)")
     pages.set_ylabel("ms")
+    cpu.set_title("the same, p95 CPU of the Django process")
+    cpu.set_ylabel("ms (on SQLite includes the database's work)")
+    cpu.set_ylim(bottom=0)
     pages.axhline(300, color="grey", linewidth=0.8)
     pages.set_ylim(bottom=0)
     pages.legend(fontsize=6.5)
     imports.legend(fontsize=8)
-    for axes in (imports, pages):
+    for axes in (imports, pages, cpu):
         axes.set_xscale("log")
         axes.set_xlabel("existing cases")
         axes.grid(True, which="both", alpha=0.3)
@@ -179,6 +204,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("cost-growth.json"))
     parser.add_argument("--plot", type=Path, nargs="+", help="results files to draw instead of measuring")
     parser.add_argument("--png", type=Path, default=ROOT / "docs/cost-growth.png")
+    parser.add_argument("--resume", type=Path, help="the log of an interrupted run whose database is kept")
     parser.add_argument("--snapshot-at", type=int, default=1_000_000)
     parser.add_argument("--snapshot", help="a SQLite file path or a PostgreSQL database name (none by default)")
     options = parser.parse_args()
