@@ -79,7 +79,11 @@ def main() -> None:
 
     started = time.perf_counter()
     fill = [sys.executable, str(ROOT / "bench/case_list.py"), "--cases", str(options.cases), "--workdir", str(workdir), "--requests", "1"]
-    subprocess.run(fill + (["--reuse"] if options.reuse else []), env=env, check=True, stdout=subprocess.DEVNULL)
+    if options.reuse:
+        # A filled database (bench/cost_growth.py --snapshot, or an earlier run): its schema as the code wants it.
+        subprocess.run([str(BIN / "estatecrm"), "migrate", "-v0"], env=env, check=True)
+    else:
+        subprocess.run(fill, env=env, check=True, stdout=subprocess.DEVNULL)
     print(f"database ready in {time.perf_counter() - started:.0f}s ({options.cases:,} cases)", flush=True)
 
     port = free_port()
@@ -120,6 +124,7 @@ def main() -> None:
             results["import_state_at_end"] = f"{state} after {time.perf_counter() - import_started:.0f}s"
             print(f"lead import of {options.import_rows:,} rows: {state} after {time.perf_counter() - import_started:.0f}s", flush=True)
         print(f"load average at the start {load_at_start}, at the end {results['load_at_end']}")
+        out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
         print_table(results)
     finally:
         server.terminate()
