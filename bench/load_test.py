@@ -128,7 +128,11 @@ def main() -> None:
         print_table(results)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # requests still queued when the load ended (an overloaded server)
+            server.kill()
+            server.wait()
         if importer is not None:
             if importer.poll() is None:
                 importer.wait()  # the import is measured to its end: its duration under the load
