@@ -56,3 +56,26 @@ class StatementCounter:
     def __call__(self, execute, sql, params, many, context):
         self.statements += 1
         return execute(sql, params, many, context)
+
+
+def fresh_postgres_database(url: str) -> None:
+    """Drop and create the database DATABASE_URL names (a fresh one per run), through the server's
+    `postgres` database; SQLite URLs are left alone."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        return
+    name = parts.path.lstrip("/")
+    if not name or name == "postgres" or not name.replace("_", "").isalnum():
+        raise SystemExit(f"name a database of its own in DATABASE_URL (it is dropped and created): {name!r}")
+    with psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def loadavg() -> str:
+    """The 1, 5 and 15 minute load averages (the machine is shared: written beside every figure)."""
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])

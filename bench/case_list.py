@@ -40,10 +40,22 @@ def setup_django(workdir: Path) -> None:
     django.setup()
 
 
-def fill(cases: int) -> None:
+def collect_static() -> None:
+    """collectstatic (templates need its manifest), once per work directory: whitenoise's compression of
+    every file takes minutes on a busy 2-core machine."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def fill(cases: int, start: int = 0) -> None:
     """Set-based: rows as tuples through `pipeline.bulk.insert_rows` (executemany on SQLite, COPY on
     PostgreSQL), ids allocated up front, one transaction per BATCH cases; about a minute per million
-    cases on SQLite instead of a quarter of an hour through the ORM."""
+    cases on SQLite instead of a quarter of an hour through the ORM. `start` > 0 grows an existing
+    company of `start` cases to `cases` (bench/cost_growth.py): the same users, units, ranks and tags,
+    phones numbered on from `start`."""
     import datetime
 
     from django.core.management import call_command
@@ -59,18 +71,24 @@ def fill(cases: int) -> None:
     from estatecrm.crm.models import Case, CaseTag, Contact, ContactPoint, Customer
     from estatecrm.pipeline.bulk import allocate_ids, insert_rows
     from estatecrm.tenancy.choices import CaseVisibility, Role
+    from estatecrm.tenancy.models import Company, OrgUnit, User
 
     call_command("migrate", verbosity=0)
-    company = testing.make_company("bench", "ベンチ不動産株式会社")
-    hq = testing.make_unit(company, "HQ", name="本社")
-    stores = [testing.make_unit(company, code, parent=hq, name=name, visibility=visibility) for code, name, visibility in (
-        ("SBY", "渋谷店", CaseVisibility.ORG), ("SJK", "新宿店", CaseVisibility.ASSIGNEES), ("YKH", "横浜店", CaseVisibility.ORG),
-        ("KWS", "川崎店", CaseVisibility.ORG))]
-    testing.make_user(company, hq, role=Role.ADMIN, email="admin@bench.example.jp", name="管理 太郎")
-    agents = [testing.make_user(company, stores[i % 4], email=f"agent{i:02d}@bench.example.jp", name=f"担当 {i:02d}") for i in range(12)]
+    store_codes = (("SBY", "渋谷店", CaseVisibility.ORG), ("SJK", "新宿店", CaseVisibility.ASSIGNEES), ("YKH", "横浜店", CaseVisibility.ORG),
+                   ("KWS", "川崎店", CaseVisibility.ORG))
+    if start:
+        company = Company.objects.get(code="bench")
+        stores = [OrgUnit.objects.unscoped().get(company=company, code=code) for code, _name, _visibility in store_codes]
+        agents = [User.objects.get(email=f"agent{i:02d}@bench.example.jp") for i in range(12)]
+    else:
+        company = testing.make_company("bench", "ベンチ不動産株式会社")
+        hq = testing.make_unit(company, "HQ", name="本社")
+        stores = [testing.make_unit(company, code, parent=hq, name=name, visibility=visibility) for code, name, visibility in store_codes]
+        testing.make_user(company, hq, role=Role.ADMIN, email="admin@bench.example.jp", name="管理 太郎")
+        agents = [testing.make_user(company, stores[i % 4], email=f"agent{i:02d}@bench.example.jp", name=f"担当 {i:02d}") for i in range(12)]
     ranks = [do_upsert_rank(company=company, name=name, position=i)[0].pk for i, name in enumerate("SABC")]
     tags = [do_upsert_tag(company=company, name=name, position=i)[0].pk for i, name in enumerate(["ファミリー", "単身", "ペット", "法人"])]
-    rng = random.Random(7)
+    rng = random.Random(7 + start)
     now = timezone.now()
     names = [(f"{family} {given}", f"{family_kana} {given_kana}") for family, family_kana in FAMILY for given, given_kana in GIVEN]
     names = [(name, kana, *customer_keys("person", name, kana)) for name, kana in names]
@@ -99,7 +117,7 @@ def fill(cases: int) -> None:
         "first_inquiry_source": "", "first_inquiry_listing_ref": "", "first_inquiry_listing_name": "", "auto_intro_mail": False,
         "other_info": "", "needs_review": False, "review_messages": [], "custom_values": {}})
     started = time.perf_counter()
-    for offset in range(0, cases, BATCH):
+    for offset in range(start, cases, BATCH):
         size = min(BATCH, cases - offset)
         with transaction.atomic():
             customer_ids, contact_ids, case_ids = allocate_ids(Customer, size), allocate_ids(Contact, size), allocate_ids(Case, size)
@@ -132,7 +150,7 @@ def fill(cases: int) -> None:
             insert_rows(Case, case_varying, case_rows, constants=case_constants)
             insert_rows(CaseTag, ("company_id", "case_id", "tag_id", "position"), tag_rows)
         done = offset + size
-        print(f"\r  filled {done:,} cases ({done / (time.perf_counter() - started):,.0f}/s)", end="", flush=True)
+        print(f"\r  filled {done:,} cases ({(done - start) / (time.perf_counter() - started):,.0f}/s)", end="", flush=True)
     print()
     from django.db import connection
 
@@ -140,7 +158,9 @@ def fill(cases: int) -> None:
         cursor.execute("ANALYZE" if connection.vendor == "sqlite" else "VACUUM ANALYZE")
 
 
-def measure(requests: int) -> None:
+def measure(requests: int, only: set[str] | None = None) -> dict:
+    """Print and return p50/p95 (wall and CPU, ms) per scenario; `only`: the names of the scenarios to
+    time (all, and the 未対応の新規反響 count's plan, if None)."""
     from django.core.cache import cache
     from django.test import Client
 
@@ -151,10 +171,12 @@ def measure(requests: int) -> None:
 
     admin = User.objects.get(email="admin@bench.example.jp")
     agent = User.objects.get(email="agent00@bench.example.jp")
-    total = Case.objects.unscoped().filter(company_id=admin.company_id).count()
+    # Live cases: an import reverted (bench/cost_growth.py) leaves its cases in the trash.
+    live = Case.objects.unscoped().filter(company_id=admin.company_id, deleted_at__isnull=True)
+    total = live.count()
     deep = filter_cases(actor=actor_for(admin), filters=CaseFilters())[int(total * 0.9)]
     store = OrgUnit.objects.unscoped().get(company_id=admin.company_id, code="SBY")
-    case_ids = list(Case.objects.unscoped().filter(company_id=admin.company_id).values_list("pk", flat=True)[:: max(1, total // 500)])
+    case_ids = list(live.values_list("pk", flat=True)[:: max(1, total // 500)])
     rng = random.Random(3)
     admin_client, agent_client = Client(), Client()
     admin_client.force_login(admin)
@@ -181,6 +203,8 @@ def measure(requests: int) -> None:
         ("possible duplicates, first page", admin_client, lambda: "/cases/?view=duplicates"),
         ("side menu counts (uncached)", admin_client, lambda: cache.clear() or "/cases/counts/"),
     ]
+    if only is not None:
+        scenarios = [scenario for scenario in scenarios if scenario[0] in only]
     print(f"{total:,} cases; {requests} requests per scenario after 3 warm-ups")
     # CPU time of this process beside the wall time: on SQLite the database works in this process, so
     # on a machine shared with other work the CPU figures are what the request costs.
@@ -190,6 +214,7 @@ def measure(requests: int) -> None:
         values = sorted(values)
         return statistics.median(values), values[max(0, int(len(values) * 0.95) - 1)]
 
+    results = {}
     for name, client, url in scenarios:
         for _ in range(3):
             client.get(url())
@@ -200,7 +225,11 @@ def measure(requests: int) -> None:
             timings.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
             assert response.status_code == 200, (name, response.status_code)
-        print(f"{name:40} {percentiles(timings)[0]:8.1f} {percentiles(timings)[1]:8.1f} {percentiles(cpu)[0]:8.1f} {percentiles(cpu)[1]:8.1f}")
+        (p50, p95), (cpu_p50, cpu_p95) = percentiles(timings), percentiles(cpu)
+        results[name] = {"p50": round(p50, 1), "p95": round(p95, 1), "cpu_p50": round(cpu_p50, 1), "cpu_p95": round(cpu_p95, 1)}
+        print(f"{name:40} {p50:8.1f} {p95:8.1f} {cpu_p50:8.1f} {cpu_p95:8.1f}", flush=True)
+    if only is not None:
+        return results
     # 未対応の新規反響's count as the side menu runs it: the plan names the partial index case_new_inquiry_idx.
     from django.db import connection
 
@@ -218,6 +247,7 @@ def measure(requests: int) -> None:
             cursor.execute(("EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN ") + sql, params)
             plan = " | ".join(" ".join(str(value) for value in row) for row in cursor.fetchall())
         print(f"未対応の新規反響 count, {label}: {number:,} cases in {took:.1f} ms; plan: {plan}")
+    return results
 
 
 def main() -> None:
@@ -235,7 +265,7 @@ def main() -> None:
     from estatecrm.tenancy.models import Company
 
     call_command("migrate", verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
+    collect_static()
     if not (options.reuse and Company.objects.filter(code="bench").exists()):
         fill(options.cases)
     measure(options.requests)

@@ -1,20 +1,24 @@
 """Load test (issue 15): office staff browsing while a lead import runs, through a real server.
 
-    .venv/bin/python bench/load_test.py [--cases 100000] [--users 50] [--seconds 60] [--import-rows 100000]
-                                        [--web-workers 2] [--workdir DIR] [--reuse]
+    .venv/bin/python bench/load_test.py [--cases 100000] [--users 50] [--warmup 40] [--seconds 60] [--import-rows 100000]
+                                        [--web-workers 2] [--workdir DIR] [--reuse] [--out RESULTS.json]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/load_pg .venv/bin/python bench/load_test.py ...
 
 Fills a database with bench/case_list.py's company (`--cases` cases; DATABASE_URL, default a SQLite file in
-the work directory; `--reuse` keeps a filled one), serves it with gunicorn (`--web-workers` processes) on a
+the work directory; a PostgreSQL database named there is dropped and created for each run; `--reuse` keeps a
+filled one), serves it with gunicorn (`--web-workers` processes) on a
 free port of 127.0.0.1 only, starts a lead import of `--import-rows` CP932 rows with the duplicate check
 (bench/generate_leads.py; 0: none) in its own process, and runs locust headless (bench/locustfile.py:
 `--users` users logging in, then the case list, a filtered page, name and phone searches and case details,
-1-3 s apart) for `--seconds`. Prints per request kind and in all: requests, failures, requests/s, p50, p95
-and p99 in ms, and the import's duration. Needs locust (`pip install -e '.[bench]'`). Bounded: locust stops
+1-3 s apart). The users start (and log in: an argon2 hash each) over the first half of a `--warmup` of
+seconds; the measured window is the `--seconds` after it. Prints per phase (warm-up, window) and request
+kind: requests, failures, requests/s, p50, p95 and p99 in ms, the import's duration and the load average;
+writes them as JSON to `--out` (default: load-results.json in the work directory). Needs locust (`pip install -e '.[bench]'`). Bounded: locust stops
 after `--seconds`, the server and the import are stopped at the end.
 """
 
 import argparse
-import csv
+import json
 import os
 import shutil
 import socket
@@ -24,6 +28,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from benchlib import fresh_postgres_database, loadavg
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -52,6 +58,8 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=40, help="seconds for the users to start and log in, reported apart")
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--workdir", type=Path)
@@ -65,11 +73,17 @@ def main() -> None:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="estatecrm.config.settings.base", ESTATECRM_VAR_DIR=str(workdir),
                ALLOWED_HOSTS="127.0.0.1", SECRET_KEY=os.environ.get("SECRET_KEY", "bench-" + "x" * 50))
     env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'cases.sqlite3'}")
+    if not options.reuse:
+        fresh_postgres_database(env["DATABASE_URL"])
     print(f"database: {env['DATABASE_URL'].split('@')[-1]}  workdir: {workdir}", flush=True)
 
     started = time.perf_counter()
     fill = [sys.executable, str(ROOT / "bench/case_list.py"), "--cases", str(options.cases), "--workdir", str(workdir), "--requests", "1"]
-    subprocess.run(fill + (["--reuse"] if options.reuse else []), env=env, check=True, stdout=subprocess.DEVNULL)
+    if options.reuse:
+        # A filled database (bench/cost_growth.py --snapshot, or an earlier run): its schema as the code wants it.
+        subprocess.run([str(BIN / "estatecrm"), "migrate", "-v0"], env=env, check=True)
+    else:
+        subprocess.run(fill, env=env, check=True, stdout=subprocess.DEVNULL)
     print(f"database ready in {time.perf_counter() - started:.0f}s ({options.cases:,} cases)", flush=True)
 
     port = free_port()
@@ -92,30 +106,51 @@ def main() -> None:
                                          "--duplicate-keys", "name,phone", "--json"], env=env, stdout=subprocess.DEVNULL)
             import_started = time.perf_counter()
         low, high = 1, options.cases
-        stats = workdir / "load"
+        stats, out = workdir / "load", options.out or workdir / "load-results.json"
+        # The users start over the first half of the warm-up (their log-ins spread), the rest lets the queue drain.
+        spawn_rate = options.users / max(1, options.warmup / 2)
+        load_at_start = loadavg()
         subprocess.run([locust, "-f", str(ROOT / "bench/locustfile.py"), "--headless", "-u", str(options.users),
-                        "-r", str(max(1, options.users // 5)), "-t", f"{options.seconds}s", "--host", url, "--csv", str(stats),
+                        "-r", f"{spawn_rate:.2f}", "-t", f"{options.warmup + options.seconds}s", "--host", url, "--csv", str(stats),
                         "--only-summary", "--loglevel", "WARNING"],
-                       env={**env, "LOAD_CASE_IDS": f"{low}-{high}"}, check=False)
+                       env={**env, "LOAD_CASE_IDS": f"{low}-{high}", "LOAD_WARMUP": str(options.warmup), "LOAD_RESULTS": str(out)},
+                       check=False)
+        results = json.loads(out.read_text(encoding="utf-8"))
+        results.update(database=env["DATABASE_URL"].split(":")[0], cases=options.cases, users=options.users, web_workers=options.web_workers,
+                       import_rows=options.import_rows, load_at_start=load_at_start, load_at_end=loadavg(),
+                       date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
         if importer is not None:
             state = "still running when the load ended" if importer.poll() is None else f"ended (exit {importer.returncode})"
+            results["import_state_at_end"] = f"{state} after {time.perf_counter() - import_started:.0f}s"
             print(f"lead import of {options.import_rows:,} rows: {state} after {time.perf_counter() - import_started:.0f}s", flush=True)
-        print_table(stats.with_name("load_stats.csv"))
+        print(f"load average at the start {load_at_start}, at the end {results['load_at_end']}")
+        out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+        print_table(results)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # requests still queued when the load ended (an overloaded server)
+            server.kill()
+            server.wait()
         if importer is not None:
             if importer.poll() is None:
                 importer.wait()  # the import is measured to its end: its duration under the load
-            print(f"lead import ended (exit {importer.returncode}) {time.perf_counter() - import_started:.0f}s after it started")
+            took = time.perf_counter() - import_started
+            print(f"lead import ended (exit {importer.returncode}) {took:.0f}s after it started")
+            if options.import_rows and out.exists():
+                results = json.loads(out.read_text(encoding="utf-8"))
+                results["import"] = {"rows": options.import_rows, "exit": importer.returncode, "seconds": round(took)}
+                out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
-def print_table(path: Path) -> None:
-    print(f"{'request':<22}{'count':>8}{'fail':>6}{'req/s':>8}{'p50':>7}{'p95':>7}{'p99':>7}  (ms)")
-    with path.open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            print(f"{row['Name']:<22}{row['Request Count']:>8}{row['Failure Count']:>6}{float(row['Requests/s']):>8.1f}"
-                  f"{row['50%']:>7}{row['95%']:>7}{row['99%']:>7}")
+def print_table(results: dict) -> None:
+    for phase, kinds in results["phases"].items():
+        seconds = results["warmup_seconds"] if phase == "warm-up" else results["window_seconds"]
+        print(f"{phase} ({seconds:.0f} s)")
+        print(f"  {'request':<24}{'count':>8}{'fail':>6}{'req/s':>8}{'p50':>7}{'p95':>7}{'p99':>7}  (ms)")
+        for name, row in kinds.items():
+            print(f"  {name:<24}{row['requests']:>8}{row['failures']:>6}{row['per_s']:>8.1f}{row['p50']!s:>7}{row['p95']!s:>7}{row['p99']!s:>7}")
 
 
 if __name__ == "__main__":
