@@ -76,3 +76,32 @@ def run_settings():
             except DatabaseError:
                 # A broken connection (the run's own error is on its way out): its session and settings end with it.
                 pass
+
+
+# A table's planner statistics are stale once this many rows changed since its last ANALYZE, and more than
+# STALE_STATISTICS_FRACTION of its rows. A run writes hundreds of thousands of rows into tables that its own
+# next batches look up by key; without current statistics (autovacuum off, or not yet round: it looks once a
+# minute) PostgreSQL plans those lookups for the table's last known size. Measured on a company seeded with
+# 100,000 leads and never analyzed: the 名寄せ refresh's count of 900 phones walked all 91,098 customers
+# (444 ms per query, rows=1 estimated) instead of probing the (company, normalized, customer) index.
+STALE_STATISTICS_ROWS = 10_000
+STALE_STATISTICS_FRACTION = 0.2
+
+
+def refresh_statistics() -> list[str]:
+    """PostgreSQL: ANALYZE the tables whose statistics are stale (see above); returns their names. ANALYZE
+    samples a table (30,000 rows by default: well under a second) and waits for no writer. SQLite: nothing
+    (its planner uses no statistics here)."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+            "WHERE s.schemaname = current_schema() AND s.n_mod_since_analyze >= %s "
+            "AND s.n_mod_since_analyze > %s * GREATEST(c.reltuples, 0) ORDER BY s.relname",
+            [STALE_STATISTICS_ROWS, STALE_STATISTICS_FRACTION],
+        )
+        stale = [name for (name,) in cursor.fetchall()]
+        for name in stale:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(name)}")
+    return stale

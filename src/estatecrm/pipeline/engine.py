@@ -36,6 +36,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from estatecrm.core.scope import company_scope
+from estatecrm.pipeline.bulk import refresh_statistics
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import Run, RunRange
 from estatecrm.pipeline.readers import ReadError
@@ -44,6 +45,8 @@ logger = logging.getLogger(__name__)
 # Beats per stale period: a beat may be late (a SQLite writer holding the lock, a busy machine)
 # three times before the run looks stale.
 BEATS_PER_STALE_PERIOD = 4
+# How often a run looks for tables whose planner statistics its writes made stale (pipeline.bulk.refresh_statistics).
+STATISTICS_SECONDS = 30
 
 
 def stale_after() -> timezone.timedelta:
@@ -367,6 +370,9 @@ def write_batches(job: Job, unit: WorkUnit, heartbeat: Heartbeat, counts: Counte
     rate = float(run.params.get("rate") or 0)  # source rows per second; 0: as fast as possible
     started = time.monotonic()
     done_here = 0
+    # The planner's statistics follow the run's writes (PostgreSQL): before its first lookups, then now and then.
+    refresh_statistics()
+    analyzed_at = time.monotonic()
     if unit.part is None:
         batches = job.batches(run.checkpoint)
     else:
@@ -375,6 +381,9 @@ def write_batches(job: Job, unit: WorkUnit, heartbeat: Heartbeat, counts: Counte
         heartbeat.check()
         if unit.is_stopping():
             return RunStatus.ABORTED
+        if time.monotonic() - analyzed_at > STATISTICS_SECONDS:
+            refresh_statistics()
+            analyzed_at = time.monotonic()
         with transaction.atomic():
             # First, under the lease: from here to the commit no other worker can claim the unit
             # (the row is locked on PostgreSQL, the database on SQLite).

@@ -69,3 +69,41 @@ def test_a_run_plans_its_batches_for_index_probes_and_gives_the_settings_back(co
     assert during == ("1.1", "0")
     assert planner_settings() == before
     assert before != during
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_analyzes_the_tables_its_writes_made_stale(company):
+    # PostgreSQL: a table that received more than STALE_STATISTICS_ROWS rows (and a fifth of its size) since its
+    # last ANALYZE is analyzed before a run's next lookups; a table analyzed since is left alone. SQLite: nothing.
+    import time
+
+    from django.db import connection
+
+    from estatecrm.pipeline.bulk import STALE_STATISTICS_ROWS, refresh_statistics
+
+    if connection.vendor != "postgresql":
+        assert refresh_statistics() == []
+        return
+    # given: committed rows the statistics do not know yet
+    count = STALE_STATISTICS_ROWS + 1000
+    now = timezone.now()
+    constants = {
+        "company_id": company.pk, "kind": "person", "kana": "", "kana_key": "", "gender": "", "birth_date": None, "postal_code": "",
+        "prefecture": "", "city": "", "street": "", "building": "", "employer": "", "annual_income": None, "household_size": None,
+        "homepage": "", "line_link_number": "", "line_user_id": "", "is_unsubscribed": False, "created_at": now, "updated_at": now,
+        "deleted_at": None, "custom_values": {},
+    }
+    insert_rows(Customer, ("id", "name", "name_key"), [(pk, f"顧客{pk}", f"key{pk}") for pk in allocate_ids(Customer, count)],
+                constants=constants)
+    # when (the server publishes a backend's table counts within a second or so of its commit)
+    analyzed: list[str] = []
+    deadline = time.monotonic() + 10
+    while "crm_customer" not in analyzed and time.monotonic() < deadline:
+        time.sleep(0.3)
+        analyzed = refresh_statistics()
+    # then
+    assert "crm_customer" in analyzed
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'crm_customer'")
+        assert cursor.fetchone()[0] >= count
+    assert "crm_customer" not in refresh_statistics()
