@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.lookups import Exact
 
-from estatecrm.core.lookups import NotEmpty
+from estatecrm.core.lookups import AnyOf, NotEmpty
 from estatecrm.crm.choices import (
     EXACT_DUPLICATE_RULES,
     FUZZY_DUPLICATE_RULES,
@@ -41,8 +41,22 @@ from estatecrm.normalize import similarity
 
 # Rows written per INSERT (SQLite's bound-parameter limit is 32,766: 6 columns each).
 INSERT_BATCH = 2000
-# Ids per IN (...) list.
+# Ids per IN (...) list of placeholders (SQLite's limit; other modules' `__in` lists).
 ID_CHUNK = 900
+# Values per set parameter (`any_of`: one parameter whatever the count; this bounds a statement's size).
+SET_CHUNK = 20_000
+
+
+def any_of(field: str, values: Collection) -> AnyOf:
+    """`field IN values` as one parameter (core.lookups.AnyOf): a batch's ids or values in one query."""
+    return AnyOf(F(field), list(values))
+
+
+def chunks(values: Collection) -> Iterable[list]:
+    """The sorted distinct values in lists of SET_CHUNK."""
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), SET_CHUNK):
+        yield ordered[start:start + SET_CHUNK]
 
 
 @dataclass(frozen=True)
@@ -93,7 +107,7 @@ def rows_by_pk(model, company_id: int, ids: Collection[int]):
     of the company, instead of looking the keys up (a batch of a lead import against 1,000,000 customers read
     them all, several times); the expression keeps the company in the SQL but out of the index choice."""
     # unscoped: the company is filtered right here, as an expression (see above).
-    return model.objects.unscoped().filter(Exact(F("company_id") + 0, company_id), pk__in=ids)
+    return model.objects.unscoped().filter(Exact(F("company_id") + 0, company_id), any_of("pk", ids))
 
 
 def live_customers(company_id: int):
@@ -109,11 +123,9 @@ def shared_values(company_id: int, values: Collection[str]) -> set[str]:
     threshold = duplicate_settings(company_id).shared_threshold
     markings: dict[str, str] = {}
     shared: set[str] = set()
-    value_list = sorted(values)
-    for start in range(0, len(value_list), ID_CHUNK):
-        chunk = value_list[start:start + ID_CHUNK]
-        markings.update(SharedContactValue.objects.for_company(company_id).filter(normalized__in=chunk).values_list("normalized", "marking"))
-        counted = (ContactPoint.objects.for_company(company_id).filter(normalized__in=chunk)
+    for chunk in chunks(values):
+        markings.update(SharedContactValue.objects.for_company(company_id).filter(any_of("normalized", chunk)).values_list("normalized", "marking"))
+        counted = (ContactPoint.objects.for_company(company_id).filter(any_of("normalized", chunk))
                    .filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
                    .values("normalized").annotate(customers=Count("customer_id", distinct=True)).filter(customers__gte=threshold)
                    .values_list("normalized", flat=True))
@@ -144,10 +156,9 @@ class ValueFacts:
 
 def points_of(company_id: int, customer_ids: Collection[int]) -> list[tuple[int, str, str, bool]]:
     """(customer id, kind, normalized, whether the customer is live) of these customers' phones and e-mails."""
-    ids = sorted(set(customer_ids))
     points: list[tuple[int, str, str, bool]] = []
-    for start in range(0, len(ids), ID_CHUNK):
-        rows = (ContactPoint.objects.for_company(company_id).filter(customer_id__in=ids[start:start + ID_CHUNK]).exclude(normalized="")
+    for chunk in chunks(customer_ids):
+        rows = (ContactPoint.objects.for_company(company_id).filter(any_of("customer_id", chunk)).exclude(normalized="")
                 .values_list("customer_id", "kind", "normalized", "customer__deleted_at"))
         points.extend((customer_id, kind, value, deleted_at is None) for customer_id, kind, value, deleted_at in rows)
     return points
@@ -157,12 +168,14 @@ def value_facts(company_id: int, values: Collection[str], known: ValueFacts | No
     """The facts of these values (added to `known`'s): one GROUP BY on the (company, normalized, customer) index and
     one lookup of the markings per chunk."""
     facts = known or ValueFacts(counts={}, markings={})
-    missing = sorted({value for value in values if value} - set(facts.counts))
-    for start in range(0, len(missing), ID_CHUNK):
-        chunk = missing[start:start + ID_CHUNK]
+    missing = {value for value in values if value} - set(facts.counts)
+    marked = bool(missing) and SharedContactValue.objects.for_company(company_id).exists()
+    for chunk in chunks(missing):
         facts.counts.update(dict.fromkeys(chunk, 0))
-        facts.markings.update(SharedContactValue.objects.for_company(company_id).filter(normalized__in=chunk).values_list("normalized", "marking"))
-        facts.counts.update(ContactPoint.objects.for_company(company_id).filter(normalized__in=chunk)
+        if marked:
+            facts.markings.update(SharedContactValue.objects.for_company(company_id).filter(any_of("normalized", chunk))
+                                  .values_list("normalized", "marking"))
+        facts.counts.update(ContactPoint.objects.for_company(company_id).filter(any_of("normalized", chunk))
                             .filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
                             .values("normalized").annotate(customers=Count("customer_id", distinct=True)).values_list("normalized", "customers"))
     return facts
@@ -172,10 +185,10 @@ def matches_of_points(company_id: int, points: Iterable[tuple[int, str, str, boo
     """The exact matches of the live customers of `points`: their values held by another live customer, not shared;
     per (pair, rule) the smallest value is the key. Values held by one customer need no lookup."""
     own = [(customer_id, kind, value) for customer_id, kind, value, is_live in points if is_live]
-    candidates = sorted({value for _customer, _kind, value in own if facts.counts.get(value, 0) >= 2 and not facts.is_shared(value, threshold)})
+    candidates = {value for _customer, _kind, value in own if facts.counts.get(value, 0) >= 2 and not facts.is_shared(value, threshold)}
     holders: dict[str, set[int]] = {}
-    for start in range(0, len(candidates), ID_CHUNK):
-        rows = (ContactPoint.objects.for_company(company_id).filter(normalized__in=candidates[start:start + ID_CHUNK])
+    for chunk in chunks(candidates):
+        rows = (ContactPoint.objects.for_company(company_id).filter(any_of("normalized", chunk))
                 .filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
                 .values_list("normalized", "customer_id").distinct())
         for value, customer_id in rows:
@@ -198,12 +211,12 @@ def case_pairs(company_id: int, matches: Iterable[CustomerMatch]) -> list[Pair]:
     """The candidate pairs of live cases that customer matches give: every live case of one customer with
     every live case of the other; per (pair, rule) the best score (then the smallest key)."""
     matches = list(matches)
-    customer_ids = sorted({match.customer_a for match in matches} | {match.customer_b for match in matches})
+    customer_ids = {match.customer_a for match in matches} | {match.customer_b for match in matches}
     cases_of: dict[int, list[int]] = {}
-    for start in range(0, len(customer_ids), ID_CHUNK):
+    for chunk in chunks(customer_ids):
         # Live cases chosen here, not in SQL: with `deleted_at IS NULL` SQLite (no statistics) walks the company's
         # live cases on (company, deleted_at) instead of these customers' on (company, customer).
-        rows = Case.objects.for_company(company_id).filter(customer_id__in=customer_ids[start:start + ID_CHUNK]).values_list("customer_id", "pk", "deleted_at")
+        rows = Case.objects.for_company(company_id).filter(any_of("customer_id", chunk)).values_list("customer_id", "pk", "deleted_at")
         for customer_id, case_id, deleted_at in rows:
             if deleted_at is None:
                 cases_of.setdefault(customer_id, []).append(case_id)
@@ -223,11 +236,12 @@ def dismissed_pairs(company_id: int, case_ids: Collection[int] | None) -> set[tu
     dismissals = DuplicateDismissal.objects.for_company(company_id)
     if case_ids is None:
         return set(dismissals.values_list("case_a_id", "case_b_id"))
-    ids = sorted(set(case_ids))
     found: set[tuple[int, int]] = set()
-    for start in range(0, len(ids), ID_CHUNK):
-        chunk = ids[start:start + ID_CHUNK]
-        found.update(dismissals.filter(Q(case_a_id__in=chunk) | Q(case_b_id__in=chunk)).values_list("case_a_id", "case_b_id"))
+    if not case_ids or not dismissals.exists():
+        return found
+    for chunk in chunks(case_ids):
+        for side in ("case_a_id", "case_b_id"):
+            found.update(dismissals.filter(any_of(side, chunk)).values_list("case_a_id", "case_b_id"))
     return found
 
 
@@ -246,12 +260,10 @@ def replace_pairs(company_id: int, *, pairs: Iterable[Pair], rules: Collection[s
         existing = {(a, b, rule): (pk, score, key) for pk, a, b, rule, score, key in
                     stored.values_list("pk", "case_a_id", "case_b_id", "rule", "score", "key")}
     else:
-        ids = sorted(set(case_ids))
-        for start in range(0, len(ids), ID_CHUNK):
-            chunk = ids[start:start + ID_CHUNK]
+        for chunk in chunks(case_ids):
             # One query per side, rules compared here: for `case_a IN (...) OR case_b IN (...)`, or with `rule IN (...)`,
             # SQLite (no statistics) walks every candidate of the company instead of the (company, case) indexes.
-            for side in (Q(case_a_id__in=chunk), Q(case_b_id__in=chunk)):
+            for side in (any_of("case_a_id", chunk), any_of("case_b_id", chunk)):
                 for pk, a, b, rule, score, key in DuplicateCandidate.objects.for_company(company_id).filter(side).values_list(
                         "pk", "case_a_id", "case_b_id", "rule", "score", "key"):
                     if rule in rules:
@@ -263,8 +275,8 @@ def replace_pairs(company_id: int, *, pairs: Iterable[Pair], rules: Collection[s
         if key not in wanted:
             changed.update(key[:2])
     changed.update(case for pair in fresh for case in (pair.case_a, pair.case_b))
-    for start in range(0, len(stale), ID_CHUNK):
-        DuplicateCandidate.objects.for_company(company_id).filter(pk__in=stale[start:start + ID_CHUNK]).delete()
+    for chunk in chunks(stale):
+        DuplicateCandidate.objects.for_company(company_id).filter(any_of("pk", chunk)).delete()
     DuplicateCandidate.objects.bulk_create(
         [DuplicateCandidate(company_id=company_id, case_a_id=pair.case_a, case_b_id=pair.case_b, rule=pair.rule, score=pair.score,
                             key=pair.key[:254]) for pair in fresh], batch_size=INSERT_BATCH)
@@ -275,26 +287,24 @@ def replace_pairs(company_id: int, *, pairs: Iterable[Pair], rules: Collection[s
 def refresh_flags(company_id: int, case_ids: Collection[int]) -> None:
     """`Case.has_duplicates` of these cases from their candidate rows (two UPDATEs per chunk; `updated_at`,
     the cases' version, does not move: a candidate is not an edit)."""
-    ids = sorted(set(case_ids))
     candidates = DuplicateCandidate.objects.for_company(company_id)
     has_row = Exists(candidates.filter(case_a_id=OuterRef("pk"))) | Exists(candidates.filter(case_b_id=OuterRef("pk")))
-    for start in range(0, len(ids), ID_CHUNK):
-        chunk = rows_by_pk(Case, company_id, ids[start:start + ID_CHUNK])
+    for ids in chunks(case_ids):
+        chunk = rows_by_pk(Case, company_id, ids)
         chunk.filter(has_duplicates=False).filter(has_row).update(has_duplicates=True)
         chunk.filter(has_duplicates=True).exclude(has_row).update(has_duplicates=False)
 
 
 def cases_of_customers(company_id: int, customer_ids: Collection[int]) -> list[int]:
     """Every case of these customers, live or not (a trashed or merged case's rows must go too)."""
-    ids = sorted(set(customer_ids))
     found: list[int] = []
-    for start in range(0, len(ids), ID_CHUNK):
-        found.extend(Case.objects.for_company(company_id).filter(customer_id__in=ids[start:start + ID_CHUNK]).values_list("pk", flat=True))
+    for chunk in chunks(customer_ids):
+        found.extend(Case.objects.for_company(company_id).filter(any_of("customer_id", chunk)).values_list("pk", flat=True))
     return found
 
 
 def refresh_customers(company_id: int, customer_ids: Collection[int], *, rules: Collection[str] | None = None,
-                      values: Collection[str] = (), blocks: Collection[tuple[str, object]] = ()) -> set[int]:
+                      values: Collection[str] = (), blocks: Collection[tuple[str, object]] = (), created: Collection[int] = ()) -> set[int]:
     """Recompute the candidates touching the cases of these customers (call it inside the writer's transaction,
     after the write; ids of trashed, merged or deleted customers are fine). Returns the case ids whose rows changed.
 
@@ -304,7 +314,10 @@ def refresh_customers(company_id: int, customer_ids: Collection[int], *, rules: 
     customers' phones, e-mails and block values, and of `values`, the normalized phones and e-mails the write
     removed, and `blocks`, the (block field, value) pairs it changed away from) are refreshed too, whenever the
     write may have moved the value across the threshold. The result is exactly what a full computation over the
-    company (`refresh_company`) stores for the pairs touching these customers."""
+    company (`refresh_company`) stores for the pairs touching these customers.
+
+    `created`: those of `customer_ids` this transaction created with all their cases (a bulk writer's new leads): no
+    stored candidate or dismissal can touch their cases, so their cases are not looked up for either."""
     customer_ids = set(customer_ids)
     if not customer_ids and not values and not blocks:
         return set()
@@ -337,7 +350,8 @@ def refresh_customers(company_id: int, customer_ids: Collection[int], *, rules: 
     matches += fuzzy_matches(company_id, affected, rules=fuzzy, min_score=settings.fuzzy_min_score)
     pairs = [pair for pair in case_pairs(company_id, matches) if pair.rule in active]
     # Rules that are off lose their rows too.
-    return replace_pairs(company_id, pairs=pairs, rules=all_rules, case_ids=cases_of_customers(company_id, affected))
+    # Only the stored rows of the other customers' cases can be stale or dismissed (see `created`).
+    return replace_pairs(company_id, pairs=pairs, rules=all_rules, case_ids=cases_of_customers(company_id, affected - set(created)))
 
 
 def refresh_values(company_id: int, values: Collection[str]) -> set[int]:
@@ -399,7 +413,7 @@ def block_values(customer: Customer) -> list[tuple[str, object]]:
 def in_blocks(field: str, values: Collection) -> Q:
     """Customers with one of these (non-empty) values of a block field, on the field's partial index: the reading
     and postal code indexes leave out empty values, and SQLite uses them only with their condition's own term."""
-    condition = Q(**{f"{field}__in": values})
+    condition = Q(any_of(field, values))
     return condition & Q(NotEmpty(F(field))) if field in ("kana_key", "postal_code") else condition
 
 
@@ -433,10 +447,9 @@ def block_sizes(company_id: int, field: str, values: Collection, *, at_most: int
 
 def block_members(company_id: int, field: str, values: Collection) -> dict[object, list[similarity.PersonRecord]]:
     """The live customers of these blocks as PersonRecords, by block value."""
-    values = sorted(values)
     members: dict[object, list[similarity.PersonRecord]] = {}
-    for start in range(0, len(values), ID_CHUNK):
-        for row in live_customers(company_id).filter(in_blocks(field, values[start:start + ID_CHUNK])).values(*PERSON_FIELDS):
+    for chunk in chunks(values):
+        for row in live_customers(company_id).filter(in_blocks(field, chunk)).values(*PERSON_FIELDS):
             record = person_record(row)
             members.setdefault(getattr(record, field), []).append(record)
     return members
@@ -451,8 +464,8 @@ def fuzzy_matches(company_id: int, customer_ids: Collection[int], *, rules: Coll
     if not rules or not ids:
         return []
     own: list[similarity.PersonRecord] = []
-    for start in range(0, len(ids), ID_CHUNK):
-        own.extend(map(person_record, rows_by_pk(Customer, company_id, ids[start:start + ID_CHUNK]).filter(deleted_at__isnull=True)
+    for chunk in chunks(ids):
+        own.extend(map(person_record, rows_by_pk(Customer, company_id, chunk).filter(deleted_at__isnull=True)
                        .values(*PERSON_FIELDS)))
     best: dict[tuple[int, int, str], CustomerMatch] = {}
     for field, block_rules in similarity.BLOCKS.items():
@@ -476,10 +489,9 @@ def fuzzy_matches(company_id: int, customer_ids: Collection[int], *, rules: Coll
 
 def value_holders(company_id: int, values: Collection[str]) -> set[int]:
     """The live customers holding one of these normalized phones or e-mails."""
-    values = sorted({value for value in values if value})
     holders: set[int] = set()
-    for start in range(0, len(values), ID_CHUNK):
-        holders.update(ContactPoint.objects.for_company(company_id).filter(normalized__in=values[start:start + ID_CHUNK])
+    for chunk in chunks({value for value in values if value}):
+        holders.update(ContactPoint.objects.for_company(company_id).filter(any_of("normalized", chunk))
                        .filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
                        .values_list("customer_id", flat=True).distinct())
     return holders
@@ -519,8 +531,8 @@ def block_flip_members(company_id: int, customer_ids: Collection[int], changed: 
     if not fields or (not ids and not changed):
         return set()
     rows: list[dict] = []
-    for start in range(0, len(ids), ID_CHUNK):
-        rows.extend(rows_by_pk(Customer, company_id, ids[start:start + ID_CHUNK]).values("pk", "deleted_at", *fields))
+    for chunk in chunks(ids):
+        rows.extend(rows_by_pk(Customer, company_id, chunk).values("pk", "deleted_at", *fields))
     limit = similarity.MAX_BLOCK_SIZE + 1
     members: set[int] = set()
     for field in fields:
@@ -537,8 +549,8 @@ def block_flip_members(company_id: int, customer_ids: Collection[int], changed: 
                             at_most=limit + max(written_live.values(), default=0))
         flipped = [value for value, size in sizes.items() if size >= 2 and _may_have_flipped(
             size, limit=limit, written_live=written_live.get(value, 0), written_gone=written_gone.get(value, 0), removed=value in removed)]
-        for start in range(0, len(flipped), ID_CHUNK):
-            members.update(live_customers(company_id).filter(in_blocks(field, flipped[start:start + ID_CHUNK])).values_list("pk", flat=True))
+        for chunk in chunks(flipped):
+            members.update(live_customers(company_id).filter(in_blocks(field, chunk)).values_list("pk", flat=True))
     return members
 
 
@@ -553,8 +565,8 @@ def exact_matches_all(company_id: int, *, threshold: int) -> list[CustomerMatch]
     values = sorted(value for value, customers in held
                     if markings.get(value) != SharedValueMarking.SHARED and (customers < threshold or markings.get(value) == SharedValueMarking.PERSONAL))
     holders: dict[str, dict[int, str]] = {}
-    for start in range(0, len(values), ID_CHUNK):
-        rows = (ContactPoint.objects.for_company(company_id).filter(normalized__in=values[start:start + ID_CHUNK])
+    for chunk in chunks(values):
+        rows = (ContactPoint.objects.for_company(company_id).filter(any_of("normalized", chunk))
                 .filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
                 .values_list("normalized", "customer_id", "kind"))
         for value, customer_id, kind in rows:

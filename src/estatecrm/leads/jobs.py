@@ -305,7 +305,7 @@ class LeadImportJob(Job):
         self.write_cases(new_leads, customer_ids, constants)
         # The batch's 名寄せ candidates in one refresh: its new leads and every customer it added to or overwrote.
         refresh_duplicates(self.company_id, {customer_id for _lead, customer_id in resolved} | set(self.overwritten),
-                           blocks=self.overwritten_blocks)
+                           blocks=self.overwritten_blocks, created=customer_ids)
         self.overwritten, self.overwritten_blocks = set(), []
         counts["contacts_created"] += len(resolved)
         counts["leads_created"] += len(new_leads)

@@ -404,7 +404,8 @@ class LegacyMigrationJob(Job):
         numbers = allocate_case_numbers(company_id, len(plans))
         self.write_cases(plans, case_ids, numbers, customer_ids, now, now_value, counts, saved_files)
         # The batch's 名寄せ candidates in one refresh (its customers: new ones and those an earlier batch created).
-        refresh_duplicates(company_id, {customer_ids[customer_source_id] for _line, _source_id, customer_source_id, *_rest in plans})
+        refresh_duplicates(company_id, {customer_ids[customer_source_id] for _line, _source_id, customer_source_id, *_rest in plans},
+                           created=self.created_customer_ids)
         rows_used = [0, 0, 0, 0]
         for (line, source_id, customer_source_id, _fail, _skip, plan), case_id in zip(plans, case_ids, strict=True):
             needs_review = plan[8]
@@ -463,6 +464,8 @@ class LegacyMigrationJob(Job):
         insert_rows(ContactPoint, POINT_COLUMNS, points, adapted=True)
         counts["customers_created"] += len(new)
         known.update(zip(new, ids, strict=True))
+        # Created in this batch, with all their cases (the 名寄せ refresh looks up no stored rows of theirs).
+        self.created_customer_ids = ids
         return known
 
     def write_cases(self, plans, case_ids, numbers, customer_ids, now, now_value, counts: Counter, saved_files: list[str]) -> None:

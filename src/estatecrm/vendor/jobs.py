@@ -642,7 +642,7 @@ class VendorImportJob(Job):
         insert_rows(Case, CASE_COLUMNS, cases)
         insert_rows(DesiredConditions, DESIRED_COLUMNS, desired)
         if customer_ids:
-            refresh_duplicates(company_id, customer_ids)
+            refresh_duplicates(company_id, customer_ids, created=customer_ids)
 
     # -- what activities and links refer to -------------------------------------------------------
     def resolve(self, entity: str, keys: set[str], known: dict[str, int]) -> None:

@@ -1,10 +1,13 @@
 """A lead import keeps the 名寄せ candidates current (one refresh per batch), and its revert takes them away."""
 
 import pytest
+from django.utils import timezone
 
-from estatecrm.crm.models import Case, Customer, DuplicateCandidate
+from estatecrm.crm import duplicates
+from estatecrm.crm.models import Case, Customer, DuplicateCandidate, DuplicateDismissal
 from estatecrm.leads import actions
 from estatecrm.pipeline.engine import execute_run
+from estatecrm.pipeline.models import Run
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +51,31 @@ def test_imported_leads_sharing_a_phone_or_an_e_mail_with_existing_ones_become_c
     assert Customer.objects.for_company(company).filter(deleted_at__isnull=True).count() == 1
     assert candidates(company) == []
     assert not Case.objects.for_company(company).filter(has_duplicates=True).exists()
+
+
+def test_candidates_across_batches_match_a_computation_from_scratch(company, admin_actor, project, write_csv):
+    """Each batch refreshes its new leads without looking up stored rows of theirs (they have none); the stored
+    rows of the existing customers they meet still change: a dismissed pair stays away, a number crossing the
+    shared threshold drops the earlier pairs."""
+    # given: two existing leads sharing a number, their pair dismissed, and a third sharing a switchboard
+    run_import(admin_actor, write_csv([("A商事", "受付", "03-1234-5678", "", ""), ("B商事", "受付", "03-1234-5678", "", ""),
+                                       ("C商事", "受付", "06-9999-0000", "", "")], name="first.csv"), project)
+    first, second = Case.objects.for_company(company).order_by("pk")[:2]
+    DuplicateDismissal.objects.create(company=company, case_a=first, case_b=second, dismissed_at=timezone.now())
+    duplicates.refresh_customers(company.pk, [first.customer_id])
+    assert candidates(company) == []
+    # when: a file in batches of two adds a third holder of A's number and four more holders of C's (five: shared)
+    run = actions.do_start_lead_import(actor=admin_actor, path=write_csv([
+        ("D商事", "営業部", "03-1234-5678", "", ""), ("E商事", "営業部", "06-9999-0000", "", ""),
+        ("F商事", "営業部", "06-9999-0000", "", ""), ("G商事", "営業部", "06-9999-0000", "", ""),
+        ("H商事", "営業部", "06-9999-0000", "", ""),
+    ]), file_name="second.csv", project=project, background=False, on_duplicate="add")
+    Run.objects.for_company(company).filter(pk=run.pk).update(params={**run.params, "batch_rows": 2})
+    execute_run(run.pk)
+    # then: what the batches left is what a computation from scratch stores
+    kept = candidates(company), sorted(Case.objects.for_company(company).filter(has_duplicates=True).values_list("pk", flat=True))
+    assert kept[0] == [("A商事", "D商事", "phone", "+81312345678"), ("B商事", "D商事", "phone", "+81312345678")]
+    DuplicateCandidate.objects.for_company(company).delete()
+    Case.objects.for_company(company).update(has_duplicates=False)
+    duplicates.refresh_company(company.pk)
+    assert (candidates(company), sorted(Case.objects.for_company(company).filter(has_duplicates=True).values_list("pk", flat=True))) == kept
