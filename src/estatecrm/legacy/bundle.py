@@ -10,7 +10,6 @@ text) and listed.
 
 import codecs
 import csv
-import io
 import operator
 import re
 import stat
@@ -248,9 +247,7 @@ class Bundle:
         and condition values repeat a lot)."""
         if name not in self.members:
             return MemberRows(name=name, headers=list(COLUMNS[name]), unknown_columns=[], columns=COLUMNS[name], rows=iter(()))
-        text = decode_cp932(self.read_bytes(name), name)
-        reader = csv.reader(io.StringIO(text, newline=""))
-        del text  # the reader holds it
+        reader = csv.reader(text_lines(decode_cp932(self.read_bytes(name), name)))
         try:
             headers = [header.strip().lstrip("\ufeff") for header in next(reader, [])]
         except csv.Error as error:
@@ -386,6 +383,17 @@ def csv_error(name: str, reader, error: csv.Error) -> ReadError:
     return ReadError(error_codes.BAD_CSV, _(
         "“%(name)s” is not a valid CSV file (line %(line)d). Export the bundle again from the desktop app.")
         % {"name": name, "line": reader.line_num})
+
+
+# A line with its ending (\r\n, \r or \n), or the last line without one.
+LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def text_lines(text: str) -> Iterator[str]:
+    """The lines of `text` with their endings, as `io.StringIO(text, newline="")` reads them (what the csv module
+    expects), without StringIO's copy of the whole text at four bytes a character: the 活動履歴.csv of a
+    100,000-case bundle (37 MB) cost the reading process 150 MB more at its peak."""
+    return (match.group() for match in LINE.finditer(text))
 
 
 def decode_cp932(data: bytes, name: str) -> str:

@@ -293,15 +293,24 @@ class Source:
     staff: dict[str, Staff]
     statuses: dict[str, str]  # status name -> category
     units: dict[str, tuple[str, str]]  # code -> (name, parent code)
-    conditions: dict[str, list[tuple]]
-    introductions: dict[str, list[tuple]]
-    activities: dict[str, list[tuple]]
-    attachments: dict[str, list[tuple]]
+    conditions: dict[str, list[tuple]] | None  # None once released (release_case_files)
+    introductions: dict[str, list[tuple]] | None  # None once released (release_case_files)
+    activities: dict[str, list[tuple]] | None  # None once released (release_case_files)
+    attachments: dict[str, list[tuple]] | None  # None once released (release_case_files)
     row_counts: dict[str, int]
     declared_counts: dict[str, int]
     unknown_columns: dict[str, list[str]]
     customer_unknown_columns: list[str] = field(default_factory=list)
     members: frozenset[str] = frozenset()  # every file name in the ZIP
+
+    @property
+    def has_case_files(self) -> bool:
+        return self.conditions is not None
+
+    def release_case_files(self) -> None:
+        """Let go of the rows of the per-case files (about half of the bundle's memory): the writing process
+        does, once its converting process (a fork, with its own copy of the pages) reads them."""
+        self.conditions = self.introductions = self.activities = self.attachments = None
 
     def case_keys(self) -> set[str]:
         key = self.cases.columns.index("追客番号")

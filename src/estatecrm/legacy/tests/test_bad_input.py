@@ -1,5 +1,6 @@
 """Bad bundles are refused with one clear message, and nothing is written."""
 
+import csv
 import io
 import zipfile
 
@@ -7,6 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from estatecrm.crm.models import Case
+from estatecrm.legacy.bundle import text_lines
 from estatecrm.legacy.tests.factories import INFO
 from estatecrm.pipeline.models import Run
 
@@ -99,3 +101,9 @@ def test_dangling_references_and_unknown_columns_do_not_break_the_reader(sample_
     result = json.loads(out.getvalue())
     assert (result["status"], result["source_cases"], result["migrated"], result["skipped"], result["failed"]) == (
         "completed_with_failures", 2, 0, {"customer_missing": 1}, 1)
+
+
+@pytest.mark.parametrize("text", ["", "a,b\r\nc,d\r\n", "a,b\nc,d", "a\rb\r\nc\n\nd", '"x\r\ny",z\r\n"1\n2\r3"\r\n', "\r\n\r\n", "末尾,改行なし"])
+def test_text_lines_reads_as_string_io_does(text):
+    assert list(text_lines(text)) == list(io.StringIO(text, newline=""))
+    assert list(csv.reader(text_lines(text))) == list(csv.reader(io.StringIO(text, newline="")))

@@ -17,6 +17,7 @@ from estatecrm.crm.models import (
     Introduction,
 )
 from estatecrm.legacy import actions
+from estatecrm.legacy.jobs import LegacyMigrationJob
 from estatecrm.legacy.models import CaseOutcome
 from estatecrm.pipeline.engine import execute_run
 from estatecrm.pipeline.models import LedgerEntry
@@ -74,3 +75,21 @@ def test_cases_converted_in_a_second_process_are_written_as_in_one_batch(sample_
     assert snapshot(sample_company) == expected
     numbers = list(Customer.objects.for_company(sample_company).values_list("line_link_number", flat=True))
     assert len(set(numbers)) == len(numbers) and all(len(number) == 8 for number in numbers)
+
+
+def test_the_writer_lets_go_of_the_per_case_rows_once_converting_and_reads_them_again_when_asked(
+        sample_company, sample_actor, units, bundle_path, monkeypatch):
+    # given a run whose batches are converted in a forked process
+    monkeypatch.setattr("estatecrm.legacy.jobs.BATCH_CASES", 7)
+    run = actions.do_start_legacy_migration(actor=sample_actor, path=bundle_path, file_name="sample-bundle.zip", org_unit=units["HQ"],
+                                            background=False, fallback_email="admin@example-fudosan.jp")
+    job = LegacyMigrationJob(run)
+    job.prepare()
+    # when the batches are read twice
+    first = [(batch.last_row, batch.rows) for batch in job.batches(0)]
+    released = not job.source.has_case_files
+    second = [(batch.last_row, batch.rows) for batch in job.batches(0)]
+    # then: the writer released the rows once the converting process had them, and the second read had them again
+    assert released
+    assert len(first) == -(-len(job.order) // 7) > 1 and first[-1][0] == len(job.order)
+    assert second == first
