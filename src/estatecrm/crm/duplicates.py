@@ -159,7 +159,7 @@ def points_of(company_id: int, customer_ids: Collection[int]) -> list[tuple[int,
     points: list[tuple[int, str, str, bool]] = []
     for chunk in chunks(customer_ids):
         rows = (ContactPoint.objects.for_company(company_id).filter(any_of("customer_id", chunk)).exclude(normalized="")
-                .values_list("customer_id", "kind", "normalized", "customer__deleted_at"))
+                .order_by().values_list("customer_id", "kind", "normalized", "customer__deleted_at"))
         points.extend((customer_id, kind, value, deleted_at is None) for customer_id, kind, value, deleted_at in rows)
     return points
 
@@ -190,7 +190,7 @@ def matches_of_points(company_id: int, points: Iterable[tuple[int, str, str, boo
     for chunk in chunks(candidates):
         rows = (ContactPoint.objects.for_company(company_id).filter(any_of("normalized", chunk))
                 .filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
-                .values_list("normalized", "customer_id").distinct())
+                .order_by().values_list("normalized", "customer_id").distinct())
         for value, customer_id in rows:
             holders.setdefault(value, set()).add(customer_id)
     matches: dict[tuple[int, int, str], CustomerMatch] = {}
@@ -493,7 +493,7 @@ def value_holders(company_id: int, values: Collection[str]) -> set[int]:
     for chunk in chunks({value for value in values if value}):
         holders.update(ContactPoint.objects.for_company(company_id).filter(any_of("normalized", chunk))
                        .filter(Exists(live_customers(company_id).filter(pk=OuterRef("customer_id"))))
-                       .values_list("customer_id", flat=True).distinct())
+                       .order_by().values_list("customer_id", flat=True).distinct())
     return holders
 
 
