@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.lookups import Exact
 
+from estatecrm.core.bulk import insert_rows
 from estatecrm.core.lookups import AnyOf, NotEmpty
 from estatecrm.crm.choices import (
     EXACT_DUPLICATE_RULES,
@@ -39,8 +40,6 @@ from estatecrm.crm.models import (
 )
 from estatecrm.normalize import similarity
 
-# Rows written per INSERT (SQLite's bound-parameter limit is 32,766: 6 columns each).
-INSERT_BATCH = 2000
 # Ids per IN (...) list of placeholders (SQLite's limit; other modules' `__in` lists).
 ID_CHUNK = 900
 # Values per set parameter (`any_of`: one parameter whatever the count; this bounds a statement's size).
@@ -277,9 +276,8 @@ def replace_pairs(company_id: int, *, pairs: Iterable[Pair], rules: Collection[s
     changed.update(case for pair in fresh for case in (pair.case_a, pair.case_b))
     for chunk in chunks(stale):
         DuplicateCandidate.objects.for_company(company_id).filter(any_of("pk", chunk)).delete()
-    DuplicateCandidate.objects.bulk_create(
-        [DuplicateCandidate(company_id=company_id, case_a_id=pair.case_a, case_b_id=pair.case_b, rule=pair.rule, score=pair.score,
-                            key=pair.key[:254]) for pair in fresh], batch_size=INSERT_BATCH)
+    insert_rows(DuplicateCandidate, ("case_a_id", "case_b_id", "rule", "score", "key"),
+                [(pair.case_a, pair.case_b, pair.rule, pair.score, pair.key[:254]) for pair in fresh], constants={"company_id": company_id})
     refresh_flags(company_id, changed)
     return changed
 

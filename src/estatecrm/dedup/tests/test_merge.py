@@ -481,4 +481,5 @@ def test_the_queries_of_a_merge_do_not_grow_with_the_history(company, org, compa
         return len(merged), len(undone)
 
     # One refresh of the candidates each: its stored rows are read one side of the pair at a time (crm.duplicates.replace_pairs).
-    assert queries(1) == queries(40) == (51, 49)
+    # The undo writes the pair's candidates back through core.bulk.insert_rows: COPY on PostgreSQL, which Django does not count.
+    assert queries(1) == queries(40) == ((51, 49) if connection.vendor == "sqlite" else (51, 48))
