@@ -127,9 +127,14 @@ def case_list(request: HttpRequest, actor: Actor) -> HttpResponse:
     page = filtersets.paginate_cases(cases, sort=filters.sort, cursor=request.GET.get("cursor", ""))
     badges = customer_badges(actor, {case.customer_id for case in page.items})
     phones = selectors.first_phones(actor=actor, customer_ids={case.customer_id for case in page.items})
-    # The detail link's path with its id at the end: one reverse() per page instead of one per row.
+    # Once per page what every row would otherwise compute: the detail link's path (its id at the end) and
+    # the choices' labels (a model's get_<field>_display() builds the choices' dict on every call).
     detail_prefix = reverse("crm:detail", kwargs={"case_id": 0}).removesuffix("0/")
+    status_labels = {value: str(label) for value, label in CaseStatus.choices}
+    kind_labels = {value: str(label) for value, label in CaseKind.choices}
     for case in page.items:
+        case.status_label = status_labels.get(case.status, case.status)
+        case.kind_label = kind_labels.get(case.kind, case.kind)
         case.badges = badges.get(case.customer_id, [])
         case.phone = phones.get(case.customer_id, "")
         case.detail_url = f"{detail_prefix}{case.pk}/"
