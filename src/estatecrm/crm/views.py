@@ -272,7 +272,7 @@ def _case_context(actor: Actor, case: Case) -> dict:
         "appointment_kind": ActivityKind.VISIT_APPOINTMENT,
         "duplicates": selectors.duplicate_candidate_cases(actor=actor, case=case),
         "customer_version": _version_now(actor, case.customer, selectors.customer_history(case.customer)).as_field(),
-        "review_form": ReviewForm(initial={"version": _version_now(actor, case, selectors.case_history(case)).as_field()}),
+        "review_form": ReviewForm(initial={"version": version}),
     }
 
 
