@@ -298,6 +298,11 @@ class BulkForm(CompanyChoicesMixin, forms.Form):
             self.add_error(needed, _("This field is required."))
         return cleaned
 
+    def select_options(self) -> dict[str, list]:
+        """Each select's (value, label) options, read once: the case list writes its selects out. Through
+        iter(): a model field's choices have a len() that counts the rows in a query of its own."""
+        return {name: list(iter(self.fields[name].choices)) for name in ("operation", "main_assignee", "tag", "status")}
+
     def value(self):
         operation = self.cleaned_data["operation"]
         return {"reassign": self.cleaned_data.get("main_assignee"), "add_tag": self.cleaned_data.get("tag"),
