@@ -13,13 +13,21 @@ database when it commits (SQLite does that at the commit that finds the log long
 and meanwhile stalling others (docs/performance.md). The import copies it, at the latest at its end."""
 
 import re
+from contextlib import suppress
 
 from django.db.backends.sqlite3 import base, creation
 
 from estatecrm.core.sqlite.turns import WriteTurns
 
-# Statements that may write: they ask for the write lock when they run outside a transaction.
-WRITING = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|WITH|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+# Statements that may write: they ask for the write lock when they run outside a transaction. A statement
+# beginning with WITH writes when it goes on with one of the writing verbs (a read with a CTE takes no turn).
+WRITING = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+COMMON_TABLE = re.compile(r"\s*WITH\b", re.IGNORECASE)
+WRITING_VERB = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+def is_writing(query: str) -> bool:
+    return WRITING.match(query) is not None or (COMMON_TABLE.match(query) is not None and WRITING_VERB.search(query) is not None)
 
 
 class DatabaseCreation(creation.DatabaseCreation):
@@ -51,7 +59,7 @@ class WriteTurnForStatement:
         self.database_wrapper = database_wrapper
         turns = database_wrapper.turns
         self.is_taken = (turns is not None and not turns.is_writing and not database_wrapper.connection.in_transaction
-                         and WRITING.match(query) is not None)
+                         and is_writing(query))
 
     def __enter__(self):
         if self.is_taken:
@@ -90,7 +98,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._turns.end_turn()
         if self.checkpoint_pages is not None:
             if self.connection is not None:
-                self.connection.execute(f"PRAGMA wal_autocheckpoint = {int(self.checkpoint_pages)}")
+                # (A connection that cannot run it is unusable: it is closed, and the setting with it.)
+                with suppress(base.Database.Error):
+                    self.connection.execute(f"PRAGMA wal_autocheckpoint = {int(self.checkpoint_pages)}")
             self.checkpoint_pages = None
 
     def write_turn(self, query: str) -> WriteTurnForStatement:

@@ -121,3 +121,15 @@ def test_a_batch_inside_an_open_transaction_takes_no_turn(company_admin):
         type(company_admin).objects.filter(pk=company_admin.pk).update(name="管理 五郎")
     company_admin.refresh_from_db()
     assert company_admin.name == "管理 五郎"
+
+
+@pytest.mark.parametrize(("query", "writes"), [
+    ("SELECT 1", False), ("PRAGMA wal_autocheckpoint", False), ("BEGIN IMMEDIATE", False),
+    ("WITH v(value) AS (VALUES (%s)) SELECT v.value FROM v", False),
+    ('INSERT INTO "django_session" VALUES (%s)', True), ('  update "tenancy_user" SET "last_login" = %s', True),
+    ('DELETE FROM "crm_case"', True), ('WITH old AS (SELECT 1) DELETE FROM "crm_case"', True),
+])
+def test_a_statement_outside_a_transaction_takes_a_turn_when_it_writes(query, writes):
+    from estatecrm.core.sqlite.base import is_writing
+
+    assert is_writing(query) is writes
