@@ -8,9 +8,10 @@ API) and of the workers (task claims, a run's heartbeat) goes through here; the 
 
 A writer that came while a batch was being written does not copy the write-ahead log back into the
 database when it commits (SQLite does that at the commit that finds the log longer than
-`wal_autocheckpoint` pages, 1,000 by default): the import's log grows to 256 MiB between its own copies
-(pipeline.engine.RUN_WAL_AUTOCHECKPOINT_PAGES), and a log-in that copied it measured 4 s, in its request
-and meanwhile stalling others (docs/performance.md). The import copies it, at the latest at its end."""
+`wal_autocheckpoint` pages, 1,000 by default): the import lets its log grow to 256 MiB between its own
+copies (pipeline.engine.RUN_WAL_AUTOCHECKPOINT_PAGES); a web commit would copy it inside its request, and
+with its turn held, so the next batch would wait for the copy too. The import copies it, at the latest at
+its end. (Reasoned, not shown by the bench: the measured difference was within the shared machine's noise.)"""
 
 import re
 from contextlib import suppress
