@@ -36,6 +36,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from estatecrm.core.scope import company_scope
+from estatecrm.core.transactions import batch_turn, batch_waits
 from estatecrm.pipeline.bulk import refresh_statistics
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.models import Run, RunRange
@@ -366,6 +367,18 @@ def write_batches(job: Job, unit: WorkUnit, heartbeat: Heartbeat, counts: Counte
     """Write the unit's batches after its checkpoint, each in one transaction with the new checkpoint and
     counts (a range's: and the run's sums). `counts` is kept current (the caller ends the unit with it on
     an error). Returns ABORTED when stopped by an abort, None when every batch was written."""
+    waited_before = batch_waits()
+    try:
+        return write_unit_batches(job, unit, heartbeat, counts, progress=progress)
+    finally:
+        waited = batch_waits()
+        if waited != waited_before:
+            # What the web's writes cost the run on SQLite (core/sqlite/turns.py).
+            logger.info("run %s: its batches waited %.2f s in all for other writers (%d began before all of them got in)",
+                        unit.run.pk, waited[0] - waited_before[0], waited[1] - waited_before[1])
+
+
+def write_unit_batches(job: Job, unit: WorkUnit, heartbeat: Heartbeat, counts: Counter, *, progress=None) -> str | None:
     row, run = unit.row, unit.run
     rate = float(run.params.get("rate") or 0)  # source rows per second; 0: as fast as possible
     started = time.monotonic()
@@ -384,7 +397,8 @@ def write_batches(job: Job, unit: WorkUnit, heartbeat: Heartbeat, counts: Counte
         if time.monotonic() - analyzed_at > STATISTICS_SECONDS:
             refresh_statistics()
             analyzed_at = time.monotonic()
-        with transaction.atomic():
+        # SQLite: writers waiting for the write lock (a log-in, a saved case) go before the batch (batch_turn).
+        with batch_turn(), transaction.atomic():
             # First, under the lease: from here to the commit no other worker can claim the unit
             # (the row is locked on PostgreSQL, the database on SQLite).
             unit.update(heartbeat_at=timezone.now())

@@ -110,6 +110,10 @@ def database_settings(url: str) -> dict:
     """One DATABASES entry from DATABASE_URL; SQLite gets WAL, a busy timeout and IMMEDIATE writes."""
     config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")))
     if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Django's backend, whose writers take turns with an import's batches (core/sqlite/turns.py);
+        # SQLITE_WRITE_TURNS=0: Django's own (SQLite's busy handler alone; for comparison, docs/performance.md).
+        if os.environ.get("SQLITE_WRITE_TURNS", "1") != "0":
+            config["ENGINE"] = "estatecrm.core.sqlite"
         config["CONN_MAX_AGE"] = 0
         config["OPTIONS"] = {
             # WAL lets the web process read while the worker writes; IMMEDIATE avoids lock upgrades

@@ -20,7 +20,7 @@ TASKS = {
     "database": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]},
 }
 PIPELINE_STALE_SECONDS = 3
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"] in ("estatecrm.core.sqlite", "django.db.backends.sqlite3"):  # noqa: F405
     # A file, not memory: worker processes started by tests open the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
 else:
