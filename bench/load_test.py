@@ -6,7 +6,7 @@
 
 Fills a database with bench/case_list.py's company (`--cases` cases; DATABASE_URL, default a SQLite file in
 the work directory; a PostgreSQL database named there is dropped and created for each run; `--reuse` keeps a
-filled one), serves it with gunicorn (`--web-workers` processes) on a
+filled one), serves it with gunicorn (`--web-workers` processes of `--web-threads` threads, as `estatecrm serve`) on a
 free port of 127.0.0.1 only, starts a lead import of `--import-rows` CP932 rows with the duplicate check
 (bench/generate_leads.py; 0: none) in its own process, and runs locust headless (bench/locustfile.py:
 `--users` users logging in, then the case list, a filtered page, name and phone searches and case details,
@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--web-threads", type=int, default=4, help="threads per web process (as `estatecrm serve`)")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--reuse", action="store_true")
     options = parser.parse_args()
@@ -88,7 +89,8 @@ def main() -> None:
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([str(BIN / "gunicorn"), "estatecrm.config.wsgi", "-w", str(options.web_workers), "-b", f"127.0.0.1:{port}",
+    server = subprocess.Popen([str(BIN / "gunicorn"), "estatecrm.config.wsgi", "-w", str(options.web_workers), "--threads", str(options.web_threads),
+                               "-b", f"127.0.0.1:{port}",
                                "--timeout", "120", "--log-level", "warning"], env=env)
     importer = None
     try:
@@ -116,7 +118,7 @@ def main() -> None:
                        env={**env, "LOAD_CASE_IDS": f"{low}-{high}", "LOAD_WARMUP": str(options.warmup), "LOAD_RESULTS": str(out)},
                        check=False)
         results = json.loads(out.read_text(encoding="utf-8"))
-        results.update(database=env["DATABASE_URL"].split(":")[0], cases=options.cases, users=options.users, web_workers=options.web_workers,
+        results.update(database=env["DATABASE_URL"].split(":")[0], cases=options.cases, users=options.users, web_workers=options.web_workers, web_threads=options.web_threads,
                        import_rows=options.import_rows, load_at_start=load_at_start, load_at_end=loadavg(),
                        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
         if importer is not None:
