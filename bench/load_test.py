@@ -8,7 +8,7 @@ Fills a database with bench/case_list.py's company (`--cases` cases; DATABASE_UR
 the work directory; a PostgreSQL database named there is dropped and created for each run; `--reuse` keeps a
 filled one), serves it with gunicorn (`--web-workers` processes of `--web-threads` threads, as `estatecrm serve`) on a
 free port of 127.0.0.1 only, starts a lead import of `--import-rows` CP932 rows with the duplicate check
-(bench/generate_leads.py; 0: none) in its own process, and runs locust headless (bench/locustfile.py:
+(bench/generate_leads.py; 0: none) in its own process when the measured window begins, and runs locust headless (bench/locustfile.py:
 `--users` users logging in, then the case list, a filtered page, name and phone searches and case details,
 1-3 s apart). The users start (and log in: an argon2 hash each) over the first half of a `--warmup` of
 seconds; the measured window is the `--seconds` after it. Prints per phase (warm-up, window) and request
@@ -54,10 +54,30 @@ def wait_until_up(url: str, seconds: float = 60) -> None:
     raise SystemExit(f"the server did not answer {url}")
 
 
-def note_end(process: subprocess.Popen, started: float, into: dict) -> None:
-    """Wait for `process`; note its seconds since `started` in `into["seconds"]`."""
-    process.wait()
-    into["seconds"] = time.perf_counter() - started
+class ImportInWindow(threading.Thread):
+    """The import, started `delay` seconds from now (when the measured window begins); `seconds`: its duration
+    once it ended."""
+
+    def __init__(self, command: list[str], env: dict, *, delay: float):
+        super().__init__(daemon=True)
+        self.command, self.env, self.delay = command, env, delay
+        self.process: subprocess.Popen | None = None
+        self.seconds: float | None = None
+        self.start()
+
+    def run(self) -> None:
+        time.sleep(self.delay)
+        started = time.perf_counter()
+        self.process = subprocess.Popen(self.command, env=self.env, stdout=subprocess.DEVNULL)
+        self.process.wait()
+        self.seconds = time.perf_counter() - started
+
+    def state(self) -> str:
+        if self.process is None:
+            return "not started"
+        if self.seconds is None:
+            return "still running when the window ended"
+        return f"ended (exit {self.process.returncode}) after {self.seconds:.0f}s"
 
 
 def main() -> None:
@@ -115,13 +135,10 @@ def main() -> None:
                      "from estatecrm.tenancy.models import Company\n"
                      "do_upsert_project(company=Company.objects.get(code='bench'), name='load')\n")
             subprocess.run([sys.executable, "-c", setup], env=env, check=True)
-            importer = subprocess.Popen([str(BIN / "estatecrm"), "import-leads", str(leads), "--company", "bench", "--project", "load",
-                                         "--duplicate-keys", "name,phone", "--json"], env=env, stdout=subprocess.DEVNULL)
-            import_started = time.perf_counter()
-            # When the import ends, against the phases (warm-up, window): the window is measured "while an import runs"
-            # only as far as the import lasts.
-            ended = {}
-            threading.Thread(target=note_end, args=(importer, import_started, ended), daemon=True).start()
+            # The import starts with the measured window (after the warm-up's log-ins) and its end is noted: the window
+            # is measured "while an import runs" as far as the import lasts (reported).
+            importer = ImportInWindow([str(BIN / "estatecrm"), "import-leads", str(leads), "--company", "bench", "--project", "load",
+                                       "--duplicate-keys", "name,phone", "--json"], env, delay=options.warmup)
         low, high = 1, options.cases
         stats, out = workdir / "load", options.out or workdir / "load-results.json"
         # The users start over the first half of the warm-up (their log-ins spread), the rest lets the queue drain.
@@ -137,11 +154,10 @@ def main() -> None:
                        import_rows=options.import_rows, load_at_start=load_at_start, load_at_end=loadavg(),
                        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
         if importer is not None:
-            state = ("still running when the load ended" if "seconds" not in ended
-                     else f"ended (exit {importer.returncode}) {ended['seconds']:.0f}s after it started")
+            state = importer.state()
             results["import_state_at_end"] = state
-            results["import_seconds_of_window"] = round(min(max(ended.get("seconds", 1e9) - options.warmup, 0), options.seconds))
-            print(f"lead import of {options.import_rows:,} rows (started with the warm-up): {state}; it ran through "
+            results["import_seconds_of_window"] = round(min(importer.seconds or options.seconds, options.seconds))
+            print(f"lead import of {options.import_rows:,} rows (started with the window): {state}; it ran through "
                   f"{results['import_seconds_of_window']} s of the {options.seconds} s window", flush=True)
         print(f"load average at the start {load_at_start}, at the end {results['load_at_end']}")
         out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -154,13 +170,11 @@ def main() -> None:
             server.kill()
             server.wait()
         if importer is not None:
-            if importer.poll() is None:
-                importer.wait()  # the import is measured to its end: its duration under the load
-            took = time.perf_counter() - import_started
-            print(f"lead import ended (exit {importer.returncode}) {took:.0f}s after it started")
+            importer.join()  # the import is measured to its end (the rest of it without the users)
+            print(f"lead import {importer.state()}")
             if options.import_rows and out.exists():
                 results = json.loads(out.read_text(encoding="utf-8"))
-                results["import"] = {"rows": options.import_rows, "exit": importer.returncode, "seconds": round(took)}
+                results["import"] = {"rows": options.import_rows, "exit": importer.process.returncode, "seconds": round(importer.seconds)}
                 out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
