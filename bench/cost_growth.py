@@ -177,7 +177,7 @@ def plot(paths: list[Path], png: Path) -> None:
     imports.set_title(f"lead import, {results['import_rows']:,} CP932 rows, duplicate check")
     imports.set_ylabel("rows/s")
     imports.set_ylim(bottom=0)
-    pages.set_title("case list pages, p95 wall (test client; shared machine)")
+    pages.set_title("case list pages, p95 wall (test client, one request at a time)")
     pages.set_ylabel("ms")
     cpu.set_title("the same, p95 CPU of the Django process")
     cpu.set_ylabel("ms (on SQLite includes the database's work)")
