@@ -164,8 +164,8 @@ def points_of(company_id: int, customer_ids: Collection[int]) -> list[tuple[int,
 
 
 def value_facts(company_id: int, values: Collection[str], known: ValueFacts | None = None) -> ValueFacts:
-    """The facts of these values (added to `known`'s): one GROUP BY on the (company, normalized, customer) index and
-    one lookup of the markings per chunk."""
+    """The facts of these values (added to `known`'s): one GROUP BY on the (company, normalized, customer) index per
+    chunk, and a lookup of the markings when the company marked any value."""
     facts = known or ValueFacts(counts={}, markings={})
     missing = {value for value in values if value} - set(facts.counts)
     marked = bool(missing) and SharedContactValue.objects.for_company(company_id).exists()
