@@ -17,10 +17,11 @@ from estatecrm.crm.models import Case, Customer, Project, ProjectField
 from estatecrm.leads import error_codes
 from estatecrm.leads.choices import DEFAULT_DUPLICATE_KEYS, RUN_KIND, DuplicatePolicy
 from estatecrm.leads.fields import CUSTOM_PREFIX, NEW_CUSTOM_PREFIX, is_column_key, lead_fields
+from estatecrm.leads.selectors import KEY_CHUNK, created_leads, last_row_written, ledger_rows
 from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
 from estatecrm.pipeline.engine import execute_run
 from estatecrm.pipeline.mapping import check_mapping, suggest_mapping
-from estatecrm.pipeline.models import LedgerEntry, RowIssue, Run
+from estatecrm.pipeline.models import RowIssue, Run
 from estatecrm.pipeline.readers import open_table
 from estatecrm.tenancy.permissions import require
 from estatecrm.tenancy.selectors import Actor
@@ -175,17 +176,30 @@ REVERTIBLE = {RunStatus.COMPLETED, RunStatus.COMPLETED_WITH_FAILURES, RunStatus.
 
 
 def edited_since(run: Run) -> list[int]:
-    """Customers this run created or updated that someone changed after the run ended.
+    """Customers this run created or updated that someone changed after the run ended (their customer row or
+    one of their cases).
 
-    Set queries with the run's ledger as a subquery: no list of ids travels (an import of 600,000 rows)."""
+    The created ones are read a chunk of rows at a time (their cases carry the run: selectors.created_leads),
+    the updated ones with the run's ledger as a subquery: no list of 600,000 ids travels at once."""
     if run.finished_at is None:
         return []
-    customer_ids = LedgerEntry.objects.for_company(run.company_id).filter(
-        run=run, target_type="crm.customer", outcome__in=[LedgerOutcome.CREATED, LedgerOutcome.UPDATED]).values("target_id")
     margin = run.finished_at + timezone.timedelta(seconds=1)
-    edited = set(Customer.objects.for_company(run.company_id).filter(pk__in=customer_ids, updated_at__gt=margin).values_list("pk", flat=True))
-    edited |= set(Case.objects.for_company(run.company_id).filter(customer_id__in=customer_ids, updated_at__gt=margin).values_list("customer_id", flat=True))
-    return sorted(edited)
+    customers, cases = Customer.objects.for_company(run.company_id), Case.objects.for_company(run.company_id)
+
+    def edited(customer_ids) -> set[int]:
+        found = set(customers.filter(pk__in=customer_ids, updated_at__gt=margin).values_list("pk", flat=True))
+        return found | set(cases.filter(customer_id__in=customer_ids, updated_at__gt=margin).values_list("customer_id", flat=True))
+
+    found = edited(ledger_rows(run).filter(target_type="crm.customer", outcome=LedgerOutcome.UPDATED).values("target_id"))
+    created: list[int] = []
+    for _row, _case, customer_id in created_leads(run.company_id, run.pk, 0, last_row_written(run)):
+        created.append(customer_id)
+        if len(created) == KEY_CHUNK:
+            found |= edited(created)
+            created = []
+    if created:
+        found |= edited(created)
+    return sorted(found)
 
 
 def check_lead_import_revertible(run: Run, *, force: bool) -> None:

@@ -6,6 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 from django.core.files.storage import default_storage
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -26,6 +27,7 @@ from estatecrm.leads.choices import (
 )
 from estatecrm.leads.converter import LeadRow, convert_row
 from estatecrm.leads.fields import lead_fields
+from estatecrm.leads.selectors import case_source_id, created_leads, last_row_written, ledger_rows
 from estatecrm.normalize import reading_key
 from estatecrm.pipeline.bulk import allocate_ids, apply_run_settings, insert_rows
 from estatecrm.pipeline.choices import LedgerOutcome, RunStatus
@@ -172,26 +174,35 @@ class LeadImportJob(Job):
         self.run_leads: dict[str, int] = {}
         self.run_phones: dict[str, str] = {}  # phone -> lead key of this run's lead that has it
         self.run_emails: dict[str, str] = {}  # e-mail -> lead key of this run's lead that has it
-        if self.part is not None:
-            # Noted before the ledger is read: every entry up to a range's checkpoint committed with it.
-            self.known_upto = dict(RunRange.objects.for_company(self.company_id).filter(run=self.run).exclude(pk=self.part.pk)
-                                   .values_list("pk", "checkpoint"))
-        self.learn_leads(LedgerEntry.objects.for_company(self.company_id).filter(run=self.run))
+        if self.part is None:
+            self.learn_leads([(0, self.run.checkpoint)])
+        else:
+            # Every entry and case up to a range's checkpoint committed with it: the rows of each range up to the
+            # checkpoint noted here (this range's own: the one it resumes from).
+            ranges = list(RunRange.objects.for_company(self.company_id).filter(run=self.run).exclude(pk=self.part.pk)
+                          .values_list("pk", "first_row", "checkpoint"))
+            self.known_upto = {pk: max(checkpoint, first_row - 1) for pk, first_row, checkpoint in ranges}
+            self.learn_leads([(first_row - 1, self.known_upto[pk]) for pk, first_row, _checkpoint in ranges]
+                             + [(self.part.first_row - 1, self.part.checkpoint)])
         self.importer = User.objects.get(pk=self.params["acting_user_id"])
         self.assignees: dict[str, User] = {}
         self.primary_units = dict(
             Membership.objects.for_company(self.company_id).filter(is_primary=True).values_list("user_id", "org_unit_id")
         )
 
-    def learn_leads(self, entries) -> None:
-        """Know the leads of this run that `entries` (ledger entries of the run) created or added contacts
-        to, as if this job had written them: their customers are the run's own (not existing customers),
-        their name keys, phones and e-mail addresses the file's earlier leads."""
-        entries = entries.filter(target_type="crm.customer", outcome__in=(LedgerOutcome.CREATED, LedgerOutcome.UPDATED))
+    def learn_leads(self, spans: list[tuple[int, int]]) -> None:
+        """Know the leads of this run that its (committed) rows in `spans` (after_row, up_to_row) created or
+        added contacts to, as if this job had written them: their customers are the run's own (not existing
+        customers), their name keys, phones and e-mail addresses the file's earlier leads. The created ones
+        are found by their cases (selectors.created_leads), the others in the ledger."""
         created, touched = set(), set()
-        for outcome, target_id in entries.values_list("outcome", "target_id"):
-            (created if outcome == LedgerOutcome.CREATED else touched).add(target_id)
-        created.discard(None)
+        for after_row, up_to_row in spans:
+            if up_to_row <= after_row:
+                continue
+            created.update(customer_id for _row, _case, customer_id in created_leads(self.company_id, self.run.pk, after_row, up_to_row))
+            touched.update(LedgerEntry.objects.for_company(self.company_id).filter(
+                run=self.run, row_number__gt=after_row, row_number__lte=up_to_row, target_type="crm.customer",
+                outcome=LedgerOutcome.UPDATED).values_list("target_id", flat=True))
         new = created - self.run_customer_ids
         self.run_customer_ids |= new
         # Contacts added to the run's own leads bring their phones and addresses (an overwritten existing
@@ -215,8 +226,7 @@ class LeadImportJob(Job):
         for pk, first_row, checkpoint in ranges.values_list("pk", "first_row", "checkpoint"):
             known = max(self.known_upto.get(pk, 0), first_row - 1)
             if checkpoint > known:
-                self.learn_leads(LedgerEntry.objects.for_company(self.company_id).filter(run=self.run, row_number__gt=known,
-                                                                                        row_number__lte=checkpoint))
+                self.learn_leads([(known, checkpoint)])
                 self.known_upto[pk] = checkpoint
 
     # -- writing -------------------------------------------------------------------------------
@@ -291,10 +301,10 @@ class LeadImportJob(Job):
             contact_rows.append((lead, lead.lead_key))
             self.run_leads[lead.lead_key] = -1  # placeholder until the id is allocated below
         customer_ids = allocate_ids(Customer, len(new_leads))
+        # A created lead has no ledger entry: its case carries the run and the row (selectors.created_leads).
         for lead, customer_id in zip(new_leads, customer_ids, strict=True):
             self.run_leads[lead.lead_key] = customer_id
             self.run_customer_ids.add(customer_id)
-            ledger.append(self.ledger_row(lead, LedgerOutcome.CREATED, customer_id))
         link_numbers = allocate_link_numbers(self.company_id, len(new_leads))
         insert_rows(Customer, CUSTOMER_VARYING, [(*customer_row(lead, customer_id, self.customer_kind), link_number)
                                                  for lead, customer_id, link_number in zip(new_leads, customer_ids, link_numbers, strict=True)],
@@ -392,7 +402,7 @@ class LeadImportJob(Job):
         for lead, customer_id, case_id in zip(new_leads, customer_ids, case_ids, strict=True):
             assignee = self.assignees[lead.assignee_email] if lead.assignee_email else self.importer
             cases.append((case_id, customer_id, lead.case_kind or self.case_kind, self.primary_units.get(assignee.pk) or default_unit, assignee.pk,
-                          f"{run}:{lead.row_number}", next(numbers), lead.first_inquiry_date, lead.first_inquiry_source, lead.note))
+                          case_source_id(run, lead.row_number), next(numbers), lead.first_inquiry_date, lead.first_inquiry_source, lead.note))
         # No desired conditions row: a lead has none yet; the first edit creates it (every reader allows for none).
         insert_rows(Case, CASE_VARYING, cases, adapted=True, constants=constants[Case])
 
@@ -600,13 +610,17 @@ def mapping_problem_message(key: str, code: str, header: str) -> str:
 
 @register_job
 class LeadImportRevertJob(RevertJob):
-    """Undoes a lead import (`params["run_id"]`), reading its ledger from the last row up, a batch of
-    entries per transaction: created leads (customer and cases) go to the trash, overwritten values come
-    back from each entry's `before` (the last row's first, so two updates of one lead end in its
-    original values), contacts and phones added to existing leads go. Every row changed is stamped with
-    the revert's time (`params["at"]`). The checkpoint is the lowest row number undone (one ledger entry
-    per source row): a revert resumed after a crash goes on below it, and the counts committed with each
-    batch stay exact. When it completes, the import is marked reverted in the same transaction."""
+    """Undoes a lead import (`params["run_id"]`) from its last row up, the rows of REVERT_BATCH row numbers per
+    transaction: each lead it created (selectors.created_leads) has its case put in the trash, and its customer
+    too once none of the customer's cases is left outside it; overwritten values come back from each ledger
+    entry's `before` (the last row's first, so two updates of one lead end in its original values); contacts
+    and phones added to existing leads go. Every row changed is stamped with the revert's time (`params["at"]`).
+    The checkpoint is the lowest row number of the rows undone so far: a revert resumed after a crash goes on
+    below it, and the counts committed with each batch stay exact. When it completes, the import is marked
+    reverted in the same transaction.
+
+    A case the import created that a 名寄せ link moved to another customer goes to the trash alone: that
+    customer keeps its other cases (an existing customer is never trashed by the revert of a later import)."""
 
     kind = revert_kind(RUN_KIND)
     label = gettext_lazy("Revert of a lead import")
@@ -617,32 +631,42 @@ class LeadImportRevertJob(RevertJob):
         check_lead_import_revertible(self.target, force=force)
 
     def rows_to_undo(self) -> int:
-        return LedgerEntry.objects.for_company(self.company_id).filter(run=self.target).count()
+        top = last_row_written(self.target)
+        created = sum(1 for _lead in created_leads(self.company_id, self.target.pk, 0, top))
+        return ledger_rows(self.target).count() + created
 
     def batches(self, after_row: int, up_to_row: int | None = None):
-        entries = LedgerEntry.objects.for_company(self.company_id).filter(run=self.target).order_by("-row_number")
-        below = after_row or None
-        while True:
-            page = entries.filter(row_number__lt=below) if below is not None else entries
-            rows = list(page.values_list("row_number", "outcome", "target_id", "before")[:REVERT_BATCH])
-            if not rows:
-                return
-            below = rows[-1][0]
-            yield Batch(rows=rows, last_row=below, source_rows=len(rows))
+        below = after_row or last_row_written(self.target) + 1
+        entries = ledger_rows(self.target)
+        while below > 1:
+            first = max(below - REVERT_BATCH, 1)
+            rows = [(row, LedgerOutcome.CREATED, case_id, customer_id)
+                    for row, case_id, customer_id in created_leads(self.company_id, self.target.pk, first - 1, below - 1)]
+            rows += entries.filter(row_number__gte=first, row_number__lt=below).values_list("row_number", "outcome", "target_id", "before")
+            rows.sort(key=lambda row: row[0], reverse=True)
+            below = first
+            if rows:
+                yield Batch(rows=rows, last_row=first, source_rows=len(rows))
 
     def write(self, batch: Batch) -> Counter:
         company_id, at = self.company_id, self.at
         counts: Counter = Counter(leads_trashed=0)
-        created = [target_id for _row, outcome, target_id, _before in batch.rows if outcome == LedgerOutcome.CREATED and target_id]
+        # Rows are (row, CREATED, case id, customer id) for the leads the import created, (row, outcome, target id,
+        # before) for its ledger entries.
+        created_cases = [case_id for _row, outcome, case_id, _customer in batch.rows if outcome == LedgerOutcome.CREATED]
+        created = {customer_id for _row, outcome, _case, customer_id in batch.rows if outcome == LedgerOutcome.CREATED}
         updated = [target_id for _row, outcome, target_id, before in batch.rows if outcome == LedgerOutcome.UPDATED and before and target_id]
         # What the candidates of other customers may hang on: the points removed, the reading and postal code changed back.
         removed_values = set(ContactPoint.objects.for_company(company_id).filter(
             pk__in=[pk for _row, outcome, _target, before in batch.rows if outcome == LedgerOutcome.UPDATED and before
                     for pk in before.get("points", ())]).values_list("normalized", flat=True))
         blocks = [block for customer in Customer.objects.for_company(company_id).filter(pk__in=updated) for block in duplicate_block_values(customer)] if updated else []
-        if created:
-            counts["leads_trashed"] = Customer.objects.for_company(company_id).filter(pk__in=created, deleted_at__isnull=True).update(deleted_at=at)
-            Case.objects.for_company(company_id).filter(customer_id__in=created, deleted_at__isnull=True).update(deleted_at=at)
+        if created_cases:
+            cases = Case.objects.for_company(company_id)
+            cases.filter(pk__in=created_cases, deleted_at__isnull=True).update(deleted_at=at)
+            left_alone = cases.filter(customer_id=OuterRef("pk"), deleted_at__isnull=True)
+            counts["leads_trashed"] = (Customer.objects.for_company(company_id).filter(pk__in=created, deleted_at__isnull=True)
+                                       .exclude(Exists(left_alone)).update(deleted_at=at))
         for _row, outcome, target_id, before in batch.rows:
             if outcome != LedgerOutcome.UPDATED or not before:
                 continue

@@ -1,10 +1,15 @@
 """Reads of lead imports and do-not-call entries, for the actor's company."""
 
-from django.db.models import Q, QuerySet
+from collections.abc import Iterator
+
+from django.db.models import F, Max, Q, QuerySet
 
 from estatecrm.core.errors import NotFound
-from estatecrm.leads.choices import RUN_KIND
-from estatecrm.pipeline.models import Run
+from estatecrm.core.lookups import AnyOf
+from estatecrm.crm.models import Case
+from estatecrm.leads.choices import RUN_KIND, SOURCE_SYSTEM
+from estatecrm.pipeline.choices import LedgerOutcome
+from estatecrm.pipeline.models import LedgerEntry, Run, RunRange
 from estatecrm.tenancy.selectors import Actor
 
 SUMMARY_COUNTS = ("rows", "leads_created", "contacts_created", "updated", "skipped_duplicates", "failed")
@@ -40,6 +45,55 @@ def summarize_counts(counts: dict) -> dict:
         key.split(":", 1)[1]: int(value) for key, value in sorted(counts.items()) if key.startswith("duplicate_matches:")
     }
     return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# What an import wrote, row by row
+#
+# A lead the import created is carried by its case: the case's `source_id` is "<run id>:<row number>"
+# (source_system SOURCE_SYSTEM), found through the (company, source_system, source_id) index. The ledger
+# holds the other rows only (failed, skipped, added to or overwriting a customer). Imports before
+# 2026-12 wrote a ledger entry for each created lead as well; those entries are not read (the cases say
+# the same), so every import is read one way.
+
+# Source keys per query: one parameter each (core.lookups.AnyOf), however many.
+KEY_CHUNK = 20_000
+
+
+def case_source_id(run_id: int, row_number: int) -> str:
+    """The `source_id` of the case an import's row created."""
+    return f"{run_id}:{row_number}"
+
+
+def created_leads(company_id: int, run_id: int, after_row: int, up_to_row: int) -> Iterator[tuple[int, int, int]]:
+    """(row number, case id, customer id) of each lead the import `run_id` created from its rows after
+    `after_row` up to `up_to_row`, in no particular order, in the trash or not. The customer is the case's
+    now: a 名寄せ link may have moved the case to another customer since."""
+    cases = Case.objects.for_company(company_id).filter(source_system=SOURCE_SYSTEM).order_by()
+    for start in range(after_row + 1, up_to_row + 1, KEY_CHUNK):
+        keys = [case_source_id(run_id, number) for number in range(start, min(start + KEY_CHUNK, up_to_row + 1))]
+        for source_id, case_id, customer_id in cases.filter(AnyOf(F("source_id"), keys)).values_list("source_id", "pk", "customer_id"):
+            yield int(source_id.partition(":")[2]), case_id, customer_id
+
+
+def ledger_rows(run: Run) -> QuerySet[LedgerEntry]:
+    """The import's ledger entries that say what a row became, besides the leads it created (`created_leads`)."""
+    return LedgerEntry.objects.for_company(run.company_id).filter(run=run).exclude(outcome=LedgerOutcome.CREATED)
+
+
+def row_outcomes(run: Run) -> Iterator[tuple[int, str]]:
+    """(row number, outcome) of every source row the import wrote: what the rows became, by cases and ledger."""
+    for row, _case, _customer in created_leads(run.company_id, run.pk, 0, last_row_written(run)):
+        yield row, LedgerOutcome.CREATED.value
+    yield from ledger_rows(run).values_list("row_number", "outcome").iterator(chunk_size=KEY_CHUNK)
+
+
+def last_row_written(run: Run) -> int:
+    """The highest source row number an entry or a case of the import may have: the checkpoint (of its last
+    range, when it was split), or its highest ledger entry (imports before 2026-12 wrote one per row)."""
+    ranges = RunRange.objects.for_company(run.company_id).filter(run=run).aggregate(top=Max("checkpoint"))["top"] or 0
+    entries = LedgerEntry.objects.for_company(run.company_id).filter(run=run).aggregate(top=Max("row_number"))["top"] or 0
+    return max(run.checkpoint, ranges, entries)
 
 
 def import_summary(run: Run) -> dict:
@@ -133,7 +187,7 @@ def dnc_import_list(*, actor: Actor) -> QuerySet[Run]:
 
 def edited_leads(actor: Actor, run: Run) -> list[dict]:
     """The leads of an import edited since it ended (a revert refuses them unless forced), with their case."""
-    from estatecrm.crm.models import Case, Customer
+    from estatecrm.crm.models import Customer
     from estatecrm.leads.actions import edited_since
 
     customer_ids = edited_since(run)
@@ -148,8 +202,6 @@ def edited_leads(actor: Actor, run: Run) -> list[dict]:
 
 def first_case_ids(actor: Actor, customer_ids) -> dict[int, int]:
     """Customer id -> the id of its first live case the actor sees (a duplicate's link to the existing lead)."""
-    from estatecrm.crm.models import Case
-
     cases = Case.objects.for_company(actor.company_id).filter(
         actor.case_visibility_q(), customer_id__in=set(customer_ids), deleted_at__isnull=True).order_by("-pk")
     return dict(cases.values_list("customer_id", "pk"))

@@ -7,6 +7,7 @@ from estatecrm.core.errors import ApplicationError, PermissionDenied
 from estatecrm.core.scope import company_scope
 from estatecrm.crm.models import Case, Contact, ContactPoint, Customer
 from estatecrm.leads import actions
+from estatecrm.leads.selectors import created_leads
 from estatecrm.pipeline.choices import RunStatus
 from estatecrm.pipeline.engine import execute_run
 from estatecrm.pipeline.models import LedgerEntry, RowIssue
@@ -55,7 +56,12 @@ def test_rows_with_the_same_lead_name_become_one_lead_with_contacts(company, adm
     issues = list(RowIssue.objects.for_company(company).filter(run=run).values_list("row_number", "field", "code"))
     assert issues == [(5, "lead_name", "lead_name_missing"), (6, "phone", "phone_invalid"), (6, "email", "email_invalid"),
                       (6, "custom:所有物件数", "custom_value_invalid")]
-    assert LedgerEntry.objects.for_company(company).filter(run=run).count() == 5
+    # every row accounted for once: the two leads created by their cases (which carry the run and the row), the
+    # contact added and the two failed rows by the ledger
+    created = sorted(created_leads(company.pk, run.pk, 0, 6))
+    assert [(row, customer_id) for row, _case, customer_id in created] == [(2, abc.pk), (4, tanaka.pk)]
+    assert sorted(LedgerEntry.objects.for_company(company).filter(run=run).values_list("row_number", "outcome")) == [
+        (3, "updated"), (5, "failed"), (6, "failed")]
 
 
 @pytest.mark.parametrize(

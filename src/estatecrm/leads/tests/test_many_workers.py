@@ -9,8 +9,9 @@ from django.db import connection
 from estatecrm.core.scope import company_scope
 from estatecrm.crm.models import Case, Customer
 from estatecrm.leads import actions
+from estatecrm.leads.tests.accounting import assert_each_row_written_once
 from estatecrm.pipeline.choices import RunStatus
-from estatecrm.pipeline.models import LedgerEntry, Run
+from estatecrm.pipeline.models import Run
 from estatecrm.pipeline.tasks import run_pipeline
 from estatecrm.pipeline.testing import start_worker, wait_for, worker_environment
 
@@ -51,8 +52,7 @@ def test_workers_share_queued_runs_each_run_once_and_none_left_idle(company, com
     finished = list(Run.objects.for_company(company).filter(pk__in=[run.pk for run in runs]).order_by("pk"))
     assert [(run.status, run.lease, run.rows_done, run.counts["leads_created"]) for run in finished] == [(RunStatus.COMPLETED, 1, ROWS, ROWS)] * RUNS
     for run in finished:
-        assert LedgerEntry.objects.for_company(company).filter(run=run).count() == ROWS
-        assert LedgerEntry.objects.for_company(company).filter(run=run).values("source_key").distinct().count() == ROWS
+        assert_each_row_written_once(run, ROWS)
     with company_scope(company):
         assert Customer.objects.count() == RUNS * ROWS
         assert Case.objects.count() == RUNS * ROWS
