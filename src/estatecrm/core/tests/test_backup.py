@@ -63,7 +63,7 @@ def seeded(company, org, company_admin, agent, media_root, client):
                           acting_user=company_admin)
         project, _created = do_upsert_project(company=company, name="春の反響リスト")
         source = media_root.parent / "leads.csv"
-        source.write_bytes("会社名,担当者,電話番号\r\n株式会社ABC,田中様,03-1234-5678\r\n山田家,山田 花子,090-5555-6666\r\n".encode("cp932"))
+        source.write_bytes("会社名,担当者,電話番号\r\n株式会社ABC,田中様,03-1234-5678\r\n山田家,山田 花子,090-5555-6666\r\n株式会社ABC,総務,03-1234-9999\r\n".encode("cp932"))
         run = lead_actions.do_start_lead_import(actor=actor, path=source, file_name=source.name, project=project, background=False)
         execute_run(run.pk)
     folder = upload_folder(company.pk, secrets.token_hex(16))
@@ -72,7 +72,8 @@ def seeded(company, org, company_admin, agent, media_root, client):
     client.force_login(company_admin)
     run.refresh_from_db()
     assert run.status == RunStatus.COMPLETED
-    assert LedgerEntry.objects.for_company(company).filter(run=run).count() == 2
+    # the ledger has the contact added to ABC (a created lead has none: its case carries the run)
+    assert LedgerEntry.objects.for_company(company).filter(run=run).count() == 1
     return {"run": run, "cases": [first, second]}
 
 
