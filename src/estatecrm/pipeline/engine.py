@@ -251,6 +251,10 @@ class Heartbeat:
                 try:
                     rows = leased(self.run, self.lease) if self.part is None else leased_range(self.part, self.lease)
                     if not rows.filter(status=RunStatus.RUNNING).update(heartbeat_at=timezone.now()):
+                        if rows.exists():
+                            # Still this worker's lease, no longer running: the run (range) ended here, between
+                            # its last commit and this thread's stop.
+                            return
                         logger.warning("%s was taken over by another worker (lease %s): stopping", self.name, self.lease)
                         self.lost.set()
                         return

@@ -129,3 +129,20 @@ def test_a_fenced_out_worker_cannot_end_the_run(company):
     # then: the run is still the second worker's
     run.refresh_from_db()
     assert (run.status, run.finished_at, run.lease) == (RunStatus.RUNNING, None, lease + 1)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("taken_over", [False, True], ids=["ended_here", "taken_over"])
+def test_a_beat_after_the_run_ended_under_its_own_lease_is_not_a_take_over(company, settings, caplog, taken_over):
+    # given: a run that its worker (lease 1) just ended, or that another worker claimed (lease 2), while the
+    # first worker's heartbeat thread still beats
+    settings.PIPELINE_STALE_SECONDS = 0.4  # a beat every 0.1 s
+    run = make_run(company, rows=1)
+    Run.objects.for_company(company).filter(pk=run.pk).update(status=RunStatus.COMPLETED if not taken_over else RunStatus.RUNNING,
+                                                              lease=2 if taken_over else 1)
+    # when
+    with caplog.at_level("WARNING", logger="estatecrm.pipeline.engine"), engine.Heartbeat(run, 1) as heartbeat:
+        time.sleep(0.5)
+    # then: only a real take-over stops the worker with a warning
+    assert heartbeat.lost.is_set() is taken_over
+    assert ("was taken over by another worker" in caplog.text) is taken_over
