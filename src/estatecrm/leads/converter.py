@@ -112,8 +112,8 @@ def cell_string(cells: tuple, index: int | None) -> str:
     if index is None or index >= len(cells):
         return ""
     cell = cells[index]
-    if cell.__class__ is str:  # the common case: skip the generic conversions
-        return cell.strip().strip("\u3000").replace("\x00", "") if cell else ""
+    if cell.__class__ is str:  # the common case: skip the generic conversions (strip() takes U+3000 too)
+        return cell.strip().replace("\x00", "") if cell else ""
     return clean_text(cell_text(cell))
 
 
@@ -230,8 +230,10 @@ class LeadConverter:
         for key, name, index in self.custom:
             field_type, choices = self.custom_fields[name]
             raw = cells[index] if index < len(cells) else None
+            if raw.__class__ is not str:  # (cell_text gives an exact str back as it is)
+                raw = cell_text(raw) if isinstance(raw, str) or raw is None else raw
             try:
-                value = clean_custom_value(field_type, choices, cell_text(raw) if isinstance(raw, str) or raw is None else raw)
+                value = clean_custom_value(field_type, choices, raw)
             except ValueError:
                 lead.errors.append((key, "custom_value_invalid"))
                 continue
