@@ -3,7 +3,7 @@
 import datetime
 import operator
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 
 from estatecrm.crm.choices import CaseKind, CustomerKind
@@ -89,6 +89,14 @@ class LeadRow:
     @property
     def is_valid(self) -> bool:
         return not self.errors
+
+    def __reduce__(self):
+        # Rows cross to the writing process pickled, thousands a batch: as their values in field order
+        # (unpickled by one __init__ call), not as a dict of names and values set one by one (~2 µs a row more).
+        return LeadRow, _lead_row_values(self)
+
+
+_lead_row_values = operator.attrgetter(*(each.name for each in fields(LeadRow)))
 
 
 def phone_text(cell) -> str:

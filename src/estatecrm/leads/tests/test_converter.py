@@ -3,6 +3,7 @@ row at a time with every lookup of the mapping repeated per row."""
 
 import datetime
 import json
+import pickle
 import random
 import unicodedata
 
@@ -211,3 +212,19 @@ def test_json_of_the_reading_process_is_what_json_dumps_makes():
     ]
     # when / then
     assert [to_json(value) for value in values] == [json.dumps(value, ensure_ascii=False) for value in values]
+
+
+def test_a_row_crosses_to_the_writing_process_unchanged():
+    # given: rows with every kind of value (errors, custom values, dates, notes, the original cells)
+    rng = random.Random(7)
+    columns, headers = mapping_corpus(rng)
+    width = max(columns.values()) + 1
+    converter = LeadConverter(columns, CUSTOM_FIELDS, "JP", headers)
+    leads = [converter.convert(number, tuple(rng.choice(CELLS) for _ in range(width))) for number in range(2, 502)]
+    leads[0].custom_json, leads[0].cells_json = '{"所有物件数": 3}', '["佐藤"]'
+    # when
+    received = pickle.loads(pickle.dumps(leads, pickle.HIGHEST_PROTOCOL))
+    # then (compared by repr: a NaN cell is not equal to itself once it is another object)
+    assert [repr(lead) for lead in received] == [repr(lead) for lead in leads]
+    assert all(type(lead) is LeadRow for lead in received)
+    assert {type(lead.first_inquiry_date) for lead in received} >= {datetime.date, type(None)}
