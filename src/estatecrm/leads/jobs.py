@@ -25,7 +25,7 @@ from estatecrm.leads.choices import (
     DuplicateKey,
     DuplicatePolicy,
 )
-from estatecrm.leads.converter import LeadRow, convert_row
+from estatecrm.leads.converter import LeadConverter, LeadRow
 from estatecrm.leads.fields import lead_fields
 from estatecrm.leads.selectors import case_source_id, created_leads, last_row_written, ledger_rows
 from estatecrm.normalize import reading_key
@@ -556,8 +556,8 @@ def converted_batches(file_name: str, params: dict, custom_fields: dict, after_r
     path = Path(default_storage.path(file_name))
     table = open_table(path, encoding=params.get("encoding") or None, delimiter=params.get("delimiter") or None,
                        sheet=params.get("sheet") or None, header_row=params.get("header_row") or None)
-    columns = column_indexes(params["mapping"], table.info.headers)
-    region = params.get("region", "JP")
+    converter = LeadConverter(column_indexes(params["mapping"], table.info.headers), custom_fields,
+                              params.get("region", "JP"), table.info.headers)
     batch_rows = int(params.get("batch_rows") or BATCH_ROWS)
     rows: list[LeadRow] = []
     source_rows = 0
@@ -566,7 +566,7 @@ def converted_batches(file_name: str, params: dict, custom_fields: dict, after_r
             continue
         if up_to_row is not None and row.number > up_to_row:
             break
-        lead = convert_row(row.number, row.cells, columns, custom_fields, region, table.info.headers)
+        lead = converter.convert(row.number, row.cells)
         # JSON text is encoded here, beside the writer: the custom values, and the cells of a failing row.
         if lead.custom:
             lead.custom_json = to_json(lead.custom)
@@ -587,9 +587,15 @@ def converted_batches(file_name: str, params: dict, custom_fields: dict, after_r
                     lookups=looked_up_matches(lookup, rows) if lookup else None)
 
 
+# json.dumps(value, ensure_ascii=False) builds this encoder anew on every call; the reading process encodes
+# a value per row.
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 def to_json(value) -> str:
-    """A JSON column's value as the database takes it (what bulk.py's adapter would make of it)."""
-    return json.dumps(value, ensure_ascii=False)
+    """A JSON column's value as the database takes it (what bulk.py's adapter would make of it):
+    json.dumps(value, ensure_ascii=False)."""
+    return _JSON_ENCODER.encode(value)
 
 
 def cell_json(cell):

@@ -1,3 +1,7 @@
+import random
+import re
+import unicodedata
+
 import jaconv
 import pytest
 from hypothesis import given, settings
@@ -7,6 +11,7 @@ from estatecrm.normalize import (
     Result,
     company_name_key,
     name_key,
+    names,
     normalize_name,
     normalize_reading,
     reading_key,
@@ -230,3 +235,107 @@ def test_a_reading_in_hiragana_half_width_or_katakana_has_one_key(katakana):
     half_width = jaconv.z2h(katakana, kana=True, ascii=False, digit=False)
     assert normalize_reading(hiragana) == normalize_reading(half_width) == Result.ok(katakana)
     assert reading_key(hiragana) == reading_key(half_width) == reading_key(katakana)
+
+
+# The general path: the name functions as they were before their shortcuts (whitespace by regular
+# expression, the key's second pass always run, the five legal forms one after the other).
+REFERENCE_SPACES = re.compile(r"\s+")
+REFERENCE_LEGAL_FORMS = (
+    (re.compile(r"株式[会會]社|\(株\)"), "(株)"),
+    (re.compile(r"有限[会會]社|\(有\)"), "(有)"),
+    (re.compile(r"合同[会會]社|\(同\)"), "(同)"),
+    (re.compile(r"合資[会會]社|\(資\)"), "(資)"),
+    (re.compile(r"合名[会會]社|\(名\)"), "(名)"),
+)
+
+
+def reference_normalize_name(raw) -> str:
+    return REFERENCE_SPACES.sub(" ", unicodedata.normalize("NFKC", str(raw))).strip() if raw else ""
+
+
+def reference_normalize_reading(raw) -> Result:
+    if not raw or not str(raw).strip():
+        return Result.invalid("empty")
+    reading = REFERENCE_SPACES.sub(" ", names._to_katakana(str(raw))).strip()
+    return Result.ok(reading) if names._READING.fullmatch(reading) else Result.invalid("not_kana")
+
+
+def reference_name_key(name) -> str:
+    if not name:
+        return ""
+    text = str(name)
+    for _ in range(8):
+        again = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+        again = REFERENCE_SPACES.sub("", again).translate(names._VARIANT_KANJI)
+        if again == text:
+            return text
+        text = again
+    return text
+
+
+def reference_company_name_key(name) -> str:
+    key = reference_name_key(name)
+    for pattern, token in REFERENCE_LEGAL_FORMS:
+        key = pattern.sub(token, key)
+    return key
+
+
+def name_corpus(size: int, seed: int) -> list[str]:
+    """Names as lists hold them and as they should not: kanji with their old variants, every spelling of
+    every legal form where it stands, spaces of every width and kind, full-width Latin, letters that case
+    folding changes, kana of every script with spacing and combining sound marks, brackets, stray symbols."""
+    rng = random.Random(seed)
+    pieces = [
+        "佐藤", "髙橋", "山﨑", "渡邊", "渡邉", "齋藤", "濱田", "澤", "櫻井", "廣瀬", "國", "德", "眞", "冨", "龍",
+        "株式会社", "株式會社", "(株)", "（株）", "㈱", "有限会社", "㈲", "(有)", "合同会社", "(同)", "合資会社", "㈾",
+        "合名会社", "㈴", "(名)", "(資)", "会社", "社", "株", "(", ")", "（", "）", "ＡＢＣ", "abc", "ABC", "ß", "ﬁ", "Σς",
+        "İ", "ǅ", "ﾔﾏﾀﾞ", "ﾀﾛｳ", "やまだ", "ヤマダ", "か\u309b", "か\u3099", "\u3099", "ｶﾞ", "ヴ", "ゔ", "・", "ー", "ｰ",
+        "１２３", "123", "&", "〒", "①", "㍻", "\u00ad", "\u200b",
+    ]
+    spaces = [" ", "  ", "\u3000", "\t", "\n", "\xa0", "\u2003", "\u202f", "\u3000\u3000", ""]
+    corpus = ["", " ", "\u3000", "株式会社", "(株)"]
+    while len(corpus) < size:
+        parts = [rng.choice(pieces) for _ in range(rng.randint(1, 5))]
+        text = "".join(part + (rng.choice(spaces) if rng.random() < 0.4 else "") for part in parts)
+        if rng.random() < 0.1:
+            text = text[: rng.randrange(len(text) + 1)] + chr(rng.randrange(0x20, 0x3100)) + text[rng.randrange(len(text) + 1):]
+        corpus.append(rng.choice(spaces) + text if rng.random() < 0.2 else text)
+    return corpus
+
+
+def test_split_and_the_regular_expression_see_the_same_whitespace_in_every_code_point():
+    # given: every character
+    characters = [chr(point) for point in range(0x110000)]
+    # when
+    differences = [
+        character for character in characters
+        if (REFERENCE_SPACES.fullmatch(character) is not None) != (len(f"a{character}b".split()) == 2)
+    ]
+    # then
+    assert differences == []
+    assert sum(len(f"a{character}b".split()) == 2 for character in characters) > 20  # U+3000 and others
+
+
+@pytest.mark.parametrize(("function", "reference", "answers"), [
+    (normalize_name, reference_normalize_name, 1000),
+    (normalize_reading, reference_normalize_reading, 50),  # most of the corpus is not kana
+    (name_key, reference_name_key, 1000),
+    (company_name_key, reference_company_name_key, 1000),
+])
+def test_name_functions_agree_with_the_general_path_on_a_large_corpus(function, reference, answers):
+    # given
+    corpus = name_corpus(20_000, seed=15)
+    # when
+    disagreements = [(text, function(text), reference(text)) for text in corpus if function(text) != reference(text)]
+    # then
+    assert disagreements == []
+    assert len({function(text) for text in corpus}) > answers  # the corpus is varied, not one answer
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30) | KANA_ISH_TEXT)
+def test_name_functions_agree_with_the_general_path_on_any_text(text):
+    assert normalize_name(text) == reference_normalize_name(text)
+    assert normalize_reading(text) == reference_normalize_reading(text)
+    assert name_key(text) == reference_name_key(text)
+    assert company_name_key(text) == reference_company_name_key(text)

@@ -1,9 +1,14 @@
+import random
+import re
+import unicodedata
+
 import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from phonenumbers import PhoneNumber
 
-from estatecrm.normalize import Result, format_national, format_phone, normalize_phone
+from estatecrm.normalize import Result, format_national, format_phone, normalize_phone, phone
 
 
 def reference_e164(text: str, region: str = "JP") -> str | None:
@@ -214,3 +219,131 @@ def test_fast_display_of_mobiles_agrees_with_phonenumbers(second, rest):
     e164 = f"+81{second}0{rest}"
     expected = phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.NATIONAL)
     assert format_phone(e164) == expected
+
+
+# The general path, as normalize_phone was before its shortcuts for landlines, cleaning and wrong numbers:
+# every number through phonenumbers' parser. The shortcuts must give the same answer for every input.
+REFERENCE_SEPARATORS = re.compile(r"[\s\-\u2010\u2011\u2013\u2014\u2015\u2212\u30fc\uff70\uff0d.()\[\]{}]+")
+
+
+def reference_normalize(raw, region: str = "JP") -> Result:
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    text = unicodedata.normalize("NFKC", str(raw)).strip() if raw else ""
+    if text.startswith("+"):
+        text = text.replace("(0)", "", 1)
+    cleaned = REFERENCE_SEPARATORS.sub("", text)
+    if not cleaned:
+        return Result.invalid("empty")
+    if not re.fullmatch(r"\+?[0-9]+", cleaned):
+        return Result.invalid("not_a_number")
+    region = (region or "").upper() or None
+    try:
+        number = phonenumbers.parse(cleaned, region)
+    except phonenumbers.NumberParseException as error:
+        too_short = (phonenumbers.NumberParseException.NOT_A_NUMBER, phonenumbers.NumberParseException.TOO_SHORT_NSN,
+                     phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD)
+        if error.error_type in too_short:
+            return Result.invalid("too_short")
+        return Result.invalid("too_long" if error.error_type == phonenumbers.NumberParseException.TOO_LONG else "invalid_number")
+    if reference_is_valid(cleaned, region):
+        return Result.ok(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    reasons = {phonenumbers.ValidationResult.TOO_SHORT: "too_short", phonenumbers.ValidationResult.TOO_LONG: "too_long",
+               phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "invalid_number"}
+    if possible in reasons:
+        return Result.invalid(reasons[possible])
+    if any(reference_is_valid(cleaned + digit, region) for digit in "0123456789"):
+        return Result.invalid("too_short")
+    if any(len(cleaned) - cut >= 3 and reference_is_valid(cleaned[:-cut], region) for cut in (1, 2, 3)):
+        return Result.invalid("too_long")
+    return Result.invalid("invalid_number")
+
+
+def reference_is_valid(cleaned: str, region: str | None) -> bool:
+    try:
+        number = phonenumbers.parse(cleaned, region)
+    except phonenumbers.NumberParseException:
+        return False
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phonenumbers.is_valid_number(number) and len(e164) - 1 <= 15
+
+
+def phone_corpus(size: int, seed: int) -> list:
+    """Phones as lists hold them, and as they should not: every number type and area-code length of
+    Japan's plan, every separator and width, +81 and +81 (0), digits missing or added, letters, empty."""
+    rng = random.Random(seed)
+    prefixes = [
+        "03", "06", "011", "045", "052", "092", "0120", "0466", "0467", "0480", "0555", "0800", "04992", "05769",
+        "01456", "050", "060", "070", "080", "090", "0570", "020", "0990", "0900", "0800", "0180", "0170", "00",
+        "010", "0", "1", "81", "9",
+    ]
+    separators = [*DASH_LOOK_ALIKES, " ", "\u3000", ".", "", "", ""]
+    corpus: list = ["", " ", "－", "()", "なし", "090-1234-5678 内線12", "tel:0312345678", "+", "+81", "+81 (0)", None]
+    while len(corpus) < size:
+        prefix = rng.choice(prefixes) if rng.random() < 0.8 else "0" + str(rng.randint(1, 99999))
+        # Mostly the lengths of Japanese numbers (10 digits, 11 for mobiles and IP phones), else any.
+        length = rng.choice((10, 10, 10, 11, 11, 11, 9, 12, rng.randint(1, 16)))
+        digits = prefix + "".join(rng.choice("0123456789") for _ in range(max(1, length - len(prefix))))
+        shape = rng.random()
+        if shape < 0.5:  # groups: area code, exchange, line
+            cut = rng.randint(len(prefix), min(len(prefix) + 4, len(digits)))
+            separator = rng.choice(separators)
+            typed = f"{digits[:len(prefix)]}{separator}{digits[len(prefix):cut]}{separator}{digits[cut:]}"
+            if rng.random() < 0.2:
+                typed = f"({digits[:len(prefix)]}){digits[len(prefix):cut]}-{digits[cut:]}"
+        else:
+            typed = digits
+        style = rng.random()
+        if style < 0.1:
+            typed = "+81" + rng.choice(("", " ", "-", " (0)", "(0)")) + typed[1:]
+        elif style < 0.25:
+            typed = typed.translate(str.maketrans("0123456789-()", "０１２３４５６７８９－（）"))
+        elif style < 0.3:
+            typed = typed.replace(typed[rng.randrange(len(typed))], rng.choice("aｘ#*/+"), 1)
+        elif style < 0.33:
+            typed = rng.choice((" ", "\u3000", "\t")) + typed + rng.choice((" ", "\u3000", ""))
+        elif style < 0.35 and typed.isdigit():
+            typed = rng.choice((int(typed), float(typed)))  # a number cell
+        corpus.append(typed)
+    return corpus
+
+
+def test_japanese_validity_agrees_with_phonenumbers_for_every_five_digit_start():
+    # given: every start of a 9- and 10-digit national number (area codes run to 5 digits), a random rest
+    rng = random.Random(15)
+    numbers = [f"{start}{rng.randrange(10 ** (length - 5)):0{length - 5}d}" for start in range(10000, 100000) for length in (9, 10)]
+    # when
+    disagreements = [
+        number for number in numbers
+        if phone._is_valid_japanese(number) != phonenumbers.is_valid_number(PhoneNumber(country_code=81, national_number=int(number)))
+    ]
+    # then
+    assert disagreements == []
+    assert 10_000 < sum(map(phone._is_valid_japanese, numbers)) < len(numbers)  # both answers were given
+
+
+@pytest.mark.parametrize("region", ["JP", "jp", "PL", "US", ""])
+def test_normalize_phone_agrees_with_the_parser_on_a_large_corpus(region):
+    # given
+    corpus = phone_corpus(6000 if region == "JP" else 1500, seed=len(region))
+    # when
+    disagreements = [(typed, normalize_phone(typed, region), reference_normalize(typed, region)) for typed in corpus
+                     if normalize_phone(typed, region) != reference_normalize(typed, region)]
+    # then
+    assert disagreements == []
+    results = [normalize_phone(typed, region) for typed in corpus]
+    assert {result.reason for result in results} >= {None, "empty", "not_a_number", "too_short", "invalid_number"}
+    if region.upper() == "JP":  # the corpus is mostly Japanese numbers: many valid, every reason
+        assert sum(result.is_valid for result in results) > len(corpus) // 5
+        assert "too_long" in {result.reason for result in results}
+
+
+def test_the_answer_for_a_wrong_number_is_the_same_when_it_comes_again():
+    # given: the cache of the parser's answers (lists repeat the same wrong numbers)
+    first = [normalize_phone(typed) for typed in ("090-1234-567", "0000-00-0000", "03-1234-5678-9")]
+    # when
+    again = [normalize_phone(typed) for typed in ("090-1234-567", "0000-00-0000", "03-1234-5678-9")]
+    # then
+    assert first == again == [Result.invalid("too_short"), Result.invalid("invalid_number"), Result.invalid("too_long")]
+    assert phone._parse.cache_info().maxsize == 4096
