@@ -80,16 +80,17 @@ def main() -> None:
     if options.existing:
         seconds, peak, _cpu, output = measured(ESTATECRM + ["import-leads", str(existing_csv), *common], env)
         print(f"seeded {options.existing:,} rows in {seconds:.1f}s ({options.existing / seconds:,.0f} rows/s, peak {peak:.0f} MB)")
+    cpu = None
     if options.range_rows:
         seconds, peak, result = measured_split(ESTATECRM + ["import-leads", str(source), *common, "--duplicate-keys", "name,phone"],
                                                {**env, "PIPELINE_RANGE_ROWS": str(options.range_rows)}, options.workers, workdir)
     else:
-        seconds, peak, _cpu, output = measured(ESTATECRM + ["import-leads", str(source), *common, "--duplicate-keys", "name,phone"], env)
+        seconds, peak, cpu, output = measured(ESTATECRM + ["import-leads", str(source), *common, "--duplicate-keys", "name,phone"], env)
         result = json.loads(output.strip().splitlines()[-1])
     print(json.dumps(result, ensure_ascii=False))
     print(f"measured import: {options.rows:,} rows in {seconds:.1f}s = {options.rows / seconds:,.0f} rows/s end to end, "
           f"peak memory {peak:.0f} MB ({'xlsx' if options.xlsx else 'cp932 csv'}, duplicate check on against "
-          f"{options.existing:,} existing rows)")
+          f"{options.existing:,} existing rows)" + (f"; CPU {cpu:.1f} s (the command and its reading process)" if cpu is not None else ""))
 
 
 def measured_split(command, env, workers: int, workdir: Path) -> tuple[float, float, dict]:
