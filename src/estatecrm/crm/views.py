@@ -69,8 +69,8 @@ COUNTS_CACHE_SECONDS = 60
 DUPLICATE_COUNT_CACHE_SECONDS = 300
 # What a row of the case list shows (partials/case_rows.html), with the sort fields of the next page's cursor. The
 # masters' names (rank, sub-status, unit, main assignee) come from the lists the filter bar loads anyway (_row_names),
-# not from joins: on PostgreSQL each joined table multiplies the planner's work, which cost more than running the
-# query (1,000,000 cases: planning 3-5 ms of a page's list query and 11-18 ms of a name search's, execution 0.2-40 ms).
+# not from joins: on PostgreSQL each joined table multiplies the planner's work (1,000,000 cases: planning the list's
+# query took 2-5 ms, a name search's 6-24 ms, more than running most of them; 0.2-0.8 ms without the four joins).
 LIST_ROW_FIELDS = (
     "company_id", "number", "customer_id", "kind", "status", "sub_status_id", "rank_id", "owning_org_id", "main_assignee_id",
     "has_duplicates", "needs_review", "next_action_at", "next_action", "last_contact_at", "updated_at", "customer__name",
