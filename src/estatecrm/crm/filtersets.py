@@ -287,7 +287,7 @@ def filter_cases(*, actor: Actor, filters: CaseFilters) -> QuerySet[Case]:
         cases = cases.exclude(unsubscribed)
     if filters.view == View.MINE:
         cases = cases.filter(Q(main_assignee_id=actor.user.pk) | Exists(
-            CaseAssignee.objects.unscoped().filter(case_id=OuterRef("pk"), user_id=actor.user.pk)))
+            CaseAssignee.objects.unscoped().filter(company_id=company_id, case_id=OuterRef("pk"), user_id=actor.user.pk)))
     if filters.view == View.DUPLICATES:
         cases = cases.filter(duplicate_candidates_q(company_id))
     if filters.follow_up:
@@ -305,7 +305,8 @@ def filter_cases(*, actor: Actor, filters: CaseFilters) -> QuerySet[Case]:
         # A lead import's cases carry `<run id>:<row number>` as their source id.
         cases = cases.filter(origin=CaseOrigin.LEAD_IMPORT, source_id__startswith=f"{filters.run}:")
     if filters.tag is not None:
-        cases = cases.filter(Exists(CaseTag.objects.unscoped().filter(case_id=OuterRef("pk"), tag_id=filters.tag)))
+        # The company first, as the (company, case, tag) index has it: a probe per case instead of a scan.
+        cases = cases.filter(Exists(CaseTag.objects.unscoped().filter(company_id=company_id, case_id=OuterRef("pk"), tag_id=filters.tag)))
     if filters.started_from:
         cases = cases.filter(started_on__gte=filters.started_from)
     if filters.started_to:

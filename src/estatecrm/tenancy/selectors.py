@@ -48,8 +48,11 @@ class Actor:
         from estatecrm.crm.models import CaseAssignee
 
         owning = f"{prefix}owning_org_id__in"
+        # The company too: the sub-assignee links are indexed (company, case, user); without it the test of each
+        # case scans the index (SQLite without statistics) or skips through it company by company.
         assigned = Q(**{f"{prefix}main_assignee_id": self.user.pk}) | Exists(
-            CaseAssignee.objects.unscoped().filter(case_id=OuterRef(f"{prefix}pk" if prefix else "pk"), user_id=self.user.pk)
+            CaseAssignee.objects.unscoped().filter(company_id=self.company_id, case_id=OuterRef(f"{prefix}pk" if prefix else "pk"),
+                                                   user_id=self.user.pk)
         )
         return (
             Q(**{owning: self.admin_unit_ids})

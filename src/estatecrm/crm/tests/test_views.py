@@ -2,6 +2,7 @@
 
 import datetime
 import json
+import re
 
 import pytest
 from django.core import mail  # noqa: F401
@@ -11,9 +12,10 @@ from django.utils import timezone
 
 from estatecrm.audit.models import AuditEvent
 from estatecrm.core import testing
-from estatecrm.crm.actions import do_update_customer, do_upsert_tag
+from estatecrm.crm.actions import do_update_customer, do_upsert_rank, do_upsert_sub_status, do_upsert_tag
 from estatecrm.crm.choices import ActivityKind, CaseStatus
 from estatecrm.crm.models import Activity, Attachment, Case, CaseTag, Customer, DesiredConditions
+from estatecrm.tenancy.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -303,6 +305,34 @@ def test_list_query_count_does_not_grow_with_rows(admin_client, company, org, ag
     with django_assert_max_num_queries(18):
         response = admin_client.get(reverse("crm:list"))
     assert len(response.context["page"].items) == 20
+
+
+def list_row(response, case) -> str:
+    """The HTML of the case's row on the list page."""
+    match = re.search(rf'<tr data-case-id="{case.pk}">(.*?)</tr>', response.content.decode(), re.DOTALL)
+    assert match, f"case {case.pk} is not listed"
+    return match.group(1)
+
+
+def test_list_rows_name_the_rank_sub_status_unit_and_main_assignee_even_one_no_longer_active(admin_client, company, org, agent):
+    # given: masters read from the filter bar's lists, and a main assignee the filter bar leaves out (not active)
+    rank, _ = do_upsert_rank(company=company, name="Aランク")
+    sub_status, _ = do_upsert_sub_status(company=company, status=CaseStatus.FOLLOWING, name="内見調整中")
+    retired = testing.make_user(company, org["SJK"], email="retired@acme.example.jp", name="退職 次郎")
+    ranked = testing.make_case(company, org["SBY"], main_assignee=agent, rank=rank, sub_status=sub_status)
+    orphaned = testing.make_case(company, org["SJK"], main_assignee=retired)
+    unassigned = testing.make_case(company, org["SJK"], main_assignee=None)
+    User.objects.filter(pk=retired.pk).update(is_active=False)
+    # when: the whole page and its rows alone (htmx)
+    for response in (admin_client.get(reverse("crm:list")), admin_client.get(reverse("crm:list"), HTTP_HX_REQUEST="true")):
+        # then
+        row = list_row(response, ranked)
+        assert '<div class="hint">内見調整中</div>' in row and 'data-label="Rank">Aランク</td>' in row, row
+        assert 'data-label="Owning unit">渋谷店</td>' in row and 'data-label="Main assignee">渋谷 一郎</td>' in row, row
+        row = list_row(response, orphaned)
+        assert 'data-label="Rank"></td>' in row and '<div class="hint">' not in row.split('data-label="Status">')[1].split("</td>")[0], row
+        assert 'data-label="Owning unit">新宿店</td>' in row and 'data-label="Main assignee">退職 次郎</td>' in row, row
+        assert 'data-label="Main assignee"></td>' in list_row(response, unassigned)
 
 
 def test_common_name_search_takes_the_list_order_path_with_the_same_result(admin_client, company, org, agent, monkeypatch):
