@@ -6,7 +6,6 @@ from collections import Counter
 from pathlib import Path
 
 from django.core.files.storage import default_storage
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -670,9 +669,12 @@ class LeadImportRevertJob(RevertJob):
         if created_cases:
             cases = Case.objects.for_company(company_id)
             cases.filter(pk__in=created_cases, deleted_at__isnull=True).update(deleted_at=at)
-            left_alone = cases.filter(customer_id=OuterRef("pk"), deleted_at__isnull=True)
-            counts["leads_trashed"] = (Customer.objects.for_company(company_id).filter(pk__in=created, deleted_at__isnull=True)
-                                       .exclude(Exists(left_alone)).update(deleted_at=at))
+            # The customers that keep a case outside the trash stay. Read by the customer index, the trash state in
+            # Python: with `deleted_at IS NULL` in the query, SQLite (no statistics) walks the company's live cases
+            # by case_deleted_idx for each customer (measured: a 100,000-row revert ran for minutes).
+            keep = {customer_id for customer_id, deleted_at in cases.filter(customer_id__in=created).values_list("customer_id", "deleted_at")
+                    if deleted_at is None}
+            counts["leads_trashed"] = Customer.objects.for_company(company_id).filter(pk__in=created - keep, deleted_at__isnull=True).update(deleted_at=at)
         for _row, outcome, target_id, before in batch.rows:
             if outcome != LedgerOutcome.UPDATED or not before:
                 continue
